@@ -1,0 +1,80 @@
+"""Argument checks shared by the public entry points (private)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .errors import ArgumentError, ArgumentTypeError, ShapeError
+
+
+def positive_int(value: Any, argument: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise naming ``argument`` if it is not an int >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ArgumentTypeError(argument, f"must be an integer, got {value!r}")
+    if value < minimum:
+        raise ArgumentError(argument, f"must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def nonnegative_float(value: Any, argument: str, *, strictly_positive: bool = False) -> float:
+    """Return ``value`` as a finite float >= 0 (> 0 if ``strictly_positive``), or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(argument, f"must be a real number, got {value!r}")
+    x = float(value)
+    if not np.isfinite(x):
+        raise ArgumentError(argument, f"must be finite, got {x}")
+    if x < 0 or (strictly_positive and x == 0):
+        bound = "> 0" if strictly_positive else ">= 0"
+        raise ArgumentError(argument, f"must be {bound}, got {x}")
+    return x
+
+
+def finite_float(value: Any, argument: str) -> float:
+    """Return ``value`` as a finite float, or raise naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(argument, f"must be a real number, got {value!r}")
+    x = float(value)
+    if not np.isfinite(x):
+        raise ArgumentError(argument, f"must be finite, got {x}")
+    return x
+
+
+def input_points(X: Any, argument: str = "X", *, d_in: int | None = None) -> np.ndarray:
+    """Return inputs as a float64 array of shape (P, d_in), checked for shape and finiteness.
+
+    A 1-d array is read as P scalar inputs (d_in = 1) only when ``d_in`` is 1 or None.
+    """
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(argument, f"must be an array of real numbers ({exc})") from None
+    if arr.ndim == 1 and d_in in (None, 1):
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ShapeError(argument, f"must have shape (P, d_in), got shape {arr.shape}")
+    if arr.shape[0] < 1:
+        raise ShapeError(argument, "must contain at least one input point")
+    if d_in is not None and arr.shape[1] != d_in:
+        raise ShapeError(argument, f"must have d_in = {d_in} columns, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ArgumentError(argument, "contains NaN or infinite entries")
+    return arr
+
+
+def symmetric_psd(K: Any, argument: str, *, rtol: float = 1e-10) -> np.ndarray:
+    """Return ``K`` as a float64 symmetric positive-semidefinite matrix, or raise naming it."""
+    arr = np.asarray(K, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ShapeError(argument, f"must be a square matrix, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ArgumentError(argument, "contains NaN or infinite entries")
+    scale = max(float(np.max(np.abs(arr))), 1e-300)
+    if not np.allclose(arr, arr.T, rtol=0.0, atol=rtol * scale):
+        raise ArgumentError(argument, "must be symmetric")
+    arr = 0.5 * (arr + arr.T)
+    if arr.shape[0] and np.linalg.eigvalsh(arr)[0] < -1e-9 * scale:
+        raise ArgumentError(argument, "must be positive semidefinite")
+    return arr

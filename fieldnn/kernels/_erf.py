@@ -1,4 +1,4 @@
-"""The error function in any array-API namespace (private).
+r"""The error function in any array-API namespace (private).
 
 ``erf(z, xp)`` dispatches to ``scipy.special.erf`` for NumPy, to ``cupyx.scipy.special.erf`` for
 CuPy, and otherwise evaluates a full-double-precision formula built from array-API operations only
@@ -8,19 +8,19 @@ Method (derived here; no tabulated coefficients):
 
 * :math:`|x| < 2`: the everywhere-positive series (Abramowitz & Stegun 7.1.6)
 
-  .. math:: \\operatorname{erf} x = \\frac{2}{\\sqrt\\pi} e^{-x^2}
-            \\sum_{n\\ge 0} \\frac{2^n x^{2n+1}}{(2n+1)!!},
+  .. math:: \operatorname{erf} x = \frac{2}{\sqrt\pi} e^{-x^2}
+            \sum_{n\ge 0} \frac{2^n x^{2n+1}}{(2n+1)!!},
 
   45 terms (the last term is < 1e-18 of the sum at x = 2), summed from the smallest term up.
-* :math:`|x| \\ge 2`: :math:`\\operatorname{erf} x = 1 - \\operatorname{erfc} x` with the Laplace
+* :math:`|x| \ge 2`: :math:`\operatorname{erf} x = 1 - \operatorname{erfc} x` with the Laplace
   continued fraction (A&S 7.1.14)
 
-  .. math:: \\operatorname{erfc} x = \\frac{e^{-x^2}}{\\sqrt\\pi}\\,
-            \\cfrac{1}{x + \\cfrac{1/2}{x + \\cfrac{1}{x + \\cfrac{3/2}{x + \\dotsb}}}},
+  .. math:: \operatorname{erfc} x = \frac{e^{-x^2}}{\sqrt\pi}\,
+            \cfrac{1}{x + \cfrac{1/2}{x + \cfrac{1}{x + \cfrac{3/2}{x + \dotsb}}}},
 
   evaluated backwards from depth 60 (converged to < 5e-16 relative at x = 2).
 * :math:`e^{-x^2}` is evaluated as :math:`e^{-h^2} e^{-(x-h)(x+h)}` with
-  :math:`h = \\lfloor 16 x \\rfloor / 16`, so :math:`h^2` is exact and the rounding of
+  :math:`h = \lfloor 16 x \rfloor / 16`, so :math:`h^2` is exact and the rounding of
   :math:`x^2` (relative error ~ x² ε) does not enter.
 
 Measured against ``mpmath.erf`` (40 digits) on 3000 points of [0, 2.5] and 2000 of [2, 7]:

@@ -1,0 +1,415 @@
+r"""Streaming, mergeable moment accumulator with batch-means error bars.
+
+Sites are (input, species) pairs flattened to :math:`s = a\,d_{out} + i` (S = P d_out sites).
+For every order :math:`k = 1..K` the accumulator keeps float64 power sums over the *unique index
+multisets* :math:`s_1 \le \dots \le s_k` only (:math:`\binom{S+k-1}{k}` numbers instead of
+:math:`S^k`), of outputs shifted by a fixed reference :math:`c` (the first chunk's mean):
+
+.. math:: T_k[s_1..s_k] = \sum_{\text{nets}} \prod_{j=1}^{k} (f_{s_j} - c_{s_j}).
+
+The shift removes the catastrophic cancellation of raw power sums for outputs with a large mean
+(nonzero :math:`\mu_W, \mu_b`): cumulants of order >= 2 are shift invariant and are computed from
+the shifted moments :math:`m_k = T_k/n` by the moment–cumulant (set-partition) formula
+
+.. math:: \kappa(s_1..s_n) = \sum_{\pi} (-1)^{|\pi|-1} (|\pi|-1)!
+          \prod_{B\in\pi} m\big(\{s_j\}_{j\in B}\big),
+
+and the full moments by expanding :math:`\prod_j (y_{s_j} + c_{s_j})` over subsets.
+
+Error bars (batch means): every added chunk b (size :math:`w_b`) also contributes its own
+estimates :math:`x_b` of every moment and cumulant, through the running sums
+:math:`\sum w_b, \sum w_b^2, \sum w_b d_b, \sum w_b^2 d_b, \sum w_b^2 d_b^2` with
+:math:`d_b = x_b - x_0` (the first chunk's estimate, again against cancellation). The standard
+error of the pooled estimate is taken as that of the weighted mean of the chunk estimates,
+
+.. math:: \hat\sigma^2 = \frac{B}{B-1}\,\frac{\sum_b w_b^2 (x_b - \bar x)^2}{(\sum_b w_b)^2},
+          \qquad \bar x = \frac{\sum_b w_b x_b}{\sum_b w_b},
+
+which needs B >= 2 chunks (NaN otherwise). Memory is independent of the number of networks and
+of chunks. Chunks must be added in a fixed order (the chunk index) for bitwise reproducibility.
+
+References
+----------
+P. McCullagh, *Tensor Methods in Statistics* (1987), eq. (2.9) (moments ↔ cumulants).
+H. Flyvbjerg, H. G. Petersen, J. Chem. Phys. 91, 461 (1989) (batch means / blocking errors).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace, is_cupy_array
+
+from ..errors import ArgumentError, UnsupportedError
+
+__all__ = [
+    "ChunkSums",
+    "MomentAccumulator",
+    "check_capacity",
+    "chunk_estimates",
+    "cumulants_from_moments",
+    "expand_symmetric",
+    "multisets",
+]
+
+# Largest number of unique multisets (all orders together) the accumulator agrees to hold.
+_MAX_MULTISETS = 20_000_000
+# Rows (networks) per block when forming products: bounds the temporary memory.
+_ROW_BLOCK_ELEMENTS = 1 << 20
+
+
+@lru_cache(maxsize=64)
+def multisets(n_sites: int, order: int) -> np.ndarray:
+    """Sorted index multisets of ``order`` sites out of ``n_sites``, lexicographic: (M, order)."""
+    rows = list(itertools.combinations_with_replacement(range(n_sites), order))
+    return np.array(rows, dtype=np.int64).reshape(len(rows), order)
+
+
+def _codes(sorted_rows: np.ndarray, n_sites: int) -> np.ndarray:
+    """Mixed-radix code of sorted index rows (monotone in lexicographic order)."""
+    code = np.zeros(sorted_rows.shape[0], dtype=np.int64)
+    for j in range(sorted_rows.shape[1]):
+        code = code * n_sites + sorted_rows[:, j]
+    return code
+
+
+def _rank(rows: np.ndarray, n_sites: int) -> np.ndarray:
+    """Position in :func:`multisets` of each row (any order of its entries)."""
+    rows = np.sort(rows, axis=1)
+    table = _codes(multisets(n_sites, rows.shape[1]), n_sites)
+    return np.searchsorted(table, _codes(rows, n_sites))
+
+
+@lru_cache(maxsize=16)
+def _set_partitions(n: int) -> tuple[tuple[tuple[int, ...], ...], ...]:
+    """All set partitions of {0..n-1} (Bell(n) of them), blocks as sorted tuples."""
+
+    def build(items: list[int]) -> list[list[list[int]]]:
+        if not items:
+            return [[]]
+        first, rest = items[0], items[1:]
+        out = []
+        for part in build(rest):
+            out.append([[first], *part])
+            for i in range(len(part)):
+                out.append([*part[:i], [first, *part[i]], *part[i + 1 :]])
+        return out
+
+    return tuple(tuple(tuple(b) for b in p) for p in build(list(range(n))))
+
+
+@lru_cache(maxsize=64)
+def _partition_maps(n_sites: int, order: int) -> tuple:
+    """For each set partition π of the positions: (coefficient, ((|B|, index map), …))."""
+    ms = multisets(n_sites, order)
+    out = []
+    for part in _set_partitions(order):
+        coef = (-1.0) ** (len(part) - 1) * math.factorial(len(part) - 1)
+        blocks = tuple((len(b), _rank(ms[:, list(b)], n_sites)) for b in part)
+        out.append((coef, blocks))
+    return tuple(out)
+
+
+@lru_cache(maxsize=64)
+def _subset_maps(n_sites: int, order: int) -> tuple:
+    """For each subset S of positions: (S, complement, index map of the sub-multiset or None)."""
+    ms = multisets(n_sites, order)
+    out = []
+    for size in range(order + 1):
+        for sub in itertools.combinations(range(order), size):
+            rest = tuple(j for j in range(order) if j not in sub)
+            index = _rank(ms[:, list(sub)], n_sites) if sub else None
+            out.append((sub, rest, index))
+    return tuple(out)
+
+
+def cumulants_from_moments(moments: list[np.ndarray], n_sites: int, order: int) -> np.ndarray:
+    """Joint cumulants of order ``order`` (unique vector) from moments[k-1] of orders 1..order."""
+    total = np.zeros(len(multisets(n_sites, order)))
+    for coef, blocks in _partition_maps(n_sites, order):
+        term = np.full(total.shape, coef)
+        for size, index in blocks:
+            term *= moments[size - 1][index]
+        total += term
+    return total
+
+
+def _full_from_shifted(
+    moments: list[np.ndarray], reference: np.ndarray, n_sites: int, order: int
+) -> np.ndarray:
+    """E[Π f_sj] from shifted moments E[Π (f − c)] and the reference c (subset expansion)."""
+    ms = multisets(n_sites, order)
+    total = np.zeros(len(ms))
+    for sub, rest, index in _subset_maps(n_sites, order):
+        term = np.ones(len(ms)) if index is None else moments[len(sub) - 1][index].copy()
+        for j in rest:
+            term *= reference[ms[:, j]]
+        total += term
+    return total
+
+
+def expand_symmetric(values: np.ndarray, n_sites: int, order: int) -> np.ndarray:
+    """Full symmetric tensor (n_sites,)*order from its unique-multiset vector."""
+    grid = np.indices((n_sites,) * order, dtype=np.int64).reshape(order, -1).T
+    return values[_rank(grid, n_sites)].reshape((n_sites,) * order)
+
+
+def chunk_estimates(
+    sums: list[np.ndarray], count: int, reference: np.ndarray, n_sites: int
+) -> dict[str, list[np.ndarray]]:
+    """Moments ("full") and cumulants ("connected") of orders 1..len(sums) from power sums."""
+    shifted = [s / count for s in sums]
+    orders = range(1, len(sums) + 1)
+    full = [_full_from_shifted(shifted, reference, n_sites, k) for k in orders]
+    connected = [shifted[0] + reference] + [
+        cumulants_from_moments(shifted, n_sites, k) for k in orders[1:]
+    ]
+    return {"full": full, "connected": connected}
+
+
+def check_capacity(n_sites: int, max_order: int) -> None:
+    """Refuse (UnsupportedError naming "orders") more than 2e7 unique multisets in total."""
+    total = sum(math.comb(n_sites + k - 1, k) for k in range(1, max_order + 1))
+    if total > _MAX_MULTISETS:
+        raise UnsupportedError(
+            "orders",
+            f"{total} unique index multisets for {n_sites} sites up to order {max_order}; "
+            "reduce the number of inputs, outputs or the order",
+        )
+
+
+def _to_numpy(a: Any) -> np.ndarray:
+    if is_cupy_array(a):  # pragma: no cover - needs a GPU
+        return a.get()
+    return np.asarray(a)
+
+
+class ChunkSums:
+    """Shifted power sums of one chunk of networks and the chunk's own estimates.
+
+    This is what a worker sends back: the estimates (for the batch-means errors) are computed
+    where the chunk was sampled, so the in-order merge only adds arrays.
+
+    Attributes
+    ----------
+    count : int
+        Networks in the chunk.
+    reference : ndarray (S,)
+        The shift c of the power sums.
+    sums : list of ndarray
+        ``sums[k-1]``: float64 power sums T_k over unique multisets, k = 1..max_order.
+    estimates : dict
+        ``{"full": [...], "connected": [...]}``: the chunk's moments and cumulants per order.
+    """
+
+    def __init__(
+        self,
+        count: int,
+        reference: np.ndarray,
+        sums: list[np.ndarray],
+        estimates: dict[str, list[np.ndarray]],
+    ) -> None:
+        self.count = count
+        self.reference = reference
+        self.sums = sums
+        self.estimates = estimates
+
+    @classmethod
+    def from_samples(cls, samples: Any, reference: np.ndarray, max_order: int) -> ChunkSums:
+        """Power sums of ``samples`` (m, S) about ``reference`` (S,), in the samples' namespace.
+
+        The products are formed in blocks of rows (fixed by the shapes, so the summation order
+        is too) and summed in float64.
+        """
+        xp = array_namespace(samples)
+        m, n_sites = samples.shape
+        y = xp.astype(samples, xp.float64) - xp.asarray(reference, dtype=xp.float64)
+        parents, lasts = _extension_maps(n_sites, max_order)
+        parents = [None] + [xp.asarray(p) for p in parents[1:]]
+        lasts = [None] + [xp.asarray(q) for q in lasts[1:]]
+        width = sum(len(multisets(n_sites, k)) for k in range(1, max_order + 1))
+        rows = max(1, _ROW_BLOCK_ELEMENTS // width)
+        totals: list[Any] = [None] * max_order
+        for start in range(0, m, rows):
+            block = y[start : min(start + rows, m), :]
+            prods = block
+            for k in range(max_order):
+                if k > 0:
+                    prods = xp.take(prods, parents[k], axis=1) * xp.take(block, lasts[k], axis=1)
+                part = xp.sum(prods, axis=0)
+                totals[k] = part if totals[k] is None else totals[k] + part
+        sums = [_to_numpy(t).astype(np.float64) for t in totals]
+        reference = np.asarray(reference, dtype=np.float64)
+        return cls(m, reference, sums, chunk_estimates(sums, m, reference, n_sites))
+
+
+@lru_cache(maxsize=64)
+def _extension_maps(n_sites: int, max_order: int) -> tuple[list[Any], list[Any]]:
+    """For order k+1: index of the order-k prefix and the last site of each multiset."""
+    parents: list[Any] = [None]
+    lasts: list[Any] = [None]
+    for k in range(2, max_order + 1):
+        ms = multisets(n_sites, k)
+        parents.append(_rank(ms[:, :-1], n_sites))
+        lasts.append(ms[:, -1].copy())
+    return parents, lasts
+
+
+class MomentAccumulator:
+    """Streaming float64 accumulator of moments and cumulants of orders 1..max_order.
+
+    Parameters
+    ----------
+    n_sites : int
+        S = P d_out.
+    max_order : int
+        Highest order kept.
+    reference : ndarray (S,)
+        Shift c of the power sums (use the first chunk's mean).
+
+    Notes
+    -----
+    See the module docstring for the formulas. ``add`` must be called in chunk order; ``merge``
+    adds another accumulator built with the same reference and first-chunk anchor (e.g. a
+    reduction of consecutive chunk ranges).
+    """
+
+    def __init__(self, n_sites: int, max_order: int, reference: Any) -> None:
+        self.n_sites = int(n_sites)
+        self.max_order = int(max_order)
+        check_capacity(self.n_sites, self.max_order)
+        self.reference = np.array(reference, dtype=np.float64).reshape(self.n_sites)
+        sizes = [len(multisets(self.n_sites, k)) for k in range(1, self.max_order + 1)]
+        self.count = 0
+        self.sums = [np.zeros(s) for s in sizes]
+        # batch means: per order, moments ("full") and cumulants ("connected")
+        self.n_batches = 0
+        self.w = np.zeros(2)  # Σ w, Σ w²
+        self.anchor = {kind: [np.zeros(s) for s in sizes] for kind in ("full", "connected")}
+        self.batch = {
+            kind: [np.zeros((3, s)) for s in sizes] for kind in ("full", "connected")
+        }
+
+    def add(self, chunk: ChunkSums) -> None:
+        """Add one chunk's power sums (in chunk order)."""
+        if len(chunk.sums) != self.max_order:
+            raise ArgumentError("chunk", f"has orders 1..{len(chunk.sums)}, need {self.max_order}")
+        if not np.array_equal(chunk.reference, self.reference):
+            raise ArgumentError("chunk", "was shifted by another reference than the accumulator")
+        estimates = chunk.estimates
+        if self.n_batches == 0:
+            self.anchor = estimates
+        wgt = float(chunk.count)
+        for kind, values in estimates.items():
+            for k, x in enumerate(values):
+                d = x - self.anchor[kind][k]
+                acc = self.batch[kind][k]
+                acc[0] += wgt * d
+                acc[1] += wgt * wgt * d
+                acc[2] += wgt * wgt * d * d
+        self.w += (wgt, wgt * wgt)
+        self.n_batches += 1
+        self.count += chunk.count
+        for total, part in zip(self.sums, chunk.sums, strict=True):
+            total += part
+
+    def merge(self, other: MomentAccumulator) -> None:
+        """Add another accumulator (same sites, orders, reference and first-chunk anchor)."""
+        if other.n_batches == 0:
+            return
+        if self.n_batches == 0:
+            self.anchor = {kind: [a.copy() for a in v] for kind, v in other.anchor.items()}
+        same = (
+            other.n_sites == self.n_sites
+            and other.max_order == self.max_order
+            and np.array_equal(other.reference, self.reference)
+            and all(
+                np.array_equal(a, b)
+                for kind in self.anchor
+                for a, b in zip(self.anchor[kind], other.anchor[kind], strict=True)
+            )
+        )
+        if not same:
+            raise ArgumentError(
+                "other", "accumulators differ in sites, orders, reference or anchor"
+            )
+        self.count += other.count
+        self.n_batches += other.n_batches
+        self.w += other.w
+        for total, part in zip(self.sums, other.sums, strict=True):
+            total += part
+        for kind in self.batch:
+            for total, part in zip(self.batch[kind], other.batch[kind], strict=True):
+                total += part
+
+    # -- results (unique-multiset vectors) ----------------------------------------------------
+    def _check_order(self, order: Any) -> int:
+        if isinstance(order, bool) or not isinstance(order, int | np.integer):
+            raise ArgumentError("order", f"must be an integer, got {order!r}")
+        if not 1 <= order <= self.max_order:
+            raise ArgumentError("order", f"must be between 1 and {self.max_order}, got {order}")
+        if self.count == 0:
+            raise ArgumentError("order", "no networks have been accumulated yet")
+        return int(order)
+
+    def moments(self, order: int) -> np.ndarray:
+        """Full moments E[f_s1 … f_sn] over unique multisets."""
+        order = self._check_order(order)
+        shifted = [s / self.count for s in self.sums[:order]]
+        return _full_from_shifted(shifted, self.reference, self.n_sites, order)
+
+    def cumulants(self, order: int) -> np.ndarray:
+        """Connected correlators (joint cumulants) over unique multisets."""
+        order = self._check_order(order)
+        shifted = [s / self.count for s in self.sums[:order]]
+        if order == 1:
+            return shifted[0] + self.reference
+        return cumulants_from_moments(shifted, self.n_sites, order)
+
+    def stderr(self, order: int, connected: bool = True) -> np.ndarray:
+        """Batch-means standard error over unique multisets (NaN with fewer than 2 chunks)."""
+        order = self._check_order(order)
+        acc = self.batch["connected" if connected else "full"][order - 1]
+        B = self.n_batches
+        if B < 2:
+            return np.full(acc.shape[1], np.nan)
+        sw, sw2 = self.w
+        mean_d = acc[0] / sw
+        spread = acc[2] - 2.0 * mean_d * acc[1] + mean_d * mean_d * sw2
+        return np.sqrt(np.maximum(spread, 0.0) * B / (B - 1)) / sw
+
+    # -- state for checkpoints ----------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """Every number of the accumulator as named float64/int64 arrays (for ``np.savez``)."""
+        out: dict[str, np.ndarray] = {
+            "n_sites": np.array(self.n_sites),
+            "max_order": np.array(self.max_order),
+            "reference": self.reference,
+            "count": np.array(self.count),
+            "n_batches": np.array(self.n_batches),
+            "w": self.w,
+        }
+        for k in range(self.max_order):
+            out[f"sums_{k + 1}"] = self.sums[k]
+            for kind in ("full", "connected"):
+                out[f"anchor_{kind}_{k + 1}"] = self.anchor[kind][k]
+                out[f"batch_{kind}_{k + 1}"] = self.batch[kind][k]
+        return out
+
+    @classmethod
+    def from_state(cls, state: Any) -> MomentAccumulator:
+        """Rebuild from :meth:`state` (a mapping of arrays, e.g. an ``np.load`` result)."""
+        acc = cls(int(state["n_sites"]), int(state["max_order"]), state["reference"])
+        acc.count = int(state["count"])
+        acc.n_batches = int(state["n_batches"])
+        acc.w = np.array(state["w"], dtype=np.float64)
+        for k in range(acc.max_order):
+            acc.sums[k] = np.array(state[f"sums_{k + 1}"], dtype=np.float64)
+            for kind in ("full", "connected"):
+                acc.anchor[kind][k] = np.array(state[f"anchor_{kind}_{k + 1}"], dtype=np.float64)
+                acc.batch[kind][k] = np.array(state[f"batch_{kind}_{k + 1}"], dtype=np.float64)
+        return acc

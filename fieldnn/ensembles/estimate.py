@@ -1,0 +1,429 @@
+r"""Streaming estimates of ensemble correlators with error bars, serial or distributed.
+
+:func:`estimate_correlators` samples ``n_nets`` networks in chunks (seeded as in
+:mod:`fieldnn.ensembles.sampling`), reduces each chunk to float64 power sums over unique index
+multisets (:mod:`fieldnn.ensembles.accumulate`) where it was sampled, and merges the chunks **in
+chunk-index order** through a bounded reorder buffer. Nothing that is summed depends on where or
+when a chunk ran, so for fixed (``rng``, ``chunk_size``) the result is bitwise identical serially,
+on any :class:`concurrent.futures.Executor` (any number of workers) and on a
+``dask.distributed.Client``, and after a resume from a checkpoint.
+
+Conventions: full correlators :math:`G^{(n)}_{a_1..a_n} = \langle f(x_{a_1})\cdots
+f(x_{a_n})\rangle`, connected ones are joint cumulants (:math:`G^{(2)}_c = K` at infinite
+width, :math:`G^{(4)}_c = G^{(4)} - (K_{12}K_{34} + K_{13}K_{24} + K_{14}K_{23})` for zero mean).
+Shapes: ``(P,)*n`` for one output, ``(P,)*n + (d_out,)*n`` otherwise (inputs first, then
+species). Standard errors: batch means over chunks (needs >= 2 chunks; NaN otherwise).
+
+References
+----------
+J. Halverson, A. Maiti, K. Stoner, arXiv:2008.08601, Sec. 3 (seed 001: sampled G^(n) of
+Erf-, ReLU- and Gauss-nets, eq. (3.3)).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import importlib
+import math
+import platform
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._validate import input_points, positive_int
+from ..errors import ArgumentError, ArgumentTypeError, CheckpointError
+from . import _checkpoint
+from .accumulate import (
+    ChunkSums,
+    MomentAccumulator,
+    _to_numpy,
+    check_capacity,
+    expand_symmetric,
+)
+from .architectures import _namespace_and_dtype
+from .sampling import (
+    DEFAULT_CHUNK_SIZE,
+    check_network,
+    chunk_generator,
+    chunk_sizes,
+    seed_sequence,
+)
+
+__all__ = ["MAX_ORDER", "CorrelatorEstimate", "estimate_correlators"]
+
+MAX_ORDER = 12
+
+
+def _chunk_task(
+    net: Any,
+    X: np.ndarray,
+    seed: tuple[int, tuple[int, ...], int],
+    index: int,
+    size: int,
+    max_order: int,
+    reference: np.ndarray | None,
+    threads: int | None,
+    backend: tuple[str, str],
+) -> tuple[np.ndarray, ChunkSums]:
+    """Sample chunk ``index`` and reduce it to power sums (runs on a worker).
+
+    With ``reference=None`` (chunk 0 only) the chunk's own mean becomes the reference shift.
+    ``backend`` = (array namespace module name, dtype name): modules do not pickle, names do.
+    """
+    entropy, spawn_key, pool_size = seed
+    base = np.random.SeedSequence(entropy, spawn_key=spawn_key, pool_size=pool_size)
+    xp = importlib.import_module(backend[0])
+    dtype = getattr(xp, backend[1])
+    f = net.sample_batch(X, size, chunk_generator(base, index), xp=xp, dtype=dtype,
+                         threads=threads)
+    y = xp.reshape(f, (size, -1))
+    if reference is None:
+        reference = _to_numpy(xp.mean(xp.astype(y, xp.float64), axis=0)).astype(np.float64)
+    return reference, ChunkSums.from_samples(y, reference, max_order)
+
+
+def _check_orders(orders: Any) -> tuple[int, ...]:
+    if isinstance(orders, int | np.integer) and not isinstance(orders, bool):
+        orders = (orders,)
+    if isinstance(orders, str) or not isinstance(orders, Iterable):
+        raise ArgumentTypeError("orders", f"must be a sequence of integers, got {orders!r}")
+    out = []
+    for n in orders:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise ArgumentTypeError("orders", f"entries must be integers, got {n!r}")
+        if not 1 <= n <= MAX_ORDER:
+            raise ArgumentError("orders", f"supported orders are 1..{MAX_ORDER}, got {n}")
+        out.append(int(n))
+    if not out:
+        raise ArgumentError("orders", "must contain at least one order")
+    return tuple(sorted(set(out)))
+
+
+class _Serial:
+    """Stand-in executor running each task at once in this process."""
+
+    class _Done:
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+        def result(self) -> Any:
+            return self.value
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        return self._Done(fn(*args))
+
+
+def _backend(client: Any, executor: Any) -> tuple[Any, int, str, int | None]:
+    """(submitter, in-flight window, backend name, threads per task)."""
+    if client is not None and executor is not None:
+        raise ArgumentError("client", "pass either client= or executor=, not both")
+    if client is not None:
+        try:
+            import distributed
+        except ImportError:  # pragma: no cover - dask is installed with the test extras
+            raise ImportError(
+                "client= needs dask.distributed: install fieldnn[distributed]"
+            ) from None
+        if not isinstance(client, distributed.Client):
+            raise ArgumentTypeError("client", f"must be a dask.distributed.Client, got {client!r}")
+
+        class _Dask:
+            def submit(self, fn: Any, *args: Any) -> Any:
+                return client.submit(fn, *args, pure=False)
+
+        workers = sum(client.nthreads().values()) or 1
+        return _Dask(), 2 * workers, f"dask.distributed ({workers} worker threads)", 1
+    if executor is not None:
+        if not isinstance(executor, concurrent.futures.Executor):
+            raise ArgumentTypeError(
+                "executor", f"must be a concurrent.futures.Executor, got {executor!r}"
+            )
+        workers = getattr(executor, "_max_workers", 2)
+        return executor, 2 * workers, f"{type(executor).__name__} ({workers} workers)", 1
+    return _Serial(), 1, "serial", None
+
+
+def _versions(backend: str) -> dict[str, str]:
+    import array_api_compat
+    import scipy
+
+    from .. import __version__
+
+    out = {
+        "fieldnn": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "array_api_compat": array_api_compat.__version__,
+        "python": platform.python_version(),
+    }
+    if backend.startswith("dask"):
+        import dask
+        import distributed
+
+        out["dask"] = dask.__version__
+        out["distributed"] = distributed.__version__
+    return out
+
+
+class CorrelatorEstimate:
+    """Sampled full and connected correlators with batch-means standard errors.
+
+    Tensors have shape ``(P,)*n`` (d_out = 1) or ``(P,)*n + (d_out,)*n``. Any order from 1 to
+    ``max(orders)`` is available (all are accumulated).
+
+    Attributes
+    ----------
+    n_nets : int
+    orders : tuple of int
+        The requested orders.
+    provenance : dict
+        Seed entropy and spawn keys, chunk size, dtype, versions, conventions, backend.
+    """
+
+    def __init__(
+        self,
+        accumulator: MomentAccumulator,
+        n_inputs: int,
+        d_out: int,
+        orders: tuple[int, ...],
+        provenance: dict[str, Any],
+    ) -> None:
+        self._acc = accumulator
+        self._P = n_inputs
+        self._d_out = d_out
+        self.orders = orders
+        self.provenance = provenance
+
+    @property
+    def n_nets(self) -> int:
+        """Number of networks accumulated."""
+        return self._acc.count
+
+    def __repr__(self) -> str:
+        return (
+            f"CorrelatorEstimate(n_nets={self.n_nets}, orders={self.orders}, "
+            f"P={self._P}, d_out={self._d_out})"
+        )
+
+    def _tensor(self, values: np.ndarray, n: int) -> np.ndarray:
+        t = expand_symmetric(values, self._P * self._d_out, n)
+        if self._d_out == 1:
+            return t
+        t = t.reshape((self._P, self._d_out) * n)
+        return t.transpose([2 * j for j in range(n)] + [2 * j + 1 for j in range(n)])
+
+    def full(self, n: int) -> np.ndarray:
+        r"""Full correlator :math:`\langle f_{i_1}(x_{a_1}) \cdots f_{i_n}(x_{a_n})\rangle`."""
+        return self._tensor(self._acc.moments(n), n)
+
+    def connected(self, n: int) -> np.ndarray:
+        """Connected correlator (joint cumulant) of order n; n = 1 is the mean."""
+        return self._tensor(self._acc.cumulants(n), n)
+
+    def stderr(self, n: int, connected: bool = True) -> np.ndarray:
+        """Standard error (batch means over chunks) of :meth:`connected` or :meth:`full`."""
+        return self._tensor(self._acc.stderr(n, connected=connected), n)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict: every tensor as nested lists (NaN → None) and the provenance."""
+
+        def nan_to_none(x: Any) -> Any:
+            if isinstance(x, list):
+                return [nan_to_none(v) for v in x]
+            return None if isinstance(x, float) and math.isnan(x) else x
+
+        out: dict[str, Any] = {
+            "n_nets": self.n_nets,
+            "orders": list(self.orders),
+            "n_inputs": self._P,
+            "d_out": self._d_out,
+            "provenance": self.provenance,
+        }
+        for key, fn in (
+            ("full", self.full),
+            ("connected", self.connected),
+            ("stderr_full", lambda n: self.stderr(n, connected=False)),
+            ("stderr_connected", self.stderr),
+        ):
+            out[key] = {str(n): nan_to_none(fn(n).tolist()) for n in self.orders}
+        return out
+
+
+def estimate_correlators(
+    net: Any,
+    X: Any,
+    n_nets: int,
+    *,
+    orders: Iterable[int] = (2, 4, 6),
+    rng: Any = 0,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    client: Any = None,
+    executor: concurrent.futures.Executor | None = None,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 10,
+    progress: bool = False,
+    xp: Any = None,
+    dtype: Any = None,
+) -> CorrelatorEstimate:
+    """Estimate full and connected correlators of a network ensemble, with error bars.
+
+    Parameters
+    ----------
+    net : SingleLayerNet or MLP
+    X : array_like (P, d_in)
+    n_nets : int
+        Networks to sample (>= 1; >= 2 chunks are needed for standard errors).
+    orders : sequence of int
+        Orders wanted (1..12); all orders up to the largest are accumulated.
+    rng : int, sequence of int, or numpy.random.SeedSequence
+        Seed entropy; chunk i is seeded by ``SeedSequence(rng).spawn(...)[i]``.
+    chunk_size : int
+        Networks per chunk: the unit of work, of reproducibility and of the batch-means errors.
+    client : dask.distributed.Client, optional
+        Run the chunks on a dask cluster (optional: ``pip install fieldnn[distributed]``).
+    executor : concurrent.futures.Executor, optional
+        Run the chunks on any executor (e.g. a ProcessPoolExecutor).
+    checkpoint : path, optional
+        ``.npz`` file. Written atomically every ``checkpoint_every`` chunks and at the end; if it
+        exists, the run resumes from it (bitwise identical to an uninterrupted run). A file
+        written with other arguments raises :class:`~fieldnn.errors.CheckpointError`. A finished
+        run may be extended by calling again with a larger ``n_nets``.
+    checkpoint_every : int
+        Chunks between checkpoint writes.
+    progress : bool
+        Show a tqdm progress bar over chunks.
+    xp, dtype : optional
+        Array-API namespace and float dtype in which chunks are sampled and reduced (NumPy,
+        float64 by default; e.g. ``xp=cupy`` on a GPU). Power sums are always float64.
+
+    Returns
+    -------
+    CorrelatorEstimate
+
+    Notes
+    -----
+    Chunk 0 runs first; its mean output is the reference shift of every power sum (no
+    cancellation for outputs with a large mean). At most twice as many chunks as there are
+    workers are in flight; results are merged strictly in chunk order.
+
+    Examples
+    --------
+    >>> from fieldnn.ensembles import SingleLayerNet
+    >>> est = estimate_correlators(SingleLayerNet("erf", 20), [[0.5], [1.0]], 4000,
+    ...                            orders=(2, 4), chunk_size=1000)
+    >>> est.connected(4).shape, est.stderr(2).shape
+    ((2, 2, 2, 2), (2, 2))
+    """
+    net = check_network(net)
+    X = input_points(X, "X", d_in=net.d_in)
+    n_nets = positive_int(n_nets, "n_nets")
+    orders = _check_orders(orders)
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    checkpoint_every = positive_int(checkpoint_every, "checkpoint_every")
+    base = seed_sequence(rng)
+    xp, dtype = _namespace_and_dtype(xp, dtype)
+    arrays = (xp.__name__, "float64" if dtype == xp.float64 else "float32")
+    submitter, window, backend, threads = _backend(client, executor)
+    max_order = max(orders)
+    n_sites = X.shape[0] * net.d_out
+    check_capacity(n_sites, max_order)
+    sizes = chunk_sizes(n_nets, chunk_size)
+    seed = (base.entropy, tuple(base.spawn_key), base.pool_size)
+    description = {
+        "network": net.fingerprint(),
+        "max_order": max_order,
+        "seed_entropy": str(base.entropy),
+        "spawn_key": list(base.spawn_key),
+        "pool_size": base.pool_size,
+        "chunk_size": chunk_size,
+        "bit_generator": "SFC64",
+        "namespace": arrays[0],
+        "dtype": arrays[1],
+    }
+    path = None if checkpoint is None else Path(checkpoint)
+    identity = _checkpoint.run_identity(description, X)
+
+    done, acc, resumed = 0, None, None
+    if path is not None:
+        loaded = _checkpoint.load(path, identity)
+        if loaded is not None:
+            done, acc = loaded
+            resumed = done
+            if done > len(sizes) or acc.count != sum(sizes[:done]):
+                raise CheckpointError(
+                    f"checkpoint {str(path)!r} holds {acc.count} networks in {done} chunks, "
+                    f"which is not a prefix of a run with n_nets={n_nets}"
+                )
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(sizes), initial=done, disable=not progress, desc="chunks")
+    pending: deque = deque()
+    try:
+        if acc is None:
+            ref, first = submitter.submit(
+                _chunk_task, net, X, seed, 0, sizes[0], max_order, None, threads, arrays
+            ).result()
+            acc = MomentAccumulator(n_sites, max_order, ref)
+            acc.add(first)
+            done = 1
+            bar.update(1)
+            if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
+                _checkpoint.save(path, identity, done, acc)
+        submitted = done
+        while done < len(sizes):
+            while submitted < len(sizes) and len(pending) < window:
+                pending.append(
+                    submitter.submit(
+                        _chunk_task, net, X, seed, submitted, sizes[submitted], max_order,
+                        acc.reference, threads, arrays,
+                    )
+                )
+                submitted += 1
+            _, sums = pending.popleft().result()
+            acc.add(sums)
+            done += 1
+            bar.update(1)
+            if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
+                _checkpoint.save(path, identity, done, acc)
+    except BaseException:
+        for fut in pending:
+            if hasattr(fut, "cancel"):
+                fut.cancel()
+        raise
+    finally:
+        bar.close()
+
+    provenance = {
+        "seed": {
+            "entropy": str(base.entropy),
+            "spawn_key": list(base.spawn_key),
+            "pool_size": base.pool_size,
+            "chunk_spawn_keys": f"{list(base.spawn_key)} + [i] for chunk i = 0..{len(sizes) - 1}",
+            "bit_generator": "SFC64",
+        },
+        "n_nets": acc.count,
+        "chunk_size": chunk_size,
+        "n_chunks": len(sizes),
+        "namespace": arrays[0],
+        "dtype": arrays[1],
+        "accumulation_dtype": "float64",
+        "reference_shift": acc.reference.tolist(),
+        "network": net.fingerprint(),
+        "X": X.tolist(),
+        "orders": list(orders),
+        "backend": backend,
+        "checkpoint": None if path is None else {"path": str(path), "resumed_at_chunk": resumed},
+        "versions": _versions(backend),
+        "conventions": {
+            "sites": "s = a * d_out + i (input a, species i)",
+            "tensor_shape": "(P,)*n if d_out == 1 else (P,)*n + (d_out,)*n",
+            "connected": "joint cumulants (moment-cumulant formula over set partitions)",
+            "stderr": "batch means over chunks, chunk-size weighted",
+            "architectures": "seed 001 (SingleLayerNet), seed 000 (MLP); docs/conventions.md",
+        },
+    }
+    return CorrelatorEstimate(acc, X.shape[0], net.d_out, orders, provenance)

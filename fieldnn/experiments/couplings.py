@@ -1,0 +1,631 @@
+"""Measuring the couplings λ and κ of the NN-QFT effective action from correlators.
+
+Conventions (``docs/nnqft.md``, ``docs/conventions.md``): probability ∝ e^{−S},
+:math:`S = S_{\\rm GP} + \\int_{[-\\Lambda,\\Lambda]^{d_{\\rm in}}} d^{d_{\\rm in}}y\\,
+[\\lambda f^4 + \\kappa f^6]` (no 1/k!), so that at first order in the couplings (seed 001,
+eqs. 3.18–3.19)
+
+.. math::
+
+    G^{(4)}_{1234} &= K_{12}K_{34} + K_{13}K_{24} + K_{14}K_{23}
+        - 24\\lambda \\int K_{1y}K_{2y}K_{3y}K_{4y}
+        - 360\\kappa\\int K_{1z}\\cdots K_{4z}K_{zz},\\\\
+    G^{(6)} &= \\sum_{15} K K K - 24\\lambda\\sum_{15} K_{mn}\\int K_{iy}K_{jy}K_{ky}K_{ly}
+        - 720\\kappa\\int K_{1z}\\cdots K_{6z}
+        - 360\\kappa\\sum_{15}K_{mn}\\int K_{iz}\\cdots K_{lz}K_{zz}.
+
+λ is measured per tuple of inputs (seed slide "EFT is effective"),
+
+.. math::
+
+    \\lambda_m(x_1,\\ldots,x_4) = \\frac{K_{12}K_{34} + K_{13}K_{24} + K_{14}K_{23} - G^{(4)}}
+    {24\\int d^{d_{\\rm in}}y\\, K_{1y}K_{2y}K_{3y}K_{4y}},
+
+and κ per 6-tuple from :math:`\\delta' = G^{(6)} - [G^{(6)}_{\\rm GP} - 24\\bar\\lambda
+\\sum_{15}K_{mn}\\int K^4] = -\\kappa[720\\int K^6 + 360\\sum_{15}K_{mn}\\int K^4K_{zz}]`
+(the seed's 720 and 5400 = 15 × 360). The kernel on the legs of the integrals is either the
+full GP kernel K (``legs="full"``) or K − σ_b² (``legs="subtract_bias"``: the output bias only
+feeds the 2-point function, so the connected correlators are those of f − b₁, whose kernel is
+K − σ_b²); the GP terms always use the full K.
+
+References
+----------
+J. Halverson, A. Maiti, K. Stoner, arXiv:2008.08601, Sec. 3.3 (λ_m, δ′) and Sec. 4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations, combinations_with_replacement
+from typing import Any
+
+import numpy as np
+
+from .._validate import input_points, nonnegative_float
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnknownNameError
+from ..symbolic import pairings
+
+__all__ = [
+    "KappaMeasurement",
+    "LambdaMeasurement",
+    "measure_kappa",
+    "measure_lambda",
+    "cutoff_ladder",
+    "multisets",
+]
+
+LEGS = ("full", "subtract_bias")
+#: relative spread std/|mean| above which λ_m is not reported as a constant
+SPREAD_TOLERANCE = 0.1
+
+
+def multisets(n_points: int, order: int) -> np.ndarray:
+    """All multisets of ``order`` input indices from ``range(n_points)``, shape (T, order).
+
+    Examples
+    --------
+    >>> multisets(3, 2).tolist()
+    [[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]]
+    """
+    return np.array(list(combinations_with_replacement(range(n_points), order)), dtype=np.int64)
+
+
+def _gp_moment(K: np.ndarray, idx: Sequence[int], species: Sequence[int] | None = None) -> float:
+    """GP moment at inputs ``idx``: Σ over Wick pairings of Π K[a, b] (Isserlis), with a δ_ij
+    per pair when output ``species`` are given."""
+    total = 0.0
+    for p in pairings(list(range(len(idx)))):
+        if species is None or all(species[a] == species[b] for a, b in p):
+            total += float(np.prod([K[idx[a], idx[b]] for a, b in p]))
+    return total
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What a measurement reads: G4/G6 (and their standard errors), the kernel, σ_b²."""
+
+    kind: str  # "exact" | "sampled" | "array"
+    full: Callable[[int], np.ndarray]
+    stderr: Callable[[int], np.ndarray] | None
+    kernel: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    sigma_b2: float | None
+    n_nets: int | None
+    d_out: int
+
+
+def _kernel_of(obj: Any) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], float | None]:
+    """Cross-kernel K(X, Y) and the output-bias variance of a net (or a callable kernel)."""
+    if hasattr(obj, "exact_full") and hasattr(obj, "kernel"):  # SingleLayerNet
+        return (lambda A, B: np.asarray(obj.kernel(A, B))), float(obj.sigma_b2)
+    if hasattr(obj, "widths") and hasattr(obj, "kernel"):  # MLP: K(X, Y) from the stacked inputs
+
+        def mlp_kernel(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+            stacked = np.asarray(obj.kernel(np.vstack([A, B])))
+            return stacked[: len(A), len(A) :]
+
+        c_b = np.atleast_1d(np.asarray(obj.C_b, dtype=np.float64))
+        return mlp_kernel, float(c_b[-1])
+    if callable(obj):
+        return obj, None
+    raise ArgumentTypeError("kernel", f"must be a network or a callable K(X, Y), got {obj!r}")
+
+
+def _as_source(source: Any, X: np.ndarray, kernel: Any, sigma_b2: float | None) -> _Source:
+    if hasattr(source, "exact_full") and hasattr(source, "kernel"):
+        kern, sb = _kernel_of(source if kernel is None else kernel)
+        return _Source(
+            "exact",
+            lambda n: np.asarray(source.exact_full(X, n)),
+            None,
+            kern,
+            sb if sigma_b2 is None else sigma_b2,
+            None,
+            int(getattr(source, "d_out", 1)),
+        )
+    if hasattr(source, "full") and hasattr(source, "stderr"):
+        if kernel is None:
+            raise ArgumentError(
+                "kernel", "a CorrelatorEstimate needs kernel= (the net or a callable K(X, Y))"
+            )
+        kern, sb = _kernel_of(kernel)
+        g2 = np.asarray(source.full(2))
+        d_out = 1 if g2.ndim == 2 else int(g2.shape[-1])
+        return _Source(
+            "sampled",
+            lambda n: np.asarray(source.full(n)),
+            lambda n: np.asarray(source.stderr(n, connected=False)),
+            kern,
+            sb if sigma_b2 is None else sigma_b2,
+            int(source.n_nets),
+            d_out,
+        )
+    if isinstance(source, np.ndarray | list | tuple):
+        if kernel is None:
+            raise ArgumentError("kernel", "an array correlator needs kernel= (net or callable)")
+        arr = np.asarray(source, dtype=np.float64)
+        kern, sb = _kernel_of(kernel)
+        order = arr.ndim
+
+        def full(n: int) -> np.ndarray:
+            if n != order:
+                raise ArgumentError("source", f"holds the {order}-point function, not {n}")
+            return arr
+
+        return _Source("array", full, None, kern, sb if sigma_b2 is None else sigma_b2, None, 1)
+    raise ArgumentTypeError(
+        "source", f"must be a SingleLayerNet, a CorrelatorEstimate or an array, got {source!r}"
+    )
+
+
+def _leg_subtract(src: _Source, legs: str) -> float:
+    if legs not in LEGS:
+        raise UnknownNameError("legs", legs, LEGS)
+    if legs == "full":
+        return 0.0
+    if src.sigma_b2 is None:
+        raise ArgumentError("sigma_b2", 'legs="subtract_bias" needs σ_b² (pass sigma_b2=)')
+    return src.sigma_b2
+
+
+def cutoff_ladder(cutoff: float, X: np.ndarray) -> list[float]:
+    """Breakpoints for box integrals whose integrand lives at |y| ≲ 1 inside a large box.
+
+    0, ±Λ·10⁻ᵏ (k = 1, 2, … while ≥ 1) and, for d_in = 1, the input coordinates. A panel of the
+    adaptive rule spanning many decades can miss a peak of width O(1) at its end (a Gauss-net
+    leg with ``legs="subtract_bias"`` decays like a Gaussian); splitting the box at every decade
+    prevents that.
+    """
+    pts = {0.0}
+    k = 1
+    while cutoff * 10.0**-k >= 1.0:
+        pts.update((cutoff * 10.0**-k, -cutoff * 10.0**-k))
+        k += 1
+    if X.shape[1] == 1:
+        pts.update(float(x) for x in X[:, 0] if abs(x) < cutoff)
+    return sorted(pts)
+
+
+def _vertex_integrals(
+    kernel: Callable,
+    X: np.ndarray,
+    tuples: np.ndarray,
+    *,
+    cutoff: float,
+    subtract: float,
+    self_loops: int = 0,
+    rtol: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    from ..integrals import vertex_integral
+
+    res = vertex_integral(
+        kernel,
+        X[tuples],
+        cutoff=cutoff,
+        subtract=subtract,
+        self_loops=self_loops,
+        rtol=rtol,
+        breakpoints=cutoff_ladder(cutoff, X),
+    )
+    return np.asarray(res.values, dtype=np.float64), np.asarray(res.errors, dtype=np.float64)
+
+
+def _species_block(G: np.ndarray, order: int, species: Sequence[int] | None, d_out: int):
+    """The input-index block of a correlator at fixed output species (d_out > 1)."""
+    if d_out == 1:
+        return G
+    sp_idx = tuple(species) if species is not None else (0,) * order
+    if len(sp_idx) != order:
+        raise ShapeError("species", f"must have {order} entries, got {sp_idx}")
+    return G[(Ellipsis, *sp_idx)]
+
+
+def _species_factor(species: Sequence[int] | None) -> float:
+    """(δ_ij δ_kl + δ_ik δ_jl + δ_il δ_jk) for species (i,j,k,l); 3 for one species."""
+    if species is None:
+        return 3.0
+    i, j, k, l = species
+    return float((i == j) * (k == l) + (i == k) * (j == l) + (i == l) * (j == k))
+
+
+@dataclass(frozen=True)
+class LambdaMeasurement:
+    """λ_m per tuple of inputs and its summary (see :func:`measure_lambda`).
+
+    Attributes
+    ----------
+    values : ndarray (T,)
+        λ_m per tuple.
+    tuples : ndarray (T, 4)
+        Input indices of each tuple (all multisets of four inputs by default).
+    stderr : ndarray (T,) or None
+        Standard error of each λ_m propagated from the sampled G⁽⁴⁾ (None for exact input).
+    numerators, integrals, integral_errors : ndarray (T,)
+        GP − G⁽⁴⁾ and ∫ Π (K − s) per tuple (quadrature error estimate).
+    mean, std : float
+        Mean and population standard deviation (ddof = 0) of λ_m over tuples.
+    mean_stderr : float or None
+        Standard error of ``mean`` (upper bound: mean of the per-tuple errors, exact when the
+        tuples are fully correlated, as they are for one ensemble).
+    relative_spread : float
+        std / |mean|.
+    is_constant : bool
+        relative_spread ≤ ``spread_tolerance``.
+    verdict : str
+        One sentence for the report.
+    legs, cutoff, source, species, conventions
+    """
+
+    values: np.ndarray
+    tuples: np.ndarray
+    stderr: np.ndarray | None
+    numerators: np.ndarray
+    integrals: np.ndarray
+    integral_errors: np.ndarray
+    mean: float
+    std: float
+    mean_stderr: float | None
+    relative_spread: float
+    is_constant: bool
+    verdict: str
+    legs: str
+    cutoff: float
+    source: str
+    species: tuple | None
+    conventions: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON summary (per-tuple arrays included)."""
+        return {
+            "mean": self.mean,
+            "std": self.std,
+            "mean_stderr": self.mean_stderr,
+            "relative_spread": self.relative_spread,
+            "is_constant": self.is_constant,
+            "verdict": self.verdict,
+            "legs": self.legs,
+            "cutoff": self.cutoff,
+            "source": self.source,
+            "values": self.values,
+            "stderr": self.stderr,
+            "tuples": self.tuples,
+            "conventions": self.conventions,
+        }
+
+
+def _summary(values: np.ndarray, stderr: np.ndarray | None, tol: float, name: str):
+    mean = float(np.mean(values))
+    std = float(np.std(values))
+    rel = std / abs(mean) if mean != 0 else float("inf")
+    mean_err = None if stderr is None else float(np.mean(stderr))
+    constant = bool(rel <= tol)
+    if constant:
+        verdict = f"{name} is a measured constant: spread {rel:.2g} of the mean (≤ {tol:g})"
+    else:
+        verdict = (
+            f"{name} is not a measured constant: its spread over tuples is {rel:.2g} of the mean "
+            f"(> {tol:g})"
+        )
+    if stderr is not None and std < 2.0 * float(np.median(stderr)):
+        verdict += "; the spread is within sampling noise (2× the median standard error)"
+    return mean, std, mean_err, rel, constant, verdict
+
+
+def _conventions(legs: str, cutoff: float, subtract: float, kind: str, extra: str) -> dict:
+    return {
+        "action": "P ∝ exp(−S), S = S_GP + ∫_{[−Λ,Λ]^d_in} (λ f⁴ + κ f⁶), no 1/k!",
+        "formula": extra,
+        "legs": legs,
+        "leg_kernel": "K" if legs == "full" else f"K − σ_b² (σ_b² = {subtract:g})",
+        "cutoff": cutoff,
+        "box": "[−Λ, Λ]^d_in",
+        "source": kind,
+        "std": "population standard deviation over tuples (ddof = 0)",
+        "sign": "λ > 0 ⇔ G4 below the GP value",
+    }
+
+
+def measure_lambda(
+    source: Any,
+    X: Any,
+    *,
+    cutoff: float,
+    legs: str = "full",
+    kernel: Any = None,
+    sigma_b2: float | None = None,
+    tuples: Any = None,
+    species: Sequence[int] | None = None,
+    spread_tolerance: float = SPREAD_TOLERANCE,
+    rtol: float = 1e-8,
+) -> LambdaMeasurement:
+    """Measure the quartic coupling λ_m(x₁..x₄) over tuples of inputs (seed 001, Sec. 3.3).
+
+    Parameters
+    ----------
+    source : SingleLayerNet, CorrelatorEstimate or ndarray (P, P, P, P)
+        A single-layer net (exact finite-width G⁽⁴⁾), a sampled estimate (errors propagated), or
+        a full 4-point function.
+    X : array (P, d_in)
+        Inputs at which G⁽⁴⁾ is known (the estimate's inputs).
+    cutoff : float
+        Λ: the box [−Λ, Λ]^{d_in} of the vertex integral.
+    legs : {"full", "subtract_bias"}
+        Kernel on the legs of the integral: K or K − σ_b².
+    kernel : net or callable K(X, Y) -> (P, Q), optional
+        Required for an estimate or an array (the GP kernel, e.g. the net that was sampled);
+        an ``MLP`` is accepted (its K(X, Y) is read from the stacked inputs).
+    sigma_b2 : float, optional
+        Output-bias variance for ``legs="subtract_bias"`` (default: the net's).
+    tuples : array (T, 4) of int, optional
+        Input-index tuples; default all multisets of four inputs.
+    species : 4 ints, optional
+        Output species (i, j, k, l) for d_out > 1 (default (0, 0, 0, 0)); the tree-level SO(d_out)
+        vertex λ(f·f)² gives 8(δ_ij δ_kl + δ_ik δ_jl + δ_il δ_jk)λ ∫ K⁴ (seed, SO(d_out) slide).
+    spread_tolerance : float
+        Threshold on std/|mean| for :attr:`LambdaMeasurement.is_constant`.
+    rtol : float
+        Relative tolerance of the vertex integrals (split at :func:`cutoff_ladder`).
+
+    Returns
+    -------
+    LambdaMeasurement
+
+    Notes
+    -----
+    .. math::
+
+        \\lambda_m = \\frac{K_{12}K_{34} + K_{13}K_{24} + K_{14}K_{23} - G^{(4)}_{1234}}
+        {24\\int_{[-\\Lambda,\\Lambda]^{d}} \\prod_{a=1}^4 (K(x_a, y) - s)\\,d^{d}y}
+
+    with s = 0 or σ_b². The standard error of λ_m is stderr(G⁽⁴⁾)/(24 ∫) (K is exact).
+
+    References
+    ----------
+    arXiv:2008.08601, eq. (3.22) (λ_m) and Sec. 3.3.
+    """
+    Xa = input_points(X)
+    lam_cut = nonnegative_float(cutoff, "cutoff", strictly_positive=True)
+    tol = nonnegative_float(spread_tolerance, "spread_tolerance")
+    src = _as_source(source, Xa, kernel, sigma_b2)
+    s = _leg_subtract(src, legs)
+    P = Xa.shape[0]
+    tup = multisets(P, 4) if tuples is None else np.asarray(tuples, dtype=np.int64)
+    if tup.ndim != 2 or tup.shape[1] != 4 or tup.min() < 0 or tup.max() >= P:
+        raise ShapeError("tuples", f"must be (T, 4) indices into the {P} inputs")
+    g4 = _species_block(src.full(4), 4, species, src.d_out)
+    if g4.shape != (P,) * 4:
+        raise ShapeError("source", f"4-point function has shape {g4.shape}, expected {(P,) * 4}")
+    K = np.asarray(src.kernel(Xa, Xa))
+    sp_sel = species if src.d_out > 1 else None
+    sp_fac = _species_factor(sp_sel)
+    gp = np.array([_gp_moment(K, t, sp_sel) for t in tup])
+    num = gp - g4[tuple(tup.T)]
+    integ, ierr = _vertex_integrals(src.kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
+    denom = 8.0 * sp_fac * integ
+    if np.any(denom == 0):
+        raise ArgumentError("species", "the vertex factor vanishes for these species/tuples")
+    values = num / denom
+    stderr = None
+    if src.stderr is not None:
+        se4 = _species_block(src.stderr(4), 4, species, src.d_out)
+        stderr = np.abs(se4[tuple(tup.T)] / denom)
+    mean, std, mean_err, rel, constant, verdict = _summary(values, stderr, tol, "λ")
+    conv = _conventions(
+        legs, lam_cut, s, src.kind, "λ_m = (K12K34 + K13K24 + K14K23 − G4)/(24 ∫ Π_a (K_ay − s))"
+    )
+    return LambdaMeasurement(
+        values=values,
+        tuples=tup,
+        stderr=stderr,
+        numerators=num,
+        integrals=integ,
+        integral_errors=ierr,
+        mean=mean,
+        std=std,
+        mean_stderr=mean_err,
+        relative_spread=rel,
+        is_constant=constant,
+        verdict=verdict,
+        legs=legs,
+        cutoff=lam_cut,
+        source=src.kind,
+        species=None if species is None else tuple(species),
+        conventions=conv,
+    )
+
+
+@dataclass(frozen=True)
+class KappaMeasurement:
+    """κ per 6-tuple from δ′ and the seed's 6-point check (see :func:`measure_kappa`).
+
+    Attributes
+    ----------
+    values : ndarray (T,)
+        κ_m = −δ′/(720 ∫K⁶ + 360 Σ₁₅ K_mn ∫K⁴K_zz) per tuple.
+    tuples : ndarray (T, 6)
+    delta_prime : ndarray (T,)
+        G⁽⁶⁾ − [G⁽⁶⁾_GP − 24 λ̄ Σ₁₅ K_mn ∫ K⁴].
+    denominators : ndarray (T,)
+        720 ∫K⁶ + 360 Σ₁₅ K_mn ∫K⁴K_zz.
+    ratio : ndarray (T,)
+        (G⁽⁶⁾_GP − 24 λ̄ Σ₁₅ K_mn ∫ K⁴)/G⁽⁶⁾: ≈ 1 when the λ-only action describes G⁽⁶⁾.
+    ratio_gp : ndarray (T,)
+        G⁽⁶⁾_GP/G⁽⁶⁾ (the free theory alone).
+    stderr, ratio_stderr : ndarray (T,) or None
+        Propagated from the sampled G⁽⁶⁾ (λ̄ taken as exact).
+    lambda_bar : float
+    mean, std, mean_stderr, relative_spread, is_constant, verdict, legs, cutoff, source,
+    conventions : as in :class:`LambdaMeasurement`.
+    """
+
+    values: np.ndarray
+    tuples: np.ndarray
+    delta_prime: np.ndarray
+    denominators: np.ndarray
+    ratio: np.ndarray
+    ratio_gp: np.ndarray
+    stderr: np.ndarray | None
+    ratio_stderr: np.ndarray | None
+    lambda_bar: float
+    mean: float
+    std: float
+    mean_stderr: float | None
+    relative_spread: float
+    is_constant: bool
+    verdict: str
+    legs: str
+    cutoff: float
+    source: str
+    conventions: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON summary."""
+        return {
+            "mean": self.mean,
+            "std": self.std,
+            "mean_stderr": self.mean_stderr,
+            "relative_spread": self.relative_spread,
+            "is_constant": self.is_constant,
+            "verdict": self.verdict,
+            "lambda_bar": self.lambda_bar,
+            "legs": self.legs,
+            "cutoff": self.cutoff,
+            "source": self.source,
+            "values": self.values,
+            "ratio": self.ratio,
+            "ratio_gp": self.ratio_gp,
+            "tuples": self.tuples,
+            "conventions": self.conventions,
+        }
+
+
+def measure_kappa(
+    source: Any,
+    X: Any,
+    *,
+    cutoff: float,
+    legs: str = "full",
+    lambda_bar: float | None = None,
+    kernel: Any = None,
+    sigma_b2: float | None = None,
+    tuples: Any = None,
+    spread_tolerance: float = SPREAD_TOLERANCE,
+    rtol: float = 1e-8,
+) -> KappaMeasurement:
+    """Extract κ from the 6-point function and the seed's 6-point check (seed 001, Sec. 3.3).
+
+    Parameters
+    ----------
+    source, X, cutoff, legs, kernel, sigma_b2, spread_tolerance, rtol
+        As in :func:`measure_lambda` (one output species).
+    lambda_bar : float, optional
+        λ̄ of the λ-term; default the mean of :func:`measure_lambda` over all 4-multisets with
+        the same source, cutoff and legs.
+    tuples : array (T, 6) of int, optional
+        Default: all multisets of six inputs.
+
+    Returns
+    -------
+    KappaMeasurement
+
+    Notes
+    -----
+    .. math::
+
+        \\delta' = G^{(6)} - \\Bigl[\\sum_{15}K K K - 24\\bar\\lambda\\sum_{15}K_{mn}
+        \\int K_{iy}K_{jy}K_{ky}K_{ly}\\Bigr]
+        = -\\kappa\\Bigl[720\\int K_{1z}\\cdots K_{6z}
+        + 360\\sum_{15}K_{mn}\\int K_{iz}K_{jz}K_{kz}K_{lz}K_{zz}\\Bigr].
+
+    The tree diagram with two λ vertices is of the same order in 1/N as κ (λ ∝ 1/N,
+    κ ∝ 1/N²); following the seed it is not included, so κ_m absorbs it. The legs and the
+    self-loop K_zz carry K − s, the external K_mn and the GP term the full K.
+
+    References
+    ----------
+    arXiv:2008.08601, Sec. 3.3 (δ′ and the 720 / 5400 coefficients).
+    """
+    Xa = input_points(X)
+    lam_cut = nonnegative_float(cutoff, "cutoff", strictly_positive=True)
+    tol = nonnegative_float(spread_tolerance, "spread_tolerance")
+    src = _as_source(source, Xa, kernel, sigma_b2)
+    if src.d_out != 1:
+        raise ArgumentError("source", "measure_kappa supports one output species (d_out = 1)")
+    s = _leg_subtract(src, legs)
+    P = Xa.shape[0]
+    tup = multisets(P, 6) if tuples is None else np.asarray(tuples, dtype=np.int64)
+    if tup.ndim != 2 or tup.shape[1] != 6 or tup.min() < 0 or tup.max() >= P:
+        raise ShapeError("tuples", f"must be (T, 6) indices into the {P} inputs")
+    if lambda_bar is None:
+        lam_meas = measure_lambda(
+            source, Xa, cutoff=lam_cut, legs=legs, kernel=kernel, sigma_b2=sigma_b2, rtol=rtol
+        )
+        lambda_bar = lam_meas.mean
+    lam_bar = float(lambda_bar)
+    g6 = src.full(6)
+    if g6.shape != (P,) * 6:
+        raise ShapeError("source", f"6-point function has shape {g6.shape}, expected {(P,) * 6}")
+    K = np.asarray(src.kernel(Xa, Xa))
+
+    # the 4-leg integrals needed by the 15 (pair, quadruple) splittings of every 6-tuple
+    quads = sorted({tuple(sorted(np.delete(t, pair))) for t in tup for pair in _PAIRS6})
+    quad_arr = np.array(quads, dtype=np.int64)
+    quad_index = {q: i for i, q in enumerate(quads)}
+    i40, _ = _vertex_integrals(src.kernel, Xa, quad_arr, cutoff=lam_cut, subtract=s, rtol=rtol)
+    i41, _ = _vertex_integrals(
+        src.kernel, Xa, quad_arr, cutoff=lam_cut, subtract=s, self_loops=1, rtol=rtol
+    )
+    i60, _ = _vertex_integrals(src.kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
+    sum40 = np.zeros(len(tup))
+    sum41 = np.zeros(len(tup))
+    for n, t in enumerate(tup):
+        for pair in _PAIRS6:
+            q = quad_index[tuple(sorted(np.delete(t, pair)))]
+            kmn = K[t[pair[0]], t[pair[1]]]
+            sum40[n] += kmn * i40[q]
+            sum41[n] += kmn * i41[q]
+    gp6 = np.array([_gp_moment(K, t) for t in tup])
+    g6_t = g6[tuple(tup.T)]
+    lam_pred = gp6 - 24.0 * lam_bar * sum40
+    delta = g6_t - lam_pred
+    denom = 720.0 * i60 + 360.0 * sum41
+    values = -delta / denom
+    stderr = ratio_err = None
+    if src.stderr is not None:
+        se6 = src.stderr(6)[tuple(tup.T)]
+        stderr = np.abs(se6 / denom)
+        ratio_err = np.abs(lam_pred / g6_t**2) * se6
+    mean, std, mean_err, rel, constant, verdict = _summary(values, stderr, tol, "κ")
+    conv = _conventions(
+        legs,
+        lam_cut,
+        s,
+        src.kind,
+        "κ_m = −δ′/(720 ∫ Π_6 (K_az − s) + 360 Σ_15 K_mn ∫ Π_4 (K_az − s) (K_zz − s))",
+    )
+    conv["lambda_bar"] = lam_bar
+    conv["omitted"] = "the O(λ²) tree diagram (same order in 1/N as κ), as in the seed"
+    return KappaMeasurement(
+        values=values,
+        tuples=tup,
+        delta_prime=delta,
+        denominators=denom,
+        ratio=lam_pred / g6_t,
+        ratio_gp=gp6 / g6_t,
+        stderr=stderr,
+        ratio_stderr=ratio_err,
+        lambda_bar=lam_bar,
+        mean=mean,
+        std=std,
+        mean_stderr=mean_err,
+        relative_spread=rel,
+        is_constant=constant,
+        verdict=verdict,
+        legs=legs,
+        cutoff=lam_cut,
+        source=src.kind,
+        conventions=conv,
+    )
+
+
+_PAIRS6 = tuple(combinations(range(6), 2))

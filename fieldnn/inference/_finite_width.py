@@ -1,0 +1,313 @@
+r"""Bayesian inference at finite width by exact importance weighting of sampled networks.
+
+Given the last hidden layer :math:`h = \sigma(z^{(L-1)})` of one network, its d_out outputs are
+independent Gaussian vectors over the inputs with covariance (the last layer is linear)
+
+.. math::
+
+    \hat G_{\alpha\beta} = C_b^{(L)} + \frac{C_W^{(L)}}{n_{L-1}}\sum_{j} h_{j\alpha}h_{j\beta}.
+
+So the likelihood of observed outputs :math:`y_A` given the hidden layer is known exactly,
+:math:`w = \prod_i \mathcal N(y_{iA}; 0, \hat G_{AA})`, and conditioning the prior ensemble on
+:math:`y_A` is an importance-weighted average over networks sampled from the prior:
+:math:`E[O\mid y_A] = E[w\,O]/E[w]` for any function O of the hidden layer. No rejection, no
+binning: the conditioning is on the exact observed values. The hidden layers come from
+:meth:`fieldnn.MLP.sample_batch` of the truncated network ``widths[:-1]``.
+
+Two statements of seed 000 (slides "Lack of representation learning", "Bayesian learning at
+finite width") are measured with it:
+
+* the single-datapoint conditional :math:`\langle\phi_2^2\mid\check\phi_1\rangle =
+  E[\hat G\mid\check\phi_1]`, against :math:`G + \tfrac12(\check\phi_1^2 - G)V/(nG^2)`
+  (:func:`fieldnn.symbolic.matching.conditional_second_moment`);
+* the posterior shift of the hidden-layer kernel
+  :math:`\hat K^{(L-1)}_{\delta\delta'} = n_{L-1}^{-1}\sum_j z_{j\delta}z_{j\delta'}`, which
+  vanishes at infinite width (no representation learning) and is O(1/n) at finite width.
+
+Standard errors are those of the self-normalised importance estimator (delta method); the
+effective sample size :math:`(\sum w)^2/\sum w^2` is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .._validate import input_points, positive_int
+from ..errors import ArgumentError, ShapeError, UnsupportedError
+from ..symbolic.matching import conditional_second_moment
+from ._network import as_generator
+
+__all__ = [
+    "ConditionalSecondMoment",
+    "HiddenKernelPosterior",
+    "conditional_second_moment_sampled",
+    "hidden_kernel_posterior",
+]
+
+
+def _hidden_samples(
+    mlp: Any, X: np.ndarray, n_samples: int, rng: np.random.Generator, chunk_size: int
+) -> Any:
+    """Yield chunks of last-hidden-layer pre-activations z^(L−1), each (b, P, n_{L−1})."""
+    if len(mlp.widths) < 3:
+        raise UnsupportedError("mlp", "needs at least one hidden layer (len(widths) >= 3)")
+    if getattr(mlp.activation, "normalised", False):
+        raise UnsupportedError("mlp", "normalised (Gauss-net) activations are not supported here")
+    trunk = type(mlp)(
+        mlp.activation, list(mlp.widths[:-1]), C_W=list(mlp.C_W[:-1]), C_b=list(mlp.C_b[:-1])
+    )
+    done = 0
+    while done < n_samples:
+        b = min(chunk_size, n_samples - done)
+        yield np.asarray(trunk.sample_batch(X, b, rng), dtype=np.float64)
+        done += b
+
+
+def _readout_covariance(mlp: Any, z: np.ndarray) -> np.ndarray:
+    """Ĝ (b, P, P) of the output layer given hidden pre-activations z (b, P, n)."""
+    h = mlp.activation(z)
+    n = z.shape[-1]
+    return mlp.C_b[-1] + mlp.C_W[-1] / n * np.matmul(h, np.swapaxes(h, 1, 2))
+
+
+def _weighted_shift(logw: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Prior mean, posterior mean, shift, shift stderr, ESS of observables ``obs`` (N, ...)."""
+    w = np.exp(logw - logw.max())
+    w = w / w.mean()
+    flat = obs.reshape(obs.shape[0], -1)
+    prior = flat.mean(axis=0)
+    post = (w[:, None] * flat).mean(axis=0)
+    # influence functions of the self-normalised posterior mean and of the prior mean
+    infl = w[:, None] * (flat - post) - (flat - prior)
+    n = flat.shape[0]
+    stderr = infl.std(axis=0, ddof=1) / np.sqrt(n)
+    ess = w.sum() ** 2 / (w**2).sum()
+    shape = obs.shape[1:]
+    return (prior.reshape(shape), post.reshape(shape), (post - prior).reshape(shape),
+            stderr.reshape(shape), float(ess))
+
+
+@dataclass(frozen=True)
+class ConditionalSecondMoment:
+    r"""⟨φ2² | φ1 = φ̌1⟩ of finite networks at one input, sampled and predicted.
+
+    Attributes
+    ----------
+    phi1 : ndarray (k,)
+        Observed values φ̌1 of the first output.
+    sampled, stderr : ndarray (k,)
+        :math:`E[\hat G\mid\check\phi_1]` by importance weighting, and its standard error.
+    shift, shift_stderr : ndarray (k,)
+        Sampled :math:`E[\hat G\mid\check\phi_1] - E[\hat G]` (correlated noise cancels).
+    predicted_shift : ndarray (k,)
+        :math:`\tfrac12(\check\phi_1^2 - G)V/(nG^2)` (G: sampled prior mean, V: leading-order
+        vertex of :meth:`fieldnn.MLP.four_point_vertex`).
+    predicted : ndarray (k,)
+        G + predicted_shift.
+    G, V : float
+    width : int
+        n = n_{L−1}.
+    ess : ndarray (k,)
+        Effective sample size of each weighting.
+    n_samples : int
+    """
+
+    phi1: np.ndarray
+    sampled: np.ndarray
+    stderr: np.ndarray
+    shift: np.ndarray
+    shift_stderr: np.ndarray
+    predicted_shift: np.ndarray
+    predicted: np.ndarray
+    G: float
+    V: float
+    width: int
+    ess: np.ndarray
+    n_samples: int
+
+
+def conditional_second_moment_sampled(
+    mlp: Any,
+    x: Any,
+    phi1: Any,
+    *,
+    n_samples: int = 200_000,
+    rng: Any = 0,
+    chunk_size: int = 20_000,
+) -> ConditionalSecondMoment:
+    r"""The seed's finite-width single-datapoint correction, checked by sampling networks.
+
+    Parameters
+    ----------
+    mlp : MLP
+        At least one hidden layer; the number of outputs does not matter (given the hidden
+        layer the output components are independent, so :math:`\langle\phi_2^2\mid\phi_1\rangle
+        = E[\hat G\mid\phi_1]`).
+    x : array_like (d_in,) or (1, d_in)
+        The single input.
+    phi1 : array_like (k,)
+        Observed values of the first output component.
+    n_samples : int
+        Networks sampled from the prior.
+    rng : int or numpy.random.Generator
+    chunk_size : int
+        Networks per call of the sampler.
+
+    Returns
+    -------
+    ConditionalSecondMoment
+
+    Notes
+    -----
+    With :math:`w = \hat G^{-1/2}e^{-\check\phi_1^2/(2\hat G)}` and
+    :math:`\hat G = G + \Delta\hat G`, :math:`\langle\Delta\hat G^2\rangle = V/n`:
+    :math:`E[\hat G w]/E[w] = G + (V/n)\,\partial_G\log w + O(1/n^2) =
+    G + \tfrac12(\check\phi_1^2 - G)V/(nG^2)`, the seed's formula (and
+    :func:`fieldnn.symbolic.matching.conditional_second_moment`).
+    """
+    X = input_points(np.atleast_2d(np.asarray(x, dtype=np.float64)), "x", d_in=mlp.widths[0])
+    if X.shape[0] != 1:
+        raise ShapeError("x", f"must be a single input, got {X.shape[0]}")
+    phi = np.atleast_1d(np.asarray(phi1, dtype=np.float64))
+    if phi.ndim != 1 or not np.all(np.isfinite(phi)):
+        raise ArgumentError("phi1", "must be a finite 1-d array of observed outputs")
+    n_samples = positive_int(n_samples, "n_samples", minimum=2)
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    gen = as_generator(rng)
+    G_hat = np.concatenate([
+        _readout_covariance(mlp, z)[:, 0, 0]
+        for z in _hidden_samples(mlp, X, n_samples, gen, chunk_size)
+    ])
+    if np.any(G_hat <= 0) and np.any(phi == 0):
+        raise UnsupportedError(
+            "phi1", "some sampled networks have an exactly zero output variance at x (dead "
+            "units with C_b = 0): conditioning on φ1 = 0 would hit their point mass"
+        )
+    rows = []
+    safe = np.where(G_hat > 0, G_hat, 1.0)
+    for value in phi:
+        logw = np.where(G_hat > 0, -0.5 * np.log(safe) - value**2 / (2 * safe), -np.inf)
+        rows.append(_weighted_shift(logw, G_hat[:, None]))
+    prior = float(G_hat.mean())
+    V = float(np.asarray(mlp.four_point_vertex(X)).reshape(-1)[0])
+    width = int(mlp.widths[-2])
+    G, Vs, n, p1 = sp.symbols("G V n phi_1")
+    formula = sp.lambdify((G, Vs, n, p1), conditional_second_moment(2) - G, "numpy")
+    predicted_shift = np.asarray(formula(prior, V, width, phi), dtype=np.float64)
+    post = np.array([r[1][0] for r in rows])
+    w_stderr = np.array([r[3][0] for r in rows])
+    return ConditionalSecondMoment(
+        phi1=phi,
+        sampled=post,
+        stderr=np.sqrt(w_stderr**2 + G_hat.var(ddof=1) / n_samples),
+        shift=np.array([r[2][0] for r in rows]),
+        shift_stderr=w_stderr,
+        predicted_shift=predicted_shift,
+        predicted=prior + predicted_shift,
+        G=prior,
+        V=V,
+        width=width,
+        ess=np.array([r[4] for r in rows]),
+        n_samples=n_samples,
+    )
+
+
+@dataclass(frozen=True)
+class HiddenKernelPosterior:
+    r"""Prior and posterior mean of the last hidden layer's kernel at probe inputs.
+
+    Attributes
+    ----------
+    prior, posterior : ndarray (Q, Q)
+        :math:`E[\hat K^{(L-1)}]` and :math:`E[\hat K^{(L-1)}\mid y_A]`,
+        :math:`\hat K^{(L-1)}_{\delta\delta'} = n_{L-1}^{-1}\sum_j z_{j\delta}z_{j\delta'}`.
+    shift, stderr : ndarray (Q, Q)
+        posterior − prior (same samples, so their common noise cancels) and its standard error.
+    width : int
+        n_{L−1}.
+    ess : float
+        Effective sample size of the importance weights.
+    n_samples : int
+    """
+
+    prior: np.ndarray
+    posterior: np.ndarray
+    shift: np.ndarray
+    stderr: np.ndarray
+    width: int
+    ess: float
+    n_samples: int
+
+
+def hidden_kernel_posterior(
+    mlp: Any,
+    X_train: Any,
+    y_train: Any,
+    X_probe: Any,
+    *,
+    n_samples: int = 100_000,
+    rng: Any = 0,
+    chunk_size: int = 10_000,
+) -> HiddenKernelPosterior:
+    r"""Representation learning in exact Bayesian inference: the hidden-layer kernel conditioned
+    on observed outputs, by importance weighting of sampled networks.
+
+    Parameters
+    ----------
+    mlp : MLP
+        At least one hidden layer.
+    X_train : array_like (P, d_in)
+    y_train : array_like (P,) or (P, d_out)
+        Observed outputs (all d_out components are conditioned on).
+    X_probe : array_like (Q, d_in)
+        Inputs at which the hidden kernel is measured.
+    n_samples, rng, chunk_size
+        As in :func:`conditional_second_moment_sampled`.
+
+    Returns
+    -------
+    HiddenKernelPosterior
+
+    Notes
+    -----
+    :math:`\log w = -\tfrac{d_{out}}{2}\log\det\hat G_{AA} - \tfrac12\sum_i
+    y_{iA}^T\hat G_{AA}^{-1}y_{iA}`. At infinite width Ĝ is deterministic, the weights are
+    constant, and the posterior equals the prior (seed slide "Lack of representation
+    learning": :math:`p(\phi^{(L-1)}\mid y_A) = p(\phi^{(L-1)})`). At finite width the shift is
+    :math:`\mathrm{Cov}(\hat K^{(L-1)}, \hat G_{\alpha\beta})\,\partial\log p(y_A\mid G)/
+    \partial G_{\alpha\beta} = O(1/n)`.
+    """
+    d_in, d_out = int(mlp.widths[0]), int(mlp.widths[-1])
+    XA = input_points(X_train, "X_train", d_in=d_in)
+    XB = input_points(X_probe, "X_probe", d_in=d_in)
+    y = np.asarray(y_train, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.shape != (XA.shape[0], d_out) or not np.all(np.isfinite(y)):
+        raise ShapeError("y_train", f"must be finite with shape ({XA.shape[0]}, {d_out})")
+    n_samples = positive_int(n_samples, "n_samples", minimum=2)
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    gen = as_generator(rng)
+    p = XA.shape[0]
+    X = np.concatenate([XA, XB], axis=0)
+    logw, obs = [], []
+    for z in _hidden_samples(mlp, X, n_samples, gen, chunk_size):
+        G_AA = _readout_covariance(mlp, z[:, :p])
+        try:
+            chol = np.linalg.cholesky(G_AA)
+        except np.linalg.LinAlgError:
+            raise ArgumentError(
+                "X_train", "the readout covariance of a sampled network is singular on the "
+                "training inputs (more inputs than hidden units + 1, or duplicate inputs)"
+            ) from None
+        sol = np.linalg.solve(chol, np.broadcast_to(y, (z.shape[0], *y.shape)))
+        logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+        logw.append(-0.5 * d_out * logdet - 0.5 * np.einsum("bpi,bpi->b", sol, sol))
+        zb = z[:, p:]
+        obs.append(np.matmul(zb, np.swapaxes(zb, 1, 2)) / z.shape[-1])
+    prior, post, shift, stderr, ess = _weighted_shift(np.concatenate(logw), np.concatenate(obs))
+    return HiddenKernelPosterior(prior, post, shift, stderr, int(mlp.widths[-2]), ess, n_samples)

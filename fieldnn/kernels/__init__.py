@@ -1,0 +1,27 @@
+"""Activations, Gaussian expectations and Gaussian-process kernels.
+
+Public names (re-exported here once):
+
+* activation registry: :class:`Activation`, :func:`get_activation`, :func:`leaky_relu`,
+  :data:`KNOWN_ACTIVATIONS`
+* Gaussian expectations: :func:`pair_expectation`, :func:`single_expectation`,
+  :func:`gaussian_expectation`, :func:`product_moments`
+* single-hidden-layer (seed 001) GP kernels: :func:`preactivation_covariance`,
+  :func:`single_layer_kernel`
+"""
+
+# activation registry
+from .activations import KNOWN_ACTIVATIONS as KNOWN_ACTIVATIONS
+from .activations import Activation as Activation
+from .activations import get_activation as get_activation
+from .activations import leaky_relu as leaky_relu
+
+# Gaussian expectations
+from .gaussian import gaussian_expectation as gaussian_expectation
+from .gaussian import pair_expectation as pair_expectation
+from .gaussian import product_moments as product_moments
+from .gaussian import single_expectation as single_expectation
+
+# single-hidden-layer GP kernels (seed 001)
+from .gp import preactivation_covariance as preactivation_covariance
+from .gp import single_layer_kernel as single_layer_kernel

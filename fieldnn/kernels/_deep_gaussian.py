@@ -1,0 +1,230 @@
+r"""Gaussian expectations needed by the deep recursions for V and the NLO kernel (private).
+
+Notation: for inputs a, b write :math:`H_{ab}(K) = \langle\sigma(z_a)\sigma(z_b)\rangle_K`; it
+depends on K only through :math:`(k_{11}, k_{22}, k_{12}) = (K_{aa}, K_{bb}, K_{ab})`. A
+symmetric perturbation δK changes it by
+
+.. math:: \delta H_{ab} = D^{(1)}_{ab}\,\delta K_{aa} + D^{(1)}_{ba}\,\delta K_{bb}
+          + D^{(3)}_{ab}\,\delta K_{ab} + O(\delta K^2),
+
+with the Gaussian identities (Stein's lemma :math:`\langle z_i F\rangle = \sum_j K_{ij}
+\langle\partial_j F\rangle`; only σ and σ' are ever evaluated)
+
+.. math:: D^{(3)}_{ab} = \langle\sigma'_a\sigma'_b\rangle, \qquad
+          D^{(1)}_{ab} = \tfrac12\langle\sigma''_a\sigma_b\rangle
+          = \frac{\langle z_a\sigma'_a\sigma_b\rangle - K_{ab}\langle\sigma'_a\sigma'_b\rangle}
+                 {2K_{aa}} .
+
+For a = b the same three terms add up to :math:`g'(K_{aa}) = 2D^{(1)}_{aa} + D^{(3)}_{aa}
+= \langle z\sigma\sigma'\rangle/K_{aa}`, so one vectorised formula covers the diagonal.
+The second-order term of the NLO recursion,
+:math:`\tfrac12\sum_{ij} \partial_i\partial_j H_{ab}\, V_{ij}` over the coordinates
+i, j ∈ {aa, bb, ab}, is computed as
+:math:`\tfrac18\langle\sigma_a\sigma_b\, \sum_{ijkl} V_{ijkl}\,\mathrm{He}_{ijkl}(z)\rangle` over
+the 2×2 (or 1×1) block M, with the multivariate Hermite polynomial
+:math:`\mathrm{He}_{ijkl} = y_iy_jy_ky_l - (M^{-1}_{ij}y_ky_l + 5\text{ perms})
++ (M^{-1}_{ij}M^{-1}_{kl} + 2\text{ perms})`, :math:`y = M^{-1}z` (integration by parts four
+times), for smooth σ; and in closed form from the arc-cosine kernel for the positively homogeneous
+piecewise-linear σ = (s₊ − s₋) relu + s₋ z, for which :math:`z\sigma'(z) = \sigma(z)` and
+
+.. math:: H = (s_+ - s_-)^2 R + s_+ s_- k_{12}, \qquad
+          R = \frac{\sqrt{\det} + (\pi - \theta) k_{12}}{2\pi}, \quad
+          \det = k_{11}k_{22} - k_{12}^2,
+
+with second derivatives (checked with SymPy, ``docs/eft.md``)
+:math:`R_{11} = (k_{12}^2 - k_{11}k_{22}/2)/(4\pi k_{11}^2\sqrt{\det})`,
+:math:`R_{12} = 1/(8\pi\sqrt{\det})`, :math:`R_{13} = -k_{12}/(4\pi k_{11}\sqrt{\det})`,
+:math:`R_{33} = 1/(2\pi\sqrt{\det})` (and 1 ↔ 2).
+
+References
+----------
+D. A. Roberts, S. Yaida, B. Hanin, "The Principles of Deep Learning Theory", arXiv:2106.10165,
+chapter 4 (Gaussian-expectation derivative identities, sec. 4.3 and 4.5).
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from ..errors import ArgumentError, UnsupportedError
+from .activations import Activation
+from .gaussian import gaussian_expectation, pair_expectation, product_moments
+
+_DEGENERATE = 1e-12
+
+
+def _block(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k11, k22, k12) arrays of shape (P, P): K_aa, K_bb, K_ab for every ordered pair."""
+    d = np.diag(K)
+    return np.broadcast_to(d[:, None], K.shape), np.broadcast_to(d[None, :], K.shape), K
+
+
+def check_positive_diagonal(K: np.ndarray, argument: str = "X") -> None:
+    """The V and NLO recursions divide by K_aa: every input needs a nonzero variance."""
+    if np.any(np.diag(K) <= 0):
+        raise ArgumentError(
+            argument,
+            "an input has zero pre-activation variance (x = 0 with C_b = 0); the four-point "
+            "and NLO recursions need K_aa > 0",
+        )
+
+
+def connected_four(act: Activation, K: np.ndarray) -> np.ndarray:
+    r"""⟨σ_a σ_b σ_c σ_d⟩_K − ⟨σ_a σ_b⟩_K ⟨σ_c σ_d⟩_K, shape (P, P, P, P).
+
+    Product moments come from :func:`~fieldnn.kernels.gaussian.product_moments`; for P > 3 they
+    are assembled from the 4-subsets of inputs (each moment involves at most four inputs).
+    """
+    P = K.shape[0]
+    if P <= 3:
+        M4 = product_moments(act, K, 4)
+    else:
+        M4 = np.empty((P,) * 4)
+        for S in combinations(range(P), 4):
+            idx = np.ix_(S, S, S, S)
+            M4[idx] = product_moments(act, K[np.ix_(S, S)], 4)
+    M2 = pair_expectation(act, *_block(K))
+    return M4 - np.einsum("ab,cd->abcd", M2, M2)
+
+
+def _hermite_contraction(y: np.ndarray, Minv: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Σ_ijkl V_ijkl He_ijkl(z) at points y = M⁻¹z (m, s); V (s, s, s, s) pair-symmetric."""
+    t1 = np.einsum("mi,mj,mk,ml,ijkl->m", y, y, y, y, V)
+    # six terms M⁻¹_{..} y y: (ij)(kl) ×2 and the four cross pairings, using pair symmetry of V
+    t2 = 2.0 * np.einsum("ij,mk,ml,ijkl->m", Minv, y, y, V) + 4.0 * np.einsum(
+        "ik,mj,ml,ijkl->m", Minv, y, y, V
+    )
+    t3 = np.einsum("ij,kl,ijkl->", Minv, Minv, V) + 2.0 * np.einsum("ik,jl,ijkl->", Minv, Minv, V)
+    return t1 - t2 + t3
+
+
+def _smooth_pair(
+    act: Activation, K: np.ndarray, V: np.ndarray | None, a: int, b: int
+) -> tuple[np.ndarray, float]:
+    """Smooth σ, one unordered pair: (⟨z_a σ'_a σ_b⟩, ⟨z_b σ'_b σ_a⟩), and the V-term of T_ab."""
+    S = [a] if a == b else [a, b]
+    M = K[np.ix_(S, S)]
+    Vs = None if V is None else V[np.ix_(S, S, S, S)]
+    want_v = Vs is not None and np.any(Vs != 0)
+    if want_v and len(S) == 2 and np.linalg.det(M) <= _DEGENERATE * M[0, 0] * M[1, 1]:
+        if np.allclose(M, M[0, 0], rtol=1e-10, atol=0.0):
+            # identical inputs: σ_a σ_b = σ_a² and Ĝ_aa = Ĝ_bb = Ĝ_ab exactly
+            return _smooth_pair(act, K, V, a, a)
+        raise UnsupportedError(
+            "X",
+            f"inputs {a} and {b} have perfectly correlated pre-activations with different "
+            "variances; the NLO second-derivative term is singular there",
+        )
+    Minv = np.linalg.inv(M) if want_v else None
+    ia, ib = (0, 0) if a == b else (0, 1)
+
+    def F(z: np.ndarray) -> np.ndarray:
+        s = np.asarray(act(z))
+        ds = np.asarray(act.derivative(z))
+        cols = [z[:, ia] * ds[:, ia] * s[:, ib], z[:, ib] * ds[:, ib] * s[:, ia]]
+        if want_v:
+            y = z @ Minv
+            cols.append(s[:, ia] * s[:, ib] * _hermite_contraction(y, Minv, Vs) / 8.0)
+        return np.stack(cols, axis=1)
+
+    out = np.asarray(gaussian_expectation(F, M, rtol=1e-11))
+    return out[:2], float(out[2]) if want_v else 0.0
+
+
+def _relu_second_order(K: np.ndarray, V: np.ndarray, c2: float) -> np.ndarray:
+    """(1/2) Σ_ij ∂_i∂_j H_ab V_ij for H = c² R + s₊s₋ k12 (a ≠ b entries; diagonal 0)."""
+    P = K.shape[0]
+    out = np.zeros((P, P))
+    for a, b in combinations(range(P), 2):
+        k11, k22, k12 = K[a, a], K[b, b], K[a, b]
+        det = k11 * k22 - k12 * k12
+        block = V[np.ix_([a, b], [a, b], [a, b], [a, b])]
+        if not np.any(block != 0):
+            continue
+        if det <= _DEGENERATE * k11 * k22:
+            if np.isclose(k11, k22, rtol=1e-10) and np.isclose(k11, k12, rtol=1e-10):
+                continue  # identical inputs: the single-input value, g'' = 0
+            raise UnsupportedError(
+                "X",
+                f"inputs {a} and {b} have perfectly correlated pre-activations with different "
+                "variances; the NLO second-derivative term of a piecewise-linear σ is singular",
+            )
+        sq = np.sqrt(det)
+        r11 = (k12 * k12 - 0.5 * k11 * k22) / (4 * np.pi * k11 * k11 * sq)
+        r22 = (k12 * k12 - 0.5 * k11 * k22) / (4 * np.pi * k22 * k22 * sq)
+        r12 = 1.0 / (8 * np.pi * sq)
+        r13 = -k12 / (4 * np.pi * k11 * sq)
+        r23 = -k12 / (4 * np.pi * k22 * sq)
+        r33 = 1.0 / (2 * np.pi * sq)
+        v = V
+        total = (
+            r11 * v[a, a, a, a]
+            + r22 * v[b, b, b, b]
+            + 2 * r12 * v[a, a, b, b]
+            + 2 * r13 * v[a, a, a, b]
+            + 2 * r23 * v[b, b, a, b]
+            + r33 * v[a, b, a, b]
+        )
+        out[a, b] = out[b, a] = 0.5 * c2 * total
+    return out
+
+
+def pair_terms(
+    act: Activation, K: np.ndarray, V: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    r"""D1, D3 (P, P) and, if V is given, the second-order NLO source (P, P).
+
+    Returns
+    -------
+    D1 : ndarray (P, P)
+        :math:`\partial H_{ab}/\partial K_{aa}` at fixed K_bb, K_ab (ordered pairs).
+    D3 : ndarray (P, P)
+        :math:`\langle\sigma'_a\sigma'_b\rangle = \partial H_{ab}/\partial K_{ab}`.
+    second : ndarray (P, P) or None
+        :math:`\tfrac12\sum_{ij}\partial_i\partial_j H_{ab}\,V_{ij}` (coordinates aa, bb, ab).
+    """
+    k11, k22, k12 = _block(K)
+    D3 = pair_expectation(act, k11, k22, k12, derivatives=(1, 1))
+    slopes = act.piecewise_linear_slopes
+    P = K.shape[0]
+    if slopes is not None:
+        # z σ'(z) = σ(z): ⟨z_a σ'_a σ_b⟩ = H_ab
+        H = pair_expectation(act, k11, k22, k12)
+        D1 = (H - k12 * D3) / (2.0 * k11)
+        second = None
+        if V is not None:
+            s_neg, s_pos = slopes
+            second = _relu_second_order(K, V, (s_pos - s_neg) ** 2)
+        return D1, D3, second
+    zsig = np.empty((P, P))
+    second = np.zeros((P, P)) if V is not None else None
+    for a in range(P):
+        for b in range(a, P):
+            zs, t2 = _smooth_pair(act, K, V, a, b)
+            zsig[a, b], zsig[b, a] = zs
+            if second is not None:
+                second[a, b] = second[b, a] = t2
+    D1 = (zsig - k12 * D3) / (2.0 * k11)
+    return D1, D3, second
+
+
+def propagate(D1: np.ndarray, D3: np.ndarray, V: np.ndarray) -> np.ndarray:
+    r"""Σ over coordinates of both pairs: ∇H_ab · V · ∇H_cd, shape (P, P, P, P).
+
+    .. math:: W_{ab,kl} = D^{(1)}_{ab} V_{aa,kl} + D^{(1)}_{ba} V_{bb,kl} + D^{(3)}_{ab}V_{ab,kl},
+              \quad \text{then the same on the second pair.}
+    """
+    Vd = np.einsum("aakl->akl", V)
+    W = (
+        D1[:, :, None, None] * Vd[:, None, :, :]
+        + D1.T[:, :, None, None] * Vd[None, :, :, :]
+        + D3[:, :, None, None] * V
+    )
+    Wd = np.einsum("abkk->abk", W)
+    return (
+        D1[None, None, :, :] * Wd[:, :, :, None]
+        + D1.T[None, None, :, :] * Wd[:, :, None, :]
+        + D3[None, None, :, :] * W
+    )

@@ -1,0 +1,181 @@
+r"""Quadrature rules in the rank of a covariance (private): Gauss–Hermite and trapezoid.
+
+For :math:`z \sim \mathcal N(0, K)`, :math:`K = V \Lambda V^T` with the eigenvalues
+:math:`\lambda_i \le 10^{-13}\,\lambda_{\max}` dropped, :math:`z = L u`,
+:math:`L = V_r \Lambda_r^{1/2}` (k × r), :math:`u \sim \mathcal N(0, I_r)`, and
+
+.. math:: \langle F(z)\rangle \approx \sum_{i_1..i_r} w_{i_1}\cdots w_{i_r}\,
+          F(L\,(x_{i_1},\dots,x_{i_r}))
+
+with the probabilists' Gauss–Hermite nodes :math:`x_i` and weights :math:`w_i`
+(:func:`numpy.polynomial.hermite_e.hermegauss`, weights divided by √(2π)); an n-node rule is exact
+for polynomials of degree 2n − 1 in each u_i.
+
+Saturating activations (erf, tanh, …) have slowly decaying Hermite coefficients (for erf(λu) the
+ratio is 2λ²/(1 + 2λ²) per degree 2), so Gauss–Hermite converges slowly for products of them at
+λ ≳ 1: for ⟨erf(2u)⁶⟩, 160 nodes still leave 4e-5. For those the rule of choice is the
+trapezoid rule on the lattice hℤ^r restricted to the ball |u| ≤ 10.5,
+
+.. math:: \langle F(z)\rangle \approx h^r \sum_{u\in h\mathbb Z^r,\ |u|\le T}
+          \frac{e^{-|u|^2/2}}{(2\pi)^{r/2}} F(L u),
+
+which converges geometrically for integrands analytic in a strip (error ~ e^{−2πd/h}): measured
+on ⟨erf(λu)^k⟩ (λ ≤ 2, k ≤ 8), h = 0.1 gives 4e-15. The step halves from 0.5 (nested grids)
+until two successive sums agree; the truncation e^{−T²/2} T^8 < 1e-16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from math import gamma
+
+import numpy as np
+
+from ..errors import UnsupportedError
+
+RANK_TOL = 1e-13
+BALL_RADIUS = 10.5
+TRAPEZOID_STEPS = (0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625)
+MAX_GRID_POINTS = 1 << 22
+ADAPTIVE_NODES = (10, 20, 40, 80, 160, 320)  # hermegauss underflows beyond ~350
+
+
+@lru_cache(maxsize=64)
+def hermite_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n-point Gauss–Hermite rule for the standard normal: (nodes, weights), Σ weights = 1."""
+    x, w = np.polynomial.hermite_e.hermegauss(n)
+    return x, w / np.sqrt(2.0 * np.pi)
+
+
+def rank_factor(K: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
+    """L (k, r) with L Lᵀ = K up to the eigenvalues ≤ tol·λ_max, which are dropped."""
+    lam, vec = np.linalg.eigh(K)
+    if lam.size == 0 or lam[-1] <= 0:
+        return np.zeros((K.shape[0], 0))
+    keep = lam > tol * lam[-1]
+    return vec[:, keep] * np.sqrt(lam[keep])
+
+
+def grid_expectation(
+    F: Callable[[np.ndarray], np.ndarray], L: np.ndarray, n: int, *, chunk: int = 1 << 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor Gauss–Hermite ⟨F(L u)⟩ and ⟨|F(L u)|⟩ with n nodes per rank dimension.
+
+    F maps (m, k) to (m, ...); returns two arrays of shape (...).
+    """
+    k, r = L.shape
+    if r == 0:
+        value = np.asarray(F(np.zeros((1, k))), dtype=np.float64)[0]
+        return value, np.abs(value)
+    x, w = hermite_rule(n)
+    total = n**r
+    value = magnitude = None
+    for start in range(0, total, chunk):
+        idx = np.unravel_index(np.arange(start, min(start + chunk, total)), (n,) * r)
+        u = np.stack([x[i] for i in idx], axis=1)
+        weight = np.prod(np.stack([w[i] for i in idx], axis=1), axis=1)
+        f = np.asarray(F(u @ L.T), dtype=np.float64)
+        part = np.tensordot(weight, f, axes=(0, 0))
+        part_abs = np.tensordot(weight, np.abs(f), axes=(0, 0))
+        value = part if value is None else value + part
+        magnitude = part_abs if magnitude is None else magnitude + part_abs
+    return value, magnitude
+
+
+def adaptive_expectation(
+    F: Callable[[np.ndarray], np.ndarray],
+    L: np.ndarray,
+    *,
+    rtol: float,
+    n_nodes: int | None = None,
+    chunk: int = 1 << 16,
+    max_points: int = MAX_GRID_POINTS,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """⟨F(L u)⟩ with an error estimate from the next coarser rule.
+
+    With ``n_nodes`` given: the n_nodes rule, error = |Q(n) − Q(⌈n/2⌉)|. Otherwise the node
+    count runs through 10, 20, 40, …, 320 per dimension (grid ≤ ``max_points``) until
+    |Q(n) − Q(n/2)| ≤ rtol · ⟨|F|⟩ elementwise. Returns (value, error, n).
+    """
+    r = L.shape[1]
+    if n_nodes is not None:
+        value, _ = grid_expectation(F, L, n_nodes, chunk=chunk)
+        coarse, _ = grid_expectation(F, L, max((n_nodes + 1) // 2, 1), chunk=chunk)
+        return value, np.abs(value - coarse), n_nodes
+    if r == 0:
+        value, _ = grid_expectation(F, L, 1, chunk=chunk)
+        return value, np.zeros_like(value), 1
+    if ADAPTIVE_NODES[1] ** r > max_points:
+        raise UnsupportedError(
+            "K", f"rank {r} is too large for a tensor Gauss–Hermite rule (at most 5)"
+        )
+    previous = None
+    for n in ADAPTIVE_NODES:
+        if n**r > max_points:
+            break
+        value, magnitude = grid_expectation(F, L, n, chunk=chunk)
+        used = n
+        if previous is not None:
+            error = np.abs(value - previous)
+            if np.all(error <= rtol * magnitude):
+                break
+        previous = value
+    return value, error, used
+
+
+@lru_cache(maxsize=16)
+def trapezoid_rule(r: int, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lattice points hℤ^r in the ball |u| <= 10.5 and their weights h^r φ_r(u): (m, r), (m,)."""
+    m = int(np.floor(BALL_RADIUS / h))
+    axis = h * np.arange(-m, m + 1)
+    points = []
+    for idx in np.ndindex(*(2 * m + 1,) * (r - 1)):
+        head = axis[list(idx)]
+        rest = BALL_RADIUS**2 - head @ head
+        if rest < 0:
+            continue
+        last = axis[axis * axis <= rest]
+        points.append(np.column_stack([np.broadcast_to(head, (last.size, r - 1)), last]))
+    u = np.concatenate(points) if r > 1 else axis[:, None]
+    weight = h**r * np.exp(-0.5 * np.sum(u * u, axis=1)) / (2.0 * np.pi) ** (0.5 * r)
+    return u, weight
+
+
+def adaptive_trapezoid(
+    partial: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+    L: np.ndarray,
+    *,
+    rtol: float,
+    chunk: int = 1 << 16,
+    max_points: int = MAX_GRID_POINTS,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """⟨F(L u)⟩ by the lattice trapezoid rule, step halved from 0.5 until successive sums agree
+    to ``rtol`` · ⟨|F|⟩ elementwise (or the lattice would exceed ``max_points``).
+
+    ``partial(z, w)`` returns (Σ_m w_m F(z_m), Σ_m w_m |F(z_m)|) for a chunk of points z (m, k)
+    with weights w (m,). Returns (value, error estimate |Q(h) − Q(2h)|, h).
+    """
+    r = L.shape[1]
+    if r == 0:
+        value, magnitude = partial(np.zeros((1, L.shape[0])), np.ones(1))
+        return value, np.zeros_like(value), 0.0
+    previous = None
+    for h in TRAPEZOID_STEPS:
+        ball = np.pi ** (0.5 * r) / gamma(0.5 * r + 1.0) * (BALL_RADIUS / h) ** r
+        if ball > max_points and previous is not None:
+            break
+        u, weight = trapezoid_rule(r, h)
+        value = magnitude = 0.0
+        for lo in range(0, weight.size, chunk):
+            v, a = partial(u[lo : lo + chunk] @ L.T, weight[lo : lo + chunk])
+            value, magnitude = value + v, magnitude + a
+        used = h
+        if previous is not None:
+            error = np.abs(value - previous)
+            if np.all(error <= rtol * magnitude):
+                break
+        else:
+            error = np.full_like(value, np.inf)
+        previous = value
+    return value, error, used

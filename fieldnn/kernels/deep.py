@@ -1,0 +1,546 @@
+r"""Deep-network recursions: kernel K, NTK Θ, four-point vertex V and the NLO kernel K^{1}.
+
+Conventions (seed 000, Roberts–Yaida–Hanin; ``docs/conventions.md``): for inputs
+x_α ∈ R^{n_0}, α = 1..P,
+
+.. math:: z^{(1)}_{i\alpha} = b^{(1)}_i + \sum_j W^{(1)}_{ij} x_{j\alpha}, \qquad
+          z^{(\ell+1)}_{i\alpha} = b^{(\ell+1)}_i
+          + \sum_j W^{(\ell+1)}_{ij}\sigma(z^{(\ell)}_{j\alpha}),
+
+:math:`W^{(\ell)} \sim \mathcal N(0, C_W^{(\ell)}/n_{\ell-1})`,
+:math:`b^{(\ell)} \sim \mathcal N(0, C_b^{(\ell)})`, widths = [n_0 = d_in, n_1, …, n_{L−1}, n_L],
+L = len(widths) − 1 layers, the last one linear. Per-layer hyperparameters are a scalar (every
+layer) or a sequence whose entry ℓ − 1 belongs to layer ℓ. The 1/n expansion of layer ℓ is in
+1/n_{ℓ−1}:
+
+.. math:: \mathbb E[z_{i_1\alpha_1} z_{i_2\alpha_2}] = \delta_{i_1i_2}\Big[
+          K^{(\ell)}_{\alpha_1\alpha_2} + \frac{1}{n_{\ell-1}} K^{\{1\}(\ell)}_{\alpha_1\alpha_2}
+          + O(1/n^2)\Big],
+
+.. math:: \mathbb E[z_{i_1\alpha_1}z_{i_2\alpha_2}z_{i_3\alpha_3}z_{i_4\alpha_4}]_c
+          = \frac{1}{n_{\ell-1}}\Big[\delta_{i_1i_2}\delta_{i_3i_4}
+          V^{(\ell)}_{(\alpha_1\alpha_2)(\alpha_3\alpha_4)}
+          + \delta_{i_1i_3}\delta_{i_2i_4} V^{(\ell)}_{(\alpha_1\alpha_3)(\alpha_2\alpha_4)}
+          + \delta_{i_1i_4}\delta_{i_2i_3} V^{(\ell)}_{(\alpha_1\alpha_4)(\alpha_2\alpha_3)}\Big]
+          + O(1/n^2).
+
+All derivations (and the corrections to the seed talk) are in ``docs/eft.md``.
+
+References
+----------
+D. A. Roberts, S. Yaida, B. Hanin, "The Principles of Deep Learning Theory", arXiv:2106.10165:
+kernel recursion ch. 4 (sec. 4.3), four-point vertex ch. 4 (sec. 4.3, eq. 4.90), NLO kernel
+ch. 4 (sec. 4.5), NTK forward equation ch. 8.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._validate import input_points, nonnegative_float, positive_int
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
+from ._deep_gaussian import (
+    check_positive_diagonal,
+    connected_four,
+    pair_terms,
+    propagate,
+)
+from .activations import Activation, get_activation
+from .gaussian import pair_expectation, single_expectation
+
+__all__ = [
+    "exact_single_input_moment",
+    "four_point_vertex",
+    "kernel_recursion",
+    "nlo_kernel_correction",
+    "ntk_recursion",
+]
+
+ActivationLike = str | Callable | Activation
+PerLayer = float | Sequence[float] | np.ndarray
+
+
+# --------------------------------------------------------------------------------------------
+# argument checks
+# --------------------------------------------------------------------------------------------
+def _per_layer(value: Any, argument: str, L: int) -> np.ndarray:
+    """A scalar or a length-L sequence of finite numbers >= 0, as an array (L,)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return np.full(L, nonnegative_float(value, argument))
+    try:
+        items = list(value)
+    except TypeError:
+        raise ArgumentTypeError(
+            argument, f"must be a number or a sequence of {L} numbers, got {value!r}"
+        ) from None
+    if len(items) != L:
+        raise ShapeError(argument, f"needs one value per layer ({L}), got {len(items)}")
+    return np.array([nonnegative_float(v, f"{argument}[{i}]") for i, v in enumerate(items)])
+
+
+def _widths(widths: Any, d_in: int) -> tuple[int, ...]:
+    try:
+        items = list(widths)
+    except TypeError:
+        raise ArgumentTypeError("widths", f"must be a sequence of ints, got {widths!r}") from None
+    if len(items) < 2:
+        raise ShapeError("widths", "needs [d_in, n_1, …, d_out]: at least two entries")
+    out = tuple(positive_int(w, f"widths[{i}]") for i, w in enumerate(items))
+    if out[0] != d_in:
+        raise ShapeError("widths", f"widths[0] = {out[0]} but the inputs have d_in = {d_in}")
+    return out
+
+
+def _activation(act: ActivationLike, *, smooth_moments: bool) -> Activation:
+    act = get_activation(act)
+    if smooth_moments and act.normalised:
+        raise UnsupportedError(
+            "act",
+            f"{act.name!r} is normalised by the pre-activation variance; the four-point and "
+            "NLO recursions are defined for ordinary activations only",
+        )
+    return act
+
+
+def _sym(K: np.ndarray) -> np.ndarray:
+    return 0.5 * (K + K.T)
+
+
+def _first_kernel(X: np.ndarray, C_W: float, C_b: float) -> np.ndarray:
+    return C_b + C_W * (X @ X.T) / X.shape[1]
+
+
+def _pair_matrix(act: Activation, K: np.ndarray, derivative: int = 0) -> np.ndarray:
+    """⟨σ^(d)(z_a) σ^(d)(z_b)⟩_K for all pairs: 1-d rule on the diagonal, pairs above it."""
+    P = K.shape[0]
+    out = np.empty((P, P))
+    d = np.diag(K)
+    out[np.diag_indices(P)] = single_expectation(act, d, power=2, derivative=derivative)
+    if P > 1:
+        i, j = np.triu_indices(P, 1)
+        out[i, j] = out[j, i] = pair_expectation(
+            act, d[i], d[j], K[i, j], derivatives=(derivative, derivative)
+        )
+    return out
+
+
+def _next_kernel(act: Activation, K: np.ndarray, C_W: float, C_b: float) -> np.ndarray:
+    return C_b + C_W * _pair_matrix(act, K)
+
+
+# --------------------------------------------------------------------------------------------
+# K and Θ
+# --------------------------------------------------------------------------------------------
+def kernel_recursion(
+    act: ActivationLike, X: Any, *, C_W: PerLayer, C_b: PerLayer, depth: int
+) -> list[np.ndarray]:
+    r"""Infinite-width kernels K^(1), …, K^(depth) of a deep MLP at P inputs.
+
+    Parameters
+    ----------
+    act : str, callable or Activation
+        The activation σ (:func:`~fieldnn.kernels.get_activation`).
+    X : array_like (P, d_in)
+        Inputs (a 1-d array is read as P scalar inputs).
+    C_W, C_b : float or sequence of ``depth`` floats
+        Weight and bias variances of each layer (``C_W[ℓ−1]`` belongs to layer ℓ).
+    depth : int
+        Number of layers ℓ = 1..depth to return.
+
+    Returns
+    -------
+    list of ndarray (P, P)
+        ``[K^(1), …, K^(depth)]``.
+
+    Notes
+    -----
+    .. math:: K^{(1)}_{\alpha\beta} = C_b^{(1)} + C_W^{(1)}\,\frac{x_\alpha\cdot x_\beta}{n_0},
+              \qquad K^{(\ell+1)}_{\alpha\beta} = C_b^{(\ell+1)} + C_W^{(\ell+1)}
+              \langle\sigma(z_\alpha)\sigma(z_\beta)\rangle_{K^{(\ell)}},
+
+    the diagonal (the seed's g(K), by :func:`~fieldnn.kernels.gaussian.single_expectation`)
+    and the off-diagonal entries (the seed's H(K_11, K_22, K_12): the coupled equations, all
+    pairs in one vectorised :func:`~fieldnn.kernels.gaussian.pair_expectation`). For the normalised Gauss-net unit the
+    normaliser is the layer's own variance K_αα.
+
+    References
+    ----------
+    arXiv:2106.10165, ch. 4 (the recursion for the kernel, sec. 4.3); seed 000, "going deep".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> K = kernel_recursion("relu", np.array([[1.0]]), C_W=2.0, C_b=0.0, depth=3)
+    >>> [round(float(k[0, 0]), 12) for k in K]  # relu at C_W = 2 preserves the norm
+    [2.0, 2.0, 2.0]
+    """
+    act = _activation(act, smooth_moments=False)
+    X = input_points(X)
+    depth = positive_int(depth, "depth")
+    cw = _per_layer(C_W, "C_W", depth)
+    cb = _per_layer(C_b, "C_b", depth)
+    K = _first_kernel(X, cw[0], cb[0])
+    out = [K]
+    for layer in range(1, depth):
+        K = _next_kernel(act, K, cw[layer], cb[layer])
+        out.append(K)
+    return out
+
+
+def ntk_recursion(
+    act: ActivationLike,
+    X: Any,
+    *,
+    C_W: PerLayer,
+    C_b: PerLayer,
+    lambda_W: PerLayer,
+    lambda_b: PerLayer,
+    depth: int,
+) -> list[np.ndarray]:
+    r"""Infinite-width neural tangent kernels Θ^(1), …, Θ^(depth) (forward equation).
+
+    Parameters
+    ----------
+    act, X, C_W, C_b, depth
+        As in :func:`kernel_recursion`.
+    lambda_W, lambda_b : float or sequence of ``depth`` floats
+        Learning-rate tensor of seed 000: :math:`\lambda_{b^{(\ell)}_{i_1} b^{(\ell)}_{i_2}} =
+        \delta_{i_1i_2}\lambda_b^{(\ell)}`, :math:`\lambda_{W^{(\ell)}_{i_1j_1}W^{(\ell)}_{i_2j_2}}
+        = \delta_{i_1i_2}\delta_{j_1j_2}\lambda_W^{(\ell)}/n_{\ell-1}`.
+
+    Returns
+    -------
+    list of ndarray (P, P)
+        ``[Θ^(1), …, Θ^(depth)]``; the frozen NTK of one output neuron,
+        :math:`H_{i_1\alpha_1,i_2\alpha_2} = \delta_{i_1i_2}\Theta_{\alpha_1\alpha_2}` at n → ∞.
+
+    Notes
+    -----
+    .. math:: \Theta^{(1)}_{\alpha\beta} = \lambda_b^{(1)} + \lambda_W^{(1)}\frac{x_\alpha\cdot
+              x_\beta}{n_0}, \qquad
+              \Theta^{(\ell+1)}_{\alpha\beta} = \lambda_b^{(\ell+1)} + \lambda_W^{(\ell+1)}
+              \langle\sigma_\alpha\sigma_\beta\rangle_{K^{(\ell)}} + C_W^{(\ell+1)}
+              \langle\sigma'_\alpha\sigma'_\beta\rangle_{K^{(\ell)}}\,\Theta^{(\ell)}_{\alpha\beta}.
+
+    With λ_b = C_b and λ_W = C_W this is the NTK of the standard parametrisation scaled as in the
+    seed's last slide.
+
+    References
+    ----------
+    arXiv:2106.10165, ch. 8 (NTK forward equation, infinite-width limit); seed 000,
+    "Forward Equation for the NTK".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = ntk_recursion("linear", np.array([[1.0]]), C_W=1.0, C_b=0.0, lambda_W=1.0,
+    ...                   lambda_b=0.0, depth=3)
+    >>> [round(float(t[0, 0]), 12) for t in T]  # deep linear net: ℓ K
+    [1.0, 2.0, 3.0]
+    """
+    act = _activation(act, smooth_moments=False)
+    X = input_points(X)
+    depth = positive_int(depth, "depth")
+    cw = _per_layer(C_W, "C_W", depth)
+    cb = _per_layer(C_b, "C_b", depth)
+    lw = _per_layer(lambda_W, "lambda_W", depth)
+    lb = _per_layer(lambda_b, "lambda_b", depth)
+    K = _first_kernel(X, cw[0], cb[0])
+    theta = _first_kernel(X, lw[0], lb[0])
+    out = [theta]
+    for layer in range(1, depth):
+        ss = _pair_matrix(act, K)
+        dd = _pair_matrix(act, K, derivative=1)
+        theta = lb[layer] + lw[layer] * ss + cw[layer] * dd * theta
+        K = cb[layer] + cw[layer] * ss
+        out.append(theta)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# V and K^{1}
+# --------------------------------------------------------------------------------------------
+def _leading_and_nlo(
+    act: Activation,
+    X: np.ndarray,
+    cw: np.ndarray,
+    cb: np.ndarray,
+    widths: tuple[int, ...],
+    *,
+    nlo: bool,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """[K^(ℓ)], [V^(ℓ)], [K^{1}(ℓ)] for ℓ = 1..L (K^{1} list empty unless ``nlo``)."""
+    L = len(widths) - 1
+    P = X.shape[0]
+    K = _first_kernel(X, cw[0], cb[0])
+    if L > 1:
+        check_positive_diagonal(K)
+    V = np.zeros((P,) * 4)
+    K1 = np.zeros((P, P))
+    Ks, Vs, K1s = [K], [V], [K1] if nlo else []
+    for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
+        c2 = cw[layer] ** 2
+        ratio = widths[layer] / widths[layer - 1]
+        V_next = c2 * connected_four(act, K)
+        if layer >= 2:
+            D1, D3, second = pair_terms(act, K, V if nlo else None)
+            V_next = V_next + c2 * ratio * propagate(D1, D3, V)
+            if nlo:
+                diag = np.diag(K1)
+                first = D1 * diag[:, None] + D1.T * diag[None, :] + D3 * K1
+                K1 = _sym(cw[layer] * ratio * (first + second))
+                K1s.append(K1)
+        elif nlo:
+            K1s.append(np.zeros((P, P)))
+        K = _next_kernel(act, K, cw[layer], cb[layer])
+        V = V_next
+        Ks.append(K)
+        Vs.append(V)
+    return Ks, Vs, K1s
+
+
+def four_point_vertex(
+    act: ActivationLike,
+    X: Any,
+    *,
+    C_W: PerLayer,
+    C_b: PerLayer,
+    widths: Sequence[int],
+    all_layers: bool = False,
+) -> np.ndarray | list[np.ndarray]:
+    r"""Four-point vertex V^(L) at leading order in 1/n, shape (P, P, P, P).
+
+    Parameters
+    ----------
+    act, X
+        As in :func:`kernel_recursion` (not the normalised Gauss-net unit).
+    C_W, C_b : float or sequence of L floats
+        Per-layer variances, L = len(widths) − 1.
+    widths : sequence of int
+        [d_in, n_1, …, n_{L−1}, d_out]; only the ratios n_ℓ/n_{ℓ−1}, ℓ ≥ 2, enter.
+    all_layers : bool
+        Return the list [V^(1), …, V^(L)] instead (V^(1) = 0: the first layer is Gaussian).
+
+    Returns
+    -------
+    ndarray (P, P, P, P), or a list of them
+        ``V[a, b, c, d]`` = :math:`V^{(L)}_{(\alpha_a\alpha_b)(\alpha_c\alpha_d)}`, normalised by
+        :math:`\mathbb E[z_iz_jz_kz_l]_c = n_{L-1}^{-1}[\delta_{ij}\delta_{kl}V_{(12)(34)}
+        + 2\text{ perms}]`; symmetric under a↔b, c↔d and (ab)↔(cd).
+
+    Notes
+    -----
+    Conditionally on layer ℓ, :math:`z^{(\ell+1)}` is Gaussian with covariance
+    :math:`\delta_{ij}\hat G^{(\ell+1)}`, :math:`\hat G^{(\ell+1)}_{\alpha\beta} = C_b +
+    (C_W/n_\ell)\sum_j\sigma_{j\alpha}\sigma_{j\beta}`, so :math:`V^{(\ell+1)}/n_\ell =
+    \mathrm{Cov}(\hat G_{\alpha_1\alpha_2}, \hat G_{\alpha_3\alpha_4})`. The same-neuron terms
+    give the local part, the different-neuron terms (coupled through the fluctuation of
+    :math:`\hat G^{(\ell)}`) the propagated part:
+
+    .. math:: V^{(\ell+1)}_{(\alpha_1\alpha_2)(\alpha_3\alpha_4)} = C_W^2\big[
+              \langle\sigma_{\alpha_1}\sigma_{\alpha_2}\sigma_{\alpha_3}\sigma_{\alpha_4}\rangle
+              - \langle\sigma_{\alpha_1}\sigma_{\alpha_2}\rangle\langle\sigma_{\alpha_3}
+              \sigma_{\alpha_4}\rangle\big]_{K^{(\ell)}}
+              + \frac{n_\ell}{n_{\ell-1}}\, C_W^2 \sum_{\beta_1..\beta_4}
+              \frac{\partial\langle\sigma_{\alpha_1}\sigma_{\alpha_2}\rangle}
+              {\partial K_{\beta_1\beta_2}}
+              \frac{\partial\langle\sigma_{\alpha_3}\sigma_{\alpha_4}\rangle}
+              {\partial K_{\beta_3\beta_4}}
+              V^{(\ell)}_{(\beta_1\beta_2)(\beta_3\beta_4)},
+
+    :math:`\partial\langle F\rangle/\partial K_{\beta_1\beta_2} = \tfrac12\langle
+    \partial_{\beta_1}\partial_{\beta_2}F\rangle` (so the second term is RYH's
+    :math:`\tfrac{C_W^2}{4}\sum V\langle\partial^2\sigma\sigma\rangle\langle\partial^2
+    \sigma\sigma\rangle`), evaluated with first derivatives of σ only (Stein's lemma, see
+    :mod:`fieldnn.kernels._deep_gaussian`). V^(1) = 0. ReLU, one input, C_W = 2, C_b = 0:
+    V^(ℓ) = 5(ℓ − 1) K²; K* = 0 class at criticality: V^(ℓ)/(K^(ℓ))² → (2/3) ℓ.
+
+    References
+    ----------
+    arXiv:2106.10165, ch. 4, eq. (4.90) (the recursion for the four-point vertex), and ch. 5
+    (its depth dependence at criticality).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> V = four_point_vertex("relu", np.array([[1.0]]), C_W=2.0, C_b=0.0, widths=[1, 50, 50, 1])
+    >>> round(float(V[0, 0, 0, 0]), 10)  # 5 (L − 1) K², K = 2
+    40.0
+    """
+    act = _activation(act, smooth_moments=True)
+    X = input_points(X)
+    w = _widths(widths, X.shape[1])
+    L = len(w) - 1
+    cw = _per_layer(C_W, "C_W", L)
+    cb = _per_layer(C_b, "C_b", L)
+    _, Vs, _ = _leading_and_nlo(act, X, cw, cb, w, nlo=False)
+    return Vs if all_layers else Vs[-1]
+
+
+def nlo_kernel_correction(
+    act: ActivationLike,
+    X: Any,
+    *,
+    C_W: PerLayer,
+    C_b: PerLayer,
+    widths: Sequence[int],
+    all_layers: bool = False,
+) -> np.ndarray | list[np.ndarray]:
+    r"""The 1/n correction K^{1}(L) to the two-point function, shape (P, P).
+
+    Parameters
+    ----------
+    act, X, C_W, C_b, widths, all_layers
+        As in :func:`four_point_vertex`.
+
+    Returns
+    -------
+    ndarray (P, P), or the list [K^{1}(1), …, K^{1}(L)]
+        Normalised by :math:`\mathbb E[z_{i\alpha}z_{j\beta}] = \delta_{ij}[K^{(L)}_{\alpha\beta}
+        + K^{\{1\}(L)}_{\alpha\beta}/n_{L-1} + O(1/n^2)]` (the seed's :math:`G^{\{1\}}`).
+
+    Notes
+    -----
+    Expanding :math:`\mathbb E\langle\sigma\sigma\rangle_{\hat G^{(\ell)}}` around
+    :math:`K^{(\ell)}` to second order, with :math:`\mathbb E[\hat G - K] = K^{\{1\}}/n_{\ell-1}`
+    and :math:`\mathrm{Cov}(\hat G, \hat G) = V/n_{\ell-1}`:
+
+    .. math:: K^{\{1\}(\ell+1)}_{\alpha_1\alpha_2} = \frac{n_\ell}{n_{\ell-1}} C_W \Big[
+              \sum_{\beta_1\beta_2}\frac{\partial\langle\sigma_{\alpha_1}\sigma_{\alpha_2}
+              \rangle}{\partial K_{\beta_1\beta_2}} K^{\{1\}(\ell)}_{\beta_1\beta_2}
+              + \frac18\sum_{\beta_1..\beta_4} V^{(\ell)}_{(\beta_1\beta_2)(\beta_3\beta_4)}
+              \langle\partial_{\beta_1}\partial_{\beta_2}\partial_{\beta_3}\partial_{\beta_4}
+              (\sigma_{\alpha_1}\sigma_{\alpha_2})\rangle_{K^{(\ell)}}\Big],
+
+    K^{1}(1) = K^{1}(2) = 0; C_b does not enter. Single input:
+    :math:`K^{\{1\}(\ell+1)} = (n_\ell/n_{\ell-1}) C_W [g'(K) K^{\{1\}} + \tfrac12 g''(K) V]`,
+    so K^{1} = 0 for relu, leaky relu and linear nets (g linear).
+
+    References
+    ----------
+    arXiv:2106.10165, ch. 4, sec. 4.5 (the NLO correction to the two-point function).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> K1 = nlo_kernel_correction("relu", np.array([[1.0]]), C_W=2.0, C_b=0.0,
+    ...                            widths=[1, 30, 30, 30, 1])
+    >>> float(K1[0, 0])
+    0.0
+    """
+    act = _activation(act, smooth_moments=True)
+    X = input_points(X)
+    w = _widths(widths, X.shape[1])
+    L = len(w) - 1
+    cw = _per_layer(C_W, "C_W", L)
+    cb = _per_layer(C_b, "C_b", L)
+    _, _, K1s = _leading_and_nlo(act, X, cw, cb, w, nlo=True)
+    return K1s if all_layers else K1s[-1]
+
+
+# --------------------------------------------------------------------------------------------
+# exact finite-width moments (one input, positively homogeneous σ, C_b = 0)
+# --------------------------------------------------------------------------------------------
+def _sum_moments(unit_moments: list[float], n: int) -> list[float]:
+    """Moments E[Y^k], k = 0..m, of a sum Y of n iid copies with moments unit_moments[k]."""
+    m = len(unit_moments) - 1
+    kappa = [0.0] * (m + 1)
+    for k in range(1, m + 1):  # cumulants of one unit from its moments
+        kappa[k] = unit_moments[k] - sum(
+            math.comb(k - 1, j - 1) * kappa[j] * unit_moments[k - j] for j in range(1, k)
+        )
+    kappa = [n * c for c in kappa]  # cumulants add
+    moments = [1.0] + [0.0] * m
+    for k in range(1, m + 1):
+        moments[k] = sum(
+            math.comb(k - 1, j - 1) * kappa[j] * moments[k - j] for j in range(1, k + 1)
+        )
+    return moments
+
+
+def exact_single_input_moment(
+    x: Any,
+    widths: Sequence[int],
+    *,
+    C_W: PerLayer,
+    order: int = 4,
+    activation: ActivationLike = "relu",
+) -> float:
+    r"""Exact finite-width moment E[z^order] of one output of a bias-free ReLU-type MLP.
+
+    Parameters
+    ----------
+    x : array_like (d_in,)
+        One input.
+    widths : sequence of int
+        [d_in, n_1, …, n_{L−1}, d_out]; every width finite.
+    C_W : float or sequence of L floats
+        Weight variances (all biases vanish: C_b = 0).
+    order : int
+        Moment order (odd orders vanish).
+    activation : str or Activation
+        A positively homogeneous piecewise-linear σ (relu, leaky relu, linear).
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    With C_b = 0 and σ(λz) = λσ(z) for λ > 0, conditionally on layer ℓ every neuron is
+    :math:`z^{(\ell)}_j = \sqrt{\hat G^{(\ell)}}\,u_j` with u_j iid N(0, 1) independent of
+    :math:`\hat G^{(\ell)}`, hence
+    :math:`\hat G^{(\ell+1)} = \hat G^{(\ell)}\,(C_W^{(\ell+1)}/n_\ell)\,Y_\ell`,
+    :math:`Y_\ell = \sum_{j\le n_\ell}\sigma(u_j)^2` independent of the past (for relu Y is a
+    chi-square with a Binomial(n, 1/2) number of degrees of freedom). So
+
+    .. math:: \mathbb E[z^{2k}] = (2k-1)!!\,\big(C_W^{(1)}|x|^2/n_0\big)^k
+              \prod_{\ell=1}^{L-1}\Big(\frac{C_W^{(\ell+1)}}{n_\ell}\Big)^k \mathbb E[Y_\ell^k],
+
+    E[Y^k] from the cumulants n κ_r of one unit, whose moments are
+    :math:`\mathbb E\sigma(u)^{2r} = (2r-1)!!\,(s_+^{2r}+s_-^{2r})/2`. For relu,
+    :math:`\mathbb E[z^4]_c = 3K^2[\prod_\ell (1 + 5/n_\ell) - 1] = 3(5(L-1)/n)K^2 + O(1/n^2)`
+    (equal widths): the leading-order V/K² = 5(L − 1).
+
+    References
+    ----------
+    arXiv:2106.10165, ch. 4 and 5 (the ReLU single-input recursions); derivation in
+    ``docs/eft.md``.
+
+    Examples
+    --------
+    >>> round(exact_single_input_moment([1.0], [1, 10, 1], C_W=2.0, order=4), 12)  # 3·4·(1+5/10)
+    18.0
+    """
+    act = get_activation(activation)
+    slopes = act.piecewise_linear_slopes
+    if slopes is None:
+        raise UnsupportedError(
+            "activation", f"exact moments need a positively homogeneous σ, got {act.name!r}"
+        )
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ArgumentError("x", "must be one finite input vector")
+    w = _widths(widths, x.size)
+    L = len(w) - 1
+    cw = _per_layer(C_W, "C_W", L)
+    order = positive_int(order, "order", minimum=0)
+    if order % 2:
+        return 0.0
+    k = order // 2
+    s_neg, s_pos = slopes
+    unit = [
+        math.prod(range(2 * r - 1, 0, -2)) * (s_pos ** (2 * r) + s_neg ** (2 * r)) / 2.0
+        for r in range(k + 1)
+    ]
+    unit[0] = 1.0
+    value = math.prod(range(2 * k - 1, 0, -2)) * (cw[0] * float(x @ x) / w[0]) ** k
+    for layer in range(1, L):
+        n = w[layer]
+        value *= (cw[layer] / n) ** k * _sum_moments(unit, n)[k]
+    return float(value)

@@ -1,0 +1,400 @@
+"""Wilsonian β-functions of the NN-QFT effective action (seed 001, eqs. 4.13–4.14).
+
+The effective action of a single-layer network with a box cutoff,
+
+.. math::
+
+    S_\\Lambda = S_{\\rm GP} + \\int_{[-\\Lambda,\\Lambda]^{d_{\\rm in}}} d^{d_{\\rm in}}y\\,
+    \\bigl[\\lambda(\\Lambda) f(y)^4 + \\kappa(\\Lambda) f(y)^6\\bigr],
+
+predicts at tree level (seed eqs. 3.18–3.19, probability ∝ e^{−S}, no 1/k!)
+
+.. math::
+
+    G^{(4)} &= G^{(4)}_{\\rm GP} - 24\\lambda I_{4,0} - 360\\kappa I_{4,1},\\\\
+    G^{(6)} &= G^{(6)}_{\\rm GP} - 24\\lambda J_{4,0} - 720\\kappa I_{6,0} - 360\\kappa J_{4,1},
+
+with :math:`I_{n,s}(\\Lambda) = \\int_{\\rm box} \\prod_{a=1}^n K_{x_a y}\\,K_{yy}^s\\,d^{d}y` and
+:math:`J_{n,s} = \\sum_{15} K_{x_m x_n} I_{n,s}` (the external propagator does not depend on Λ).
+Requiring :math:`\\partial G^{(4)}/\\partial\\log\\Lambda = 0` and
+:math:`\\partial G^{(6)}/\\partial\\log\\Lambda = 0` gives a linear system for
+:math:`(\\beta_\\lambda, \\beta_\\kappa)`. At large Λ each integral grows like
+:math:`\\Lambda^{e}` with :math:`e = \\max(d_{\\rm in} + n p + s q, 0)`, where :math:`p` is
+the power of :math:`|y|` of a leg :math:`K(x, y)` and :math:`q` that of the self-loop
+:math:`K(y, y)` (both derived here from the closed-form kernels with :func:`sympy.limit`); an
+integral that converges has a Λ-derivative that vanishes, hence :math:`e = 0`.
+
+Which kernel stands on the legs is a documented choice (``legs="full"``: :math:`K`;
+``legs="subtract_bias"``: :math:`K - \\sigma_b^2`, the output bias :math:`b_1` feeding only the
+2-point function), see ``docs/nnqft.md``.
+
+References
+----------
+J. Halverson, A. Maiti, K. Stoner, "Neural Networks and Quantum Field Theory", arXiv:2008.08601,
+Sec. 4 (eqs. 4.13–4.14 of the seed talk, β(λ) = −(d_in+4)λ for ReLU, −d_in λ for Erf and Gauss).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+
+import sympy as sp
+
+from ..errors import ArgumentError, UnknownNameError
+
+__all__ = ["Asymptotics", "BetaFunctions", "beta_functions", "kernel_asymptotics"]
+
+LEGS = ("full", "subtract_bias")
+LIMITS = ("uv", "ir")
+SYMBOLIC_KERNELS = ("relu", "erf", "gauss", "linear")
+
+_t = sp.Symbol("t", positive=True)  # |y| along a ray y = t u, |u| = 1
+_s = sp.Symbol("s", real=True)  # x·u
+_a = sp.Symbol("a", positive=True)  # |x|²
+D_IN = sp.Symbol("d_in", positive=True, integer=True)
+LOG_CUTOFF = sp.Symbol(r"\ell", real=True)  # ℓ = log Λ
+
+
+@dataclass(frozen=True)
+class Asymptotics:
+    """Powers of |y| of a leg K(x, y) − s and of the self-loop K(y, y) − s.
+
+    ``leg`` and ``loop`` are sympy numbers; ``-oo`` means faster than any power (Gaussian decay).
+    ``limit`` is ``"uv"`` (|y| → ∞) or ``"ir"`` (y → 0, the box shrinking onto the origin).
+    """
+
+    leg: sp.Expr
+    loop: sp.Expr
+    limit: str = "uv"
+
+
+def _symbolic_kernel(name: str, cxx: sp.Expr, cyy: sp.Expr, cxy: sp.Expr, sw: sp.Expr, sb: sp.Expr):
+    """Seed-001 closed-form GP kernel K(x, y) in terms of the pre-activation covariance C."""
+    if name == "erf":
+        return sb + sw * 2 / sp.pi * sp.asin(2 * cxy / sp.sqrt((1 + 2 * cxx) * (1 + 2 * cyy)))
+    if name == "relu":
+        theta = sp.acos(cxy / sp.sqrt(cxx * cyy))
+        return sb + sw / (2 * sp.pi) * sp.sqrt(cxx * cyy) * (
+            sp.sin(theta) + (sp.pi - theta) * sp.cos(theta)
+        )
+    if name == "linear":
+        return sb + sw * cxy
+    # Gauss-net unit exp(z − C(x, x)): K = σ_b² + σ_W² exp(−σ_W²|x − y|²/(2 d_in))
+    dist2 = (cxx + cyy - 2 * cxy) / sw
+    return sb + sw * sp.exp(-sw * dist2 / 2)
+
+
+def symbolic_kernel_on_ray(
+    name: str, *, sigma_w2: sp.Expr, sigma_b2: sp.Expr, d_in: sp.Expr, loop: bool = False
+) -> sp.Expr:
+    """K(x, t u) (K(t u, t u) when ``loop``), |x|² = a, x·u = s, as a sympy expression in t."""
+    cxx = sigma_b2 + sigma_w2 * _a / d_in
+    cyy = sigma_b2 + sigma_w2 * _t**2 / d_in
+    cxy = sigma_b2 + sigma_w2 * _t * _s / d_in
+    if loop:
+        return _symbolic_kernel(name, cyy, cyy, cyy, sigma_w2, sigma_b2)
+    return _symbolic_kernel(name, cxx, cyy, cxy, sigma_w2, sigma_b2)
+
+
+def _power(expr: sp.Expr, limit: str) -> sp.Expr:
+    """Leading power of t of ``expr`` (t → ∞: "uv", t → 0⁺: "ir"); −oo if it vanishes faster."""
+    if sp.simplify(expr) == 0:
+        return sp.S.NegativeInfinity
+    point = sp.oo if limit == "uv" else 0
+    return sp.limit(sp.log(expr**2) / (2 * sp.log(_t)), _t, point)
+
+
+@cache
+def _asymptotics_cached(name: str, legs: str, sw: sp.Expr, sb: sp.Expr, limit: str) -> Asymptotics:
+    shift = sb if legs == "subtract_bias" else sp.S.Zero
+    leg = symbolic_kernel_on_ray(name, sigma_w2=sw, sigma_b2=sb, d_in=D_IN) - shift
+    loop = symbolic_kernel_on_ray(name, sigma_w2=sw, sigma_b2=sb, d_in=D_IN, loop=True) - shift
+    # UV: |y| → ∞ along a generic ray; IR: y → 0 (a leg vanishes there only if K(x, 0) − s = 0)
+    leg_power = _power(leg, limit)
+    loop_power = _power(loop, limit)
+    return Asymptotics(leg=sp.sympify(leg_power), loop=sp.sympify(loop_power), limit=limit)
+
+
+def kernel_asymptotics(
+    activation: str,
+    *,
+    legs: str = "full",
+    sigma_w2: float | sp.Expr | None = None,
+    sigma_b2: float | sp.Expr | None = None,
+    limit: str = "uv",
+) -> Asymptotics:
+    """Derive the power of |y| of the legs and of the self-loop from the closed-form kernel.
+
+    Parameters
+    ----------
+    activation : {"relu", "erf", "gauss", "linear"}
+        Seed-001 single-layer net whose GP kernel is known in closed form.
+    legs : {"full", "subtract_bias"}
+        Kernel on the legs: K or K − σ_b².
+    sigma_w2, sigma_b2 : number or sympy expression, optional
+        Default: positive symbols. Pass ``sigma_b2=0`` for the seed's ReLU-net (this changes the IR
+        behaviour: K(x, 0) = 0).
+    limit : {"uv", "ir"}
+        |y| → ∞ along a generic ray, or y → 0.
+
+    Returns
+    -------
+    Asymptotics
+        ``leg`` = p with K(x, y) − s ∝ |y|^p, ``loop`` = q with K(y, y) − s ∝ |y|^q.
+
+    Notes
+    -----
+    The power is :math:`\\lim \\log|K(x, t u) - s| / \\log t` along a ray at generic angle
+    (x·u = s a free symbol), computed by :func:`sympy.limit`.
+
+    Examples
+    --------
+    >>> kernel_asymptotics("relu").leg
+    1
+    >>> kernel_asymptotics("gauss", legs="subtract_bias").leg
+    -oo
+    """
+    name = _check_name(activation)
+    _check_choice(legs, "legs", LEGS)
+    _check_choice(limit, "limit", LIMITS)
+    sw = sp.Symbol("sigma_W2", positive=True) if sigma_w2 is None else sp.nsimplify(sigma_w2)
+    sb = sp.Symbol("sigma_b2", positive=True) if sigma_b2 is None else sp.nsimplify(sigma_b2)
+    if not sw.is_positive:
+        raise ArgumentError("sigma_w2", f"must be positive, got {sigma_w2}")
+    if sb.is_negative:
+        raise ArgumentError("sigma_b2", f"must be >= 0, got {sigma_b2}")
+    return _asymptotics_cached(name, legs, sw, sb, limit)
+
+
+@dataclass(frozen=True)
+class BetaFunctions:
+    """Result of :func:`beta_functions` (sympy throughout).
+
+    Attributes
+    ----------
+    beta : dict
+        ``{λ: β_λ, κ: β_κ}`` (only λ when ``couplings=("lambda",)``).
+    beta_dimensionless : dict
+        ``{c_λ: β(c_λ), …}`` for :math:`c_\\lambda = \\lambda\\Lambda^{d_{in}}`,
+        :math:`c_\\kappa = \\kappa\\Lambda^{d_{in}}`.
+    fixed_points : list of dict
+        ``{"coupling": c, "value": c*, "attractive": bool}``: zeros of the dimensionless
+        β-functions, attractive when the flow towards ``limit`` runs into them; ``value`` is
+        ``"marginal"`` when β(c) vanishes identically (c then tends to a non-universal constant
+        c*, a fixed point whose value :func:`fieldnn.experiments.nnqft.rg_flow` measures).
+    exponents : dict
+        Growth exponent e of each integral, :math:`I \\propto \\Lambda^e`.
+    equations : list of sympy.Eq
+        :math:`\\partial_\\ell G^{(4)} = 0` and :math:`\\partial_\\ell G^{(6)} = 0`,
+        ℓ = log Λ, with the integrals as amplitudes × :math:`e^{e\\ell}`.
+    asymptotics : Asymptotics
+    d_in, legs, limit : the inputs.
+    """
+
+    beta: dict
+    beta_dimensionless: dict
+    fixed_points: list
+    exponents: dict
+    equations: list
+    asymptotics: Asymptotics
+    d_in: sp.Expr
+    legs: str
+    limit: str
+    couplings: tuple = field(default=())
+
+    def slope(self, coupling: str = "lambda") -> sp.Expr:
+        """β_g / g: the log-log slope d log g / d log Λ."""
+        sym = _coupling_symbol(coupling)
+        return sp.simplify(self.beta[sym] / sym)
+
+    def _repr_latex_(self) -> str:
+        body = r",\quad ".join(
+            rf"\beta_{{{sp.latex(g)}}} = {sp.latex(b)}" for g, b in self.beta.items()
+        )
+        return f"${body}$"
+
+
+def _coupling_symbol(name: str) -> sp.Symbol:
+    if name in ("lambda", "lam"):
+        return sp.Symbol("lambda")
+    if name in ("kappa", "kap"):
+        return sp.Symbol("kappa")
+    raise UnknownNameError("coupling", name, ("lambda", "kappa"))
+
+
+def _check_choice(value: str, argument: str, known: tuple[str, ...]) -> str:
+    if value not in known:
+        raise UnknownNameError(argument, value, known)
+    return value
+
+
+def _check_name(activation: object) -> str:
+    name = getattr(activation, "name", activation)
+    if name == "gauss_net":
+        name = "gauss"
+    if name not in SYMBOLIC_KERNELS:
+        raise UnknownNameError("activation", name, SYMBOLIC_KERNELS)
+    return str(name)
+
+
+def _growth(d_in: sp.Expr, n_legs: int, n_loops: int, asy: Asymptotics) -> sp.Expr:
+    """Exponent of Λ of I_{n,s}; 0 if the integral converges (UV) — its derivative vanishes."""
+    power = n_legs * asy.leg + (n_loops * asy.loop if n_loops else 0)
+    if asy.limit == "ir":
+        # box of volume (2Λ)^d around y = 0, integrand ∝ |y|^power: always ∝ Λ^(d + power)
+        return sp.simplify(d_in + power)
+    return sp.Max(d_in + power, 0)
+
+
+def beta_functions(
+    activation: str | None = None,
+    *,
+    d_in: int | sp.Expr | None = None,
+    legs: str = "full",
+    sigma_w2: float | sp.Expr | None = None,
+    sigma_b2: float | sp.Expr | None = None,
+    couplings: tuple[str, ...] = ("lambda", "kappa"),
+    limit: str = "uv",
+    leg_power: float | sp.Expr | None = None,
+    loop_power: float | sp.Expr | None = None,
+) -> BetaFunctions:
+    """Derive the tree-level β-functions of λ (and κ) from Λ-independence of G⁽⁴⁾ (and G⁽⁶⁾).
+
+    Parameters
+    ----------
+    activation : {"relu", "erf", "gauss", "linear"}, optional
+        Closed-form seed-001 kernel whose asymptotics are derived (:func:`kernel_asymptotics`).
+        Omit it and give ``leg_power`` (and ``loop_power``) for any other kernel, e.g. a power
+        measured numerically.
+    d_in : int or sympy expression, optional
+        Input dimension; default the positive symbol ``d_in``.
+    legs : {"full", "subtract_bias"}
+        Kernel on the legs of the vertex integrals.
+    sigma_w2, sigma_b2 : optional
+        Hyperparameters (default symbolic); ``sigma_b2=0`` matters for ReLU in the IR.
+    couplings : ("lambda",) or ("lambda", "kappa")
+        λ alone (from G⁽⁴⁾ with κ = 0) or the coupled λ–κ system from G⁽⁴⁾ and G⁽⁶⁾.
+    limit : {"uv", "ir"}
+        Λ → ∞ (large-|y| behaviour) or Λ → 0 (behaviour at y = 0).
+    leg_power, loop_power : optional
+        Override the powers p, q (``loop_power`` defaults to ``2 * leg_power``).
+
+    Returns
+    -------
+    BetaFunctions
+
+    Notes
+    -----
+    With :math:`I_{n,s} = A_{n,s}\\,\\Lambda^{e_{n,s}}` the conditions
+    :math:`\\partial_\\ell G^{(4)} = \\partial_\\ell G^{(6)} = 0` read
+
+    .. math::
+
+        24 I_{4,0}(\\beta_\\lambda + e_{4,0}\\lambda)
+        + 360 I_{4,1}(\\beta_\\kappa + e_{4,1}\\kappa) = 0,
+
+        24 J_{4,0}(\\beta_\\lambda + e_{4,0}\\lambda) + 720 I_{6,0}(\\beta_\\kappa + e_{6,0}\\kappa)
+        + 360 J_{4,1}(\\beta_\\kappa + e_{4,1}\\kappa) = 0,
+
+    solved by sympy. With λ alone,
+    :math:`\\beta_\\lambda = -\\lambda\\,\\partial_\\ell\\log I_{4,0}`:
+    the slope is a property of the integral alone (the numerator of λ_m does not depend on Λ).
+    ReLU: p = 1, q = 2 ⇒ β_λ = −(d_in+4)λ, β_κ = −(d_in+6)κ. Erf, and Gauss with full legs:
+    p = q = 0 ⇒ β = −d_in g. Gauss with ``legs="subtract_bias"``: the legs decay like a Gaussian,
+    the integrals converge and β → 0.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> b = beta_functions("relu", couplings=("lambda",))
+    >>> b.beta[sp.Symbol("lambda")]
+    -lambda*(d_in + 4)
+    >>> beta_functions("erf", d_in=2).slope("kappa")
+    -2
+    """
+    _check_choice(legs, "legs", LEGS)
+    _check_choice(limit, "limit", LIMITS)
+    names = tuple(couplings)
+    if names not in (("lambda",), ("lambda", "kappa")):
+        raise ArgumentError("couplings", f"must be ('lambda',) or ('lambda', 'kappa'), got {names}")
+    d = D_IN if d_in is None else sp.sympify(d_in)
+    if not d.is_positive:
+        raise ArgumentError("d_in", f"must be positive, got {d_in}")
+    if leg_power is not None:
+        if activation is not None:
+            raise ArgumentError("leg_power", "give either an activation or leg_power, not both")
+        p = sp.sympify(leg_power)
+        q = 2 * p if loop_power is None else sp.sympify(loop_power)
+        asy = Asymptotics(leg=p, loop=q, limit=limit)
+    elif activation is None:
+        raise ArgumentError("activation", "give an activation name or leg_power")
+    else:
+        asy = kernel_asymptotics(
+            activation, legs=legs, sigma_w2=sigma_w2, sigma_b2=sigma_b2, limit=limit
+        )
+
+    lam, kap = sp.Symbol("lambda"), sp.Symbol("kappa")
+    b_lam, b_kap = sp.symbols(r"beta_lambda beta_kappa")
+    ell = LOG_CUTOFF
+    e40, e41, e60 = _growth(d, 4, 0, asy), _growth(d, 4, 1, asy), _growth(d, 6, 0, asy)
+    names_i = ("I40", "I41", "I60", "J40", "J41")
+    amp = dict(zip(names_i, sp.symbols("A_40 A_41 A_60 B_40 B_41"), strict=True))
+    integral = {
+        "I40": amp["I40"] * sp.exp(e40 * ell),
+        "I41": amp["I41"] * sp.exp(e41 * ell),
+        "I60": amp["I60"] * sp.exp(e60 * ell),
+        "J40": amp["J40"] * sp.exp(e40 * ell),
+        "J41": amp["J41"] * sp.exp(e41 * ell),
+    }
+    lam_f, kap_f = sp.Function("lambda")(ell), sp.Function("kappa")(ell)
+    use_kappa = names == ("lambda", "kappa")
+    kap_term = kap_f if use_kappa else sp.S.Zero
+    g4 = -24 * lam_f * integral["I40"] - 360 * kap_term * integral["I41"]
+    g6 = (
+        -24 * lam_f * integral["J40"]
+        - 720 * kap_term * integral["I60"]
+        - 360 * kap_term * integral["J41"]
+    )
+    subs = {sp.Derivative(lam_f, ell): b_lam, sp.Derivative(kap_f, ell): b_kap}
+    back = {lam_f: lam, kap_f: kap}
+    eqs = [sp.Eq(sp.diff(g4, ell).subs(subs).subs(back), 0)]
+    unknowns = [b_lam]
+    if use_kappa:
+        eqs.append(sp.Eq(sp.diff(g6, ell).subs(subs).subs(back), 0))
+        unknowns.append(b_kap)
+    sol = sp.solve(eqs, unknowns, dict=True)
+    if len(sol) != 1:
+        raise ArgumentError("couplings", "the β-function system is degenerate for these inputs")
+    beta = {lam: sp.factor(sp.simplify(sol[0][b_lam]))}
+    if use_kappa:
+        beta[kap] = sp.factor(sp.simplify(sol[0][b_kap]))
+
+    # dimensionless couplings c_g = g Λ^{d_in}: β(c) = Λ^d (β_g + d g) = (β_g/g + d) c
+    c_syms = {lam: sp.Symbol("c_lambda"), kap: sp.Symbol("c_kappa")}
+    beta_c = {}
+    for g, bg in beta.items():
+        beta_c[c_syms[g]] = sp.factor(sp.simplify((bg / g + d) * c_syms[g]))
+    fixed = []
+    for c, bc in beta_c.items():
+        if sp.simplify(bc) == 0:
+            # β(c) ≡ 0: c tends to a non-universal constant c* (computed numerically)
+            fixed.append({"coupling": c, "value": "marginal", "attractive": True})
+            continue
+        for root in sp.solve(sp.Eq(bc, 0), c):
+            slope = sp.diff(bc, c).subs(c, root)
+            # UV (ℓ → +∞) attracts if ∂β/∂c < 0 there; IR (ℓ → −∞) if ∂β/∂c > 0
+            attractive = bool(slope < 0) if limit == "uv" else bool(slope > 0)
+            fixed.append({"coupling": c, "value": root, "attractive": attractive})
+    return BetaFunctions(
+        beta=beta,
+        beta_dimensionless=beta_c,
+        fixed_points=fixed,
+        exponents={"I40": e40, "I41": e41, "I60": e60},
+        equations=eqs,
+        asymptotics=asy,
+        d_in=d,
+        legs=legs,
+        limit=limit,
+        couplings=names,
+    )

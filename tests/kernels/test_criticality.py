@@ -1,0 +1,249 @@
+"""Criticality: fixed points, χ∥, χ⊥, critical points and the K* = 0 depth asymptotics.
+
+Independent route: scipy ``quad`` of one-dimensional Gaussian integrals with σ'' written out
+by hand (the library only ever evaluates σ and σ', through Stein's lemma).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, optimize, special
+
+from fieldnn.errors import ArgumentError, UnsupportedError
+from fieldnn.kernels import leaky_relu
+from fieldnn.kernels.criticality import (
+    correlation_fixed_points,
+    critical_point,
+    criticality,
+    depth_asymptotics,
+    fixed_point_curve,
+    phase_diagram,
+    taylor_coefficients,
+)
+from fieldnn.kernels.deep import kernel_recursion
+
+
+def gauss(f, K: float) -> float:
+    """⟨f(z)⟩, z ~ N(0, K), by adaptive quadrature over u = z/√K."""
+    s = math.sqrt(K)
+    val, _ = integrate.quad(
+        lambda u: f(s * u) * math.exp(-u * u / 2) / math.sqrt(2 * math.pi),
+        -np.inf,
+        np.inf,
+        epsabs=1e-14,
+        epsrel=1e-13,
+        limit=200,
+    )
+    return val
+
+
+SIGMA = {
+    "tanh": (
+        math.tanh,
+        lambda z: 1 - math.tanh(z) ** 2,
+        lambda z: -2 * math.tanh(z) * (1 - math.tanh(z) ** 2),
+    ),
+    "gelu": (
+        lambda z: z * special.ndtr(z),
+        lambda z: special.ndtr(z) + z * math.exp(-z * z / 2) / math.sqrt(2 * math.pi),
+        lambda z: (2 - z * z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi),
+    ),
+    "swish": (
+        lambda z: z * special.expit(z),
+        lambda z: special.expit(z) * (1 + z * (1 - special.expit(z))),
+        lambda z: special.expit(z) * (1 - special.expit(z)) * (2 + z * (1 - 2 * special.expit(z))),
+    ),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# fixed points and susceptibilities
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("C_b", "C_W"), [(1.0, 2.0), (0.3, 0.8), (0.05, 1.6), (0.0, 2.5)])
+def test_tanh_fixed_point_and_susceptibilities(C_b: float, C_W: float) -> None:
+    s, ds, dds = SIGMA["tanh"]
+    r = criticality("tanh", C_b=C_b, C_W=C_W)
+    K = r.K_star
+    assert K == pytest.approx(C_b + C_W * gauss(lambda z: s(z) ** 2, K), rel=1e-11, abs=1e-14)
+    assert r.chi_parallel == pytest.approx(
+        C_W * gauss(lambda z: ds(z) ** 2 + s(z) * dds(z), K), rel=1e-9
+    )
+    assert r.chi_perp == pytest.approx(C_W * gauss(lambda z: ds(z) ** 2, K), rel=1e-9)
+    assert r.stable == (r.chi_parallel <= 1)
+    assert r.phase == ("chaotic" if r.chi_perp > 1 else "ordered")
+    if C_b > 0:
+        # the depth recursion flows to K*
+        Ks = kernel_recursion("tanh", np.array([[1.0]]), C_W=C_W, C_b=C_b, depth=120)
+        assert Ks[-1][0, 0] == pytest.approx(K, rel=1e-8)
+
+
+def test_relu_fixed_points_closed_form() -> None:
+    r = criticality("relu", C_b=0.5, C_W=1.5)
+    assert r.K_star == pytest.approx(0.5 / (1 - 1.5 / 2), rel=1e-12)
+    assert (r.chi_parallel, r.chi_perp, r.phase) == (0.75, 0.75, "ordered")
+    a = 0.3
+    r = criticality(leaky_relu(a), C_b=0.2, C_W=1.0)
+    assert r.K_star == pytest.approx(0.2 / (1 - (1 + a * a) / 2), rel=1e-12)
+    assert r.chi_parallel == pytest.approx((1 + a * a) / 2, rel=1e-14)
+
+
+@pytest.mark.parametrize(("C_b", "C_W"), [(0.0, 3.0), (0.1, 2.0), (1.0, 2.5)])
+def test_relu_without_finite_fixed_point_says_so(C_b: float, C_W: float) -> None:
+    r = criticality("relu", C_b=C_b, C_W=C_W)
+    assert r.phase == "divergent"
+    assert math.isinf(r.K_star) and math.isnan(r.chi_parallel)
+    assert "no finite stable fixed point" in r.message
+    assert not r.stable
+
+
+def test_scale_invariant_line_of_fixed_points() -> None:
+    r = criticality("relu", C_b=0.0, C_W=2.0, K0=3.0)
+    assert (r.K_star, r.chi_parallel, r.chi_perp, r.phase) == (3.0, 1.0, 1.0, "critical")
+    assert math.isnan(criticality("relu", C_b=0.0, C_W=2.0).K_star)
+
+
+def test_K0_selects_the_attractor() -> None:
+    """tanh, C_b = 0, C_W = 2: K = 0 is unstable; any K0 > 0 flows to the nonzero K*."""
+    r0 = criticality("tanh", C_b=0.0, C_W=2.0)
+    assert r0.fixed_points[0] == 0.0 and len(r0.fixed_points) == 2
+    assert r0.K_star == r0.fixed_points[1]
+    assert criticality("tanh", C_b=0.0, C_W=2.0, K0=1e-3).K_star == r0.K_star
+    assert criticality("tanh", C_b=0.0, C_W=2.0, K0=0.0).K_star == 0.0
+
+
+def test_argument_errors() -> None:
+    with pytest.raises(ArgumentError, match="C_W"):
+        criticality("tanh", C_b=0.0, C_W=0.0)
+    with pytest.raises(ArgumentError, match="C_b"):
+        criticality("tanh", C_b=-1.0, C_W=1.0)
+    with pytest.raises(UnsupportedError):
+        criticality("gauss", C_b=0.0, C_W=1.0)
+
+
+# --------------------------------------------------------------------------------------------
+# critical points
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("act", "C_W", "cls"),
+    [
+        ("tanh", 1.0, "K*=0"),
+        ("sin", 1.0, "K*=0"),
+        ("erf", math.pi / 4, "K*=0"),  # σ1 = 2/√π
+        ("relu", 2.0, "scale-invariant"),
+        (leaky_relu(0.5), 2 / 1.25, "scale-invariant"),
+        ("linear", 1.0, "scale-invariant"),
+    ],
+)
+def test_critical_points_closed_form(act: object, C_W: float, cls: str) -> None:
+    p = critical_point(act)
+    assert (p.C_b, p.universality_class) == (0.0, cls)
+    assert p.C_W == pytest.approx(C_W, rel=1e-12)
+    r = criticality(act, C_b=p.C_b, C_W=p.C_W, K0=None if cls == "K*=0" else 1.0)
+    assert r.chi_parallel == pytest.approx(1.0, abs=1e-9)
+    assert r.chi_perp == pytest.approx(1.0, abs=1e-9)
+    assert r.phase == "critical"
+
+
+@pytest.mark.parametrize("name", ["gelu", "swish"])
+def test_nonzero_critical_point_against_quadrature(name: str) -> None:
+    """Solve ⟨σσ''⟩_K = 0, C_W = 1/⟨σ'²⟩, C_b = K − C_W g(K) with scipy quad + brentq."""
+    s, ds, dds = SIGMA[name]
+    K = optimize.brentq(lambda k: gauss(lambda z: s(z) * dds(z), k), 1.0, 30.0, xtol=1e-13)
+    C_W = 1 / gauss(lambda z: ds(z) ** 2, K)
+    C_b = K - C_W * gauss(lambda z: s(z) ** 2, K)
+    p = critical_point(name)
+    assert p.universality_class == "nonzero K*"
+    assert p.K_star == pytest.approx(K, rel=1e-8)
+    assert p.C_W == pytest.approx(C_W, rel=1e-9)
+    assert p.C_b == pytest.approx(C_b, rel=1e-8)
+    # the tangent fixed point is found at (C_b, C_W) and is critical
+    r = criticality(name, C_b=p.C_b, C_W=p.C_W, K0=2 * p.K_star)
+    assert r.K_star == pytest.approx(p.K_star, rel=1e-6)
+    assert r.phase == "critical"
+
+
+def test_gelu_critical_kernel_is_algebraic() -> None:
+    """Observed (and derivable): GELU's critical K* is the root of K² − 3K − 2 = 0."""
+    assert critical_point("gelu").K_star == pytest.approx((3 + math.sqrt(17)) / 2, rel=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# depth asymptotics of the K* = 0 class
+# --------------------------------------------------------------------------------------------
+def test_taylor_coefficients() -> None:
+    np.testing.assert_allclose(taylor_coefficients("tanh"), [0, 1, 0, -2, 0, 16], atol=1e-10)
+    np.testing.assert_allclose(
+        taylor_coefficients("swish"), [0, 0.5, 0.5, 0, -0.5, 0], atol=1e-7
+    )  # x/2 + x²/4 − x⁴/48: no complex evaluation (expit), Chebyshev route
+
+
+@pytest.mark.parametrize(("name", "a1"), [("tanh", -2.0), ("erf", -2.0), ("sin", -1.0)])
+def test_depth_asymptotics_against_recursion(name: str, a1: float) -> None:
+    d = depth_asymptotics(name)
+    assert d.in_class and d.a1 == pytest.approx(a1, rel=1e-9)
+    C_W = critical_point(name).C_W
+    Ks = kernel_recursion(name, np.array([[1.0]]), C_W=C_W, C_b=0.0, depth=3000)
+    ell = np.array([300, 3000])
+    K = np.array([Ks[i - 1][0, 0] for i in ell])
+    lead = d.kernel(ell, log_correction=False)
+    full = d.kernel(ell)
+    # ℓ K → 1/(−a1); with the log term the remainder is O(1/ℓ) instead of O(log ℓ/ℓ)
+    err_lead, err_full = np.abs(K / lead - 1), np.abs(K / full - 1)
+    assert err_full[1] < err_lead[1] and err_full[1] < 1e-3
+    assert err_full[1] < 0.2 * err_full[0]
+
+
+def test_gelu_is_not_in_the_K0_class() -> None:
+    d = depth_asymptotics("gelu")
+    assert d.a1 == pytest.approx(6 / math.pi, rel=1e-9)  # σ1 = 1/2, σ2 = √(2/π), σ3 = 0
+    assert not d.in_class
+
+
+# --------------------------------------------------------------------------------------------
+# plot data
+# --------------------------------------------------------------------------------------------
+def test_fixed_point_curve_seed_example() -> None:
+    """Seed: graphical solution at C_b = 1, C_W = 2 (tanh): one crossing, slope < 1."""
+    c = fixed_point_curve("tanh", 1.0, 2.0)
+    assert c.fixed_points.size == 1
+    k = c.fixed_points[0]
+    assert np.interp(k, c.K, c.map_values) == pytest.approx(k, rel=1e-4)
+    diff = c.map_values - c.K
+    assert np.all(diff[c.K < k] > 0) and np.all(diff[c.K > k] < 0)
+    assert c.chi_parallel[0] == pytest.approx(criticality("tanh", C_b=1.0, C_W=2.0).chi_parallel)
+
+
+def test_phase_diagram_consistency() -> None:
+    d = phase_diagram("tanh", [0.0, 0.2], [0.5, 1.0, 1.5])
+    assert d.chi_perp.shape == (2, 3)
+    for i, cb in enumerate(d.C_b):
+        for j, cw in enumerate(d.C_W):
+            r = criticality("tanh", C_b=float(cb), C_W=float(cw))
+            assert (d.K_star[i, j], d.chi_perp[i, j], d.phase[i, j]) == (
+                r.K_star,
+                r.chi_perp,
+                r.phase,
+            )
+    assert d.phase[0, 1] == "critical"
+    r = phase_diagram("relu", [0.0], [1.0, 3.0])
+    assert r.phase.tolist() == [["ordered", "divergent"]] and math.isnan(r.chi_perp[0, 1])
+
+
+def test_correlation_fixed_points() -> None:
+    """Chaotic phase: ρ = 1 unstable (slope χ⊥ > 1) and a stable ρ* < 1; ordered: only ρ = 1."""
+    r = criticality("tanh", C_b=0.05, C_W=2.0)
+    pts = correlation_fixed_points("tanh", C_b=0.05, C_W=2.0)
+    top = pts[-1]
+    assert top.rho == 1.0 and top.slope == pytest.approx(r.chi_perp, rel=1e-9) and not top.stable
+    inner = [p for p in pts if p.stable]
+    assert len(inner) == 1 and inner[0].rho < 1
+    # it is a fixed point of the two-input kernel recursion
+    K = r.K_star
+    X = np.array([[1.0, 0.0], [0.0, 1.0]]) * math.sqrt(2 * K / 2.0)  # K_aa = C_W x²/n0 + C_b
+    Ks = kernel_recursion("tanh", X, C_W=2.0, C_b=0.05, depth=400)
+    assert Ks[-1][0, 1] / Ks[-1][0, 0] == pytest.approx(inner[0].rho, abs=1e-7)
+    ordered = correlation_fixed_points("tanh", C_b=0.3, C_W=1.0)
+    assert [p.rho for p in ordered] == [1.0] and ordered[0].stable

@@ -8,6 +8,9 @@
 2. d_in = 3: the tetrahedron {(1,1,1), (1,−1,−1), (−1,1,−1), (−1,−1,1)} (Erf, ReLU, Gauss).
 3. Λ = ∞ (Gauss-net legs K − σ_b²) in d_in = 1, 2, 3 against the closed form, and the
    two-vertex integral in d_in = 1.
+4. Λ scaling: local slopes d log I / d log Λ of the λ-vertex integral (mean over the multisets
+   of four of the seed inputs) for the seed's Erf-, ReLU- (σ_b² = 0) and Gauss-nets; the
+   measured β-function slope of λ is minus this number.
 """
 
 from __future__ import annotations
@@ -145,6 +148,40 @@ def bench_two_vertex() -> None:
         )
 
 
+def bench_cutoff_scaling() -> None:
+    print("\n## Λ scaling of I(Λ) = ∫ K1y K2y K3y K4y (full legs): local slope d log I/d log Λ")
+    seed = {
+        "erf": (erf_kernel, np.array([-1, -0.6, -0.2, 0.2, 0.6, 1.0]), 1.0),
+        "relu": (relu_kernel, np.array([0.2, 0.4, 0.6, 0.8, 1.0, 1.2]), 0.0),
+        "gauss": (gauss_kernel, np.array([-0.01, -0.006, -0.002, 0.002, 0.006, 0.01]), 1.0),
+    }
+    cutoffs = 10.0 ** np.arange(0, 6)
+    head = " | ".join(f"{a:g}–{b:g}" for a, b in itertools.pairwise(cutoffs))
+    print(f"| net | d_in | expected | {head} | time |")
+    print("|---|---|---|" + "---|" * (len(cutoffs) - 1) + "---|")
+    for name, (k, x, sb) in seed.items():
+        for d in (1, 2, 3):
+            # the seed inputs along the diagonal (1, …, 1)/√d of the d_in-dimensional space
+            X = x[:, None] * np.ones(d) / np.sqrt(d)
+            combos = list(itertools.combinations_with_replacement(range(6), 4))
+            if d == 3:
+                combos = combos[::12]
+            tuples = X[np.array(combos)]
+
+            def kern(A, B, k=k, sb=sb):
+                return k(A, B, sb=sb)
+
+            t0 = time.perf_counter()
+            rtol = 1e-9 if d < 3 else 1e-7
+            vals = [
+                np.mean(vertex_integral(kern, tuples, cutoff=c, rtol=rtol).values) for c in cutoffs
+            ]
+            slopes = np.diff(np.log(vals)) / np.diff(np.log(cutoffs))
+            expected = d + 4 if name == "relu" else d
+            row = " | ".join(f"{v:.4f}" for v in slopes)
+            print(f"| {name} | {d} | {expected} | {row} | {time.perf_counter() - t0:.1f} s |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cutoff", type=float, default=10.0)
@@ -155,6 +192,7 @@ def main() -> None:
     bench_tetrahedron(args.cutoff)
     bench_infinite_cutoff()
     bench_two_vertex()
+    bench_cutoff_scaling()
 
 
 if __name__ == "__main__":

@@ -14,12 +14,14 @@ Cases (each against a plain NumPy float64 batched implementation measured in the
    batch-means errors) against the baseline sampler + ``numpy.einsum`` forming the full G2, G4, G6.
 
 Figures of merit: networks per second, neuron evaluations (networks × hidden units × inputs)
-per second. Best of ``--repeat`` runs.
+per second. Best of ``--repeat`` alternating runs; wall time, except the "1 thread, CPU time"
+rows (process CPU time: the algorithmic ratio, insensitive to other jobs on a shared machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -71,50 +73,70 @@ def baseline_estimate(X: np.ndarray, n: int, seed: int):
     return G2, G4, G6
 
 
-def best_time(fn, repeat: int) -> float:
-    times = []
+def best_times(baseline, ours, repeat: int, clock=time.perf_counter) -> tuple[float, float]:
+    """Best (minimum) time of each, the two alternating so that load drifts hit both.
+
+    ``clock=time.process_time`` measures CPU time (robust on a shared machine; single-threaded
+    runs only, since it adds up the threads).
+    """
+    tb, to = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for fn, times in ((baseline, tb), (ours, to)):
+            t = clock()
+            fn()
+            times.append(clock() - t)
+    return min(tb), min(to)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nets", type=int, default=4000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="default: available CPUs")
     args = parser.parse_args()
-    n, rep, threads = args.nets, args.repeat, args.threads
+    n, rep = args.nets, args.repeat
     X1 = np.linspace(-1.5, 1.5, P)[:, None]
     X10 = np.random.default_rng(0).normal(size=(P, 10))
     rows = []
 
-    for label, X in (("sample_outputs erf-net N=1000 P=6 d_in=1", X1),
-                     ("sample_outputs erf-net N=1000 P=6 d_in=10", X10)):
+    for label, X, threads, clock in (
+        ("sample_outputs erf-net N=1000 P=6 d_in=1", X1, args.threads, time.perf_counter),
+        ("  same, 1 thread, CPU time", X1, 1, time.process_time),
+        ("sample_outputs erf-net N=1000 P=6 d_in=10", X10, args.threads, time.perf_counter),
+        ("  same, 1 thread, CPU time", X10, 1, time.process_time),
+    ):
         net = SingleLayerNet("erf", width=WIDTH, d_in=X.shape[1])
-        tb = best_time(lambda X=X: baseline_single_layer(X, n, WIDTH, 0), rep)
-        tf = best_time(lambda X=X, net=net: sample_outputs(net, X, n, rng=0, threads=threads), rep)
+        tb, tf = best_times(
+            lambda X=X: baseline_single_layer(X, n, WIDTH, 0),
+            lambda X=X, net=net, th=threads: sample_outputs(net, X, n, rng=0, threads=th),
+            rep,
+            clock,
+        )
         rows.append((label, n / tb, n / tf, "nets/s"))
-        rows.append((label.replace("sample_outputs", "  neuron evals"),
-                     n * WIDTH * P / tb, n * WIDTH * P / tf, "evals/s"))
+        rows.append(("  neuron evaluations", n * WIDTH * P / tb, n * WIDTH * P / tf, "evals/s"))
 
     widths = [1, 1000, 1000, 1]
     m = max(n // 20, 20)
     mlp = MLP("erf", widths=widths, C_W=1.0, C_b=0.1)
-    tb = best_time(lambda: baseline_mlp(X1, m, widths, 0), rep)
-    tf = best_time(lambda: sample_outputs(mlp, X1, m, rng=0, threads=threads), rep)
+    tb, tf = best_times(
+        lambda: baseline_mlp(X1, m, widths, 0),
+        lambda: sample_outputs(mlp, X1, m, rng=0, threads=args.threads),
+        rep,
+    )
     rows.append(("sample_outputs erf-MLP [1,1000,1000,1] P=6", m / tb, m / tf, "nets/s"))
 
     net = SingleLayerNet("erf", width=WIDTH)
-    tb = best_time(lambda: baseline_estimate(X1, n, 0), rep)
-    tf = best_time(lambda: estimate_correlators(net, X1, n, orders=(2, 4, 6)), rep)
+    tb, tf = best_times(
+        lambda: baseline_estimate(X1, n, 0),
+        lambda: estimate_correlators(net, X1, n, orders=(2, 4, 6)),
+        rep,
+    )
     rows.append(("estimate_correlators G2,G4,G6 P=6", n / tb, n / tf, "nets/s"))
 
-    print(f"{'case':48s} {'baseline':>12s} {'fieldnn':>12s} {'ratio':>7s}  figure of merit")
+    print(f"{'case':46s} {'baseline':>11s} {'fieldnn':>11s} {'ratio':>6s}  figure of merit")
     for label, base, ours, unit in rows:
-        print(f"{label:48s} {base:12.4g} {ours:12.4g} {ours / base:7.2f}  {unit}")
+        print(f"{label:46s} {base:11.4g} {ours:11.4g} {ours / base:6.2f}  {unit}")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

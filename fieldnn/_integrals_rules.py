@@ -66,6 +66,9 @@ G_WEIGHTS[[1, 3, 5, 7, 9, 11, 13]] = np.concatenate([_WG, _WG[2::-1]])
 
 #: Relative round-off floor: a tolerance below FLOOR × ∫|f| is not asked for.
 FLOOR = 100 * np.finfo(np.float64).eps
+#: Round-off term added to every reported error, ROUNDOFF × ∫|f| (the |K − G| differences of
+#: polynomial-like integrands cancel to below the rounding of the box sums themselves).
+ROUNDOFF = 50 * np.finfo(np.float64).eps
 #: Entries (integrands × nodes) processed per chunk, to bound memory.
 CHUNK = 1 << 22
 
@@ -158,8 +161,10 @@ def _initial_boxes(edges: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _tolerance(values, abs_values, rtol, atol):
-    return np.maximum(np.maximum(atol, rtol * np.abs(values)), FLOOR * abs_values)
+def box_tolerance(values, abs_values, rtol, atol):
+    """Tolerance for the sum of box errors: max(atol, rtol |I|, FLOOR ∫|f|) − ROUNDOFF ∫|f|."""
+    tol = np.maximum(np.maximum(atol, rtol * np.abs(values)), FLOOR * abs_values)
+    return tol - ROUNDOFF * abs_values
 
 
 def select_for_split(err: np.ndarray, tol: np.ndarray) -> np.ndarray:
@@ -193,7 +198,8 @@ def adaptive_tensor_gk(
     Each box carries the tensor K15 value and the error estimate |K15⊗…⊗K15 − G7⊗…⊗G7| (the
     error of the Gauss rule, an upper estimate of the error of the Kronrod value that is
     returned). A box is bisected along the axis whose one-axis embedded difference is largest.
-    Integrand t is converged when Σ_boxes error ≤ max(atol, rtol |I_t|, FLOOR ∫|f_t|).
+    Integrand t is converged when its reported error, Σ_boxes error + ROUNDOFF ∫|f_t|, is
+    ≤ max(atol, rtol |I_t|, FLOOR ∫|f_t|).
     """
     lo, hi = _initial_boxes(edges)
     d = lo.shape[1]
@@ -203,10 +209,11 @@ def adaptive_tensor_gk(
     min_width = 1e-13 * np.maximum(1.0, np.max(np.abs(np.concatenate(edges))))
     while True:
         values, abs_values = IK.sum(axis=1), AK.sum(axis=1)
-        tol = _tolerance(values, abs_values, rtol, atol)
+        tol = box_tolerance(values, abs_values, rtol, atol)
         split = select_for_split(err, tol)
+        errors = err.sum(axis=1) + ROUNDOFF * abs_values
         if not split.any():
-            return Cubature(values, err.sum(axis=1), n_nodes, True)
+            return Cubature(values, errors, n_nodes, True)
         bad = err.sum(axis=1) > tol
         score = (EA[bad] / tol[bad][:, None, None]).sum(axis=0)
         width = hi - lo
@@ -215,7 +222,7 @@ def adaptive_tensor_gk(
         split &= width[rows, axis] > min_width
         n_new = 2 * int(split.sum()) * per_box
         if n_new == 0 or n_nodes + n_new > max_nodes:
-            return Cubature(values, err.sum(axis=1), n_nodes, False)
+            return Cubature(values, errors, n_nodes, False)
         ax = axis[split]
         plo, phi = lo[split], hi[split]
         cut = 0.5 * (plo[np.arange(ax.size), ax] + phi[np.arange(ax.size), ax])
@@ -250,7 +257,6 @@ def rqmc(
     estimate: Callable[[np.random.Generator, int], np.ndarray],
     *,
     n_randomizations: int,
-    n_out: int,
     rtol: float,
     atol: float,
     max_nodes: int,
@@ -261,21 +267,21 @@ def rqmc(
     """Randomised QMC driver: ``estimate(gen, n)`` returns one estimate (T,) of the integral
     from the first n = 2^m points of the scrambled Sobol' sequence(s) it draws with ``gen``;
     R randomisations give mean and standard error σ/√R. n doubles until the standard error is
-    ≤ max(atol, rtol |I|) or the node budget is spent.
+    ≤ max(atol, rtol |I|) or the node budget (counting every level evaluated) is spent.
     """
     ss = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
     children = ss.spawn(n_randomizations)
-    m = m0
+    m, used = m0, 0
     while True:
         n = 2**m
         ests = np.stack([estimate(np.random.default_rng(c), n) for c in children])
         values = ests.mean(axis=0)
         errors = ests.std(axis=0, ddof=1) / np.sqrt(n_randomizations)
-        used = n_randomizations * nodes_per_point(n)
+        used += n_randomizations * nodes_per_point(n)
         tol = np.maximum(atol, rtol * np.abs(values))
         if np.all(errors <= tol):
             return Cubature(values, errors, used, True)
-        if n_randomizations * nodes_per_point(2 * n) > max_nodes:
+        if used + n_randomizations * nodes_per_point(2 * n) > max_nodes:
             return Cubature(values, errors, used, False)
         m += 1
 

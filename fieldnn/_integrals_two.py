@@ -21,9 +21,11 @@ from ._integrals_rules import (
     G_WEIGHTS,
     GK_NODES,
     GK_WEIGHTS,
+    CHUNK,
+    ROUNDOFF,
     AxisMap,
     Cubature,
-    _tolerance,
+    box_tolerance,
     select_for_split,
 )
 
@@ -46,19 +48,22 @@ def _sweep(legs_left, legs_right, internal, edges, amap: AxisMap | None, T: int)
     Lg, Rg = legs_left(y) * J, legs_right(y) * J  # (T, Q)
     Ln = (legs_left(yn) * Jn).reshape(T, n, 15, 15)
     Rn = (legs_right(yn) * Jn).reshape(T, n, 15, 15)
-    M = internal(y, y).reshape(n, 15, n, 15)
-    out = []
-    for w in (_WK, _WG, _WK):
-        absolute = len(out) == 2
+    Q = 15 * n
+    weighted = []
+    for w in (_WK, _WG):
         wq = (h[:, None] * w[None, :]).reshape(-1)
-        A = (Lg * wq).reshape(T, n, 15)
-        B = (Rg * wq).reshape(T, n, 15)
-        MM = M
-        if absolute:
-            A, B, MM = np.abs(A), np.abs(B), np.abs(M)
-        V = np.einsum("tia,iajb,tjb->tij", A, MM, B, optimize=True)
-        out.append(V)
-    VK, VG, VA = out
+        weighted.append(((Lg * wq).reshape(T, n, 15), (Rg * wq).reshape(T, n, 15)))
+    AK, BK = weighted[0]
+    weighted.append((np.abs(AK), np.abs(BK)))
+    VK, VG, VA = (np.empty((T, n, n)) for _ in range(3))
+    # off-diagonal pairs from the kernel matrix K(y_nodes, y_nodes), in blocks of panel rows so
+    # that neither the block nor the einsum intermediate (T, rows, n) exceeds CHUNK entries
+    rows = max(1, CHUNK // (15 * max(Q, T * n)))
+    for i0 in range(0, n, rows):
+        ib = slice(i0, min(i0 + rows, n))
+        Mb = internal(y[15 * i0 : 15 * ib.stop], y).reshape(-1, 15, n, 15)
+        for V, (A, B), M in zip((VK, VG, VA), weighted, (Mb, Mb, np.abs(Mb)), strict=True):
+            V[:, ib] = np.einsum("tia,iajb,tjb->tij", A[:, ib], M, B, optimize=True)
     # diagonal pairs: two Duffy triangles per panel
     ar = np.arange(15)
     for i in range(n):
@@ -99,15 +104,17 @@ def panel_pair_cubature(
         n_nodes += (15 * n) ** 2 + 450 * n
         values = VK.sum(axis=(1, 2))
         errs = err.reshape(n_out, -1)
-        tol = _tolerance(values, VA.sum(axis=(1, 2)), rtol, atol)
+        abs_values = VA.sum(axis=(1, 2))
+        tol = box_tolerance(values, abs_values, rtol, atol)
         split = select_for_split(errs, tol).reshape(n, n)
+        errors = errs.sum(axis=1) + ROUNDOFF * abs_values
         panels = split.any(axis=0) | split.any(axis=1)
         h = np.diff(edges)
         panels &= h > 1e-13 * np.maximum(1.0, np.abs(edges[:-1]))
         if not split.any():
-            return Cubature(values, errs.sum(axis=1), n_nodes, True)
+            return Cubature(values, errors, n_nodes, True)
         n_next = n + int(panels.sum())
         if not panels.any() or n_nodes + (15 * n_next) ** 2 + 450 * n_next > max_nodes:
-            return Cubature(values, errs.sum(axis=1), n_nodes, False)
+            return Cubature(values, errors, n_nodes, False)
         mids = 0.5 * (edges[:-1] + edges[1:])[panels]
         edges = np.sort(np.concatenate([edges, mids]))

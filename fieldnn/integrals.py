@@ -179,7 +179,11 @@ def _axis_edges(
     """Per-axis panel edges in the integration variable (y, or t when Λ = ∞)."""
     d = Xu.shape[1]
     if isinstance(breakpoints, str) and breakpoints == "auto":
-        per_axis = [np.concatenate([[0.0], Xu[:, 0]])] if d == 1 else [np.zeros(1)] * d
+        ladder = np.zeros(1)
+        if math.isfinite(cutoff):
+            top = 10.0 ** np.arange(0, math.floor(math.log10(cutoff)) + 1)
+            ladder = np.concatenate([[0.0], top, -top])
+        per_axis = [np.concatenate([ladder, Xu[:, 0]])] if d == 1 else [ladder] * d
     elif breakpoints is None:
         per_axis = [np.zeros(0)] * d
     elif isinstance(breakpoints, str):
@@ -305,12 +309,15 @@ def vertex_integral(
         ∫|integrand|, the round-off floor).
     breakpoints : "auto", None, or numbers
         Coordinates at which every axis is split before adaptation: kinks of the integrand.
-        ``"auto"``: the origin (ReLU's kink where the input direction flips) and, in d_in = 1,
-        the external points (ReLU's |y − x|³ cusps). In d_in ≥ 2 the cusps are points (σ_b > 0)
-        or rays (σ_b = 0), not axis planes: a tensor split through every external coordinate
-        costs far more (measured: 40–300×) than letting the bisection find them, so "auto" uses
-        the origin only. One sequence (every axis) or d_in sequences (per axis); values outside
-        (−Λ, Λ) are not kinks of the integrand on the box and are ignored.
+        ``"auto"``: the origin (ReLU's kink where the input direction flips), the decades
+        ±1, ±10, ±100, … < Λ (so that no first panel is so wide that its nodes step over an
+        O(1)-wide peak such as a Gauss-net leg, which an adaptive rule could not notice), and,
+        in d_in = 1, the external points (ReLU's |y − x|³ cusps). In d_in ≥ 2 the cusps are
+        points (σ_b > 0) or rays (σ_b = 0), not axis planes: a tensor split through every
+        external coordinate costs far more (measured: 40–300×) than letting the bisection find
+        them. Kernels with features much narrower than 1 need explicit breakpoints. One
+        sequence (every axis) or d_in sequences (per axis); values outside (−Λ, Λ) are not
+        kinks of the integrand on the box and are ignored.
     kernel_diagonal : callable, optional
         ``kernel_diagonal(Y) -> (Q,)``, K(y, y); by default taken from ``kernel`` in blocks.
     max_evaluations : int
@@ -401,7 +408,6 @@ def vertex_integral(
         cub = _rules.rqmc(
             estimate,
             n_randomizations=n_rand,
-            n_out=T,
             rtol=rt,
             atol=at,
             max_nodes=budget,
@@ -445,7 +451,7 @@ def two_vertex_integral(
     internal_power : int
         p, the number of internal lines between y and z (2 for the one-loop λ² diagram).
     rtol, atol, breakpoints, max_evaluations
-        As in :func:`vertex_integral`.
+        As in :func:`vertex_integral` (``breakpoints`` is used in d_in = 1 only).
     n_randomizations, rng
         d_in ≥ 2 only (quasi-Monte Carlo).
 
@@ -548,7 +554,6 @@ def two_vertex_integral(
         cub = _rules.rqmc(
             estimate,
             n_randomizations=n_rand,
-            n_out=T,
             rtol=rt,
             atol=at,
             max_nodes=budget,

@@ -124,7 +124,7 @@ def test_vertex_2d_against_dblquad(name):
     pts = np.array([[[0.3, 0.5], [0.7, -0.2], [-0.4, 0.9], [0.1, 0.1]]])
     res = vertex_integral(kernel, pts, cutoff=1.5, rtol=1e-10)
     val, err = integrate.dblquad(
-        _scalar_integrand(kernel, pts[0]), -1.5, 1.5, -1.5, 1.5, epsabs=0, epsrel=1e-11
+        _scalar_integrand(kernel, pts[0]), -1.5, 1.5, -1.5, 1.5, epsabs=0, epsrel=1e-10
     )
     _assert_honest(res, np.array([val]), err, 1e-10)
 
@@ -214,13 +214,27 @@ def test_gauss_closed_form_infinite_cutoff(d):
     assert "mapped" in res.method and res.cutoff == math.inf and res.d_in == d
 
 
-@pytest.mark.parametrize(("d", "subtract"), [(1, 0.0), (1, 0.5), (2, 0.0), (2, 0.5), (3, 0.5)])
-def test_gauss_closed_form_finite_cutoff(d, subtract):
+@pytest.mark.parametrize(
+    ("d", "subtract", "cutoff"),
+    [
+        (1, 0.0, 2.5),
+        (1, 0.5, 2.5),
+        (2, 0.0, 2.5),
+        (2, 0.5, 2.5),
+        (3, 0.5, 2.5),
+        # a narrow peak in a huge box: the first panels must not step over it
+        (1, 0.5, 1e4),
+        (2, 0.5, 1e4),
+        (2, 0.0, 1e3),
+    ],
+)
+def test_gauss_closed_form_finite_cutoff(d, subtract, cutoff):
     rng = np.random.default_rng(10 + d)
     sw, sb = 1.5, 0.5
     X = rng.uniform(-1, 1, (2, 4, d))
-    res = vertex_integral(partial(gauss_kernel, sw=sw, sb=sb), X, cutoff=2.5, subtract=subtract)
-    exact = np.array([gauss_closed_form(x, 2.5, sw, sb, subtract) for x in X])
+    kernel = partial(gauss_kernel, sw=sw, sb=sb)
+    res = vertex_integral(kernel, X, cutoff=cutoff, subtract=subtract)
+    exact = np.array([gauss_closed_form(x, cutoff, sw, sb, subtract) for x in X])
     _assert_honest(res, exact, 1e-14 * exact, 1e-9)
 
 
@@ -339,7 +353,8 @@ def test_vectorised_equals_looped_and_leg_order_irrelevant():
 
 @settings(max_examples=8, deadline=None)
 @given(
-    st.lists(st.floats(-2, 2, allow_nan=False), min_size=3, max_size=3),
+    # rounded: quad's own breakpoint handling fails on near-coincident points such as 0 and 1e-308
+    st.lists(st.floats(-2, 2).map(lambda v: round(v, 3)), min_size=3, max_size=3),
     st.sampled_from(["erf", "relu", "gauss"]),
 )
 def test_property_reflection_and_quad(xs, name):
@@ -377,6 +392,13 @@ def test_qmc_d4_against_closed_form_within_k_sigma():
     other = vertex_integral(kernel, X, cutoff=2.0, subtract=sb, rtol=2e-4, rng=8)
     np.testing.assert_array_equal(again.values, res.values)
     assert np.all(other.values != res.values)
+    # Λ = ∞ through the t-map, and the budget/warning path of the QMC driver
+    inf = vertex_integral(kernel, X, cutoff=math.inf, subtract=sb, rtol=1e-3)
+    exact_inf = np.array([gauss_closed_form(x, math.inf, sw, sb, sb) for x in X])
+    assert inf.converged and np.all(np.abs(inf.values - exact_inf) <= 5 * inf.errors)
+    with pytest.warns(IntegrationWarning):
+        short = vertex_integral(kernel, X, cutoff=2.0, subtract=sb, max_evaluations=40_000)
+    assert not short.converged and short.n_evaluations <= 40_000
 
 
 # ----------------------------------------------------------------------------- two vertices
@@ -409,12 +431,16 @@ def _nested_quad_two_vertex(kernel, left, right, cutoff, p=2):
 @pytest.mark.parametrize("name", ["erf", "relu", "relu_sb0", "gauss"])
 def test_two_vertex_1d_against_nested_quad(name):
     kernel = KERNELS[name]
-    left = np.array([[[-1.0], [0.2]], [[0.6], [1.0]]])
-    right = np.array([[[0.6], [1.0]], [[-0.2], [-1.0]]])
+    left = np.array([[[0.6], [1.0]], [[-1.0], [0.2]]])
+    right = np.array([[[0.2], [1.2]], [[0.6], [1.0]]])
     res = two_vertex_integral(kernel, left, right, cutoff=2.0)
-    ref = np.array([_nested_quad_two_vertex(kernel, left[t], right[t], 2.0) for t in range(2)])
-    assert res.converged and "duffy" in res.method
-    _assert_honest(res, ref, 1e-10 * (1 + np.abs(ref)), 1e-9)
+    ref = _nested_quad_two_vertex(kernel, left[0], right[0], 2.0)  # scalar scipy: one tuple
+    assert res.converged and "duffy" in res.method and res.values.shape == (2,)
+    dev = abs(res.values[0] - ref)
+    assert dev <= res.errors[0] + 1e-10 * abs(ref) and dev <= 1e-9 * abs(ref)
+    # the second tuple is checked by reflection symmetry y, z → −y, −z
+    flipped = two_vertex_integral(kernel, -left[1:], -right[1:], cutoff=2.0)
+    assert abs(flipped.values[0] - res.values[1]) <= flipped.errors[0] + res.errors[1]
 
 
 def two_vertex_gauss_closed_form(L, R, p, sw):

@@ -274,8 +274,7 @@ class MomentAccumulator:
     Notes
     -----
     See the module docstring for the formulas. ``add`` must be called in chunk order; ``merge``
-    adds another accumulator built with the same reference and first-chunk anchor (e.g. a
-    reduction of consecutive chunk ranges).
+    adds another accumulator with the same reference (e.g. a reduction of a later chunk range).
     """
 
     def __init__(self, n_sites: int, max_order: int, reference: Any) -> None:
@@ -318,33 +317,36 @@ class MomentAccumulator:
             total += part
 
     def merge(self, other: MomentAccumulator) -> None:
-        """Add another accumulator (same sites, orders, reference and first-chunk anchor)."""
+        """Add another accumulator of the same sites, orders and reference shift.
+
+        The other's batch sums are re-anchored to this accumulator's first chunk: with
+        δ = x₀(other) − x₀(self), d' = d + δ, so Σw d' = Σw d + δΣw, Σw²d' = Σw²d + δΣw² and
+        Σw²d'² = Σw²d² + 2δΣw²d + δ²Σw². Merge consecutive chunk ranges in order for results
+        identical to adding their chunks one by one (up to rounding).
+        """
+        if (
+            other.n_sites != self.n_sites
+            or other.max_order != self.max_order
+            or not np.array_equal(other.reference, self.reference)
+        ):
+            raise ArgumentError("other", "accumulators differ in sites, orders or reference")
         if other.n_batches == 0:
             return
         if self.n_batches == 0:
             self.anchor = {kind: [a.copy() for a in v] for kind, v in other.anchor.items()}
-        same = (
-            other.n_sites == self.n_sites
-            and other.max_order == self.max_order
-            and np.array_equal(other.reference, self.reference)
-            and all(
-                np.array_equal(a, b)
-                for kind in self.anchor
-                for a, b in zip(self.anchor[kind], other.anchor[kind], strict=True)
-            )
-        )
-        if not same:
-            raise ArgumentError(
-                "other", "accumulators differ in sites, orders, reference or anchor"
-            )
+        ow, ow2 = other.w
+        for kind in self.batch:
+            for k in range(self.max_order):
+                total, part = self.batch[kind][k], other.batch[kind][k]
+                delta = other.anchor[kind][k] - self.anchor[kind][k]
+                total[0] += part[0] + delta * ow
+                total[1] += part[1] + delta * ow2
+                total[2] += part[2] + 2.0 * delta * part[1] + delta * delta * ow2
         self.count += other.count
         self.n_batches += other.n_batches
         self.w += other.w
         for total, part in zip(self.sums, other.sums, strict=True):
             total += part
-        for kind in self.batch:
-            for total, part in zip(self.batch[kind], other.batch[kind], strict=True):
-                total += part
 
     # -- results (unique-multiset vectors) ----------------------------------------------------
     def _check_order(self, order: Any) -> int:

@@ -362,19 +362,24 @@ def estimate_correlators(
 
     bar = tqdm(total=len(sizes), initial=done, disable=not progress, desc="chunks")
     pending: deque = deque()
+
+    def merge(chunk: ChunkSums) -> None:
+        nonlocal done
+        acc.add(chunk)
+        done += 1
+        bar.update(1)
+        if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
+            _checkpoint.save(path, identity, done, acc)
+
     try:
-        if acc is None:
+        if acc is None:  # chunk 0 alone: its mean is every chunk's reference shift
             ref, first = submitter.submit(
                 _chunk_task, net, X, seed, 0, sizes[0], max_order, None, threads, arrays
             ).result()
             acc = MomentAccumulator(n_sites, max_order, ref)
-            acc.add(first)
-            done = 1
-            bar.update(1)
-            if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
-                _checkpoint.save(path, identity, done, acc)
+            merge(first)
         submitted = done
-        while done < len(sizes):
+        while done < len(sizes):  # bounded reorder buffer: merge strictly in chunk order
             while submitted < len(sizes) and len(pending) < window:
                 pending.append(
                     submitter.submit(
@@ -383,12 +388,7 @@ def estimate_correlators(
                     )
                 )
                 submitted += 1
-            _, sums = pending.popleft().result()
-            acc.add(sums)
-            done += 1
-            bar.update(1)
-            if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
-                _checkpoint.save(path, identity, done, acc)
+            merge(pending.popleft().result()[1])
     except BaseException:
         for fut in pending:
             if hasattr(fut, "cancel"):

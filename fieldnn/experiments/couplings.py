@@ -49,9 +49,9 @@ from ..symbolic import pairings
 __all__ = [
     "KappaMeasurement",
     "LambdaMeasurement",
+    "cutoff_ladder",
     "measure_kappa",
     "measure_lambda",
-    "cutoff_ladder",
     "multisets",
 ]
 

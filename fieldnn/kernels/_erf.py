@@ -23,6 +23,9 @@ Method (derived here; no tabulated coefficients):
   :math:`h = \lfloor 16 x \rfloor / 16`, so :math:`h^2` is exact and the rounding of
   :math:`x^2` (relative error ~ x² ε) does not enter.
 
+``ndtr`` (Φ, used by gelu) takes erfc from the continued fraction in the left tail z < −2√2, so
+it keeps full relative accuracy there.
+
 Measured against ``mpmath.erf`` (40 digits) on 3000 points of [0, 2.5] and 2000 of [2, 7]:
 max relative error 7.8e-16 (test: ``tests/kernels/test_activations.py``).
 """
@@ -47,6 +50,15 @@ def _exp_minus_square(x: Any, xp: Any) -> Any:
     return xp.exp(-(h * h)) * xp.exp(-((x - h) * (x + h)))
 
 
+def _erfc_fraction(x: Any, xp: Any) -> Any:
+    """erfc(x) for x >= 2 by the continued fraction (x clamped to [2, 10]: no overflow)."""
+    xl = xp.minimum(xp.maximum(x, xp.full_like(x, _SWITCH)), xp.full_like(x, _CLAMP))
+    f = xl
+    for k in range(_CF_DEPTH, 0, -1):
+        f = xl + (0.5 * k) / f
+    return _exp_minus_square(xl, xp) / (math.sqrt(math.pi) * f)
+
+
 def erf_array_api(z: Any, xp: Any) -> Any:
     """erf from array-API operations only (see the module docstring for the method)."""
     x = xp.abs(z)
@@ -61,13 +73,7 @@ def erf_array_api(z: Any, xp: Any) -> Any:
     for term in terms[-2::-1]:
         total = total + term
     series = _TWO_OVER_SQRT_PI * _exp_minus_square(xs, xp) * total
-    # continued fraction for erfc on |x| >= 2 (clamped: erf = 1 beyond 10, and no overflow)
-    xl = xp.where(small, xp.full_like(x, _SWITCH), xp.minimum(x, xp.full_like(x, _CLAMP)))
-    f = xl
-    for k in range(_CF_DEPTH, 0, -1):
-        f = xl + (0.5 * k) / f
-    erfc = _exp_minus_square(xl, xp) / (math.sqrt(math.pi) * f)
-    value = xp.where(small, series, 1.0 - erfc)
+    value = xp.where(small, series, 1.0 - _erfc_fraction(x, xp))
     value = xp.where(xp.isnan(x), x, value)
     return xp.where(z < 0, -value, value)
 
@@ -83,3 +89,18 @@ def erf(z: Any, xp: Any) -> Any:
 
         return cupyx.scipy.special.erf(z)
     return erf_array_api(z, xp)
+
+
+def ndtr(z: Any, xp: Any) -> Any:
+    """Standard normal CDF Φ(z), accurate in the left tail (erfc by the continued fraction)."""
+    if is_numpy_namespace(xp):
+        import scipy.special
+
+        return xp.asarray(scipy.special.ndtr(z))
+    if is_cupy_namespace(xp):
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special.ndtr(z)
+    x = -z / math.sqrt(2.0)
+    tail = 0.5 * _erfc_fraction(xp.where(xp.isnan(x), x, xp.abs(x)), xp)
+    return xp.where(x >= _SWITCH, tail, 0.5 * (1.0 - erf_array_api(x, xp)))

@@ -75,7 +75,7 @@ def grid_expectation(
         idx = np.unravel_index(np.arange(start, min(start + chunk, total)), (n,) * r)
         u = np.stack([x[i] for i in idx], axis=1)
         weight = np.prod(np.stack([w[i] for i in idx], axis=1), axis=1)
-        f = np.asarray(F(u @ L.T), dtype=np.float64)
+        f = np.asarray(F(np.einsum("mr,kr->mk", u, L)), dtype=np.float64)
         part = np.tensordot(weight, f, axes=(0, 0))
         part_abs = np.tensordot(weight, np.abs(f), axes=(0, 0))
         value = part if value is None else value + part
@@ -129,15 +129,13 @@ def trapezoid_rule(r: int, h: float) -> tuple[np.ndarray, np.ndarray]:
     """Lattice points hℤ^r in the ball |u| <= 10.5 and their weights h^r φ_r(u): (m, r), (m,)."""
     m = int(np.floor(BALL_RADIUS / h))
     axis = h * np.arange(-m, m + 1)
-    points = []
-    for idx in np.ndindex(*(2 * m + 1,) * (r - 1)):
-        head = axis[list(idx)]
-        rest = BALL_RADIUS**2 - head @ head
-        if rest < 0:
-            continue
-        last = axis[axis * axis <= rest]
-        points.append(np.column_stack([np.broadcast_to(head, (last.size, r - 1)), last]))
-    u = np.concatenate(points) if r > 1 else axis[:, None]
+    points = [np.zeros((1, 0))]
+    for _ in range(r):  # extend by one coordinate at a time, keeping only points in the ball
+        head = np.repeat(points[0], axis.size, axis=0)
+        tail = np.tile(axis, points[0].shape[0])[:, None]
+        grown = np.hstack([head, tail])
+        points = [grown[np.sum(grown * grown, axis=1) <= BALL_RADIUS**2]]
+    u = np.ascontiguousarray(points[0])
     weight = h**r * np.exp(-0.5 * np.sum(u * u, axis=1)) / (2.0 * np.pi) ** (0.5 * r)
     return u, weight
 
@@ -168,7 +166,7 @@ def adaptive_trapezoid(
         u, weight = trapezoid_rule(r, h)
         value = magnitude = 0.0
         for lo in range(0, weight.size, chunk):
-            v, a = partial(u[lo : lo + chunk] @ L.T, weight[lo : lo + chunk])
+            v, a = partial(np.einsum("mr,kr->mk", u[lo : lo + chunk], L), weight[lo : lo + chunk])
             value, magnitude = value + v, magnitude + a
         used = h
         if previous is not None:

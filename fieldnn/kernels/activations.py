@@ -59,6 +59,7 @@ from array_api_compat import array_namespace, is_numpy_namespace
 
 from ..errors import ArgumentError, ArgumentTypeError, UnknownNameError
 from ._erf import erf as _erf
+from ._erf import ndtr as _ndtr
 
 __all__ = ["KNOWN_ACTIVATIONS", "Activation", "get_activation", "leaky_relu"]
 
@@ -76,7 +77,6 @@ KNOWN_ACTIVATIONS: tuple[str, ...] = (
 
 _DEFAULT_LEAKY_SLOPE = 0.01
 _SQRT_PI = math.sqrt(math.pi)
-_SQRT2 = math.sqrt(2.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,12 +201,12 @@ def _sin_dpair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple)
 
 
 def _gelu_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
-    return 0.5 * z * (1.0 + _erf(z / _SQRT2, xp))
+    return z * _ndtr(z, xp)
 
 
 def _gelu_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
     # Φ(z) + z φ(z)
-    return 0.5 * (1.0 + _erf(z / _SQRT2, xp)) + z * xp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    return _ndtr(z, xp) + z * xp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
 def _swish_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:

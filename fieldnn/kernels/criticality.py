@@ -164,13 +164,13 @@ def _fixed_points(act: Activation, C_b: float, C_W: float) -> tuple[list[float],
         (_GRID[i + 1], _GRID[i + 2]) for i in range(len(chi) - 1) if chi[i] * chi[i + 1] < 0
     ]
     absf = np.abs(f)
-    centres = [
-        *roots,
-        *(
-            _GRID[i]
-            for i in range(1, len(f) - 1)
-            if absf[i] <= absf[i - 1] and absf[i] <= absf[i + 1]
-        ),
+    centres = [r for r in roots if abs(C_W * _gprime(act, r) - 1.0) < 0.05]
+    centres += [
+        _GRID[i]
+        for i in range(1, len(f) - 1)
+        if absf[i] <= absf[i - 1]
+        and absf[i] <= absf[i + 1]
+        and absf[i] <= 0.05 * max(_GRID[i], 1.0)
     ]
     for c in centres:
         if c <= 0:

@@ -165,8 +165,8 @@ def kernel_recursion(
 
     the diagonal (the seed's g(K), by :func:`~fieldnn.kernels.gaussian.single_expectation`)
     and the off-diagonal entries (the seed's H(K_11, K_22, K_12): the coupled equations, all
-    pairs in one vectorised :func:`~fieldnn.kernels.gaussian.pair_expectation`). For the normalised Gauss-net unit the
-    normaliser is the layer's own variance K_αα.
+    pairs in one vectorised :func:`~fieldnn.kernels.gaussian.pair_expectation`). For the
+    normalised Gauss-net unit the normaliser is the layer's own variance K_αα.
 
     References
     ----------
@@ -227,8 +227,8 @@ def ntk_recursion(
               \langle\sigma_\alpha\sigma_\beta\rangle_{K^{(\ell)}} + C_W^{(\ell+1)}
               \langle\sigma'_\alpha\sigma'_\beta\rangle_{K^{(\ell)}}\,\Theta^{(\ell)}_{\alpha\beta}.
 
-    With λ_b = C_b and λ_W = C_W this is the NTK of the standard parametrisation scaled as in the
-    seed's last slide.
+    The seed's last slide sets λ_b = C_b, λ_W = C_W (a choice that makes the first two terms of
+    the Θ and K recursions coincide, not a consequence).
 
     References
     ----------
@@ -357,7 +357,11 @@ def four_point_vertex(
     \partial_{\beta_1}\partial_{\beta_2}F\rangle` (so the second term is RYH's
     :math:`\tfrac{C_W^2}{4}\sum V\langle\partial^2\sigma\sigma\rangle\langle\partial^2
     \sigma\sigma\rangle`), evaluated with first derivatives of σ only (Stein's lemma, see
-    :mod:`fieldnn.kernels._deep_gaussian`). V^(1) = 0. ReLU, one input, C_W = 2, C_b = 0:
+    :mod:`fieldnn.kernels._deep_gaussian`). The product moments come from
+    :func:`~fieldnn.kernels.gaussian.product_moments` (exact for relu-type σ up to rank 3;
+    Gauss–Hermite in rank ≤ 4 otherwise; for P > 3 assembled from 4-subsets of inputs, so
+    relu-type σ is limited to three inputs in general position). V^(1) = 0. ReLU, one input,
+    C_W = 2, C_b = 0:
     V^(ℓ) = 5(ℓ − 1) K²; K* = 0 class at criticality: V^(ℓ)/(K^(ℓ))² → (2/3) ℓ.
 
     References

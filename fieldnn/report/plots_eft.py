@@ -14,13 +14,14 @@ import numpy as np
 
 __all__ = [
     "plot_conditional_variance",
+    "plot_correlation_flow",
     "plot_depth_asymptotics",
     "plot_fixed_point",
     "plot_gradient_flow",
+    "plot_hidden_shift",
     "plot_nlo_two_point",
     "plot_ntk",
     "plot_phase_diagram",
-    "plot_prior_posterior",
     "plot_vertex_growth",
 ]
 
@@ -139,67 +140,92 @@ def plot_nlo_two_point(nlo: Any, ax: Any = None) -> Any:
     return ax
 
 
-def plot_ntk(res: Any, ax: Any = None) -> Any:
-    """NTK forward recursion Θ against the ensemble-averaged empirical NTK (per matrix entry)."""
+def plot_correlation_flow(cf: Any, ax: Any = None) -> Any:
+    """1 − ρ^(ℓ) of two inputs against depth in the ordered, critical and chaotic phases, with
+    the stable correlation fixed points (dotted)."""
     ax = _axes(ax)
-    theory = np.asarray(res.theta).ravel()
-    ax.errorbar(theory, np.asarray(res.empirical).ravel(), yerr=np.asarray(res.stderr).ravel(),
-                fmt="o", ms=4, capsize=2, label=f"empirical, n = {res.width}")
-    lim = [float(theory.min()), float(theory.max())]
-    ax.plot(lim, lim, "k--", lw=1, label="y = x")
-    ax.set_xlabel(r"$\Theta_{\alpha\beta}$ (forward recursion)")
-    ax.set_ylabel(r"$\langle \hat H_{\alpha\beta}\rangle$ (sampled networks)")
-    ax.set_title(f"NTK, {res.activation}, L = {res.depth}")
-    ax.legend(fontsize=8)
+    for i, (label, cb, cw) in enumerate(cf.settings):
+        c = f"C{i}"
+        ax.loglog(cf.depths, 1.0 - cf.rho[i], color=c,
+                  label=rf"{label}: $C_b = {cb:g}$, $C_W = {cw:g}$, $\chi_\perp = "
+                        rf"{cf.chi_perp[i]:.3g}$")
+        for r in cf.rho_star[i]:
+            if r < 1.0:
+                ax.axhline(1.0 - r, color=c, ls=":", lw=1)
+    ax.set_xlabel(r"layer $\ell$")
+    ax.set_ylabel(r"$1 - \rho^{(\ell)}$")
+    ax.set_title(f"two-input correlation ({cf.activation})")
+    ax.legend(fontsize=7)
     return ax
 
 
-def plot_prior_posterior(res: Any, ax: Any = None) -> Any:
-    """Prior (initialisation) and posterior (trained) 1σ bands of a replica ensemble, with the
-    infinite-width gradient-flow prediction and the training data."""
+def plot_ntk(res: Any, ax: Any = None) -> Any:
+    """Relative deviation of the ensemble-averaged empirical NTK from the forward recursion Θ,
+    per matrix entry, against width (points with 1σ errors); the O(1/n) trend is visible
+    where it exceeds the errors."""
     ax = _axes(ax)
-    x = np.asarray(res.x_test).ravel()
-    for label, mean, std, c in (
-        ("prior (init)", res.prior_mean, res.prior_std, "C7"),
-        ("posterior (trained)", res.post_mean, res.post_std, "C0"),
-    ):
-        ax.fill_between(x, mean - std, mean + std, color=c, alpha=0.35, label=label)
-        ax.plot(x, mean, color=c, lw=1)
-    ax.plot(x, res.flow_mean, "k--", lw=1, label="gradient flow, n → ∞")
-    ax.plot(x, res.flow_mean + res.flow_std, "k:", lw=1)
-    ax.plot(x, res.flow_mean - res.flow_std, "k:", lw=1)
-    ax.errorbar(np.asarray(res.x_train).ravel(), res.y_train, yerr=res.y_err, fmt="o",
-                color="C3", ms=4, capsize=2, label="data")
-    ax.set_xlabel("x")
-    ax.set_ylabel("f(x)")
-    ax.set_title(f"replica ensemble, n = {res.width}")
+    P = res.theta.shape[0]
+    iu = np.triu_indices(P)
+    for k, (a, b) in enumerate(zip(*iu, strict=True)):
+        rel = res.empirical[:, a, b] / res.theta[a, b] - 1.0
+        err = res.stderr[:, a, b] / abs(res.theta[a, b])
+        ax.errorbar(res.widths * (1 + 0.04 * k), rel, yerr=err, fmt="o", ms=3, capsize=2,
+                    label=rf"$\Theta_{{{a + 1}{b + 1}}} = {res.theta[a, b]:.4g}$")
+    ax.axhline(0.0, color="k", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("hidden width n")
+    ax.set_ylabel(r"$\langle \hat H_{\alpha\beta}\rangle / \Theta_{\alpha\beta} - 1$")
+    ax.set_title(f"empirical NTK vs forward equation ({res.activation}, L = {res.depth}, "
+                 f"{res.n_nets} nets)")
     ax.legend(fontsize=7)
     return ax
 
 
 def plot_gradient_flow(res: Any, ax: Any = None) -> Any:
-    """Distance of the trained ensemble's mean and covariance to the gradient-flow prediction
-    against width (should fall like 1/n plus sampling noise)."""
+    """Trained replica ensembles against the infinite-width gradient-flow prediction: rms
+    distance of the means, rms z-scores of mean and covariance, against width."""
     ax = _axes(ax)
-    ax.errorbar(res.widths, res.mean_distance, yerr=res.mean_distance_err, fmt="o-", capsize=2,
-                label="mean: |m_trained − m_flow| (rms)")
-    ax.plot(res.widths, res.cov_distance, "s-", label="cov: ‖C_trained − C_flow‖ / ‖C_flow‖")
+    ax.loglog(res.widths, res.mean_rms_distance, "o-", label="rms |mean − flow mean|")
+    ax.loglog(res.widths, res.mean_z_rms, "s-", label="rms z-score of the mean")
+    ax.loglog(res.widths, res.cov_z_rms, "^-", label="rms z-score of the covariance")
+    ref = res.mean_rms_distance[0] * res.widths[0] / res.widths
+    ax.loglog(res.widths, ref, "k:", lw=1, label="∝ 1/n")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xlabel("hidden width n")
+    ax.set_title(f"replicas vs gradient flow ({res.activation}, L = {res.depth})")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_hidden_shift(res: Any, ax: Any = None) -> Any:
+    """Posterior − prior of the last hidden layer's kernel (diagonal entries) against width:
+    representation learning at finite width, vanishing like 1/n."""
+    ax = _axes(ax)
+    shifts = np.array([np.diagonal(h.shift) for h in res.hidden])
+    errs = np.array([np.diagonal(h.stderr) for h in res.hidden])
+    for q in range(shifts.shape[1]):
+        ax.errorbar(res.widths, np.abs(shifts[:, q]), yerr=errs[:, q], fmt="o-", ms=4,
+                    capsize=2, label=f"probe input {q + 1}")
+    ref = np.abs(shifts[0]).max() * res.widths[0] / res.widths
+    ax.plot(res.widths, ref, "k:", lw=1, label="∝ 1/n")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("width n")
-    ax.set_ylabel("distance to the infinite-width prediction")
-    ax.legend(fontsize=8)
+    ax.set_xlabel("hidden width n")
+    ax.set_ylabel(r"$|E[\hat K^{(L-1)}_{\delta\delta} | y_A] - E[\hat K^{(L-1)}_{\delta\delta}]|$")
+    ax.set_title("representation learning vanishes at infinite width")
+    ax.legend(fontsize=7)
     return ax
 
 
 def plot_conditional_variance(res: Any, ax: Any = None) -> Any:
-    """⟨φ2² | φ1⟩ of sampled finite-width networks against the NLO formula."""
-    ax = _axes(ax)
-    ax.errorbar(res.phi1, res.sampled, yerr=res.stderr, fmt="o", ms=4, capsize=2,
-                label=f"sampled, n = {res.width}")
-    ax.plot(res.phi1, res.predicted, "k-", label=r"$G + \frac{1}{2}(\phi_1^2 - G)V/(nG^2)$")
-    ax.axhline(res.G, color="k", ls=":", lw=1, label=r"$G$ (infinite width)")
-    ax.set_xlabel(r"$\phi_1$")
-    ax.set_ylabel(r"$\langle \phi_2^2 \mid \phi_1 \rangle$")
-    ax.legend(fontsize=8)
+    """⟨φ2² | φ1⟩ of sampled finite-width networks against the NLO formula: importance-weighted
+    exact conditioning (:func:`fieldnn.inference.plot_conditional_moment`) and, independently,
+    bin averages of directly sampled outputs."""
+    from ..inference import plot_conditional_moment
+
+    ax = plot_conditional_moment(res.weighted, ax=_axes(ax))
+    ax.errorbar(res.phi1, res.sampled, yerr=res.stderr, fmt="s", mfc="none", ms=5, capsize=2,
+                color="C1", label=f"bins of sampled outputs ({res.n_nets} nets)")
+    ax.set_title(f"{res.activation}, n = {res.width}, L = {res.depth}")
+    ax.legend(fontsize=7)
     return ax

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import sympy as sp
@@ -101,9 +102,14 @@ def run_derive(args: argparse.Namespace) -> int:
         print(f"fieldnn derive: error: {exc}", file=sys.stderr)
         return 2
     if args.tikz:
-        print(corr.tikz(standalone=True))
+        text = corr.tikz(standalone=True)
     elif args.json:
-        print(json.dumps(corr.to_dict(), indent=2))
+        text = json.dumps(corr.to_dict(), indent=2)
     else:
-        print(corr.latex())
+        text = corr.latex()
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `fieldnn derive … | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

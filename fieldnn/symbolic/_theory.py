@@ -98,7 +98,12 @@ class Theory:
                 raise DiagramError(
                     "interactions", f"couplings must be sympy expressions, got {coupling!r}"
                 )
-            k = _as_int(degree, "interactions", minimum=3)
+            if isinstance(degree, bool) or not isinstance(degree, numbers.Integral) or degree < 3:
+                raise DiagramError(
+                    "interactions",
+                    f"the degree of {coupling} must be an integer >= 3, got {degree!r}",
+                )
+            k = int(degree)
             if species != 1 and k % 2:
                 raise DiagramError(
                     "interactions",

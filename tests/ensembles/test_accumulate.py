@@ -11,6 +11,7 @@ import pytest
 
 from fieldnn.ensembles import ChunkSums, MomentAccumulator
 from fieldnn.ensembles.accumulate import expand_symmetric, multisets
+from fieldnn.errors import ArgumentError
 
 
 def _accumulate(samples: np.ndarray, chunk: int, max_order: int) -> MomentAccumulator:
@@ -60,20 +61,25 @@ def test_unique_multisets_and_expansion() -> None:
 
 
 def test_merge_equals_sequential_add() -> None:
+    """Two accumulators of consecutive chunk ranges, merged: the same as adding chunk by chunk."""
     rng = np.random.default_rng(1)
-    y = rng.normal(size=(600, 2))
+    y = rng.normal(size=(600, 2)) + 5.0
     ref = y[:100].mean(axis=0)
     seq = _accumulate(y, 100, 3)
-    left = MomentAccumulator(2, 3, ref)
-    for start in range(0, 300, 100):
-        left.add(ChunkSums.from_samples(y[start : start + 100], ref, 3))
-    merged = MomentAccumulator(2, 3, ref)
-    merged.merge(left)
-    for start in range(300, 600, 100):
-        merged.add(ChunkSums.from_samples(y[start : start + 100], ref, 3))
+    left, right = MomentAccumulator(2, 3, ref), MomentAccumulator(2, 3, ref)
+    for start in range(0, 600, 100):
+        part = left if start < 300 else right
+        part.add(ChunkSums.from_samples(y[start : start + 100], ref, 3))
+    left.merge(right)
     for k in (1, 2, 3):
-        np.testing.assert_allclose(merged.cumulants(k), seq.cumulants(k), rtol=1e-13)
-        np.testing.assert_allclose(merged.stderr(k), seq.stderr(k), rtol=1e-10)
+        for connected in (True, False):
+            np.testing.assert_allclose(
+                left.stderr(k, connected=connected), seq.stderr(k, connected=connected),
+                rtol=1e-9,
+            )
+        np.testing.assert_allclose(left.cumulants(k), seq.cumulants(k), rtol=1e-13)
+    with pytest.raises(ArgumentError, match="'other'"):
+        left.merge(MomentAccumulator(2, 3, ref + 1.0))
 
 
 def test_batch_means_error_is_calibrated() -> None:

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate, optimize, special
 
 from fieldnn.errors import ArgumentError, UnsupportedError
@@ -159,8 +161,10 @@ def test_nonzero_critical_point_against_quadrature(name: str) -> None:
     assert p.K_star == pytest.approx(K, rel=1e-8)
     assert p.C_W == pytest.approx(C_W, rel=1e-9)
     assert p.C_b == pytest.approx(C_b, rel=1e-8)
-    # the tangent fixed point is found at (C_b, C_W) and is critical
-    r = criticality(name, C_b=p.C_b, C_W=p.C_W, K0=2 * p.K_star)
+    # the tangent fixed point is found at (C_b, C_W) and is critical. It is half-stable: next
+    # to it sits a stable crossing (GELU below it, SWISH above it), so it is reached from
+    # above for GELU and from below for SWISH.
+    r = criticality(name, C_b=p.C_b, C_W=p.C_W, K0=(2.0 if name == "gelu" else 0.5) * p.K_star)
     assert r.K_star == pytest.approx(p.K_star, rel=1e-6)
     assert r.phase == "critical"
 
@@ -240,10 +244,30 @@ def test_correlation_fixed_points() -> None:
     assert top.rho == 1.0 and top.slope == pytest.approx(r.chi_perp, rel=1e-9) and not top.stable
     inner = [p for p in pts if p.stable]
     assert len(inner) == 1 and inner[0].rho < 1
-    # it is a fixed point of the two-input kernel recursion
-    K = r.K_star
-    X = np.array([[1.0, 0.0], [0.0, 1.0]]) * math.sqrt(2 * K / 2.0)  # K_aa = C_W x²/n0 + C_b
-    Ks = kernel_recursion("tanh", X, C_W=2.0, C_b=0.05, depth=400)
-    assert Ks[-1][0, 1] / Ks[-1][0, 0] == pytest.approx(inner[0].rho, abs=1e-7)
+    # one step of the two-input recursion, by 2-d quadrature, returns ρ* K*
+    K, rho = r.K_star, inner[0].rho
+    L = np.linalg.cholesky(K * np.array([[1.0, rho], [rho, 1.0]]))
+
+    def integrand(u2: float, u1: float) -> float:
+        z = L @ np.array([u1, u2])
+        return np.tanh(z[0]) * np.tanh(z[1]) * np.exp(-(u1 * u1 + u2 * u2) / 2) / (2 * np.pi)
+
+    H, _ = integrate.dblquad(integrand, -9, 9, -9, 9, epsabs=1e-11)
+    assert 0.05 + 2.0 * H == pytest.approx(rho * K, rel=1e-8)
     ordered = correlation_fixed_points("tanh", C_b=0.3, C_W=1.0)
     assert [p.rho for p in ordered] == [1.0] and ordered[0].stable
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(0.01, 2.0), st.floats(0.2, 3.0))
+def test_erf_fixed_point_property(C_b: float, C_W: float) -> None:
+    """erf closed forms: g(K) = (2/π) arcsin(2K/(1 + 2K)), ⟨σ'²⟩ = (4/π)/√(1 + 4K)."""
+    r = criticality("erf", C_b=C_b, C_W=C_W)
+    K = r.K_star
+    assert K == pytest.approx(C_b + C_W * 2 / np.pi * np.arcsin(2 * K / (1 + 2 * K)), rel=1e-11)
+    assert r.chi_perp == pytest.approx(C_W * 4 / np.pi / np.sqrt(1 + 4 * K), rel=1e-11)
+    # χ∥ = C_W g'(K), g'(K) = (4/π) / ((1 + 2K) √(1 + 4K))
+    assert r.chi_parallel == pytest.approx(
+        C_W * 4 / np.pi / ((1 + 2 * K) * np.sqrt(1 + 4 * K)), rel=1e-8
+    )
+    assert r.stable and r.phase == ("chaotic" if r.chi_perp > 1 else "ordered")

@@ -336,3 +336,26 @@ def test_argument_errors() -> None:
         four_point_vertex("tanh", np.zeros((1, 2)), C_W=1.0, C_b=0.0, widths=[2, 10, 1])
     with pytest.raises(UnsupportedError, match="homogeneous"):
         exact_single_input_moment([1.0], [1, 5, 1], C_W=1.0, activation="tanh")
+
+
+@pytest.mark.parametrize("name", ["gauss", "erf", "relu"])
+def test_two_layer_kernel_is_the_seed_001_kernel(name: str) -> None:
+    """Conventions agree (σ_W² = C_W, σ_b² = C_b): K^(2) = single-layer GP kernel."""
+    from fieldnn.kernels.gp import single_layer_kernel
+
+    K2 = kernel_recursion(name, X3, C_W=1.7, C_b=0.4, depth=2)[-1]
+    np.testing.assert_allclose(
+        K2, single_layer_kernel(name, X3, sigma_w2=1.7, sigma_b2=0.4), rtol=1e-13
+    )
+
+
+@settings(max_examples=4, deadline=None)
+@given(st.permutations([0, 1, 2]))
+def test_vertex_is_equivariant_under_relabelling_inputs(perm: list[int]) -> None:
+    kw = {"C_W": 1.8, "C_b": 0.1, "widths": [2, 12, 6, 9, 1]}
+    V = four_point_vertex("relu", X3, **kw)
+    Vp = four_point_vertex("relu", X3[perm], **kw)
+    np.testing.assert_allclose(Vp, V[np.ix_(perm, perm, perm, perm)], rtol=1e-10, atol=1e-14)
+    K1 = nlo_kernel_correction("relu", X3, **kw)
+    K1p = nlo_kernel_correction("relu", X3[perm], **kw)
+    np.testing.assert_allclose(K1p, K1[np.ix_(perm, perm)], rtol=1e-9, atol=1e-14)

@@ -46,8 +46,40 @@ def _vacuum_free(adj: dict, n_ext: int, n_tot: int) -> bool:
     return len(reach) == n_tot
 
 
-def brute_force(couplings, degrees, n_ext: int, order: int, *, connected: bool = False):
-    """{(vertex types, labelled adjacency tuple): summed weight} from every Wick contraction."""
+def _literal_index_factor(matching, half, n_ext, labels, N):
+    """δ/N structure of one contraction with the literal vertex (f·f)^m = f_a f_a f_b f_b …:
+    half-edges 2r and 2r+1 of a vertex carry the same index."""
+    parent = {h: h for h in half}
+
+    def find(h):
+        while parent[h] != h:
+            h = parent[h]
+        return h
+
+    def union(a, b):
+        parent[find(a)] = find(b)
+
+    for a, b in matching:
+        union(a, b)
+    for v, r in half:
+        if v >= n_ext and r % 2 == 0:
+            union((v, r), (v, r + 1))
+    ext_roots: dict = {}
+    for a in range(n_ext):
+        ext_roots.setdefault(find((a, 0)), []).append(a)
+    loops = len({find(h) for h in half}) - len(ext_roots)
+    deltas = sp.Mul(*(sp.KroneckerDelta(labels[p[0]], labels[p[1]]) for p in ext_roots.values()))
+    return N**loops * deltas
+
+
+def brute_force(
+    couplings, degrees, n_ext: int, order: int, *, connected: bool = False, labels=None, N=None
+):
+    """{(vertex types, labelled adjacency tuple): summed weight} from every Wick contraction.
+
+    With ``labels`` (one species label per external point) and ``N``, every contraction also
+    carries the O(N) index factor of the literal vertices (f·f)^{k/2}.
+    """
     out: dict = defaultdict(lambda: sp.S.Zero)
     for vec in product(range(order + 1), repeat=len(couplings)):
         if sum(vec) > order:
@@ -65,7 +97,8 @@ def brute_force(couplings, degrees, n_ext: int, order: int, *, connected: bool =
             adj: dict = defaultdict(int)
             for (u, _), (v, _) in m:
                 adj[(min(u, v), max(u, v))] += 1
-            counts[tuple(sorted(adj.items()))] += 1
+            index = 1 if labels is None else _literal_index_factor(m, half, n_ext, labels, N)
+            counts[tuple(sorted(adj.items()))] += index
         for key, c in counts.items():
             adj = dict(key)
             if not _vacuum_free(adj, n_ext, n_tot):
@@ -91,9 +124,9 @@ def _graph(adj, n_ext, types, couplings):
     return g
 
 
-def brute_force_graphs(couplings, degrees, n_ext, order, *, connected=False):
+def brute_force_graphs(couplings, degrees, n_ext, order, *, connected=False, labels=None, N=None):
     """[(networkx graph, summed weight)] of brute_force, one entry per labelled matrix."""
-    res = brute_force(couplings, degrees, n_ext, order, connected=connected)
+    res = brute_force(couplings, degrees, n_ext, order, connected=connected, labels=labels, N=N)
     return [(_graph(dict(key), n_ext, types, couplings), w) for (types, key), w in res.items()]
 
 

@@ -71,3 +71,23 @@ def test_random_theories_against_brute_force(degrees, n, order, connected):
         order = max(0, (12 - n) // max(degrees))
     inter = {g[a]: k for a, k in enumerate(degrees)}
     _check_against_brute_force(inter, n, order, connected)
+
+
+@pytest.mark.parametrize(
+    ("degrees", "labels", "order"),
+    [((4,), "ijkl", 2), ((4,), "ij", 2), ((6,), "ijkl", 1), ((4, 6), "ij", 1)],
+)
+def test_on_weights_equal_literal_vertex_contractions(degrees, labels, order):
+    """O(N): the symmetrised-tensor index factor of each diagram equals the sum over the Wick
+    contractions of the literal vertices f_a f_a f_b f_b … (independent index bookkeeping)."""
+    N = sp.Symbol("N")
+    syms = sp.symbols(" ".join(labels)) if len(labels) > 1 else (sp.Symbol(labels),)
+    inter = {g[a]: k for a, k in enumerate(degrees)}
+    brute = brute_force_graphs(list(inter), list(degrees), len(labels), order, labels=syms, N=N)
+    c = Theory(inter, species=N).correlator(tuple(syms), order)
+    total = {id(t): sp.S.Zero for t in c.terms}
+    for graph, w in brute:
+        (owner,) = [t for t in c.terms if same_diagram(t.graph, graph)]
+        total[id(owner)] += w
+    for t in c.terms:
+        assert sp.expand(total[id(t)] - t.weight) == 0, t.lines()

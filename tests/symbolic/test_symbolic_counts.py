@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import sympy as sp
 
 from fieldnn.symbolic import Theory
@@ -41,6 +42,7 @@ def test_phi3_two_point_full():
     assert all(counts[n] == 0 for n in (1, 3, 5))
 
 
+@pytest.mark.slow
 def test_phi4_two_point_seven_loops():
     A352174_more = [853, 4632]
     c = Theory({g: 4}).correlator(2, 7, connected=True)

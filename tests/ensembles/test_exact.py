@@ -1,0 +1,204 @@
+"""Exact finite-width correlators of single-layer nets against brute-force sampled networks.
+
+The sampler and the cumulant estimator here are plain NumPy/SymPy written for this test (not the
+fieldnn samplers), so the comparison is between two independent methods.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy.special import erf
+from sympy.utilities.iterables import multiset_partitions
+
+from fieldnn.ensembles.exact import exact_connected, exact_full
+from fieldnn.errors import ArgumentError, UnsupportedError
+
+UNITS = {
+    "erf": lambda z, q: erf(z),
+    "relu": lambda z, q: np.maximum(z, 0.0),
+    "gauss": lambda z, q: np.exp(z - q),  # Gauss-net unit, normalised by the variance q(x)
+}
+
+
+def sample_nets(name, X, width, sw, sb, n, rng, d_out=1, chunk=50_000):
+    """f (n, P, d_out) of n independent nets f = W1 σ(W0 x + b0) + b1 (seed-001 convention)."""
+    P, d_in = X.shape
+    q = sb + sw * np.sum(X * X, axis=1) / d_in
+    out = []
+    for m in [chunk] * (n // chunk) + [n % chunk] * bool(n % chunk):
+        W0 = rng.normal(0.0, np.sqrt(sw / d_in), size=(m, width, d_in))
+        b0 = rng.normal(0.0, np.sqrt(sb), size=(m, width, 1))
+        s = UNITS[name](W0 @ X.T + b0, q)  # (m, N, P)
+        W1 = rng.normal(0.0, np.sqrt(sw / width), size=(m, d_out, width))
+        b1 = rng.normal(0.0, np.sqrt(sb), size=(m, d_out, 1))
+        out.append(np.swapaxes(W1 @ s + b1, 1, 2))
+    return np.concatenate(out)
+
+
+def sampled_cumulant(f, columns, batches=25):
+    """Joint cumulant of the given columns (list of (input, species)), batch mean and stderr.
+
+    κ = Σ_π (−1)^{|π|−1} (|π|−1)! Π_B E[Π_{k∈B} Y_k] over all set partitions π (SymPy).
+    """
+    n = len(columns)
+    partitions = list(multiset_partitions(list(range(n))))
+    values = []
+    for part in np.array_split(f, batches):
+        Y = [part[:, a, i] for a, i in columns]
+        total = 0.0
+        for p in partitions:
+            term = (-1) ** (len(p) - 1) * math.factorial(len(p) - 1)
+            for block in p:
+                term *= np.mean(np.prod([Y[k] for k in block], axis=0))
+            total += term
+        values.append(total)
+    return np.mean(values), np.std(values, ddof=1) / np.sqrt(batches)
+
+
+SETUPS = {  # activation: (σ_W², σ_b², inputs for d_in = 1, for d_in = 2)
+    "erf": (1.0, 1.0, [[-1.0], [0.2], [0.6]], [[-1.0, 0.3], [0.2, 0.8], [0.6, -0.4]]),
+    "relu": (1.5, 0.3, [[0.2], [0.6], [1.2]], [[0.2, 1.0], [0.6, -0.5], [1.2, 0.1]]),
+    # small variances: lognormal units, sampled high moments must be trustworthy
+    "gauss": (0.3, 0.1, [[-0.3], [0.0], [0.3]], [[-0.3, 0.2], [0.0, -0.3], [0.3, 0.3]]),
+}
+TUPLES4 = [(0, 0, 0, 0), (0, 1, 2, 2), (0, 0, 1, 1), (0, 1, 1, 2)]
+TUPLES6 = [(0, 0, 0, 0, 0, 0), (0, 1, 2, 0, 1, 2), (0, 0, 1, 1, 2, 2)]
+
+
+@pytest.mark.parametrize("name", ["erf", "relu", "gauss"])
+@pytest.mark.parametrize("d_in", [1, 2])
+@pytest.mark.parametrize("width", [2, 10])
+def test_connected_against_sampled_networks(name, d_in, width):
+    sw, sb, X1, X2 = SETUPS[name]
+    X = np.array(X1 if d_in == 1 else X2)
+    rng = np.random.default_rng([width, d_in, len(name)])
+    f = sample_nets(name, X, width, sw, sb, 300_000, rng)
+    G4 = exact_connected(name, X, 4, width=width, sigma_w2=sw, sigma_b2=sb)
+    pulls = []
+    for idx in TUPLES4:
+        mean, se = sampled_cumulant(f, [(a, 0) for a in idx])
+        pulls.append(abs(mean - G4[idx]) / se)
+        # the non-Gaussian signal is resolved, so the comparison has teeth
+        assert abs(G4[idx]) > 5 * se or width == 10
+    if width == 2:  # the 6-point connected part is O(1/N²): resolvable at N = 2
+        G6 = exact_connected(name, X, 6, width=width, sigma_w2=sw, sigma_b2=sb)
+        for idx in TUPLES6:
+            mean, se = sampled_cumulant(f, [(a, 0) for a in idx])
+            pulls.append(abs(mean - G6[idx]) / se)
+    assert max(pulls) < 5.0, pulls
+
+
+def test_full_and_species_against_sampled_networks():
+    # d_out = 2: readout rows independent, hidden units shared between the two outputs
+    sw, sb, X1, _ = SETUPS["erf"]
+    X = np.array(X1)
+    f = sample_nets("erf", X, 2, sw, sb, 300_000, np.random.default_rng(5), d_out=2)
+    G4 = exact_connected("erf", X, 4, width=2, sigma_w2=sw, sigma_b2=sb, d_out=2)
+    F4 = exact_full("erf", X, 4, width=2, sigma_w2=sw, sigma_b2=sb, d_out=2)
+    assert G4.shape == F4.shape == (3,) * 4 + (2,) * 4
+    for idx, species in [
+        ((0, 1, 2, 2), (0, 0, 1, 1)),
+        ((0, 0, 1, 1), (0, 1, 0, 1)),
+        ((0, 1, 1, 2), (1, 1, 1, 1)),
+    ]:
+        mean, se = sampled_cumulant(f, list(zip(idx, species, strict=True)))
+        assert abs(mean - G4[idx + species]) < 5 * se
+        assert abs(G4[idx + species]) > 5 * se
+        samples = np.prod([f[:, a, i] for a, i in zip(idx, species, strict=True)], axis=0)
+        se_full = samples.std() / np.sqrt(samples.size)
+        assert abs(samples.mean() - F4[idx + species]) < 5 * se_full
+    # odd number of any species: zero
+    assert np.all(G4[..., 0, 0, 0, 1] == 0.0) and np.all(F4[..., 1, 0, 0, 0] == 0.0)
+
+
+def test_linear_net_closed_form_with_species():
+    # σ = linear: u_i = w_i z, κ4 = v² [(Σ_pairings δδ)(Σ_pairings CC) − Σ_pairings δδ CC]
+    X = np.array([[0.5, -1.0], [1.5, 0.2], [-0.3, 0.7]])
+    sw, sb, N, d = 1.3, 0.4, 3, 2
+    C = sb + sw * X @ X.T / 2
+    G4 = exact_connected("linear", X, 4, width=N, sigma_w2=sw, sigma_b2=sb, d_out=d)
+    delta = np.eye(d)
+    pairings = [((0, 1), (2, 3)), ((0, 2), (1, 3)), ((0, 3), (1, 2))]
+    for a in itertools.product(range(3), repeat=4):
+        for i in itertools.product(range(d), repeat=4):
+            dd = [delta[i[p], i[q]] * delta[i[r], i[s]] for (p, q), (r, s) in pairings]
+            cc = [C[a[p], a[q]] * C[a[r], a[s]] for (p, q), (r, s) in pairings]
+            expect = (
+                sw**2 / N * (sum(dd) * sum(cc) - sum(x * y for x, y in zip(dd, cc, strict=True)))
+            )
+            assert G4[a + i] == pytest.approx(expect, rel=1e-12, abs=1e-14)
+
+
+def test_full_is_sum_over_partitions_of_connected():
+    X = np.array([[-0.5], [0.1], [0.9]])
+    kw = {"width": 4, "sigma_w2": 1.2, "sigma_b2": 0.5}
+    K = exact_connected("relu", X, 2, **kw)
+    G4 = exact_connected("relu", X, 4, **kw)
+    F4 = exact_full("relu", X, 4, **kw)
+    a, b, c, e = 0, 1, 2, 2
+    expect = K[a, b] * K[c, e] + K[a, c] * K[b, e] + K[a, e] * K[b, c] + G4[a, b, c, e]
+    assert F4[a, b, c, e] == pytest.approx(expect, rel=1e-13)
+    F6 = exact_full("relu", X, 6, **kw)
+    G6 = exact_connected("relu", X, 6, **kw)
+    idx = (0, 1, 2, 2, 1, 0)
+    expect = G6[idx]
+    for p in multiset_partitions(list(range(6))):
+        if sorted(len(B) for B in p) == [2, 2, 2]:
+            expect += np.prod([K[idx[B[0]], idx[B[1]]] for B in p])
+        elif sorted(len(B) for B in p) == [2, 4]:
+            B2, B4 = sorted(p, key=len)
+            expect += K[idx[B2[0]], idx[B2[1]]] * G4[tuple(idx[k] for k in B4)]
+    assert F6[idx] == pytest.approx(expect, rel=1e-13)
+
+
+def test_width_scaling_and_odd_orders():
+    X = np.array([[0.3, -0.2], [1.0, 0.5]])
+    kw = {"sigma_w2": 1.1, "sigma_b2": 0.7}
+    for n in (4, 6):
+        base = exact_connected("gauss", X, n, width=1, **kw)
+        for N in (3, 50):
+            scaled = exact_connected("gauss", X, n, width=N, **kw) * N ** (n / 2 - 1)
+            np.testing.assert_allclose(scaled, base, rtol=1e-13)
+    K = exact_connected("gauss", X, 2, width=7, **kw)
+    np.testing.assert_allclose(
+        K, 0.7 + 1.1 * np.exp(-1.1 * ((X[:, None] - X[None]) ** 2).sum(-1) / 4)
+    )
+    assert not np.any(exact_connected("erf", X, 3, width=2, **kw))
+    assert exact_full("erf", X, 5, width=2, d_out=3, **kw).shape == (2,) * 5 + (3,) * 5
+
+
+def test_relu_positive_homogeneity_structure():
+    # σ_b = 0: f(λx) = λ f(x) for λ > 0, so G_n(λx) = λ^n G_n(x); in d_in = 1 with x > 0 every
+    # correlator is Π x_a times its value at x = 1 (C has rank 1)
+    kw = {"width": 5, "sigma_w2": 2.0, "sigma_b2": 0.0}
+    X = np.array([[0.4, -0.3], [1.0, 0.7], [-0.2, 1.1]])
+    for n in (4, 6):
+        np.testing.assert_allclose(
+            exact_connected("relu", 2.5 * X, n, **kw),
+            2.5**n * exact_connected("relu", X, n, **kw),
+            rtol=1e-11,
+        )
+    x = np.array([0.2, 0.7, 1.3])
+    G4 = exact_connected("relu", x[:, None], 4, **kw)
+    unit = exact_connected("relu", [[1.0]], 4, **kw)[0, 0, 0, 0]
+    np.testing.assert_allclose(G4, unit * np.einsum("a,b,c,d->abcd", x, x, x, x), rtol=1e-13)
+
+
+def test_bad_input():
+    kw = {"sigma_w2": 1.0, "sigma_b2": 1.0}
+    with pytest.raises(ArgumentError, match="width"):
+        exact_connected("erf", [[0.0]], 4, width=0, **kw)
+    with pytest.raises(ArgumentError, match="sigma_b2"):
+        exact_full("erf", [[0.0]], 4, width=2, sigma_w2=1.0, sigma_b2=-1.0)
+    with pytest.raises(ArgumentError, match="order"):
+        exact_connected("erf", [[0.0]], 0, width=2, **kw)
+    with pytest.raises(ArgumentError, match="'X'"):
+        exact_connected("erf", [[np.inf]], 4, width=2, **kw)
+    with pytest.raises(UnsupportedError, match="order"):
+        exact_connected("erf", np.zeros((20, 1)), 8, width=2, d_out=3, **kw)
+    with pytest.raises(ArgumentError, match="d_out"):
+        exact_connected("erf", [[0.0]], 4, width=2, d_out=0, **kw)

@@ -1,0 +1,151 @@
+"""Gaussian expectations: quadrature paths against independent scipy quadrature and closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import quad
+
+from fieldnn.errors import ArgumentError, ShapeError, UnsupportedError
+from fieldnn.kernels import (
+    gaussian_expectation,
+    get_activation,
+    leaky_relu,
+    pair_expectation,
+    single_expectation,
+)
+
+from ._reference import pair_quad
+
+
+@pytest.mark.parametrize(
+    "name,k11,k22,k12",
+    [("tanh", 1.0, 1.0, 0.3), ("gelu", 2.0, 0.5, -0.7), ("swish", 0.4, 1.7, 0.8)],
+)
+def test_pair_quadrature_path_against_dblquad(name, k11, k22, k12):
+    act = get_activation(name)
+    ref = pair_quad(act, act, k11, k22, k12)
+    np.testing.assert_allclose(pair_expectation(act, k11, k22, k12), ref, rtol=1e-9)
+    ref = pair_quad(act, act.derivative, k11, k22, k12)
+    got = pair_expectation(act, k11, k22, k12, derivatives=(0, 1))
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-13)  # tanh: odd × even = 0
+
+
+def test_pair_quadrature_matches_closed_forms_vectorised():
+    # the quadrature path (mixed derivative orders force it) against closed forms by symmetry:
+    # ⟨σ'(z1) σ'(z2)⟩ for erf via (1, 1) closed form vs a user callable without closed forms
+    k11 = np.array([0.5, 1.0, 3.0, 2.0, 0.0])
+    k22 = np.array([1.5, 1.0, 0.2, 2.0, 1.0])
+    k12 = np.array([0.3, 1.0, -0.7, -2.0, 0.0])  # includes rank 1 (±) and a zero variance
+    for name in ("erf", "sin", "gauss"):
+        act = get_activation(name)
+        user = get_activation(
+            (lambda z, a=act: a(z, variance=1.0)) if name != "gauss" else (lambda z: np.exp(z))
+        )
+        closed = act.pair_expectation(k11, k22, k12)
+        if name == "gauss":  # user callable exp(z): ⟨e^{z1+z2}⟩ = e^{(k11+k22)/2 + k12}
+            closed = closed * np.exp(k11 + k22)
+        np.testing.assert_allclose(pair_expectation(user, k11, k22, k12), closed, rtol=1e-10)
+
+
+def test_pair_expectation_bad_input():
+    with pytest.raises(ArgumentError, match="k12"):
+        pair_expectation("erf", 1.0, 1.0, 1.5)
+    with pytest.raises(ArgumentError, match="k11"):
+        pair_expectation("erf", -1.0, 1.0, 0.0)
+    with pytest.raises(UnsupportedError, match="derivatives"):
+        pair_expectation("erf", 1.0, 1.0, 0.0, derivatives=(2, 0))
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu", "swish", "erf", "relu", "sin", "gauss"])
+@pytest.mark.parametrize("power,derivative", [(1, 0), (2, 0), (4, 0), (3, 1)])
+def test_single_expectation_against_quad(name, power, derivative):
+    act = get_activation(name)
+    k = 1.7
+    f = act if derivative == 0 else act.derivative
+
+    def integrand(u):
+        return f(np.sqrt(k) * u, variance=k) ** power * np.exp(-u * u / 2) / np.sqrt(2 * np.pi)
+
+    ref = quad(integrand, -12, 0, epsabs=1e-14)[0] + quad(integrand, 0, 12, epsabs=1e-14)[0]
+    got = single_expectation(act, np.array([k]), power=power, derivative=derivative)[0]
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-13)
+
+
+def test_single_expectation_piecewise_closed_forms():
+    a = leaky_relu(0.3)
+    k = np.array([0.5, 2.0])
+    # ⟨σ^3⟩ = k^{3/2} E[g³; g>0] (1 − a³), E[g³; g>0] = 2/√(2π)
+    expect = k**1.5 * (2 / np.sqrt(2 * np.pi)) * (1 - 0.3**3)
+    np.testing.assert_allclose(single_expectation(a, k, power=3), expect, rtol=1e-14)
+    np.testing.assert_allclose(single_expectation(a, k, power=2, derivative=1), (1 + 0.09) / 2)
+
+
+def test_gaussian_expectation_polynomials_exact():
+    K = np.array([[2.0, 1.0, 0.5], [1.0, 1.5, -0.2], [0.5, -0.2, 1.0]])
+
+    def F(z):  # ⟨z1² z2 z3⟩ = K11 K23 + 2 K12 K13, and a vector-valued output
+        return np.stack([z[:, 0] ** 2 * z[:, 1] * z[:, 2], z[:, 1] ** 4], axis=1)
+
+    value, error = gaussian_expectation(F, K, return_error=True)
+    np.testing.assert_allclose(value, [2.0 * -0.2 + 2 * 1.0 * 0.5, 3 * 1.5**2], rtol=1e-13)
+    assert np.all(error < 1e-12)
+    # fixed node count: 3 nodes are exact for degree <= 5 in each direction
+    np.testing.assert_allclose(gaussian_expectation(F, K, n_nodes=3), value, rtol=1e-13)
+
+
+def test_gaussian_expectation_rank_reduction():
+    # rank-1 K in 4 dimensions: z = v g; ⟨cos(z·1)⟩ = exp(-(Σv)²/2)
+    v = np.array([0.3, -0.5, 0.8, 0.1])
+    K = np.outer(v, v)
+    value, error = gaussian_expectation(lambda z: np.cos(z.sum(axis=1)), K, return_error=True)
+    np.testing.assert_allclose(value, np.exp(-(v.sum() ** 2) / 2), rtol=1e-13)
+    assert error < 1e-10
+    assert gaussian_expectation(lambda z: 1.0 + z[:, 0], np.zeros((2, 2))) == 1.0
+
+
+def test_gaussian_expectation_error_estimate_is_honest():
+    # a kink (|z|) converges slowly: the reported error must bound the true one
+    K = np.array([[1.0]])
+    value, error = gaussian_expectation(lambda z: np.abs(z[:, 0]), K, n_nodes=10, return_error=True)
+    true = np.sqrt(2 / np.pi)
+    assert abs(value - true) <= error
+    assert error > 1e-4
+
+
+def test_gaussian_expectation_bad_input():
+    with pytest.raises(ArgumentError, match=r"'K'.*symmetric"):
+        gaussian_expectation(lambda z: z[:, 0], np.array([[1.0, 0.5], [0.2, 1.0]]))
+    with pytest.raises(ArgumentError, match=r"'K'.*positive semidefinite"):
+        gaussian_expectation(lambda z: z[:, 0], np.array([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ShapeError, match="'K'"):
+        gaussian_expectation(lambda z: z[:, 0], np.ones((2, 3)))
+    with pytest.raises(TypeError, match="'F'"):
+        gaussian_expectation(3.0, np.eye(2))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    k11=st.floats(0.01, 4.0),
+    k22=st.floats(0.01, 4.0),
+    rho=st.floats(-1.0, 1.0),
+)
+def test_relu_pair_positive_homogeneity_and_symmetry(k11, k22, rho):
+    # ⟨relu relu⟩(λ²K) = λ² ⟨relu relu⟩(K); symmetric in 1 <-> 2; bounded by Cauchy–Schwarz
+    k12 = rho * np.sqrt(k11 * k22)
+    value = pair_expectation("relu", k11, k22, k12)
+    np.testing.assert_allclose(pair_expectation("relu", 3 * k11, 3 * k22, 3 * k12), 3 * value)
+    np.testing.assert_allclose(pair_expectation("relu", k22, k11, k12), value, rtol=1e-14)
+    assert 0 <= value <= 0.5 * np.sqrt(k11 * k22) * (1 + 1e-14)
+    # erf: odd σ, so ⟨σσ⟩(−k12) = −⟨σσ⟩(k12)
+    np.testing.assert_allclose(
+        pair_expectation("erf", k11, k22, -k12), -pair_expectation("erf", k11, k22, k12), atol=1e-16
+    )
+    np.testing.assert_allclose(
+        pair_expectation("sin", k11, k22, k12),
+        0.5 * (np.exp(-(k11 + k22 - 2 * k12) / 2) - np.exp(-(k11 + k22 + 2 * k12) / 2)),
+        rtol=1e-12,
+        atol=1e-15,
+    )

@@ -2,9 +2,9 @@
 
 The (y, z) square is covered by panel pairs P_i × P_j of one panel set shared by y and z.
 
-* Off-diagonal pairs (i ≠ j): tensor Gauss–Kronrod 7/15; all of them come from one kernel matrix
-  K(y_nodes, y_nodes), so the kernel is called once per sweep.
-* Diagonal pairs (i = i): split along y = z into the triangles z < y and y < z, each mapped from
+* Off-diagonal pairs (i ≠ j): tensor Gauss–Kronrod 7/15; all of them come from the kernel
+  matrix K(y_nodes, y_nodes), evaluated in blocks of panel rows.
+* Diagonal pairs (i = j): split along y = z into the triangles z < y and y < z, each mapped from
   the unit square by the Duffy map (u, v) ↦ (a + h u, a + h u v) (Jacobian h² u), so the
   non-analytic |y − z|³ term of the ReLU kernel is polynomial on each triangle.
 
@@ -18,10 +18,10 @@ from collections.abc import Callable
 import numpy as np
 
 from ._integrals_rules import (
+    CHUNK,
     G_WEIGHTS,
     GK_NODES,
     GK_WEIGHTS,
-    CHUNK,
     ROUNDOFF,
     AxisMap,
     Cubature,

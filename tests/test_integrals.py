@@ -21,7 +21,13 @@ from scipy.integrate import IntegrationWarning
 from scipy.special import erf
 
 from fieldnn._integrals_rules import G_WEIGHTS, GK_NODES, GK_WEIGHTS
-from fieldnn.errors import ArgumentError, ArgumentTypeError, ShapeError
+from fieldnn.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ShapeError,
+    UnknownNameError,
+    UnsupportedError,
+)
 from fieldnn.integrals import IntegralResult, two_vertex_integral, vertex_integral
 
 # ----------------------------------------------------------------------------- seed kernels
@@ -375,6 +381,32 @@ def test_property_reflection_and_quad(xs, name):
     assert abs(a.values[0] - ref) <= a.errors[0] + err
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 6, 7])
+def test_leg_product_sharing_equals_naive_product(k):
+    from fieldnn.integrals import _LegProduct
+
+    rng = np.random.default_rng(k)
+    D = rng.standard_normal((5, 11))
+    idx = rng.integers(0, 5, (40, k))
+    naive = np.prod(D[idx], axis=1)  # (T, k, N) → (T, N)
+    np.testing.assert_allclose(_LegProduct(idx)(D), naive, rtol=1e-13)
+
+
+def test_six_legs_against_quad():
+    # the six-leg κ vertex (−720κ in G6); the self-loop one is tested above
+    pts = np.array([[[-1.0], [-0.6], [-0.2], [0.2], [0.6], [1.0]]])
+    six = vertex_integral(relu_kernel, pts, cutoff=2.0)
+    ref = integrate.quad(
+        _scalar_integrand(relu_kernel, pts[0]),
+        -2,
+        2,
+        points=[0.0, *pts[0, :, 0]],
+        epsabs=0,
+        epsrel=1e-13,
+    )[0]
+    _assert_honest(six, np.array([ref]), 1e-13 * ref, 1e-9)
+
+
 # ----------------------------------------------------------------------------- d ≥ 4: RQMC
 
 
@@ -476,6 +508,32 @@ def test_two_vertex_gauss_closed_form_1d_and_2d():
     assert np.all(res2.errors <= 2e-3 * np.abs(res2.values))
 
 
+def test_two_vertex_2d_cubature_against_closed_form_and_qmc():
+    rng = np.random.default_rng(6)
+    sw, sb = 1.5, 0.5
+    gauss = partial(gauss_kernel, sw=sw, sb=sb)
+    L, R = rng.uniform(-1, 1, (2, 2, 2)), rng.uniform(-1, 1, (2, 2, 2))
+    # Λ = 6: the Gaussian legs are < e^{-18} at the box boundary, so the Λ = ∞ closed form holds
+    res = two_vertex_integral(gauss, L, R, cutoff=6.0, subtract=sb, rtol=1e-3, method="cubature")
+    exact = np.array([two_vertex_gauss_closed_form(L[t], R[t], 2, sw) for t in range(2)])
+    assert res.method == "gauss-kronrod-15 tensor box pairs adaptive" and res.converged
+    _assert_honest(res, exact, 1e-12 * exact, 1e-3)
+    # Erf on a small box: deterministic (≤ 1e-9) against the independent QMC estimate (5σ)
+    det = two_vertex_integral(erf_kernel, L, R, cutoff=1.5, rtol=1e-9, method="cubature")
+    qmc = two_vertex_integral(erf_kernel, L, R, cutoff=1.5, rtol=1e-4)
+    assert det.converged and np.all(det.errors <= 1e-9 * det.values)
+    assert qmc.method.startswith("rqmc")
+    assert np.all(np.abs(det.values - qmc.values) <= 5 * qmc.errors)
+
+
+def test_two_vertex_method_choice_validated():
+    x = np.zeros((1, 2, 3))
+    with pytest.raises(UnknownNameError, match="qmc"):
+        two_vertex_integral(erf_kernel, x, x, cutoff=1.0, method="mc")
+    with pytest.raises(UnsupportedError, match="method"):
+        two_vertex_integral(erf_kernel, x, x, cutoff=1.0, method="cubature")
+
+
 def test_two_vertex_internal_power_zero_factorises():
     left, right = SEED_1D[:, :2], SEED_1D[:, 2:]
     two = two_vertex_integral(erf_kernel, left, right, cutoff=3.0, internal_power=0)
@@ -535,6 +593,11 @@ def test_explicit_breakpoints_and_budget_warning():
     none = vertex_integral(relu_kernel, pts, cutoff=3.0, breakpoints=None, rtol=1e-7)
     assert abs(none.values[0] - auto.values[0]) <= none.errors[0] + auto.errors[0]
     assert none.n_evaluations > auto.n_evaluations  # unsplit cusps cost refinement
+    # per-axis breakpoints in d = 2 (the cusp coordinates of one point) give the same value
+    p2 = np.array([[[0.3, -0.5], [0.3, -0.5], [0.7, 0.2]]])
+    a2 = vertex_integral(relu_kernel, p2, cutoff=2.0)
+    b2 = vertex_integral(relu_kernel, p2, cutoff=2.0, breakpoints=[[0.0, 0.3, 0.7], [-0.5, 0.2]])
+    assert abs(a2.values[0] - b2.values[0]) <= a2.errors[0] + b2.errors[0]
     with pytest.warns(IntegrationWarning, match="max_evaluations"):
         short = vertex_integral(relu_kernel, pts, cutoff=3.0, breakpoints=None, max_evaluations=100)
     assert isinstance(short, IntegralResult) and not short.converged

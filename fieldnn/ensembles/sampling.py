@@ -10,7 +10,9 @@ Seeding: the ensemble of ``n_nets`` networks is cut into chunks of ``chunk_size`
     gen = numpy.random.Generator(numpy.random.SFC64(child))
 
 ``child`` is exactly ``base.spawn(n_chunks)[i]``, built without spawning the others (and without
-mutating a SeedSequence the caller passed). So a chunk's networks depend only on
+mutating a SeedSequence the caller passed). Inside the chunk, the sampler's blocks of networks
+draw from SFC64 generators seeded by 128 bits each taken from ``gen`` in block order (see
+:mod:`fieldnn.ensembles._forward`). So a chunk's networks depend only on
 (``rng``, ``chunk_size``, ``i``): the samples are bitwise the same whichever process, thread or
 machine evaluates the chunk and in whatever order chunks finish (on one software stack: NumPy's
 generators are platform independent; the arithmetic is that of the installed NumPy/SciPy/BLAS).

@@ -43,6 +43,9 @@ from ..inference import (
     loss_rate_check,
     train_replicas,
 )
+
+# The empirical NTK of explicit networks has no public entry point yet (inference is asked to
+# export one); the hand-written backpropagation lives in inference._network.
 from ..inference._network import MLPSpec, empirical_ntk, init_parameters
 from ..kernels.activations import get_activation
 from ..kernels.criticality import (
@@ -213,7 +216,7 @@ class PhaseDiagram:
 def phase_diagram_experiment(
     activation: str = "tanh",
     *,
-    C_b_max: float = 0.5,
+    C_b_range: tuple[float, float] = (0.0, 0.5),
     C_W_range: tuple[float, float] = (0.5, 3.0),
     quick: bool = False,
 ) -> PhaseDiagram:
@@ -226,8 +229,8 @@ def phase_diagram_experiment(
     Parameters
     ----------
     activation : str
-    C_b_max : float
-        The grid runs over C_b ∈ [0, C_b_max].
+    C_b_range : (float, float)
+        The grid runs over C_b ∈ [C_b_range[0], C_b_range[1]].
     C_W_range : (float, float)
     quick : bool
         Coarser grid.
@@ -244,7 +247,7 @@ def phase_diagram_experiment(
     arXiv:2106.10165 eqs. (5.50)–(5.51).
     """
     n = 15 if quick else 41
-    C_b = np.linspace(0.0, C_b_max, n)
+    C_b = np.linspace(*C_b_range, n)
     C_W = np.linspace(*C_W_range, n)
     grid = phase_diagram(activation, C_b, C_W)
     cp = critical_point(activation)
@@ -444,23 +447,31 @@ def correlation_flow(
     *,
     settings: tuple[tuple[str, float, float], ...] = (
         ("ordered", 0.3, 1.0), ("critical", 0.0, 1.0), ("chaotic", 0.1, 2.5)),
-    x: tuple[float, float] = (1.0, 0.6),
+    X: np.ndarray | None = None,
     quick: bool = False,
 ) -> CorrelationFlow:
     r"""Two-input kernel recursion: the approach of ρ^(ℓ) to its fixed point in each phase.
 
+    Parameters
+    ----------
+    activation : str
+    settings : tuple of (label, C_b, C_W)
+    X : ndarray (2, d_in), optional
+        The two inputs (default (1, 0) and (0.6, 0.8): unit norm, cos θ = 0.6).
+    quick : bool
+        60 instead of 300 layers.
+
     Notes
     -----
     .. math:: K^{(\ell+1)}_{12} = C_b + C_W\,H(K^{(\ell)}_{11}, K^{(\ell)}_{22},
-              K^{(\ell)}_{12}),\qquad H = \langle\sigma(z_1)\sigma(z_2)
-angle_{ar K};
+              K^{(\ell)}_{12}),\qquad H = \langle\sigma(z_1)\sigma(z_2)\rangle_{\bar K};
 
     ρ = 1 is a fixed point with slope χ⊥: ordered (χ⊥ < 1) inputs become perfectly correlated,
     chaotic (χ⊥ > 1) ones approach ρ* < 1, at criticality the approach is a power law.
     Seed 000 slide "more recursions"; arXiv:2106.10165 §5.1.
     """
     depth = 60 if quick else 300
-    X = np.array(x, dtype=float)[:, None]
+    X = np.array([[1.0, 0.0], [0.6, 0.8]]) if X is None else np.asarray(X, dtype=float)
     rhos, stars, chis = [], [], []
     for _, cb, cw in settings:
         Ks = kernel_recursion(activation, X, C_W=cw, C_b=cb, depth=depth)
@@ -1005,12 +1016,10 @@ def ntk_check(
 
     Notes
     -----
-    .. math:: \Theta^{(\ell+1)}_{lphaeta} = \lambda_b + \lambda_W
-              \langle\sigma_lpha\sigma_eta
-angle_{K^{(\ell)}}
-              + C_W \langle\sigma'_lpha\sigma'_eta
-angle_{K^{(\ell)}}
-              \Theta^{(\ell)}_{lphaeta};
+    .. math:: \Theta^{(\ell+1)}_{\alpha\beta} = \lambda_b + \lambda_W
+              \langle\sigma_\alpha\sigma_\beta\rangle_{K^{(\ell)}}
+              + C_W \langle\sigma'_\alpha\sigma'_\beta\rangle_{K^{(\ell)}}
+              \Theta^{(\ell)}_{\alpha\beta};
 
     E[Ĥ] = Θ + O(1/n). Seed 000, "Forward equation for the NTK"; arXiv:2106.10165 eq. (8.12).
     """

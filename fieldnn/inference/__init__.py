@@ -1,25 +1,37 @@
-"""Inference with ensembles of networks: the infinite-width GP posterior, the gradient-flow
-(NTK) prediction, finite-width conditioning by importance weighting, and trained replica
-ensembles (seed 000; Roberts–Yaida–Hanin arXiv:2106.10165 ch. 6–10). Derivations:
-``docs/inference.md``.
+"""Inference with ensembles of networks (seed 000; Roberts–Yaida–Hanin arXiv:2106.10165
+ch. 6–10; derivations in ``docs/inference.md``).
+
+Public names
+------------
+gp_posterior
+    Bayesian posterior of the infinitely wide network (GP conditioning).
+gradient_flow_prediction, flow_operator
+    Mean and covariance of the infinitely wide ensemble trained by gradient flow / descent on
+    the MSE for a time t (NTK), optionally with data-replica noise C_Y.
+conditional_second_moment_sampled, ConditionalSecondMoment
+    The seed's finite-width single-datapoint correction ⟨φ2²|φ1⟩, by exact importance
+    weighting of sampled networks.
+hidden_kernel_posterior, HiddenKernelPosterior
+    The hidden-layer kernel conditioned on observed outputs (no representation learning at
+    infinite width; O(1/n) at finite width).
+train_replicas, ReplicaEnsemble
+    NNPDF-style replica ensembles trained by full-batch gradient descent, vectorised over the
+    ensemble with hand-written backpropagation.
+loss_rate_check, LossRateCheck
+    dL/dt = −ε·H·ε on trained finite networks (empirical NTK).
+plot_replica_bands, plot_conditional_moment
+    Plot helpers (``ax=None``; return the axes).
 """
 
-# infinite width: Bayesian posterior and gradient flow
 from ._finite_width import ConditionalSecondMoment as ConditionalSecondMoment
 from ._finite_width import HiddenKernelPosterior as HiddenKernelPosterior
-
-# finite width: exact conditioning of sampled networks
 from ._finite_width import conditional_second_moment_sampled as conditional_second_moment_sampled
 from ._finite_width import hidden_kernel_posterior as hidden_kernel_posterior
 from ._flow import flow_operator as flow_operator
 from ._flow import gradient_flow_prediction as gradient_flow_prediction
 from ._gp import gp_posterior as gp_posterior
-
-# plots
 from ._plots import plot_conditional_moment as plot_conditional_moment
 from ._plots import plot_replica_bands as plot_replica_bands
-
-# trained explicit networks
 from ._training import LossRateCheck as LossRateCheck
 from ._training import ReplicaEnsemble as ReplicaEnsemble
 from ._training import loss_rate_check as loss_rate_check

@@ -74,21 +74,24 @@ def _readout_covariance(mlp: Any, z: np.ndarray) -> np.ndarray:
     return mlp.C_b[-1] + mlp.C_W[-1] / n * np.matmul(h, np.swapaxes(h, 1, 2))
 
 
-def _weighted_shift(logw: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Prior mean, posterior mean, shift, shift stderr, ESS of observables ``obs`` (N, ...)."""
+def _weighted_shift(logw: np.ndarray, obs: np.ndarray) -> tuple[Any, ...]:
+    """Prior mean, posterior mean, shift, shift stderr, ESS, posterior-mean stderr of
+    observables ``obs`` (N, ...) under importance weights exp(logw)."""
     w = np.exp(logw - logw.max())
     w = w / w.mean()
     flat = obs.reshape(obs.shape[0], -1)
     prior = flat.mean(axis=0)
     post = (w[:, None] * flat).mean(axis=0)
     # influence functions of the self-normalised posterior mean and of the prior mean
-    infl = w[:, None] * (flat - post) - (flat - prior)
+    infl_post = w[:, None] * (flat - post)
+    infl = infl_post - (flat - prior)
     n = flat.shape[0]
     stderr = infl.std(axis=0, ddof=1) / np.sqrt(n)
+    post_stderr = infl_post.std(axis=0, ddof=1) / np.sqrt(n)
     ess = w.sum() ** 2 / (w**2).sum()
     shape = obs.shape[1:]
     return (prior.reshape(shape), post.reshape(shape), (post - prior).reshape(shape),
-            stderr.reshape(shape), float(ess))
+            stderr.reshape(shape), float(ess), post_stderr.reshape(shape))
 
 
 @dataclass(frozen=True)
@@ -198,14 +201,12 @@ def conditional_second_moment_sampled(
     G, Vs, n, p1 = sp.symbols("G V n phi_1")
     formula = sp.lambdify((G, Vs, n, p1), conditional_second_moment(2) - G, "numpy")
     predicted_shift = np.asarray(formula(prior, V, width, phi), dtype=np.float64)
-    post = np.array([r[1][0] for r in rows])
-    w_stderr = np.array([r[3][0] for r in rows])
     return ConditionalSecondMoment(
         phi1=phi,
-        sampled=post,
-        stderr=np.sqrt(w_stderr**2 + G_hat.var(ddof=1) / n_samples),
+        sampled=np.array([r[1][0] for r in rows]),
+        stderr=np.array([r[5][0] for r in rows]),
         shift=np.array([r[2][0] for r in rows]),
-        shift_stderr=w_stderr,
+        shift_stderr=np.array([r[3][0] for r in rows]),
         predicted_shift=predicted_shift,
         predicted=prior + predicted_shift,
         G=prior,
@@ -309,5 +310,7 @@ def hidden_kernel_posterior(
         logw.append(-0.5 * d_out * logdet - 0.5 * np.einsum("bpi,bpi->b", sol, sol))
         zb = z[:, p:]
         obs.append(np.matmul(zb, np.swapaxes(zb, 1, 2)) / z.shape[-1])
-    prior, post, shift, stderr, ess = _weighted_shift(np.concatenate(logw), np.concatenate(obs))
+    prior, post, shift, stderr, ess, _ = _weighted_shift(
+        np.concatenate(logw), np.concatenate(obs)
+    )
     return HiddenKernelPosterior(prior, post, shift, stderr, int(mlp.widths[-2]), ess, n_samples)

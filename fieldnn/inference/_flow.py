@@ -1,6 +1,6 @@
 r"""The infinitely wide ensemble trained by gradient flow (or gradient descent) on the MSE loss
 (seed 000, slide "Gradient training at infinite width"; Lee et al. arXiv:1902.06720 eq. 16;
-Roberts–Yaida–Hanin arXiv:2106.10165 §10.2)."""
+Roberts–Yaida–Hanin arXiv:2106.10165 ch. 10)."""
 
 from __future__ import annotations
 
@@ -115,7 +115,20 @@ def gradient_flow_prediction(
     References
     ----------
     Lee et al., arXiv:1902.06720, eqs. (15)–(16); Roberts, Yaida, Hanin, arXiv:2106.10165,
-    §10.2; seed 000 slide "Gradient training at infinite width".
+    ch. 10; seed 000 slide "Gradient training at infinite width".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fieldnn.ensembles import MLP
+    >>> mlp = MLP("erf", [1, 100, 1], C_W=1.5, C_b=0.1)
+    >>> X, y = [[-1.0], [1.0]], [0.5, -0.5]
+    >>> m0, c0 = gradient_flow_prediction(mlp, X, y, X, t=0.0)
+    >>> m_inf, c_inf = gradient_flow_prediction(mlp, X, y, X)
+    >>> (np.round(m0, 6) + 0.0).tolist(), (np.round(m_inf, 6) + 0.0).tolist()
+    ([0.0, 0.0], [0.5, -0.5])
+    >>> bool(np.allclose(c0, mlp.kernel(X))), bool(np.allclose(c_inf, 0.0, atol=1e-12))
+    (True, True)
     """
     XA, XB = train_test_inputs(mlp, X_train, X_test)
     _, d_out = net_dims(mlp)

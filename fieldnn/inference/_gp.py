@@ -1,5 +1,5 @@
 r"""Bayesian inference with the infinitely wide network: the GP posterior (seed 000, slide
-"Bayesian learning at ∞ width"; Roberts–Yaida–Hanin arXiv:2106.10165 §6.3)."""
+"Bayesian learning at ∞ width"; Roberts–Yaida–Hanin arXiv:2106.10165 ch. 6)."""
 
 from __future__ import annotations
 
@@ -64,8 +64,17 @@ def gp_posterior(
 
     References
     ----------
-    Roberts, Yaida, Hanin, arXiv:2106.10165, eqs. (6.64)–(6.65); seed 000 slide "Bayesian
+    Roberts, Yaida, Hanin, arXiv:2106.10165, ch. 6 (Bayesian inference); seed 000 slide "Bayesian
     learning at ∞ width" (:math:`m^\infty_\beta = K_{\beta\alpha}(K_{\alpha\alpha})^{-1}y_\alpha`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fieldnn.ensembles import MLP
+    >>> mlp = MLP("erf", [1, 100, 1], C_W=1.5, C_b=0.1)
+    >>> mean, cov = gp_posterior(mlp, [[-1.0], [1.0]], [0.5, -0.5], [[-1.0], [0.0]])
+    >>> (np.round(mean, 6) + 0.0).tolist(), bool(abs(cov[0, 0]) < 1e-12)
+    ([0.5, 0.0], True)
     """
     XA, XB = train_test_inputs(mlp, X_train, X_test)
     _, d_out = net_dims(mlp)

@@ -9,7 +9,7 @@ Conventions (Roberts–Yaida–Hanin, arXiv:2106.10165; ``docs/conventions.md``)
 Training: the loss of one network on the targets :math:`y_{i\alpha}` is the unnormalised MSE
 :math:`\mathcal L = \tfrac12\sum_{i,\alpha}\varepsilon_{i\alpha}^2`,
 :math:`\varepsilon = z^{(L)} - y`, and gradient descent uses the learning-rate tensor of the seed
-(slide "Forward equation for the NTK", RYH eq. 7.18)
+(slide "Forward equation for the NTK", RYH ch. 7)
 
 .. math::
 
@@ -150,7 +150,7 @@ def empirical_ntk(
 
     since :math:`\partial z^{(L)}_{i\alpha}/\partial W^{(\ell)}_{uk} = D^{(\ell)}_{i\alpha u}
     h^{(\ell-1)}_{\alpha k}` and :math:`\partial z^{(L)}_{i\alpha}/\partial b^{(\ell)}_u =
-    D^{(\ell)}_{i\alpha u}` (seed slide "Forward equation for the NTK"; RYH eq. 7.17).
+    D^{(\ell)}_{i\alpha u}` (seed slide "Forward equation for the NTK"; RYH ch. 7–8).
     """
     z, h = forward(spec, params, X)
     D = output_jacobian_factors(spec, params, z, h)

@@ -115,6 +115,23 @@ class ReplicaEnsemble:
         return z_mean, (self.cov() - cov) / np.sqrt(var)
 
 
+    def flow_distance(self, mlp: Any) -> dict[str, float]:
+        r"""Distances of the trained ensemble to the infinite-width prediction (width scans).
+
+        Returns a dict with ``mean_distance`` (rms over test points and outputs of
+        mean − predicted mean), ``mean_distance_err`` (rms of the standard errors
+        :math:`\sqrt{\Sigma_{qq}/R}`, the size of pure noise) and ``cov_distance``
+        (:math:`\lVert C_{trained} - C_{flow}\rVert_F / \lVert C_{flow}\rVert_F`).
+        """
+        mean, cov = self.flow_prediction(mlp)
+        R = self.posterior.shape[0]
+        return {
+            "mean_distance": float(np.sqrt(np.mean((self.mean() - mean) ** 2))),
+            "mean_distance_err": float(np.sqrt(np.mean(np.diag(cov) / R))),
+            "cov_distance": float(np.linalg.norm(self.cov() - cov) / np.linalg.norm(cov)),
+        }
+
+
 def _replica_draws(
     Y: np.ndarray, C: np.ndarray, n_replicas: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -182,7 +199,7 @@ def train_replicas(
     References
     ----------
     NNPDF methodology (Monte Carlo replicas), e.g. arXiv:2109.02653; seed 000 slide "NNPDF-like
-    analysis"; Roberts, Yaida, Hanin, arXiv:2106.10165 eq. (7.18) (learning-rate tensor).
+    analysis"; Roberts, Yaida, Hanin, arXiv:2106.10165 ch. 7 (learning-rate tensor).
     """
     spec = MLPSpec.of(mlp)
     XA = spec.inputs(X, "X")
@@ -282,7 +299,7 @@ def loss_rate_check(
     References
     ----------
     Seed 000 slide "EFT again" (:math:`d\mathcal L_A/dt = -\varepsilon H\varepsilon`);
-    Roberts, Yaida, Hanin, arXiv:2106.10165 eq. (7.12).
+    Roberts, Yaida, Hanin, arXiv:2106.10165 ch. 7.
     """
     spec = MLPSpec.of(mlp)
     XA = spec.inputs(X, "X")

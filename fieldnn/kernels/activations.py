@@ -91,7 +91,11 @@ def _namespace(z: Any, xp: Any) -> tuple[Any, Any]:
                 arr = arr.astype(np.float64)
             return arr, np
         xp = array_namespace(z)
-    return xp.asarray(z), xp
+    arr = xp.asarray(z)
+    isdtype = getattr(xp, "isdtype", None)
+    if isdtype is not None and not isdtype(arr.dtype, ("real floating", "complex floating")):
+        arr = xp.astype(arr, xp.float64)
+    return arr, xp
 
 
 def _sigmoid(z: Any, xp: Any) -> Any:

@@ -12,6 +12,7 @@ its own argument (the diagonal of K); σ' of the Gauss-net unit is taken at fixe
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from itertools import combinations_with_replacement
 from typing import Any
@@ -49,6 +50,18 @@ def _evaluate(act: Activation, order: int, z: np.ndarray, q: np.ndarray) -> np.n
     if order == 0:
         return np.asarray(act(z, variance=q if act.normalised else None))
     return np.asarray(act.derivative(z, variance=q if act.normalised else None))
+
+
+def _warn_unconverged(act: Activation, error: np.ndarray, scale: np.ndarray) -> None:
+    """Warn when a quadrature stopped above 1e-8 relative (e.g. a user σ with a kink)."""
+    worst = float(np.max(error / np.maximum(scale, np.max(scale, initial=0.0) * 1e-3 + 1e-300)))
+    if worst > 1e-8:
+        warnings.warn(
+            f"Gaussian expectation of activation {act.name!r} converged only to ~{worst:.1e} "
+            "relative (non-smooth σ? relu-type activations have exact paths in the registry)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _variances(k: Any, argument: str) -> np.ndarray:
@@ -140,9 +153,12 @@ def _pair_quadrature(
             f = f1 * _evaluate(act, orders[1], z2, b[sl, None])
             out[sl] = f @ weight
             magnitude[sl] = np.abs(f) @ weight
-        if previous is not None and np.all(np.abs(out - previous) <= _PAIR_RTOL * magnitude):
+        error = np.full(a.size, np.inf) if previous is None else np.abs(out - previous)
+        if np.all(error <= _PAIR_RTOL * magnitude):
             break
         previous = out.copy()
+    else:
+        _warn_unconverged(act, error, magnitude)
     return out.reshape(shape)
 
 
@@ -207,9 +223,13 @@ def single_expectation(
         z = np.sqrt(flat)[:, None] * u[None, :, 0]
         f = _evaluate(act, d, z, flat[:, None]) ** p
         value = f @ w
-        if previous is not None and np.all(np.abs(value - previous) <= 1e-12 * (np.abs(f) @ w)):
+        magnitude = np.abs(f) @ w
+        error = np.full(value.shape, np.inf) if previous is None else np.abs(value - previous)
+        if np.all(error <= 1e-12 * magnitude):
             break
         previous = value
+    else:
+        _warn_unconverged(act, error, magnitude)
     return value.reshape(kk.shape)
 
 
@@ -306,6 +326,16 @@ def _unique_moments(
     """⟨Π_j σ(z_{a_j})⟩ on the sorted multisets of each order: {n: (values, error estimates)}."""
     P = C.shape[0]
     out = {}
+    q = np.diag(C)
+    if 2 in orders and act.pair_expectation(1.0, 1.0, 0.0) is not None:
+        # order 2 from the closed pair form (any rank)
+        a, b = unique_multisets(P, 2).T
+        bound = np.sqrt(q[a] * q[b])
+        value = act.pair_expectation(q[a], q[b], np.clip(C[a, b], -bound, bound))
+        out[2] = (value, np.zeros(a.size))
+        orders = tuple(n for n in orders if n != 2)
+        if not orders:
+            return out
     if act.normalised and act.name == "gauss":
         # ⟨Π_a e^{m_a (z_a − C_aa)}⟩ = exp(½ mᵀ C m − Σ_a m_a C_aa)
         for n in orders:
@@ -374,6 +404,7 @@ def _smooth_moments(
     width = sum(unique_multisets(P, k).shape[0] for k in range(top + 1))
     chunk = max(256, (1 << 22) // width)
     value, error, _ = adaptive_trapezoid(partial, L, rtol=_PRODUCT_RTOL, chunk=chunk)
+    _warn_unconverged(act, error, np.abs(value))
     bounds = np.cumsum([0, *sizes])
     return {
         n: (value[lo:hi], error[lo:hi])

@@ -62,24 +62,41 @@ def plot_fixed_point(sol: Any, ax: Any = None) -> Any:
 def plot_phase_diagram(pd: Any, ax: Any = None) -> Any:
     """χ⊥ in the (C_b, C_W) plane with the χ∥ = 1 and χ⊥ = 1 lines and the critical point.
 
+    Where the fixed point runs away (no finite K*, white), its edge is a saddle-node line on
+    which χ∥ = 1; it is drawn as the χ∥ = 1 line when χ∥ stays below 1 inside the region.
+
     Parameters
     ----------
     pd : fieldnn.experiments.eft.PhaseDiagram
     ax : matplotlib axes, optional
     """
+    from matplotlib.lines import Line2D
+
     ax = _axes(ax)
     B, W = np.meshgrid(pd.C_b, pd.C_W, indexing="ij")
-    mesh = ax.pcolormesh(B, W, np.log(pd.chi_perp), cmap="coolwarm", shading="auto",
-                         vmin=-1.0, vmax=1.0)
+    finite = np.isfinite(pd.K_star) & np.isfinite(pd.chi_perp) & (pd.chi_perp > 0)
+    log_perp = np.where(finite, np.log(np.where(finite, pd.chi_perp, 1.0)), np.nan)
+    mesh = ax.pcolormesh(B, W, log_perp, cmap="coolwarm", shading="auto", vmin=-1.0, vmax=1.0)
     ax.figure.colorbar(mesh, ax=ax, label=r"$\log \chi_\perp$")
-    c1 = ax.contour(B, W, pd.chi_parallel, levels=[1.0], colors="k", linestyles="--")
-    c2 = ax.contour(B, W, pd.chi_perp, levels=[1.0], colors="k", linestyles="-")
-    ax.plot([pd.critical_C_b], [pd.critical_C_W], "*", ms=12, color="gold", mec="k",
-            label=f"critical ({pd.universality_class})")
-    handles = [c1.legend_elements()[0][0], c2.legend_elements()[0][0],
-               ax.get_legend_handles_labels()[0][0]]
-    ax.legend(handles, [r"$\chi_\parallel = 1$", r"$\chi_\perp = 1$",
-                        f"critical ({pd.universality_class})"], fontsize=8, loc="upper right")
+    chi_par = np.where(finite, pd.chi_parallel, 0.0)
+    handles, labels = [], []
+    if np.nanmax(chi_par) > 1.0 > np.nanmin(chi_par):
+        ax.contour(B, W, chi_par, levels=[1.0], colors="k", linestyles="--")
+        handles.append(Line2D([], [], color="k", ls="--"))
+        labels.append(r"$\chi_\parallel = 1$")
+    elif not np.all(finite):
+        ax.contour(B, W, finite.astype(float), levels=[0.5], colors="k", linestyles="--")
+        handles.append(Line2D([], [], color="k", ls="--"))
+        labels.append(r"$\chi_\parallel = 1$ (edge of finite $K^*$)")
+    perp = np.where(finite, pd.chi_perp, np.nan)
+    if np.nanmax(perp) > 1.0 > np.nanmin(perp):
+        ax.contour(B, W, perp, levels=[1.0], colors="k", linestyles="-")
+        handles.append(Line2D([], [], color="k", ls="-"))
+        labels.append(r"$\chi_\perp = 1$")
+    star, = ax.plot([pd.critical_C_b], [pd.critical_C_W], "*", ms=12, color="gold", mec="k")
+    handles.append(star)
+    labels.append(f"critical ({pd.universality_class})")
+    ax.legend(handles, labels, fontsize=8, loc="upper right")
     ax.set_xlabel(r"$C_b$")
     ax.set_ylabel(r"$C_W$")
     ax.set_title(f"{pd.activation}: ordered ($\\chi_\\perp<1$) / chaotic ($\\chi_\\perp>1$)")
@@ -173,6 +190,8 @@ def plot_ntk(res: Any, ax: Any = None) -> Any:
                     label=rf"$\Theta_{{{a + 1}{b + 1}}} = {res.theta[a, b]:.4g}$")
     ax.axhline(0.0, color="k", lw=1)
     ax.set_xscale("log")
+    ax.set_xticks(res.widths, [str(int(n)) for n in res.widths])
+    ax.minorticks_off()
     ax.set_xlabel("hidden width n")
     ax.set_ylabel(r"$\langle \hat H_{\alpha\beta}\rangle / \Theta_{\alpha\beta} - 1$")
     ax.set_title(f"empirical NTK vs forward equation ({res.activation}, L = {res.depth}, "

@@ -196,3 +196,39 @@ def test_deep_mlp_moments_are_exact_finite_width(act, widths, cw, within_sigma) 
     # the Gaussian (infinite-width) value 3 K² of the fourth moment is rejected
     with pytest.raises(AssertionError):
         within_sigma(est.full(4).ravel(), 3 * exact[2] ** 2, est.stderr(4, connected=False).ravel())
+
+
+def test_large_mean_outputs_connected_parts_to_high_precision() -> None:
+    """μ_b = 10⁴: outputs ≈ 10⁴ ± 1. The estimator's connected 2- and 4-point functions equal
+    the cumulants of the very same samples computed in 40-digit arithmetic (relative 1e-9)."""
+    import mpmath
+
+    from fieldnn.ensembles import sample_outputs
+
+    net = SingleLayerNet("erf", width=4, sigma_w2=1.0, sigma_b2=0.5, mu_w=0.5, mu_b=1.0e4)
+    X = X1[1:3]
+    kwargs = {"rng": 3, "chunk_size": 500}
+    est = estimate_correlators(net, X, 2000, orders=(4,), **kwargs)
+    f = sample_outputs(net, X, 2000, **kwargs)[:, :, 0]
+    assert f.mean() > 9000
+    with mpmath.workdps(40):
+        cols = [[mpmath.mpf(float(v)) for v in f[:, a]] for a in range(2)]
+        means = [mpmath.fsum(c) / len(c) for c in cols]
+        cen = [[v - means[a] for v in cols[a]] for a in range(2)]
+
+        def m(*idx: int) -> mpmath.mpf:
+            return mpmath.fsum(mpmath.fprod(cen[a][r] for a in idx) for r in range(len(f))) / len(f)
+
+        k2 = float(m(0, 1))
+        k4 = float(m(0, 0, 1, 1) - m(0, 0) * m(1, 1) - 2 * m(0, 1) ** 2)
+    assert est.connected(2)[0, 1] == pytest.approx(k2, rel=1e-9)
+    assert est.connected(4)[0, 0, 1, 1] == pytest.approx(k4, rel=1e-9)
+    # the same cumulant from float64 moments about zero loses its digits at this mean
+    x, y = f[:, 0], f[:, 1]
+    E = np.mean
+    naive = (
+        E(x * x * y * y) - 2 * E(x) * E(x * y * y) - 2 * E(y) * E(x * x * y)
+        - E(x * x) * E(y * y) - 2 * E(x * y) ** 2 + 2 * E(x) ** 2 * E(y * y)
+        + 2 * E(y) ** 2 * E(x * x) + 8 * E(x) * E(y) * E(x * y) - 6 * E(x) ** 2 * E(y) ** 2
+    )
+    assert abs(naive - k4) > 0.1 * abs(k4)

@@ -7,11 +7,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from scipy import integrate, linalg
 
 from fieldnn.ensembles import MLP
 from fieldnn.errors import ArgumentError
-from fieldnn.inference import gradient_flow_prediction
+from fieldnn.inference import gp_posterior, gradient_flow_prediction
 
 from ._reference import kernels
 
@@ -130,3 +132,34 @@ def test_errors(mlp):
         gradient_flow_prediction(mlp, XA, Y, XB, learning_rate=100.0)
     with pytest.raises(ArgumentError, match="C_Y"):
         gradient_flow_prediction(mlp, XA, Y, XB, C_Y=np.eye(2))
+
+
+def test_training_only_the_last_layer_is_exact_bayesian_inference():
+    """λ = 0 except λ_b^(L) = C_b^(L), λ_W^(L) = C_W^(L): then Θ = K and the t = ∞ ensemble is
+    the GP posterior (RYH ch. 10: readout-only training at infinite width is Bayesian)."""
+    mlp = MLP("erf", [1, 32, 32, 1], C_W=[1.5, 1.6, 1.2], C_b=[0.1, 0.2, 0.05])
+    lb, lw = [0.0, 0.0, 0.05], [0.0, 0.0, 1.2]
+    m_flow, c_flow = gradient_flow_prediction(mlp, XA, Y, XB, lambda_b=lb, lambda_W=lw)
+    m_gp, c_gp = gp_posterior(mlp, XA, Y, XB)
+    np.testing.assert_allclose(m_flow, m_gp, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(c_flow, c_gp, rtol=1e-7, atol=1e-10)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    xs=st.lists(st.floats(-3, 3), min_size=2, max_size=5, unique=True),
+    ys=st.lists(st.floats(-2, 2), min_size=5, max_size=5),
+    t=st.one_of(st.floats(0, 50), st.just(math.inf)),
+)
+def test_prediction_covariances_are_psd(xs, ys, t):
+    xs = np.array(xs)
+    assume(np.min(np.diff(np.sort(xs))) >= 0.3)  # nearly coincident inputs: ill-conditioned
+    mlp = MLP("erf", [1, 16, 1], C_W=1.5, C_b=0.2)
+    XA_, y_ = xs[:, None], np.array(ys[: len(xs)])
+    K = mlp.kernel(XB)
+    _, c_gp = gp_posterior(mlp, XA_, y_, XB)
+    # conditioning reduces uncertainty: 0 ≤ Σ_B ≤ K_BB (Loewner order)
+    assert np.linalg.eigvalsh(c_gp)[0] > -1e-9 * K.max()
+    assert np.linalg.eigvalsh(K - c_gp)[0] > -1e-9 * K.max()
+    _, c_flow = gradient_flow_prediction(mlp, XA_, y_, XB, t=t)
+    assert np.linalg.eigvalsh(c_flow)[0] > -1e-8 * K.max()

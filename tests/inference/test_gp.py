@@ -96,3 +96,12 @@ def test_bad_arguments():
         gp_posterior(mlp, XA, Y, np.ones((2, 3)))
     with pytest.raises(ArgumentError, match="noise"):
         gp_posterior(mlp, XA, Y, XB, noise=-1.0)
+
+
+def test_docstring_examples():
+    import doctest
+
+    from fieldnn.inference import _flow, _gp
+
+    for module in (_gp, _flow):
+        assert doctest.testmod(module).failed == 0

@@ -149,3 +149,11 @@ def test_relu_pair_positive_homogeneity_and_symmetry(k11, k22, rho):
         rtol=1e-12,
         atol=1e-15,
     )
+
+
+def test_unconverged_quadrature_warns():
+    # a user relu has a kink: the trapezoid rule converges only algebraically and says so
+    kinked = get_activation(lambda z: np.maximum(z, 0.0))
+    with pytest.warns(RuntimeWarning, match="converged only"):
+        value = pair_expectation(kinked, 1.0, 1.0, 0.3)
+    np.testing.assert_allclose(value, pair_expectation("relu", 1.0, 1.0, 0.3), rtol=1e-4)

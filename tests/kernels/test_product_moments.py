@@ -103,12 +103,20 @@ def test_rank2_piecewise_exact_against_polar_quad(act, slopes):
 
 
 def test_piecewise_order2_is_the_arccos_kernel_rank2_and_rank3():
-    for X in (X1, X2, np.array([[0.5], [0.5], [-2.0]])):  # the last one has rank 1 rows
+    # the exact piecewise engine (not the closed pair form that product_moments uses at order 2)
+    from fieldnn.kernels._piecewise import piecewise_moments
+    from fieldnn.kernels._quadrature import rank_factor
+    from fieldnn.kernels.gaussian import unique_multisets
+
+    rows = unique_multisets(3, 2)
+    for X in (X1, X2, np.array([[0.5], [0.5], [-2.0]])):  # the last one has rank-1 rows
         C, _ = covariance(X, 1.7, 0.3)
         q = np.diag(C)
-        for act in ("relu", leaky_relu(0.3)):
+        for act, slopes in (("relu", (0.0, 1.0)), (leaky_relu(0.3), (0.3, 1.0))):
             K = pair_expectation(act, q[:, None], q[None, :], C)
-            np.testing.assert_allclose(product_moments(act, C, 2), K, rtol=1e-13, atol=1e-15)
+            value, _ = piecewise_moments(slopes, rank_factor(C), rows)
+            np.testing.assert_allclose(value, K[tuple(rows.T)], rtol=1e-13, atol=1e-15)
+            np.testing.assert_allclose(product_moments(act, C, 2), K, rtol=1e-15)
 
 
 def test_rank3_piecewise_rotation_invariance_and_monte_carlo():
@@ -188,6 +196,23 @@ def test_product_moments_bad_input():
         np.array([[0.1, 0.2, 0.3], [1.0, -1.0, 0.5], [0.3, 0.9, -0.2], [1, 1, 1]]), 1, 1
     )
     with pytest.raises(UnsupportedError, match=r"'C'.*rank"):
-        product_moments("relu", C, 2)
+        product_moments("relu", C, 4)
+    # order 2 has the closed pair form at any rank
+    np.testing.assert_allclose(np.diag(product_moments("relu", C, 2)), np.diag(C) / 2)
     with pytest.raises(TypeError, match="'order'"):
         product_moments("relu", np.eye(2), 2.0)
+
+
+@pytest.mark.parametrize("name", ["gauss", "relu"])
+def test_rank2_against_monte_carlo(name):
+    C, A = covariance(X1, 0.8, 0.3)
+    q = np.diag(C)
+    rng = np.random.default_rng(17)
+    z = rng.standard_normal((400_000, 2)) @ A.T
+    s = np.exp(z - q) if name == "gauss" else np.maximum(z, 0.0)
+    M4 = product_moments(name, C, 4)
+    M6 = product_moments(name, C, 6)
+    for M, idx in [(M4, (0, 1, 2, 2)), (M4, (0, 0, 2, 2)), (M6, (0, 0, 1, 1, 2, 2))]:
+        samples = np.prod(s[:, list(idx)], axis=1)
+        se = samples.std() / np.sqrt(samples.size)
+        assert abs(samples.mean() - M[idx]) < 5 * se

@@ -119,3 +119,28 @@ def test_bad_m():
         conditional_second_moment(1)
     with pytest.raises(ArgumentError, match="'m'"):
         match_quartic(0)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_symbolic_engine_reproduces_the_matching(m):
+    """The O(m) correlators of the symbolic engine (every diagram, zero dimensions, K ≡ 1),
+    with λ = −γ4/8 and each propagator restored as 1/γ2 (a term λ^k with 2p external legs has
+    p + 2k propagators), give back G and V/n at O(1/n) for the matched couplings."""
+    from fieldnn.symbolic import Theory
+
+    lam, u = sp.Symbol("lambda"), sp.Symbol("u")
+    th = Theory({lam: 4}, species=m)
+    g2, g4 = (c.subs(n, 1 / u) for c in match_quartic(m))
+
+    def restore(expr, legs):
+        poly = sp.Poly(sp.expand(expr), lam)
+        return sum(coef * (-g4 / 8) ** k * g2 ** -(sp.Rational(legs, 2) + 2 * k)
+                   for (k,), coef in poly.terms())
+
+    two = th.correlator((1, 1), order=1).zero_dim()
+    labels = (1, 1, 1, 1) if m == 1 else (1, 1, 2, 2)
+    four = th.correlator(labels, order=1, connected=True).zero_dim()
+    if m == 1:
+        four = four / 3
+    assert sp.simplify(sp.series(restore(two, 2), u, 0, 2).removeO() - G) == 0
+    assert sp.simplify(sp.series(restore(four, 4), u, 0, 2).removeO() - V * u) == 0

@@ -1,0 +1,178 @@
+"""Plots of the NN-QFT experiments (:mod:`fieldnn.experiments.nnqft`).
+
+Every function takes the experiment's result, draws on ``ax`` (a new figure if None) and returns
+the axes; no ``plt.show()``, no global style changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "plot_c_lambda",
+    "plot_dout",
+    "plot_falloff",
+    "plot_lambda_tuples",
+    "plot_rg_flow",
+    "plot_six_point",
+]
+
+
+def _axes(ax: Any) -> Any:
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(5.5, 4.0))
+    return ax
+
+
+def plot_falloff(result: Any, ax: Any = None) -> Any:
+    """m_n against width: exact lines, sampled points with the pooled standard error, and the
+    seed's background (dotted)."""
+    ax = _axes(ax)
+    colors = {4: "C0", 6: "C1"}
+    for n, c in colors.items():
+        ax.loglog(result.widths, result.exact[n], "-", color=c, label=f"$m_{n}$ exact")
+        y, e, bg = (np.asarray(d[n]) for d in (result.sampled, result.stderr, result.background))
+        ax.errorbar(
+            result.sampled_widths,
+            y,
+            yerr=e,
+            fmt="o",
+            color=c,
+            ms=4,
+            capsize=2,
+            label=f"$m_{n}$ sampled",
+        )
+        ax.loglog(result.sampled_widths, bg, ":", color=c, label=f"background $n={n}$")
+    ax.loglog(
+        result.widths,
+        result.exact_connected6,
+        "--",
+        color="C2",
+        label=r"$|G^{(6)}_c|/G^{(6)}_{GP}$ exact",
+    )
+    ax.set_xlabel("width $N$")
+    ax.set_ylabel(r"$m_n = |\Delta G^{(n)}/G^{(n)}_{GP}|$")
+    ax.set_title(f"{result.activation}-net, $d_{{in}}={result.d_in}$")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_lambda_tuples(survey: Any, keys: Sequence[str], ax: Any = None) -> Any:
+    """λ_m per tuple (index of the multiset) for the given survey keys, with error bars for
+    sampled ones and the mean as a horizontal line."""
+    ax = _axes(ax)
+    for i, key in enumerate(keys):
+        vals = np.asarray(survey.values[key])
+        x = np.arange(len(vals))
+        err = survey.errors.get(key)
+        if err is None:
+            ax.plot(x, vals, "o", ms=3, color=f"C{i}", label=key)
+        else:
+            ax.errorbar(
+                x,
+                vals,
+                yerr=np.asarray(err),
+                fmt="s",
+                ms=2,
+                color=f"C{i}",
+                capsize=1,
+                alpha=0.6,
+                label=key,
+            )
+        ax.axhline(float(np.mean(vals)), color=f"C{i}", lw=0.8)
+    ax.set_xlabel("tuple (multiset of four inputs)")
+    ax.set_ylabel(r"$\lambda_m$")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_rg_flow(results: Sequence[Any], ax: Any = None) -> Any:
+    """|λ̄(Λ)| against Λ (log-log) with the fitted and the symbolic slopes in the legend."""
+    ax = _axes(ax)
+    for i, r in enumerate(results):
+        lab = (
+            f"{r.activation} $d_{{in}}={r.d_in}$ {r.legs}: fit {r.fitted_slope:.3f}, "
+            f"β/λ = {r.symbolic_slope:g}"
+        )
+        ax.loglog(r.cutoffs, np.abs(r.lambda_mean), "o-", ms=3, color=f"C{i % 10}", label=lab)
+        fit = r.cutoffs >= r.fit_from
+        if fit.any():
+            c0, l0 = r.cutoffs[fit][-1], abs(r.lambda_mean[fit][-1])
+            xs = r.cutoffs[fit]
+            ax.loglog(xs, l0 * (xs / c0) ** r.symbolic_slope, "k:", lw=0.8)
+    ax.set_xlabel(r"cutoff $\Lambda$")
+    ax.set_ylabel(r"$|\bar\lambda(\Lambda)|$")
+    ax.legend(fontsize=6)
+    return ax
+
+
+def plot_c_lambda(results: Sequence[Any], ax: Any = None) -> Any:
+    """Dimensionless c_λ = λ̄Λ^{d_in} against Λ with its UV/IR fixed-point values (dashed)."""
+    ax = _axes(ax)
+    for i, r in enumerate(results):
+        ax.semilogx(
+            r.cutoffs,
+            r.c_lambda,
+            "o-",
+            ms=3,
+            color=f"C{i % 10}",
+            label=f"{r.activation} $d_{{in}}={r.d_in}$ {r.legs}",
+        )
+        for cstar in (r.c_star_uv, r.c_star_ir):
+            if cstar is not None:
+                ax.axhline(cstar, color=f"C{i % 10}", ls="--", lw=0.8)
+    ax.set_xlabel(r"cutoff $\Lambda$")
+    ax.set_ylabel(r"$c_\lambda = \bar\lambda\Lambda^{d_{in}}$")
+    ax.legend(fontsize=6)
+    return ax
+
+
+def plot_six_point(results: Sequence[Any], ax: Any = None) -> Any:
+    """(GP + λ̄ term)/G⁽⁶⁾ (mean over 6-multisets) against width: exact lines, sampled points."""
+    ax = _axes(ax)
+    for i, r in enumerate(results):
+        ax.semilogx(r.widths, r.ratio_mean, "-", color=f"C{i}", label=f"{r.activation} exact")
+        if len(r.sampled_widths):
+            ax.errorbar(
+                r.sampled_widths,
+                r.sampled_ratio_mean,
+                yerr=r.sampled_ratio_stderr,
+                fmt="o",
+                color=f"C{i}",
+                ms=4,
+                capsize=2,
+                label=f"{r.activation} sampled",
+            )
+    ax.axhspan(0.99, 1.01, color="0.85", label="±1 %")
+    ax.set_xlabel("width $N$")
+    ax.set_ylabel(r"$(G^{(6)}_{GP} + \bar\lambda\ \mathrm{term})/G^{(6)}$")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_dout(result: Any, ax: Any = None) -> Any:
+    """|λ| at tree level and at O(λ²) against d_out, with the sampled tree-level point."""
+    ax = _axes(ax)
+    d = result.d_outs
+    ax.plot(d, np.abs(result.lambda_tree), "o-", label=r"tree level, $iiii$")
+    ax.plot(d, np.abs(result.lambda_one_loop), "s-", label=r"$O(\lambda^2)$, $iiii$")
+    ok = np.isfinite(result.lambda_tree_iijj)
+    ax.plot(d[ok], np.abs(result.lambda_tree_iijj[ok]), "^-", label=r"tree level, $iijj$")
+    ax.errorbar(
+        [result.sampled_d_out],
+        [abs(result.sampled_lambda_tree)],
+        yerr=[result.sampled_lambda_tree_stderr],
+        fmt="kx",
+        capsize=3,
+        label="sampled, tree level",
+    )
+    ax.set_xlabel(r"$d_{out}$")
+    ax.set_ylabel(r"$|\lambda|$")
+    ax.set_title(f"{result.activation}-net, N = {result.width}, Λ = {result.cutoff:g}")
+    ax.legend(fontsize=7)
+    return ax

@@ -1,0 +1,94 @@
+"""``fieldnn reproduce eft``: the files are written, and every number of report.md is the one in
+results.json (formatted from the same stored value)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from fieldnn.errors import ArgumentError
+from fieldnn.report import eft_report, format_number
+
+FIGURES = (
+    "fixed_point", "phase_diagram_tanh", "phase_diagram_gelu", "correlation_flow", "depth_asymptotics", "vertex_growth",
+    "nlo_two_point", "conditional_variance", "ntk", "gradient_flow", "hidden_shift",
+)
+TABLES = ("critical_points", "vertex_growth", "nlo_two_point", "matching", "conditional", "ntk",
+          "replicas")
+
+
+def _table_rows(report: str, header_start: str) -> list[list[str]]:
+    """Cells of the Markdown table whose header row starts with ``header_start``."""
+    lines = report.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+def _check_output(out: Path) -> None:
+    for name in FIGURES:
+        assert (out / f"{name}.png").stat().st_size > 1000, name
+    for name in TABLES:
+        tex = (out / f"{name}.tex").read_text()
+        assert r"\begin{tabular}" in tex and r"\bottomrule" in tex, name
+    report = (out / "report.md").read_text()
+    results = json.loads((out / "results.json").read_text())
+    for png in re.findall(r"\]\(([^)]+\.png)\)", report):
+        assert (out / png).exists(), png
+    assert "docs/eft.md" in report
+    # the seed's fixed point
+    fp = results["fixed_point"]
+    assert f"K* = {format_number(fp['K_star'], 8)}" in report
+    assert f"χ∥ = {format_number(fp['chi_parallel'])}" in report
+    # the vertex table is results.json, row by row
+    rows = _table_rows(report, "| activation | L |")
+    expected = []
+    for act in ("relu", "tanh"):
+        v = results["vertex"][act]
+        for j, L in enumerate(v["depths"]):
+            expected.append([act, str(L)] + [
+                format_number(v[key][j]) for key in ("ratio_recursion", "ratio_exact",
+                                                     "ratio_sampled", "ratio_stderr", "pull",
+                                                     "pull_exact")])
+    assert rows == expected
+    # NLO table and the critical-point table
+    nlo = results["nlo"]
+    rows = _table_rows(report, "| n | G^{1}/n")
+    assert [r[0] for r in rows] == [str(n) for n in nlo["widths"]]
+    assert [r[2] for r in rows] == [format_number(x) for x in nlo["sampled"]]
+    rows = _table_rows(report, "| activation | class |")
+    tanh = results["critical_points"]["tanh"]
+    assert rows[0][:4] == ["tanh", tanh["class"], format_number(tanh["C_b"], 6),
+                           format_number(tanh["C_W"], 6)]
+    # corrections and timing
+    assert "(m+2)V/(2nG)" in report
+    assert f"{format_number(results['run']['seconds'], 3)} s" in report
+
+
+def test_reduced_run_writes_consistent_files(tmp_path: Path) -> None:
+    out = eft_report._write(tmp_path / "eft", eft_report._TINY, force=False, progress=False)
+    _check_output(out)
+    with pytest.raises(ArgumentError, match="not empty"):
+        eft_report.run(out, quick=True)
+
+
+@pytest.mark.slow
+def test_quick_run_under_five_minutes(tmp_path: Path) -> None:
+    t0 = time.perf_counter()
+    out = eft_report.run(tmp_path / "eft", quick=True)
+    assert time.perf_counter() - t0 < 300
+    _check_output(out)
+    results = json.loads((out / "results.json").read_text())
+    assert results["run"]["quick"] is True
+    # the headline checks of the quick run
+    relu = results["vertex"]["relu"]
+    assert max(abs(p) for p in relu["pull_exact"]) < 4.5
+    assert results["ntk"]["offdiag_max_abs_pull"] < 4.5

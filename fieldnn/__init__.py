@@ -1,3 +1,63 @@
-"""fieldnn: ensembles of neural networks as Euclidean field theories."""
+"""fieldnn: ensembles of neural networks as Euclidean field theories.
+
+The public API, grouped by side of the correspondence. Every name is re-exported here once, from
+the subpackage that defines it; conventions are in ``docs/conventions.md``.
+"""
+
+# ruff: noqa: I001  (imports are grouped by topic, not alphabetically)
 
 __version__ = "0.1.0"
+
+# -- errors --------------------------------------------------------------------------------------
+from . import errors as errors
+from .errors import ArgumentError as ArgumentError
+from .errors import CheckpointError as CheckpointError
+from .errors import DiagramError as DiagramError
+from .errors import FieldnnError as FieldnnError
+
+# -- symbolic: effective actions, diagrams, β-functions, 1/n matching ----------------------------
+from .symbolic import Correlator as Correlator
+from .symbolic import Theory as Theory
+from .symbolic import beta_functions as beta_functions
+from .symbolic import match_quartic as match_quartic
+
+# -- kernels: activations, GP kernels, deep recursions (K, Θ, V, NLO), criticality ---------------
+from .kernels import KNOWN_ACTIVATIONS as KNOWN_ACTIVATIONS
+from .kernels import Activation as Activation
+from .kernels import get_activation as get_activation
+from .kernels import single_layer_kernel as single_layer_kernel
+from .kernels.deep import four_point_vertex as four_point_vertex
+from .kernels.deep import kernel_recursion as kernel_recursion
+from .kernels.deep import nlo_kernel_correction as nlo_kernel_correction
+from .kernels.deep import ntk_recursion as ntk_recursion
+from .kernels.criticality import CriticalityResult as CriticalityResult
+from .kernels.criticality import CriticalPoint as CriticalPoint
+from .kernels.criticality import critical_point as critical_point
+from .kernels.criticality import criticality as criticality
+from .kernels.criticality import depth_asymptotics as depth_asymptotics
+
+# -- ensembles: architectures, exact finite-width correlators, sampled estimates -----------------
+from .ensembles import MLP as MLP
+from .ensembles import SingleLayerNet as SingleLayerNet
+from .ensembles import CorrelatorEstimate as CorrelatorEstimate
+from .ensembles import estimate_correlators as estimate_correlators
+from .ensembles import exact_connected as exact_connected
+from .ensembles import exact_full as exact_full
+from .ensembles import sample_outputs as sample_outputs
+
+# -- integrals over the cutoff box ---------------------------------------------------------------
+from .integrals import IntegralResult as IntegralResult
+from .integrals import two_vertex_integral as two_vertex_integral
+from .integrals import vertex_integral as vertex_integral
+
+# -- experiments: couplings measured from correlators --------------------------------------------
+from .experiments import KappaMeasurement as KappaMeasurement
+from .experiments import LambdaMeasurement as LambdaMeasurement
+from .experiments import measure_kappa as measure_kappa
+from .experiments import measure_lambda as measure_lambda
+
+# -- inference: GP posterior, gradient flow, replica ensembles -----------------------------------
+from .inference import ReplicaEnsemble as ReplicaEnsemble
+from .inference import gp_posterior as gp_posterior
+from .inference import gradient_flow_prediction as gradient_flow_prediction
+from .inference import train_replicas as train_replicas

@@ -2,8 +2,8 @@
 
 * :func:`adaptive_tensor_gk` — globally adaptive cubature on boxes in d = 1, 2, 3 with the tensor
   Gauss–Kronrod 7/15 pair, vectorised over many integrands that share their nodes.
-* :func:`rqmc` — randomised quasi-Monte Carlo (scrambled Sobol') for d ≥ 4, error from the spread
-  of independent randomisations.
+* :func:`rqmc` — randomised quasi-Monte Carlo (scrambled Sobol') for d ≥ 4 vertex and d ≥ 2
+  two-vertex integrals, error from the spread of independent randomisations.
 * :class:`AxisMap` — per-axis map of (−1, 1) onto the real line, y = c t / (1 − t²), for Λ = ∞.
 
 The integrand is a callable ``f(nodes (N, d)) -> (T, N)``: T integrands evaluated at once.
@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import IntegrationWarning
-from scipy.stats import qmc
 
 Integrand = Callable[[np.ndarray], np.ndarray]
 
@@ -262,6 +260,8 @@ def adaptive_tensor_gk(
 
 def not_converged_warning(what: str, errors: np.ndarray, values: np.ndarray) -> None:
     """Warn (IntegrationWarning) that the requested tolerance was not reached."""
+    from scipy.integrate import IntegrationWarning  # lazy: scipy.integrate costs ~1 s to import
+
     rel = np.max(errors / np.maximum(np.abs(values), np.finfo(float).tiny))
     warnings.warn(
         f"{what}: requested tolerance not reached within max_evaluations; the returned errors "
@@ -307,6 +307,8 @@ def rqmc(
 def sobol_box(gen: np.random.Generator, n: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """First n points (n a power of 2) of a scrambled Sobol' sequence mapped onto [lo, hi]^d,
     kept strictly inside the box (an end point would hit the Λ = ∞ map's pole)."""
+    from scipy.stats import qmc  # lazy: scipy.stats costs ~1 s to import
+
     u = qmc.Sobol(lo.size, scramble=True, seed=gen).random(n)
     u = np.clip(u, 2**-60, 1.0 - 2**-53)
     return lo + (hi - lo) * u

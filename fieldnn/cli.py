@@ -2,6 +2,10 @@
 
 Subcommands
 -----------
+``fieldnn reproduce [nnqft|eft] [--quick] [--out DIR] [--force] [--progress]``
+    Reproduce a seed talk (both when no target is named): ``report.md``, PNG figures, LaTeX
+    tables and ``results.json`` in ``DIR`` (``DIR/nnqft`` and ``DIR/eft`` for both). An existing,
+    non-empty output directory is never written into without ``--force``.
 ``fieldnn derive``
     Correlators of an effective action by Feynman diagrams, printed as LaTeX, TikZ-Feynman or
     JSON (see :mod:`fieldnn.symbolic`).
@@ -19,6 +23,24 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import FieldnnError
 
+REPRODUCTIONS = ("nnqft", "eft")
+
+
+def _run_reproduce(args: argparse.Namespace) -> int:
+    """Run the requested reproductions and print where each report was written."""
+    from pathlib import Path
+
+    from .report import eft_report, nnqft_report
+
+    runners = {"nnqft": nnqft_report.run, "eft": eft_report.run}
+    targets = [args.target] if args.target else list(REPRODUCTIONS)
+    out = Path(args.out)
+    for target in targets:
+        where = out if args.target else out / target
+        path = runners[target](where, quick=args.quick, force=args.force, progress=args.progress)
+        print(f"fieldnn reproduce {target}: wrote {path / 'report.md'}")
+    return 0
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``fieldnn`` command."""
@@ -31,6 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fieldnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    reproduce = sub.add_parser(
+        "reproduce",
+        help="reproduce the seed talks: report, figures, tables, results.json",
+        description="Reproduce the NN-QFT talk (nnqft), the deep-network EFT talk (eft), or both.",
+    )
+    reproduce.add_argument(
+        "target", nargs="?", choices=REPRODUCTIONS, help="which talk (default: both)"
+    )
+    reproduce.add_argument("--quick", action="store_true", help="small built-in sizes (minutes)")
+    reproduce.add_argument(
+        "--out", default="fieldnn-out", help="output directory (default: fieldnn-out)"
+    )
+    reproduce.add_argument(
+        "--force", action="store_true", help="write into an existing non-empty directory"
+    )
+    reproduce.add_argument("--progress", action="store_true", help="show progress bars")
+    reproduce.set_defaults(run="reproduce")
     derive = sub.add_parser(
         "derive",
         help="correlators of an effective action by Feynman diagrams",
@@ -46,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.run == "reproduce":
+            return _run_reproduce(args)
         if args.run == "derive":
             from .symbolic._cli import run_derive
 

@@ -264,7 +264,16 @@ def _check_decay(f: Callable[[np.ndarray], np.ndarray], d: int, scale: float, wh
     """
     u = _directions(d)
     r1, r2 = 1e3 * scale, 1e6 * scale
-    f1, f2 = np.abs(f(r1 * u)), np.abs(f(r2 * u))
+    try:
+        f1, f2 = np.abs(f(r1 * u)), np.abs(f(r2 * u))
+    except ArgumentError as exc:
+        if exc.argument != "kernel":
+            raise
+        raise ArgumentError(
+            "cutoff",
+            f"the kernel is not finite at |y| = {r2:.3g} ({exc}), so the integral over the whole "
+            "space (cutoff=inf) cannot converge; use a finite cutoff Λ",
+        ) from None
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.log(f1 / f2) / np.log(r2 / r1)
     slow = (f2 > 0) & ~(p > d + 0.5)

@@ -328,6 +328,14 @@ def test_divergence_detected_and_named():
     with pytest.raises(ArgumentError, match="cutoff"):
         two_vertex_integral(erf_kernel, SEED_1D[:, :2], SEED_1D[:, 2:], cutoff=math.inf)
 
+    def exploding(X, Y):  # overflows far out: reported as a divergence, not as a bad kernel
+        with np.errstate(over="ignore"):
+            return np.exp(np.sum(Y**2, axis=1))[None, :] * np.ones((X.shape[0], 1))
+
+    with pytest.raises(ArgumentError, match="not finite") as info:
+        vertex_integral(exploding, SEED_1D, cutoff=math.inf)
+    assert info.value.argument == "cutoff"
+
 
 def test_algebraic_decay_infinite_cutoff_against_quad():
     # two Erf legs K − σ_b² at x = 0 decay like 1/y²: convergent, slowly; mapped t-quadrature

@@ -6,6 +6,9 @@ orders, seed entropy and spawn key, chunk size). It is written to a temporary fi
 directory, flushed and fsynced, then moved over the old one with :func:`os.replace` (atomic on
 POSIX and Windows), so a run killed at any instant leaves either the previous or the new
 checkpoint, never a torn one.
+
+Limitation: a user-callable activation enters the identity by its name and parameters only
+(code is not hashed), so two different callables with one ``__name__`` share checkpoints.
 """
 
 from __future__ import annotations

@@ -154,7 +154,8 @@ def _full_from_shifted(
 
 def expand_symmetric(values: np.ndarray, n_sites: int, order: int) -> np.ndarray:
     """Full symmetric tensor (n_sites,)*order from its unique-multiset vector."""
-    grid = np.indices((n_sites,) * order, dtype=np.int64).reshape(order, -1).T
+    small = np.int16 if n_sites < 2**15 else np.int64  # the index grid is S^order rows
+    grid = np.indices((n_sites,) * order, dtype=small).reshape(order, -1).T
     return values[_rank(grid, n_sites)].reshape((n_sites,) * order)
 
 

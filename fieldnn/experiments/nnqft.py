@@ -575,7 +575,8 @@ class RGFlowResult(_Result):
     symbolic_slope: float  # β_λ/λ from fieldnn.symbolic.rg.beta_functions (UV)
     symbolic_beta: str
     symbolic_beta_c: str
-    c_star_uv: float | None  # lim_{Λ→∞} c_λ when β(c_λ) is marginal in the UV, else None
+    c_star_uv: float | None  # lim_{Λ→∞} c_λ when β(c_λ) is marginal in the UV (and the
+    # asymptotic integral of no tuple vanishes), else None
     c_star_ir: float | None  # lim_{Λ→0} c_λ when K(x_a, 0) − s ≠ 0 at every input, else None
 
 
@@ -656,7 +657,9 @@ def rg_flow(
         res = vertex_integral(
             lambda A, U: net.kernel(A, big * U), st.X[tuples], cutoff=1.0, subtract=s
         )
-        c_uv = float(np.mean(num / (24.0 * res.values)))
+        vals = np.asarray(res.values)
+        if np.min(np.abs(vals)) > 1e-8 * np.max(np.abs(vals)):  # else c* is infinite for a tuple
+            c_uv = float(np.mean(num / (24.0 * vals)))
     k0 = net.kernel(st.X, np.zeros((1, st.d_in)))[:, 0] - s
     c_ir = None
     if np.all(np.abs(k0) > 1e-12 * max(1.0, float(np.max(np.abs(k0))))):

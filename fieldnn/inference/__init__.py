@@ -11,6 +11,9 @@ gradient_flow_prediction, flow_operator
 conditional_second_moment_sampled, ConditionalSecondMoment
     The seed's finite-width single-datapoint correction ⟨φ2²|φ1⟩, by exact importance
     weighting of sampled networks.
+sampled_posterior, SampledPosterior
+    The exact finite-width Bayesian posterior p(z_B | y_A), by importance weighting
+    (→ gp_posterior as n → ∞, with O(1/n) corrections).
 hidden_kernel_posterior, HiddenKernelPosterior
     The hidden-layer kernel conditioned on observed outputs (no representation learning at
     infinite width; O(1/n) at finite width).
@@ -25,8 +28,10 @@ plot_replica_bands, plot_conditional_moment
 
 from ._finite_width import ConditionalSecondMoment as ConditionalSecondMoment
 from ._finite_width import HiddenKernelPosterior as HiddenKernelPosterior
+from ._finite_width import SampledPosterior as SampledPosterior
 from ._finite_width import conditional_second_moment_sampled as conditional_second_moment_sampled
 from ._finite_width import hidden_kernel_posterior as hidden_kernel_posterior
+from ._finite_width import sampled_posterior as sampled_posterior
 from ._flow import flow_operator as flow_operator
 from ._flow import gradient_flow_prediction as gradient_flow_prediction
 from ._gp import gp_posterior as gp_posterior
@@ -42,6 +47,7 @@ __all__ = [
     "HiddenKernelPosterior",
     "LossRateCheck",
     "ReplicaEnsemble",
+    "SampledPosterior",
     "conditional_second_moment_sampled",
     "flow_operator",
     "gp_posterior",
@@ -50,5 +56,6 @@ __all__ = [
     "loss_rate_check",
     "plot_conditional_moment",
     "plot_replica_bands",
+    "sampled_posterior",
     "train_replicas",
 ]

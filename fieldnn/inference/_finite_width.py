@@ -44,8 +44,10 @@ from ._network import as_generator
 __all__ = [
     "ConditionalSecondMoment",
     "HiddenKernelPosterior",
+    "SampledPosterior",
     "conditional_second_moment_sampled",
     "hidden_kernel_posterior",
+    "sampled_posterior",
 ]
 
 
@@ -77,6 +79,8 @@ def _readout_covariance(mlp: Any, z: np.ndarray) -> np.ndarray:
 def _weighted_shift(logw: np.ndarray, obs: np.ndarray) -> tuple[Any, ...]:
     """Prior mean, posterior mean, shift, shift stderr, ESS, posterior-mean stderr of
     observables ``obs`` (N, ...) under importance weights exp(logw)."""
+    if not np.isfinite(logw.max()):
+        raise ArgumentError("y_train", "no sampled network can produce the observed outputs")
     w = np.exp(logw - logw.max())
     w = w / w.mean()
     flat = obs.reshape(obs.shape[0], -1)
@@ -282,35 +286,138 @@ def hidden_kernel_posterior(
     :math:`\mathrm{Cov}(\hat K^{(L-1)}, \hat G_{\alpha\beta})\,\partial\log p(y_A\mid G)/
     \partial G_{\alpha\beta} = O(1/n)`.
     """
-    d_in, d_out = int(mlp.widths[0]), int(mlp.widths[-1])
-    XA = input_points(X_train, "X_train", d_in=d_in)
-    XB = input_points(X_probe, "X_probe", d_in=d_in)
-    y = np.asarray(y_train, dtype=np.float64)
-    if y.ndim == 1:
-        y = y[:, None]
-    if y.shape != (XA.shape[0], d_out) or not np.all(np.isfinite(y)):
-        raise ShapeError("y_train", f"must be finite with shape ({XA.shape[0]}, {d_out})")
+    XA, XB, y = _conditioning_inputs(mlp, X_train, y_train, X_probe, "X_probe")
     n_samples = positive_int(n_samples, "n_samples", minimum=2)
     chunk_size = positive_int(chunk_size, "chunk_size")
-    gen = as_generator(rng)
     p = XA.shape[0]
-    X = np.concatenate([XA, XB], axis=0)
     logw, obs = [], []
-    for z in _hidden_samples(mlp, X, n_samples, gen, chunk_size):
-        G_AA = _readout_covariance(mlp, z[:, :p])
-        try:
-            chol = np.linalg.cholesky(G_AA)
-        except np.linalg.LinAlgError:
-            raise ArgumentError(
-                "X_train", "the readout covariance of a sampled network is singular on the "
-                "training inputs (more inputs than hidden units + 1, or duplicate inputs)"
-            ) from None
-        sol = np.linalg.solve(chol, np.broadcast_to(y, (z.shape[0], *y.shape)))
-        logdet = 2 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-        logw.append(-0.5 * d_out * logdet - 0.5 * np.einsum("bpi,bpi->b", sol, sol))
+    for z in _hidden_samples(mlp, np.concatenate([XA, XB]), n_samples, as_generator(rng),
+                             chunk_size):
+        logw.append(_log_likelihood(*_readout_eigh(_readout_covariance(mlp, z[:, :p])), y))
         zb = z[:, p:]
         obs.append(np.matmul(zb, np.swapaxes(zb, 1, 2)) / z.shape[-1])
     prior, post, shift, stderr, ess, _ = _weighted_shift(
         np.concatenate(logw), np.concatenate(obs)
     )
     return HiddenKernelPosterior(prior, post, shift, stderr, int(mlp.widths[-2]), ess, n_samples)
+
+
+def _conditioning_inputs(
+    mlp: Any, X_train: Any, y_train: Any, X_other: Any, other: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    d_in, d_out = int(mlp.widths[0]), int(mlp.widths[-1])
+    XA = input_points(X_train, "X_train", d_in=d_in)
+    XB = input_points(X_other, other, d_in=d_in)
+    y = np.asarray(y_train, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.shape != (XA.shape[0], d_out) or not np.all(np.isfinite(y)):
+        raise ShapeError("y_train", f"must be finite with shape ({XA.shape[0]}, {d_out})")
+    return XA, XB, y
+
+
+def _readout_eigh(G_AA: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigen-decomposition of Ĝ_AA (b, P, P) and a mask of the numerically regular ones.
+
+    A sampled network whose readout covariance is singular on the training inputs (e.g. ReLU
+    units without a kink between 1-d inputs) has zero likelihood for generic observed outputs;
+    it gets weight 0 instead of raising.
+    """
+    lam, U = np.linalg.eigh(G_AA)
+    ok = lam[:, 0] > 1e-12 * np.maximum(lam[:, -1], 1e-300)
+    lam = np.where(ok[:, None], lam, 1.0)
+    return lam, U, ok
+
+
+def _log_likelihood(lam: np.ndarray, U: np.ndarray, ok: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """log Π_i N(y_i; 0, Ĝ_AA) up to a constant (−inf where Ĝ_AA is singular)."""
+    proj = np.matmul(np.swapaxes(U, 1, 2), y)  # (b, P, d_out)
+    quad = np.einsum("bpi,bp->b", proj**2, 1.0 / lam)
+    logl = -0.5 * y.shape[1] * np.log(lam).sum(axis=1) - 0.5 * quad
+    return np.where(ok, logl, -np.inf)
+
+
+@dataclass(frozen=True)
+class SampledPosterior:
+    r"""The exact Bayesian posterior of finite-width networks at test inputs, sampled.
+
+    Attributes
+    ----------
+    mean : ndarray (Q, d_out)
+        :math:`E[z_B\mid y_A]`.
+    mean_stderr : ndarray (Q, d_out)
+    cov : ndarray (Q, Q)
+        Posterior covariance of one output component (averaged over the d_out components).
+    width : int
+        n_{L−1}.
+    ess : float
+    n_samples : int
+    """
+
+    mean: np.ndarray
+    mean_stderr: np.ndarray
+    cov: np.ndarray
+    width: int
+    ess: float
+    n_samples: int
+
+
+def sampled_posterior(
+    mlp: Any,
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    *,
+    n_samples: int = 100_000,
+    rng: Any = 0,
+    chunk_size: int = 10_000,
+) -> SampledPosterior:
+    r"""Exact finite-width Bayesian posterior :math:`p(z_B\mid y_A)` by importance weighting.
+
+    Given the last hidden layer, the outputs at A ∪ B are Gaussian with covariance Ĝ, so
+    :math:`E[z_B\mid y_A, h] = \hat G_{BA}\hat G_{AA}^{-1}y_A` and
+    :math:`\mathrm{Cov}[z_B\mid y_A, h] = \hat G_{BB} - \hat G_{BA}\hat G_{AA}^{-1}\hat G_{AB}`
+    exactly; averaging them over prior samples of h with weights
+    :math:`w = \prod_i\mathcal N(y_{iA}; 0, \hat G_{AA})` (law of total covariance) gives the
+    posterior of the finite-width ensemble. As n → ∞ it tends to :func:`gp_posterior`, with
+    O(1/n) corrections (RYH ch. 6.4).
+
+    Parameters
+    ----------
+    mlp : MLP
+        At least one hidden layer.
+    X_train : array_like (P, d_in)
+    y_train : array_like (P,) or (P, d_out)
+    X_test : array_like (Q, d_in)
+    n_samples, rng, chunk_size
+        As in :func:`conditional_second_moment_sampled`.
+
+    Returns
+    -------
+    SampledPosterior
+    """
+    XA, XB, y = _conditioning_inputs(mlp, X_train, y_train, X_test, "X_test")
+    n_samples = positive_int(n_samples, "n_samples", minimum=2)
+    chunk_size = positive_int(chunk_size, "chunk_size")
+    p = XA.shape[0]
+    logw, means, covs = [], [], []
+    for z in _hidden_samples(mlp, np.concatenate([XA, XB]), n_samples, as_generator(rng),
+                             chunk_size):
+        G = _readout_covariance(mlp, z)
+        lam, U, ok = _readout_eigh(G[:, :p, :p])
+        logw.append(_log_likelihood(lam, U, ok, y))
+        # Ĝ_AA^{-1/2}-rotated blocks: half = Λ^{-1/2} Uᵀ Ĝ_AB, proj = Λ^{-1/2} Uᵀ y
+        scale = 1.0 / np.sqrt(lam)[:, :, None]
+        half = scale * np.matmul(np.swapaxes(U, 1, 2), G[:, :p, p:])
+        proj = scale * np.matmul(np.swapaxes(U, 1, 2), y)
+        means.append(np.matmul(np.swapaxes(half, 1, 2), proj))  # (b, Q, d_out)
+        covs.append(G[:, p:, p:] - np.matmul(np.swapaxes(half, 1, 2), half))
+    logw_all = np.concatenate(logw)
+    m_all, c_all = np.concatenate(means), np.concatenate(covs)
+    _, mean, _, _, ess, mean_se = _weighted_shift(logw_all, m_all)
+    w = np.exp(logw_all - logw_all.max())
+    w = w / w.sum()
+    dev = m_all - mean
+    cov = np.einsum("b,bpq->pq", w, c_all) + np.einsum("b,bpi,bqi->pq", w, dev, dev) / y.shape[1]
+    return SampledPosterior(mean, mean_se, 0.5 * (cov + cov.T), int(mlp.widths[-2]), ess,
+                            n_samples)

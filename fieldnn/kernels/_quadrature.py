@@ -152,12 +152,12 @@ def adaptive_trapezoid(
     to ``rtol`` · ⟨|F|⟩ elementwise (or the lattice would exceed ``max_points``).
 
     ``partial(z, w)`` returns (Σ_m w_m F(z_m), Σ_m w_m |F(z_m)|) for a chunk of points z (m, k)
-    with weights w (m,). Returns (value, error estimate |Q(h) − Q(2h)|, h).
+    with weights w (m,). Returns (value, error estimate |Q(h) − Q(2h)|, magnitude ⟨|F|⟩).
     """
     r = L.shape[1]
     if r == 0:
         value, magnitude = partial(np.zeros((1, L.shape[0])), np.ones(1))
-        return value, np.zeros_like(value), 0.0
+        return value, np.zeros_like(value), magnitude
     previous = None
     for h in TRAPEZOID_STEPS:
         ball = np.pi ** (0.5 * r) / gamma(0.5 * r + 1.0) * (BALL_RADIUS / h) ** r
@@ -168,7 +168,6 @@ def adaptive_trapezoid(
         for lo in range(0, weight.size, chunk):
             v, a = partial(np.einsum("mr,kr->mk", u[lo : lo + chunk], L), weight[lo : lo + chunk])
             value, magnitude = value + v, magnitude + a
-        used = h
         if previous is not None:
             error = np.abs(value - previous)
             if np.all(error <= rtol * magnitude):
@@ -176,4 +175,4 @@ def adaptive_trapezoid(
         else:
             error = np.full_like(value, np.inf)
         previous = value
-    return value, error, used
+    return value, error, magnitude

@@ -25,7 +25,7 @@ sin                     :math:`e^{-(k_{11}+k_{22})/2}\sinh k_{12}`; σ'σ' (cos 
 linear                  :math:`k_{12}`; σ'σ': 1
 gauss (normalised)      σ(z) = exp(z − q), q the pre-activation variance:
                         :math:`e^{k_{12} - (k_{11}+k_{22})/2}` for both
-tanh, gelu, swish       none (Gauss–Hermite quadrature in :mod:`fieldnn.kernels.gaussian`)
+tanh, gelu, swish       none (quadrature in :mod:`fieldnn.kernels.gaussian`)
 ======================  ==========================================================================
 
 Conventions: relu'(0) = 0, leaky_relu'(0) = a (the one-sided derivative from the left).

@@ -2,9 +2,11 @@ r"""Gaussian expectations of activations: pairs, single variables, products, gen
 
 Everything here is deterministic: closed forms where they exist (see
 :mod:`fieldnn.kernels.activations`), exact piecewise formulas for relu-type activations, and
-otherwise Gauss–Hermite quadrature in the rank of the covariance with an error estimate from
-the next coarser rule (no Monte Carlo). Node counts and measured accuracy: ``docs/numerics.md``,
-section "Gaussian expectations".
+otherwise quadrature in the rank of the covariance with an error estimate from the next coarser
+rule (no Monte Carlo): Gauss–Hermite for a general F (:func:`gaussian_expectation`), and the
+lattice trapezoid rule for activations, which converges geometrically also for saturating σ
+where Gauss–Hermite does not (:mod:`fieldnn.kernels._quadrature`). Node counts and measured
+accuracy: ``docs/numerics.md``, section "Gaussian expectations".
 
 Conventions: z ~ N(0, K) is centred; the Gauss-net unit σ(z) = exp(z − q) takes q = Var z of
 its own argument (the diagonal of K); σ' of the Gauss-net unit is taken at fixed q.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import combinations_with_replacement
 from typing import Any
 
@@ -24,6 +27,7 @@ from .._validate import positive_int, symmetric_psd
 from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
 from ._piecewise import piecewise_moments
 from ._quadrature import (
+    BALL_RADIUS,
     TRAPEZOID_STEPS,
     adaptive_expectation,
     adaptive_trapezoid,
@@ -104,8 +108,9 @@ def pair_expectation(
     The closed forms of :class:`Activation` are used for (0, 0) and (1, 1) when present.
     Otherwise, with the Cholesky factor z1 = √k11 u1, z2 = (k12/√k11) u1 + √(k22 − k12²/k11) u2
     (which covers rank 1 and k = 0 with no special case: a zero coefficient integrates out
-    exactly), a tensor Gauss–Hermite rule with n = 16, 32, …, 256 nodes per dimension is
-    refined until two successive rules agree to 1e-11 of ⟨|σσ|⟩ at every element.
+    exactly), the lattice trapezoid rule on hℤ² ∩ {|u| ≤ 10.5}, h = 1/2, 1/4, …, 1/64, is
+    refined until two successive sums agree to 1e-11 of ⟨|σσ|⟩ at every element (a
+    RuntimeWarning says so if it stops above 1e-8, e.g. for a user σ with a kink).
 
     Examples
     --------
@@ -192,7 +197,9 @@ def single_expectation(
     Closed forms: p = 2 via :func:`pair_expectation` at k11 = k22 = k12 = k; piecewise-linear σ
     with slopes (s₋, s₊): ⟨σ^p⟩ = k^{p/2} h_p (s₊^p + (−s₋)^p), h_p = E[g^p; g > 0], and
     ⟨σ'^p⟩ = (s₊^p + s₋^p)/2 (k > 0); Gauss-net: ⟨e^{p(z − k)}⟩ = e^{p² k/2 − p k}.
-    Otherwise a 1-d Gauss–Hermite rule, n = 20, 40, …, 320, refined to 1e-12 of ⟨|σ^p|⟩.
+    Otherwise the trapezoid rule in t with u = z/√k = a sinh t, a = min(1, 1/√k) (nodes dense
+    on |z| ≲ 1 at any variance: saturating σ at k = 1e8 still converge), h = 1/2, …, 1/64,
+    refined to 1e-12 of ⟨|σ^p|⟩.
 
     Examples
     --------
@@ -216,14 +223,23 @@ def single_expectation(
         return np.where(kk > 0, 0.5 * (s_pos**p + s_neg**p), s_neg**p)
     if act.normalised:
         return np.exp((0.5 * p * p - p) * kk)
+    # u = a sinh t with a = min(1, 1/√k): z-resolution O(1) near 0 even for huge k (σ saturates
+    # or kinks on |z| ~ 1), the Gaussian tail reached at t = asinh(10.5/a); trapezoid in t
     flat = kk.ravel()
+    a = 1.0 / np.maximum(np.sqrt(flat), 1.0)[:, None]
+    t_max = float(np.arcsinh(BALL_RADIUS / a.min(initial=1.0)))
     previous = None
     for h in TRAPEZOID_STEPS:
-        u, w = trapezoid_rule(1, h)
-        z = np.sqrt(flat)[:, None] * u[None, :, 0]
-        f = _evaluate(act, d, z, flat[:, None]) ** p
-        value = f @ w
-        magnitude = np.abs(f) @ w
+        t = h * np.arange(-np.ceil(t_max / h), np.ceil(t_max / h) + 1.0)
+        u = np.clip(a * np.sinh(t), -BALL_RADIUS, BALL_RADIUS)
+        w = np.where(
+            np.abs(a * np.sinh(t)) < BALL_RADIUS,
+            h * a * np.cosh(t) * np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi),
+            0.0,
+        )
+        f = _evaluate(act, d, np.sqrt(flat)[:, None] * u, flat[:, None]) ** p
+        value = np.sum(w * f, axis=1)
+        magnitude = np.sum(w * np.abs(f), axis=1)
         error = np.full(value.shape, np.inf) if previous is None else np.abs(value - previous)
         if np.all(error <= 1e-12 * magnitude):
             break
@@ -296,28 +312,40 @@ def gaussian_expectation(
 # --------------------------------------------------------------------------------------------
 # product moments
 # --------------------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
 def unique_multisets(P: int, order: int) -> np.ndarray:
-    """All sorted index tuples a1 <= … <= an in range(P), lexicographic: (U, n) int array."""
+    """All sorted index tuples a1 <= … <= an in range(P), lexicographic: (U, n) int array
+    (cached, read-only)."""
     combos = list(combinations_with_replacement(range(P), order))
-    return np.array(combos, dtype=np.intp).reshape(len(combos), order)
+    rows = np.array(combos, dtype=np.intp).reshape(len(combos), order)
+    rows.flags.writeable = False
+    return rows
+
+
+def multiset_index(P: int, parts: np.ndarray) -> np.ndarray:
+    """Row numbers in unique_multisets(P, k) of the sorted index tuples ``parts`` (m, k)."""
+    k = parts.shape[1]
+    if k == 0:
+        return np.zeros(parts.shape[0], dtype=np.intp)
+    radix = P ** np.arange(k - 1, -1, -1)
+    return np.searchsorted(unique_multisets(P, k) @ radix, parts @ radix)
 
 
 def scatter_symmetric(values: np.ndarray, P: int, order: int) -> np.ndarray:
-    """Fill the symmetric tensor (P,)*order from values on :func:`unique_multisets` (axis 0)."""
+    """Fill the symmetric tensor (P,)*order from values on :func:`unique_multisets` (axis 0).
+
+    Works through the flat index in chunks of 2²⁰ entries (memory independent of the order).
+    """
     if P**order > _MAX_TENSOR:
         raise UnsupportedError("order", f"tensor of {P}**{order} entries is too large")
-    full = np.indices((P,) * order).reshape(order, -1).T
-    radix = P ** np.arange(order - 1, -1, -1)
-    keys = np.sort(full, axis=1) @ radix
-    table = unique_multisets(P, order) @ radix
-    return values[np.searchsorted(table, keys)].reshape((P,) * order + values.shape[1:])
-
-
-def _parents(P: int, order: int) -> np.ndarray:
-    """Row of (a1..a_{n−1}) in unique_multisets(P, n − 1) for every row (a1..an) of order n."""
-    prefix = unique_multisets(P, order)[:, :-1]
-    radix = P ** np.arange(order - 2, -1, -1)
-    return np.searchsorted(unique_multisets(P, order - 1) @ radix, prefix @ radix)
+    if order == 0:
+        return np.array(values[0])
+    out = np.empty((P**order, *values.shape[1:]), dtype=values.dtype)
+    for lo in range(0, P**order, 1 << 20):
+        flat = np.arange(lo, min(lo + (1 << 20), P**order))
+        digits = np.stack(np.unravel_index(flat, (P,) * order), axis=1)
+        out[flat] = values[multiset_index(P, np.sort(digits, axis=1))]
+    return out.reshape((P,) * order + values.shape[1:])
 
 
 def _unique_moments(
@@ -356,20 +384,6 @@ def _unique_moments(
     return out
 
 
-def _split_index(P: int, order: int, left: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the first ``left`` and the remaining indices of each sorted multiset of ``order``
-    in unique_multisets(P, left) and unique_multisets(P, order − left)."""
-    rows = unique_multisets(P, order)
-
-    def locate(part: np.ndarray, k: int) -> np.ndarray:
-        if k == 0:
-            return np.zeros(rows.shape[0], dtype=np.intp)
-        radix = P ** np.arange(k - 1, -1, -1)
-        return np.searchsorted(unique_multisets(P, k) @ radix, part @ radix)
-
-    return locate(rows[:, :left], left), locate(rows[:, left:], order - left)
-
-
 def _smooth_moments(
     act: Activation, C: np.ndarray, L: np.ndarray, orders: tuple[int, ...]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -382,29 +396,38 @@ def _smooth_moments(
     P = C.shape[0]
     q = np.diag(C)
     top = max((n + 1) // 2 for n in orders)
-    parents = {k: _parents(P, k) for k in range(2, top + 1)}
+    # level k from level k − 1: parent (a1..a_{k−1}) times σ_{a_k}
+    parents = {k: multiset_index(P, unique_multisets(P, k)[:, :-1]) for k in range(2, top + 1)}
     lasts = {k: unique_multisets(P, k)[:, -1] for k in range(2, top + 1)}
-    splits = {n: _split_index(P, n, n // 2) for n in orders}
+    # order n = (first ⌊n/2⌋ indices) ∪ (the rest)
+    splits = {
+        n: (
+            multiset_index(P, unique_multisets(P, n)[:, : n // 2]),
+            multiset_index(P, unique_multisets(P, n)[:, n // 2 :]),
+        )
+        for n in orders
+    }
 
     def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         values = _evaluate(act, 0, z, q[None, :])
         level = {0: np.ones((z.shape[0], 1)), 1: values}
         for k in range(2, top + 1):
             level[k] = level[k - 1][:, parents[k]] * values[:, lasts[k]]
+        # error scale: Cauchy–Schwarz bound √(⟨(S^A)²⟩⟨(S^B)²⟩) ≥ ⟨|S^A S^B|⟩ (per chunk)
+        square = {k: w @ (level[k] * level[k]) for k in level}
         value, magnitude = [], []
         for n in orders:
             left, right = level[n // 2], level[n - n // 2]
-            gram = (left * w[:, None]).T @ right
-            gram_abs = (np.abs(left) * w[:, None]).T @ np.abs(right)
-            value.append(gram[splits[n]])
-            magnitude.append(gram_abs[splits[n]])
+            value.append(((left * w[:, None]).T @ right)[splits[n]])
+            rows, cols = splits[n]
+            magnitude.append(np.sqrt(square[n // 2][rows] * square[n - n // 2][cols]))
         return np.concatenate(value), np.concatenate(magnitude)
 
     sizes = [unique_multisets(P, n).shape[0] for n in orders]
     width = sum(unique_multisets(P, k).shape[0] for k in range(top + 1))
     chunk = max(256, (1 << 22) // width)
-    value, error, _ = adaptive_trapezoid(partial, L, rtol=_PRODUCT_RTOL, chunk=chunk)
-    _warn_unconverged(act, error, np.abs(value))
+    value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_PRODUCT_RTOL, chunk=chunk)
+    _warn_unconverged(act, error, magnitude)
     bounds = np.cumsum([0, *sizes])
     return {
         n: (value[lo:hi], error[lo:hi])
@@ -450,9 +473,9 @@ def product_moments(act: str | Callable | Activation, C: Any, order: int) -> np.
       Gauss–Legendre split at the great-circle events, converged to 1e-13 — see
       :mod:`fieldnn.kernels._piecewise`); rank ≥ 4 raises UnsupportedError.
     * other σ: lattice trapezoid rule in rank(C) (ball |u| ≤ 10.5, step halved from 0.5 to at
-      most 1/64) until successive sums agree to 1e-11 of ⟨|Π σ|⟩; it converges geometrically for
-      analytic σ where Gauss–Hermite is slow for saturating σ (see
-      :mod:`fieldnn.kernels._quadrature`).
+      most 1/64) until successive sums agree to 1e-11 of the Cauchy–Schwarz scale ≥ ⟨|Π σ|⟩;
+      it converges geometrically for analytic σ, where Gauss–Hermite is slow for saturating σ
+      (see :mod:`fieldnn.kernels._quadrature`).
 
     Examples
     --------

@@ -34,6 +34,12 @@ def _axes(ax: Any) -> Any:
     return ax
 
 
+def _width_ticks(ax: Any, widths: Any) -> None:
+    """Label a logarithmic width axis at the widths used."""
+    ax.set_xticks(list(widths), [str(int(n)) for n in widths])
+    ax.minorticks_off()
+
+
 def plot_fixed_point(sol: Any, ax: Any = None) -> Any:
     """The graphical solution of K = C_b + C_W g(K) with the cobweb of the iterated recursion.
 
@@ -108,6 +114,7 @@ def plot_depth_asymptotics(da: Any, ax: Any = None) -> Any:
     ax = _axes(ax)
     ax.loglog(da.depths, da.K, label=f"recursion ({da.activation})")
     ax.loglog(da.depths, da.K_asymptotic, "k--", label=rf"$1/(-a_1\ell)$, $a_1 = {da.a1:.4g}$")
+    ax.loglog(da.depths, da.K_log, "k:", label="with the log ℓ / ℓ² term")
     ax.set_xlabel(r"layer $\ell$")
     ax.set_ylabel(r"$K^{(\ell)}$")
     ax.legend(fontsize=8)
@@ -190,8 +197,7 @@ def plot_ntk(res: Any, ax: Any = None) -> Any:
                     label=rf"$\Theta_{{{a + 1}{b + 1}}} = {res.theta[a, b]:.4g}$")
     ax.axhline(0.0, color="k", lw=1)
     ax.set_xscale("log")
-    ax.set_xticks(res.widths, [str(int(n)) for n in res.widths])
-    ax.minorticks_off()
+    _width_ticks(ax, res.widths)
     ax.set_xlabel("hidden width n")
     ax.set_ylabel(r"$\langle \hat H_{\alpha\beta}\rangle / \Theta_{\alpha\beta} - 1$")
     ax.set_title(f"empirical NTK vs forward equation ({res.activation}, L = {res.depth}, "
@@ -210,6 +216,7 @@ def plot_gradient_flow(res: Any, ax: Any = None) -> Any:
     ref = res.mean_rms_distance[0] * res.widths[0] / res.widths
     ax.loglog(res.widths, ref, "k:", lw=1, label="∝ 1/n")
     ax.axhline(1.0, color="k", lw=0.8)
+    _width_ticks(ax, res.widths)
     ax.set_xlabel("hidden width n")
     ax.set_title(f"replicas vs gradient flow ({res.activation}, L = {res.depth})")
     ax.legend(fontsize=7)
@@ -229,6 +236,7 @@ def plot_hidden_shift(res: Any, ax: Any = None) -> Any:
     ax.plot(res.widths, ref, "k:", lw=1, label="∝ 1/n")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _width_ticks(ax, res.widths)
     ax.set_xlabel("hidden width n")
     ax.set_ylabel(r"$|E[\hat K^{(L-1)}_{\delta\delta} | y_A] - E[\hat K^{(L-1)}_{\delta\delta}]|$")
     ax.set_title("representation learning vanishes at infinite width")

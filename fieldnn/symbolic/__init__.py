@@ -10,6 +10,12 @@ K, CUTOFF
     The propagator function K(x, y) and the box half-width Λ used in ``Correlator.expr``.
 pairings, num_pairings
     Wick pairings (perfect matchings) and their number (n-1)!!.
+beta_functions, BetaFunctions, kernel_asymptotics, Asymptotics
+    Wilsonian β-functions of λ (and the λ–κ system) from the large-|y| growth of the kernel
+    (:mod:`fieldnn.symbolic.rg`).
+match_quartic, conditional_second_moment
+    γ(2), γ(4) of the zero-dimensional O(m) quartic theory matched to G and V in 1/n
+    (:mod:`fieldnn.symbolic.matching`).
 DiagramError
     Bad input to the symbolic engine (re-exported from ``fieldnn.errors``).
 """
@@ -22,14 +28,26 @@ from ._correlator import Term as Term
 from ._theory import Theory as Theory
 from ._wick import num_pairings as num_pairings
 from ._wick import pairings as pairings
+from .matching import conditional_second_moment as conditional_second_moment
+from .matching import match_quartic as match_quartic
+from .rg import Asymptotics as Asymptotics
+from .rg import BetaFunctions as BetaFunctions
+from .rg import beta_functions as beta_functions
+from .rg import kernel_asymptotics as kernel_asymptotics
 
 __all__ = [
     "CUTOFF",
+    "Asymptotics",
+    "BetaFunctions",
     "Correlator",
     "DiagramError",
     "K",
     "Term",
     "Theory",
+    "beta_functions",
+    "conditional_second_moment",
+    "kernel_asymptotics",
+    "match_quartic",
     "num_pairings",
     "pairings",
 ]

@@ -59,3 +59,13 @@ def test_seed_arguments() -> None:
         sample_outputs(net, X, 3, chunk_size=0)
     with pytest.raises(ArgumentTypeError, match="'net'"):
         sample_outputs(object(), X, 3)
+
+
+def test_sample_outputs_on_array_api_strict_draws_the_same_networks() -> None:
+    """Draws happen on the host, so another namespace evaluates the very same networks."""
+    xps = pytest.importorskip("array_api_strict")
+    net = MLP("erf", widths=[1, 12, 9, 1], C_W=1.4, C_b=0.3)
+    a = sample_outputs(net, X, 30, rng=5, chunk_size=8)
+    b = sample_outputs(net, X, 30, rng=5, chunk_size=8, xp=xps)
+    assert b.shape == (30, 3, 1)
+    np.testing.assert_allclose(np.asarray(b), a, rtol=1e-12, atol=1e-13)

@@ -13,8 +13,10 @@ from fieldnn.ensembles import MLP
 from fieldnn.errors import UnsupportedError
 from fieldnn.inference import (
     conditional_second_moment_sampled,
+    gp_posterior,
     hidden_kernel_posterior,
     plot_conditional_moment,
+    sampled_posterior,
 )
 
 matplotlib.use("Agg")
@@ -106,3 +108,25 @@ def test_errors():
     with pytest.raises(UnsupportedError, match="phi1"):
         conditional_second_moment_sampled(MLP("relu", [1, 2, 2], C_b=0.0), [1.0], [0.0],
                                           n_samples=2000)
+
+
+def test_sampled_posterior_tends_to_the_gp_posterior_like_one_over_n():
+    """Exact finite-width Bayesian posterior (importance weighting) vs gp_posterior: the
+    difference of the means is O(1/n) (n·Δ constant) and resolved; variances shrink too."""
+    XA = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -0.5]])
+    XB = np.array([[1.0, 1.0], [-0.5, 0.8], [0.3, -1.0]])
+    K = MLP("relu", [2, 8, 1], C_W=1.5, C_b=0.2).kernel(XA)
+    y = np.linalg.cholesky(K) @ np.array([1.0, -0.7, 0.5])  # typical outputs
+    delta, err, dvar = {}, {}, {}
+    for n in (12, 48):
+        mlp = MLP("relu", [2, n, 1], C_W=1.5, C_b=0.2)
+        r = sampled_posterior(mlp, XA, y, XB, n_samples=80_000, rng=n)
+        m, c = gp_posterior(mlp, XA, y, XB)
+        assert r.mean.shape == (3, 1) and r.cov.shape == (3, 3) and r.width == n
+        assert r.ess > 0.5 * r.n_samples
+        delta[n], err[n] = r.mean[:, 0] - m, r.mean_stderr[:, 0]
+        dvar[n] = np.diag(r.cov) - np.diag(c)
+    big = np.abs(delta[12]) > 10 * err[12]
+    assert big.sum() >= 2
+    np.testing.assert_allclose(12 * delta[12][big], 48 * delta[48][big], rtol=0.3)
+    assert np.sum(np.abs(dvar[48])) < np.sum(np.abs(dvar[12]))

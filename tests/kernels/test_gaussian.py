@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import quad
+from scipy.stats import norm
 
 from fieldnn.errors import ArgumentError, ShapeError, UnsupportedError
 from fieldnn.kernels import (
@@ -157,3 +158,25 @@ def test_unconverged_quadrature_warns():
     with pytest.warns(RuntimeWarning, match="converged only"):
         value = pair_expectation(kinked, 1.0, 1.0, 0.3)
     np.testing.assert_allclose(value, pair_expectation("relu", 1.0, 1.0, 0.3), rtol=1e-4)
+
+
+@pytest.mark.parametrize("k", [1e-6, 1e2, 1e8])
+def test_single_expectation_saturating_at_extreme_variance(k):
+    # tanh saturates on |z| ~ 1 while the Gaussian has width √k: the sinh-substituted rule
+    # resolves both scales. Reference by scipy quad: ⟨tanh²⟩ directly for small k, and as
+    # 1 − ⟨sech²⟩ (sech² negligible beyond |z| = 40) for large k
+    density = norm(scale=np.sqrt(k)).pdf
+    if k < 1:
+        lim, sign, offset = 12 * np.sqrt(k), 1.0, 0.0
+        f = np.tanh
+    else:
+        lim, sign, offset = 40.0, -1.0, 1.0
+
+        def f(z):
+            return 1.0 / np.cosh(z)
+
+    ref = offset + sign * sum(
+        quad(lambda z: f(z) ** 2 * density(z), lo, hi, epsabs=0, epsrel=1e-13, limit=200)[0]
+        for lo, hi in [(-lim, 0.0), (0.0, lim)]
+    )
+    np.testing.assert_allclose(single_expectation("tanh", k), ref, rtol=1e-12)

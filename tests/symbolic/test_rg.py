@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import doctest
+import itertools
 
 import numpy as np
 import pytest
@@ -96,11 +97,11 @@ def test_errors_name_the_argument() -> None:
 
 
 def _box_integral_1d(kernel, xs, cutoff: float, n: int = 4000) -> float:
-    """∫_{−Λ}^{Λ} Π_a K(x_a, y) dy by composite Gauss–Legendre (independent of fieldnn.integrals)."""
+    """∫_{−Λ}^{Λ} Π_a K(x_a, y) dy by composite Gauss–Legendre (not fieldnn.integrals)."""
     nodes, weights = np.polynomial.legendre.leggauss(64)
     edges = np.linspace(-cutoff, cutoff, n // 64 + 1)
     total = 0.0
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         y = 0.5 * (b - a) * nodes + 0.5 * (a + b)
         vals = np.prod([kernel(x, y) for x in xs], axis=0)
         total += 0.5 * (b - a) * float(np.dot(weights, vals))
@@ -139,6 +140,6 @@ def test_symbolic_kernel_matches_numeric_kernel() -> None:
             x = rng.normal(size=(1, d_in))
             y = rng.normal(size=(1, d_in)) * 3
             tt = float(np.linalg.norm(y))
-            sym = f(float(x @ x.T), float(x @ y.T) / tt, tt)
+            sym = f((x @ x.T).item(), (x @ y.T).item() / tt, tt)
             num = gp.single_layer_kernel(act, x, y, sigma_w2=1.5, sigma_b2=0.5)[0, 0]
             assert sym == pytest.approx(num, rel=1e-10)

@@ -1,0 +1,98 @@
+"""The NN-QFT experiments at small size against exact values computed independently."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fieldnn.experiments import nnqft, published_setup
+from fieldnn.experiments.couplings import _gp_moment, measure_kappa, multisets
+from fieldnn.symbolic.rg import beta_functions
+
+
+def test_falloff_exact_curves_match_exact_full_and_slopes() -> None:
+    widths = (2, 10, 100, 1000)
+    r = nnqft.falloff(
+        "relu", widths=widths, sampled_widths=(2,), n_experiments=2, n_nets=4000, fit_min_width=2
+    )
+    assert r.slopes_exact[4] == pytest.approx(-1.0, abs=1e-9)
+    assert r.slope_connected6_exact == pytest.approx(-2.0, abs=1e-9)
+    assert -1.2 < r.slopes_exact[6] < -0.99
+    assert np.all(r.exact[2] == 0)
+    # independent: exact_full at width 10 directly
+    st = published_setup("relu")
+    net = st.net(10)
+    K = net.kernel(st.X)
+    for n in (4, 6):
+        t = multisets(len(st.X), n)
+        gp = np.array([_gp_moment(K, x) for x in t])
+        direct = np.mean(np.abs((net.exact_full(st.X, n)[tuple(t.T)] - gp) / gp))
+        assert r.exact[n][1] == pytest.approx(direct, rel=1e-10)
+    # sampled with error bars: pooled m_4 at N = 2 is within a few standard errors + bias
+    assert r.sampled[4][0] == pytest.approx(r.exact[4][0], abs=5 * r.background[4][0])
+    assert r.background[4][0] == pytest.approx(np.sqrt(2) * r.stderr[4][0])
+
+
+def test_six_point_width_and_ratio_against_direct_exact() -> None:
+    r = nnqft.six_point_check("relu", widths=(10, 58, 59), sampled_widths=(10,), n_nets=4000)
+    assert r.scaling_check < 1e-10
+    st = published_setup("relu")
+    k10 = measure_kappa(st.net(10), st.X, cutoff=10.0)
+    assert r.ratio_mean[0] == pytest.approx(np.mean(k10.ratio), rel=1e-10)
+    assert r.kappa_mean[0] == pytest.approx(k10.mean, rel=1e-8)
+    # the 1 % width lies between 58 and 59: check with the direct exact correlators
+    devs = [np.max(np.abs(measure_kappa(st.net(N), st.X, cutoff=10.0).ratio - 1)) for N in (58, 59)]
+    assert devs[0] > 0.01 > devs[1]
+    assert 58 < r.width_1pct_max < 59
+    assert abs(r.sampled_ratio_mean[0] - r.ratio_mean[0]) < 5 * r.sampled_ratio_stderr[0] + 0.05
+
+
+@pytest.mark.parametrize(
+    ("act", "legs", "tol"),
+    [("relu", "full", 1e-6), ("gauss", "full", 0.02), ("gauss", "subtract_bias", 1e-3)],
+)
+def test_rg_slopes_match_symbolic_beta(act: str, legs: str, tol: float) -> None:
+    r = nnqft.rg_flow(act, d_in=1, legs=legs, quick=True)
+    sym = float(
+        beta_functions(
+            act, d_in=1, legs=legs, sigma_b2=0 if act == "relu" else 1, couplings=("lambda",)
+        ).slope("lambda")
+    )
+    assert r.symbolic_slope == sym
+    assert r.fitted_slope == pytest.approx(sym, abs=tol)
+    # the measured slope is the slope of the integral: identical numbers
+    assert r.fitted_slope == pytest.approx(r.integral_slope, abs=1e-9)
+
+
+def test_gauss_fixed_points_closed_form() -> None:
+    r = nnqft.rg_flow("gauss", d_in=1, legs="full", quick=True)
+    st = published_setup("gauss")
+    net = st.net(r.width)
+    t = multisets(len(st.X), 4)
+    K = net.kernel(st.X)
+    num = np.array([_gp_moment(K, x) for x in t]) - net.exact_full(st.X, 4)[tuple(t.T)]
+    # UV: every leg → σ_b² = 1, ∫ over [−Λ, Λ] → 2Λ; IR: legs → K(x_a, 0)
+    assert r.c_star_uv == pytest.approx(np.mean(num / (24 * 2.0)), rel=1e-6)
+    k0 = net.kernel(st.X, np.zeros((1, 1)))[:, 0]
+    assert r.c_star_ir == pytest.approx(np.mean(num / (48 * np.prod(k0[t], axis=1))), rel=1e-9)
+    # at Λ = 10⁴: I = 2Λ + ∫[Π(1 + e^{−(x−y)²/2}) − 1] ≈ 2Λ + 27.7, so c_λ/c* ≈ 1 − 1.4·10⁻³
+    assert r.c_lambda[-1] / r.c_star_uv == pytest.approx(1 - 27.7 / 2e4, abs=1e-4)
+    assert r.c_lambda[0] == pytest.approx(r.c_star_ir, rel=1e-3)
+
+
+def test_so_dout_structure_and_engine_coefficients() -> None:
+    r = nnqft.so_dout("erf", d_outs=(1, 2, 3), n_nets=4000, quick=True)
+    assert np.nanmax(r.tensor_residual) < 1e-12
+    assert np.allclose(r.lambda_tree, r.lambda_tree[0], rtol=1e-10)
+    assert r.tree_coefficient == -24.0
+    assert np.allclose(r.loop_coefficient, 32 * (np.array([1, 2, 3]) + 8))
+    # O(λ²) root: small relative shift, monotone in d_out
+    assert np.all(np.abs(r.relative_shift) < 0.2)
+    assert np.all(np.diff(r.relative_shift) < 0)
+
+
+@pytest.mark.slow
+def test_beyond_runs_and_slopes_agree() -> None:
+    r = nnqft.beyond(("leaky_relu",), quick=True, n_nets=10_000)
+    for row in r.rows:
+        assert row["measured_slope"] == pytest.approx(row["symbolic_slope"], abs=0.1)

@@ -60,9 +60,10 @@ def _warn_unconverged(act: Activation, error: np.ndarray, scale: np.ndarray) -> 
     """Warn when a quadrature stopped above 1e-8 relative (e.g. a user σ with a kink)."""
     worst = float(np.max(error / np.maximum(scale, np.max(scale, initial=0.0) * 1e-3 + 1e-300)))
     if worst > 1e-8:
+        accuracy = f"~{worst:.1e} relative" if np.isfinite(worst) else "an unknown accuracy"
         warnings.warn(
-            f"Gaussian expectation of activation {act.name!r} converged only to ~{worst:.1e} "
-            "relative (non-smooth σ? relu-type activations have exact paths in the registry)",
+            f"Gaussian expectation of activation {act.name!r} converged only to {accuracy} "
+            "(a kink in σ, a huge variance, or rank >= 4 where the lattice is limited)",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -355,11 +356,11 @@ def _unique_moments(
     P = C.shape[0]
     out = {}
     q = np.diag(C)
-    if 2 in orders and act.pair_expectation(1.0, 1.0, 0.0) is not None:
-        # order 2 from the closed pair form (any rank)
+    if 2 in orders:
+        # order 2 involves two variables only: closed pair form or the 2-d rule, at any rank
         a, b = unique_multisets(P, 2).T
         bound = np.sqrt(q[a] * q[b])
-        value = act.pair_expectation(q[a], q[b], np.clip(C[a, b], -bound, bound))
+        value = pair_expectation(act, q[a], q[b], np.clip(C[a, b], -bound, bound))
         out[2] = (value, np.zeros(a.size))
         orders = tuple(n for n in orders if n != 2)
         if not orders:
@@ -464,7 +465,8 @@ def product_moments(act: str | Callable | Activation, C: Any, order: int) -> np.
 
     Notes
     -----
-    Only the C(P + n − 1, n) sorted multisets are computed, then scattered.
+    Only the C(P + n − 1, n) sorted multisets are computed, then scattered. Order 2 comes from
+    :func:`pair_expectation` (closed form or 2-d rule) at any rank of C.
 
     * Gauss-net unit (σ = e^{z − q}, q_a = C_aa): with multiplicities m_a,
       :math:`M = \exp(\tfrac12 \sum_{ab} m_a C_{ab} m_b - \sum_a m_a C_{aa})`.

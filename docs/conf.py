@@ -21,8 +21,16 @@ myst_enable_extensions = ["dollarmath", "amsmath", "deflist"]
 myst_heading_anchors = 3
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
+# "Attributes" as :ivar: fields, so a documented attribute that is also a property is not
+# described twice; "Public names" (the subpackages' module docstrings) as a plain section.
+napoleon_use_ivar = True
+napoleon_custom_sections = ["Public names"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 exclude_patterns = ["_build", "_*.md"]
+html_static_path = ["_static"]
+# Types in NumPy docstrings such as "array (P, d_in)" are prose, not references: an ambiguous
+# word in them is not an error.
+suppress_warnings = ["ref.python"]
 html_theme = "alabaster"
 nitpicky = False

@@ -42,15 +42,24 @@ def finite_float(value: Any, argument: str) -> float:
     return x
 
 
+def real_array(value: Any, argument: str) -> np.ndarray:
+    """Return ``value`` as a float64 array, refusing None, strings and complex numbers (which a
+    plain ``np.asarray(value, float)`` would turn into NaN, a bare ``ValueError`` or a silent cast
+    that drops the imaginary part)."""
+    if value is None or isinstance(value, str | bytes) or np.iscomplexobj(value):
+        raise ArgumentTypeError(argument, f"must be an array of real numbers, got {value!r}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(argument, f"must be an array of real numbers ({exc})") from None
+
+
 def input_points(X: Any, argument: str = "X", *, d_in: int | None = None) -> np.ndarray:
     """Return inputs as a float64 array of shape (P, d_in), checked for shape and finiteness.
 
     A 1-d array is read as P scalar inputs (d_in = 1) only when ``d_in`` is 1 or None.
     """
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentTypeError(argument, f"must be an array of real numbers ({exc})") from None
+    arr = real_array(X, argument)
     if arr.ndim == 1 and d_in in (None, 1):
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -66,7 +75,7 @@ def input_points(X: Any, argument: str = "X", *, d_in: int | None = None) -> np.
 
 def symmetric_psd(K: Any, argument: str, *, rtol: float = 1e-10) -> np.ndarray:
     """Return ``K`` as a float64 symmetric positive-semidefinite matrix, or raise naming it."""
-    arr = np.asarray(K, dtype=np.float64)
+    arr = real_array(K, argument)
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
         raise ShapeError(argument, f"must be a square matrix, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

@@ -11,7 +11,14 @@ Subcommands
     JSON (see :mod:`fieldnn.symbolic`).
 
 Bad arguments give argparse's usage message and exit status 2, never a traceback; errors of the
-library (:class:`fieldnn.errors.FieldnnError`) are printed as one line with exit status 2.
+library (:class:`fieldnn.errors.FieldnnError`) are printed as one line with exit status 2, and
+operating-system errors (an output directory that cannot be created) as one line with status 1.
+
+``fieldnn reproduce`` checkpoints after every section in ``DIR/.fieldnn-state``: a run that is
+killed or interrupted (Ctrl-C: one line on stderr, exit status 130) resumes when the same command
+is run again; a checkpoint of different arguments is refused (``--force`` starts over). Without
+a target, a talk that the interrupted run had already finished (same arguments) is skipped. See
+:mod:`fieldnn.report._writer`.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import FieldnnError
+from .errors import ArgumentError, FieldnnError
 
 REPRODUCTIONS = ("nnqft", "eft")
 
@@ -34,11 +41,19 @@ def _run_reproduce(args: argparse.Namespace) -> int:
 
     runners = {"nnqft": nnqft_report.run, "eft": eft_report.run}
     targets = [args.target] if args.target else list(REPRODUCTIONS)
+    if not args.out.strip():
+        raise ArgumentError("--out", "must be a directory path, got an empty string")
     out = Path(args.out)
     for target in targets:
         where = out if args.target else out / target
-        path = runners[target](where, quick=args.quick, force=args.force, progress=args.progress)
-        print(f"fieldnn reproduce {target}: wrote {path / 'report.md'}")
+        path = runners[target](
+            where,
+            quick=args.quick,
+            force=args.force,
+            progress=args.progress,
+            skip_finished=not args.target,
+        )
+        print(f"fieldnn reproduce {target}: report in {path / 'report.md'}")
     return 0
 
 
@@ -94,8 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FieldnnError as exc:
         print(f"fieldnn {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"fieldnn {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print(f"fieldnn {args.command}: interrupted", file=sys.stderr)
+        hint = (
+            f"; the completed sections are checkpointed in {args.out}: rerun the same command "
+            "to resume"
+            if args.run == "reproduce"
+            else ""
+        )
+        print(f"fieldnn {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     parser.error(f"unknown command {args.command!r}")
     return 2  # pragma: no cover  (parser.error exits)

@@ -49,7 +49,7 @@ class IntegralResult:
     values : ndarray, shape (T,)
         The integrals, one per tuple of external points.
     errors : ndarray, shape (T,)
-        Error estimates. Deterministic quadrature: the sum over boxes of |Kronrod − Gauss|, an
+        Error estimates. Deterministic quadrature: the sum over boxes of ``|Kronrod − Gauss|``, an
         upper estimate of the error of the returned (Kronrod) value. Quasi-Monte Carlo: one
         standard error (σ/√R over R independent scramblings).
     method : str
@@ -333,20 +333,20 @@ def vertex_integral(
         T tuples of k external inputs (the legs of the vertex).
     cutoff : float
         Λ > 0, or ``math.inf`` for ℝ^{d_in} (then the integrand must decay faster than
-        |y|^{−d_in}; otherwise ``ArgumentError`` naming ``cutoff``).
+        ``|y|^{−d_in}``; otherwise ``ArgumentError`` naming ``cutoff``).
     subtract : float
         s, subtracted from the kernel on every leg and self loop (0: full K; σ_b²: K − σ_b²).
     self_loops : int
         m, the number of factors (K(y, y) − s) (m = 1 for the κ vertex with a self loop).
     rtol, atol : float
-        Requested accuracy per tuple: error ≤ max(atol, rtol |value|) (never below ~2e-14 of
+        Requested accuracy per tuple: error ≤ max(atol, rtol ``|value|``) (never below ~2e-14 of
         ∫|integrand|, the round-off floor).
     breakpoints : "auto", None, or numbers
         Coordinates at which every axis is split before adaptation: kinks of the integrand.
         ``"auto"``: the origin (ReLU's kink where the input direction flips), the decades
         ±1, ±10, ±100, … < Λ (so that no first panel is so wide that its nodes step over an
         O(1)-wide peak such as a Gauss-net leg, which an adaptive rule could not notice), and,
-        in d_in = 1, the external points (ReLU's |y − x|³ cusps). In d_in ≥ 2 the cusps are
+        in d_in = 1, the external points (ReLU's ``|y − x|³`` cusps). In d_in ≥ 2 the cusps are
         points (σ_b > 0) or rays (σ_b = 0), not axis planes: a tensor split through every
         external coordinate costs far more (measured: 40–300×) than letting the bisection find
         them. Kernels with features much narrower than 1 need explicit breakpoints. One
@@ -374,7 +374,7 @@ def vertex_integral(
 
     The kernel is evaluated once per node on the distinct external points of all tuples (one
     (P, N) matrix), and the T products are formed from it. d_in = 1, 2, 3: globally adaptive
-    tensor Gauss–Kronrod 7/15 cubature, error |K − G| per box, bisection along the axis with the
+    tensor Gauss–Kronrod 7/15 cubature, error ``|K − G|`` per box, bisection along the axis with the
     largest one-axis embedded difference. d_in ≥ 4: scrambled Sobol' points, error = standard
     error over ``n_randomizations``. Λ = ∞: every axis is mapped by y = c t/(1 − t²).
 
@@ -493,7 +493,7 @@ def two_vertex_integral(
         Carlo (any d_in); "auto": cubature for d_in = 1, qmc otherwise. In d_in = 2 the
         cubature costs (225 × boxes)² kernel entries per sweep, so within the default budget it
         is one sweep on the initial boxes: excellent on small boxes (Erf/Gauss, Λ = 2: errors
-        ~1e-13 reported, 2–4 s), but its honest |K − G| estimate stays ~1e-4–1e-3 on boxes of
+        ~1e-13 reported, 2–4 s), but its honest ``|K − G|`` estimate stays ~1e-4–1e-3 on boxes of
         width ≳ 5 even where the value is right to 1e-10; there QMC is the better default.
     n_randomizations, rng
         Quasi-Monte Carlo only.
@@ -511,7 +511,7 @@ def two_vertex_integral(
 
     d_in = 1: adaptive Gauss–Kronrod 7/15 on panel pairs shared by y and z; the off-diagonal
     panel pairs use one kernel matrix on all nodes (y × z tensor nodes), the diagonal pairs are
-    split along y = z into two triangles integrated with a Duffy map, so the |y − z|³ cusp of
+    split along y = z into two triangles integrated with a Duffy map, so the ``|y − z|³`` cusp of
     the ReLU kernel lies on an edge. d_in ≥ 2 (default): tensor-product randomised QMC, y and z
     from two independent scrambled Sobol' sequences (n points each, one n × n kernel matrix),
     error from the spread of ``n_randomizations`` scramblings; this reaches ~1e-4 relative, not

@@ -141,8 +141,9 @@ plt.close(ax.figure)
 # descent) approach the infinite-width gradient-flow prediction as the width grows.
 
 # %%
-ri = eft.replica_inference(widths=(8, 64), n_replicas=50, steps=30, n_hidden_samples=2000,
-                           depth=2, rng=5)
+ri = eft.replica_inference(
+    widths=(8, 64), n_replicas=50, steps=30, n_hidden_samples=2000, depth=2, rng=5
+)
 print("rms distance to the flow prediction:", np.round(ri.mean_rms_distance, 4))
 assert ri.mean_rms_distance[1] < ri.mean_rms_distance[0]
 ax = plots_eft.plot_gradient_flow(ri)

@@ -81,11 +81,35 @@ class SingleLayerNet:
         the exact correlators are for zero means and raise :class:`~fieldnn.errors.UnsupportedError`
         otherwise.
 
+    Notes
+    -----
+    At infinite width the outputs form a Gaussian process with kernel
+
+    .. math::
+
+        K(x, x') = \sigma_b^2 + \sigma_W^2\langle\sigma(z)\sigma(z')\rangle_C,\qquad
+        C(x, x') = \sigma_b^2 + \sigma_W^2\,\frac{x\cdot x'}{d_{in}},
+
+    and at finite width every connected correlator of order n ≥ 4 is N times a single-unit
+    cumulant scaled by :math:`(\sigma_W^2/N)^{n/2}` (:meth:`exact_connected`). Conventions:
+    docs/conventions.md, section 1.
+
+    References
+    ----------
+    J. Halverson, A. Maiti, K. Stoner, arXiv:2008.08601, eq. (2.1) and Sec. 3.
+
     Examples
     --------
     >>> net = SingleLayerNet("erf", width=100)
     >>> net.sample_batch([[0.5], [1.0]], 3, np.random.default_rng(0)).shape
     (3, 2, 1)
+
+    The Gauss-net kernel is :math:`\sigma_b^2 + \sigma_W^2 e^{-\sigma_W^2|x-x'|^2/(2d_{in})}`:
+
+    >>> gauss = SingleLayerNet("gauss", width=10, sigma_w2=1.0, sigma_b2=1.0)
+    >>> X = np.array([[0.0], [1.0]])
+    >>> bool(np.allclose(gauss.kernel(X), 1 + np.exp(-((X - X.T) ** 2) / 2)))
+    True
     """
 
     def __init__(
@@ -342,8 +366,40 @@ class MLP:
     def kernel(self, X: Any, layer: int | None = None) -> np.ndarray:
         r"""Infinite-width kernel :math:`K^{(\ell)}` (P, P) of layer ``layer`` (default: output).
 
-        :math:`K^{(\ell+1)} = C_b + C_W \langle\sigma\sigma\rangle_{K^{(\ell)}}` (RYH eq. (4.118));
+        Parameters
+        ----------
+        X : array_like (P, d_in)
+            Inputs.
+        layer : int, optional
+            1 ≤ ``layer`` ≤ L (default L, the output layer).
+
+        Returns
+        -------
+        ndarray (P, P)
+
+        Notes
+        -----
+        .. math::
+
+            K^{(1)}_{ab} = C_b + C_W\,\frac{x_a\cdot x_b}{n_0},\qquad
+            K^{(\ell+1)} = C_b + C_W \langle\sigma(z_a)\sigma(z_b)\rangle_{K^{(\ell)}},
+
+        with the per-layer :math:`C_W, C_b` of this net (docs/conventions.md, section 1);
         delegates to :func:`fieldnn.kernels.deep.kernel_recursion`.
+
+        References
+        ----------
+        Roberts, Yaida, Hanin, arXiv:2106.10165, eq. (4.118).
+
+        Examples
+        --------
+        ReLU at its critical point :math:`(C_b, C_W) = (0, 2)`: ⟨relu(z)relu(z')⟩ = k₁₂/2 for
+        perfectly correlated inputs, so the kernel is the same at every depth:
+
+        >>> mlp = MLP("relu", widths=[1, 64, 64, 1], C_W=2.0, C_b=0.0)
+        >>> mlp.kernel([[1.0], [2.0]])
+        array([[2., 4.],
+               [4., 8.]])
         """
         from ..kernels.deep import kernel_recursion
 

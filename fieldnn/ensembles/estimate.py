@@ -215,16 +215,31 @@ class CorrelatorEstimate:
         t = t.reshape((self._P, self._d_out) * n)
         return t.transpose([2 * j for j in range(n)] + [2 * j + 1 for j in range(n)])
 
+    def _order(self, n: Any) -> int:
+        """The order ``n`` checked against the accumulated ones (1..max(orders)); errors name it
+        'order', as the accumulator's do."""
+        n = positive_int(n, "order")
+        if n > self._acc.max_order:
+            raise ArgumentError(
+                "order",
+                f"must be between 1 and {self._acc.max_order} (the largest order "
+                f"accumulated), got {n}",
+            )
+        return n
+
     def full(self, n: int) -> np.ndarray:
         r"""Full correlator :math:`\langle f_{i_1}(x_{a_1}) \cdots f_{i_n}(x_{a_n})\rangle`."""
+        n = self._order(n)
         return self._tensor(self._acc.moments(n), n)
 
     def connected(self, n: int) -> np.ndarray:
         """Connected correlator (joint cumulant) of order n; n = 1 is the mean."""
+        n = self._order(n)
         return self._tensor(self._acc.cumulants(n), n)
 
     def stderr(self, n: int, connected: bool = True) -> np.ndarray:
         """Standard error (batch means over chunks) of :meth:`connected` or :meth:`full`."""
+        n = self._order(n)
         return self._tensor(self._acc.stderr(n, connected=connected), n)
 
     def to_dict(self) -> dict[str, Any]:
@@ -305,9 +320,27 @@ def estimate_correlators(
 
     Notes
     -----
+    Over M = ``n_nets`` sampled networks the full correlator is the sample mean
+
+    .. math::
+
+        \\hat G^{(n)}_{a_1\\ldots a_n} = \\frac{1}{M}\\sum_{m=1}^{M}
+        f_m(x_{a_1})\\cdots f_m(x_{a_n}),
+
+    the connected correlators are the joint cumulants built from these moments (at zero mean
+    :math:`G^{(4)}_c = G^{(4)}_{1234} - G^{(2)}_{12}G^{(2)}_{34} - G^{(2)}_{13}G^{(2)}_{24}
+    - G^{(2)}_{14}G^{(2)}_{23}`), and the standard errors are batch means: the spread of the
+    C per-chunk estimates divided by :math:`\\sqrt{C}` (docs/numerics.md, "Sampled ensembles";
+    shapes and conventions in the module docstring and docs/conventions.md, section 1).
+
     Chunk 0 runs first; its mean output is the reference shift of every power sum (no
     cancellation for outputs with a large mean). At most twice as many chunks as there are
     workers are in flight; results are merged strictly in chunk order.
+
+    References
+    ----------
+    J. Halverson, A. Maiti, K. Stoner, arXiv:2008.08601, Sec. 3 (sampled correlators of
+    Erf-, ReLU- and Gauss-nets).
 
     Examples
     --------

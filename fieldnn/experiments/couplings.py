@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import input_points, nonnegative_float
+from .._validate import finite_float, input_points, nonnegative_float, real_array
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnknownNameError
 from ..symbolic import pairings
 
@@ -169,7 +169,7 @@ def _leg_subtract(src: _Source, legs: str) -> float:
 
 
 def cutoff_ladder(cutoff: float, X: np.ndarray) -> list[float]:
-    """Breakpoints for box integrals whose integrand lives at |y| ≲ 1 inside a large box.
+    """Breakpoints for box integrals whose integrand lives at ``|y|`` ≲ 1 inside a large box.
 
     0, ±Λ·10⁻ᵏ (k = 1, 2, … while ≥ 1) and, for d_in = 1, the input coordinates. A panel of the
     adaptive rule spanning many decades can miss a peak of width O(1) at its end (a Gauss-net
@@ -248,7 +248,7 @@ class LambdaMeasurement:
         Standard error of ``mean`` (upper bound: mean of the per-tuple errors, exact when the
         tuples are fully correlated, as they are for one ensemble).
     relative_spread : float
-        std / |mean|.
+        std / ``|mean|``.
     is_constant : bool
         relative_spread ≤ ``spread_tolerance``.
     verdict : str
@@ -325,6 +325,20 @@ def _conventions(legs: str, cutoff: float, subtract: float, kind: str, extra: st
     }
 
 
+def _index_tuples(tuples: Any, k: int, P: int) -> np.ndarray:
+    """``tuples`` as a (T, k) int64 array of indices into P inputs, or raise naming it."""
+    arr = real_array(tuples, "tuples")
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != k:
+        raise ShapeError("tuples", f"must be (T, {k}) indices into the {P} inputs, T >= 1, "
+                         f"got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise ArgumentTypeError("tuples", "entries must be integer indices")
+    if arr.min() < 0 or arr.max() >= P:
+        raise ArgumentError("tuples", f"indices must be in 0..{P - 1}, got {arr.min():g}.."
+                            f"{arr.max():g}")
+    return arr.astype(np.int64)
+
+
 def measure_lambda(
     source: Any,
     X: Any,
@@ -362,7 +376,7 @@ def measure_lambda(
         Output species (i, j, k, l) for d_out > 1 (default (0, 0, 0, 0)); the tree-level SO(d_out)
         vertex λ(f·f)² gives 8(δ_ij δ_kl + δ_ik δ_jl + δ_il δ_jk)λ ∫ K⁴ (seed, SO(d_out) slide).
     spread_tolerance : float
-        Threshold on std/|mean| for :attr:`LambdaMeasurement.is_constant`.
+        Threshold on std/``|mean|`` for :attr:`LambdaMeasurement.is_constant`.
     rtol : float
         Relative tolerance of the vertex integrals (split at :func:`cutoff_ladder`).
 
@@ -382,6 +396,21 @@ def measure_lambda(
     References
     ----------
     arXiv:2008.08601, eq. (3.22) (λ_m) and Sec. 3.3.
+
+    Examples
+    --------
+    A ReLU-net with σ_b = 0 in d_in = 1 is exactly f(x) = x F for x > 0 (and K(x, y) = 0 for
+    y < 0), so λ is a constant, :math:`-5\\kappa_4(F)/(24\\langle F^2\\rangle^4\\Lambda^5)` with
+    :math:`\\kappa_4(F) = 3(\\langle\\mathrm{relu}^4\\rangle - \\langle\\mathrm{relu}^2\\rangle^2)/N`:
+
+    >>> from fieldnn.ensembles import SingleLayerNet
+    >>> net = SingleLayerNet("relu", width=5, sigma_w2=1.0, sigma_b2=0.0)
+    >>> m = measure_lambda(net, [[0.2], [0.6], [1.0]], cutoff=5.0)
+    >>> bool(m.is_constant), round(m.mean, 12)
+    (True, -0.0008)
+    >>> kappa4, F2 = 3 * (3 / 2 - 1 / 4) / 5, 1 / 2
+    >>> round(-5 * kappa4 / (24 * F2**4 * 5.0**5), 12)
+    -0.0008
     """
     Xa = input_points(X)
     lam_cut = nonnegative_float(cutoff, "cutoff", strictly_positive=True)
@@ -389,9 +418,7 @@ def measure_lambda(
     src = _as_source(source, Xa, kernel, sigma_b2)
     s = _leg_subtract(src, legs)
     P = Xa.shape[0]
-    tup = multisets(P, 4) if tuples is None else np.asarray(tuples, dtype=np.int64)
-    if tup.ndim != 2 or tup.shape[1] != 4 or tup.min() < 0 or tup.max() >= P:
-        raise ShapeError("tuples", f"must be (T, 4) indices into the {P} inputs")
+    tup = multisets(P, 4) if tuples is None else _index_tuples(tuples, 4, P)
     g4 = _species_block(src.full(4), 4, species, src.d_out)
     if g4.shape != (P,) * 4:
         raise ShapeError("source", f"4-point function has shape {g4.shape}, expected {(P,) * 4}")
@@ -553,15 +580,13 @@ def measure_kappa(
         raise ArgumentError("source", "measure_kappa supports one output species (d_out = 1)")
     s = _leg_subtract(src, legs)
     P = Xa.shape[0]
-    tup = multisets(P, 6) if tuples is None else np.asarray(tuples, dtype=np.int64)
-    if tup.ndim != 2 or tup.shape[1] != 6 or tup.min() < 0 or tup.max() >= P:
-        raise ShapeError("tuples", f"must be (T, 6) indices into the {P} inputs")
+    tup = multisets(P, 6) if tuples is None else _index_tuples(tuples, 6, P)
     if lambda_bar is None:
         lam_meas = measure_lambda(
             source, Xa, cutoff=lam_cut, legs=legs, kernel=kernel, sigma_b2=sigma_b2, rtol=rtol
         )
         lambda_bar = lam_meas.mean
-    lam_bar = float(lambda_bar)
+    lam_bar = finite_float(lambda_bar, "lambda_bar")
     g6 = src.full(6)
     if g6.shape != (P,) * 6:
         raise ShapeError("source", f"6-point function has shape {g6.shape}, expected {(P,) * 6}")

@@ -172,7 +172,7 @@ def _exact_parts(st: Setup) -> _ExactParts:
 
 @dataclass
 class FalloffResult(_Result):
-    """m_n = mean over input multisets of |ΔG⁽ⁿ⁾/G⁽ⁿ⁾_GP| against width (see :func:`falloff`)."""
+    """m_n = mean over input multisets of ``|ΔG⁽ⁿ⁾/G⁽ⁿ⁾_GP|`` against width (see :func:`falloff`)."""
 
     activation: str
     d_in: int
@@ -233,7 +233,7 @@ def falloff(
 
     Notes
     -----
-    Per multiset t of n inputs, r_t = (G⁽ⁿ⁾_t − G⁽ⁿ⁾_GP,t)/G⁽ⁿ⁾_GP,t and m_n = mean_t |r_t|.
+    Per multiset t of n inputs, r_t = (G⁽ⁿ⁾_t − G⁽ⁿ⁾_GP,t)/G⁽ⁿ⁾_GP,t and m_n = mean_t ``|r_t|``.
     Exact: the connected correlators of :meth:`SingleLayerNet.exact_connected` at N = 1 scaled
     exactly to width N (G⁽⁴⁾_c ∝ 1/N, G⁽⁶⁾_c ∝ 1/N²; the tests compare with ``exact_full`` at
     several widths), so m_2 = 0 and m_4 ∝ 1/N exactly.
@@ -465,7 +465,7 @@ def six_point_check(
     (a = Σ₁₅ K·N G⁽⁴⁾_c, b = N² G⁽⁶⁾_c) and λ̄(N) = λ̄(1)/N. The coefficients are read from the
     exact connected correlators at N = 1 (checked against ``exact_full`` at N = 7:
     ``scaling_check``), which gives the ratio as a function of continuous N; the 1 % widths
-    solve max_t |ratio − 1| = 0.01 (and the same for the mean over tuples) by bisection in log N.
+    solve max_t ``|ratio − 1|`` = 0.01 (and the same for the mean over tuples) by bisection in log N.
     """
     st = _setup(activation, d_in, X, None, None)
     widths = np.asarray(SEED_WIDTHS if widths is None else widths, dtype=np.float64)
@@ -911,7 +911,7 @@ def beyond(
 
     For each activation of the registry (σ_W² = σ_b² = 1, inputs {−1, 1}^{d_in} by default):
     λ_m with both leg conventions (exact correlators), the leg power p measured from the
-    kernel at large |y|, the symbolic slope of :func:`fieldnn.symbolic.rg.beta_functions` with
+    kernel at large ``|y|``, the symbolic slope of :func:`fieldnn.symbolic.rg.beta_functions` with
     those powers, and the measured slope of λ̄(Λ) between Λ = 30 and 300. The MLP
     ``[d_in, *mlp_widths, 1]`` (C_W = 2, C_b = 0.1) has no exact path: λ is measured from a
     sampled ensemble (``n_nets``; default 2·10⁵, quick 2·10⁴) with its deep kernel on the legs.

@@ -7,12 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import input_points
-from ..errors import ArgumentError, ShapeError
+from .._validate import input_points, nonnegative_float, real_array
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError
 
 
 def net_dims(net: Any) -> tuple[int, int]:
     """(d_in, d_out) of an :class:`fieldnn.MLP` (``widths``) or a seed-001 net (``d_in``)."""
+    if not callable(getattr(net, "kernel", None)) or not (
+        hasattr(net, "widths") or hasattr(net, "d_in")
+    ):
+        raise ArgumentTypeError(
+            "mlp", f"must be an MLP or a SingleLayerNet, got {type(net).__name__}"
+        )
     widths = getattr(net, "widths", None)
     if widths is not None:
         return int(widths[0]), int(widths[-1])
@@ -24,18 +30,20 @@ def train_test_inputs(net: Any, X_train: Any, X_test: Any) -> tuple[np.ndarray, 
     return input_points(X_train, "X_train", d_in=d_in), input_points(X_test, "X_test", d_in=d_in)
 
 
-def train_targets(y: Any, n_points: int, d_out: int) -> tuple[np.ndarray, bool]:
+def train_targets(
+    y: Any, n_points: int, d_out: int, argument: str = "y_train"
+) -> tuple[np.ndarray, bool]:
     """Targets as (P, d_out) and whether the caller passed a 1-d vector (then outputs squeeze)."""
-    arr = np.asarray(y, dtype=np.float64)
+    arr = real_array(y, argument)
     squeeze = arr.ndim == 1
     if squeeze:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[0] != n_points or arr.shape[1] not in (1, d_out):
         raise ShapeError(
-            "y_train", f"must have shape ({n_points},) or ({n_points}, {d_out}), got {arr.shape}"
+            argument, f"must have shape ({n_points},) or ({n_points}, {d_out}), got {arr.shape}"
         )
     if not np.all(np.isfinite(arr)):
-        raise ArgumentError("y_train", "contains NaN or infinite entries")
+        raise ArgumentError(argument, "contains NaN or infinite entries")
     return arr, squeeze
 
 
@@ -55,6 +63,9 @@ def checked_eigh(A: np.ndarray, argument: str, rcond: float) -> tuple[np.ndarray
     λ_min ≤ rcond · λ_max (duplicate or nearly collinear inputs), instead of returning NaN or
     an answer dominated by round-off.
     """
+    rcond = nonnegative_float(rcond, "rcond")
+    if rcond >= 1:
+        raise ArgumentError("rcond", f"must be in [0, 1), got {rcond}")
     A = 0.5 * (A + A.T)
     w, U = np.linalg.eigh(A)
     if not np.all(np.isfinite(w)) or w[-1] <= 0 or w[0] <= rcond * w[-1]:

@@ -37,14 +37,15 @@ import numpy as np
 
 from .._validate import input_points
 from ..ensembles.architectures import _per_layer
-from ..errors import ArgumentError, UnsupportedError
+from ..ensembles.sampling import seed_sequence
+from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
 
 
 def as_generator(rng: Any) -> np.random.Generator:
     """``rng`` as a :class:`numpy.random.Generator` (an int or SeedSequence seeds a new one)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    return np.random.default_rng(rng)
+    return np.random.default_rng(seed_sequence(rng))
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class MLPSpec:
 
     @classmethod
     def of(cls, mlp: Any) -> MLPSpec:
+        if not all(hasattr(mlp, a) for a in ("widths", "C_W", "C_b", "activation")):
+            raise ArgumentTypeError("mlp", f"must be an MLP, got {type(mlp).__name__}")
         widths = tuple(int(w) for w in mlp.widths)
         depth = len(widths) - 1
         act = mlp.activation

@@ -204,7 +204,7 @@ def train_replicas(
     spec = MLPSpec.of(mlp)
     XA = spec.inputs(X, "X")
     XB = XA if X_test is None else spec.inputs(X_test, "X_test")
-    y, _ = train_targets(Y, XA.shape[0], spec.widths[-1])
+    y, _ = train_targets(Y, XA.shape[0], spec.widths[-1], "Y")
     y = np.broadcast_to(y, (XA.shape[0], spec.widths[-1])).copy()
     P = XA.shape[0]
     C = np.zeros((P, P)) if C_Y is None else symmetric_psd(C_Y, "C_Y")
@@ -261,7 +261,7 @@ class LossRateCheck:
 
     @property
     def relative_error(self) -> np.ndarray:
-        """|observed − predicted| / |predicted| per step and network; O(η)."""
+        """``|observed − predicted|`` / ``|predicted|`` per step and network; O(η)."""
         return np.abs(self.observed - self.predicted) / np.abs(self.predicted)
 
 
@@ -303,7 +303,7 @@ def loss_rate_check(
     """
     spec = MLPSpec.of(mlp)
     XA = spec.inputs(X, "X")
-    y, _ = train_targets(Y, XA.shape[0], spec.widths[-1])
+    y, _ = train_targets(Y, XA.shape[0], spec.widths[-1], "Y")
     steps = positive_int(steps, "steps")
     n_nets = positive_int(n_nets, "n_nets")
     learning_rate = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)

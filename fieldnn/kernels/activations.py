@@ -29,15 +29,15 @@ tanh, gelu, swish       none (quadrature in :mod:`fieldnn.kernels.gaussian`)
 ======================  ==========================================================================
 
 Conventions: relu'(0) = 0, leaky_relu'(0) = a (the one-sided derivative from the left).
-The Gauss-net unit of seed 001 is exp(W0 x + b0)/exp(q(x)) with q(x) = σ_b² + σ_W² |x|²/d_in,
-the pre-activation variance, so its kernel is σ_b² + σ_W² exp(−σ_W²|x−x'|²/(2 d_in)) for any
+The Gauss-net unit of seed 001 is exp(W0 x + b0)/exp(q(x)) with q(x) = σ_b² + σ_W² ``|x|²``/d_in,
+the pre-activation variance, so its kernel is σ_b² + σ_W² exp(−σ_W² ``|x−x'|²``/(2 d_in)) for any
 σ_b, σ_W, d_in (the published code hard-codes σ_b = σ_W = 1).
 
 A user callable σ may come with its derivative; without one, σ' is computed by the complex step
 σ'(z) = Im σ(z + i h)/h, h = 1e-20 (exact to rounding for a real-analytic σ written with NumPy
 ufuncs), if a probe at six points agrees with a finite difference to 1e-6; otherwise (σ does not
 accept complex input, or is not analytic there) by the five-point central difference with
-h = ε^{1/5} max(1, |z|) (truncation h⁴ σ⁽⁵⁾/30, rounding ~ ε|σ|/h: ~1e-12 relative for smooth σ).
+h = ε^{1/5} max(1, ``|z|``) (truncation h⁴ σ⁽⁵⁾/30, rounding ~ ε|σ|/h: ~1e-12 relative for smooth σ).
 
 References
 ----------
@@ -196,12 +196,15 @@ def _sin_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
 
 
 def _sin_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:
-    # sin a sin b = [cos(a − b) − cos(a + b)]/2 and <cos u> = exp(−Var u/2)
-    return np.exp(-0.5 * (k11 + k22)) * np.sinh(k12)
+    # sin a sin b = [cos(a − b) − cos(a + b)]/2 and <cos u> = exp(−Var u/2); written as
+    # [exp(−Var(a−b)/2) − exp(−Var(a+b)/2)]/2 so that large k (|k12| ≤ √(k11 k22)) cannot overflow
+    s = -0.5 * (np.asarray(k11, dtype=float) + k22)
+    return 0.5 * (np.exp(s + k12) - np.exp(s - k12))
 
 
 def _sin_dpair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:
-    return np.exp(-0.5 * (k11 + k22)) * np.cosh(k12)
+    s = -0.5 * (np.asarray(k11, dtype=float) + k22)
+    return 0.5 * (np.exp(s + k12) + np.exp(s - k12))
 
 
 def _gelu_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:

@@ -279,7 +279,7 @@ def criticality(
     -----
     Fixed points: sign changes of :math:`f(K) = C_b + C_W g(K) - K` on a log grid of [0, 1e8]
     refined by Brent's method, plus double roots (tangencies, which is what a critical point
-    with K* > 0 is) found as the zeros of :math:`\chi_\parallel(K) - 1` where |f| vanishes.
+    with K* > 0 is) found as the zeros of :math:`\chi_\parallel(K) - 1` where ``|f|`` vanishes.
     For relu-type σ with C_b = 0 and C_W (s₊² + s₋²)/2 = 1, g is linear and every K is a
     fixed point (scale invariance): K* = K0, or nan without K0. If there is no finite fixed
     point in the direction of the flow (relu with C_W > 2, or C_W = 2 and C_b > 0) the result
@@ -360,8 +360,8 @@ def criticality(
 def taylor_coefficients(activation: ActivationLike, order: int = 5) -> np.ndarray:
     r"""σ_0, σ_1, …, σ_order with :math:`\sigma(z) = \sum_k \sigma_k z^k/k!` (RYH convention).
 
-    If σ accepts complex input: the Cauchy integral on the circle |z| = 1/2 by the 64-point
-    trapezoidal rule (geometric convergence, ~1e-15 for σ analytic in |z| < π/2 like tanh).
+    If σ accepts complex input: the Cauchy integral on the circle ``|z|`` = 1/2 by the 64-point
+    trapezoidal rule (geometric convergence, ~1e-15 for σ analytic in ``|z|`` < π/2 like tanh).
     Otherwise the derivatives at 0 of the degree-20 Chebyshev interpolant on [−1/2, 1/2]
     (~1e-8 for σ_5). Meaningless for σ with a kink at 0 (relu: the scale-invariant class).
     """

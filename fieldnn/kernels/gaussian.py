@@ -109,8 +109,8 @@ def pair_expectation(
     The closed forms of :class:`Activation` are used for (0, 0) and (1, 1) when present.
     Otherwise, with the Cholesky factor z1 = √k11 u1, z2 = (k12/√k11) u1 + √(k22 − k12²/k11) u2
     (which covers rank 1 and k = 0 with no special case: a zero coefficient integrates out
-    exactly), the lattice trapezoid rule on hℤ² ∩ {|u| ≤ 10.5}, h = 1/2, 1/4, …, 1/64, is
-    refined until two successive sums agree to 1e-11 of ⟨|σσ|⟩ at every element (a
+    exactly), the lattice trapezoid rule on hℤ² ∩ {``|u|`` ≤ 10.5}, h = 1/2, 1/4, …, 1/64, is
+    refined until two successive sums agree to 1e-11 of ⟨``|σσ|``⟩ at every element (a
     RuntimeWarning says so if it stops above 1e-8, e.g. for a user σ with a kink).
 
     Examples
@@ -199,8 +199,8 @@ def single_expectation(
     with slopes (s₋, s₊): ⟨σ^p⟩ = k^{p/2} h_p (s₊^p + (−s₋)^p), h_p = E[g^p; g > 0], and
     ⟨σ'^p⟩ = (s₊^p + s₋^p)/2 (k > 0); Gauss-net: ⟨e^{p(z − k)}⟩ = e^{p² k/2 − p k}.
     Otherwise the trapezoid rule in t with u = z/√k = a sinh t, a = min(1, 1/√k) (nodes dense
-    on |z| ≲ 1 at any variance: saturating σ at k = 1e8 still converge), h = 1/2, …, 1/64,
-    refined to 1e-12 of ⟨|σ^p|⟩.
+    on ``|z|`` ≲ 1 at any variance: saturating σ at k = 1e8 still converge), h = 1/2, …, 1/64,
+    refined to 1e-12 of ⟨``|σ^p|``⟩.
 
     Examples
     --------
@@ -271,11 +271,11 @@ def gaussian_expectation(
         Symmetric positive-semidefinite covariance.
     n_nodes : int, optional
         Nodes per rank dimension. Default: adaptive, 10, 20, 40, … (grid ≤ 2²² points) until
-        two successive rules agree to ``rtol`` × ⟨|F|⟩.
+        two successive rules agree to ``rtol`` × ⟨``|F|``⟩.
     rtol : float
         Target relative accuracy of the adaptive rule.
     return_error : bool
-        Also return the error estimate |Q(n) − Q(coarser)| (same shape as the value).
+        Also return the error estimate ``|Q(n) − Q(coarser)|`` (same shape as the value).
 
     Returns
     -------
@@ -474,8 +474,8 @@ def product_moments(act: str | Callable | Activation, C: Any, order: int) -> np.
       (exact Laurent-polynomial arc integrals for rank ≤ 2; for rank 3 the polar angle by
       Gauss–Legendre split at the great-circle events, converged to 1e-13 — see
       :mod:`fieldnn.kernels._piecewise`); rank ≥ 4 raises UnsupportedError.
-    * other σ: lattice trapezoid rule in rank(C) (ball |u| ≤ 10.5, step halved from 0.5 to at
-      most 1/64) until successive sums agree to 1e-11 of the Cauchy–Schwarz scale ≥ ⟨|Π σ|⟩;
+    * other σ: lattice trapezoid rule in rank(C) (ball ``|u|`` ≤ 10.5, step halved from 0.5 to at
+      most 1/64) until successive sums agree to 1e-11 of the Cauchy–Schwarz scale ≥ ⟨``|Π σ|``⟩;
       it converges geometrically for analytic σ, where Gauss–Hermite is slow for saturating σ
       (see :mod:`fieldnn.kernels._quadrature`).
 

@@ -5,6 +5,26 @@ Every number that appears in ``report.md`` is first stored in the results tree a
 it, so the report and ``results.json`` cannot disagree. Files are written atomically (temporary
 file + :func:`os.replace`); an existing, non-empty output directory is refused unless
 ``force=True``.
+
+Checkpoint and resume
+---------------------
+A writer created with ``arguments=`` (a JSON-able description of the run: command, mode,
+sections, fieldnn version) keeps its state in ``out/.fieldnn-state/state.json``, rewritten
+atomically after every completed :meth:`ReportWriter.step`: the results tree, the report lines
+and each step's return value. A run killed at any moment (SIGKILL, Ctrl-C) and restarted with
+the same arguments skips the completed steps and finishes with the same ``results.json`` (up to
+the wall-clock timings it records). The state directory marks a resumable run: an output
+directory that holds one is not "non-empty" for the refusal rule if the arguments match; if they
+differ, :class:`~fieldnn.errors.CheckpointError` is raised unless ``force`` (which starts over).
+When :meth:`ReportWriter.finish` has written ``results.json`` and ``report.md`` the state is
+replaced by ``finished.json`` (the arguments only), so a finished directory is refused again
+without ``--force``; :func:`finished_with` lets ``fieldnn reproduce`` (both talks) skip a talk
+that an interrupted run had already finished.
+
+Test-only knob: with the environment variable ``FIELDNN_TEST_SIGNAL_AFTER_STEP=NAME:SIG``
+(``SIG`` one of ``KILL``, ``INT``) the process sends itself that signal right after the
+checkpoint of step ``NAME`` is written (the tests of interrupted runs use it; never set it
+otherwise).
 """
 
 from __future__ import annotations
@@ -12,16 +32,27 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, CheckpointError
 
-__all__ = ["ReportWriter", "atomic_write_text", "format_number", "to_jsonable"]
+__all__ = [
+    "STATE_DIR",
+    "ReportWriter",
+    "atomic_write_text",
+    "finished_with",
+    "format_number",
+    "to_jsonable",
+]
+
+STATE_DIR = ".fieldnn-state"
+_STATE_VERSION = 1
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -80,19 +111,96 @@ class ReportWriter:
         Allow writing into a non-empty directory.
     title : str
         First heading of ``report.md``.
+    arguments : mapping, optional
+        JSON-able description of the run; enables the checkpoint in ``out/.fieldnn-state``
+        (see the module docstring). A checkpoint written with other arguments raises
+        :class:`~fieldnn.errors.CheckpointError` unless ``force``.
     """
 
-    def __init__(self, out: str | os.PathLike[str], *, force: bool = False, title: str) -> None:
+    def __init__(
+        self,
+        out: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        title: str,
+        arguments: Mapping[str, Any] | None = None,
+    ) -> None:
         self.out = Path(out)
         if self.out.exists() and not self.out.is_dir():
             raise ArgumentError("out", f"{self.out} exists and is not a directory")
-        if self.out.is_dir() and any(self.out.iterdir()) and not force:
+        self.results: dict[str, Any] = {}
+        self._lines: list[str] = [f"# {title}", ""]
+        self._steps: dict[str, Any] = {}
+        self._arguments = None if arguments is None else to_jsonable(dict(arguments))
+        resumed = self._arguments is not None and self._resume(force)
+        if not resumed and self.out.is_dir() and any(self.out.iterdir()) and not force:
             raise ArgumentError(
                 "out", f"{self.out} exists and is not empty; pass --force to write into it"
             )
         self.out.mkdir(parents=True, exist_ok=True)
-        self.results: dict[str, Any] = {}
-        self._lines: list[str] = [f"# {title}", ""]
+        self.resumed_steps = tuple(self._steps)
+        if self._arguments is not None:
+            self._save()
+
+    # -- checkpoint ------------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        """``out/.fieldnn-state/state.json``."""
+        return self.out / STATE_DIR / "state.json"
+
+    def _resume(self, force: bool) -> bool:
+        """Load a checkpoint of the same arguments; return whether one was loaded."""
+        path = self.state_path
+        if not path.is_file():
+            return False
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            ok = isinstance(state, dict) and state.get("version") == _STATE_VERSION
+        except (OSError, ValueError):
+            ok = False
+        if not ok:
+            if force:
+                return False
+            raise CheckpointError(
+                f"checkpoint {path} is unreadable or from another fieldnn version; "
+                "pass --force to start over"
+            )
+        if state.get("arguments") != self._arguments:
+            if force:
+                return False
+            raise CheckpointError(
+                f"{self.out} holds an interrupted run with different arguments "
+                f"({_describe(state.get('arguments'))}; now {_describe(self._arguments)}); "
+                "rerun with the same arguments to resume, or pass --force to start over"
+            )
+        self.results = state["results"]
+        self._lines = state["lines"]
+        self._steps = state["steps"]
+        return True
+
+    def _save(self) -> None:
+        state = {
+            "version": _STATE_VERSION,
+            "arguments": self._arguments,
+            "results": self.results,
+            "lines": self._lines,
+            "steps": self._steps,
+        }
+        atomic_write_text(self.state_path, json.dumps(state, sort_keys=True) + "\n")
+
+    def step(self, name: str, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` once per run and checkpoint; on resume return its stored value instead.
+
+        ``fn`` adds to the results, report lines, figures and tables; its return value must be
+        JSON-able (it is returned after a JSON round trip, so a resumed run sees the same value).
+        """
+        if name not in self._steps:
+            value = fn()
+            self._steps[name] = json.loads(json.dumps(to_jsonable(value)))
+            if self._arguments is not None:
+                self._save()
+                _test_signal(name)
+        return self._steps[name]
 
     # -- content ---------------------------------------------------------------------------
     def store(self, key: str, value: Any) -> Any:
@@ -164,7 +272,43 @@ class ReportWriter:
             self.out / "results.json", json.dumps(self.results, indent=2, sort_keys=True) + "\n"
         )
         atomic_write_text(self.out / "report.md", "\n".join(self._lines).rstrip() + "\n")
+        if self._arguments is not None:
+            atomic_write_text(
+                self.out / STATE_DIR / "finished.json",
+                json.dumps({"arguments": self._arguments}, sort_keys=True) + "\n",
+            )
+            self.state_path.unlink(missing_ok=True)
         return self.out
+
+
+def finished_with(out: str | os.PathLike[str], arguments: Mapping[str, Any]) -> bool:
+    """Whether ``out`` holds a run that finished with exactly these ``arguments``.
+
+    ``fieldnn reproduce`` without a target uses it to skip a talk already reproduced when an
+    interrupted run of both is restarted.
+    """
+    state = Path(out) / STATE_DIR
+    if (state / "state.json").exists():
+        return False
+    try:
+        done = json.loads((state / "finished.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(done, dict) and done.get("arguments") == to_jsonable(dict(arguments))
+
+
+def _describe(arguments: Any) -> str:
+    if not isinstance(arguments, dict):
+        return repr(arguments)
+    return ", ".join(f"{k}={v}" for k, v in sorted(arguments.items()))
+
+
+def _test_signal(step: str) -> None:
+    """The test-only knob ``FIELDNN_TEST_SIGNAL_AFTER_STEP=NAME:KILL|INT`` (module docstring)."""
+    spec = os.environ.get("FIELDNN_TEST_SIGNAL_AFTER_STEP", "")
+    name, _, sig = spec.partition(":")
+    if name == step and sig in ("KILL", "INT"):
+        os.kill(os.getpid(), signal.SIGKILL if sig == "KILL" else signal.SIGINT)
 
 
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}

@@ -24,7 +24,7 @@ import sympy as sp
 from .. import __version__
 from ..experiments import eft
 from . import plots_eft
-from ._writer import ReportWriter, format_number
+from ._writer import ReportWriter, finished_with, format_number
 
 __all__ = ["run"]
 
@@ -51,20 +51,54 @@ class _Sizes:
     hidden_samples: int
 
 
-_FULL = _Sizes(quick=False, vertex_width=50, vertex_depths=tuple(range(2, 11)),
-               vertex_nets=200_000, nlo_widths=(4, 8, 16, 32), nlo_nets=1_000_000,
-               cond_widths=(100, 400), cond_nets=2_000_000, ntk_widths=(16, 64, 256, 1024),
-               ntk_nets=2000, replica_widths=(16, 64, 256), replica_nets=500, replica_steps=400,
-               hidden_samples=200_000)
-_QUICK = _Sizes(quick=True, vertex_width=50, vertex_depths=(2, 4, 6, 8, 10),
-                vertex_nets=60_000, nlo_widths=(4, 8, 16), nlo_nets=400_000,
-                cond_widths=(100, 400), cond_nets=400_000, ntk_widths=(16, 64, 256), ntk_nets=1000,
-                replica_widths=(16, 64, 256), replica_nets=200, replica_steps=200,
-                hidden_samples=20_000)
-_TINY = _Sizes(quick=True, vertex_width=10, vertex_depths=(2, 3), vertex_nets=2_000,
-               nlo_widths=(4,), nlo_nets=5_000, cond_widths=(10, 20), cond_nets=5_000,
-               ntk_widths=(8,), ntk_nets=20, replica_widths=(8, 16), replica_nets=10,
-               replica_steps=5, hidden_samples=500)
+_FULL = _Sizes(
+    quick=False,
+    vertex_width=50,
+    vertex_depths=tuple(range(2, 11)),
+    vertex_nets=200_000,
+    nlo_widths=(4, 8, 16, 32),
+    nlo_nets=1_000_000,
+    cond_widths=(100, 400),
+    cond_nets=2_000_000,
+    ntk_widths=(16, 64, 256, 1024),
+    ntk_nets=2000,
+    replica_widths=(16, 64, 256),
+    replica_nets=500,
+    replica_steps=400,
+    hidden_samples=200_000,
+)
+_QUICK = _Sizes(
+    quick=True,
+    vertex_width=50,
+    vertex_depths=(2, 4, 6, 8, 10),
+    vertex_nets=150_000,
+    nlo_widths=(4, 8, 16),
+    nlo_nets=1_000_000,
+    cond_widths=(100, 400),
+    cond_nets=1_000_000,
+    ntk_widths=(16, 64, 256),
+    ntk_nets=2000,
+    replica_widths=(16, 64, 256),
+    replica_nets=200,
+    replica_steps=200,
+    hidden_samples=20_000,
+)
+_TINY = _Sizes(
+    quick=True,
+    vertex_width=10,
+    vertex_depths=(2, 3),
+    vertex_nets=2_000,
+    nlo_widths=(4,),
+    nlo_nets=5_000,
+    cond_widths=(10, 20),
+    cond_nets=5_000,
+    ntk_widths=(8,),
+    ntk_nets=20,
+    replica_widths=(8, 16),
+    replica_nets=10,
+    replica_steps=5,
+    hidden_samples=500,
+)
 
 
 def _fig() -> tuple[Any, Any]:
@@ -88,8 +122,9 @@ def _criticality(w: ReportWriter, sz: _Sizes) -> None:
     w.store("fixed_point.phase", sol.phase)
     w.store("fixed_point.C_b", sol.C_b)
     w.store("fixed_point.C_W", sol.C_W)
-    it_err = w.store("fixed_point.iterate_max_deviation",
-                     float(np.max(np.abs(sol.iterates[:, -1] - sol.K_star))))
+    it_err = w.store(
+        "fixed_point.iterate_max_deviation", float(np.max(np.abs(sol.iterates[:, -1] - sol.K_star)))
+    )
     w.store("fixed_point.iterate_depth", int(sol.iterates.shape[1]))
     w.text(
         f"The seed's graphical solution for tanh at C_b = {format_number(sol.C_b)}, "
@@ -101,23 +136,41 @@ def _criticality(w: ReportWriter, sz: _Sizes) -> None:
     )
     fig, ax = _fig()
     plots_eft.plot_fixed_point(sol, ax=ax)
-    w.figure("fixed_point", fig, "Graphical fixed point K* = C_b + C_W g(K*) (tanh, C_b = 1, "
-             "C_W = 2) with the cobweb of the iterated recursion.")
+    w.figure(
+        "fixed_point",
+        fig,
+        "Graphical fixed point K* = C_b + C_W g(K*) (tanh, C_b = 1, "
+        "C_W = 2) with the cobweb of the iterated recursion.",
+    )
 
-    for name, cb_range, cw_range in (("tanh", (0.0, 0.5), (0.5, 3.0)),
-                                     ("gelu", (0.05, 0.3), (1.85, 2.1))):
-        pd = eft.phase_diagram_experiment(name, C_b_range=cb_range, C_W_range=cw_range,
-                                          quick=quick)
-        w.store(f"phase_diagram.{name}", {
-            "C_b": pd.C_b, "C_W": pd.C_W, "chi_parallel": pd.chi_parallel,
-            "chi_perp": pd.chi_perp, "K_star": pd.K_star, "critical_C_b": pd.critical_C_b,
-            "critical_C_W": pd.critical_C_W, "critical_K_star": pd.critical_K_star,
-            "class": pd.universality_class})
+    for name, cb_range, cw_range in (
+        ("tanh", (0.0, 0.5), (0.5, 3.0)),
+        ("gelu", (0.05, 0.3), (1.85, 2.1)),
+    ):
+        pd = eft.phase_diagram_experiment(name, C_b_range=cb_range, C_W_range=cw_range, quick=quick)
+        w.store(
+            f"phase_diagram.{name}",
+            {
+                "C_b": pd.C_b,
+                "C_W": pd.C_W,
+                "chi_parallel": pd.chi_parallel,
+                "chi_perp": pd.chi_perp,
+                "K_star": pd.K_star,
+                "critical_C_b": pd.critical_C_b,
+                "critical_C_W": pd.critical_C_W,
+                "critical_K_star": pd.critical_K_star,
+                "class": pd.universality_class,
+            },
+        )
         fig, ax = _fig()
         plots_eft.plot_phase_diagram(pd, ax=ax)
-        w.figure(f"phase_diagram_{name}", fig, f"Phase diagram of {name} networks: χ∥ = 1 "
-                 "(dashed) and χ⊥ = 1 (solid) lines; colour log χ⊥ (white: no finite fixed "
-                 "point). Criticality needs both (the star).")
+        w.figure(
+            f"phase_diagram_{name}",
+            fig,
+            f"Phase diagram of {name} networks: χ∥ = 1 "
+            "(dashed) and χ⊥ = 1 (solid) lines; colour log χ⊥ (white: no finite fixed "
+            "point). Criticality needs both (the star).",
+        )
     gelu = w.results["phase_diagram"]["gelu"]
     w.text(
         "**Correction to the talk.** The seed states criticality as χ∥(K*) = 1 only. For the "
@@ -134,20 +187,50 @@ def _criticality(w: ReportWriter, sz: _Sizes) -> None:
     tab = eft.critical_point_table(quick=quick)
     rows = []
     for i, name in enumerate(tab.activations):
-        entry = w.store(f"critical_points.{name}", {
-            "C_b": tab.C_b[i], "C_W": tab.C_W[i], "K_star": tab.K_star[i],
-            "class": tab.universality_class[i], "chi_parallel": tab.chi_parallel[i],
-            "chi_perp": tab.chi_perp[i]})
-        entry["default_K_star"] = w.store(f"critical_points.{name}.default_K_star",
-                                          tab.default_K_star[i])
-        rows.append([name, entry["class"], entry["C_b"], entry["C_W"], entry["K_star"],
-                     entry["chi_parallel"], entry["chi_perp"], entry["default_K_star"]])
-    w.table("critical_points", ["activation", "class", "$C_b$", "$C_W$", "$K^*$",
-                                r"$\chi_\parallel$", r"$\chi_\perp$", "default root"], rows,
-            "Critical initialisations; χ∥ and χ⊥ recomputed at the returned point (both 1); "
-            "'default root': the fixed point the recursion reaches from small K at the same "
-            "(C_b, C_W) (n/a: every K is a fixed point, the scale-invariant class).",
-            digits=6)
+        entry = w.store(
+            f"critical_points.{name}",
+            {
+                "C_b": tab.C_b[i],
+                "C_W": tab.C_W[i],
+                "K_star": tab.K_star[i],
+                "class": tab.universality_class[i],
+                "chi_parallel": tab.chi_parallel[i],
+                "chi_perp": tab.chi_perp[i],
+            },
+        )
+        entry["default_K_star"] = w.store(
+            f"critical_points.{name}.default_K_star", tab.default_K_star[i]
+        )
+        rows.append(
+            [
+                name,
+                entry["class"],
+                entry["C_b"],
+                entry["C_W"],
+                entry["K_star"],
+                entry["chi_parallel"],
+                entry["chi_perp"],
+                entry["default_K_star"],
+            ]
+        )
+    w.table(
+        "critical_points",
+        [
+            "activation",
+            "class",
+            "$C_b$",
+            "$C_W$",
+            "$K^*$",
+            r"$\chi_\parallel$",
+            r"$\chi_\perp$",
+            "default root",
+        ],
+        rows,
+        "Critical initialisations; χ∥ and χ⊥ recomputed at the returned point (both 1); "
+        "'default root': the fixed point the recursion reaches from small K at the same "
+        "(C_b, C_W) (n/a: every K is a fixed point, the scale-invariant class).",
+        digits=6,
+    )
     w.text(
         "For GELU and SWISH the critical fixed point is a tangency of K = C_b + C_W g(K) "
         "(a double root, half-stable), and a second, simple root lies close to it ('default "
@@ -158,15 +241,27 @@ def _criticality(w: ReportWriter, sz: _Sizes) -> None:
 
     cf = eft.correlation_flow("tanh", quick=quick)
     for i, (label, cb, cw) in enumerate(cf.settings):
-        w.store(f"correlation_flow.{label}", {
-            "C_b": cb, "C_W": cw, "chi_perp": cf.chi_perp[i], "rho_final": cf.rho[i, -1],
-            "rho_star": cf.rho_star[i], "depth": int(cf.depths[-1])})
+        w.store(
+            f"correlation_flow.{label}",
+            {
+                "C_b": cb,
+                "C_W": cw,
+                "chi_perp": cf.chi_perp[i],
+                "rho_final": cf.rho[i, -1],
+                "rho_star": cf.rho_star[i],
+                "depth": int(cf.depths[-1]),
+            },
+        )
     fig, ax = _fig()
     plots_eft.plot_correlation_flow(cf, ax=ax)
-    w.figure("correlation_flow", fig, "Two inputs (1, 0) and (0.6, 0.8): 1 − ρ^(ℓ) from the "
-             "coupled "
-             "(K11, K22, K12) recursion; dotted: the stable correlation fixed point ρ* < 1 of "
-             "the chaotic phase.")
+    w.figure(
+        "correlation_flow",
+        fig,
+        "Two inputs (1, 0) and (0.6, 0.8): 1 − ρ^(ℓ) from the "
+        "coupled "
+        "(K11, K22, K12) recursion; dotted: the stable correlation fixed point ρ* < 1 of "
+        "the chaotic phase.",
+    )
     chaotic = w.results["correlation_flow"]["chaotic"]
     w.text(
         "The seed's coupled equations (off-diagonal H recursion): in the ordered phase the two "
@@ -193,9 +288,17 @@ def _criticality(w: ReportWriter, sz: _Sizes) -> None:
 
 def _vertex(w: ReportWriter, sz: _Sizes) -> None:
     w.heading("2. Four-point vertex: V/(nK²) growth with depth")
-    results = [eft.vertex_growth(name, width=sz.vertex_width, depths=sz.vertex_depths,
-                                 n_nets=sz.vertex_nets, quick=sz.quick, rng=10 * i)
-               for i, name in enumerate(("relu", "tanh"))]
+    results = [
+        eft.vertex_growth(
+            name,
+            width=sz.vertex_width,
+            depths=sz.vertex_depths,
+            n_nets=sz.vertex_nets,
+            quick=sz.quick,
+            rng=10 * i,
+        )
+        for i, name in enumerate(("relu", "tanh", "gelu"))
+    ]
     rows = []
     for r in results:
         z = _z(r.sampled, r.ratio, r.stderr)
@@ -203,28 +306,70 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
         ze = _z(r.sampled, r.exact, r.stderr)
         zk = _z(r.kernel_sampled, r.kernel, r.kernel_stderr)
         zk1 = _z(r.kernel_sampled, r.kernel_nlo, r.kernel_stderr)
-        w.store(f"vertex.{r.activation}", {
-            "width": r.width, "n_nets": r.n_nets, "C_b": r.C_b, "C_W": r.C_W, "X": r.X,
-            "depths": r.depths, "K": r.K, "ratio_recursion": r.ratio, "ratio_sampled": r.sampled,
-            "ratio_stderr": r.stderr, "ratio_exact": r.exact, "pull": z, "pull_exact": ze,
-            "tensor_max_abs_pull": np.max(np.abs(zt)),
-            "tensor_max_abs_pull_by_depth": np.max(np.abs(zt), axis=(1, 2, 3, 4)),
-            "kernel_max_abs_pull_LO": np.max(np.abs(zk)),
-            "kernel_max_abs_pull_NLO": np.max(np.abs(zk1))})
+        w.store(
+            f"vertex.{r.activation}",
+            {
+                "width": r.width,
+                "n_nets": r.n_nets,
+                "C_b": r.C_b,
+                "C_W": r.C_W,
+                "X": r.X,
+                "depths": r.depths,
+                "K": r.K,
+                "ratio_recursion": r.ratio,
+                "ratio_sampled": r.sampled,
+                "ratio_stderr": r.stderr,
+                "ratio_exact": r.exact,
+                "pull": z,
+                "pull_exact": ze,
+                "tensor_max_abs_pull": np.max(np.abs(zt)),
+                "tensor_max_abs_pull_by_depth": np.max(np.abs(zt), axis=(1, 2, 3, 4)),
+                "kernel_max_abs_pull_LO": np.max(np.abs(zk)),
+                "kernel_max_abs_pull_NLO": np.max(np.abs(zk1)),
+            },
+        )
         for j, L in enumerate(r.depths):
-            rows.append([r.activation, int(L), r.ratio[j], r.exact[j], r.sampled[j],
-                         r.stderr[j], z[j], ze[j]])
-    w.table("vertex_growth", ["activation", "L", "V/(nK²) recursion", "exact finite n",
-                              "sampled", "stderr", "pull (LO)", "pull (exact)"], rows,
-            "Normalised four-point vertex at criticality, n = "
-            f"{results[0].width}: leading-order recursion, exact finite-width ReLU result "
-            "∏(1 + 5/n) − 1, and sampled ensembles.")
+            rows.append(
+                [
+                    r.activation,
+                    int(L),
+                    r.ratio[j],
+                    r.exact[j],
+                    r.sampled[j],
+                    r.stderr[j],
+                    z[j],
+                    ze[j],
+                ]
+            )
+    w.table(
+        "vertex_growth",
+        [
+            "activation",
+            "L",
+            "V/(nK²) recursion",
+            "exact finite n",
+            "sampled",
+            "stderr",
+            "pull (LO)",
+            "pull (exact)",
+        ],
+        rows,
+        "Normalised four-point vertex at criticality, n = "
+        f"{results[0].width}: leading-order recursion, exact finite-width ReLU result "
+        "∏(1 + 5/n) − 1, and sampled ensembles.",
+    )
     fig, ax = _fig()
-    plots_eft.plot_vertex_growth(results, ax=ax,
-                                 exact={r.activation: r.exact for r in results
-                                        if np.all(np.isfinite(r.exact))})
-    w.figure("vertex_growth", fig, "V/(nK²) against depth at criticality: recursion (lines) "
-             "and sampled deep ensembles (points, 1σ).")
+    plots_eft.plot_vertex_growth(
+        results,
+        ax=ax,
+        exact={r.activation: r.exact for r in results if np.all(np.isfinite(r.exact))},
+    )
+    w.figure(
+        "vertex_growth",
+        fig,
+        "V/(nK²) against depth at criticality: recursion (lines) "
+        "and sampled deep ensembles (points, 1σ).",
+    )
     for r in results:
         res = w.results["vertex"][r.activation]
         w.text(
@@ -239,7 +384,8 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
         )
     w.text(
         "The leading-order V/(nK²) grows linearly with depth (ReLU: 5(L − 1)/n; K* = 0 class: "
-        "→ (2/3) L/n). For ReLU the exact finite-width value ∏(1 + 5/n) − 1 (derived in "
+        "→ (2/3) L/n; GELU, started on its critical fixed point K*, close to the ReLU slope). "
+        "For ReLU the exact finite-width value ∏(1 + 5/n) − 1 (derived in "
         f"[{_DOCS}](../{_DOCS}); `fieldnn.kernels.deep.exact_single_input_moment`) departs from "
         "the leading order once L/n is no longer small, and the sampled ensembles follow the "
         "exact value: the 1/n expansion is an expansion in L/n."
@@ -250,21 +396,41 @@ def _nlo(w: ReportWriter, sz: _Sizes) -> None:
     w.heading("3. The 1/n correction to the two-point function")
     r = eft.nlo_two_point("tanh", widths=sz.nlo_widths, n_nets=sz.nlo_nets, quick=sz.quick)
     z = _z(r.sampled, r.G1 / r.widths, r.stderr)
-    w.store("nlo", {"activation": r.activation, "depth": r.depth, "C_b": r.C_b, "C_W": r.C_W,
-                    "K": r.K, "G1": r.G1, "widths": r.widths, "sampled": r.sampled,
-                    "stderr": r.stderr, "pull": z, "n_nets": r.n_nets})
+    w.store(
+        "nlo",
+        {
+            "activation": r.activation,
+            "depth": r.depth,
+            "C_b": r.C_b,
+            "C_W": r.C_W,
+            "K": r.K,
+            "G1": r.G1,
+            "widths": r.widths,
+            "sampled": r.sampled,
+            "stderr": r.stderr,
+            "pull": z,
+            "n_nets": r.n_nets,
+        },
+    )
     rows = [[int(n), r.G1 / n, r.sampled[i], r.stderr[i], z[i]] for i, n in enumerate(r.widths)]
-    w.table("nlo_two_point", ["n", "G^{1}/n (recursion)", "E[z²] − K sampled", "stderr", "pull"],
-            rows, f"NLO two-point correction, {r.activation}, L = {r.depth}, K = "
-            f"{format_number(r.K)}, {r.n_nets} networks per width.")
+    w.table(
+        "nlo_two_point",
+        ["n", "G^{1}/n (recursion)", "E[z²] − K sampled", "stderr", "pull"],
+        rows,
+        f"NLO two-point correction, {r.activation}, L = {r.depth}, K = "
+        f"{format_number(r.K)}, {r.n_nets} networks per width.",
+    )
     w.text(
         "The sampled correction follows G^{1}/n; at the smallest widths the next, O(1/n²) "
         "term can be resolved (its pull grows as n falls)."
     )
     fig, ax = _fig()
     plots_eft.plot_nlo_two_point(r, ax=ax)
-    w.figure("nlo_two_point", fig, "n (E[z²] − K) of sampled ensembles against the NLO "
-             "coefficient G^{1}.")
+    w.figure(
+        "nlo_two_point",
+        fig,
+        "n (E[z²] − K) of sampled ensembles against the NLO coefficient G^{1}.",
+    )
 
 
 def _matching(w: ReportWriter, sz: _Sizes) -> None:
@@ -272,15 +438,30 @@ def _matching(w: ReportWriter, sz: _Sizes) -> None:
     mt = eft.quartic_matching(quick=sz.quick)
     rows = []
     for i, m in enumerate(mt.m):
-        w.store(f"matching.m{m}", {
-            "gamma2": str(mt.gamma2[i]), "gamma4": str(mt.gamma4[i]),
-            "inverse_gamma2": str(mt.inverse_gamma2[i]),
-            "seed_inverse_gamma2": str(mt.seed_inverse_gamma2[i]),
-            "seed_minus_ours": str(mt.discrepancy[i])})
-        rows.append([str(m), f"${sp.latex(mt.inverse_gamma2[i])}$",
-                     f"${sp.latex(mt.gamma4[i])}$", f"${sp.latex(mt.seed_inverse_gamma2[i])}$"])
-    w.table("matching", ["m", r"$1/\gamma^{(2)}$", r"$\gamma^{(4)}$", r"seed's $1/\gamma^{(2)}$"],
-            rows, "Couplings of the O(m) quartic theory matched to (G, V) at O(1/n).")
+        w.store(
+            f"matching.m{m}",
+            {
+                "gamma2": str(mt.gamma2[i]),
+                "gamma4": str(mt.gamma4[i]),
+                "inverse_gamma2": str(mt.inverse_gamma2[i]),
+                "seed_inverse_gamma2": str(mt.seed_inverse_gamma2[i]),
+                "seed_minus_ours": str(mt.discrepancy[i]),
+            },
+        )
+        rows.append(
+            [
+                str(m),
+                f"${sp.latex(mt.inverse_gamma2[i])}$",
+                f"${sp.latex(mt.gamma4[i])}$",
+                f"${sp.latex(mt.seed_inverse_gamma2[i])}$",
+            ]
+        )
+    w.table(
+        "matching",
+        ["m", r"$1/\gamma^{(2)}$", r"$\gamma^{(4)}$", r"seed's $1/\gamma^{(2)}$"],
+        rows,
+        "Couplings of the O(m) quartic theory matched to (G, V) at O(1/n).",
+    )
     w.store("matching.conditional", str(mt.conditional))
     w.text(
         "**Correction to the talk.** The seed's 1/γ(2) = G − (m+2)V/(nG) drops a factor 1/2: "
@@ -291,34 +472,61 @@ def _matching(w: ReportWriter, sz: _Sizes) -> None:
     )
     rows = []
     for n in sz.cond_widths:
-        cv = eft.conditional_variance("relu", width=n, n_nets=sz.cond_nets, quick=sz.quick,
-                                      rng=7)
+        cv = eft.conditional_variance("relu", width=n, n_nets=sz.cond_nets, quick=sz.quick, rng=7)
         wt = cv.weighted
         z = _z(cv.sampled, cv.predicted, cv.stderr)
         resid = wt.shift - wt.predicted_shift
-        entry = w.store(f"conditional.n{n}", {
-            "activation": cv.activation, "width": cv.width, "depth": cv.depth, "G": cv.G,
-            "V": cv.V, "n_nets": cv.n_nets, "phi1": cv.phi1, "binned": cv.sampled,
-            "binned_stderr": cv.stderr, "binned_predicted": cv.predicted,
-            "binned_chi2": float(np.sum(z**2)), "bins": len(cv.phi1),
-            "weighted_shift": wt.shift, "weighted_shift_stderr": wt.shift_stderr,
-            "predicted_shift": wt.predicted_shift,
-            "rms_shift": float(np.sqrt(np.mean(wt.shift**2))),
-            "rms_residual": float(np.sqrt(np.mean(resid**2))),
-            "max_shift_pull": float(np.max(np.abs(wt.shift / wt.shift_stderr))),
-            "min_ess": float(np.min(wt.ess))})
-        rows.append([n, entry["rms_shift"], entry["rms_residual"], entry["max_shift_pull"],
-                     entry["binned_chi2"], entry["bins"]])
-    w.table("conditional", ["n", "rms shift", "rms(shift − NLO)", "max shift/stderr",
-                            "binned χ²", "bins"], rows,
-            "⟨φ2²|φ1⟩ − G of ReLU networks (L = 2, two outputs, x = 1): importance-weighted "
-            "exact conditioning against the NLO shift ½(φ1² − G)V/(nG²); binned χ² of directly "
-            "sampled outputs against the same formula.")
+        entry = w.store(
+            f"conditional.n{n}",
+            {
+                "activation": cv.activation,
+                "width": cv.width,
+                "depth": cv.depth,
+                "G": cv.G,
+                "V": cv.V,
+                "n_nets": cv.n_nets,
+                "phi1": cv.phi1,
+                "binned": cv.sampled,
+                "binned_stderr": cv.stderr,
+                "binned_predicted": cv.predicted,
+                "binned_chi2": float(np.sum(z**2)),
+                "bins": len(cv.phi1),
+                "weighted_shift": wt.shift,
+                "weighted_shift_stderr": wt.shift_stderr,
+                "predicted_shift": wt.predicted_shift,
+                "rms_shift": float(np.sqrt(np.mean(wt.shift**2))),
+                "rms_residual": float(np.sqrt(np.mean(resid**2))),
+                "max_shift_pull": float(np.max(np.abs(wt.shift / wt.shift_stderr))),
+                "min_ess": float(np.min(wt.ess)),
+            },
+        )
+        rows.append(
+            [
+                n,
+                entry["rms_shift"],
+                entry["rms_residual"],
+                entry["max_shift_pull"],
+                entry["binned_chi2"],
+                entry["bins"],
+            ]
+        )
+    w.table(
+        "conditional",
+        ["n", "rms shift", "rms(shift − NLO)", "max shift/stderr", "binned χ²", "bins"],
+        rows,
+        "⟨φ2²|φ1⟩ − G of ReLU networks (L = 2, two outputs, x = 1): importance-weighted "
+        "exact conditioning against the NLO shift ½(φ1² − G)V/(nG²); binned χ² of directly "
+        "sampled outputs against the same formula.",
+    )
     fig, ax = _fig()
     plots_eft.plot_conditional_variance(cv, ax=ax)
-    w.figure("conditional_variance", fig, "⟨φ2²|φ1⟩ of sampled ReLU networks (two outputs): "
-             "exact conditioning by importance weighting and bin averages of sampled outputs, "
-             "against the seed's finite-width formula and the infinite-width value G.")
+    w.figure(
+        "conditional_variance",
+        fig,
+        "⟨φ2²|φ1⟩ of sampled ReLU networks (two outputs): "
+        "exact conditioning by importance weighting and bin averages of sampled outputs, "
+        "against the seed's finite-width formula and the infinite-width value G.",
+    )
     res = w.results["conditional"]
     first, last = res[f"n{sz.cond_widths[0]}"], res[f"n{sz.cond_widths[-1]}"]
     shrink = w.store("conditional.residual_ratio", first["rms_residual"] / last["rms_residual"])
@@ -338,19 +546,43 @@ def _ntk(w: ReportWriter, sz: _Sizes) -> None:
     r = eft.ntk_check("tanh", widths=sz.ntk_widths, n_nets=sz.ntk_nets, quick=sz.quick)
     z = _z(r.empirical, np.broadcast_to(r.theta, r.empirical.shape), r.stderr)
     zo = r.offdiag / r.offdiag_stderr
-    w.store("ntk", {"activation": r.activation, "C_b": r.C_b, "C_W": r.C_W,
-                    "lambda_b": r.lambda_b, "lambda_W": r.lambda_W, "depth": r.depth,
-                    "X": r.X, "widths": r.widths, "theta": r.theta, "empirical": r.empirical,
-                    "stderr": r.stderr, "max_abs_pull": np.max(np.abs(z), axis=(1, 2)),
-                    "offdiag_max_abs_pull": np.max(np.abs(zo)), "n_nets": r.n_nets})
-    rows = [[int(n), float(np.max(np.abs(r.empirical[i] / r.theta - 1))),
-             float(np.max(r.stderr[i] / np.abs(r.theta))), float(np.max(np.abs(z[i])))]
-            for i, n in enumerate(r.widths)]
+    w.store(
+        "ntk",
+        {
+            "activation": r.activation,
+            "C_b": r.C_b,
+            "C_W": r.C_W,
+            "lambda_b": r.lambda_b,
+            "lambda_W": r.lambda_W,
+            "depth": r.depth,
+            "X": r.X,
+            "widths": r.widths,
+            "theta": r.theta,
+            "empirical": r.empirical,
+            "stderr": r.stderr,
+            "max_abs_pull": np.max(np.abs(z), axis=(1, 2)),
+            "offdiag_max_abs_pull": np.max(np.abs(zo)),
+            "n_nets": r.n_nets,
+        },
+    )
+    rows = [
+        [
+            int(n),
+            float(np.max(np.abs(r.empirical[i] / r.theta - 1))),
+            float(np.max(r.stderr[i] / np.abs(r.theta))),
+            float(np.max(np.abs(z[i]))),
+        ]
+        for i, n in enumerate(r.widths)
+    ]
     w.store("ntk.max_rel_deviation", [row[1] for row in rows])
-    w.table("ntk", ["n", "max rel. deviation", "max rel. stderr", "max abs. pull"], rows,
-            f"Empirical NTK (hand-written backpropagation, {r.n_nets} networks per width) vs "
-            f"the forward recursion Θ, {r.activation}, L = {r.depth}, λ_b = "
-            f"{format_number(r.lambda_b)}, λ_W = {format_number(r.lambda_W)}.")
+    w.table(
+        "ntk",
+        ["n", "max rel. deviation", "max rel. stderr", "max abs. pull"],
+        rows,
+        f"Empirical NTK (hand-written backpropagation, {r.n_nets} networks per width) vs "
+        f"the forward recursion Θ, {r.activation}, L = {r.depth}, λ_b = "
+        f"{format_number(r.lambda_b)}, λ_W = {format_number(r.lambda_W)}.",
+    )
     fig, ax = _fig()
     plots_eft.plot_ntk(r, ax=ax)
     w.figure("ntk", fig, "Ensemble-averaged empirical NTK against the forward equation.")
@@ -365,55 +597,96 @@ def _ntk(w: ReportWriter, sz: _Sizes) -> None:
 
 def _inference(w: ReportWriter, sz: _Sizes) -> None:
     w.heading("6. Inference: GP posterior, gradient flow, replica ensembles")
-    r = eft.replica_inference(widths=sz.replica_widths, n_replicas=sz.replica_nets,
-                              steps=sz.replica_steps, n_hidden_samples=sz.hidden_samples,
-                              quick=sz.quick)
+    r = eft.replica_inference(
+        widths=sz.replica_widths,
+        n_replicas=sz.replica_nets,
+        steps=sz.replica_steps,
+        n_hidden_samples=sz.hidden_samples,
+        quick=sz.quick,
+    )
     hid = [np.abs(np.diagonal(h.shift)).max() for h in r.hidden]
-    hid_err = [float(np.diagonal(h.stderr)[np.argmax(np.abs(np.diagonal(h.shift)))])
-               for h in r.hidden]
+    hid_err = [
+        float(np.diagonal(h.stderr)[np.argmax(np.abs(np.diagonal(h.shift)))]) for h in r.hidden
+    ]
     lc = r.loss_check
-    w.store("inference", {
-        "activation": r.activation, "C_b": r.C_b, "C_W": r.C_W, "lambda_b": r.lambda_b,
-        "lambda_W": r.lambda_W, "depth": r.depth, "widths": r.widths,
-        "n_replicas": r.ensembles[0].posterior.shape[0], "steps": r.ensembles[0].steps,
-        "learning_rate": r.ensembles[0].learning_rate, "t": r.ensembles[0].t,
-        "mean_z_rms": r.mean_z_rms, "cov_z_rms": r.cov_z_rms,
-        "mean_rms_distance": r.mean_rms_distance,
-        "hidden_shift_max": hid, "hidden_shift_stderr": hid_err,
-        "hidden_ess": [h.ess for h in r.hidden],
-        "hidden_shift_exponent": float(np.polyfit(np.log(r.widths), np.log(hid), 1)[0]),
-        "hidden_shift_local_exponent": float(np.log(hid[-1] / hid[-2])
-                                             / np.log(r.widths[-1] / r.widths[-2])),
-        "gp_minus_flow_rms": float(np.sqrt(np.mean((r.gp_mean - r.flow_inf_mean) ** 2))),
-        "loss_rate_max_rel_error": float(np.max(lc.relative_error)),
-        "loss_rate_learning_rate": lc.learning_rate})
+    w.store(
+        "inference",
+        {
+            "activation": r.activation,
+            "C_b": r.C_b,
+            "C_W": r.C_W,
+            "lambda_b": r.lambda_b,
+            "lambda_W": r.lambda_W,
+            "depth": r.depth,
+            "widths": r.widths,
+            "n_replicas": r.ensembles[0].posterior.shape[0],
+            "steps": r.ensembles[0].steps,
+            "learning_rate": r.ensembles[0].learning_rate,
+            "t": r.ensembles[0].t,
+            "mean_z_rms": r.mean_z_rms,
+            "cov_z_rms": r.cov_z_rms,
+            "mean_rms_distance": r.mean_rms_distance,
+            "hidden_shift_max": hid,
+            "hidden_shift_stderr": hid_err,
+            "hidden_ess": [h.ess for h in r.hidden],
+            "hidden_shift_exponent": float(np.polyfit(np.log(r.widths), np.log(hid), 1)[0]),
+            "hidden_shift_local_exponent": float(
+                np.log(hid[-1] / hid[-2]) / np.log(r.widths[-1] / r.widths[-2])
+            ),
+            "gp_minus_flow_rms": float(np.sqrt(np.mean((r.gp_mean - r.flow_inf_mean) ** 2))),
+            "loss_rate_max_rel_error": float(np.max(lc.relative_error)),
+            "loss_rate_learning_rate": lc.learning_rate,
+        },
+    )
     res = w.results["inference"]
-    rows = [[int(n), res["mean_rms_distance"][i], res["mean_z_rms"][i], res["cov_z_rms"][i],
-             res["hidden_shift_max"][i], res["hidden_shift_stderr"][i]]
-            for i, n in enumerate(r.widths)]
-    w.table("replicas", ["n", "rms(m − m_flow)", "rms z (mean)", "rms z (cov)",
-                         "hidden-kernel shift", "stderr"], rows,
-            f"Replica ensembles ({res['n_replicas']} replicas, {res['steps']} steps of full-batch "
-            f"gradient descent, η = {format_number(res['learning_rate'])}) against the "
-            "infinite-width gradient-flow prediction for the same training; last columns: "
-            "largest posterior shift of the last hidden kernel (exact Bayesian conditioning by "
-            "importance weighting).")
+    rows = [
+        [
+            int(n),
+            res["mean_rms_distance"][i],
+            res["mean_z_rms"][i],
+            res["cov_z_rms"][i],
+            res["hidden_shift_max"][i],
+            res["hidden_shift_stderr"][i],
+        ]
+        for i, n in enumerate(r.widths)
+    ]
+    w.table(
+        "replicas",
+        ["n", "rms(m − m_flow)", "rms z (mean)", "rms z (cov)", "hidden-kernel shift", "stderr"],
+        rows,
+        f"Replica ensembles ({res['n_replicas']} replicas, {res['steps']} steps of full-batch "
+        f"gradient descent, η = {format_number(res['learning_rate'])}) against the "
+        "infinite-width gradient-flow prediction for the same training; last columns: "
+        "largest posterior shift of the last hidden kernel (exact Bayesian conditioning by "
+        "importance weighting).",
+    )
     from ..inference import plot_replica_bands
 
     for i in (0, len(r.widths) - 1):
         fig, ax = _fig()
         plot_replica_bands(r.ensembles[i], mlp=_mlp_of(r, i), ax=ax)
-        w.figure(f"replica_bands_n{int(r.widths[i])}", fig,
-                 f"Prior (initialisation) and posterior (trained) 1σ bands of the replica "
-                 f"ensemble at n = {int(r.widths[i])}, with the gradient-flow prediction.")
+        w.figure(
+            f"replica_bands_n{int(r.widths[i])}",
+            fig,
+            f"Prior (initialisation) and posterior (trained) 1σ bands of the replica "
+            f"ensemble at n = {int(r.widths[i])}, with the gradient-flow prediction.",
+        )
     fig, ax = _fig()
     plots_eft.plot_gradient_flow(r, ax=ax)
-    w.figure("gradient_flow", fig, "Trained replica ensembles approach the infinite-width "
-             "gradient-flow prediction as n grows.")
+    w.figure(
+        "gradient_flow",
+        fig,
+        "Trained replica ensembles approach the infinite-width "
+        "gradient-flow prediction as n grows.",
+    )
     fig, ax = _fig()
     plots_eft.plot_hidden_shift(r, ax=ax)
-    w.figure("hidden_shift", fig, "Posterior − prior of the last hidden kernel: "
-             "representation learning at finite width, absent at infinite width.")
+    w.figure(
+        "hidden_shift",
+        fig,
+        "Posterior − prior of the last hidden kernel: "
+        "representation learning at finite width, absent at infinite width.",
+    )
     w.text(
         f"Setting: {r.activation}, C_b = {format_number(r.C_b)}, C_W = {format_number(r.C_W)}, "
         f"λ_b = C_b, λ_W = C_W, L = {r.depth}, data y = sin(2x) at "
@@ -440,20 +713,108 @@ def _mlp_of(r: Any, i: int) -> Any:
     return MLP(r.activation, r.ensembles[i].widths, C_W=r.C_W, C_b=r.C_b)
 
 
+def _summary(w: ReportWriter) -> None:
+    """One table of every cross-check, read back from the stored results."""
+    w.heading("Summary of the cross-checks")
+    r = w.results
+
+    def worst(values: Any) -> float:
+        arr = np.abs(np.asarray(values, dtype=float))
+        return float(np.nanmax(arr)) if np.any(np.isfinite(arr)) else float("nan")
+
+    crit = r["critical_points"].values()
+    cond = r["conditional"]
+    n_cond = sorted(int(k[1:]) for k in cond if k.startswith("n") and k[1:].isdigit())
+    rows = [
+        [
+            "K* (tanh, C_b = 1, C_W = 2)",
+            "root of K = C_b + C_W g(K)",
+            "iterated recursion",
+            "max deviation",
+            r["fixed_point"]["iterate_max_deviation"],
+        ],
+        [
+            "critical points",
+            "critical_point",
+            "criticality at (C_b, C_W, K*)",
+            "max abs(χ − 1)",
+            max(max(abs(c["chi_parallel"] - 1), abs(c["chi_perp"] - 1)) for c in crit),
+        ],
+        [
+            "V/(nK²), ReLU",
+            "exact finite width",
+            "sampled",
+            "max abs. pull",
+            worst(r["vertex"]["relu"]["pull_exact"]),
+        ],
+        [
+            "V/(nK²), tanh",
+            "LO recursion",
+            "sampled",
+            "max abs. pull",
+            worst(r["vertex"]["tanh"]["pull"]),
+        ],
+        [
+            "2-pt function, 2 inputs",
+            "K + K^{1}/n",
+            "sampled",
+            "max abs. pull",
+            max(r["vertex"][a]["kernel_max_abs_pull_NLO"] for a in ("relu", "tanh")),
+        ],
+        ["NLO 2-pt, tanh", "G^{1}/n", "sampled", "max abs. pull", worst(r["nlo"]["pull"])],
+        [
+            "⟨φ2² ∣ φ1⟩ − G",
+            "½(φ1² − G)V/(nG²)",
+            "importance weighting",
+            f"residual(n = {n_cond[0]}) / residual(n = {n_cond[-1]}); O(1/n²): "
+            f"{format_number((n_cond[-1] / n_cond[0]) ** 2)}",
+            cond["residual_ratio"],
+        ],
+        [
+            "NTK",
+            "forward recursion Θ",
+            "empirical NTK",
+            "max abs. pull",
+            worst(r["ntk"]["max_abs_pull"]),
+        ],
+        [
+            "trained replicas",
+            "gradient flow, n → ∞",
+            "trained ensemble",
+            "rms z (cov), largest n",
+            r["inference"]["cov_z_rms"][-1],
+        ],
+        [
+            "dL/dt",
+            "−ε·H·ε",
+            "trained networks",
+            "max rel. deviation",
+            r["inference"]["loss_rate_max_rel_error"],
+        ],
+    ]
+    w.store("summary", [{"check": row[0], "value": row[4]} for row in rows])
+    w.table(
+        "summary",
+        ["quantity", "method 1", "method 2", "measure", "value"],
+        rows,
+        "Every check of the report in one place (pulls are (sampled − theory)/stderr).",
+    )
+
+
 def _corrections(w: ReportWriter) -> None:
     w.heading("Where the talk needed correcting")
     relu = w.results["vertex"]["relu"]
     L, lo, ex = relu["depths"][-1], relu["ratio_recursion"][-1], relu["ratio_exact"][-1]
     factor = w.store("vertex.relu.exact_over_LO_at_max_depth", ex / lo if lo else None)
     w.text(
-        f"The derivations are in [{_DOCS}](../{_DOCS}), section 8 (\"Corrections to the seed "
-        "talk\"), and `docs/inference.md`. The ones this reproduction shows numerically:",
+        f'The derivations are in [{_DOCS}](../{_DOCS}), section 8 ("Corrections to the seed '
+        'talk"), and `docs/inference.md`. The ones this reproduction shows numerically:',
         "1. Criticality is χ∥ = χ⊥ = 1, not χ∥ = 1 alone (section 1: phase diagram, table of "
         "critical points).",
         "2. 1/γ(2) = G − (m+2)V/(2nG): the talk drops a factor 1/2 (section 4); its "
         "conditional ⟨φ2²|φ1⟩ = G + ½(φ1² − G)V/(nG²) is right only with the corrected γ(2), "
         "and is confirmed by sampled networks with an O(1/n²) residual.",
-        "3. \"⟹ λ_b = C_b, λ_W = C_W\" on the NTK slide is a choice of learning rates, not "
+        '3. "⟹ λ_b = C_b, λ_W = C_W" on the NTK slide is a choice of learning rates, not '
         "an implication (section 5); the weight term of H^(ℓ+1) carries λ_W/n_ℓ.",
         "4. The slide's ⟨ΔĜΔĜ⟩ = (C_W²/n)[⟨σσσσ⟩ − ⟨σσ⟩⟨σσ⟩] evaluated at leading order "
         "misses the propagated V^(ℓ) term (different-neuron pairs correlated through Ĝ^(ℓ)); "
@@ -478,22 +839,37 @@ def _warnings(w: ReportWriter, messages: list[str]) -> None:
     summary = []
     for key, members in sorted(groups.items()):
         values = [float(x) for m in members for x in re.findall(number, m)]
-        summary.append({"message": key, "count": len(members),
-                        "largest": max(values) if values else None})
+        summary.append(
+            {"message": key, "count": len(members), "largest": max(values) if values else None}
+        )
     w.store("warnings", summary)
     if summary:
         w.heading("Numerical warnings raised by the library")
-        w.text(*[f"- {g['message']} (× {g['count']}; largest # = "
-                 f"{format_number(g['largest'], 2)})" for g in summary])
+        w.text(
+            *[
+                f"- {g['message']} (× {g['count']}; largest # = {format_number(g['largest'], 2)})"
+                for g in summary
+            ]
+        )
 
 
 def _run_info(w: ReportWriter, quick: bool, seconds: float) -> None:
     w.heading("Run")
-    w.store("run", {"quick": quick, "seconds": seconds, "fieldnn": __version__,
-                    "numpy": np.__version__, "python": platform.python_version(),
-                    "cpus": os.cpu_count()})
-    w.text(f"{'Quick' if quick else 'Full'} run, {format_number(seconds, 3)} s; fieldnn "
-           f"{__version__}, numpy {np.__version__}, Python {platform.python_version()}.")
+    w.store(
+        "run",
+        {
+            "quick": quick,
+            "seconds": seconds,
+            "fieldnn": __version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+    )
+    w.text(
+        f"{'Quick' if quick else 'Full'} run, {format_number(seconds, 3)} s; fieldnn "
+        f"{__version__}, numpy {np.__version__}, Python {platform.python_version()}."
+    )
 
 
 def run(
@@ -502,6 +878,7 @@ def run(
     quick: bool = False,
     force: bool = False,
     progress: bool = False,
+    skip_finished: bool = False,
 ) -> Path:
     """Reproduce the deep-network EFT talk and write the report to ``out``.
 
@@ -515,20 +892,79 @@ def run(
         Write into a non-empty directory.
     progress : bool
         Show a progress bar over the sections.
+    skip_finished : bool
+        Return ``out`` untouched if it holds a run finished with the same arguments (used by
+        ``fieldnn reproduce`` for both talks, so that an interrupted run of both resumes).
 
     Returns
     -------
     pathlib.Path
         The output directory, containing ``report.md``, ``results.json``, ``*.png``, ``*.tex``.
     """
-    return _write(out, _QUICK if quick else _FULL, force=force, progress=progress)
+    sz = (
+        _TINY
+        if os.environ.get("FIELDNN_REPRODUCE_SIZE") == "tiny"
+        else (_QUICK if quick else _FULL)
+    )
+    return _write(out, sz, force=force, progress=progress, skip_finished=skip_finished)
 
 
-def _write(out: str | os.PathLike[str], sz: _Sizes, *, force: bool, progress: bool) -> Path:
-    """Run every section at sizes ``sz`` and write the report (see :func:`run`)."""
+def _write(
+    out: str | os.PathLike[str],
+    sz: _Sizes,
+    *,
+    force: bool,
+    progress: bool,
+    skip_finished: bool = False,
+) -> Path:
+    """Run every section at sizes ``sz`` and write the report (see :func:`run`).
+
+    Checkpointed after every section in ``out/.fieldnn-state`` (:mod:`fieldnn.report._writer`):
+    an interrupted run restarted with the same arguments resumes.
+    """
     quick = sz.quick
     t0 = time.perf_counter()
-    w = ReportWriter(out, force=force, title="Deep-network EFT: reproduction of the seed-000 talk")
+    mode = "tiny" if sz == _TINY else ("quick" if quick else "full")
+    arguments = {"command": "reproduce eft", "mode": mode, "fieldnn": __version__}
+    if skip_finished and not force and finished_with(out, arguments):
+        return Path(out)
+    w = ReportWriter(
+        out,
+        force=force,
+        title="Deep-network EFT: reproduction of the seed-000 talk",
+        arguments=arguments,
+    )
+    w.step("intro", lambda: _intro(w, quick))
+    sections: list[tuple[str, Callable[[], None]]] = [
+        ("criticality", lambda: _criticality(w, sz)),
+        ("vertex", lambda: _vertex(w, sz)),
+        ("nlo", lambda: _nlo(w, sz)),
+        ("matching", lambda: _matching(w, sz)),
+        ("ntk", lambda: _ntk(w, sz)),
+        ("inference", lambda: _inference(w, sz)),
+        ("corrections", lambda: _corrections(w)),
+    ]
+    if progress:
+        from tqdm.auto import tqdm
+
+        sections = tqdm(sections, desc="reproduce eft")
+    caught: list[str] = []  # every occurrence (one per section and message)
+    for name, section in sections:
+        caught += w.step(name, lambda section=section: _caught_warnings(section))
+    _warnings(w, caught)
+    _run_info(w, quick, time.perf_counter() - t0)
+    return w.finish()
+
+
+def _caught_warnings(section: Callable[[], None]) -> list[str]:
+    """Run ``section``; return the distinct warnings it raised, as "Category: message"."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        section()
+    return sorted({f"{r.category.__name__}: {r.message}" for r in record})
+
+
+def _intro(w: ReportWriter, quick: bool) -> None:
     w.text(
         "Roberts–Yaida–Hanin effective theory of deep networks (arXiv:2106.10165), as presented "
         "in the seed talk: criticality, the four-point vertex, the 1/n expansion, EFT couplings "
@@ -539,25 +975,3 @@ def _write(out: str | os.PathLike[str], sz: _Sizes, *, force: bool, progress: bo
         f"derivations and the corrections to the talk: [{_DOCS}](../{_DOCS}).",
         f"Mode: {'quick' if quick else 'full'}.",
     )
-    sections: list[Callable[[], None]] = [
-        lambda: _criticality(w, sz),
-        lambda: _vertex(w, sz),
-        lambda: _nlo(w, sz),
-        lambda: _matching(w, sz),
-        lambda: _ntk(w, sz),
-        lambda: _inference(w, sz),
-        lambda: _corrections(w),
-    ]
-    if progress:
-        from tqdm.auto import tqdm
-
-        sections = tqdm(sections, desc="reproduce eft")
-    caught: list[str] = []  # every occurrence (one per section and message)
-    for section in sections:
-        with warnings.catch_warnings(record=True) as record:
-            warnings.simplefilter("always")
-            section()
-        caught += sorted({f"{r.category.__name__}: {r.message}" for r in record})
-    _warnings(w, caught)
-    _run_info(w, quick, time.perf_counter() - t0)
-    return w.finish()

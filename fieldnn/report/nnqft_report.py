@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..errors import UnknownNameError
 from ..experiments import nnqft
 from . import plots_nnqft
-from ._writer import ReportWriter, format_number
+from ._writer import ReportWriter, finished_with, format_number
 
 __all__ = ["run"]
 
@@ -119,7 +120,12 @@ _TINY = _Sizes(
 
 
 def run(
-    out: str | os.PathLike[str], *, quick: bool = False, force: bool = False, progress: bool = False
+    out: str | os.PathLike[str],
+    *,
+    quick: bool = False,
+    force: bool = False,
+    progress: bool = False,
+    skip_finished: bool = False,
 ) -> Path:
     """Reproduce seed 001 and write the report into ``out``.
 
@@ -133,18 +139,85 @@ def run(
         Write into an existing non-empty directory.
     progress : bool
         Show progress bars (tqdm) for the long steps.
+    skip_finished : bool
+        Return ``out`` untouched if it holds a run finished with the same arguments (used by
+        ``fieldnn reproduce`` for both talks, so that an interrupted run of both resumes).
+
+    Notes
+    -----
+    The run is checkpointed after every section in ``out/.fieldnn-state`` (see
+    :mod:`fieldnn.report._writer`): an interrupted run restarted with the same arguments resumes.
+    Test-only environment knobs (never needed by users): ``FIELDNN_REPRODUCE_SIZE=tiny`` selects
+    the tiny sizes of the tests, ``FIELDNN_REPRODUCE_SECTIONS=lambda,so`` runs only the named
+    sections (of falloff, lambda, six_point, rg, so, beyond). Both are part of the checkpoint's
+    arguments.
 
     Returns
     -------
     pathlib.Path
         ``out``, containing ``report.md``, ``results.json``, ``*.png`` and ``*.tex``.
     """
-    return _run(out, _QUICK if quick else _FULL, force=force, progress=progress)
+    sizes = _TINY if os.environ.get("FIELDNN_REPRODUCE_SIZE") == "tiny" else (
+        _QUICK if quick else _FULL
+    )
+    only = os.environ.get("FIELDNN_REPRODUCE_SECTIONS")
+    sections = None if only is None else tuple(s for s in only.split(",") if s)
+    return _run(
+        out, sizes, force=force, progress=progress, sections=sections, skip_finished=skip_finished
+    )
 
 
-def _run(out: str | os.PathLike[str], sizes: _Sizes, *, force: bool, progress: bool) -> Path:
-    w = ReportWriter(out, force=force, title="NN-QFT correspondence (seed 001) — reproduction")
+_SECTION_NAMES = ("falloff", "lambda", "six_point", "rg", "so", "beyond")
+
+
+def _run(
+    out: str | os.PathLike[str],
+    sizes: _Sizes,
+    *,
+    force: bool,
+    progress: bool,
+    sections: tuple[str, ...] | None = None,
+    skip_finished: bool = False,
+) -> Path:
+    """Write the report at ``sizes``; ``sections`` restricts the sections run (test-only)."""
+    funcs = {"falloff": _falloff, "lambda": _lambda, "six_point": _six_point, "rg": _rg,
+             "so": _so, "beyond": _beyond}
+    if sections is None:
+        sections = _SECTION_NAMES if sizes.beyond_activations else _SECTION_NAMES[:-1]
+    unknown = [s for s in sections if s not in funcs]
+    if unknown or not sections:
+        raise UnknownNameError("sections", ",".join(unknown), _SECTION_NAMES)
+    arguments = {"command": "reproduce nnqft", "mode": sizes.name, "sections": sections,
+                 "fieldnn": __version__}
+    if skip_finished and not force and finished_with(out, arguments):
+        return Path(out)
+    w = ReportWriter(
+        out,
+        force=force,
+        title="NN-QFT correspondence (seed 001) — reproduction",
+        arguments=arguments,
+    )
     t0 = time.perf_counter()
+    w.step("intro", lambda: _intro(w, sizes))
+    for name in sections:
+
+        def section(name: str = name) -> None:
+            t1 = time.perf_counter()
+            funcs[name](w, sizes, progress)
+            w.store(f"meta.section_seconds.{name}", time.perf_counter() - t1)
+
+        w.step(name, section)
+    _differences(w)
+    elapsed = w.store("meta.seconds", time.perf_counter() - t0)
+    w.heading("Run")
+    w.text(
+        f"Wall time {format_number(elapsed, 3)} s; fieldnn {__version__}, "
+        f"Python {platform.python_version()}, NumPy {np.__version__}."
+    )
+    return w.finish()
+
+
+def _intro(w: ReportWriter, sizes: _Sizes) -> None:
     w.store(
         "meta",
         {
@@ -163,21 +236,6 @@ def _run(out: str | os.PathLike[str], sizes: _Sizes, *, force: bool, progress: b
         "stated with every λ (`full`: K, `subtract_bias`: K − σ_b²). "
         f"Mode: **{sizes.name}**."
     )
-    sections = [_falloff, _lambda, _six_point, _rg, _so]
-    if sizes.beyond_activations:
-        sections.append(_beyond)
-    for section in sections:
-        t1 = time.perf_counter()
-        section(w, sizes, progress)
-        w.store(f"meta.section_seconds.{section.__name__.strip('_')}", time.perf_counter() - t1)
-    _differences(w)
-    elapsed = w.store("meta.seconds", time.perf_counter() - t0)
-    w.heading("Run")
-    w.text(
-        f"Wall time {format_number(elapsed, 3)} s; fieldnn {__version__}, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}."
-    )
-    return w.finish()
 
 
 def _figure(n: int) -> tuple[Any, Any]:

@@ -54,8 +54,13 @@ def plot_fixed_point(sol: Any, ax: Any = None) -> Any:
     for row in sol.iterates:
         k = np.repeat(row, 2)
         ax.plot(k[:-1], k[1:], lw=0.8, alpha=0.6)
-    ax.plot([sol.K_star], [sol.K_star], "o", color="C3",
-            label=rf"$K^* = {sol.K_star:.4g}$, $\chi_\parallel = {sol.chi_parallel:.3g}$")
+    ax.plot(
+        [sol.K_star],
+        [sol.K_star],
+        "o",
+        color="C3",
+        label=rf"$K^* = {sol.K_star:.4g}$, $\chi_\parallel = {sol.chi_parallel:.3g}$",
+    )
     ax.set_xlim(0, sol.K[-1])
     ax.set_ylim(0, max(sol.K[-1], float(np.max(sol.rhs))))
     ax.set_xlabel(r"$K^{(\ell)}$")
@@ -99,7 +104,7 @@ def plot_phase_diagram(pd: Any, ax: Any = None) -> Any:
         ax.contour(B, W, perp, levels=[1.0], colors="k", linestyles="-")
         handles.append(Line2D([], [], color="k", ls="-"))
         labels.append(r"$\chi_\perp = 1$")
-    star, = ax.plot([pd.critical_C_b], [pd.critical_C_W], "*", ms=12, color="gold", mec="k")
+    (star,) = ax.plot([pd.critical_C_b], [pd.critical_C_W], "*", ms=12, color="gold", mec="k")
     handles.append(star)
     labels.append(f"critical ({pd.universality_class})")
     ax.legend(handles, labels, fontsize=8, loc="upper right")
@@ -137,11 +142,24 @@ def plot_vertex_growth(
     for i, r in enumerate(results):
         c = f"C{i}"
         ax.plot(r.depths, r.ratio, "-", color=c, label=f"{r.activation}: recursion (LO)")
-        ax.errorbar(r.depths, r.sampled, yerr=r.stderr, fmt="o", color=c, ms=4, capsize=2,
-                    label=f"{r.activation}: sampled, n = {r.width}")
+        ax.errorbar(
+            r.depths,
+            r.sampled,
+            yerr=r.stderr,
+            fmt="o",
+            color=c,
+            ms=4,
+            capsize=2,
+            label=f"{r.activation}: sampled, n = {r.width}",
+        )
         if exact is not None and r.activation in exact:
-            ax.plot(r.depths, exact[r.activation], ":", color=c,
-                    label=f"{r.activation}: exact finite width")
+            ax.plot(
+                r.depths,
+                exact[r.activation],
+                ":",
+                color=c,
+                label=f"{r.activation}: exact finite width",
+            )
     ax.set_xlabel("depth L")
     ax.set_ylabel(r"$V^{(L)}/(n K^2) = \langle z^4\rangle_c / (3K^2)$")
     ax.set_title("four-point vertex at criticality")
@@ -153,8 +171,14 @@ def plot_nlo_two_point(nlo: Any, ax: Any = None) -> Any:
     """Sampled n (E[z²] − K) against width with the NLO prediction G^{1}."""
     ax = _axes(ax)
     n = nlo.widths.astype(float)
-    ax.errorbar(n, n * nlo.sampled, yerr=n * nlo.stderr, fmt="o", capsize=3,
-                label="sampled $n\\,(E[z^2] - K)$")
+    ax.errorbar(
+        n,
+        n * nlo.sampled,
+        yerr=n * nlo.stderr,
+        fmt="o",
+        capsize=3,
+        label="sampled $n\\,(E[z^2] - K)$",
+    )
     ax.axhline(nlo.G1, color="k", ls="--", label=rf"NLO recursion $G^{{\{{1\}}}} = {nlo.G1:.4g}$")
     ax.set_xscale("log")
     ax.set_xlabel("hidden width n")
@@ -170,9 +194,13 @@ def plot_correlation_flow(cf: Any, ax: Any = None) -> Any:
     ax = _axes(ax)
     for i, (label, cb, cw) in enumerate(cf.settings):
         c = f"C{i}"
-        ax.loglog(cf.depths, 1.0 - cf.rho[i], color=c,
-                  label=rf"{label}: $C_b = {cb:g}$, $C_W = {cw:g}$, $\chi_\perp = "
-                        rf"{cf.chi_perp[i]:.3g}$")
+        ax.loglog(
+            cf.depths,
+            1.0 - cf.rho[i],
+            color=c,
+            label=rf"{label}: $C_b = {cb:g}$, $C_W = {cw:g}$, $\chi_\perp = "
+            rf"{cf.chi_perp[i]:.3g}$",
+        )
         for r in cf.rho_star[i]:
             if r < 1.0:
                 ax.axhline(1.0 - r, color=c, ls=":", lw=1)
@@ -193,15 +221,23 @@ def plot_ntk(res: Any, ax: Any = None) -> Any:
     for k, (a, b) in enumerate(zip(*iu, strict=True)):
         rel = res.empirical[:, a, b] / res.theta[a, b] - 1.0
         err = res.stderr[:, a, b] / abs(res.theta[a, b])
-        ax.errorbar(res.widths * (1 + 0.04 * k), rel, yerr=err, fmt="o", ms=3, capsize=2,
-                    label=rf"$\Theta_{{{a + 1}{b + 1}}} = {res.theta[a, b]:.4g}$")
+        ax.errorbar(
+            res.widths * (1 + 0.04 * k),
+            rel,
+            yerr=err,
+            fmt="o",
+            ms=3,
+            capsize=2,
+            label=rf"$\Theta_{{{a + 1}{b + 1}}} = {res.theta[a, b]:.4g}$",
+        )
     ax.axhline(0.0, color="k", lw=1)
     ax.set_xscale("log")
     _width_ticks(ax, res.widths)
     ax.set_xlabel("hidden width n")
     ax.set_ylabel(r"$\langle \hat H_{\alpha\beta}\rangle / \Theta_{\alpha\beta} - 1$")
-    ax.set_title(f"empirical NTK vs forward equation ({res.activation}, L = {res.depth}, "
-                 f"{res.n_nets} nets)")
+    ax.set_title(
+        f"empirical NTK vs forward equation ({res.activation}, L = {res.depth}, {res.n_nets} nets)"
+    )
     ax.legend(fontsize=7)
     return ax
 
@@ -230,8 +266,15 @@ def plot_hidden_shift(res: Any, ax: Any = None) -> Any:
     shifts = np.array([np.diagonal(h.shift) for h in res.hidden])
     errs = np.array([np.diagonal(h.stderr) for h in res.hidden])
     for q in range(shifts.shape[1]):
-        ax.errorbar(res.widths, np.abs(shifts[:, q]), yerr=errs[:, q], fmt="o-", ms=4,
-                    capsize=2, label=f"probe input {q + 1}")
+        ax.errorbar(
+            res.widths,
+            np.abs(shifts[:, q]),
+            yerr=errs[:, q],
+            fmt="o-",
+            ms=4,
+            capsize=2,
+            label=f"probe input {q + 1}",
+        )
     ref = np.abs(shifts[0]).max() * res.widths[0] / res.widths
     ax.plot(res.widths, ref, "k:", lw=1, label="∝ 1/n")
     ax.set_xscale("log")
@@ -251,8 +294,17 @@ def plot_conditional_variance(res: Any, ax: Any = None) -> Any:
     from ..inference import plot_conditional_moment
 
     ax = plot_conditional_moment(res.weighted, ax=_axes(ax))
-    ax.errorbar(res.phi1, res.sampled, yerr=res.stderr, fmt="s", mfc="none", ms=5, capsize=2,
-                color="C1", label=f"bins of sampled outputs ({res.n_nets} nets)")
+    ax.errorbar(
+        res.phi1,
+        res.sampled,
+        yerr=res.stderr,
+        fmt="s",
+        mfc="none",
+        ms=5,
+        capsize=2,
+        color="C1",
+        label=f"bins of sampled outputs ({res.n_nets} nets)",
+    )
     ax.set_title(f"{res.activation}, n = {res.width}, L = {res.depth}")
     ax.legend(fontsize=7)
     return ax

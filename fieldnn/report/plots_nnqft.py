@@ -92,7 +92,7 @@ def plot_lambda_tuples(survey: Any, keys: Sequence[str], ax: Any = None) -> Any:
 
 
 def plot_rg_flow(results: Sequence[Any], ax: Any = None) -> Any:
-    """|λ̄(Λ)| against Λ (log-log) with the fitted and the symbolic slopes in the legend."""
+    """``|λ̄(Λ)|`` against Λ (log-log) with the fitted and the symbolic slopes in the legend."""
     ax = _axes(ax)
     for i, r in enumerate(results):
         lab = (
@@ -156,7 +156,7 @@ def plot_six_point(results: Sequence[Any], ax: Any = None) -> Any:
 
 
 def plot_dout(result: Any, ax: Any = None) -> Any:
-    """|λ| at tree level and at O(λ²) against d_out, with the sampled tree-level point."""
+    """``|λ|`` at tree level and at O(λ²) against d_out, with the sampled tree-level point."""
     ax = _axes(ax)
     d = result.d_outs
     ax.plot(d, np.abs(result.lambda_tree), "o-", label=r"tree level, $iiii$")

@@ -11,7 +11,7 @@ K, CUTOFF
 pairings, num_pairings
     Wick pairings (perfect matchings) and their number (n-1)!!.
 beta_functions, BetaFunctions, kernel_asymptotics, Asymptotics
-    Wilsonian β-functions of λ (and the λ–κ system) from the large-|y| growth of the kernel
+    Wilsonian β-functions of λ (and the λ–κ system) from the large-``|y|`` growth of the kernel
     (:mod:`fieldnn.symbolic.rg`).
 match_quartic, conditional_second_moment
     γ(2), γ(4) of the zero-dimensional O(m) quartic theory matched to G and V in 1/n

@@ -62,7 +62,10 @@ def _parse_interactions(items: list[str]) -> dict[sp.Expr, int]:
             raise DiagramError(
                 "--interaction", f"expected NAME:DEGREE such as lambda:4, got {item!r}"
             )
-        inter[sp.Symbol(name.strip())] = int(degree)
+        symbol = sp.Symbol(name.strip())
+        if symbol in inter:
+            raise DiagramError("--interaction", f"coupling {name.strip()!r} is given twice")
+        inter[symbol] = int(degree)
     return inter
 
 

@@ -222,6 +222,22 @@ class Theory:
         References
         ----------
         arXiv:2008.08601 (Halverson, Maiti, Stoner), eqs. (3.17)–(3.19) and Feynman rules 1–7.
+
+        Examples
+        --------
+        Zero dimensions (K ≡ 1, ∫ ≡ 1): the moments of :math:`e^{-\phi^2/2 - \lambda\phi^4}`,
+        :math:`\langle\phi^4\rangle = 3 - \lambda(105 - 9) + O(\lambda^2)`:
+
+        >>> import sympy as sp
+        >>> lam = sp.Symbol("lambda")
+        >>> Theory({lam: 4}).correlator(4, order=1).zero_dim()
+        3 - 96*lambda
+
+        With the GP kernel as the exact propagator (rule 4.5) only the seed's eq. (3.18) remains:
+
+        >>> g4 = Theory({lam: 4}).correlator(4, order=1, exact_propagator=True)
+        >>> [w for w, _ in g4.topologies()]
+        [3, -24*lambda]
         """
         n, labels = self._labels(points)
         p = _as_int(order, "order", minimum=0)

@@ -58,10 +58,10 @@ LOG_CUTOFF = sp.Symbol(r"\ell", real=True)  # ℓ = log Λ
 
 @dataclass(frozen=True)
 class Asymptotics:
-    """Powers of |y| of a leg K(x, y) − s and of the self-loop K(y, y) − s.
+    """Powers of ``|y|`` of a leg K(x, y) − s and of the self-loop K(y, y) − s.
 
     ``leg`` and ``loop`` are sympy numbers; ``-oo`` means faster than any power (Gaussian decay).
-    ``limit`` is ``"uv"`` (|y| → ∞) or ``"ir"`` (y → 0, the box shrinking onto the origin).
+    ``limit`` is ``"uv"`` (``|y|`` → ∞) or ``"ir"`` (y → 0, the box shrinking onto the origin).
     """
 
     leg: sp.Expr
@@ -124,7 +124,7 @@ def kernel_asymptotics(
     sigma_b2: float | sp.Expr | None = None,
     limit: str = "uv",
 ) -> Asymptotics:
-    """Derive the power of |y| of the legs and of the self-loop from the closed-form kernel.
+    """Derive the power of ``|y|`` of the legs and of the self-loop from the closed-form kernel.
 
     Parameters
     ----------
@@ -136,12 +136,12 @@ def kernel_asymptotics(
         Default: positive symbols. Pass ``sigma_b2=0`` for the seed's ReLU-net (this changes the IR
         behaviour: K(x, 0) = 0).
     limit : {"uv", "ir"}
-        |y| → ∞ along a generic ray, or y → 0.
+        ``|y|`` → ∞ along a generic ray, or y → 0.
 
     Returns
     -------
     Asymptotics
-        ``leg`` = p with K(x, y) − s ∝ |y|^p, ``loop`` = q with K(y, y) − s ∝ |y|^q.
+        ``leg`` = p with K(x, y) − s ∝ ``|y|^p``, ``loop`` = q with K(y, y) − s ∝ ``|y|^q``.
 
     Notes
     -----
@@ -276,7 +276,7 @@ def beta_functions(
     couplings : ("lambda",) or ("lambda", "kappa")
         λ alone (from G⁽⁴⁾ with κ = 0) or the coupled λ–κ system from G⁽⁴⁾ and G⁽⁶⁾.
     limit : {"uv", "ir"}
-        Λ → ∞ (large-|y| behaviour) or Λ → 0 (behaviour at y = 0).
+        Λ → ∞ (large-``|y|`` behaviour) or Λ → 0 (behaviour at y = 0).
     leg_power, loop_power : optional
         Override the powers p, q (``loop_power`` defaults to ``2 * leg_power``).
 

@@ -14,11 +14,27 @@ from fieldnn.errors import ArgumentError
 from fieldnn.report import eft_report, format_number
 
 FIGURES = (
-    "fixed_point", "phase_diagram_tanh", "phase_diagram_gelu", "correlation_flow", "depth_asymptotics", "vertex_growth",
-    "nlo_two_point", "conditional_variance", "ntk", "gradient_flow", "hidden_shift",
+    "fixed_point",
+    "phase_diagram_tanh",
+    "phase_diagram_gelu",
+    "correlation_flow",
+    "depth_asymptotics",
+    "vertex_growth",
+    "nlo_two_point",
+    "conditional_variance",
+    "ntk",
+    "gradient_flow",
+    "hidden_shift",
 )
-TABLES = ("critical_points", "vertex_growth", "nlo_two_point", "matching", "conditional", "ntk",
-          "replicas")
+TABLES = (
+    "critical_points",
+    "vertex_growth",
+    "nlo_two_point",
+    "matching",
+    "conditional",
+    "ntk",
+    "replicas",
+)
 
 
 def _table_rows(report: str, header_start: str) -> list[list[str]]:
@@ -26,7 +42,7 @@ def _table_rows(report: str, header_start: str) -> list[list[str]]:
     lines = report.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append([c.strip() for c in line.strip("|").split("|")])
@@ -44,6 +60,15 @@ def _check_output(out: Path) -> None:
     for png in re.findall(r"\]\(([^)]+\.png)\)", report):
         assert (out / png).exists(), png
     assert "docs/eft.md" in report
+    # every Markdown table row has as many cells as its header (no stray "|" in a cell)
+    lines = report.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("|---"):
+            width = lines[i - 1].count("|")
+            j = i + 1
+            while j < len(lines) and lines[j].startswith("|"):
+                assert lines[j].count("|") == width, lines[j]
+                j += 1
     # the seed's fixed point
     fp = results["fixed_point"]
     assert f"K* = {format_number(fp['K_star'], 8)}" in report
@@ -51,13 +76,23 @@ def _check_output(out: Path) -> None:
     # the vertex table is results.json, row by row
     rows = _table_rows(report, "| activation | L |")
     expected = []
-    for act in ("relu", "tanh"):
+    for act in ("relu", "tanh", "gelu"):
         v = results["vertex"][act]
         for j, L in enumerate(v["depths"]):
-            expected.append([act, str(L)] + [
-                format_number(v[key][j]) for key in ("ratio_recursion", "ratio_exact",
-                                                     "ratio_sampled", "ratio_stderr", "pull",
-                                                     "pull_exact")])
+            expected.append(
+                [act, str(L)]
+                + [
+                    format_number(v[key][j])
+                    for key in (
+                        "ratio_recursion",
+                        "ratio_exact",
+                        "ratio_sampled",
+                        "ratio_stderr",
+                        "pull",
+                        "pull_exact",
+                    )
+                ]
+            )
     assert rows == expected
     # NLO table and the critical-point table
     nlo = results["nlo"]
@@ -66,8 +101,12 @@ def _check_output(out: Path) -> None:
     assert [r[2] for r in rows] == [format_number(x) for x in nlo["sampled"]]
     rows = _table_rows(report, "| activation | class |")
     tanh = results["critical_points"]["tanh"]
-    assert rows[0][:4] == ["tanh", tanh["class"], format_number(tanh["C_b"], 6),
-                           format_number(tanh["C_W"], 6)]
+    assert rows[0][:4] == [
+        "tanh",
+        tanh["class"],
+        format_number(tanh["C_b"], 6),
+        format_number(tanh["C_W"], 6),
+    ]
     # corrections and timing
     assert "(m+2)V/(2nG)" in report
     assert f"{format_number(results['run']['seconds'], 3)} s" in report

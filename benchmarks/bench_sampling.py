@@ -14,8 +14,10 @@ Cases (each against a plain NumPy float64 batched implementation measured in the
    batch-means errors) against the baseline sampler + ``numpy.einsum`` forming the full G2, G4, G6.
 
 Figures of merit: networks per second, neuron evaluations (networks × hidden units × inputs)
-per second. Best of ``--repeat`` alternating runs; wall time, except the "1 thread, CPU time"
-rows (process CPU time: the algorithmic ratio, insensitive to other jobs on a shared machine).
+per second, and the fraction of a roofline (:func:`roofline`). Best of ``--repeat`` alternating
+runs; wall time, except the "1 thread, CPU time" rows (process CPU time: the algorithmic ratio,
+insensitive to other jobs on a shared machine). ``benchmarks/run_all.py`` imports
+:func:`cases`.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ import os
 import time
 
 import numpy as np
+from _table import Row, best_times, load, spread
 from scipy.special import erf
 
 from fieldnn.ensembles import MLP, SingleLayerNet, estimate_correlators, sample_outputs
+from fieldnn.ensembles._forward import default_threads, fast_erf_inplace
 
 WIDTH, P = 1000, 6
 
@@ -73,19 +77,102 @@ def baseline_estimate(X: np.ndarray, n: int, seed: int):
     return G2, G4, G6
 
 
-def best_times(baseline, ours, repeat: int, clock=time.perf_counter) -> tuple[float, float]:
-    """Best (minimum) time of each, the two alternating so that load drifts hit both.
+def roofline(threads: int) -> dict[str, float]:
+    """Per-core throughput of this machine for the sampler's two kinds of work (CPU time).
 
-    ``clock=time.process_time`` measures CPU time (robust on a shared machine; single-threaded
-    runs only, since it adds up the threads).
+    Standard normals (NumPy SFC64 ziggurat), scipy.special.erf, and fieldnn's in-place erf
+    (numba, bitwise SciPy's; = SciPy's if numba is missing), on 2^16 doubles, best of 30.
+    The roofline of the Erf-net sampler is then ``threads / (normals·t_normal + evals·t_erf)``
+    per network: drawing the N r + N + 1 normals and evaluating N P erfs, nothing else.
     """
-    tb, to = [], []
-    for _ in range(repeat):
-        for fn, times in ((baseline, tb), (ours, to)):
-            t = clock()
+    gen = np.random.Generator(np.random.SFC64(1))
+    n = 1 << 16
+    buf = np.empty(n)
+    z = gen.standard_normal(n) * 1.3
+
+    def per_value(fn) -> float:
+        times = []
+        for _ in range(30):
+            t = time.process_time()
             fn()
-            times.append(clock() - t)
-    return min(tb), min(to)
+            times.append(time.process_time() - t)
+        return min(times) / n
+
+    def fast() -> None:
+        buf[:] = z
+        fast_erf_inplace(buf)
+
+    copy = per_value(lambda: np.copyto(buf, z))
+    return {
+        "normal": per_value(lambda: gen.standard_normal(out=buf)),
+        "scipy_erf": per_value(lambda: erf(z, out=buf)),
+        "fast_erf": per_value(fast) - copy,
+        "threads": float(threads),
+    }
+
+
+def sampler_rows(n: int, repeat: int, threads: int | None) -> list[Row]:
+    """Issue 6 target 1: sample_outputs Erf-net N = 1000, P = 6, d_in = 1, ``n`` networks."""
+    threads = default_threads() if threads is None else threads
+    X = X1()
+    net = SingleLayerNet("erf", width=WIDTH)
+    fast_erf_inplace(np.zeros(1))  # load numba's cached kernel once (≈ 0.5–1 s per process)
+    rows = []
+    for label, th, clock in (
+        (f"1a sample_outputs erf N=1000 P=6, {n} nets, {threads} threads, wall",
+         threads, time.perf_counter),
+        ("1a   same, 1 thread, CPU time (algorithmic ratio)", 1, time.process_time),
+    ):
+        tb, tf, _, all_f = best_times(
+            lambda: baseline_single_layer(X, n, WIDTH, 0),
+            lambda th=th: sample_outputs(net, X, n, rng=0, threads=th),
+            repeat,
+            clock,
+        )
+        rows.append(Row(
+            label, tb, tf,
+            f"{n / tf:.3g} nets/s, {n * WIDTH * P / tf:.3g} neuron-evals/s "
+            f"(fieldnn {spread(all_f)}; {load()})",
+            ">= 5x",
+        ))
+    roof = roofline(threads)
+    normals = WIDTH * 2 + WIDTH + 1  # rank r = 2 first layer (w, b), then the readout
+    per_net = normals * roof["normal"] + WIDTH * P * roof["fast_erf"]
+    peak = threads / per_net
+    rows.append(Row(
+        "1a   roofline (normals + erf only)", None, 1.0 / peak,
+        f"{peak:.3g} nets/s on {threads} cores: normal {roof['normal'] * 1e9:.1f} ns, "
+        f"erf {roof['fast_erf'] * 1e9:.1f} ns (SciPy {roof['scipy_erf'] * 1e9:.1f} ns) per "
+        f"value per core; achieved {n / rows[0].fieldnn / peak:.0%} of it",
+    ))
+    return rows
+
+
+def estimate_rows(n: int, repeat: int) -> list[Row]:
+    """Issue 6 target 2: estimate_correlators (2, 4, 6) against sampler + einsum G2, G4, G6."""
+    X = X1()
+    net = SingleLayerNet("erf", width=WIDTH)
+    tb, tf, _, all_f = best_times(
+        lambda: baseline_estimate(X, n, 0),
+        lambda: estimate_correlators(net, X, n, orders=(2, 4, 6)),
+        repeat,
+    )
+    return [Row(
+        f"2 estimate_correlators G2,G4,G6 erf N=1000 P=6, {n} nets", tb, tf,
+        f"{n / tf:.3g} nets/s with standard errors (fieldnn {spread(all_f)}; {load()})",
+        ">= 10x",
+    )]
+
+
+def X1() -> np.ndarray:
+    """The seed-001 Erf-net inputs: six points of [-1, 1], d_in = 1."""
+    return np.array([-1.0, -0.6, -0.2, 0.2, 0.6, 1.0])[:, None]
+
+
+def cases(quick: bool) -> list[Row]:
+    """The rows of run_all.py: 20 000 nets (4 000 with --quick)."""
+    n = 4000 if quick else 20000
+    return sampler_rows(n, 2 if quick else 3, None) + estimate_rows(n, 1 if quick else 2)
 
 
 def main() -> None:
@@ -95,47 +182,29 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="default: available CPUs")
     args = parser.parse_args()
     n, rep = args.nets, args.repeat
-    X1 = np.linspace(-1.5, 1.5, P)[:, None]
+    rows = sampler_rows(n, rep, args.threads)
     X10 = np.random.default_rng(0).normal(size=(P, 10))
-    rows = []
-
-    for label, X, threads, clock in (
-        ("sample_outputs erf-net N=1000 P=6 d_in=1", X1, args.threads, time.perf_counter),
-        ("  same, 1 thread, CPU time", X1, 1, time.process_time),
-        ("sample_outputs erf-net N=1000 P=6 d_in=10", X10, args.threads, time.perf_counter),
-        ("  same, 1 thread, CPU time", X10, 1, time.process_time),
-    ):
-        net = SingleLayerNet("erf", width=WIDTH, d_in=X.shape[1])
-        tb, tf = best_times(
-            lambda X=X: baseline_single_layer(X, n, WIDTH, 0),
-            lambda X=X, net=net, th=threads: sample_outputs(net, X, n, rng=0, threads=th),
-            rep,
-            clock,
-        )
-        rows.append((label, n / tb, n / tf, "nets/s"))
-        rows.append(("  neuron evaluations", n * WIDTH * P / tb, n * WIDTH * P / tf, "evals/s"))
-
+    net10 = SingleLayerNet("erf", width=WIDTH, d_in=10)
+    tb, tf, _, _ = best_times(
+        lambda: baseline_single_layer(X10, n, WIDTH, 0),
+        lambda: sample_outputs(net10, X10, n, rng=0, threads=args.threads),
+        rep,
+    )
+    rows.append(Row("sample_outputs erf N=1000 P=6 d_in=10", tb, tf, f"{n / tf:.3g} nets/s"))
     widths = [1, 1000, 1000, 1]
     m = max(n // 20, 20)
     mlp = MLP("erf", widths=widths, C_W=1.0, C_b=0.1)
-    tb, tf = best_times(
-        lambda: baseline_mlp(X1, m, widths, 0),
-        lambda: sample_outputs(mlp, X1, m, rng=0, threads=args.threads),
+    tb, tf, _, _ = best_times(
+        lambda: baseline_mlp(X1(), m, widths, 0),
+        lambda: sample_outputs(mlp, X1(), m, rng=0, threads=args.threads),
         rep,
     )
-    rows.append(("sample_outputs erf-MLP [1,1000,1000,1] P=6", m / tb, m / tf, "nets/s"))
-
-    net = SingleLayerNet("erf", width=WIDTH)
-    tb, tf = best_times(
-        lambda: baseline_estimate(X1, n, 0),
-        lambda: estimate_correlators(net, X1, n, orders=(2, 4, 6)),
-        rep,
-    )
-    rows.append(("estimate_correlators G2,G4,G6 P=6", n / tb, n / tf, "nets/s"))
-
-    print(f"{'case':46s} {'baseline':>11s} {'fieldnn':>11s} {'ratio':>6s}  figure of merit")
-    for label, base, ours, unit in rows:
-        print(f"{label:46s} {base:11.4g} {ours:11.4g} {ours / base:6.2f}  {unit}")
+    rows.append(Row("sample_outputs erf-MLP [1,1000,1000,1] P=6", tb, tf, f"{m / tf:.3g} nets/s"))
+    rows += estimate_rows(n, rep)
+    for row in rows:
+        ratio = "" if row.ratio is None else f"{row.ratio:6.2f}"
+        base = "" if row.baseline is None else f"{row.baseline:.3g} s"
+        print(f"{row.case:60s} {base:>10s} {row.fieldnn:9.3g} s {ratio:>6s}  {row.merit}")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 
 import sympy as sp
+from _table import Row, load
 
 from fieldnn.symbolic import Theory, pairings
 from fieldnn.symbolic._graphs import canonical_form, components
@@ -41,6 +42,21 @@ def brute_force_connected(n_ext: int, degree: int, order: int) -> dict:
         canon, _, _ = canonical_form(A, n_ext, types)
         merged[canon] += c
     return merged
+
+
+def cases(quick: bool) -> list[Row]:
+    """Issue 6 target 4: φ⁴ connected 4-point at four loops (order 5) and five (order 6)."""
+    theory = Theory({sp.Symbol("lambda"): 4})
+    rows = []
+    for order, target in ((5, "< 10 s"),) if quick else ((5, "< 10 s"), (6, "< 300 s")):
+        t = time.perf_counter()
+        c = theory.correlator(4, order, connected=True)
+        dt = time.perf_counter() - t
+        rows.append(Row(
+            f"4 phi^4 connected 4-pt, {order - 1} loops (all orders <= {order})", None, dt,
+            f"{len(c.terms)} diagrams; {load()}", target,
+        ))
+    return rows
 
 
 def main() -> None:

@@ -25,6 +25,14 @@ def test_every_page_is_in_a_toctree() -> None:
     assert not (DOCS / "_numerics_sampling.md").exists()  # merged into numerics.md
 
 
+def test_getting_started_code_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    text = (DOCS / "getting_started.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "getting_started.md", "exec"), {})
+    assert "24 \\lambda \\int" in capsys.readouterr().out
+
+
 def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     result = subprocess.run(
         [

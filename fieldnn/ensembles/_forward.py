@@ -184,7 +184,7 @@ class ForwardPlan:
         g = xp.asarray(draws[0], dtype=dtype)
         F = xp.asarray(self.factor, dtype=dtype)
         numpy = is_numpy_namespace(xp)
-        self.fast_erf = numpy and self.activation == _ERF and _fast_erf_kernel() is not None
+        fast_erf = numpy and self.activation == _ERF and _fast_erf_kernel() is not None
         if numpy and len(self.layers) > 1:
             # reused per-thread buffer: a second fresh ~0.5 MB array per block costs page
             # faults (measured +50 % per block); z never leaves the block here
@@ -196,7 +196,7 @@ class ForwardPlan:
         for k, (layer, conditional) in enumerate(
             zip(self.layers[1:], self.modes, strict=True)
         ):
-            if self.fast_erf and z.dtype == np.float64 and z.flags.c_contiguous:
+            if fast_erf and z.dtype == np.float64 and z.flags.c_contiguous:
                 h = fast_erf_inplace(z)  # z is private to this block
             else:
                 h = self.activation(
@@ -318,8 +318,9 @@ def _compile_erf() -> Any:
     import numba
 
     global _ERF_JIT
-    _ERF_JIT = numba.njit(inline="always")(_erf_scalar)
-    return numba.njit(nogil=True, cache=True)(_erf_loop)
+    # error_model="numpy": IEEE division (no zero-division branch), so LLVM can vectorise
+    _ERF_JIT = numba.njit(inline="always", error_model="numpy")(_erf_scalar)
+    return numba.njit(nogil=True, cache=True, error_model="numpy")(_erf_loop)
 
 
 def _erf_probe() -> np.ndarray:

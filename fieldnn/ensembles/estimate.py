@@ -85,6 +85,24 @@ def _chunk_task(
     return reference, ChunkSums.from_samples(y, reference, max_order)
 
 
+_MAX_CHUNK_BYTES = 2**31  # hidden activations of one chunk (float64)
+
+
+def _check_chunk_memory(net: Any, n_points: int, chunk: int) -> None:
+    """Refuse a chunk whose hidden activations (chunk × P × width float64) exceed 2 GiB, before
+    anything is allocated (a huge ``chunk_size`` would otherwise exhaust memory)."""
+    widths = getattr(net, "widths", None)
+    width = max(widths[1:-1], default=1) if widths is not None else getattr(net, "width", 1)
+    need = 8 * chunk * n_points * max(int(width), int(net.d_out))
+    if need > _MAX_CHUNK_BYTES:
+        largest = max(1, _MAX_CHUNK_BYTES // (8 * n_points * max(int(width), int(net.d_out))))
+        raise ArgumentError(
+            "chunk_size",
+            f"a chunk of {chunk} networks needs ~{need / 2**30:.3g} GiB of hidden activations "
+            f"(chunk × P × width × 8 bytes); use chunk_size <= {largest}",
+        )
+
+
 def _check_orders(orders: Any) -> tuple[int, ...]:
     if isinstance(orders, int | np.integer) and not isinstance(orders, bool):
         orders = (orders,)
@@ -355,6 +373,7 @@ def estimate_correlators(
     n_nets = positive_int(n_nets, "n_nets")
     orders = _check_orders(orders)
     chunk_size = positive_int(chunk_size, "chunk_size")
+    _check_chunk_memory(net, X.shape[0], min(chunk_size, n_nets))
     checkpoint_every = positive_int(checkpoint_every, "checkpoint_every")
     base = seed_sequence(rng)
     xp, dtype = _namespace_and_dtype(xp, dtype)

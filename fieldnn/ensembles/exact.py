@@ -151,8 +151,24 @@ def _connected_values(
 ) -> dict[int, np.ndarray]:
     """{k: connected k-point function on unique_multisets(P·d, k)} for even k = 2, …, n.
 
-    Combined index α = a·d + i (input a, species i).
+    Combined index α = a·d + i (input a, species i). The width enters only through the factor
+    N (σ_W²/N)^{k/2} of order k >= 4: the N-independent part is cached
+    (:func:`_unit_cumulants`), so a sweep over widths costs one quadrature per order.
     """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    unit = _unit_cumulants(act, X.tobytes(), X.shape, n, sw, sb, d)
+    return {k: (v if k == 2 else N * (sw / N) ** (k // 2) * v) for k, v in unit.items()}
+
+
+@lru_cache(maxsize=64)
+def _unit_cumulants(
+    act: Activation, x_bytes: bytes, shape: tuple[int, int], n: int, sw: float, sb: float, d: int
+) -> dict[int, np.ndarray]:
+    """Width-independent parts of :func:`_connected_values` (read-only arrays, cached).
+
+    k = 2: the kernel K δ_ij; k >= 4: κ_k of the unit with readout variance 1.
+    """
+    X = np.frombuffer(x_bytes, dtype=np.float64).reshape(shape)
     P = X.shape[0]
     D = P * d
     C = preactivation_covariance(X, sigma_w2=sw, sigma_b2=sb)
@@ -170,8 +186,9 @@ def _connected_values(
     out = {2: sb * (rows[:, 0] % d == rows[:, 1] % d) + sw * unit[2]}
     for k in orders[1:]:
         weights = [(-1) ** (len(p) - 1) * math.factorial(len(p) - 1) for p in even_partitions(k)]
-        # N × (σ_W²/N)^{k/2} × κ_k(unit with readout variance 1)
-        out[k] = N * (sw / N) ** (k // 2) * _partition_sum(unit, D, k, weights)
+        out[k] = _partition_sum(unit, D, k, weights)
+    for values in out.values():
+        values.setflags(write=False)
     return out
 
 

@@ -401,7 +401,8 @@ def measure_lambda(
     --------
     A ReLU-net with σ_b = 0 in d_in = 1 is exactly f(x) = x F for x > 0 (and K(x, y) = 0 for
     y < 0), so λ is a constant, :math:`-5\\kappa_4(F)/(24\\langle F^2\\rangle^4\\Lambda^5)` with
-    :math:`\\kappa_4(F) = 3(\\langle\\mathrm{relu}^4\\rangle - \\langle\\mathrm{relu}^2\\rangle^2)/N`:
+    :math:`\\kappa_4(F) = 3(\\langle\\mathrm{relu}^4\\rangle -
+    \\langle\\mathrm{relu}^2\\rangle^2)/N`:
 
     >>> from fieldnn.ensembles import SingleLayerNet
     >>> net = SingleLayerNet("relu", width=5, sigma_w2=1.0, sigma_b2=0.0)

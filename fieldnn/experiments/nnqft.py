@@ -172,7 +172,7 @@ def _exact_parts(st: Setup) -> _ExactParts:
 
 @dataclass
 class FalloffResult(_Result):
-    """m_n = mean over input multisets of ``|ΔG⁽ⁿ⁾/G⁽ⁿ⁾_GP|`` against width (see :func:`falloff`)."""
+    """m_n = mean over input multisets of ``|ΔG⁽ⁿ⁾/G⁽ⁿ⁾_GP|`` against width (:func:`falloff`)."""
 
     activation: str
     d_in: int
@@ -465,7 +465,8 @@ def six_point_check(
     (a = Σ₁₅ K·N G⁽⁴⁾_c, b = N² G⁽⁶⁾_c) and λ̄(N) = λ̄(1)/N. The coefficients are read from the
     exact connected correlators at N = 1 (checked against ``exact_full`` at N = 7:
     ``scaling_check``), which gives the ratio as a function of continuous N; the 1 % widths
-    solve max_t ``|ratio − 1|`` = 0.01 (and the same for the mean over tuples) by bisection in log N.
+    solve max_t ``|ratio − 1|`` = 0.01 (and the same for the mean over tuples) by bisection in
+    log N.
     """
     st = _setup(activation, d_in, X, None, None)
     widths = np.asarray(SEED_WIDTHS if widths is None else widths, dtype=np.float64)

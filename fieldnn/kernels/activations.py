@@ -37,7 +37,8 @@ A user callable σ may come with its derivative; without one, σ' is computed by
 σ'(z) = Im σ(z + i h)/h, h = 1e-20 (exact to rounding for a real-analytic σ written with NumPy
 ufuncs), if a probe at six points agrees with a finite difference to 1e-6; otherwise (σ does not
 accept complex input, or is not analytic there) by the five-point central difference with
-h = ε^{1/5} max(1, ``|z|``) (truncation h⁴ σ⁽⁵⁾/30, rounding ~ ε|σ|/h: ~1e-12 relative for smooth σ).
+h = ε^{1/5} max(1, ``|z|``) (truncation h⁴ σ⁽⁵⁾/30, rounding ~ ε|σ|/h: ~1e-12 relative for
+smooth σ).
 
 References
 ----------

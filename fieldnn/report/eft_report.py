@@ -942,6 +942,7 @@ def _write(
         ("matching", lambda: _matching(w, sz)),
         ("ntk", lambda: _ntk(w, sz)),
         ("inference", lambda: _inference(w, sz)),
+        ("summary", lambda: _summary(w)),
         ("corrections", lambda: _corrections(w)),
     ]
     if progress:

@@ -34,6 +34,7 @@ TABLES = (
     "conditional",
     "ntk",
     "replicas",
+    "summary",
 )
 
 
@@ -107,6 +108,10 @@ def _check_output(out: Path) -> None:
         format_number(tanh["C_b"], 6),
         format_number(tanh["C_W"], 6),
     ]
+    # the summary table repeats stored values
+    summary = {row[0]: row[4] for row in _table_rows(report, "| quantity | method 1 |")}
+    for entry in results["summary"]:
+        assert summary[entry["check"]] == format_number(entry["value"])
     # corrections and timing
     assert "(m+2)V/(2nG)" in report
     assert f"{format_number(results['run']['seconds'], 3)} s" in report

@@ -172,6 +172,8 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("estimate_correlators", "fnn.estimate_correlators(net, X, 100, chunk_size=-5)",
      AE, ("chunk_size", ">= 1")),
     ("estimate_correlators", "fnn.estimate_correlators(net, [[nan]], 100)", AE, ("X", "NaN")),
+    ("estimate_correlators", "fnn.estimate_correlators(net, X, 10**12, chunk_size=10**9)",
+     AE, ("chunk_size", "GiB", "chunk_size <=")),
     ("estimate_correlators", "fnn.estimate_correlators('erf', X, 100)",
      ATE, ("net", "SingleLayerNet")),
     ("estimate_correlators", "fnn.estimate_correlators(net, X, 100, checkpoint_every=0)",

@@ -7,6 +7,7 @@ Run ``python -m tests.reliability.make_errors_doc`` from the repository root to 
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 from ._cases import CASES, NAMESPACE
@@ -75,7 +76,9 @@ Each row is one case of `tests/reliability/test_bad_inputs.py`, evaluated with
 
 def _message(call: str) -> tuple[str, str]:
     try:
-        eval(call, dict(NAMESPACE))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # as under pytest (filterwarnings = error)
+            eval(call, dict(NAMESPACE))
     except Exception as exc:  # the table records whatever is raised
         return type(exc).__name__, str(exc)
     return "(no error)", ""

@@ -5,6 +5,8 @@ Public names
 measure_lambda, measure_kappa, LambdaMeasurement, KappaMeasurement
     Couplings λ and κ of the NN-QFT effective action measured from correlators
     (:mod:`fieldnn.experiments.couplings`).
+eft
+    The deep-network EFT experiments of seed 000 (:mod:`fieldnn.experiments.eft`).
 nnqft
     The NN-QFT experiments of seed 001: ``falloff``, ``lambda_survey``, ``six_point_check``,
     ``rg_flow``, ``so_dout``, ``beyond`` (:mod:`fieldnn.experiments.nnqft`).
@@ -12,6 +14,7 @@ published_setup, NETS, SEED_WIDTHS
     The published inputs and hyperparameters of seed 001.
 """
 
+from . import eft as eft
 from . import nnqft as nnqft
 from ._nnqft_setups import NETS as NETS
 from ._nnqft_setups import SEED_WIDTHS as SEED_WIDTHS
@@ -28,6 +31,7 @@ __all__ = [
     "LambdaMeasurement",
     "measure_kappa",
     "measure_lambda",
+    "eft",
     "nnqft",
     "published_setup",
 ]

@@ -29,9 +29,9 @@ __all__ = [
     "SEED_WIDTHS",
     "KappaMeasurement",
     "LambdaMeasurement",
+    "eft",
     "measure_kappa",
     "measure_lambda",
-    "eft",
     "nnqft",
     "published_setup",
 ]

@@ -46,6 +46,7 @@ from .accumulate import (
 from .architectures import _namespace_and_dtype
 from .sampling import (
     DEFAULT_CHUNK_SIZE,
+    _check_chunk_memory,
     check_network,
     chunk_generator,
     chunk_sizes,
@@ -83,24 +84,6 @@ def _chunk_task(
     if reference is None:
         reference = _to_numpy(xp.mean(xp.astype(y, xp.float64), axis=0)).astype(np.float64)
     return reference, ChunkSums.from_samples(y, reference, max_order)
-
-
-_MAX_CHUNK_BYTES = 2**31  # hidden activations of one chunk (float64)
-
-
-def _check_chunk_memory(net: Any, n_points: int, chunk: int) -> None:
-    """Refuse a chunk whose hidden activations (chunk × P × width float64) exceed 2 GiB, before
-    anything is allocated (a huge ``chunk_size`` would otherwise exhaust memory)."""
-    widths = getattr(net, "widths", None)
-    width = max(widths[1:-1], default=1) if widths is not None else getattr(net, "width", 1)
-    need = 8 * chunk * n_points * max(int(width), int(net.d_out))
-    if need > _MAX_CHUNK_BYTES:
-        largest = max(1, _MAX_CHUNK_BYTES // (8 * n_points * max(int(width), int(net.d_out))))
-        raise ArgumentError(
-            "chunk_size",
-            f"a chunk of {chunk} networks needs ~{need / 2**30:.3g} GiB of hidden activations "
-            f"(chunk × P × width × 8 bytes); use chunk_size <= {largest}",
-        )
 
 
 def _check_orders(orders: Any) -> tuple[int, ...]:

@@ -28,6 +28,7 @@ SFC64 is used because it is the fastest of NumPy's bit generators here (standard
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,6 +91,39 @@ def check_network(net: Any) -> Any:
     return net
 
 
+_MAX_CHUNK_BYTES = 2**31  # hidden activations of one chunk (float64)
+
+
+def _check_chunk_memory(net: Any, n_points: int, chunk: int) -> None:
+    """Refuse a chunk whose hidden activations (chunk × P × width float64) exceed 2 GiB, before
+    anything is allocated (a huge ``chunk_size`` would otherwise exhaust memory)."""
+    widths = getattr(net, "widths", None)
+    width = max(widths[1:-1], default=1) if widths is not None else getattr(net, "width", 1)
+    need = 8 * chunk * n_points * max(int(width), int(net.d_out))
+    if need > _MAX_CHUNK_BYTES:
+        largest = max(1, _MAX_CHUNK_BYTES // (8 * n_points * max(int(width), int(net.d_out))))
+        raise ArgumentError(
+            "chunk_size",
+            f"a chunk of {chunk} networks needs ~{need / 2**30:.3g} GiB of hidden activations "
+            f"(chunk × P × width × 8 bytes); use chunk_size <= {largest}",
+        )
+
+
+def _check_output_memory(n_nets: int, n_points: int, d_out: int) -> None:
+    """Refuse an output array (n_nets × P × d_out float64) larger than the machine's memory."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not available on this platform
+        return
+    need = 8 * n_nets * n_points * d_out
+    if need > physical:
+        raise ArgumentError(
+            "n_nets",
+            f"{n_nets} networks' outputs need ~{need / 2**30:.3g} GiB, more than this machine's "
+            f"{physical / 2**30:.3g} GiB; use estimate_correlators (bounded memory)",
+        )
+
+
 def sample_outputs(
     net: Any,
     X: Any,
@@ -138,6 +172,8 @@ def sample_outputs(
     if chunk_size is None:
         chunk_size = DEFAULT_CHUNK_SIZE
     chunk_size = positive_int(chunk_size, "chunk_size")
+    _check_output_memory(n_nets, X.shape[0], net.d_out)
+    _check_chunk_memory(net, X.shape[0], min(chunk_size, n_nets))
     base = seed_sequence(rng)
     parts = [
         net.sample_batch(X, m, chunk_generator(base, i), xp=xp, dtype=dtype, threads=threads)

@@ -185,11 +185,24 @@ def kernel_recursion(
     cw = _per_layer(C_W, "C_W", depth)
     cb = _per_layer(C_b, "C_b", depth)
     K = _first_kernel(X, cw[0], cb[0])
+    _check_finite_kernel(K, 1)
     out = [K]
     for layer in range(1, depth):
-        K = _next_kernel(act, K, cw[layer], cb[layer])
+        with np.errstate(over="ignore", invalid="ignore"):
+            K = _next_kernel(act, K, cw[layer], cb[layer])
+        _check_finite_kernel(K, layer + 1)
         out.append(K)
     return out
+
+
+def _check_finite_kernel(K: np.ndarray, layer: int) -> None:
+    """Raise naming C_W when the kernel of ``layer`` has left the float64 range."""
+    if not np.all(np.isfinite(K)):
+        raise ArgumentError(
+            "C_W",
+            f"the kernel overflows float64 at layer {layer} (the network is deep in its "
+            "chaotic/exploding phase); reduce C_W, C_b or the depth",
+        )
 
 
 def ntk_recursion(

@@ -96,9 +96,6 @@ def test_relu_vertex_at_tiny_kernel() -> None:
     np.testing.assert_allclose(V, 0.0, atol=1e-300)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeWarning,
-                   reason="PERF gap (deep.py): a kernel recursion that overflows float64 warns "
-                          "and returns inf instead of raising an ArgumentError naming C_W")
 def test_kernel_recursion_overflow_is_a_clear_error() -> None:
     with pytest.raises(ArgumentError, match="C_W"):
         fnn.kernel_recursion("relu", [[1.0]], C_W=1e150, C_b=0.0, depth=5)

@@ -372,6 +372,8 @@ def _six_point(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
         d = w.store(f"six_point.{act}", r.to_dict())
         results.append(r)
         i10 = int(np.argmin(np.abs(np.asarray(d["widths"]) - 10)))
+        sampled = [int(n) for n in np.asarray(d["sampled_widths"]).ravel()]
+        j10 = sampled.index(10) if 10 in sampled else None
         rows.append(
             [
                 act,
@@ -381,8 +383,8 @@ def _six_point(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
                 d["width_1pct_mean"],
                 d["kappa_mean"][i10],
                 d["kappa_std"][i10],
-                d["sampled_ratio_mean"][0] if d["sampled_ratio_mean"] else "—",
-                d["sampled_ratio_stderr"][0] if d["sampled_ratio_stderr"] else "—",
+                "—" if j10 is None else d["sampled_ratio_mean"][j10],
+                "—" if j10 is None else d["sampled_ratio_stderr"][j10],
             ]
         )
     w.table(

@@ -58,6 +58,7 @@ from .experiments import measure_lambda as measure_lambda
 
 # -- inference: GP posterior, gradient flow, replica ensembles -----------------------------------
 from .inference import ReplicaEnsemble as ReplicaEnsemble
+from .inference import empirical_ntk as empirical_ntk
 from .inference import gp_posterior as gp_posterior
 from .inference import gradient_flow_prediction as gradient_flow_prediction
 from .inference import train_replicas as train_replicas

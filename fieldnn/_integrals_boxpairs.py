@@ -17,25 +17,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._integrals_rules import (
-    CHUNK,
-    G_WEIGHTS,
-    GK_NODES,
-    GK_WEIGHTS,
-    ROUNDOFF,
-    AxisMap,
-    Cubature,
-    box_tolerance,
-    initial_boxes,
-    select_for_split,
-    tensor_weights,
-)
+from . import _integrals_rules as rules
 
 
-def _sweep(legs_left, legs_right, internal, lo, hi, amap: AxisMap | None, T: int):
+def _sweep(legs_left, legs_right, internal, lo, hi, amap: rules.AxisMap | None, T: int):
     """Kronrod values, |K − G| and ∫|f| of every box pair: (T, B, B) each."""
     B, d = lo.shape
-    grid = np.stack(np.meshgrid(*([GK_NODES] * d), indexing="ij"), axis=-1).reshape(-1, d)
+    grid = np.stack(np.meshgrid(*([rules.GK_NODES] * d), indexing="ij"), axis=-1).reshape(-1, d)
     m = grid.shape[0]
     half, mid = 0.5 * (hi - lo), 0.5 * (hi + lo)
     t = (mid[:, None, :] + half[:, None, :] * grid[None, :, :]).reshape(-1, d)
@@ -46,18 +34,11 @@ def _sweep(legs_left, legs_right, internal, lo, hi, amap: AxisMap | None, T: int
     Lg, Rg = legs_left(y) * J, legs_right(y) * J  # (T, Q)
     vol = np.prod(half, axis=1)
     weighted = []
-    for w in (tensor_weights(d, GK_WEIGHTS), tensor_weights(d, G_WEIGHTS)):
+    for w in (rules.tensor_weights(d, rules.GK_WEIGHTS), rules.tensor_weights(d, rules.G_WEIGHTS)):
         wq = (vol[:, None] * w[None, :]).reshape(-1)
         weighted.append(((Lg * wq).reshape(T, B, m), (Rg * wq).reshape(T, B, m)))
     weighted.append(tuple(np.abs(a) for a in weighted[0]))
-    VK, VG, VA = (np.empty((T, B, B)) for _ in range(3))
-    Q = B * m
-    rows = max(1, CHUNK // (m * max(Q, T * B)))
-    for i0 in range(0, B, rows):
-        ib = slice(i0, min(i0 + rows, B))
-        Mb = internal(y[m * i0 : m * ib.stop], y).reshape(-1, m, B, m)
-        for V, (A, Bw), M in zip((VK, VG, VA), weighted, (Mb, Mb, np.abs(Mb)), strict=True):
-            V[:, ib] = np.einsum("tia,iajb,tjb->tij", A[:, ib], M, Bw, optimize=True)
+    VK, VG, VA = rules.contract_pair_blocks(internal, y, weighted, m, B, T)
     return VK, np.abs(VK - VG), VA
 
 
@@ -67,37 +48,33 @@ def box_pair_cubature(
     internal: Callable[[np.ndarray, np.ndarray], np.ndarray],
     edges: list[np.ndarray],
     *,
-    amap: AxisMap | None,
+    amap: rules.AxisMap | None,
     n_out: int,
     rtol: float,
     atol: float,
     max_nodes: int,
-) -> Cubature:
+) -> rules.Cubature:
     """Adaptive ∫∫ L_t(y) M(y, z) R_t(z) d^d y d^d z over the box product of ``edges``, squared.
 
     ``legs_left(Y (N, d)) -> (T, N)``, ``legs_right`` likewise, ``internal(Y, Z) -> (N_Y, N_Z)``.
     ``max_nodes`` counts (y, z) node pairs over all sweeps.
     """
-    lo, hi = initial_boxes(edges)
+    lo, hi = rules.initial_boxes(edges)
     d = lo.shape[1]
-    m = GK_NODES.size**d
+    m = rules.GK_NODES.size**d
     n_nodes = 0
     min_width = 1e-13 * np.maximum(1.0, np.max(np.abs(np.concatenate(edges))))
     while True:
         B = lo.shape[0]
         VK, err, VA = _sweep(legs_left, legs_right, internal, lo, hi, amap, n_out)
         n_nodes += (B * m) ** 2
-        values, abs_values = VK.sum(axis=(1, 2)), VA.sum(axis=(1, 2))
-        errs = err.reshape(n_out, -1)
-        tol = box_tolerance(values, abs_values, rtol, atol)
-        split = select_for_split(errs, tol).reshape(B, B)
-        errors = errs.sum(axis=1) + ROUNDOFF * abs_values
+        values, errors, split = rules.pair_sweep_status(VK, err, VA, rtol, atol)
         if not split.any():
-            return Cubature(values, errors, n_nodes, True)
+            return rules.Cubature(values, errors, n_nodes, True)
         boxes = (split.any(axis=0) | split.any(axis=1)) & np.all(hi - lo > min_width, axis=1)
         n_next = B + (2**d - 1) * int(boxes.sum())
         if not boxes.any() or n_nodes + (n_next * m) ** 2 > max_nodes:
-            return Cubature(values, errors, n_nodes, False)
+            return rules.Cubature(values, errors, n_nodes, False)
         # bisect the selected boxes along every axis: 2^d children each
         plo, phi = lo[boxes], hi[boxes]
         pmid = 0.5 * (plo + phi)

@@ -200,6 +200,46 @@ def select_for_split(err: np.ndarray, tol: np.ndarray) -> np.ndarray:
     return mask.any(axis=0)
 
 
+def contract_pair_blocks(
+    internal: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    y: np.ndarray,
+    weighted: list[tuple[np.ndarray, np.ndarray]],
+    m: int,
+    n_blocks: int,
+    T: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two-vertex sums over every pair of blocks (panels or boxes) of m nodes each.
+
+    ``y`` (n_blocks·m, d) are the nodes; ``weighted`` holds the (left, right) legs times the
+    Kronrod weights, times the Gauss weights, and their absolute values, each (T, n_blocks, m).
+    Returns V[t, i, j] = Σ_ab A[t, i, a] K(y_ia, y_jb) B[t, j, b] for the three, (T, n, n) each,
+    with K(y, y) evaluated in blocks of rows so that neither the block nor the einsum
+    intermediate (T, rows, n) exceeds CHUNK entries.
+    """
+    VK, VG, VA = (np.empty((T, n_blocks, n_blocks)) for _ in range(3))
+    Q = n_blocks * m
+    rows = max(1, CHUNK // (m * max(Q, T * n_blocks)))
+    for i0 in range(0, n_blocks, rows):
+        ib = slice(i0, min(i0 + rows, n_blocks))
+        Mb = internal(y[m * i0 : m * ib.stop], y).reshape(-1, m, n_blocks, m)
+        for V, (A, B), M in zip((VK, VG, VA), weighted, (Mb, Mb, np.abs(Mb)), strict=True):
+            V[:, ib] = np.einsum("tia,iajb,tjb->tij", A[:, ib], M, B, optimize=True)
+    return VK, VG, VA
+
+
+def pair_sweep_status(
+    VK: np.ndarray, err: np.ndarray, VA: np.ndarray, rtol: float, atol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values (T,), error estimates (T,) and the pairs to refine (n, n) of one sweep over block
+    pairs, from its Kronrod values VK, errors ``err`` and ∫|f| VA, each (T, n, n)."""
+    values, abs_values = VK.sum(axis=(1, 2)), VA.sum(axis=(1, 2))
+    errs = err.reshape(VK.shape[0], -1)
+    tol = box_tolerance(values, abs_values, rtol, atol)
+    split = select_for_split(errs, tol).reshape(VK.shape[1:])
+    errors = errs.sum(axis=1) + ROUNDOFF * abs_values
+    return values, errors, split
+
+
 def adaptive_tensor_gk(
     f: Integrand,
     edges: list[np.ndarray],

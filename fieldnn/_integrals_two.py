@@ -17,24 +17,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._integrals_rules import (
-    CHUNK,
-    G_WEIGHTS,
-    GK_NODES,
-    GK_WEIGHTS,
-    ROUNDOFF,
-    AxisMap,
-    Cubature,
-    box_tolerance,
-    select_for_split,
-)
+from . import _integrals_rules as rules
 
-_U = 0.5 * (GK_NODES + 1.0)  # Kronrod nodes on [0, 1]
-_WK = 0.5 * GK_WEIGHTS
-_WG = 0.5 * G_WEIGHTS
+_U = 0.5 * (rules.GK_NODES + 1.0)  # Kronrod nodes on [0, 1]
+_WK = 0.5 * rules.GK_WEIGHTS
+_WG = 0.5 * rules.G_WEIGHTS
 
 
-def _sweep(legs_left, legs_right, internal, edges, amap: AxisMap | None, T: int):
+def _sweep(legs_left, legs_right, internal, edges, amap: rules.AxisMap | None, T: int):
     """Kronrod values, errors and ∫|f| of all panel pairs, (T, n, n) each (diagonal: triangles)."""
     n = edges.size - 1
     a, h = edges[:-1], np.diff(edges)
@@ -48,22 +38,14 @@ def _sweep(legs_left, legs_right, internal, edges, amap: AxisMap | None, T: int)
     Lg, Rg = legs_left(y) * J, legs_right(y) * J  # (T, Q)
     Ln = (legs_left(yn) * Jn).reshape(T, n, 15, 15)
     Rn = (legs_right(yn) * Jn).reshape(T, n, 15, 15)
-    Q = 15 * n
     weighted = []
     for w in (_WK, _WG):
         wq = (h[:, None] * w[None, :]).reshape(-1)
         weighted.append(((Lg * wq).reshape(T, n, 15), (Rg * wq).reshape(T, n, 15)))
     AK, BK = weighted[0]
     weighted.append((np.abs(AK), np.abs(BK)))
-    VK, VG, VA = (np.empty((T, n, n)) for _ in range(3))
-    # off-diagonal pairs from the kernel matrix K(y_nodes, y_nodes), in blocks of panel rows so
-    # that neither the block nor the einsum intermediate (T, rows, n) exceeds CHUNK entries
-    rows = max(1, CHUNK // (15 * max(Q, T * n)))
-    for i0 in range(0, n, rows):
-        ib = slice(i0, min(i0 + rows, n))
-        Mb = internal(y[15 * i0 : 15 * ib.stop], y).reshape(-1, 15, n, 15)
-        for V, (A, B), M in zip((VK, VG, VA), weighted, (Mb, Mb, np.abs(Mb)), strict=True):
-            V[:, ib] = np.einsum("tia,iajb,tjb->tij", A[:, ib], M, B, optimize=True)
+    # off-diagonal pairs from the kernel matrix K(y_nodes, y_nodes), in blocks of panel rows
+    VK, VG, VA = rules.contract_pair_blocks(internal, y, weighted, 15, n, T)
     # diagonal pairs: two Duffy triangles per panel
     ar = np.arange(15)
     for i in range(n):
@@ -86,12 +68,12 @@ def panel_pair_cubature(
     internal: Callable[[np.ndarray, np.ndarray], np.ndarray],
     edges: np.ndarray,
     *,
-    amap: AxisMap | None,
+    amap: rules.AxisMap | None,
     n_out: int,
     rtol: float,
     atol: float,
     max_nodes: int,
-) -> Cubature:
+) -> rules.Cubature:
     """Adaptive ∫∫ L_t(y) M(y, z) R_t(z) dy dz over [edges[0], edges[-1]]² (d_in = 1).
 
     ``legs_left(Y (N, 1)) -> (T, N)``, ``legs_right`` likewise, ``internal(Y, Z) -> (N_Y, N_Z)``.
@@ -102,19 +84,14 @@ def panel_pair_cubature(
         n = edges.size - 1
         VK, err, VA = _sweep(legs_left, legs_right, internal, edges, amap, n_out)
         n_nodes += (15 * n) ** 2 + 450 * n
-        values = VK.sum(axis=(1, 2))
-        errs = err.reshape(n_out, -1)
-        abs_values = VA.sum(axis=(1, 2))
-        tol = box_tolerance(values, abs_values, rtol, atol)
-        split = select_for_split(errs, tol).reshape(n, n)
-        errors = errs.sum(axis=1) + ROUNDOFF * abs_values
+        values, errors, split = rules.pair_sweep_status(VK, err, VA, rtol, atol)
         panels = split.any(axis=0) | split.any(axis=1)
         h = np.diff(edges)
         panels &= h > 1e-13 * np.maximum(1.0, np.abs(edges[:-1]))
         if not split.any():
-            return Cubature(values, errors, n_nodes, True)
+            return rules.Cubature(values, errors, n_nodes, True)
         n_next = n + int(panels.sum())
         if not panels.any() or n_nodes + (15 * n_next) ** 2 + 450 * n_next > max_nodes:
-            return Cubature(values, errors, n_nodes, False)
+            return rules.Cubature(values, errors, n_nodes, False)
         mids = 0.5 * (edges[:-1] + edges[1:])[panels]
         edges = np.sort(np.concatenate([edges, mids]))

@@ -81,6 +81,7 @@ DOCTEST_MODULES = [
     "fieldnn.integrals",
     "fieldnn.inference._gp",
     "fieldnn.inference._flow",
+    "fieldnn.inference._ntk",
 ]
 
 

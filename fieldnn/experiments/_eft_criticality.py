@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# The empirical NTK of explicit networks has no public entry point yet (inference is asked to
-# export one); the hand-written backpropagation lives in inference._network.
 from ..kernels.criticality import (
     correlation_fixed_points,
     critical_point,

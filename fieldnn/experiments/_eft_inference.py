@@ -16,16 +16,13 @@ from ..inference import (
     LossRateCheck,
     ReplicaEnsemble,
     conditional_second_moment_sampled,
+    empirical_ntk,
     gp_posterior,
     gradient_flow_prediction,
     hidden_kernel_posterior,
     loss_rate_check,
     train_replicas,
 )
-
-# The empirical NTK of explicit networks has no public entry point yet (inference is asked to
-# export one); the hand-written backpropagation lives in inference._network.
-from ..inference._network import MLPSpec, empirical_ntk, init_parameters
 from ..kernels.criticality import (
     critical_point,
 )
@@ -299,26 +296,16 @@ def ntk_check(
     gen = np.random.default_rng(rng)
     emp, err, off, off_err = [], [], [], []
     for n in widths:
-        spec = MLPSpec.of(
-            MLP(
-                activation,
-                [X.shape[1], *([positive_int(n, "widths")] * (depth - 1)), 2],
-                C_W=C_W,
-                C_b=C_b,
-            )
+        mlp = MLP(
+            activation, [X.shape[1], *([positive_int(n, "widths")] * (depth - 1)), 2],
+            C_W=C_W, C_b=C_b,
         )
-        lb, lw = spec.learning_rates(lam_b, lam_W)
-        per_chunk = max(1, min(n_nets, 2**22 // (n * n)))
-        H = np.concatenate(
-            [
-                empirical_ntk(
-                    spec, init_parameters(spec, min(per_chunk, n_nets - s), gen), X, lb, lw
-                )
-                for s in range(0, n_nets, per_chunk)
-            ]
-        )  # (R, 2, P, 2, P)
-        diag = 0.5 * (H[:, 0, :, 0, :] + H[:, 1, :, 1, :])
-        cross = H[:, 0, :, 1, :]
+        H = empirical_ntk(
+            mlp, X, n_nets, lambda_W=lam_W, lambda_b=lam_b, rng=gen,
+            chunk_size=max(1, min(n_nets, 2**22 // (n * n))),
+        )  # (R, P, P, 2, 2)
+        diag = 0.5 * (H[..., 0, 0] + H[..., 1, 1])
+        cross = H[..., 0, 1]
         emp.append(diag.mean(axis=0))
         err.append(diag.std(axis=0, ddof=1) / np.sqrt(n_nets))
         off.append(cross.mean(axis=0))

@@ -9,9 +9,6 @@ import numpy as np
 
 from .._validate import positive_int
 from ..ensembles import MLP, estimate_correlators
-
-# The empirical NTK of explicit networks has no public entry point yet (inference is asked to
-# export one); the hand-written backpropagation lives in inference._network.
 from ..kernels.activations import get_activation
 from ..kernels.criticality import (
     critical_point,

@@ -228,6 +228,16 @@ def _species_factor(species: Sequence[int] | None) -> float:
     return float((i == j) * (k == l) + (i == k) * (j == l) + (i == l) * (j == k))
 
 
+# the summary shared by λ and κ measurements (``_summary``) and the setup they record
+_SUMMARY_FIELDS = ("mean", "std", "mean_stderr", "relative_spread", "is_constant", "verdict")
+_SETUP_FIELDS = ("legs", "cutoff", "source")
+
+
+def _fields(result: Any, names: tuple[str, ...]) -> dict:
+    """``{name: result.name}`` for ``names``, in that order (the ``to_dict`` of results)."""
+    return {name: getattr(result, name) for name in names}
+
+
 @dataclass(frozen=True)
 class LambdaMeasurement:
     """λ_m per tuple of inputs and its summary (see :func:`measure_lambda`).
@@ -276,24 +286,13 @@ class LambdaMeasurement:
 
     def to_dict(self) -> dict:
         """Plain-JSON summary (per-tuple arrays included)."""
-        return {
-            "mean": self.mean,
-            "std": self.std,
-            "mean_stderr": self.mean_stderr,
-            "relative_spread": self.relative_spread,
-            "is_constant": self.is_constant,
-            "verdict": self.verdict,
-            "legs": self.legs,
-            "cutoff": self.cutoff,
-            "source": self.source,
-            "values": self.values,
-            "stderr": self.stderr,
-            "tuples": self.tuples,
-            "conventions": self.conventions,
-        }
+        return _fields(
+            self, (*_SUMMARY_FIELDS, *_SETUP_FIELDS, "values", "stderr", "tuples", "conventions")
+        )
 
 
-def _summary(values: np.ndarray, stderr: np.ndarray | None, tol: float, name: str):
+def _summary(values: np.ndarray, stderr: np.ndarray | None, tol: float, name: str) -> dict:
+    """The ``_SUMMARY_FIELDS`` of a λ or κ measurement from its per-tuple values."""
     mean = float(np.mean(values))
     std = float(np.std(values))
     rel = std / abs(mean) if mean != 0 else float("inf")
@@ -308,7 +307,8 @@ def _summary(values: np.ndarray, stderr: np.ndarray | None, tol: float, name: st
         )
     if stderr is not None and std < 2.0 * float(np.median(stderr)):
         verdict += "; the spread is within sampling noise (2× the median standard error)"
-    return mean, std, mean_err, rel, constant, verdict
+    return {"mean": mean, "std": std, "mean_stderr": mean_err, "relative_spread": rel,
+            "is_constant": constant, "verdict": verdict}
 
 
 def _conventions(legs: str, cutoff: float, subtract: float, kind: str, extra: str) -> dict:
@@ -437,7 +437,7 @@ def measure_lambda(
     if src.stderr is not None:
         se4 = _species_block(src.stderr(4), 4, species, src.d_out)
         stderr = np.abs(se4[tuple(tup.T)] / denom)
-    mean, std, mean_err, rel, constant, verdict = _summary(values, stderr, tol, "λ")
+    summary = _summary(values, stderr, tol, "λ")
     conv = _conventions(
         legs, lam_cut, s, src.kind, "λ_m = (K12K34 + K13K24 + K14K23 − G4)/(24 ∫ Π_a (K_ay − s))"
     )
@@ -448,12 +448,7 @@ def measure_lambda(
         numerators=num,
         integrals=integ,
         integral_errors=ierr,
-        mean=mean,
-        std=std,
-        mean_stderr=mean_err,
-        relative_spread=rel,
-        is_constant=constant,
-        verdict=verdict,
+        **summary,
         legs=legs,
         cutoff=lam_cut,
         source=src.kind,
@@ -508,23 +503,11 @@ class KappaMeasurement:
 
     def to_dict(self) -> dict:
         """Plain-JSON summary."""
-        return {
-            "mean": self.mean,
-            "std": self.std,
-            "mean_stderr": self.mean_stderr,
-            "relative_spread": self.relative_spread,
-            "is_constant": self.is_constant,
-            "verdict": self.verdict,
-            "lambda_bar": self.lambda_bar,
-            "legs": self.legs,
-            "cutoff": self.cutoff,
-            "source": self.source,
-            "values": self.values,
-            "ratio": self.ratio,
-            "ratio_gp": self.ratio_gp,
-            "tuples": self.tuples,
-            "conventions": self.conventions,
-        }
+        return _fields(
+            self,
+            (*_SUMMARY_FIELDS, "lambda_bar", *_SETUP_FIELDS, "values", "ratio", "ratio_gp",
+             "tuples", "conventions"),
+        )
 
 
 def measure_kappa(
@@ -621,7 +604,7 @@ def measure_kappa(
         se6 = src.stderr(6)[tuple(tup.T)]
         stderr = np.abs(se6 / denom)
         ratio_err = np.abs(lam_pred / g6_t**2) * se6
-    mean, std, mean_err, rel, constant, verdict = _summary(values, stderr, tol, "κ")
+    summary = _summary(values, stderr, tol, "κ")
     conv = _conventions(
         legs,
         lam_cut,
@@ -641,12 +624,7 @@ def measure_kappa(
         stderr=stderr,
         ratio_stderr=ratio_err,
         lambda_bar=lam_bar,
-        mean=mean,
-        std=std,
-        mean_stderr=mean_err,
-        relative_spread=rel,
-        is_constant=constant,
-        verdict=verdict,
+        **summary,
         legs=legs,
         cutoff=lam_cut,
         source=src.kind,

@@ -20,6 +20,9 @@ hidden_kernel_posterior, HiddenKernelPosterior
 train_replicas, ReplicaEnsemble
     NNPDF-style replica ensembles trained by full-batch gradient descent, vectorised over the
     ensemble with hand-written backpropagation.
+empirical_ntk
+    The empirical NTK of sampled finite-width MLPs, per network, by backpropagation
+    (mean → :meth:`fieldnn.MLP.ntk` as n → ∞).
 loss_rate_check, LossRateCheck
     dL/dt = −ε·H·ε on trained finite networks (empirical NTK).
 plot_replica_bands, plot_conditional_moment
@@ -35,6 +38,7 @@ from ._finite_width import sampled_posterior as sampled_posterior
 from ._flow import flow_operator as flow_operator
 from ._flow import gradient_flow_prediction as gradient_flow_prediction
 from ._gp import gp_posterior as gp_posterior
+from ._ntk import empirical_ntk as empirical_ntk
 from ._plots import plot_conditional_moment as plot_conditional_moment
 from ._plots import plot_replica_bands as plot_replica_bands
 from ._training import LossRateCheck as LossRateCheck
@@ -49,6 +53,7 @@ __all__ = [
     "ReplicaEnsemble",
     "SampledPosterior",
     "conditional_second_moment_sampled",
+    "empirical_ntk",
     "flow_operator",
     "gp_posterior",
     "gradient_flow_prediction",

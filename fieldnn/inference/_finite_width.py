@@ -39,6 +39,7 @@ import sympy as sp
 from .._validate import input_points, positive_int
 from ..errors import ArgumentError, ShapeError, UnsupportedError
 from ..symbolic.matching import conditional_second_moment
+from ._linalg import train_test_inputs
 from ._network import as_generator
 
 __all__ = [
@@ -49,6 +50,18 @@ __all__ = [
     "hidden_kernel_posterior",
     "sampled_posterior",
 ]
+
+
+def _sampling_arguments(
+    n_samples: Any, chunk_size: Any, rng: Any
+) -> tuple[int, int, np.random.Generator]:
+    """Checked ``n_samples`` (>= 2), ``chunk_size`` and the generator of the importance-weighted
+    entry points."""
+    return (
+        positive_int(n_samples, "n_samples", minimum=2),
+        positive_int(chunk_size, "chunk_size"),
+        as_generator(rng),
+    )
 
 
 def _hidden_samples(
@@ -182,9 +195,7 @@ def conditional_second_moment_sampled(
     phi = np.atleast_1d(np.asarray(phi1, dtype=np.float64))
     if phi.ndim != 1 or not np.all(np.isfinite(phi)):
         raise ArgumentError("phi1", "must be a finite 1-d array of observed outputs")
-    n_samples = positive_int(n_samples, "n_samples", minimum=2)
-    chunk_size = positive_int(chunk_size, "chunk_size")
-    gen = as_generator(rng)
+    n_samples, chunk_size, gen = _sampling_arguments(n_samples, chunk_size, rng)
     G_hat = np.concatenate([
         _readout_covariance(mlp, z)[:, 0, 0]
         for z in _hidden_samples(mlp, X, n_samples, gen, chunk_size)
@@ -287,12 +298,10 @@ def hidden_kernel_posterior(
     \partial G_{\alpha\beta} = O(1/n)`.
     """
     XA, XB, y = _conditioning_inputs(mlp, X_train, y_train, X_probe, "X_probe")
-    n_samples = positive_int(n_samples, "n_samples", minimum=2)
-    chunk_size = positive_int(chunk_size, "chunk_size")
+    n_samples, chunk_size, gen = _sampling_arguments(n_samples, chunk_size, rng)
     p = XA.shape[0]
     logw, obs = [], []
-    for z in _hidden_samples(mlp, np.concatenate([XA, XB]), n_samples, as_generator(rng),
-                             chunk_size):
+    for z in _hidden_samples(mlp, np.concatenate([XA, XB]), n_samples, gen, chunk_size):
         logw.append(_log_likelihood(*_readout_eigh(_readout_covariance(mlp, z[:, :p])), y))
         zb = z[:, p:]
         obs.append(np.matmul(zb, np.swapaxes(zb, 1, 2)) / z.shape[-1])
@@ -305,9 +314,8 @@ def hidden_kernel_posterior(
 def _conditioning_inputs(
     mlp: Any, X_train: Any, y_train: Any, X_other: Any, other: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d_in, d_out = int(mlp.widths[0]), int(mlp.widths[-1])
-    XA = input_points(X_train, "X_train", d_in=d_in)
-    XB = input_points(X_other, other, d_in=d_in)
+    XA, XB = train_test_inputs(mlp, X_train, X_other, other)
+    d_out = int(mlp.widths[-1])
     y = np.asarray(y_train, dtype=np.float64)
     if y.ndim == 1:
         y = y[:, None]
@@ -397,12 +405,10 @@ def sampled_posterior(
     SampledPosterior
     """
     XA, XB, y = _conditioning_inputs(mlp, X_train, y_train, X_test, "X_test")
-    n_samples = positive_int(n_samples, "n_samples", minimum=2)
-    chunk_size = positive_int(chunk_size, "chunk_size")
+    n_samples, chunk_size, gen = _sampling_arguments(n_samples, chunk_size, rng)
     p = XA.shape[0]
     logw, means, covs = [], [], []
-    for z in _hidden_samples(mlp, np.concatenate([XA, XB]), n_samples, as_generator(rng),
-                             chunk_size):
+    for z in _hidden_samples(mlp, np.concatenate([XA, XB]), n_samples, gen, chunk_size):
         G = _readout_covariance(mlp, z)
         lam, U, ok = _readout_eigh(G[:, :p, :p])
         logw.append(_log_likelihood(lam, U, ok, y))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._validate import nonnegative_float, symmetric_psd
 from ..errors import ArgumentError
-from ._linalg import checked_eigh, joint, net_dims, train_targets, train_test_inputs
+from ._linalg import checked_eigh, conditioning_data, joint
 
 __all__ = ["flow_operator", "gradient_flow_prediction"]
 
@@ -130,9 +130,7 @@ def gradient_flow_prediction(
     >>> bool(np.allclose(c0, mlp.kernel(X))), bool(np.allclose(c_inf, 0.0, atol=1e-12))
     (True, True)
     """
-    XA, XB = train_test_inputs(mlp, X_train, X_test)
-    _, d_out = net_dims(mlp)
-    y, squeeze = train_targets(y_train, XA.shape[0], d_out)
+    XA, XB, y, squeeze = conditioning_data(mlp, X_train, y_train, X_test)
     t = math.inf if t == math.inf else nonnegative_float(t, "t")
     if learning_rate is not None:
         learning_rate = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import linalg
 
 from .._validate import nonnegative_float
-from ._linalg import checked_eigh, joint, net_dims, train_targets, train_test_inputs
+from ._linalg import checked_eigh, conditioning_data, joint
 
 __all__ = ["gp_posterior"]
 
@@ -76,9 +76,7 @@ def gp_posterior(
     >>> (np.round(mean, 6) + 0.0).tolist(), bool(abs(cov[0, 0]) < 1e-12)
     ([0.5, 0.0], True)
     """
-    XA, XB = train_test_inputs(mlp, X_train, X_test)
-    _, d_out = net_dims(mlp)
-    y, squeeze = train_targets(y_train, XA.shape[0], d_out)
+    XA, XB, y, squeeze = conditioning_data(mlp, X_train, y_train, X_test)
     noise = nonnegative_float(noise, "noise")
     jitter = nonnegative_float(jitter, "jitter")
     KAA, KAB, KBB = joint(mlp.kernel, XA, XB)

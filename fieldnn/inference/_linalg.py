@@ -25,9 +25,24 @@ def net_dims(net: Any) -> tuple[int, int]:
     return int(net.d_in), int(getattr(net, "d_out", 1))
 
 
-def train_test_inputs(net: Any, X_train: Any, X_test: Any) -> tuple[np.ndarray, np.ndarray]:
+def train_test_inputs(
+    net: Any, X_train: Any, X_test: Any, test_argument: str = "X_test"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checked training inputs XA (P, d_in) and test inputs XB (Q, d_in) of ``net``."""
     d_in, _ = net_dims(net)
-    return input_points(X_train, "X_train", d_in=d_in), input_points(X_test, "X_test", d_in=d_in)
+    return (input_points(X_train, "X_train", d_in=d_in),
+            input_points(X_test, test_argument, d_in=d_in))
+
+
+def conditioning_data(
+    net: Any, X_train: Any, y_train: Any, X_test: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The checked arguments of an infinite-width prediction (GP posterior, gradient flow):
+    XA (P, d_in), XB (Q, d_in), targets y (P, 1 or d_out) and whether y was 1-d."""
+    XA, XB = train_test_inputs(net, X_train, X_test)
+    _, d_out = net_dims(net)
+    y, squeeze = train_targets(y_train, XA.shape[0], d_out)
+    return XA, XB, y, squeeze
 
 
 def train_targets(

@@ -142,6 +142,29 @@ def _replica_draws(
     return Y[None] + np.einsum("pq,rqi->rpi", root, xi)
 
 
+def _training_arguments(
+    mlp: Any,
+    X: Any,
+    Y: Any,
+    steps: Any,
+    learning_rate: Any,
+    lambda_b: Any,
+    lambda_W: Any,
+    *,
+    min_steps: int,
+) -> tuple[MLPSpec, np.ndarray, np.ndarray, int, float, np.ndarray, np.ndarray]:
+    """The checked arguments shared by the training entry points: the architecture, inputs X
+    (P, d_in), targets Y (P, 1 or d_out), ``steps``, ``learning_rate`` and the per-layer
+    learning-rate factors (λ_b, λ_W)."""
+    spec = MLPSpec.of(mlp)
+    XA = spec.inputs(X, "X")
+    y, _ = train_targets(Y, XA.shape[0], spec.widths[-1], "Y")
+    steps = positive_int(steps, "steps", minimum=min_steps)
+    learning_rate = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)
+    lb, lw = spec.learning_rates(lambda_b, lambda_W)
+    return spec, XA, y, steps, learning_rate, lb, lw
+
+
 def train_replicas(
     mlp: Any,
     X: Any,
@@ -201,19 +224,16 @@ def train_replicas(
     NNPDF methodology (Monte Carlo replicas), e.g. arXiv:2109.02653; seed 000 slide "NNPDF-like
     analysis"; Roberts, Yaida, Hanin, arXiv:2106.10165 ch. 7 (learning-rate tensor).
     """
-    spec = MLPSpec.of(mlp)
-    XA = spec.inputs(X, "X")
+    spec, XA, y, steps, learning_rate, lb, lw = _training_arguments(
+        mlp, X, Y, steps, learning_rate, lambda_b, lambda_W, min_steps=0
+    )
     XB = XA if X_test is None else spec.inputs(X_test, "X_test")
-    y, _ = train_targets(Y, XA.shape[0], spec.widths[-1], "Y")
     y = np.broadcast_to(y, (XA.shape[0], spec.widths[-1])).copy()
     P = XA.shape[0]
     C = np.zeros((P, P)) if C_Y is None else symmetric_psd(C_Y, "C_Y")
     if C.shape != (P, P):
         raise ArgumentError("C_Y", f"must have shape ({P}, {P}), got {C.shape}")
     n_replicas = positive_int(n_replicas, "n_replicas", minimum=2)
-    steps = positive_int(steps, "steps", minimum=0)
-    learning_rate = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)
-    lb, lw = spec.learning_rates(lambda_b, lambda_W)
     gen = as_generator(rng)
     replicas = _replica_draws(y, C, n_replicas, gen)
     params = init_parameters(spec, n_replicas, gen)
@@ -282,7 +302,7 @@ def loss_rate_check(
     Trains ``n_nets`` networks of the architecture ``mlp`` by full-batch gradient descent and
     records, per step k, the loss change :math:`(\mathcal L_{k+1}-\mathcal L_k)/\eta` and
     :math:`-\varepsilon_k^T H_k\varepsilon_k`, with :math:`H_k` the empirical NTK of the
-    current parameters (per-example Jacobians, :func:`empirical_ntk` of ``_network``). The two
+    current parameters (per-example Jacobians, as in :func:`empirical_ntk`). The two
     agree up to O(η): :math:`\Delta\mathcal L = -\eta\,\varepsilon H\varepsilon +
     O(\eta^2)`.
 
@@ -301,13 +321,10 @@ def loss_rate_check(
     Seed 000 slide "EFT again" (:math:`d\mathcal L_A/dt = -\varepsilon H\varepsilon`);
     Roberts, Yaida, Hanin, arXiv:2106.10165 ch. 7.
     """
-    spec = MLPSpec.of(mlp)
-    XA = spec.inputs(X, "X")
-    y, _ = train_targets(Y, XA.shape[0], spec.widths[-1], "Y")
-    steps = positive_int(steps, "steps")
+    spec, XA, y, steps, learning_rate, lb, lw = _training_arguments(
+        mlp, X, Y, steps, learning_rate, lambda_b, lambda_W, min_steps=1
+    )
     n_nets = positive_int(n_nets, "n_nets")
-    learning_rate = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)
-    lb, lw = spec.learning_rates(lambda_b, lambda_W)
     params = init_parameters(spec, n_nets, as_generator(rng))
     losses = np.empty((steps + 1, n_nets))
     predicted = np.empty((steps, n_nets))

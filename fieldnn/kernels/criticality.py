@@ -31,6 +31,7 @@ B. Poole et al., arXiv:1606.05340; S. Schoenholz et al., arXiv:1611.01232 (order
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +67,13 @@ ActivationLike = str | Callable | Activation
 _TOL = 1e-8  # |χ − 1| below which a susceptibility counts as 1
 _K_MAX = 1e8  # fixed points are searched in [0, K_MAX]
 _GRID = np.concatenate(([0.0], np.geomspace(1e-9, _K_MAX, 1001)))
+# evaluation noise of f = C_b + C_W g − K, relative to its terms and absolute (× C_W): the
+# Gauss–Hermite g of GELU is good to ~1e-13 relative at K = 1e8, closed forms built from
+# O(1) differences, like sin's (1 − e^{−2K})/2, to ~1e-16 absolute near K = 0. A sign change of
+# f within the noise is not a root; a tangency must bring f within it.
+_NOISE = 1e-10
+_ABS_NOISE = 1e-15
+_CHI_NOISE = 1e-9  # a sign change of χ∥ − 1 smaller than this is quadrature noise
 
 
 # --------------------------------------------------------------------------------------------
@@ -132,17 +140,46 @@ def _gprime(act: Activation, K: float) -> float:
 def _grid_values(act: Activation) -> tuple[np.ndarray, np.ndarray]:
     """g and g' on the search grid (independent of C_b, C_W; cached per activation).
 
-    Values that overflow in a closed form at huge K are set to NaN and never bracket a root.
+    Values that overflow at huge K (a closed form, or σ itself on the quadrature nodes, e.g. a
+    user σ = sinh) are set to NaN: they never bracket a root, and no overflow warning escapes.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         g = _g(act, _GRID)
-    return np.where(np.isfinite(g), g, np.nan), _gprime_array(act, _GRID[1:])
+        gprime = _gprime_array(act, _GRID[1:])
+    return np.where(np.isfinite(g), g, np.nan), np.where(np.isfinite(gprime), gprime, np.nan)
+
+
+def _noise(g: Any, K: Any, C_b: float, C_W: float) -> Any:
+    """Evaluation noise of f(K) = C_b + C_W g(K) − K: ``_NOISE`` relative to its terms, and
+    at least ``_ABS_NOISE`` × C_W (closed forms of g built from differences of O(1) terms)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _NOISE * (C_b + C_W * np.abs(g) + K) + _ABS_NOISE * C_W
+
+
+def _bracketed_root(fun: Callable[[float], float], a: float, b: float) -> float | None:
+    """Brent's method on [a, b]; None when the re-evaluated ends do not change sign (the
+    bracket was noise), the end itself when f vanishes there."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        fa, fb = fun(a), fun(b)
+        if fa == 0.0 or fb == 0.0:
+            return a if fa == 0.0 else b
+        if not (np.isfinite(fa) and np.isfinite(fb)) or (fa > 0) == (fb > 0):
+            return None
+        return float(brentq(fun, a, b, xtol=1e-15, rtol=1e-14))
 
 
 def _fixed_points(act: Activation, C_b: float, C_W: float) -> tuple[list[float], bool]:
-    """All fixed points of K ↦ C_b + C_W g(K) in [0, K_MAX], and whether every K is one."""
+    """All fixed points of K ↦ C_b + C_W g(K) in [0, K_MAX], and whether every K is one.
+
+    Simple roots: sign changes of f between consecutive grid points where ``|f|`` exceeds the
+    evaluation noise (``_noise``), refined by Brent's method. Double roots (tangencies):
+    sign changes of χ∥(K) − 1 larger than ``_CHI_NOISE`` at which ``|f|`` is within noise.
+    Where f only grazes zero within the noise (e.g. GELU at C_b = 0, C_W = 2, whose f → 0⁻ as
+    K → ∞, or sin at criticality near K = 0) no spurious root is reported.
+    """
     g, gprime = _grid_values(act)
-    f = C_b + C_W * g - _GRID
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = C_b + C_W * g - _GRID
     scale = np.maximum(_GRID, 1.0)
     if np.all(np.abs(f) <= 1e-12 * scale):
         return [], True
@@ -153,15 +190,23 @@ def _fixed_points(act: Activation, C_b: float, C_W: float) -> tuple[list[float],
     def fun(k: float) -> float:
         return float(C_b + C_W * _g(act, k) - k)
 
-    for i in range(len(_GRID) - 1):
-        if f[i] * f[i + 1] < 0:
-            roots.append(brentq(fun, _GRID[i], _GRID[i + 1], xtol=1e-15, rtol=1e-14))
+    significant = np.nonzero(np.abs(f) > _noise(g, _GRID, C_b, C_W))[0]  # NaN: not significant
+    for i, j in itertools.pairwise(significant):
+        if (f[i] > 0) != (f[j] > 0) and np.all(np.isfinite(f[i : j + 1])):
+            root = _bracketed_root(fun, _GRID[i], _GRID[j])
+            if root is not None:
+                roots.append(root)
     # tangencies (double roots, e.g. at criticality): extrema of f are zeros of χ∥(K) − 1.
     # Scanned on the coarse grid and, finer, around every crossing and every local minimum
     # of |f| (near a critical point the two extrema of f can be within a few per cent).
     chi = C_W * gprime - 1.0
+
+    def crosses(lo: float, hi: float) -> bool:
+        finite = np.isfinite(lo) and np.isfinite(hi)
+        return bool(finite and (lo > 0) != (hi > 0) and min(abs(lo), abs(hi)) > _CHI_NOISE)
+
     candidates = [
-        (_GRID[i + 1], _GRID[i + 2]) for i in range(len(chi) - 1) if chi[i] * chi[i + 1] < 0
+        (_GRID[i + 1], _GRID[i + 2]) for i in range(len(chi) - 1) if crosses(chi[i], chi[i + 1])
     ]
     absf = np.abs(f)
     centres = [r for r in roots if abs(C_W * _gprime(act, r) - 1.0) < 0.05]
@@ -176,17 +221,20 @@ def _fixed_points(act: Activation, C_b: float, C_W: float) -> tuple[list[float],
         if c <= 0:
             continue
         fine = np.geomspace(c / 1.1, c * 1.1, 201)
-        chi_fine = C_W * _gprime_array(act, fine) - 1.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            chi_fine = C_W * _gprime_array(act, fine) - 1.0
         candidates += [
             (fine[i], fine[i + 1])
             for i in range(len(fine) - 1)
-            if chi_fine[i] * chi_fine[i + 1] < 0
+            if crosses(chi_fine[i], chi_fine[i + 1])
         ]
     for lo, hi in candidates:
-        if (C_W * _gprime(act, lo) - 1.0) * (C_W * _gprime(act, hi) - 1.0) >= 0:
+        k = _bracketed_root(lambda x: C_W * _gprime(act, x) - 1.0, lo, hi)
+        if k is None:
             continue
-        k = brentq(lambda x: C_W * _gprime(act, x) - 1.0, lo, hi, xtol=1e-15, rtol=1e-14)
-        if abs(fun(k)) <= 1e-9 * max(k, 1.0) and all(abs(k - r) > 1e-6 * k for r in roots):
+        gk = float(_g(act, k))
+        near_zero = abs(C_b + C_W * gk - k) <= 10.0 * _noise(gk, k, C_b, C_W)
+        if near_zero and all(abs(k - r) > 1e-6 * k for r in roots):
             roots.append(k)
     return sorted(roots), False
 
@@ -249,8 +297,10 @@ def _select(act: Activation, roots: list[float], C_b: float, C_W: float, K0: flo
     for r in roots:
         if C_W * _gprime(act, r) <= 1.0 + _TOL:
             return r
-    # no stable fixed point: the flow from K above the largest one runs away
-    grows = C_b + C_W * float(_g(act, _K_MAX)) > _K_MAX
+    # no stable fixed point: the flow from K above the largest one runs away (g overflowing
+    # at K_MAX, NaN on the grid, counts as growing)
+    g_max = _grid_values(act)[0][-1]
+    grows = not np.isfinite(g_max) or C_b + C_W * g_max > _K_MAX
     return math.inf if grows or not roots else roots[0]
 
 
@@ -280,6 +330,9 @@ def criticality(
     Fixed points: sign changes of :math:`f(K) = C_b + C_W g(K) - K` on a log grid of [0, 1e8]
     refined by Brent's method, plus double roots (tangencies, which is what a critical point
     with K* > 0 is) found as the zeros of :math:`\chi_\parallel(K) - 1` where ``|f|`` vanishes.
+    Sign changes of f within its evaluation noise (1e-10 relative, 1e-15 C_W absolute) are
+    not roots, so f grazing zero (GELU at C_b = 0, C_W = 2 as K → ∞; sin near K = 0 at
+    criticality) gives no spurious fixed point; values that overflow count as missing.
     For relu-type σ with C_b = 0 and C_W (s₊² + s₋²)/2 = 1, g is linear and every K is a
     fixed point (scale invariance): K* = K0, or nan without K0. If there is no finite fixed
     point in the direction of the flow (relu with C_W > 2, or C_W = 2 and C_b > 0) the result

@@ -580,7 +580,7 @@ def _ntk(w: ReportWriter, sz: _Sizes) -> None:
         "ntk",
         ["n", "max rel. deviation", "max rel. stderr", "max abs. pull"],
         rows,
-        f"Empirical NTK (hand-written backpropagation, {r.n_nets} networks per width) vs "
+        f"Empirical NTK (fieldnn.inference.empirical_ntk, {r.n_nets} networks per width) vs "
         f"the forward recursion Θ, {r.activation}, L = {r.depth}, λ_b = "
         f"{format_number(r.lambda_b)}, λ_W = {format_number(r.lambda_W)}.",
     )

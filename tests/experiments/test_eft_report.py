@@ -13,6 +13,8 @@ import pytest
 from fieldnn.errors import ArgumentError
 from fieldnn.report import eft_report, format_number
 
+from ._report_tables import table_rows
+
 FIGURES = (
     "fixed_point",
     "phase_diagram_tanh",
@@ -36,18 +38,6 @@ TABLES = (
     "replicas",
     "summary",
 )
-
-
-def _table_rows(report: str, header_start: str) -> list[list[str]]:
-    """Cells of the Markdown table whose header row starts with ``header_start``."""
-    lines = report.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip() for c in line.strip("|").split("|")])
-    return rows
 
 
 def _check_output(out: Path) -> None:
@@ -75,7 +65,7 @@ def _check_output(out: Path) -> None:
     assert f"K* = {format_number(fp['K_star'], 8)}" in report
     assert f"χ∥ = {format_number(fp['chi_parallel'])}" in report
     # the vertex table is results.json, row by row
-    rows = _table_rows(report, "| activation | L |")
+    rows = table_rows(report, "| activation | L |")
     expected = []
     for act in ("relu", "tanh", "gelu"):
         v = results["vertex"][act]
@@ -97,10 +87,10 @@ def _check_output(out: Path) -> None:
     assert rows == expected
     # NLO table and the critical-point table
     nlo = results["nlo"]
-    rows = _table_rows(report, "| n | G^{1}/n")
+    rows = table_rows(report, "| n | G^{1}/n")
     assert [r[0] for r in rows] == [str(n) for n in nlo["widths"]]
     assert [r[2] for r in rows] == [format_number(x) for x in nlo["sampled"]]
-    rows = _table_rows(report, "| activation | class |")
+    rows = table_rows(report, "| activation | class |")
     tanh = results["critical_points"]["tanh"]
     assert rows[0][:4] == [
         "tanh",
@@ -109,7 +99,7 @@ def _check_output(out: Path) -> None:
         format_number(tanh["C_W"], 6),
     ]
     # the summary table repeats stored values
-    summary = {row[0]: row[4] for row in _table_rows(report, "| quantity | method 1 |")}
+    summary = {row[0]: row[4] for row in table_rows(report, "| quantity | method 1 |")}
     for entry in results["summary"]:
         assert summary[entry["check"]] == format_number(entry["value"])
     # corrections and timing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from fieldnn.errors import ArgumentError
 from fieldnn.report import format_number
 from fieldnn.report.nnqft_report import _TINY, _run
+
+from ._report_tables import table_rows
 
 
 def _numbers(tree) -> set[str]:
@@ -79,3 +82,26 @@ def test_physics_in_results(report_dir: Path) -> None:
 def test_refuses_to_overwrite(report_dir: Path) -> None:
     with pytest.raises(ArgumentError, match="out"):
         _run(report_dir, _TINY, force=False, progress=False)
+
+
+def test_six_point_table_with_several_sampled_widths(tmp_path: Path) -> None:
+    """The full run samples N = 10 and N = 100 (the quick one only N = 10): the table must take
+    the sampled N = 10 ratio by width, also when 10 is not the first sampled width, and show
+    "—" when N = 10 is not sampled."""
+    sizes = replace(_TINY, nets=("relu",), six_sampled_widths=(30, 10), six_nets=1_000)
+    out = _run(tmp_path / "two", sizes, force=False, progress=False, sections=("six_point",))
+    r = json.loads((out / "results.json").read_text())["six_point"]["relu"]
+    assert r["sampled_widths"] == [30.0, 10.0]
+    assert len(r["sampled_ratio_mean"]) == 2
+    rows = table_rows((out / "report.md").read_text(), "| net | ratio N=10")
+    assert [row[0] for row in rows] == ["relu"]
+    assert rows[0][-2:] == [format_number(r["sampled_ratio_mean"][1]),
+                            format_number(r["sampled_ratio_stderr"][1])]
+    assert rows[0][-2] != format_number(r["sampled_ratio_mean"][0])
+    assert "sampled ratio N=10" in (out / "six_point.tex").read_text()
+    assert (out / "six_point.png").is_file()
+
+    sizes = replace(sizes, six_sampled_widths=(20, 40), six_nets=500)
+    out = _run(tmp_path / "no10", sizes, force=False, progress=False, sections=("six_point",))
+    rows = table_rows((out / "report.md").read_text(), "| net | ratio N=10")
+    assert rows[0][-2:] == ["—", "—"]

@@ -1,5 +1,6 @@
-"""Explicit networks: hand-written backprop vs finite differences, the empirical NTK, the loss
-identity dL/dt = −ε·H·ε, and trained replica ensembles vs the infinite-width gradient flow."""
+"""Explicit networks: hand-written backprop vs finite differences, the loss identity
+dL/dt = −ε·H·ε, and trained replica ensembles vs the infinite-width gradient flow (the empirical
+NTK itself: test_ntk.py)."""
 
 from __future__ import annotations
 
@@ -61,38 +62,6 @@ def test_backprop_against_finite_differences():
     fd = np.array([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h)
                    for e in np.eye(theta.size)])
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
-
-
-def test_empirical_ntk_against_finite_difference_jacobian():
-    spec, params, X = _small()
-    lb, lw = np.array([0.3, 0.7, 1.1]), np.array([1.2, 0.5, 0.8])
-    H = net.empirical_ntk(spec, params, X, lb, lw)[0]  # (d_out, P, d_out, P)
-    theta = _flat(params)
-    h = 1e-6
-
-    def out(v):
-        return net.forward(spec, _unflat(v, params), X)[0][-1][0].T.ravel()  # (d_out·P,)
-
-    J = np.stack([(out(theta + h * e) - out(theta - h * e)) / (2 * h)
-                  for e in np.eye(theta.size)], axis=1)
-    # learning-rate tensor: λ_W/n_{ℓ−1} per weight, λ_b per bias, in the order of _flat
-    lam = np.concatenate(
-        [np.full(w.size, lw[k] / spec.widths[k]) for k, w in enumerate(params.W)]
-        + [np.full(b.size, lb[k]) for k, b in enumerate(params.b)]
-    )
-    np.testing.assert_allclose(H.reshape(J.shape[0], J.shape[0]), (J * lam) @ J.T,
-                               rtol=1e-6, atol=1e-9)
-
-
-def test_empirical_ntk_mean_is_the_infinite_width_ntk():
-    mlp = MLP("erf", [1, 256, 1], C_W=1.5, C_b=0.1)
-    spec = net.MLPSpec.of(mlp)
-    params = net.init_parameters(spec, 300, np.random.default_rng(5))
-    lb, lw = np.array([0.4, 0.9]), np.array([1.3, 0.6])
-    H = net.empirical_ntk(spec, params, XB, lb, lw)[:, 0, :, 0, :]
-    theta = mlp.ntk(XB, lambda_W=list(lw), lambda_b=list(lb))
-    se = H.std(axis=0, ddof=1) / np.sqrt(H.shape[0])
-    assert np.all(np.abs(H.mean(axis=0) - theta) < 4.5 * se + 2.0 / 256 * np.abs(theta))
 
 
 def test_vectorised_training_equals_one_network_at_a_time():

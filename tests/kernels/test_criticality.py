@@ -271,3 +271,70 @@ def test_erf_fixed_point_property(C_b: float, C_W: float) -> None:
         C_W * 4 / np.pi / ((1 + 2 * K) * np.sqrt(1 + 4 * K)), rel=1e-8
     )
     assert r.stable and r.phase == ("chaotic" if r.chi_perp > 1 else "ordered")
+
+
+# --------------------------------------------------------------------------------------------
+# robustness of the fixed-point search: noise, near-tangencies, overflow
+# --------------------------------------------------------------------------------------------
+def test_gelu_at_zero_bias_and_relu_weight_variance() -> None:
+    """(C_b, C_W) = (0, 2): g(K) < K/2 for GELU (Φ² + (1 − Φ)² < 1), so f = 2g − K < 0 for
+    every K > 0 and tends to 0⁻ like K^(−1/2): K* = 0 is the only fixed point, χ = C_W σ'(0)²."""
+    d = phase_diagram("gelu", [0.0, 0.1], [1.9, 2.0, 2.1])
+    assert d.K_star[0].tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(d.chi_parallel[0], np.array([1.9, 2.0, 2.1]) / 4, rtol=1e-12)
+    np.testing.assert_allclose(d.chi_perp[0], np.array([1.9, 2.0, 2.1]) / 4, rtol=1e-12)
+    assert criticality("gelu", C_b=0.0, C_W=2.0).fixed_points == (0.0,)
+    # with C_b > 0 a stable K* > 0 solves K = C_b + C_W ⟨(zΦ(z))²⟩ (independent quadrature)
+    gelu = lambda z: z * special.ndtr(z)  # noqa: E731
+    for j, cw in enumerate((1.9, 2.0)):
+        k = d.K_star[1, j]
+        assert 0 < k < 10
+        assert k == pytest.approx(0.1 + cw * gauss(lambda z: gelu(z) ** 2, k), rel=1e-9)
+
+
+def test_fixed_points_ignore_evaluation_noise(monkeypatch) -> None:
+    """A noisier g (1e-12 relative, as a coarser quadrature gives) makes f = 2g − K of GELU at
+    C_W = 2 flip sign at huge K; those flips are noise, not fixed points (this is how the
+    search used to fail at (0, 2))."""
+    import fieldnn.kernels.criticality as crit
+
+    act = crit.get_activation("gelu")
+    g, gprime = crit._grid_values(act)
+    wobble = 1.0 + 1e-12 * np.cos(np.arange(g.size) * 2.0)
+    monkeypatch.setattr(crit, "_grid_values", lambda a: (g * wobble, gprime))
+    f = 2.0 * g * wobble - crit._GRID
+    assert np.any(f[1:] > 0)  # the noise does flip the sign of f
+    r = criticality(act, C_b=0.0, C_W=2.0)
+    assert r.fixed_points == (0.0,) and r.K_star == 0.0 and r.phase == "ordered"
+
+
+def test_no_spurious_fixed_points_at_sin_criticality() -> None:
+    """sin at (0, 1): f = (1 − e^{−2K})/2 − K = −K² + … is below the rounding error of the
+    closed form for K ≲ 1e-8; only K* = 0 is a fixed point. Slightly above C_W = 1 the
+    second root solves C_W(1 − e^{−2K})/2 = K (written with expm1)."""
+    p = critical_point("sin")
+    assert (p.C_b, p.C_W, p.K_star) == (0.0, 1.0, 0.0)
+    r = criticality("sin", C_b=p.C_b, C_W=p.C_W)
+    assert r.fixed_points == (0.0,) and r.phase == "critical"
+    cw = 1.001
+    root = optimize.brentq(lambda k: -cw * np.expm1(-2 * k) / 2 - k, 1e-6, 1.0, xtol=1e-16)
+    r = criticality("sin", C_b=0.0, C_W=cw)
+    assert len(r.fixed_points) == 2 and r.fixed_points[0] == 0.0
+    assert r.fixed_points[1] == pytest.approx(root, rel=1e-9)
+    assert r.K_star == pytest.approx(root, rel=1e-9) and r.stable
+
+
+@pytest.mark.parametrize("C_b", [0.0, 0.01])
+def test_overflowing_user_activation(C_b: float) -> None:
+    """σ = sinh overflows on the quadrature nodes at large K: no warning escapes, and the roots
+    of K = C_b + C_W (e^{2K} − 1)/2 are found (the upper one unstable)."""
+    r = criticality(lambda z: np.sinh(z), C_b=C_b, C_W=0.5)
+
+    def f(k: float) -> float:
+        return C_b + 0.5 * math.expm1(2 * k) / 2 - k
+
+    k_min = 0.5 * math.log(2.0)  # f' = e^{2K}/2 − 1 = 0
+    upper = optimize.brentq(f, k_min, 5.0, xtol=1e-15)
+    lower = 0.0 if C_b == 0 else optimize.brentq(f, 0.0, k_min, xtol=1e-15)
+    np.testing.assert_allclose(r.fixed_points, [lower, upper], rtol=1e-8, atol=1e-15)
+    assert r.K_star == pytest.approx(lower, abs=1e-15, rel=1e-8) and r.stable

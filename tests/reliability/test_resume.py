@@ -1,10 +1,11 @@
 """Checkpoint and resume of ``fieldnn reproduce`` (fieldnn.report._writer).
 
-The end-to-end test runs the tiny NN-QFT configuration restricted to two sections (the
+The NN-QFT end-to-end test runs the tiny configuration restricted to two sections (the
 test-only knobs FIELDNN_REPRODUCE_SIZE / FIELDNN_REPRODUCE_SECTIONS), kills it with SIGKILL after
 the first step, interrupts the restart with SIGINT after the second (exit 130, one line),
 checks that other arguments are refused, and resumes to the end: results.json equals the one of
-an uninterrupted run except for the wall-clock timings.
+an uninterrupted run except for the wall-clock timings. The EFT one (slow) does the same with
+the whole tiny EFT report.
 """
 
 from __future__ import annotations
@@ -28,16 +29,35 @@ SECTIONS = ("lambda", "so")
 ARGS = {"command": "test", "mode": "tiny"}
 
 
-def _cli(out: Path, *, signal_after: str | None = None, sections=SECTIONS):
+def _cli(
+    out: Path, *, signal_after: str | None = None, sections=SECTIONS, talk: str = "nnqft"
+):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDNN_")}
     env["FIELDNN_REPRODUCE_SIZE"] = "tiny"
-    env["FIELDNN_REPRODUCE_SECTIONS"] = ",".join(sections)
+    if talk == "nnqft":
+        env["FIELDNN_REPRODUCE_SECTIONS"] = ",".join(sections)
     if signal_after:
         env["FIELDNN_TEST_SIGNAL_AFTER_STEP"] = signal_after
     return subprocess.run(
-        [sys.executable, "-m", "fieldnn", "reproduce", "nnqft", "--out", str(out)],
+        [sys.executable, "-m", "fieldnn", "reproduce", talk, "--out", str(out)],
         capture_output=True, text=True, timeout=300, env=env,
     )
+
+
+def _kill_then_interrupt(out: Path, first: str, second: str, talk: str = "nnqft") -> None:
+    """SIGKILL the run after step ``first``, SIGINT its restart after step ``second`` (exit
+    130, one line on stderr); the checkpoint holds exactly the finished steps each time."""
+    killed = _cli(out, signal_after=f"{first}:KILL", talk=talk)
+    assert killed.returncode == -signal.SIGKILL
+    state = json.loads((out / STATE_DIR / "state.json").read_text())
+    assert list(state["steps"]) == [first]
+
+    interrupted = _cli(out, signal_after=f"{second}:INT", talk=talk)
+    assert interrupted.returncode == 130
+    lines = interrupted.stderr.strip().splitlines()
+    assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0]
+    state = json.loads((out / STATE_DIR / "state.json").read_text())
+    assert sorted(state["steps"]) == sorted([first, second])
 
 
 def _without_timings(path: Path) -> dict:
@@ -53,17 +73,7 @@ def test_killed_and_interrupted_run_resumes_to_the_same_results(
     reference = _run(tmp_path / "ref", _TINY, force=False, progress=False, sections=SECTIONS)
     out = tmp_path / "out"
 
-    killed = _cli(out, signal_after="intro:KILL")
-    assert killed.returncode == -signal.SIGKILL
-    state = json.loads((out / STATE_DIR / "state.json").read_text())
-    assert list(state["steps"]) == ["intro"]
-
-    interrupted = _cli(out, signal_after="lambda:INT")
-    assert interrupted.returncode == 130
-    lines = interrupted.stderr.strip().splitlines()
-    assert len(lines) == 1 and "interrupted" in lines[0] and "resume" in lines[0]
-    state = json.loads((out / STATE_DIR / "state.json").read_text())
-    assert sorted(state["steps"]) == ["intro", "lambda"]
+    _kill_then_interrupt(out, "intro", "lambda")
 
     # the same command line in-process (the knobs are environment variables)
     for key in [k for k in os.environ if k.startswith("FIELDNN_")]:
@@ -80,6 +90,38 @@ def test_killed_and_interrupted_run_resumes_to_the_same_results(
     assert _without_timings(out / "results.json") == _without_timings(reference / "results.json")
     report = [ln for ln in (out / "report.md").read_text().splitlines() if "Wall time" not in ln]
     ref = [ln for ln in (reference / "report.md").read_text().splitlines() if "Wall time" not in ln]
+    assert report == ref
+    assert {p.name for p in out.iterdir()} == {p.name for p in reference.iterdir()}
+
+
+@pytest.mark.slow
+def test_killed_and_interrupted_eft_run_resumes_to_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The EFT report at its tiny size (about 35 s a run, so ~75 s in all): SIGKILL after the
+    intro, SIGINT after the criticality section, then resumed in-process to the end: the same
+    results.json (but for the wall time), report.md and files as an uninterrupted run, and the
+    warnings caught per section survive the checkpoint."""
+    reference = eft_report._write(tmp_path / "ref", eft_report._TINY, force=False,
+                                  progress=False)
+    out = tmp_path / "out"
+
+    _kill_then_interrupt(out, "intro", "criticality", talk="eft")
+
+    for key in [k for k in os.environ if k.startswith("FIELDNN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("FIELDNN_REPRODUCE_SIZE", "tiny")
+    assert main(["reproduce", "eft", "--out", str(out)]) == 0
+    assert [p.name for p in (out / STATE_DIR).iterdir()] == ["finished.json"]
+
+    def without_timing(path: Path) -> dict:
+        tree = json.loads(path.read_text())
+        tree["run"].pop("seconds")
+        return tree
+
+    assert without_timing(out / "results.json") == without_timing(reference / "results.json")
+    report = [ln for ln in (out / "report.md").read_text().splitlines() if " run, " not in ln]
+    ref = [ln for ln in (reference / "report.md").read_text().splitlines() if " run, " not in ln]
     assert report == ref
     assert {p.name for p in out.iterdir()} == {p.name for p in reference.iterdir()}
 

@@ -15,6 +15,9 @@ with the Gaussian identities (Stein's lemma :math:`\langle z_i F\rangle = \sum_j
           = \frac{\langle z_a\sigma'_a\sigma_b\rangle - K_{ab}\langle\sigma'_a\sigma'_b\rangle}
                  {2K_{aa}} .
 
+For erf, :math:`H = \tfrac2\pi\arcsin s`, :math:`s = 2k_{12}/\sqrt{(1+2k_{11})(1+2k_{22})}`,
+differentiates in closed form: :math:`D^{(1)}_{ab} = -\tfrac2\pi\, s/((1+2k_{11})\sqrt{1-s^2})
+= -k_{12}D^{(3)}_{ab}/(1+2k_{11})` (used when no V-term is needed, i.e. for V itself).
 For a = b the same three terms add up to :math:`g'(K_{aa}) = 2D^{(1)}_{aa} + D^{(3)}_{aa}
 = \langle z\sigma\sigma'\rangle/K_{aa}`, so one vectorised formula covers the diagonal.
 The second-order term of the NLO recursion,
@@ -49,10 +52,12 @@ from itertools import combinations
 import numpy as np
 
 from ..errors import ArgumentError, UnsupportedError
-from .activations import Activation
-from .gaussian import gaussian_expectation, pair_expectation, product_moments
+from ._erf_four import erf_four_moments
+from .activations import Activation, get_activation
+from .gaussian import gaussian_expectation, pair_values, product_moment_tensors
 
 _DEGENERATE = 1e-12
+_ERF = get_activation("erf")
 
 
 def _block(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,18 +79,23 @@ def check_positive_diagonal(K: np.ndarray, argument: str = "X") -> None:
 def connected_four(act: Activation, K: np.ndarray) -> np.ndarray:
     r"""⟨σ_a σ_b σ_c σ_d⟩_K − ⟨σ_a σ_b⟩_K ⟨σ_c σ_d⟩_K, shape (P, P, P, P).
 
-    Product moments come from :func:`~fieldnn.kernels.gaussian.product_moments`; for P > 3 they
-    are assembled from the 4-subsets of inputs (each moment involves at most four inputs).
+    For erf the product moments are the one-dimensional Plackett integrals of
+    :mod:`fieldnn.kernels._erf_four` (any P); otherwise they come from
+    :func:`~fieldnn.kernels.gaussian.product_moments` (without its argument checks: K comes
+    from the recursion), for P > 3 assembled from the 4-subsets
+    of inputs (each moment involves at most four inputs).
     """
     P = K.shape[0]
-    if P <= 3:
-        M4 = product_moments(act, K, 4)
+    if act == _ERF:
+        M4 = erf_four_moments(K)
+    elif P <= 3:
+        M4 = product_moment_tensors(act, K, (4,))[4]
     else:
         M4 = np.empty((P,) * 4)
         for S in combinations(range(P), 4):
             idx = np.ix_(S, S, S, S)
-            M4[idx] = product_moments(act, K[np.ix_(S, S)], 4)
-    M2 = pair_expectation(act, *_block(K))
+            M4[idx] = product_moment_tensors(act, K[np.ix_(S, S)], (4,))[4]
+    M2 = pair_values(act, *_block(K))
     return M4 - np.einsum("ab,cd->abcd", M2, M2)
 
 
@@ -186,18 +196,23 @@ def pair_terms(
         :math:`\tfrac12\sum_{ij}\partial_i\partial_j H_{ab}\,V_{ij}` (coordinates aa, bb, ab).
     """
     k11, k22, k12 = _block(K)
-    D3 = pair_expectation(act, k11, k22, k12, derivatives=(1, 1))
     slopes = act.piecewise_linear_slopes
     P = K.shape[0]
     if slopes is not None:
-        # z σ'(z) = σ(z): ⟨z_a σ'_a σ_b⟩ = H_ab
-        H = pair_expectation(act, k11, k22, k12)
-        D1 = (H - k12 * D3) / (2.0 * k11)
+        # z σ'(z) = σ(z): ⟨z_a σ'_a σ_b⟩ = H_ab. D1, D3 have degree 0 in K: evaluated at
+        # K/max K_aa (no underflow of √(k11 k22) at K ~ 1e-300)
+        u11, u22, u12 = _block(K / np.max(np.diag(K)))
+        D3 = pair_values(act, u11, u22, u12, (1, 1))
+        H = pair_values(act, u11, u22, u12)
+        D1 = (H - u12 * D3) / (2.0 * u11)
         second = None
         if V is not None:
             s_neg, s_pos = slopes
             second = _relu_second_order(K, V, (s_pos - s_neg) ** 2)
         return D1, D3, second
+    D3 = pair_values(act, k11, k22, k12, (1, 1))
+    if V is None and act == _ERF:
+        return -k12 * D3 / (1.0 + 2.0 * k11), D3, None
     zsig = np.empty((P, P))
     second = np.zeros((P, P)) if V is not None else None
     for a in range(P):

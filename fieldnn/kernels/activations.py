@@ -156,10 +156,19 @@ def _leaky_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
 
 
 def _arccos_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> np.ndarray:
-    """⟨relu(z1) relu(z2)⟩ = √(k11 k22)(sin θ + (π − θ) cos θ)/(2π)."""
+    """⟨relu(z1) relu(z2)⟩ = √(k11 k22)(sin θ + (π − θ) cos θ)/(2π).
+
+    With φ = π − θ the bracket is sin φ − φ cos φ = Σ_{k≥1} (−1)^{k+1} 2k φ^{2k+1}/(2k+1)!,
+    summed to k = 6 for φ < 1/4 (nearly antipodal inputs), where the two terms cancel
+    (relative truncation error < 1e-14); the result is then never negative.
+    """
     c = _cos_theta(k11, k22, k12)
-    theta = np.arccos(c)
-    return np.sqrt(k11 * k22) * (np.sqrt(1.0 - c * c) + (np.pi - theta) * c) / (2.0 * np.pi)
+    phi = np.arccos(-c)
+    p2 = phi * phi
+    series = phi * p2 * (1.0 / 3.0 + p2 * (-1.0 / 30.0 + p2 * (1.0 / 840.0 + p2 * (
+        -1.0 / 45360.0 + p2 * (1.0 / 3991680.0 - p2 / 518918400.0)))))
+    bracket = np.where(phi < 0.25, series, np.sin(phi) - phi * np.cos(phi))
+    return np.sqrt(k11 * k22) * bracket / (2.0 * np.pi)
 
 
 def _leaky_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:

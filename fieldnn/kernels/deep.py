@@ -51,7 +51,7 @@ from ._deep_gaussian import (
     propagate,
 )
 from .activations import Activation, get_activation
-from .gaussian import pair_expectation, single_expectation
+from .gaussian import pair_values, single_expectation
 
 __all__ = [
     "exact_single_input_moment",
@@ -116,15 +116,28 @@ def _first_kernel(X: np.ndarray, C_W: float, C_b: float) -> np.ndarray:
 
 
 def _pair_matrix(act: Activation, K: np.ndarray, derivative: int = 0) -> np.ndarray:
-    """⟨σ^(d)(z_a) σ^(d)(z_b)⟩_K for all pairs: 1-d rule on the diagonal, pairs above it."""
+    """⟨σ^(d)(z_a) σ^(d)(z_b)⟩_K for all pairs: the closed form on the whole matrix if σ has
+    one, else a 1-d rule on the diagonal and the 2-d rule above it."""
+    d = np.diag(K)
+    scale = float(np.max(d, initial=0.0))
+    if act.piecewise_linear_slopes is not None and 0.0 < scale != 1.0:
+        # positively homogeneous σ: ⟨σσ⟩ has degree 1 in K, ⟨σ'σ'⟩ degree 0; evaluating at
+        # K/max K_aa keeps √(k11 k22) from underflowing at K ~ 1e-300
+        unit = _pair_matrix(act, K / scale, derivative)
+        return unit if derivative else scale * unit
+    closed = act.derivative_pair_expectation if derivative else act.pair_expectation
+    if (value := closed(d[:, None], d[None, :], K)) is not None:
+        return value
     P = K.shape[0]
     out = np.empty((P, P))
-    d = np.diag(K)
     out[np.diag_indices(P)] = single_expectation(act, d, power=2, derivative=derivative)
     if P > 1:
+        # |K_ab| ≤ √(K_aa K_bb) up to the quadrature error of the previous layer: project
+        # (at C_W ~ 1e4 that error alone can make a pair look non-PSD)
         i, j = np.triu_indices(P, 1)
-        out[i, j] = out[j, i] = pair_expectation(
-            act, d[i], d[j], K[i, j], derivatives=(derivative, derivative)
+        bound = np.sqrt(d[i] * d[j])
+        out[i, j] = out[j, i] = pair_values(
+            act, d[i], d[j], np.clip(K[i, j], -bound, bound), (derivative, derivative)
         )
     return out
 
@@ -195,12 +208,12 @@ def kernel_recursion(
     return out
 
 
-def _check_finite_kernel(K: np.ndarray, layer: int) -> None:
-    """Raise naming C_W when the kernel of ``layer`` has left the float64 range."""
+def _check_finite_kernel(K: np.ndarray, layer: int, what: str = "kernel") -> None:
+    """Raise naming C_W when the kernel (NTK, vertex) of ``layer`` has left the float64 range."""
     if not np.all(np.isfinite(K)):
         raise ArgumentError(
             "C_W",
-            f"the kernel overflows float64 at layer {layer} (the network is deep in its "
+            f"the {what} overflows float64 at layer {layer} (the network is deep in its "
             "chaotic/exploding phase); reduce C_W, C_b or the depth",
         )
 
@@ -267,10 +280,13 @@ def ntk_recursion(
     theta = _first_kernel(X, lw[0], lb[0])
     out = [theta]
     for layer in range(1, depth):
-        ss = _pair_matrix(act, K)
-        dd = _pair_matrix(act, K, derivative=1)
-        theta = lb[layer] + lw[layer] * ss + cw[layer] * dd * theta
-        K = cb[layer] + cw[layer] * ss
+        with np.errstate(over="ignore", invalid="ignore"):
+            ss = _pair_matrix(act, K)
+            dd = _pair_matrix(act, K, derivative=1)
+            theta = lb[layer] + lw[layer] * ss + cw[layer] * dd * theta
+            K = cb[layer] + cw[layer] * ss
+        _check_finite_kernel(K, layer + 1)
+        _check_finite_kernel(theta, layer + 1, "NTK")
         out.append(theta)
     return out
 
@@ -299,10 +315,12 @@ def _leading_and_nlo(
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         c2 = cw[layer] ** 2
         ratio = widths[layer] / widths[layer - 1]
-        V_next = c2 * connected_four(act, K)
+        with np.errstate(over="ignore"):
+            V_next = c2 * connected_four(act, K)
         if layer >= 2:
             D1, D3, second = pair_terms(act, K, V if nlo else None)
-            V_next = V_next + c2 * ratio * propagate(D1, D3, V)
+            with np.errstate(over="ignore"):
+                V_next = V_next + c2 * ratio * propagate(D1, D3, V)
             if nlo:
                 diag = np.diag(K1)
                 first = D1 * diag[:, None] + D1.T * diag[None, :] + D3 * K1
@@ -310,7 +328,10 @@ def _leading_and_nlo(
                 K1s.append(K1)
         elif nlo:
             K1s.append(np.zeros((P, P)))
-        K = _next_kernel(act, K, cw[layer], cb[layer])
+        with np.errstate(over="ignore", invalid="ignore"):
+            K = _next_kernel(act, K, cw[layer], cb[layer])
+        _check_finite_kernel(K, layer + 1)
+        _check_finite_kernel(V_next, layer + 1, "four-point vertex")
         V = V_next
         Ks.append(K)
         Vs.append(V)
@@ -370,9 +391,11 @@ def four_point_vertex(
     \partial_{\beta_1}\partial_{\beta_2}F\rangle` (so the second term is RYH's
     :math:`\tfrac{C_W^2}{4}\sum V\langle\partial^2\sigma\sigma\rangle\langle\partial^2
     \sigma\sigma\rangle`), evaluated with first derivatives of σ only (Stein's lemma, see
-    :mod:`fieldnn.kernels._deep_gaussian`). The product moments come from
+    :mod:`fieldnn.kernels._deep_gaussian`). For erf the product moments are one-dimensional
+    Plackett integrals at any P (:mod:`fieldnn.kernels._erf_four`; D1 in closed form too), so
+    depth 1000 at ten inputs takes well under a second; otherwise they come from
     :func:`~fieldnn.kernels.gaussian.product_moments` (exact for relu-type σ up to rank 3;
-    Gauss–Hermite in rank ≤ 4 otherwise; for P > 3 assembled from 4-subsets of inputs, so
+    lattice quadrature in rank ≤ 4 otherwise; for P > 3 assembled from 4-subsets of inputs, so
     relu-type σ is limited to three inputs in general position). V^(1) = 0. ReLU, one input,
     C_W = 2, C_b = 0:
     V^(ℓ) = 5(ℓ − 1) K²; K* = 0 class at criticality: V^(ℓ)/(K^(ℓ))² → (2/3) ℓ.

@@ -73,6 +73,26 @@ def test_kernel_recursion_matches_tanh_quadrature() -> None:
     assert K1[1][0, 1] == pytest.approx(0.3 + 1.2 * val, rel=1e-8)
 
 
+def test_parity_folded_pair_quadrature_equals_the_full_lattice(monkeypatch) -> None:
+    """σσ and σ'σ' of odd σ are even in u: the folded half lattice gives the full-lattice sum
+    (to rounding); σ without symmetry (gelu) and the Gauss-net unit are not folded."""
+    from fieldnn.kernels import gaussian
+
+    assert [gaussian._parity(get_activation(n), 0) for n in ("tanh", "gelu", "gauss")] == [
+        -1,
+        0,
+        0,
+    ]
+    assert gaussian._parity(get_activation("tanh"), 1) == 1
+    assert gaussian._parity(get_activation(lambda z: np.cos(2 * z)), 0) == 1
+    k11, k22, k12 = np.array([0.3, 1.7, 4.0]), np.array([0.9, 1.2, 4.0]), np.array([0.1, -1.3, 4.0])
+    folded = [pair_expectation("tanh", k11, k22, k12, derivatives=(d, d)) for d in (0, 1)]
+    monkeypatch.setattr(gaussian, "_parity", lambda act, order: 0)
+    for d, value in enumerate(folded):
+        full = pair_expectation("tanh", k11, k22, k12, derivatives=(d, d))
+        np.testing.assert_allclose(value, full, rtol=1e-14)
+
+
 # --------------------------------------------------------------------------------------------
 # NTK
 # --------------------------------------------------------------------------------------------
@@ -336,6 +356,28 @@ def test_argument_errors() -> None:
         four_point_vertex("tanh", np.zeros((1, 2)), C_W=1.0, C_b=0.0, widths=[2, 10, 1])
     with pytest.raises(UnsupportedError, match="homogeneous"):
         exact_single_input_moment([1.0], [1, 5, 1], C_W=1.0, activation="tanh")
+
+
+def test_overflow_of_ntk_and_vertex_names_c_w() -> None:
+    X = np.array([[1.0], [0.25]])
+    with pytest.raises(ArgumentError, match=r"'C_W'.*kernel overflows float64 at layer 8"):
+        ntk_recursion("relu", X, C_W=1e40, C_b=0.0, lambda_W=1.0, lambda_b=0.0, depth=20)
+    with pytest.raises(ArgumentError, match=r"'C_W'.*four-point vertex overflows .* layer 4"):
+        four_point_vertex("relu", X, C_W=1e40, C_b=0.0, widths=[1] + [5] * 19 + [1])
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e-60])
+def test_relu_recursions_are_scale_invariant_down_to_tiny_kernels(scale: float) -> None:
+    """C_b = 0, relu: K has degree 1 and V degree 2 in x x^T; no underflow of √(k11 k22)."""
+    X = np.array([[1.0, 0.2], [0.5, -0.7]])
+    widths = [2, 5, 6, 7, 1]
+    K = kernel_recursion("relu", scale * X, C_W=2.0, C_b=0.0, depth=4)
+    K1 = kernel_recursion("relu", X, C_W=2.0, C_b=0.0, depth=4)
+    for k, k1 in zip(K, K1, strict=True):
+        np.testing.assert_allclose(k, scale**2 * k1, rtol=1e-13)
+    V = four_point_vertex("relu", scale * X, C_W=2.0, C_b=0.0, widths=widths)
+    V1 = four_point_vertex("relu", X, C_W=2.0, C_b=0.0, widths=widths)
+    np.testing.assert_allclose(V, scale**4 * V1, rtol=1e-12, atol=1e-320)
 
 
 @pytest.mark.parametrize("name", ["gauss", "erf", "relu"])

@@ -4,14 +4,17 @@
 
 Cases (each against a plain NumPy float64 batched implementation measured in the same run):
 
-1. ``sample_outputs``: Erf-net (seed 001), width N = 1000, P = 6 inputs, d_in = 1.
+1. ``sample_outputs``: Erf-net (seed 001), width N = 1000, P = 6 inputs, d_in = 1, float64
+   (1a, the default: bitwise SciPy's erf) and ``dtype=float32`` (1b: ziggurat normals, float32
+   erf, float64 readout sums; docs/numerics.md "float32 sampling").
    Baseline: draw W0, b0, W1, b1 for 1000 networks at once with ``default_rng().normal``,
-   ``z = W0 @ Xᵀ + b0``, ``scipy.special.erf``, ``f = W1 @ h + b1``.
+   ``z = W0 @ Xᵀ + b0``, ``scipy.special.erf``, ``f = W1 @ h + b1`` (float64).
 2. the same with d_in = 10 (rank reduction: r = min(d_in + 1, P) normals per unit).
 3. ``sample_outputs``: deep erf MLP [1, 1000, 1000, 1] (rank-reduced hidden layer) against
    drawing the 1000 × 1000 weight matrices.
 4. ``estimate_correlators`` orders (2, 4, 6) (float64 power sums over unique multisets, cumulants,
-   batch-means errors) against the baseline sampler + ``numpy.einsum`` forming the full G2, G4, G6.
+   batch-means errors), sampling in float64 and in float32, against the baseline sampler +
+   ``numpy.einsum`` forming the full G2, G4, G6.
 
 Figures of merit: networks per second, neuron evaluations (networks × hidden units × inputs)
 per second, and the fraction of a roofline (:func:`roofline`). Best of ``--repeat`` alternating
@@ -31,6 +34,7 @@ from _table import Row, best_times, load, spread
 from scipy.special import erf
 
 from fieldnn.ensembles import MLP, SingleLayerNet, estimate_correlators, sample_outputs
+from fieldnn.ensembles._fast32 import erf32_inplace, standard_normals
 from fieldnn.ensembles._forward import default_threads, fast_erf_inplace
 
 WIDTH, P = 1000, 6
@@ -80,15 +84,17 @@ def baseline_estimate(X: np.ndarray, n: int, seed: int):
 def roofline(threads: int) -> dict[str, float]:
     """Per-core throughput of this machine for the sampler's two kinds of work (CPU time).
 
-    Standard normals (NumPy SFC64 ziggurat), scipy.special.erf, and fieldnn's in-place erf
-    (numba, bitwise SciPy's; = SciPy's if numba is missing), on 2^16 doubles, best of 30.
-    The roofline of the Erf-net sampler is then ``threads / (normals·t_normal + evals·t_erf)``
-    per network: drawing the N r + N + 1 normals and evaluating N P erfs, nothing else.
+    Standard normals (NumPy SFC64 ziggurat; fieldnn's numba ziggurat on SFC64 words),
+    scipy.special.erf, fieldnn's in-place float64 erf (numba, bitwise SciPy's) and float32 erf32,
+    on 2^16 values, best of 30. The roofline of the Erf-net sampler is then
+    ``threads / (normals·t_normal + evals·t_erf)`` per network: drawing the N r + N + 1 normals
+    and evaluating N P erfs, nothing else.
     """
     gen = np.random.Generator(np.random.SFC64(1))
     n = 1 << 16
     buf = np.empty(n)
     z = gen.standard_normal(n) * 1.3
+    z32, buf32 = z.astype(np.float32), np.empty(n, dtype=np.float32)
 
     def per_value(fn) -> float:
         times = []
@@ -102,66 +108,87 @@ def roofline(threads: int) -> dict[str, float]:
         buf[:] = z
         fast_erf_inplace(buf)
 
+    def fast32() -> None:
+        buf32[:] = z32
+        erf32_inplace(buf32)
+
     copy = per_value(lambda: np.copyto(buf, z))
+    copy32 = per_value(lambda: np.copyto(buf32, z32))
     return {
         "normal": per_value(lambda: gen.standard_normal(out=buf)),
+        "ziggurat": per_value(lambda: standard_normals(gen.bit_generator, buf)),
         "scipy_erf": per_value(lambda: erf(z, out=buf)),
         "fast_erf": per_value(fast) - copy,
+        "erf32": per_value(fast32) - copy32,
         "threads": float(threads),
     }
 
 
 def sampler_rows(n: int, repeat: int, threads: int | None) -> list[Row]:
-    """Issue 6 target 1: sample_outputs Erf-net N = 1000, P = 6, d_in = 1, ``n`` networks."""
+    """Issue 6 target 1: sample_outputs Erf-net N = 1000, P = 6, d_in = 1, ``n`` networks,
+    float64 (1a) and float32 (1b); then the roofline of each."""
     threads = default_threads() if threads is None else threads
     X = X1()
     net = SingleLayerNet("erf", width=WIDTH)
-    fast_erf_inplace(np.zeros(1))  # load numba's cached kernel once (≈ 0.5–1 s per process)
+    fast_erf_inplace(np.zeros(1))  # load numba's cached kernels once (≈ 0.5–1 s per process)
+    erf32_inplace(np.zeros(1, dtype=np.float32))
     rows = []
-    for label, th, clock in (
-        (f"1a sample_outputs erf N=1000 P=6, {n} nets, {threads} threads, wall",
-         threads, time.perf_counter),
-        ("1a   same, 1 thread, CPU time (algorithmic ratio)", 1, time.process_time),
-    ):
-        tb, tf, _, all_f = best_times(
-            lambda: baseline_single_layer(X, n, WIDTH, 0),
-            lambda th=th: sample_outputs(net, X, n, rng=0, threads=th),
-            repeat,
-            clock,
-        )
-        rows.append(Row(
-            label, tb, tf,
-            f"{n / tf:.3g} nets/s, {n * WIDTH * P / tf:.3g} neuron-evals/s "
-            f"(fieldnn {spread(all_f)}; {load()})",
-            ">= 5x",
-        ))
+    for tag, dtype in (("1a", np.float64), ("1b", np.float32)):
+        for label, th, clock in (
+            (f"{tag} sample_outputs erf N=1000 P=6 {np.dtype(dtype).name}, {n} nets, "
+             f"{threads} threads, wall", threads, time.perf_counter),
+            (f"{tag}   same, 1 thread, CPU time (algorithmic ratio)", 1, time.process_time),
+        ):
+            tb, tf, _, all_f = best_times(
+                lambda: baseline_single_layer(X, n, WIDTH, 0),
+                lambda th=th, dtype=dtype: sample_outputs(net, X, n, rng=0, threads=th,
+                                                          dtype=dtype),
+                repeat,
+                clock,
+            )
+            rows.append(Row(
+                label, tb, tf,
+                f"{n / tf:.3g} nets/s, {n * WIDTH * P / tf:.3g} neuron-evals/s "
+                f"(fieldnn {spread(all_f)}; {load()})",
+                ">= 5x",
+            ))
     roof = roofline(threads)
     normals = WIDTH * 2 + WIDTH + 1  # rank r = 2 first layer (w, b), then the readout
-    per_net = normals * roof["normal"] + WIDTH * P * roof["fast_erf"]
-    peak = threads / per_net
-    rows.append(Row(
-        "1a   roofline (normals + erf only)", None, 1.0 / peak,
-        f"{peak:.3g} nets/s on {threads} cores: normal {roof['normal'] * 1e9:.1f} ns, "
-        f"erf {roof['fast_erf'] * 1e9:.1f} ns (SciPy {roof['scipy_erf'] * 1e9:.1f} ns) per "
-        f"value per core; achieved {n / rows[0].fieldnn / peak:.0%} of it",
-    ))
+    for tag, wall, cpu, t_normal, t_erf in (
+        ("1a", rows[0].fieldnn, rows[1].fieldnn, roof["normal"], roof["fast_erf"]),
+        ("1b", rows[2].fieldnn, rows[3].fieldnn, roof["ziggurat"], roof["erf32"]),
+    ):
+        per_net = normals * t_normal + WIDTH * P * t_erf  # CPU seconds per network
+        peak = threads / per_net
+        rows.append(Row(
+            f"{tag}   roofline (normals + erf only)", None, 1.0 / peak,
+            f"{peak:.3g} nets/s on {threads} cores: normal {t_normal * 1e9:.2f} ns, "
+            f"erf {t_erf * 1e9:.2f} ns per value per core (SciPy erf "
+            f"{roof['scipy_erf'] * 1e9:.1f} ns); achieved {n / wall / peak:.0%} of it in wall "
+            f"time on {threads} threads, {n * per_net / cpu:.0%} per core in CPU time",
+        ))
     return rows
 
 
 def estimate_rows(n: int, repeat: int) -> list[Row]:
-    """Issue 6 target 2: estimate_correlators (2, 4, 6) against sampler + einsum G2, G4, G6."""
+    """Issue 6 target 2: estimate_correlators (2, 4, 6) against sampler + einsum G2, G4, G6,
+    sampling in float64 and in float32 (power sums always float64)."""
     X = X1()
     net = SingleLayerNet("erf", width=WIDTH)
-    tb, tf, _, all_f = best_times(
-        lambda: baseline_estimate(X, n, 0),
-        lambda: estimate_correlators(net, X, n, orders=(2, 4, 6)),
-        repeat,
-    )
-    return [Row(
-        f"2 estimate_correlators G2,G4,G6 erf N=1000 P=6, {n} nets", tb, tf,
-        f"{n / tf:.3g} nets/s with standard errors (fieldnn {spread(all_f)}; {load()})",
-        ">= 10x",
-    )]
+    rows = []
+    for dtype in (np.float64, np.float32):
+        tb, tf, _, all_f = best_times(
+            lambda: baseline_estimate(X, n, 0),
+            lambda dtype=dtype: estimate_correlators(net, X, n, orders=(2, 4, 6), dtype=dtype),
+            repeat,
+        )
+        rows.append(Row(
+            f"2 estimate_correlators G2,G4,G6 erf N=1000 P=6 {np.dtype(dtype).name}, {n} nets",
+            tb, tf,
+            f"{n / tf:.3g} nets/s with standard errors (fieldnn {spread(all_f)}; {load()})",
+            ">= 10x",
+        ))
+    return rows
 
 
 def X1() -> np.ndarray:

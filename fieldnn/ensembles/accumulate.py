@@ -28,6 +28,11 @@ error of the pooled estimate is taken as that of the weighted mean of the chunk 
 which needs B >= 2 chunks (NaN otherwise). Memory is independent of the number of networks and
 of chunks. Chunks must be added in a fixed order (the chunk index) for bitwise reproducibility.
 
+Speed: the power sums of a chunk of NumPy samples are formed by a numba loop if numba is
+installed (:func:`_power_sums_loop`: the same products added in the same order as the array-API
+:func:`_power_sums_xp`, checked bitwise on a probe before use; ``FIELDNN_NUMBA=0`` disables it):
+1.5 µs instead of 7.8 µs per network at 6 sites up to order 6 (923 unique multisets).
+
 References
 ----------
 P. McCullagh, *Tensor Methods in Statistics* (1987), eq. (2.9) (moments ↔ cumulants).
@@ -38,13 +43,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace, is_cupy_array
+from array_api_compat import array_namespace, is_cupy_array, is_numpy_array
 
-from ..errors import ArgumentError, UnsupportedError
+from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
 
 __all__ = [
     "ChunkSums",
@@ -229,23 +235,109 @@ class ChunkSums:
         xp = array_namespace(samples)
         m, n_sites = samples.shape
         y = xp.astype(samples, xp.float64) - xp.asarray(reference, dtype=xp.float64)
-        parents, lasts = _extension_maps(n_sites, max_order)
-        parents = [None] + [xp.asarray(p) for p in parents[1:]]
-        lasts = [None] + [xp.asarray(q) for q in lasts[1:]]
         width = sum(len(multisets(n_sites, k)) for k in range(1, max_order + 1))
         rows = max(1, _ROW_BLOCK_ELEMENTS // width)
-        totals: list[Any] = [None] * max_order
-        for start in range(0, m, rows):
-            block = y[start : min(start + rows, m), :]
-            prods = block
-            for k in range(max_order):
-                if k > 0:
-                    prods = xp.take(prods, parents[k], axis=1) * xp.take(block, lasts[k], axis=1)
-                part = xp.sum(prods, axis=0)
-                totals[k] = part if totals[k] is None else totals[k] + part
+        kernel = _power_sums_kernel() if is_numpy_array(y) else None
+        totals = (_power_sums_xp if kernel is None else kernel)(y, max_order, rows)
         sums = [_to_numpy(t).astype(np.float64) for t in totals]
         reference = np.asarray(reference, dtype=np.float64)
         return cls(m, reference, sums, chunk_estimates(sums, m, reference, n_sites))
+
+
+def _power_sums_xp(y: Any, max_order: int, rows: int) -> list[Any]:
+    """Power sums T_1..T_K of the rows of ``y`` (m, S) over unique multisets, array API.
+
+    Order k's products extend order k−1's by one site (``_extension_maps``); rows are taken in
+    blocks of ``rows``, each block summed over its rows (NumPy: sequentially, row by row), the
+    blocks added in order.
+    """
+    xp = array_namespace(y)
+    m, n_sites = y.shape
+    parents, lasts = _extension_maps(n_sites, max_order)
+    parents = [None] + [xp.asarray(p) for p in parents[1:]]
+    lasts = [None] + [xp.asarray(q) for q in lasts[1:]]
+    totals: list[Any] = [None] * max_order
+    for start in range(0, m, rows):
+        block = y[start : min(start + rows, m), :]
+        prods = block
+        for k in range(max_order):
+            if k > 0:
+                prods = xp.take(prods, parents[k], axis=1) * xp.take(block, lasts[k], axis=1)
+            part = xp.sum(prods, axis=0)
+            totals[k] = part if totals[k] is None else totals[k] + part
+    return totals
+
+
+def _power_sums_loop(
+    y: np.ndarray, parents: np.ndarray, lasts: np.ndarray, offsets: np.ndarray, rows: int,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled by numba
+    """Compiled :func:`_power_sums_xp` (same products, same order of additions) into ``out``,
+    all orders concatenated (order k+1 at ``offsets[k]:offsets[k+1]``); ``parents`` (relative
+    to the previous order's start) and ``lasts`` of the orders >= 2 concatenated likewise."""
+    m, n_sites = y.shape
+    width = out.size
+    prods = np.empty(width)
+    part = np.empty(width)
+    for start in range(0, m, rows):
+        part[:] = -0.0  # x + (-0.0) == x: the block's first row is taken exactly
+        for row in range(start, min(start + rows, m)):
+            for c in range(n_sites):
+                prods[c] = y[row, c]
+            for k in range(1, offsets.size - 1):
+                previous = offsets[k - 1]
+                for c in range(offsets[k], offsets[k + 1]):
+                    prods[c] = prods[previous + parents[c - n_sites]] * y[row, lasts[c - n_sites]]
+            for c in range(width):
+                part[c] += prods[c]
+        if start == 0:
+            out[:] = part
+        else:
+            for c in range(width):
+                out[c] += part[c]
+
+
+@lru_cache(maxsize=64)
+def _flat_extension_maps(n_sites: int, max_order: int) -> tuple[np.ndarray, ...]:
+    """:func:`_extension_maps` of orders 2..K concatenated, and the start of each order."""
+    parents, lasts = _extension_maps(n_sites, max_order)
+    offsets = np.cumsum([0] + [len(multisets(n_sites, k)) for k in range(1, max_order + 1)])
+    empty = np.zeros(0, dtype=np.int64)
+    flat = [np.concatenate(a[1:]) if max_order > 1 else empty for a in (parents, lasts)]
+    return flat[0], flat[1], offsets
+
+
+_POWER_SUMS: list[Any] = []  # [compiled loop or None], filled on first use
+
+
+def _power_sums_kernel() -> Any:
+    """``f(y, max_order, rows) -> list of sums``: :func:`_power_sums_loop` compiled by numba,
+    or None (numba missing, ``FIELDNN_NUMBA=0``, or not bitwise :func:`_power_sums_xp` on a
+    probe of 3 row blocks up to order 6)."""
+    if _POWER_SUMS:
+        return _POWER_SUMS[0]
+    kernel = None
+    if os.environ.get("FIELDNN_NUMBA", "1") != "0":
+        try:
+            import numba
+
+            loop = numba.njit(nogil=True, cache=True, error_model="numpy")(_power_sums_loop)
+
+            def kernel(y: np.ndarray, max_order: int, rows: int) -> list[np.ndarray]:
+                parents, lasts, offsets = _flat_extension_maps(y.shape[1], max_order)
+                out = np.empty(offsets[-1])
+                loop(np.ascontiguousarray(y), parents, lasts, offsets, rows, out)
+                return [out[offsets[k] : offsets[k + 1]] for k in range(max_order)]
+
+            probe = np.random.default_rng(0).standard_normal((300, 10))
+            want = _power_sums_xp(probe, 6, 130)
+            if not all(np.array_equal(a, b) for a, b in zip(kernel(probe, 6, 130), want,
+                                                             strict=True)):
+                kernel = None
+        except Exception:  # any failure of the optional accelerator: fall back
+            kernel = None
+    _POWER_SUMS.append(kernel)
+    return kernel
 
 
 @lru_cache(maxsize=64)
@@ -352,7 +444,7 @@ class MomentAccumulator:
     # -- results (unique-multiset vectors) ----------------------------------------------------
     def _check_order(self, order: Any) -> int:
         if isinstance(order, bool) or not isinstance(order, int | np.integer):
-            raise ArgumentError("order", f"must be an integer, got {order!r}")
+            raise ArgumentTypeError("order", f"must be an integer, got {order!r}")
         if not 1 <= order <= self.max_order:
             raise ArgumentError("order", f"must be between 1 and {self.max_order}, got {order}")
         if self.count == 0:

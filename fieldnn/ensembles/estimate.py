@@ -217,12 +217,12 @@ class CorrelatorEstimate:
         return t.transpose([2 * j for j in range(n)] + [2 * j + 1 for j in range(n)])
 
     def _order(self, n: Any) -> int:
-        """The order ``n`` checked against the accumulated ones (1..max(orders)); errors name it
-        'order', as the accumulator's do."""
-        n = positive_int(n, "order")
+        """The order ``n`` checked against the accumulated ones (1..max(orders)); errors name
+        the argument ``n`` of :meth:`full`, :meth:`connected` and :meth:`stderr`."""
+        n = positive_int(n, "n")
         if n > self._acc.max_order:
             raise ArgumentError(
-                "order",
+                "n",
                 f"must be between 1 and {self._acc.max_order} (the largest order "
                 f"accumulated), got {n}",
             )
@@ -314,6 +314,9 @@ def estimate_correlators(
     xp, dtype : optional
         Array-API namespace and float dtype in which chunks are sampled and reduced (NumPy,
         float64 by default; e.g. ``xp=cupy`` on a GPU). Power sums are always float64.
+        ``dtype=numpy.float32`` samples one-hidden-layer Erf-nets ≈ 3× faster
+        (:func:`~fieldnn.ensembles.sample_outputs`); its effect on the connected G2, G4, G6 is
+        ~1e-6 of their standard error (docs/numerics.md, "float32 sampling").
 
     Returns
     -------

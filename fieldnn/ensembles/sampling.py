@@ -149,7 +149,10 @@ def sample_outputs(
         Array-API namespace of the result and the arithmetic (NumPy by default; CuPy; any
         namespace supported by ``array_api_compat``).
     dtype : optional
-        ``xp.float64`` (default) or ``xp.float32``.
+        ``xp.float64`` (default) or ``xp.float32``. On NumPy, float32 one-hidden-layer Erf-nets
+        take a fast path (ziggurat normals, a float32 erf with max abs error 8.9e-8, readout
+        sums in float64; other networks than float64 draws for the same seed, same
+        distribution): :mod:`fieldnn.ensembles._fast32`, docs/numerics.md "float32 sampling".
     chunk_size : int, optional
         Networks per chunk (default :data:`DEFAULT_CHUNK_SIZE`). The samples depend on it.
     threads : int, optional

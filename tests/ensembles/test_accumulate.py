@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 
@@ -10,8 +11,8 @@ import numpy as np
 import pytest
 
 from fieldnn.ensembles import ChunkSums, MomentAccumulator
-from fieldnn.ensembles.accumulate import expand_symmetric, multisets
-from fieldnn.errors import ArgumentError
+from fieldnn.ensembles.accumulate import _rank, expand_symmetric, multisets
+from fieldnn.errors import ArgumentError, ArgumentTypeError
 
 
 def _accumulate(samples: np.ndarray, chunk: int, max_order: int) -> MomentAccumulator:
@@ -129,3 +130,29 @@ def test_state_round_trip() -> None:
     for k in (1, 2, 3):
         assert np.array_equal(back.cumulants(k), acc.cumulants(k))
         assert np.array_equal(back.stderr(k, connected=False), acc.stderr(k, connected=False))
+
+
+def test_non_integer_order_is_a_type_error() -> None:
+    acc = _accumulate(np.random.default_rng(6).normal(size=(20, 2)), 10, 2)
+    with pytest.raises(ArgumentTypeError, match=r"'order'.*integer"):
+        acc.moments(1.5)
+    with pytest.raises(ArgumentError, match=r"'order'.*between 1 and 2"):
+        acc.cumulants(3)
+
+
+def test_compiled_power_sums_are_bitwise_the_array_api_ones() -> None:
+    """numba's power sums (if installed) add the same products in the same order."""
+    from fieldnn.ensembles.accumulate import _power_sums_kernel, _power_sums_xp
+
+    kernel = _power_sums_kernel()
+    if importlib.util.find_spec("numba") is None:
+        assert kernel is None
+        return
+    y = np.random.default_rng(8).standard_normal((257, 5)) * 10.0
+    for max_order, rows in ((1, 100), (4, 60), (6, 1000)):
+        got = kernel(y, max_order, rows)
+        want = _power_sums_xp(y, max_order, rows)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    # and they are power sums: order 3 at sites (0, 1, 1)
+    third = kernel(y, 3, 100)[2][int(_rank(np.array([[0, 1, 1]]), 5)[0])]
+    assert np.isclose(third, np.sum(y[:, 0] * y[:, 1] ** 2), rtol=1e-12)

@@ -191,7 +191,7 @@ def test_bad_network_inputs_and_orders_of_results() -> None:
     with pytest.raises(UnsupportedError, match="'orders'"):  # 8e7 multisets, before sampling
         estimate_correlators(NET, np.zeros((40, 2)), 10, orders=(6,))
     est = estimate_correlators(NET, X, 20, orders=(2,), chunk_size=10)
-    with pytest.raises(ArgumentError, match="'order'"):
+    with pytest.raises(ArgumentError, match="'n'"):
         est.connected(3)
 
 

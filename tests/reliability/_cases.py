@@ -184,7 +184,7 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      AE, ("checkpoint_every", ">= 1")),
     ("CorrelatorEstimate.full",
      "fnn.estimate_correlators(net, X, 100, orders=(2,)).full(4)",
-     AE, ("'order'", "between 1 and 2")),
+     AE, ("'n'", "between 1 and 2")),
     # -- integrals -------------------------------------------------------------------------------
     ("vertex_integral", "fnn.vertex_integral(kernel, np.zeros((1, 4, 1)), cutoff=-1.0)",
      AE, ("cutoff", "> 0")),
@@ -273,7 +273,7 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      AE, ("client", "executor")),
     ("CorrelatorEstimate.connected",
      "fnn.estimate_correlators(net, X, 100, orders=(2,)).connected('2')",
-     ATE, ("order", "integer")),
+     ATE, ("'n'", "integer")),
     ("Theory.correlator", "th.correlator(4, order=1, connected='yes')",
      DE, ("connected", "True or False")),
     ("Theory", "fnn.Theory({lam: 4}, species='N')", DE, ("species",)),

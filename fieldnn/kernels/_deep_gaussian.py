@@ -53,8 +53,14 @@ import numpy as np
 
 from ..errors import ArgumentError, UnsupportedError
 from ._erf_four import erf_four_moments
+from ._relu_four import relu_moment_values
 from .activations import Activation, get_activation
-from .gaussian import gaussian_expectation, pair_values, product_moment_tensors
+from .gaussian import (
+    gaussian_expectation,
+    pair_values,
+    product_moment_tensors,
+    scatter_symmetric,
+)
 
 _DEGENERATE = 1e-12
 _ERF = get_activation("erf")
@@ -80,14 +86,19 @@ def connected_four(act: Activation, K: np.ndarray) -> np.ndarray:
     r"""⟨σ_a σ_b σ_c σ_d⟩_K − ⟨σ_a σ_b⟩_K ⟨σ_c σ_d⟩_K, shape (P, P, P, P).
 
     For erf the product moments are the one-dimensional Plackett integrals of
-    :mod:`fieldnn.kernels._erf_four` (any P); otherwise they come from
+    :mod:`fieldnn.kernels._erf_four` (any P); for relu-type σ the Stein recursion of
+    :mod:`fieldnn.kernels._relu_four` (any P and rank, exact up to an O(1e-12) lift of nearly
+    singular rank-3 blocks); otherwise they come from
     :func:`~fieldnn.kernels.gaussian.product_moments` (without its argument checks: K comes
     from the recursion), for P > 3 assembled from the 4-subsets
     of inputs (each moment involves at most four inputs).
     """
     P = K.shape[0]
+    slopes = act.piecewise_linear_slopes
     if act == _ERF:
         M4 = erf_four_moments(K)
+    elif slopes is not None:
+        M4 = scatter_symmetric(relu_moment_values(K, slopes, 4), P, 4)
     elif P <= 3:
         M4 = product_moment_tensors(act, K, (4,))[4]
     else:

@@ -59,6 +59,10 @@ reference; if numba is installed, the same arithmetic runs as one compiled loop
 against the NumPy path on a probe kernel before first use and agreeing to rounding (not
 bitwise). ``FIELDNN_NUMBA=0`` disables it.
 
+:func:`sign_moment4` exposes the same integral for a batch of 4×4 correlation matrices (four
+terms each, rule per matrix from κ = 1/λ_min); :mod:`fieldnn.kernels._relu_four` uses it for
+the four-variable orthant probabilities of relu-type σ.
+
 References
 ----------
 R. L. Plackett, "A reduction formula for normal multivariate integrals", Biometrika 41, 351
@@ -92,8 +96,13 @@ def default_rule(kappa: float) -> tuple[int, int]:
     m = ⌈log₂ κ − 1/2⌉ (at least 0); n = 6 on the single panel (κ ≤ √2), 8 otherwise. Chosen
     from the measured table in ``docs/eft.md`` (worst error ≤ 3e-14 for κ ≤ 2·10⁴).
     """
-    m = max(0, int(np.ceil(np.log2(kappa) - 0.5)))
+    m = int(_panels(np.array([kappa]))[0])
     return m, (6 if m == 0 else 8)
+
+
+def _panels(kappa: np.ndarray) -> np.ndarray:
+    """m of :func:`default_rule` for an array of κ."""
+    return np.maximum(0, np.ceil(np.log2(kappa) - 0.5)).astype(np.intp)
 
 
 @lru_cache(maxsize=32)
@@ -170,16 +179,107 @@ def erf_four_values(
         rule = default_rule(1.0 + 2.0 * float(np.max(d, initial=0.0)))
     pairs, job_pairs, u, multiplicity = _plan(K.shape[0])
     rho, q = _correlations(K)
-    f1, f2 = rho.ravel()[pairs]
+    return _orthant_sums(
+        rho.ravel(), q.ravel(), pairs, job_pairs, u, multiplicity, rule, accelerate
+    )
+
+
+def _orthant_sums(
+    r: np.ndarray,
+    q: np.ndarray,
+    pairs: np.ndarray,
+    job_pairs: np.ndarray,
+    u: np.ndarray,
+    multiplicity: np.ndarray,
+    rule: tuple[int, int],
+    accelerate: bool,
+) -> np.ndarray:
+    """E Π sign u_m for every multiset u (flat correlations r, 1 − r² = q, gather tables)."""
+    f1, f2 = r[pairs]
     s, weight = graded_rule(*rule)
     loop = compiled_loop() if accelerate else None
     if loop is None:
-        terms = _job_integrals(rho.ravel(), q.ravel(), job_pairs, s, weight)
+        terms = _job_integrals(r, q, job_pairs, s, weight)
         integral = np.bincount(u, weights=multiplicity * terms, minlength=f1.size)
     else:
         integral = np.zeros(f1.size)
-        loop(rho.ravel(), q.ravel(), job_pairs, u, multiplicity, s, weight, integral)
+        loop(r, q, job_pairs, u, multiplicity, s, weight, integral)
     return (4.0 / np.pi**2) * (np.arcsin(f1) * np.arcsin(f2) + 2.0 * integral)
+
+
+@lru_cache(maxsize=1)
+def _matrix_jobs() -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices into one 4×4 matrix: the pairs 01, 23 (2,) and the four jobs (6, 4)."""
+    flat = [4 * i + j for i, j in _PAIRS.T]  # 01, 23, 02, 03, 12, 13
+    jobs = np.array([[flat[0], flat[1], *(flat[2 + c] for c in _TERMS[t])] for t in range(4)])
+    return np.array(flat[:2], dtype=np.intp), jobs.T.astype(np.intp)
+
+
+def sign_moment4(
+    R: np.ndarray,
+    q: np.ndarray | None = None,
+    *,
+    lam: np.ndarray | None = None,
+    rule: tuple[int, int] | None = None,
+    accelerate: bool = True,
+) -> np.ndarray:
+    r""":math:`\mathbb E[\operatorname{sign}u_1\operatorname{sign}u_2\operatorname{sign}u_3
+    \operatorname{sign}u_4]`, u ~ N(0, R), for a batch of correlation matrices.
+
+    The Plackett integral of the module docstring (four terms per matrix, no multiset sharing).
+
+    Parameters
+    ----------
+    R : ndarray (B, 4, 4)
+        Positive-definite correlation matrices (unit diagonal; not checked).
+    q : ndarray (B, 4, 4), optional
+        :math:`1 - R_{ij}^2`, if known without cancellation; default computed from R.
+    lam : ndarray (B,), optional
+        Smallest eigenvalue of each R (or a lower bound), if known; default computed.
+    rule : (int, int), optional
+        (m, n) graded panels and nodes per panel; default :func:`default_rule` of
+        κ = 1/λ_min for each matrix (λ_min its smallest eigenvalue, the bound that 1/κ is for
+        erf).
+    accelerate : bool
+        Use the compiled loop if numba is available.
+
+    Returns
+    -------
+    ndarray (B,)
+    """
+    R = np.ascontiguousarray(R, dtype=np.float64)
+    B = R.shape[0]
+    if B == 0:
+        return np.zeros(0)
+    if q is None:
+        q = 1.0 - R * R
+    if rule is None:
+        # one rule per matrix (κ = 1/λ_min), evaluated group by group
+        if lam is None:
+            lam = np.linalg.eigvalsh(R)[:, 0]
+        kappa = 1.0 / np.maximum(lam, 1e-15)
+        panels = _panels(kappa)
+        out = np.empty(B)
+        for m in np.unique(panels).tolist():
+            rows = panels == m
+            group = default_rule(float(np.max(kappa[rows])))
+            out[rows] = sign_moment4(R[rows], q[rows], rule=group, accelerate=accelerate)
+        return out
+    pairs, jobs = _matrix_jobs()
+    base = 16 * np.arange(B, dtype=np.intp)
+    job_pairs = (jobs[:, None, :] + base[None, :, None]).reshape(6, 4 * B)
+    u = np.repeat(np.arange(B, dtype=np.intp), 4)
+    all_pairs = pairs[:, None] + base[None, :]
+    return _orthant_sums(
+        R.ravel(),
+        np.ascontiguousarray(q, dtype=np.float64).ravel(),
+        all_pairs,
+        job_pairs,
+        u,
+        np.ones(4 * B),
+        rule,
+        accelerate,
+    )
 
 
 def _job_integrals(
@@ -291,6 +391,8 @@ def erf_four_moments(
     ----------
     K : ndarray (P, P)
         Symmetric positive-semidefinite covariance (not checked here).
+    lam : ndarray (B,), optional
+        Smallest eigenvalue of each R (or a lower bound), if known; default computed.
     rule : (int, int), optional
         (m, n): graded panels and Gauss–Legendre nodes per panel; default
         :func:`default_rule` of κ = 1 + 2 max K_aa.

@@ -24,7 +24,9 @@ z = L u, u ~ N(0, I_r), write u = ρ ω with ρ = |u| independent of ω uniform 
   endpoint behaviour, so the integrand is analytic in t and Gauss–Legendre converges
   geometrically. The node count per interval doubles from 8 until two successive rules agree to
   1e-13 of the absolute integral (error estimate returned).
-* r ≥ 4: not implemented (UnsupportedError).
+* r ≥ 4: not implemented here (UnsupportedError); orders n ≤ 4 at any rank come from the
+  Stein recursion of :mod:`fieldnn.kernels._relu_four` (also used at rank 3 when the
+  covariance is nonsingular, P ≤ 3).
 """
 
 from __future__ import annotations
@@ -189,6 +191,6 @@ def piecewise_moments(
         return radial * value, radial * error
     raise UnsupportedError(
         "C",
-        f"exact piecewise-linear moments are implemented for rank(C) <= 3 (d_in <= 2 with "
-        f"bias), got rank {r}",
+        f"exact piecewise-linear moments of order >= 5 are implemented for rank(C) <= 3 "
+        f"(d_in <= 2 with bias; orders <= 4 at any rank), got rank {r} and order {n}",
     )

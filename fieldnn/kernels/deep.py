@@ -394,9 +394,12 @@ def four_point_vertex(
     :mod:`fieldnn.kernels._deep_gaussian`). For erf the product moments are one-dimensional
     Plackett integrals at any P (:mod:`fieldnn.kernels._erf_four`; D1 in closed form too), so
     depth 1000 at ten inputs takes well under a second; otherwise they come from
-    :func:`~fieldnn.kernels.gaussian.product_moments` (exact for relu-type σ up to rank 3;
-    lattice quadrature in rank ≤ 4 otherwise; for P > 3 assembled from 4-subsets of inputs, so
-    relu-type σ is limited to three inputs in general position). V^(1) = 0. ReLU, one input,
+    :func:`~fieldnn.kernels.gaussian.product_moments` (lattice quadrature in rank ≤ 4; for
+    P > 3 assembled from 4-subsets of inputs). For relu-type σ (relu, leaky relu, linear) they
+    are exact at any P and rank: Stein's-lemma recursion to orthant probabilities, the
+    four-variable one a Plackett integral (:mod:`fieldnn.kernels._relu_four`; blocks of K of
+    rank ≤ 2 exactly by the circle average, nearly singular rank-3 blocks of four inputs lifted
+    to correlation eigenvalue 1e-10, an O(1e-12) relative change). V^(1) = 0. ReLU, one input,
     C_W = 2, C_b = 0:
     V^(ℓ) = 5(ℓ − 1) K²; K* = 0 class at criticality: V^(ℓ)/(K^(ℓ))² → (2/3) ℓ.
 

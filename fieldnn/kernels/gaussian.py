@@ -120,8 +120,8 @@ def pair_expectation(
     Examples
     --------
     >>> import numpy as np
-    >>> float(pair_expectation("relu", 1.0, 1.0, 0.0))  # 1/(2π)
-    0.15915494309189535
+    >>> round(2 * np.pi * float(pair_expectation("relu", 1.0, 1.0, 0.0)), 14)  # 1/(2π)
+    1.0
     """
     act = get_activation(act)
     d1 = _derivative_order(derivatives[0], "derivatives")
@@ -435,8 +435,17 @@ def _unique_moments(
         return out
     L = rank_factor(C)
     if act.piecewise_linear_slopes is not None:
+        # orders ≤ 4 by the Stein recursion when every principal block is nonsingular (or the
+        # angular path is unavailable, rank ≥ 4); the angular path is exact at low rank
+        from ._relu_four import relu_moment_values  # imports this module
+
+        recursion = L.shape[1] >= 4 or L.shape[1] == P
         for n in orders:
-            out[n] = piecewise_moments(act.piecewise_linear_slopes, L, unique_multisets(P, n))
+            if n <= 4 and recursion:
+                values = relu_moment_values(C, act.piecewise_linear_slopes, n)
+                out[n] = (values, np.zeros(values.size))
+            else:
+                out[n] = piecewise_moments(act.piecewise_linear_slopes, L, unique_multisets(P, n))
         return out
     for n, values in _smooth_moments(act, C, L, orders).items():
         out[n] = values
@@ -528,10 +537,18 @@ def product_moments(act: str | Callable | Activation, C: Any, order: int) -> np.
 
     * Gauss-net unit (σ = e^{z − q}, q_a = C_aa): with multiplicities m_a,
       :math:`M = \exp(\tfrac12 \sum_{ab} m_a C_{ab} m_b - \sum_a m_a C_{aa})`.
-    * relu / leaky relu / linear: exact via positive homogeneity, M = ⟨ρ^n⟩ × angular average
-      (exact Laurent-polynomial arc integrals for rank ≤ 2; for rank 3 the polar angle by
-      Gauss–Legendre split at the great-circle events, converged to 1e-13 — see
-      :mod:`fieldnn.kernels._piecewise`); rank ≥ 4 raises UnsupportedError.
+    * relu / leaky relu / linear, orders n ≤ 4, whenever C is nonsingular or of rank ≥ 4:
+      exact Stein's-lemma recursion
+      :math:`\mathbb E[z_a h] = \sum_m C_{am}\mathbb E[\partial_m h]` down to orthant
+      probabilities (the four-variable one a 1-d Plackett integral), batched over the index
+      patterns — see :mod:`fieldnn.kernels._relu_four` (rounding-level; nearly singular rank-3
+      blocks of four inputs are lifted to correlation eigenvalue 1e-10, an O(1e-12) relative
+      change).
+    * relu / leaky relu / linear otherwise (singular C of rank ≤ 3, or n ≥ 5): exact via positive
+      homogeneity, M = ⟨ρ^n⟩ × angular average (exact Laurent-polynomial arc integrals for
+      rank ≤ 2; for rank 3 the polar angle by Gauss–Legendre split at the great-circle events,
+      converged to 1e-13 — see :mod:`fieldnn.kernels._piecewise`); n ≥ 5 at rank ≥ 4 raises
+      UnsupportedError.
     * other σ: lattice trapezoid rule in rank(C) (ball ``|u|`` ≤ 10.5, step halved from 0.5 to at
       most 1/64) until successive sums agree to 1e-11 of the Cauchy–Schwarz scale ≥ ⟨``|Π σ|``⟩;
       it converges geometrically for analytic σ, where Gauss–Hermite is slow for saturating σ

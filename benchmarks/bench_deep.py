@@ -13,8 +13,10 @@ load average (the machine is shared: compare wall with CPU time):
 * relu, C_W = 2: K, Θ and V all at 10 inputs. Pair expectations in closed form (arc-cosine
   kernel); the four-point moments exact at rank 4 by the Stein recursion of
   :mod:`fieldnn.kernels._relu_four` (5 index patterns batched over the 715 multisets; the 210
-  four-variable orthant probabilities by the Plackett integral shared with erf, 72–128 nodes per
-  term since the correlations approach 1 with depth). Before it, V was limited to 3 inputs in
+  four-variable orthant probabilities by the Plackett integral shared with erf; the correlations
+  approach 1 with depth, and a Gauss–Legendre rule in log(1 − s + δ) needs 37–38 nodes per term
+  at the deep layers, where the graded panels needed 72–128; the recursion itself runs as a
+  recorded program, compiled by numba if available). Before it, V was limited to 3 inputs in
   general position (rank 4 raised UnsupportedError) at ≈ 50 ms per layer.
 
 tanh has no closed-form pair expectation: K and Θ take a 2-d lattice quadrature per layer (all

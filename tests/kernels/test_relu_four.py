@@ -9,13 +9,21 @@ factorisation, and the deep vertex V with a duplicated input.
 from __future__ import annotations
 
 import itertools
+import os
 
 import mpmath as mp
 import numpy as np
 import pytest
 
 from fieldnn.errors import UnsupportedError
-from fieldnn.kernels import _deep_gaussian, leaky_relu, pair_expectation, product_moments
+from fieldnn.kernels import (
+    _deep_gaussian,
+    _erf_four,
+    _relu_four,
+    leaky_relu,
+    pair_expectation,
+    product_moments,
+)
 from fieldnn.kernels._erf_four import erf_four_moments, sign_moment4
 from fieldnn.kernels._piecewise import piecewise_moments
 from fieldnn.kernels._quadrature import rank_factor
@@ -201,9 +209,14 @@ def test_order5_still_needs_rank3():
         product_moments("relu", gram(np.random.default_rng(0).normal(size=(5, 4))), 5)
 
 
-def test_vertex_with_duplicated_input_matches_three_inputs():
+@pytest.mark.parametrize("numpy_only", [False, True])
+def test_vertex_with_duplicated_input_matches_three_inputs(numpy_only, monkeypatch):
     """V at inputs (x0, x1, x2, x1) restricted to (0, 1, 2) equals V at three inputs, and a
-    four-input V in general position (d_in = 3) is finite and pair-symmetric."""
+    four-input V in general position (d_in = 3) is finite and pair-symmetric; also on the
+    NumPy reference path (no compiled loops), where a duplicated input once gave NaN."""
+    if numpy_only:
+        monkeypatch.setattr(_relu_four, "compiled_program", lambda: None)
+        monkeypatch.setattr(_erf_four, "compiled_loop", lambda: None)
     X = np.random.default_rng(4).normal(size=(4, 3))
     kw = {"C_W": 2.0, "C_b": 0.1, "widths": [3, 20, 20, 20, 1]}
     V3 = four_point_vertex("relu", X[:3], **kw)
@@ -243,3 +256,41 @@ def test_sign_moment4_matches_erf_moments():
     expected = np.array([M[s] for s in subsets])
     np.testing.assert_allclose(sign_moment4(R), expected, rtol=0, atol=1e-14)
     np.testing.assert_allclose(sign_moment4(R, accelerate=False), expected, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("slopes", SLOPES)
+def test_compiled_program_matches_numpy_executor(slopes, monkeypatch):
+    """The recorded recursions run by the optional numba loop equal the batched NumPy executor
+    to rounding (rank 4, a nearly collinear and a duplicated input); FIELDNN_NUMBA=0 (or no
+    numba) switches the loop off."""
+    pytest.importorskip("numba")
+    if os.environ.get("FIELDNN_NUMBA") == "0":
+        pytest.skip("FIELDNN_NUMBA=0")
+    assert _relu_four.compiled_program() is not None
+    X = np.random.default_rng(12).normal(size=(6, 5))
+    X[4] = X[0] + 1e-4 * X[1]
+    X[5] = X[2]
+    K = gram(X)
+    numpy_path = relu_moment_values(K, slopes, 4, accelerate=False)
+    compiled = relu_moment_values(K, slopes, 4)
+    np.testing.assert_allclose(compiled, numpy_path, rtol=0, atol=1e-15 * np.max(np.abs(K)) ** 2)
+    monkeypatch.setenv("FIELDNN_NUMBA", "0")
+    monkeypatch.setattr(_relu_four, "_LOOP", [])
+    assert _relu_four.compiled_program() is None
+
+
+def test_smallest_eigenvalue_bound_for_four_indices():
+    """λ_min of 4×4 correlation blocks: the bound 1/tr R⁻¹ lies in [λ_min/4, λ_min] (exact
+    eigenvalue below 1e-8, where the lift needs it), against numpy.linalg.eigvalsh."""
+    rng = np.random.default_rng(2)
+    spread = 10.0 ** rng.uniform(-6.0, 0.0, size=(300, 1, 1))
+    X = rng.normal(size=(300, 1, 5)) + spread * rng.normal(size=(300, 4, 5))
+    K = X @ X.transpose(0, 2, 1)
+    d = np.sqrt(np.einsum("bii->bi", K))
+    R = K / (d[:, :, None] * d[:, None, :])
+    exact = np.linalg.eigvalsh(R)[:, 0]
+    bound = _relu_four._smallest_eigenvalue(R)
+    assert np.min(exact) < 1e-8 < np.max(exact)
+    assert np.all(bound <= exact * (1 + 1e-6)) and np.all(bound >= exact / 4)
+    tiny = exact < 1e-8
+    np.testing.assert_array_equal(bound[tiny], exact[tiny])

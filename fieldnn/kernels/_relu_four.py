@@ -45,9 +45,12 @@ for all multisets of the pattern: batched over (B, k, k) covariances in NumPy
 first use; ``FIELDNN_NUMBA=0`` disables it). The four-variable orthants of a pattern are one
 batched :func:`~fieldnn.kernels._erf_four.sign_moment4` call. Per layer of the relu vertex at
 P = 10 (715 multisets, 210 Plackett orthants, correlations up to 1 − 4e-5 at depth 1000):
-≈ 1.0 ms with numba (≈ 0.4 ms of it the Plackett terms on 37 nodes, ≈ 0.2 ms the recorded
-recursions), ≈ 1.5 ms without; ≈ 2.9 ms before (memoised NumPy recursion, 128-node graded
-rule).
+≈ 1.0 ms with numba on one thread (≈ 0.4 ms of it the Plackett terms on 37–38 nodes, ≈ 0.2 ms
+the recorded recursions), ≈ 1.5 ms without; ≈ 2.9 ms before (memoised NumPy recursion, 128-node
+graded rule). The Plackett jobs and the largest program (abcd) are split over threads by
+:func:`~fieldnn.kernels._erf_four.run_split` (bitwise the same result for any thread count);
+at P = 10 the batches are below its break-even (one thread); it pays for larger P with a
+second idle core.
 
 **Conventions and degenerate K.** Values are computed at K/max K_aa and scaled back by
 homogeneity (degree n/2 in K), so K ~ 1e-300 neither under- nor overflows. An index with
@@ -81,7 +84,7 @@ from typing import Any
 
 import numpy as np
 
-from ._erf_four import checked_njit, sign_moment4
+from ._erf_four import checked_njit, run_split, sign_moment4
 from ._piecewise import circle_average, radial_moment
 
 REGULARISE = 1e-10
@@ -178,9 +181,12 @@ def _program(counts: tuple[int, ...], slopes: tuple[float, float]) -> _Program:
     return _Program(counts, slopes)
 
 
+_PAIRS4 = np.array(list(combinations(range(4), 2))).T
+
+
 def _orthant4(C: np.ndarray, lam: np.ndarray | None) -> np.ndarray:
     """P(z > 0) for z ~ N(0, C), C (B, 4, 4): Plackett's four-sign moment."""
-    i, j = np.array(list(combinations(range(4), 2))).T
+    i, j = _PAIRS4
     cij = C[:, i, j]
     det = np.maximum(C[:, i, i] * C[:, j, j] - cij * cij, 0.0)
     total = np.sum(np.arctan2(cij, np.sqrt(det)), axis=1)
@@ -291,6 +297,22 @@ def _run_loop(
         out[b] = result
 
 
+def _run_compiled(loop: Any, C: np.ndarray, p4: np.ndarray, program: _Program) -> np.ndarray:
+    """Execute ``program`` by the compiled ``loop`` on C (B, k, k) (p4 as in
+    :func:`_run_numpy`), on consecutive ranges of covariances split over threads by
+    :func:`~fieldnn.kernels._erf_four.run_split` (each value computed alone: bitwise the same
+    for any thread count)."""
+    value = np.empty(C.shape[0])
+    schur, code, coef = program.arrays
+
+    def run(lo: int, hi: int) -> None:
+        part = p4[lo:hi] if p4.size else p4
+        loop(C[lo:hi], part, schur, code, coef, program.n_values, value[lo:hi])
+
+    run_split(run, np.arange(C.shape[0]), C.shape[0] * code.shape[0])
+    return value
+
+
 _LOOP: list[Any] = []  # [compiled _run_loop or None], filled on first use
 
 
@@ -337,7 +359,9 @@ def _smallest_eigenvalue(R: np.ndarray) -> np.ndarray:
         # rows of L⁻¹ by forward substitution; tr R⁻¹ = ‖L⁻¹‖²_F
         inv = np.zeros(R.shape)
         for i in range(k):
-            row = -np.einsum("bj,bjl->bl", L[:, i, :i], inv[:, :i, :])
+            row = np.zeros(R.shape[:2])
+            for j in range(i):
+                row -= L[:, i, j, None] * inv[:, j, :]
             row[:, i] += 1.0
             inv[:, i, :] = row / L[:, i, i, None]
         lam = 1.0 / np.einsum("bij,bij->b", inv, inv)
@@ -382,8 +406,8 @@ def _coefficients(
 def _plan(P: int, order: int) -> tuple[tuple[tuple[int, ...], np.ndarray, np.ndarray], ...]:
     """Rows of ``unique_multisets(P, order)`` (lexicographic) grouped by multiplicity pattern.
 
-    Per pattern: counts (m_1 ≥ m_2 ≥ …), the row numbers (B,) and the distinct indices in the
-    order of the counts (B, k).
+    Per pattern: counts (m_1 ≥ m_2 ≥ …), the row numbers (B,) and the flat indices (B, k, k)
+    into a (P, P) matrix of the blocks of the distinct indices, in the order of the counts.
     """
     patterns: dict[tuple[int, ...], list[tuple[int, list[int]]]] = {}
     for u, row in enumerate(combinations_with_replacement(range(P), order)):
@@ -394,8 +418,9 @@ def _plan(P: int, order: int) -> tuple[tuple[tuple[int, ...], np.ndarray, np.nda
     for counts, members in patterns.items():
         index = np.array([u for u, _ in members], dtype=np.intp)
         labels = np.array([lab for _, lab in members], dtype=np.intp)
-        index.flags.writeable = labels.flags.writeable = False
-        out.append((counts, index, labels))
+        flat = labels[:, :, None] * P + labels[:, None, :]
+        index.flags.writeable = flat.flags.writeable = False
+        out.append((counts, index, flat))
     return tuple(out)
 
 
@@ -415,12 +440,13 @@ def relu_moment_values(
     scale = float(np.max(np.diag(K), initial=0.0))
     if scale <= 0.0:
         return out
-    Kn = K / scale
-    for counts, index, labels in _plan(P, order):
-        C = Kn[labels[:, :, None], labels[:, None, :]]  # (B, k, k)
+    Kn = (K / scale).ravel()
+    every = bool(np.all(np.diag(K) > 0.0))
+    for counts, index, flat in _plan(P, order):
+        C = Kn[flat]  # (B, k, k)
         d = np.einsum("bii->bi", C)
-        live = np.all(d > 0.0, axis=1)
-        if not np.all(live):
+        if not every:
+            live = np.all(d > 0.0, axis=1)
             C, d, index = C[live], d[live], index[live]
         terms = _coefficients(counts, (float(slopes[0]), float(slopes[1])))
         lam = None
@@ -453,7 +479,5 @@ def relu_moment_values(
         if loop is None:
             out[index] = _run_numpy(C, p4, program)
         else:
-            value = np.empty(C.shape[0])
-            loop(C, p4, *program.arrays, program.n_values, value)
-            out[index] = value
+            out[index] = _run_compiled(loop, C, p4, program)
     return out * scale ** (0.5 * order)

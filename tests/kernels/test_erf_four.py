@@ -296,3 +296,56 @@ def test_sign_moment4_log_rule_on_nearly_collinear_matrices() -> None:
             continue
         fine = _erf_four.sign_moment4(R[rows], rule=(mm + 6, 16))
         assert np.max(np.abs(value[rows] - fine)) < (2e-13 if mm <= 12 else 1e-11), mm
+
+
+def test_thread_count_honours_affinity_and_environment(monkeypatch) -> None:
+    """Threads: the CPUs of the affinity mask, capped by FIELDNN/NUMBA/OMP thread variables."""
+
+    def count() -> int:
+        _erf_four.thread_count.cache_clear()
+        return _erf_four.thread_count()
+
+    for name in ("FIELDNN_THREADS", "NUMBA_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        assert count() == cpus
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert count() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "junk")
+        monkeypatch.setenv("NUMBA_NUM_THREADS", str(cpus + 5))
+        assert count() == cpus
+    finally:
+        monkeypatch.undo()
+        _erf_four.thread_count.cache_clear()
+
+
+def test_run_split_cuts_between_owners(monkeypatch) -> None:
+    """Ranges cover all items once, in order, and never split one owner's items."""
+    monkeypatch.setattr(_erf_four, "thread_count", lambda: 3)
+    owner = np.repeat(np.arange(7), [4, 1, 6, 2, 2, 5, 1])
+    ranges: list[tuple[int, int]] = []
+    _erf_four.run_split(lambda lo, hi: ranges.append((lo, hi)), owner, _erf_four.BREAK_EVEN)
+    ranges.sort()
+    assert ranges[0][0] == 0 and ranges[-1][1] == owner.size and len(ranges) == 3
+    for (_, hi), (lo, _) in itertools.pairwise(ranges):
+        assert hi == lo and owner[lo] != owner[lo - 1]
+    ranges.clear()
+    _erf_four.run_split(lambda lo, hi: ranges.append((lo, hi)), owner, 1.0)
+    assert ranges == [(0, owner.size)]
+
+
+def test_threads_give_bitwise_identical_moments(monkeypatch) -> None:
+    """erf moments and four-sign moments on 1 and on 2 threads (forced): bitwise equal."""
+    if _erf_four.compiled_loop() is None:
+        pytest.skip("no compiled loop (numba missing or FIELDNN_NUMBA=0)")
+    rng = np.random.default_rng(11)
+    K = gram(rng.normal(size=(9, 3)), 3.0, 0.1)
+    R = np.array([np.corrcoef(rng.normal(size=(4, 6))) for _ in range(150)])
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_erf_four, "thread_count", lambda n=threads: n)
+        monkeypatch.setattr(_erf_four, "BREAK_EVEN", 0)
+        results.append((erf_four_values(K), _erf_four.sign_moment4(R)))
+    for one, two in zip(*results, strict=True):
+        assert np.array_equal(one, two)

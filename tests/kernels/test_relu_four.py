@@ -294,3 +294,22 @@ def test_smallest_eigenvalue_bound_for_four_indices():
     assert np.all(bound <= exact * (1 + 1e-6)) and np.all(bound >= exact / 4)
     tiny = exact < 1e-8
     np.testing.assert_array_equal(bound[tiny], exact[tiny])
+
+
+def test_threads_give_bitwise_identical_moments(monkeypatch):
+    """The compiled programs and Plackett terms on 1 and on 2 threads (forced): bitwise equal,
+    also for a nearly collinear deep-layer kernel (lifted rank-3 and exact rank-2 blocks)."""
+    if _relu_four.compiled_program() is None:
+        pytest.skip("no compiled loop (numba missing or FIELDNN_NUMBA=0)")
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(8, 3))
+    kernels = [gram(X), gram(np.vstack([X[:5], X[:2] * 2.0, X[5:6] + 1e-7]))]
+    W = np.ones((8, 8)) + 1e-5 * gram(X)  # correlations ≈ 1 − 1e-5, as at depth ~1000
+    kernels.append(W)
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_erf_four, "thread_count", lambda n=threads: n)
+        monkeypatch.setattr(_erf_four, "BREAK_EVEN", 0)
+        results.append([relu_moment_values(K, s, 4) for K in kernels for s in SLOPES])
+    for one, two in zip(*results, strict=True):
+        assert np.array_equal(one, two)

@@ -260,6 +260,8 @@ _ERF32_JIT: Any = None
 _SFC64_JIT: Any = None
 _RESOLVE_JIT: Any = None
 _LANE_DOT_JIT: Any = None
+_ROUND_JIT: Any = None
+_ERF_ROW_JIT: Any = None
 _KERNELS: list[Any] = []  # [(first layer, in-place erf, normals, net) loops or None]
 
 
@@ -290,20 +292,35 @@ def _first_layer_loop(
     gk = np.empty((r, n), dtype=np.float32)
     row = np.empty(n, dtype=np.float32)
     for i in range(b):
-        for k in range(r):
-            for j in range(n):
-                gk[k, j] = np.float32(g[i, j, k])
+        _ROUND_JIT(g, i, gk)
         for p in range(F.shape[1]):
-            f0 = F[0, p]
+            _ERF_ROW_JIT(gk, F, mean, p, row)
             for j in range(n):
-                row[j] = gk[0, j] * f0
-            for k in range(1, r):
-                fk = F[k, p]
-                for j in range(n):
-                    row[j] = row[j] + gk[k, j] * fk
-            m = mean[p]
-            for j in range(n):
-                out[i, p, j] = _ERF32_JIT(row[j] + m)
+                out[i, p, j] = row[j]
+
+
+def _round_normals(g: np.ndarray, i: int, gk: np.ndarray) -> None:  # pragma: no cover - compiled
+    """gk[k, j] = float32(g[i, j, k]): network i's normals, rounded, rank-major."""
+    for k in range(gk.shape[0]):
+        for j in range(gk.shape[1]):
+            gk[k, j] = np.float32(g[i, j, k])
+
+
+def _erf_row(
+    gk: np.ndarray, F: np.ndarray, mean: np.ndarray, p: int, row: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba
+    """row[j] = erf32(Σ_k gk[k, j] F[k, p] + mean[p]), summed in the order k = 0, 1, …: input
+    p's N activations, shared by both loops below."""
+    f0 = F[0, p]
+    for j in range(row.size):
+        row[j] = gk[0, j] * f0
+    for k in range(1, gk.shape[0]):
+        fk = F[k, p]
+        for j in range(row.size):
+            row[j] = row[j] + gk[k, j] * fk
+    m = mean[p]
+    for j in range(row.size):
+        row[j] = _ERF32_JIT(row[j] + m)
 
 
 def _lane_dot(w: np.ndarray, h: np.ndarray, n: int) -> float:  # pragma: no cover - compiled
@@ -348,20 +365,9 @@ def _erf_net_loop(
     row = np.empty(n, dtype=np.float32)
     ones = np.ones(n)
     for i in range(b):
-        for k in range(r):
-            for j in range(n):
-                gk[k, j] = np.float32(g[i, j, k])
+        _ROUND_JIT(g, i, gk)
         for p in range(F.shape[1]):
-            f0 = F[0, p]
-            for j in range(n):
-                row[j] = gk[0, j] * f0
-            for k in range(1, r):
-                fk = F[k, p]
-                for j in range(n):
-                    row[j] = row[j] + gk[k, j] * fk
-            m = mean[p]
-            for j in range(n):
-                row[j] = _ERF32_JIT(row[j] + m)
+            _ERF_ROW_JIT(gk, F, mean, p, row)
             shift = coef[2]
             if coef[3] != 0.0:
                 shift = coef[2] + coef[3] * _LANE_DOT_JIT(ones, row, n)
@@ -433,11 +439,13 @@ def _compile() -> tuple[Any, ...]:
     """numba-compile the four loops (cached on disk; raises if numba is missing)."""
     import numba
 
-    global _ERF32_JIT, _SFC64_JIT, _RESOLVE_JIT, _LANE_DOT_JIT
+    global _ERF32_JIT, _SFC64_JIT, _RESOLVE_JIT, _LANE_DOT_JIT, _ROUND_JIT, _ERF_ROW_JIT
     _ERF32_JIT = numba.njit(inline="always", error_model="numpy")(_erf32_scalar)
     _SFC64_JIT = numba.njit(error_model="numpy")(_sfc64_fill)
     _RESOLVE_JIT = numba.njit(error_model="numpy")(_resolve)
     _LANE_DOT_JIT = numba.njit(inline="always", error_model="numpy")(_lane_dot)
+    _ROUND_JIT = numba.njit(inline="always", error_model="numpy")(_round_normals)
+    _ERF_ROW_JIT = numba.njit(inline="always", error_model="numpy")(_erf_row)
     options = {"nogil": True, "cache": True, "error_model": "numpy"}
     loops = (_first_layer_loop, _erf32_loop, _normals_loop, _erf_net_loop)
     return tuple(numba.njit(**options)(f) for f in loops)

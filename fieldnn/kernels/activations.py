@@ -206,10 +206,12 @@ def _sin_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
 
 
 def _sin_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:
-    # sin a sin b = [cos(a − b) − cos(a + b)]/2 and <cos u> = exp(−Var u/2); written as
-    # [exp(−Var(a−b)/2) − exp(−Var(a+b)/2)]/2 so that large k (|k12| ≤ √(k11 k22)) cannot overflow
+    # sin a sin b = [cos(a − b) − cos(a + b)]/2 and <cos u> = exp(−Var u/2), i.e.
+    # e^{−(k11+k22)/2} sinh k12, written as sign(k12) e^{|k12| − (k11+k22)/2}(1 − e^{−2|k12|})/2:
+    # no overflow (|k12| ≤ √(k11 k22) ≤ (k11+k22)/2) and no cancellation for small k12 (expm1)
     s = -0.5 * (np.asarray(k11, dtype=float) + k22)
-    return 0.5 * (np.exp(s + k12) - np.exp(s - k12))
+    a = np.abs(k12)
+    return np.sign(k12) * 0.5 * np.exp(s + a) * -np.expm1(-2.0 * a)
 
 
 def _sin_dpair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:

@@ -197,3 +197,15 @@ def test_single_expectation_saturating_at_extreme_variance(k):
         for lo, hi in [(-lim, 0.0), (0.0, lim)]
     )
     np.testing.assert_allclose(single_expectation("tanh", k), ref, rtol=1e-12)
+
+
+def test_sin_pair_full_relative_accuracy_near_zero_and_large_k():
+    # ⟨sin z1 sin z2⟩ = e^{−(k11+k22)/2} sinh k12 (40-digit reference): the expm1 form keeps
+    # full relative accuracy at small k (the difference of exponentials lost ~|log10 k| digits)
+    mp.mp.dps = 40
+    for k11, k22, rho in [(1e-12, 1e-12, -0.2), (1e-8, 2e-8, 0.5), (1.0, 1.0, 0.3),
+                          (3.0, 0.5, -0.7), (400.0, 500.0, 0.99)]:
+        k12 = rho * np.sqrt(k11 * k22)
+        exact = mp.exp(-(mp.mpf(k11) + k22) / 2) * mp.sinh(mp.mpf(k12))
+        got = pair_expectation("sin", k11, k22, k12)
+        assert abs(float((mp.mpf(float(got)) - exact) / exact)) < 1e-14

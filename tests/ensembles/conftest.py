@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 import numpy as np
 import pytest
+
+
+def _run_without_numba(code: str) -> bytes:
+    """Standard output of ``python -c code`` in a fresh process with ``FIELDNN_NUMBA=0``."""
+    env = {**os.environ, "FIELDNN_NUMBA": "0"}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, check=True, env=env
+    ).stdout
+
+
+@pytest.fixture
+def run_without_numba() -> Callable[[str], bytes]:
+    """:func:`_run_without_numba`: compare results with the pure-NumPy reference paths."""
+    return _run_without_numba
 
 
 def _check_within_sigma(

@@ -4,9 +4,6 @@ float32 vs float64 outputs, and sampled correlators against the exact finite-wid
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -117,7 +114,7 @@ def test_float32_samples_close_to_float64_on_the_same_normals() -> None:
     assert np.abs(g32 - g64).max() < 1e-5 * np.abs(g64).max()
 
 
-def test_float32_samples_do_not_depend_on_threads_or_numba() -> None:
+def test_float32_samples_do_not_depend_on_threads_or_numba(run_without_numba) -> None:
     net = SingleLayerNet("erf", width=50)
     one = sample_outputs(net, X6, 300, rng=3, dtype=np.float32, threads=1)
     two = sample_outputs(net, X6, 300, rng=3, dtype=np.float32, threads=2)
@@ -133,18 +130,13 @@ def test_float32_samples_do_not_depend_on_threads_or_numba() -> None:
         "                         chunk_size=200, dtype=np.float32)\n"
         "sys.stdout.buffer.write(e.connected(4).tobytes() + e.stderr(4).tobytes())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        check=True,
-        env={**os.environ, "FIELDNN_NUMBA": "0"},
-    )
-    there = np.frombuffer(out.stdout[: one.nbytes], dtype=np.float32).reshape(one.shape)
+    stdout = run_without_numba(code)
+    there = np.frombuffer(stdout[: one.nbytes], dtype=np.float32).reshape(one.shape)
     assert np.array_equal(one, there)
     # power sums too (numba's vs the array-API ones)
     est = estimate_correlators(net, X6, 600, orders=(4,), chunk_size=200, dtype=np.float32)
     both = np.concatenate([est.connected(4).ravel(), est.stderr(4).ravel()])
-    assert np.array_equal(both, np.frombuffer(out.stdout[one.nbytes :], dtype=np.float64))
+    assert np.array_equal(both, np.frombuffer(stdout[one.nbytes :], dtype=np.float64))
     # the float32 path draws its own (ziggurat) networks: not those of float64
     f64 = sample_outputs(net, X6, 300, rng=3, threads=1)
     assert np.abs(one - f64).max() > 0.1

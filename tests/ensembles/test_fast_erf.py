@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 
 import numpy as np
 from scipy.special import erf
@@ -27,7 +24,7 @@ def test_compiled_kernel_is_used_when_numba_is_installed() -> None:
     assert (_fast_erf_kernel() is not None) == has_numba
 
 
-def test_samples_identical_with_and_without_the_compiled_erf() -> None:
+def test_samples_identical_with_and_without_the_compiled_erf(run_without_numba) -> None:
     X = np.linspace(-1.0, 1.0, 6)[:, None]
     net = SingleLayerNet("erf", width=50)
     here = sample_outputs(net, X, 300, rng=3)
@@ -38,11 +35,6 @@ def test_samples_identical_with_and_without_the_compiled_erf() -> None:
         "f = sample_outputs(SingleLayerNet('erf', width=50), X, 300, rng=3)\n"
         "sys.stdout.buffer.write(np.ascontiguousarray(f).tobytes())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        check=True,
-        env={**os.environ, "FIELDNN_NUMBA": "0"},
-    )
-    there = np.frombuffer(out.stdout, dtype=np.float64).reshape(here.shape)
+    stdout = run_without_numba(code)
+    there = np.frombuffer(stdout, dtype=np.float64).reshape(here.shape)
     assert np.array_equal(np.asarray(here), there)

@@ -210,12 +210,10 @@ def pair_terms(
     slopes = act.piecewise_linear_slopes
     P = K.shape[0]
     if slopes is not None:
-        # z σ'(z) = σ(z): ⟨z_a σ'_a σ_b⟩ = H_ab. D1, D3 have degree 0 in K: evaluated at
-        # K/max K_aa (no underflow of √(k11 k22) at K ~ 1e-300)
-        u11, u22, u12 = _block(K / np.max(np.diag(K)))
-        D3 = pair_values(act, u11, u22, u12, (1, 1))
-        H = pair_values(act, u11, u22, u12)
-        D1 = (H - u12 * D3) / (2.0 * u11)
+        # z σ'(z) = σ(z): ⟨z_a σ'_a σ_b⟩ = H_ab
+        D3 = pair_values(act, k11, k22, k12, (1, 1))
+        H = pair_values(act, k11, k22, k12)
+        D1 = (H - k12 * D3) / (2.0 * k11)
         second = None
         if V is not None:
             s_neg, s_pos = slopes

@@ -110,10 +110,15 @@ def _sigmoid(z: Any, xp: Any) -> Any:
 
 
 def _cos_theta(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> np.ndarray:
-    """cos θ = k12/√(k11 k22), clipped to [-1, 1]; 1 where a variance vanishes."""
-    norm = np.sqrt(k11 * k22)
-    safe = np.where(norm > 0, norm, 1.0)
-    return np.clip(np.where(norm > 0, k12 / safe, 1.0), -1.0, 1.0)
+    """cos θ = k12/√(k11 k22), clipped to [-1, 1]; 1 where a variance vanishes.
+
+    Formed as (k12/m)/√((k11/m)(k22/m)), m = max(k11, k22): the product k11 k22 cannot
+    underflow (variances ~1e-300) and equal variances still give exactly k12/k11."""
+    m = np.maximum(k11, k22)
+    safe = np.where(m > 0, m, 1.0)
+    norm = np.sqrt((k11 / safe) * (k22 / safe))
+    ok = norm > 0
+    return np.clip(np.where(ok, (k12 / safe) / np.where(ok, norm, 1.0), 1.0), -1.0, 1.0)
 
 
 def _broadcast(k11: Any, k22: Any, k12: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,7 +173,9 @@ def _arccos_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> np.ndarra
     series = phi * p2 * (1.0 / 3.0 + p2 * (-1.0 / 30.0 + p2 * (1.0 / 840.0 + p2 * (
         -1.0 / 45360.0 + p2 * (1.0 / 3991680.0 - p2 / 518918400.0)))))
     bracket = np.where(phi < 0.25, series, np.sin(phi) - phi * np.cos(phi))
-    return np.sqrt(k11 * k22) * bracket / (2.0 * np.pi)
+    m = np.maximum(k11, k22)  # √(k11 k22) without underflow, as in _cos_theta
+    safe = np.where(m > 0, m, 1.0)
+    return m * np.sqrt((k11 / safe) * (k22 / safe)) * bracket / (2.0 * np.pi)
 
 
 def _leaky_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:

@@ -119,12 +119,6 @@ def _pair_matrix(act: Activation, K: np.ndarray, derivative: int = 0) -> np.ndar
     """⟨σ^(d)(z_a) σ^(d)(z_b)⟩_K for all pairs: the closed form on the whole matrix if σ has
     one, else a 1-d rule on the diagonal and the 2-d rule above it."""
     d = np.diag(K)
-    scale = float(np.max(d, initial=0.0))
-    if act.piecewise_linear_slopes is not None and 0.0 < scale != 1.0:
-        # positively homogeneous σ: ⟨σσ⟩ has degree 1 in K, ⟨σ'σ'⟩ degree 0; evaluating at
-        # K/max K_aa keeps √(k11 k22) from underflowing at K ~ 1e-300
-        unit = _pair_matrix(act, K / scale, derivative)
-        return unit if derivative else scale * unit
     closed = act.derivative_pair_expectation if derivative else act.pair_expectation
     if (value := closed(d[:, None], d[None, :], K)) is not None:
         return value

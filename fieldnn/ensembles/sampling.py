@@ -109,11 +109,18 @@ def _check_chunk_memory(net: Any, n_points: int, chunk: int) -> None:
         )
 
 
+def _physical_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not available on this platform
+        return None
+
+
 def _check_output_memory(n_nets: int, n_points: int, d_out: int) -> None:
     """Refuse an output array (n_nets × P × d_out float64) larger than the machine's memory."""
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not available on this platform
+    physical = _physical_memory()
+    if physical is None:
         return
     need = 8 * n_nets * n_points * d_out
     if need > physical:

@@ -88,7 +88,8 @@ def fixed_point_solution(
     """
     crit = criticality(activation, C_b=C_b, C_W=C_W)
     K_star = float(crit.K_star)
-    k_max = max(2.0 * K_star, C_b + C_W, 1.0)
+    # a divergent recursion (K* = inf, e.g. GELU at C_b = 0, C_W = 4) is drawn on [0, C_b + C_W]
+    k_max = max(2.0 * K_star if np.isfinite(K_star) else 0.0, C_b + C_W, 1.0)
     curve = fixed_point_curve(
         activation, C_b=C_b, C_W=C_W, K_grid=np.linspace(0.0, k_max, 60 if quick else 400)
     )

@@ -252,7 +252,9 @@ class CriticalityResult:
     chi_parallel, chi_perp : float
         :math:`C_W g'(K^*)` and :math:`C_W\langle\sigma'^2\rangle_{K^*}` (nan if divergent).
     stable : bool
-        χ∥ ≤ 1 (marginal stability at χ∥ = 1 counts as stable).
+        χ∥ < 1, or χ∥ = 1 with the flow from just above K* returning to it (a marginal
+        fixed point with C_b + C_W g(K) > K just above it, like K* = 0 of GELU and SWISH at
+        C_b = 0, C_W = 4, is unstable).
     phase : str
         "critical", "ordered", "chaotic", "marginal" or "divergent" (module docstring).
     fixed_points : tuple of float
@@ -283,6 +285,30 @@ def _phase(chi_par: float, chi_perp: float) -> str:
     return "ordered" if chi_perp < 1.0 else "chaotic"
 
 
+def _escapes_above(act: Activation, r: float, C_b: float, C_W: float) -> bool:
+    """Whether the flow just above a marginal fixed point r (χ∥ = 1) moves away from it.
+
+    At χ∥ = 1 the linear term of f(K) = C_b + C_W g(K) − K vanishes and the sign of f above r
+    decides: f > 0 pushes every K slightly above r upward (GELU and SWISH at C_b = 0,
+    C_W = 1/σ₁² = 4, where f ≈ a₁K² with a₁ > 0: K* = 0 attracts no K > 0). The sign is read
+    at the first grid point above r where ``|f|`` exceeds its evaluation noise.
+    """
+    g, _ = _grid_values(act)
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = C_b + C_W * g - _GRID
+        significant = (_GRID > r * (1.0 + 1e-6)) & (np.abs(f) > _noise(g, _GRID, C_b, C_W))
+    idx = np.nonzero(significant)[0]
+    return bool(idx.size and f[idx[0]] > 0)
+
+
+def _is_stable(act: Activation, r: float, C_b: float, C_W: float) -> bool:
+    """χ∥ < 1, or χ∥ = 1 (within ``_TOL``) with the flow from above returning to r."""
+    chi = C_W * _gprime(act, r)
+    if chi < 1.0 - _TOL:
+        return True
+    return chi <= 1.0 + _TOL and not _escapes_above(act, r, C_b, C_W)
+
+
 def _select(act: Activation, roots: list[float], C_b: float, C_W: float, K0: float | None) -> float:
     """The fixed point the monotone flow reaches from K0; without K0 the smallest stable one."""
     if K0 is not None:
@@ -295,7 +321,7 @@ def _select(act: Activation, roots: list[float], C_b: float, C_W: float, K0: flo
         below = [r for r in roots if r <= K0]
         return below[-1] if below else 0.0
     for r in roots:
-        if C_W * _gprime(act, r) <= 1.0 + _TOL:
+        if _is_stable(act, r, C_b, C_W):
             return r
     # no stable fixed point: the flow from K above the largest one runs away (g overflowing
     # at K_MAX, NaN on the grid, counts as growing)
@@ -393,6 +419,13 @@ def criticality(
     chi_par = C_W * _gprime(act, k_star)
     chi_perp = C_W * _perp(act, k_star)
     phase = _phase(chi_par, chi_perp)
+    stable = _is_stable(act, k_star, C_b, C_W)
+    note = ""
+    if not stable and abs(chi_par - 1.0) <= _TOL:
+        note = (
+            " (marginally unstable: χ∥ = 1 but C_b + C_W g(K) > K just above K*, so every "
+            "larger K grows away from it)"
+        )
     return CriticalityResult(
         act.name,
         C_b,
@@ -400,10 +433,10 @@ def criticality(
         k_star,
         chi_par,
         chi_perp,
-        chi_par <= 1.0 + _TOL,
+        stable,
         phase,
         tuple(roots),
-        f"K* = {k_star:.6g}, χ∥ = {chi_par:.6g}, χ⊥ = {chi_perp:.6g}: {phase}",
+        f"K* = {k_star:.6g}, χ∥ = {chi_par:.6g}, χ⊥ = {chi_perp:.6g}: {phase}{note}",
     )
 
 

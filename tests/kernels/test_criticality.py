@@ -7,6 +7,8 @@ by hand (the library only ever evaluates σ and σ', through Stein's lemma).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -338,3 +340,84 @@ def test_overflowing_user_activation(C_b: float) -> None:
     lower = 0.0 if C_b == 0 else optimize.brentq(f, 0.0, k_min, xtol=1e-15)
     np.testing.assert_allclose(r.fixed_points, [lower, upper], rtol=1e-8, atol=1e-15)
     assert r.K_star == pytest.approx(lower, abs=1e-15, rel=1e-8) and r.stable
+
+
+# --------------------------------------------------------------------------------------------
+# marginal K* = 0 of the nonzero-K* class; the critical points to high precision
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["gelu", "swish"])
+def test_marginal_zero_fixed_point_of_nonzero_class_is_unstable(name: str) -> None:
+    """At C_b = 0, C_W = 1/σ₁² = 4, K* = 0 has χ∥ = χ⊥ = 1 but f ≈ a₁K² with a₁ > 0: every
+    K > 0 grows. Independent check: the kernel recursion itself runs away from K^(1) = 0.1."""
+    r = criticality(name, C_b=0.0, C_W=4.0)
+    assert (r.phase, r.stable) == ("divergent", False) and r.K_star == math.inf
+    grid = phase_diagram(name, [0.0], [4.0])
+    assert grid.phase[0, 0] == "divergent" and not np.isfinite(grid.K_star[0, 0])
+    at_zero = criticality(name, C_b=0.0, C_W=4.0, K0=0.0)  # exactly K = 0 stays there
+    assert at_zero.K_star == 0.0 and not at_zero.stable and "marginally unstable" in at_zero.message
+    Ks = kernel_recursion(name, np.array([[math.sqrt(0.1 / 4.0)]]), C_W=4.0, C_b=0.0, depth=60)
+    diag = np.array([k[0, 0] for k in Ks])
+    assert np.all(np.diff(diag) > 0) and diag[-1] > 1e9 * diag[0]
+    # below C_W = 4 the zero fixed point is strictly stable and the recursion decays to it
+    ordered = criticality(name, C_b=0.0, C_W=3.0)
+    assert ordered.K_star == 0.0 and ordered.stable and ordered.phase == "ordered"
+
+
+def test_tanh_marginal_zero_fixed_point_stays_stable() -> None:
+    """The K* = 0 class (a₁ < 0) keeps its stable critical K* = 0."""
+    r = criticality("tanh", C_b=0.0, C_W=1.0)
+    assert (r.K_star, r.phase, r.stable) == (0.0, "critical", True)
+
+
+def test_gelu_critical_kernel_closed_form_by_sympy() -> None:
+    """⟨σσ''⟩_K of GELU in closed form: K(2 + 3K − K²)/(2π(1 + K)²(1 + 2K)^{3/2}), zero at
+    K* = (3 + √17)/2 (⇔ 2s⁴ + s² − 2 = 0 with s² = K/(1 + K))."""
+    sp = pytest.importorskip("sympy")
+    z = sp.Symbol("z", real=True)
+    K = sp.Symbol("K", positive=True)
+    sigma = z * (1 + sp.erf(z / sp.sqrt(2))) / 2
+    density = sp.exp(-(z**2) / (2 * K)) / sp.sqrt(2 * sp.pi * K)
+    mean = sp.integrate(sp.expand(sigma * sp.diff(sigma, z, 2) * density), (z, -sp.oo, sp.oo))
+    closed = K * (2 + 3 * K - K**2) / (2 * sp.pi * (1 + K) ** 2 * (1 + 2 * K) ** sp.Rational(3, 2))
+    assert sp.simplify(mean - closed) == 0
+    k_star = (3 + sp.sqrt(17)) / 2
+    assert sp.simplify(closed.subs(K, k_star)) == 0
+    s2 = k_star / (1 + k_star)
+    assert sp.simplify(2 * s2**2 + s2 - 2) == 0
+    p = critical_point("gelu")
+    assert p.K_star == pytest.approx(float(k_star), rel=1e-12)
+    # C_W = 1/⟨σ'²⟩ and C_b = K* − C_W g(K*) at the exact K* by 30-digit mpmath (the twelve
+    # digits quoted in docs/eft.md: 0.172922390756, 1.983058257438)
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(30):
+        k = (3 + mp.sqrt(17)) / 2
+
+        def mean(F: Callable[[Any], Any]) -> Any:
+            w = mp.quad(lambda t: F(t) * mp.exp(-(t**2) / (2 * k)), [-mp.inf, 0, mp.inf])
+            return w / mp.sqrt(2 * mp.pi * k)
+
+        c_w = 1 / mean(lambda t: (mp.ncdf(t) + t * mp.npdf(t)) ** 2)
+        c_b = k - c_w * mean(lambda t: (t * mp.ncdf(t)) ** 2)
+    assert p.C_W == pytest.approx(float(c_w), rel=1e-12)
+    assert p.C_b == pytest.approx(float(c_b), rel=1e-12)
+    assert (round(p.C_b, 12), round(p.C_W, 12)) == (0.172922390756, 1.983058257438)
+
+
+def test_swish_critical_kernel_against_mpmath() -> None:
+    """SWISH: ⟨σσ''⟩ = 0 solved with 30-digit mpmath quadrature (σ'' written out) gives
+    K* = 14.3201736180…; the library's Gauss–Hermite root agrees to 1e-8 relative (the
+    docs quote ten digits for this reason)."""
+    mp = pytest.importorskip("mpmath")
+    with mp.workdps(30):
+
+        def sss(z: object) -> object:
+            e = 1 / (1 + mp.exp(-z))
+            return z * e * (2 * e * (1 - e) + z * e * (1 - e) * (1 - 2 * e))
+
+        def mean(k: object) -> object:
+            w = mp.quad(lambda z: sss(z) * mp.exp(-(z**2) / (2 * k)), [-mp.inf, -8, 0, 8, mp.inf])
+            return w / mp.sqrt(2 * mp.pi * k)
+
+        k_star = mp.findroot(mean, mp.mpf("14.32"))
+        assert abs(k_star - mp.mpf("14.3201736180")) < 5e-11
+        assert critical_point("swish").K_star == pytest.approx(float(k_star), rel=1e-8)

@@ -58,13 +58,17 @@ def _parse_interactions(items: list[str]) -> dict[sp.Expr, int]:
     inter: dict[sp.Expr, int] = {}
     for item in items:
         name, sep, degree = item.partition(":")
-        if not sep or not name or not degree.strip().lstrip("-").isdigit():
+        name = name.strip()
+        # restricted parser: a coupling name is a plain identifier (lambda, kappa, g_6), made a
+        # Symbol by name; nothing is ever evaluated
+        if not sep or not name.isidentifier() or not degree.strip().lstrip("-").isdigit():
             raise DiagramError(
-                "--interaction", f"expected NAME:DEGREE such as lambda:4, got {item!r}"
+                "--interaction",
+                f"expected NAME:DEGREE with NAME an identifier, such as lambda:4, got {item!r}",
             )
-        symbol = sp.Symbol(name.strip())
+        symbol = sp.Symbol(name)
         if symbol in inter:
-            raise DiagramError("--interaction", f"coupling {name.strip()!r} is given twice")
+            raise DiagramError("--interaction", f"coupling {name!r} is given twice")
         inter[symbol] = int(degree)
     return inter
 

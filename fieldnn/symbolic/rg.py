@@ -36,12 +36,15 @@ Sec. 4 (eqs. 4.13–4.14 of the seed talk, β(λ) = −(d_in+4)λ for ReLU, −d
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 
 import sympy as sp
 
-from ..errors import ArgumentError, UnknownNameError
+from ..errors import ArgumentError, ArgumentTypeError, UnknownNameError
 
 __all__ = ["Asymptotics", "BetaFunctions", "beta_functions", "kernel_asymptotics"]
 
@@ -113,7 +116,7 @@ def _asymptotics_cached(name: str, legs: str, sw: sp.Expr, sb: sp.Expr, limit: s
     # UV: |y| → ∞ along a generic ray; IR: y → 0 (a leg vanishes there only if K(x, 0) − s = 0)
     leg_power = _power(leg, limit)
     loop_power = _power(loop, limit)
-    return Asymptotics(leg=sp.sympify(leg_power), loop=sp.sympify(loop_power), limit=limit)
+    return Asymptotics(leg=leg_power, loop=loop_power, limit=limit)
 
 
 def kernel_asymptotics(
@@ -158,8 +161,16 @@ def kernel_asymptotics(
     name = _check_name(activation)
     _check_choice(legs, "legs", LEGS)
     _check_choice(limit, "limit", LIMITS)
-    sw = sp.Symbol("sigma_W2", positive=True) if sigma_w2 is None else sp.nsimplify(sigma_w2)
-    sb = sp.Symbol("sigma_b2", positive=True) if sigma_b2 is None else sp.nsimplify(sigma_b2)
+    sw = (
+        sp.Symbol("sigma_W2", positive=True)
+        if sigma_w2 is None
+        else _exact_number(sigma_w2, "sigma_w2")
+    )
+    sb = (
+        sp.Symbol("sigma_b2", positive=True)
+        if sigma_b2 is None
+        else _exact_number(sigma_b2, "sigma_b2")
+    )
     if not sw.is_positive:
         raise ArgumentError("sigma_w2", f"must be positive, got {sigma_w2}")
     if sb.is_negative:
@@ -216,6 +227,9 @@ class BetaFunctions:
 
 
 def _coupling_symbol(name: str) -> sp.Symbol:
+    """The coupling named ``name``: a fixed table lookup, never a parse."""
+    if not isinstance(name, str):
+        raise ArgumentTypeError("coupling", f"must be 'lambda' or 'kappa', got {name!r}")
     if name in ("lambda", "lam"):
         return sp.Symbol("lambda")
     if name in ("kappa", "kap"):
@@ -223,8 +237,38 @@ def _coupling_symbol(name: str) -> sp.Symbol:
     raise UnknownNameError("coupling", name, ("lambda", "kappa"))
 
 
+def _exact_number(value: object, argument: str, *, infinite: bool = False) -> sp.Expr:
+    """A number or sympy expression as a sympy object, without ever evaluating a string.
+
+    Python ints, Fractions and floats are converted exactly (floats by :func:`sympy.nsimplify`
+    of the float, which parses nothing); sympy expressions pass unchanged. Strings, bytes,
+    booleans, NaN and (unless ``infinite``) ±inf are refused naming ``argument``.
+    """
+    if isinstance(value, sp.Basic):
+        expr = value
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArgumentTypeError(
+            argument,
+            f"must be a number or a sympy expression (strings are not parsed), got {value!r}",
+        )
+    elif isinstance(value, numbers.Integral):
+        expr = sp.Integer(int(value))
+    elif isinstance(value, Fraction):
+        expr = sp.Rational(value.numerator, value.denominator)
+    else:
+        x = float(value)
+        if math.isnan(x):
+            raise ArgumentError(argument, "must be a number, got nan")
+        expr = (sp.oo if x > 0 else -sp.oo) if math.isinf(x) else sp.nsimplify(x)
+    if expr is sp.nan or expr.has(sp.nan, sp.zoo):
+        raise ArgumentError(argument, f"must be a number, got {expr}")
+    if not infinite and expr.has(sp.oo, -sp.oo):
+        raise ArgumentError(argument, f"must be finite, got {expr}")
+    return expr
+
+
 def _check_choice(value: str, argument: str, known: tuple[str, ...]) -> str:
-    if value not in known:
+    if not isinstance(value, str) or value not in known:
         raise UnknownNameError(argument, value, known)
     return value
 
@@ -318,14 +362,16 @@ def beta_functions(
     names = tuple(couplings)
     if names not in (("lambda",), ("lambda", "kappa")):
         raise ArgumentError("couplings", f"must be ('lambda',) or ('lambda', 'kappa'), got {names}")
-    d = D_IN if d_in is None else sp.sympify(d_in)
+    d = D_IN if d_in is None else _exact_number(d_in, "d_in")
     if not d.is_positive:
         raise ArgumentError("d_in", f"must be positive, got {d_in}")
+    if loop_power is not None and leg_power is None:
+        raise ArgumentError("loop_power", "give leg_power with it (loop_power alone is unused)")
     if leg_power is not None:
         if activation is not None:
             raise ArgumentError("leg_power", "give either an activation or leg_power, not both")
-        p = sp.sympify(leg_power)
-        q = 2 * p if loop_power is None else sp.sympify(loop_power)
+        p = _exact_number(leg_power, "leg_power", infinite=True)
+        q = 2 * p if loop_power is None else _exact_number(loop_power, "loop_power", infinite=True)
         asy = Asymptotics(leg=p, loop=q, limit=limit)
     elif activation is None:
         raise ArgumentError("activation", "give an activation name or leg_power")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from fieldnn.errors import ArgumentError, UnknownNameError
+from fieldnn.errors import ArgumentError, ArgumentTypeError, UnknownNameError
 from fieldnn.symbolic import rg
 from fieldnn.symbolic.rg import beta_functions, kernel_asymptotics, symbolic_kernel_on_ray
 
@@ -143,3 +143,66 @@ def test_symbolic_kernel_matches_numeric_kernel() -> None:
             sym = f((x @ x.T).item(), (x @ y.T).item() / tt, tt)
             num = gp.single_layer_kernel(act, x, y, sigma_w2=1.5, sigma_b2=0.5)[0, 0]
             assert sym == pytest.approx(num, rel=1e-10)
+
+
+# --------------------------------------------------------------------------------------------
+# no string is ever evaluated
+# --------------------------------------------------------------------------------------------
+_PAYLOAD = "__import__('builtins').__setattr__('fieldnn_payload_ran', 1) or 1"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "argument"),
+    [
+        ({"activation": "erf", "d_in": _PAYLOAD}, "d_in"),
+        ({"activation": "erf", "sigma_w2": _PAYLOAD}, "sigma_w2"),
+        ({"activation": "relu", "sigma_b2": _PAYLOAD}, "sigma_b2"),
+        ({"leg_power": _PAYLOAD}, "leg_power"),
+        ({"leg_power": 1, "loop_power": _PAYLOAD}, "loop_power"),
+        ({"leg_power": "1"}, "leg_power"),
+        ({"activation": "erf", "d_in": b"2"}, "d_in"),
+    ],
+)
+def test_strings_are_refused_not_evaluated(kwargs: dict, argument: str) -> None:
+    import builtins
+
+    with pytest.raises(ArgumentTypeError, match=argument) as info:
+        beta_functions(**kwargs)
+    assert info.value.argument == argument
+    assert not hasattr(builtins, "fieldnn_payload_ran")
+    with pytest.raises(ArgumentTypeError, match="sigma_w2"):
+        kernel_asymptotics("erf", sigma_w2=_PAYLOAD)
+    assert not hasattr(builtins, "fieldnn_payload_ran")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), np.nan, sp.nan])
+def test_nan_powers_are_refused(bad: object) -> None:
+    with pytest.raises(ArgumentError, match="leg_power"):
+        beta_functions(leg_power=bad)
+    with pytest.raises(ArgumentError, match="loop_power"):
+        beta_functions(leg_power=1, loop_power=bad)
+    with pytest.raises(ArgumentError, match="loop_power"):
+        beta_functions(loop_power=2)
+
+
+def test_numbers_of_every_kind_are_converted_exactly() -> None:
+    from fractions import Fraction
+
+    assert beta_functions("erf", d_in=2).slope() == -2
+    assert beta_functions("erf", d_in=2.0).slope() == -2
+    assert beta_functions("erf", d_in=np.int64(3)).slope() == -3
+    # p = 1/2: the slope of λ is −(d + 4p) = −(2 + 2)
+    assert beta_functions(leg_power=Fraction(1, 2), d_in=2).slope() == -4
+    assert beta_functions(leg_power=0.5, d_in=2).slope() == -4
+    # Gaussian legs (p = −∞): the integrals converge and β = 0
+    assert beta_functions(leg_power=float("-inf")).slope() == 0
+    with pytest.raises(ArgumentTypeError, match="coupling"):
+        beta_functions("erf").slope(1)  # type: ignore[arg-type]
+
+
+def test_cli_coupling_names_are_identifiers() -> None:
+    from fieldnn.cli import main
+
+    assert main(["derive", "--interaction", "lambda:4", "--points", "4", "--order", "1"]) == 0
+    for bad in ("lambda+kappa:4", "__import__('os'):4", "1x:4"):
+        assert main(["derive", "--interaction", bad, "--points", "4"]) == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ import sympy as sp
 
 from ..errors import DiagramError
 from ._graphs import canonical_form, components
+from ._latex import correlator_latex, term_body
 
 if TYPE_CHECKING:
     from ._theory import Theory
@@ -139,39 +139,12 @@ class Term:
             body = sp.Integral(body, *[(y, -CUTOFF, CUTOFF) for y in ys])
         return self.weight * body
 
-    def latex_body(self, *, amputated: bool = False) -> str:
-        r"""``\int d^{d_in}y_1\, K(x_{1}, y_{1}) …`` without the weight."""
-        body, ys = self.integrand(amputated=amputated)
-        measure = (
-            r"\int " + "".join(rf"d^{{d_{{\mathrm{{in}}}}}}{sp.latex(y)}\, " for y in ys)
-            if ys
-            else ""
-        )
-        factors = []
-        for f in sp.Mul.make_args(body):
-            base, power = f.as_base_exp()
-            if isinstance(base, sp.DiracDelta) or base.func == K:
-                text = (
-                    rf"\delta({sp.latex(base.args[0])})"
-                    if isinstance(base, sp.DiracDelta)
-                    else rf"K({sp.latex(base.args[0])}, {sp.latex(base.args[1])})"
-                )
-                factors.append(text if power == 1 else f"{text}^{{{sp.latex(power)}}}")
-        factors.sort(key=_factor_order)
-        return measure + " ".join(factors)
+    def latex_body(self, *, amputated: bool = False, subscripts: bool = False) -> str:
+        r"""``\int d^{d_in}y_1\, K(x_{1}, y_{1}) …`` without the weight (see :func:`term_body`).
 
-
-def _factor_order(text: str) -> tuple:
-    # x before y, then by index: K(x_{1}, x_{2}) < K(x_{1}, y_{1}) < K(y_{1}, y_{1})
-    return tuple((s, int(n)) for s, n in re.findall(r"([xy])_\{(\d+)\}", text))
-
-
-def _coefficient_latex(weight: sp.Expr) -> tuple[str, str]:
-    """(sign, magnitude) of a weight; magnitude '' for ±1."""
-    negative = weight.could_extract_minus_sign()
-    mag = -weight if negative else weight
-    text = "" if mag == 1 else sp.latex(mag)
-    return ("-" if negative else "+"), text
+        ``subscripts=True`` writes ``K_{1y_{1}}`` for ``K(x_{1}, y_{1})``.
+        """
+        return term_body(self, amputated=amputated, subscripts=subscripts)
 
 
 class Correlator:
@@ -256,24 +229,53 @@ class Correlator:
         """The same expansion in zero dimensions (K ≡ 1, ∫ ≡ 1): a polynomial in the couplings."""
         return sp.expand(sp.Add(*(t.weight for t in self.terms)))
 
-    def latex(self) -> str:
-        r"""LaTeX of the sum of diagrams, e.g. ``K(x_{1}, x_{2}) - 12 \lambda \int …``."""
-        if not self.terms:
-            return "0"
-        parts = []
-        for k, term in enumerate(self.terms):
-            sign, mag = _coefficient_latex(term.weight)
-            body = term.latex_body(amputated=self.amputated)
-            if not body:
-                body = "1" if not mag else ""
-            if mag and body:
-                mag += " "
-            text = mag + body
-            if k == 0:
-                parts.append(text if sign == "+" else f"-{text}")
-            else:
-                parts.append(f" {sign} {text}")
-        return "".join(parts)
+    def latex(
+        self,
+        style: str = "full",
+        *,
+        subscripts: bool = False,
+        orbits: bool = False,
+        per_line: int | None = None,
+        environment: str | None = None,
+        lhs: str | None = None,
+    ) -> str:
+        r"""LaTeX of the sum of diagrams.
+
+        Parameters
+        ----------
+        style : {"full", "paper"}
+            ``"full"``: every labelled diagram (``K(x_{1}, x_{2}) - 12 \lambda \int …``).
+            ``"paper"``: one summand per topology, ``w \Big[B + (m-1)\ \text{perms}\Big]``, where
+            ``B`` is a representative diagram, ``w`` its weight, and the perms are its images
+            under the relabelings of the external points (with their species labels) that give
+            distinct diagrams, each with its own weight.
+        subscripts : bool
+            Write ``K_{12}``, ``K_{1y_{1}}`` instead of ``K(x_{1}, x_{2})``, ``K(x_{1}, y_{1})``.
+        orbits : bool
+            With ``style="paper"``: list every diagram of each orbit instead of "+ n perms".
+        per_line : int, optional
+            Break the line (``\\``) after every ``per_line`` summands (default 3 when an
+            ``environment`` is given, else one line).
+        environment : {"multline", "multline*", "align", "align*"}, optional
+            Wrap in that amsmath environment; ``align`` puts ``&=`` after ``lhs`` and ``&\quad``
+            before each continuation line.
+        lhs : str, optional
+            Left-hand side, e.g. ``r"G^{(4)}_{\mathrm{c}}"``, written as ``lhs = …``.
+
+        Notes
+        -----
+        Propagators between external points stand before the integrals; each connected piece
+        with internal points has its own integral over the box (docs/conventions.md).
+        """
+        return correlator_latex(
+            self,
+            style=style,
+            subscripts=subscripts,
+            orbits=orbits,
+            per_line=per_line,
+            environment=environment,
+            lhs=lhs,
+        )
 
     def _repr_latex_(self) -> str:
         return rf"$\displaystyle {self.latex()}$"

@@ -1,0 +1,229 @@
+"""Connected correlators of the sources an effective action can be built from (private).
+
+Each reader returns a :class:`Correlators`: the two-, four- and six-point functions as *graded*
+mappings {power of 1/n: tensor} on the combined index A = (input a, output i), S = P d_out
+(a major, i minor), plus standard errors for a sampled source. Conventions:
+docs/conventions.md, sections 1 and 7.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._validate import input_points, real_array
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
+
+#: Largest number of entries of a six-index tensor on the combined index (order 2).
+MAX_SIX_POINT_ENTRIES = 2**24
+
+
+@dataclass
+class Correlators:
+    """Graded correlators on the combined index, with their provenance."""
+
+    two: dict[int, np.ndarray]
+    four: dict[int, np.ndarray]
+    six: dict[int, np.ndarray]
+    n_inputs: int
+    d_out: int
+    source: str
+    stderr: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def combine(tensor: np.ndarray, n: int, P: int, d: int) -> np.ndarray:
+    """(P,)*n + (d,)*n -> (P d,)*n with the combined index a*d + i (identity for d = 1)."""
+    if d == 1:
+        return tensor
+    axes = [k for j in range(n) for k in (j, n + j)]
+    return np.transpose(tensor, axes).reshape((P * d,) * n)
+
+
+def split(tensor: np.ndarray, n: int, P: int, d: int) -> np.ndarray:
+    """Inverse of :func:`combine`."""
+    if d == 1:
+        return tensor
+    t = tensor.reshape((P, d) * n)
+    return np.transpose(t, [2 * j for j in range(n)] + [2 * j + 1 for j in range(n)])
+
+
+def _pairing_four(V: np.ndarray, d: int) -> np.ndarray:
+    """δ_ij δ_kl V_(ab)(cd) + 2 perms on the combined index (d outputs)."""
+    P = V.shape[0]
+    e = np.eye(d)
+    t = (
+        np.einsum("abcd,ij,kl->aibjckdl", V, e, e)
+        + np.einsum("acbd,ik,jl->aibjckdl", V, e, e)
+        + np.einsum("adbc,il,jk->aibjckdl", V, e, e)
+    )
+    return t.reshape((P * d,) * 4)
+
+
+def check_distinct_rows(X: np.ndarray, argument: str = "X") -> None:
+    """Raise naming ``argument`` and the rows if two inputs coincide (singular kernel)."""
+    _, first, inverse = np.unique(X, axis=0, return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    for row, group in enumerate(inverse):
+        if first[group] != row:
+            raise ArgumentError(
+                argument,
+                f"rows {first[group]} and {row} are identical inputs, so the kernel is singular "
+                "and the action (which needs its inverse) does not exist; remove duplicated rows",
+            )
+
+
+def check_invertible(G0: np.ndarray, argument: str) -> None:
+    """Raise naming ``argument`` if the two-point function is (numerically) singular."""
+    if not np.all(np.isfinite(G0)):
+        raise ArgumentError(argument, "the two-point function contains NaN or infinite entries")
+    cond = np.linalg.cond(G0)
+    if not np.isfinite(cond) or cond > 1e12:
+        raise ArgumentError(
+            argument,
+            f"the two-point function is numerically singular (condition number {cond:.3g} > "
+            "1e12): nearly coincident inputs; remove or merge them",
+        )
+
+
+def check_size(S: int, order: int, argument: str = "X") -> None:
+    if order >= 2 and S**6 > MAX_SIX_POINT_ENTRIES:
+        raise UnsupportedError(
+            argument,
+            f"order 2 needs six-index tensors with (P*d_out)^6 = {S**6} entries, more than the "
+            f"limit {MAX_SIX_POINT_ENTRIES}; use fewer inputs or order=1",
+        )
+
+
+def from_single_layer(net: Any, X: Any, order: int) -> Correlators:
+    """Exact finite-width cumulants: G2 = K (exact), G4c ∝ 1/N, G6c ∝ 1/N²."""
+    X = input_points(X, "X", d_in=net.d_in)
+    check_distinct_rows(X)
+    P, d = X.shape[0], net.d_out
+    check_size(P * d, order)
+    two = {0: combine(net.exact_connected(X, 2), 2, P, d)}
+    four = {1: combine(net.exact_connected(X, 4), 4, P, d)}
+    six = {2: combine(net.exact_connected(X, 6), 6, P, d)} if order >= 2 else {}
+    return Correlators(two, four, six, P, d, f"exact single-layer cumulants ({net!r})")
+
+
+def from_mlp(mlp: Any, X: Any, order: int) -> Correlators:
+    """K, K^{1}/n and V/n of the deep recursions (n = n_{L-1}): order 1 only."""
+    if order != 1:
+        raise UnsupportedError(
+            "order",
+            f"an MLP supplies K, K^{{1}}/n and V/n (first order in 1/n) but not the O(1/n^2) "
+            f"four-point and the six-point functions; use order=1, got order={order}",
+        )
+    from ..kernels.deep import nlo_kernel_correction
+
+    X = input_points(X, "X", d_in=mlp.d_in)
+    check_distinct_rows(X)
+    P, d = X.shape[0], mlp.d_out
+    n = mlp.widths[-2]
+    K = mlp.kernel(X)
+    K1 = nlo_kernel_correction(
+        mlp.activation, X, C_W=list(mlp.C_W), C_b=list(mlp.C_b), widths=list(mlp.widths)
+    )
+    V = mlp.four_point_vertex(X)
+    e = np.eye(d)
+    two = {0: np.kron(K, e), 1: np.kron(K1 / n, e)}
+    four = {1: _pairing_four(V / n, d)}
+    return Correlators(two, four, {}, P, d, f"deep recursions K, K^{{1}}, V at n = {n} ({mlp!r})")
+
+
+def _shape_of(two: np.ndarray, argument: str) -> tuple[int, int]:
+    if two.ndim == 2 and two.shape[0] == two.shape[1]:
+        return two.shape[0], 1
+    if two.ndim == 4 and two.shape[0] == two.shape[1] and two.shape[2] == two.shape[3]:
+        return two.shape[0], two.shape[2]
+    raise ShapeError(
+        argument,
+        f"the two-point function must have shape (P, P) or (P, P, d_out, d_out), got {two.shape}",
+    )
+
+
+def _check_tensor(t: np.ndarray, n: int, P: int, d: int, argument: str) -> None:
+    want = (P,) * n + ((d,) * n if d > 1 else ())
+    if t.shape != want:
+        raise ShapeError(
+            argument,
+            f"the {n}-point function must have shape {want} (P = {P}, d_out = {d}), got {t.shape}",
+        )
+    if not np.all(np.isfinite(t)):
+        raise ArgumentError(argument, f"the {n}-point function contains NaN or infinite entries")
+
+
+def from_estimate(est: Any, X: Any, order: int) -> Correlators:
+    """Sampled connected correlators and their batch-means standard errors."""
+    needed = 4 if order == 1 else 6
+    try:
+        tensors = {n: est.connected(n) for n in (2, 4, 6)[: needed // 2]}
+        errors = {n: est.stderr(n) for n in tensors}
+    except ArgumentError:
+        raise UnsupportedError(
+            "order",
+            f"order={order} needs the sampled connected {needed}-point function; estimate "
+            f"with orders up to {needed} "
+            f"(estimate_correlators(..., orders={(2, 4, 6)[: needed // 2]}))",
+        ) from None
+    P, d = _shape_of(tensors[2], "source")
+    if X is not None:
+        Xa = input_points(X, "X")
+        if Xa.shape[0] != P:
+            raise ShapeError("X", f"has {Xa.shape[0]} rows but the estimate has P = {P} inputs")
+        check_distinct_rows(Xa)
+    check_size(P * d, order)
+    comb = {n: combine(t, n, P, d) for n, t in tensors.items()}
+    err = {n: combine(np.nan_to_num(t, nan=0.0), n, P, d) for n, t in errors.items()}
+    if any(np.all(e == 0) for e in err.values()):
+        err = {}  # fewer than two chunks: no error bars
+    six = {2: comb[6]} if order >= 2 else {}
+    return Correlators({0: comb[2]}, {1: comb[4]}, six, P, d, f"sampled estimate ({est!r})", err)
+
+
+def from_arrays(source: Any, X: Any, order: int) -> Correlators:
+    """(G2, G4c[, G6c]) or {2: G2, 4: G4c[, 6: G6c]} given by the user."""
+    if isinstance(source, Mapping):
+        items = dict(source)
+        bad = [k for k in items if k not in (2, 4, 6)]
+        if bad:
+            raise ArgumentError("source", f"keys must be 2, 4 and 6 (orders), got {bad}")
+    elif isinstance(source, Sequence) and not isinstance(source, str | bytes):
+        if not 2 <= len(source) <= 3:
+            raise ArgumentError(
+                "source", f"must be (G2, G4c) or (G2, G4c, G6c), got {len(source)} arrays"
+            )
+        items = dict(zip((2, 4, 6), source, strict=False))
+    else:
+        raise ArgumentTypeError(
+            "source",
+            "must be a SingleLayerNet, an MLP, a CorrelatorEstimate, (G2, G4c[, G6c]) or "
+            f"{{2: G2, 4: G4c[, 6: G6c]}}, got {type(source).__name__}",
+        )
+    if 2 not in items or 4 not in items:
+        raise ArgumentError("source", "needs the two-point function and the connected 4-point one")
+    if order >= 2 and 6 not in items:
+        raise UnsupportedError(
+            "order", "order=2 needs the connected six-point function (G6c) in 'source'"
+        )
+    arrays = {n: real_array(items[n], "source") for n in items if n <= 2 * (order + 1)}
+    P, d = _shape_of(arrays[2], "source")
+    for n, t in arrays.items():
+        _check_tensor(t, n, P, d, "source")
+    if X is not None:
+        Xa = input_points(X, "X")
+        if Xa.shape[0] != P:
+            raise ShapeError("X", f"has {Xa.shape[0]} rows but the correlators have P = {P}")
+        check_distinct_rows(Xa)
+    check_size(P * d, order, "source")
+    comb = {n: combine(t, n, P, d) for n, t in arrays.items()}
+    six = {2: comb[6]} if order >= 2 else {}
+    return Correlators({0: comb[2]}, {1: comb[4]}, six, P, d, "user-supplied correlators")
+
+
+def is_integer_order(order: Any) -> bool:
+    return isinstance(order, numbers.Integral) and not isinstance(order, bool)

@@ -45,6 +45,10 @@ from .ensembles import exact_connected as exact_connected
 from .ensembles import exact_full as exact_full
 from .ensembles import sample_outputs as sample_outputs
 
+# -- effective: the action of a network on P inputs to O(1/n²) ------------------------------------
+from .effective import EffectiveAction as EffectiveAction
+from .effective import effective_action as effective_action
+
 # -- integrals over the cutoff box ---------------------------------------------------------------
 from .integrals import IntegralResult as IntegralResult
 from .integrals import two_vertex_integral as two_vertex_integral

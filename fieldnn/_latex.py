@@ -129,11 +129,16 @@ _SYMBOLS = {
     "±": r"\pm", "×": r"\times", "·": r"\cdot", "≈": r"\approx", "≤": r"\leq", "≥": r"\geq",
     "≠": r"\neq", "→": r"\to", "∥": r"\parallel", "⊥": r"\perp", "√": r"\sqrt{}", "−": "-",
     "∼": r"\sim", "~": r"\sim", "∝": r"\propto", "ℓ": r"\ell", "∂": r"\partial",
+    "⟨": r"\langle", "⟩": r"\rangle", "½": r"\frac{1}{2}", "∣": r"\mid", "ℝ": r"\mathbb{R}",
+    "∈": r"\in", "⇔": r"\Leftrightarrow", "⟹": r"\Longrightarrow", "≲": r"\lesssim",
+    "′": r"\prime", "…": r"\ldots", "ᵀ": r"^{\top}", "ᵏ": "^{k}", "ⁿ": "^{n}",
 }  # fmt: skip
+_TEXT = {"–": "--", "—": "---", "§": r"\S{}"}
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾", "0123456789-+()")
 _SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉₋₊", "0123456789-+")
 _TEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$", "^": r"\^{}"}
 _COMBINING = {"\u0304": r"\bar", "\u0302": r"\hat", "\u030c": r"\check", "\u0303": r"\tilde"}
+_INLINE_MATH = re.compile(r"(\$[^$]+\$)")
 _SUP_RUN = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾]+")
 _SUB_RUN = re.compile("[₀₁₂₃₄₅₆₇₈₉₋₊]+")
 
@@ -152,8 +157,9 @@ def tex_text(text: str) -> str:
     >>> tex_text("λ̄ ± σ (N = 10, σ_b² = 1, −0.5)")
     '$\\bar{\\lambda}$ $\\pm$ $\\sigma$ (N = 10, $\\sigma$\\_b$^{2}$ = 1, $-$0.5)'
     """
-    if text.startswith("$") and text.endswith("$") and len(text) > 1:
-        return text
+    pieces = _INLINE_MATH.split(text)
+    if len(pieces) > 1:  # keep $…$ as written, convert the text between
+        return "".join(p if _INLINE_MATH.fullmatch(p) else tex_text(p) for p in pieces if p)
     text = unicodedata.normalize("NFD", text)
     parts: list[tuple[bool, str]] = []  # (is math, text); adjacent math parts are merged
     i = 0
@@ -172,8 +178,8 @@ def tex_text(text: str) -> str:
         else:
             if ch in _SYMBOLS:
                 parts.append((True, _SYMBOLS[ch]))
-            elif ch in _TEX_SPECIAL:
-                parts.append((False, _TEX_SPECIAL[ch]))
+            elif ch in _TEX_SPECIAL or ch in _TEXT:
+                parts.append((False, _TEX_SPECIAL.get(ch) or _TEXT[ch]))
             elif ch.isascii():
                 parts.append((False, ch))
             else:

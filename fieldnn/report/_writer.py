@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from .._latex import latex_number, tex_text
 from ..errors import ArgumentError, CheckpointError
 
 __all__ = [
@@ -248,16 +249,19 @@ class ReportWriter:
         md += ["| " + " | ".join(r) + " |" for r in cells]
         self._lines.extend([f"*{caption}*", "", *md, ""])
         tex = [
+            r"% booktabs table written by fieldnn; needs \usepackage{booktabs,adjustbox}",
             r"\begin{table}[ht]",
             r"\centering",
+            r"\begin{adjustbox}{max width=\linewidth}",
             r"\begin{tabular}{" + "l" * len(header) + "}",
             r"\toprule",
-            " & ".join(_tex_escape(h) for h in header) + r" \\",
+            " & ".join(tex_text(h) for h in header) + r" \\",
             r"\midrule",
-            *(" & ".join(_tex_escape(c) for c in r) + r" \\" for r in cells),
+            *(" & ".join(_tex_cell(c, digits) for c in r) + r" \\" for r in rows),
             r"\bottomrule",
             r"\end{tabular}",
-            r"\caption{" + _tex_escape(caption) + "}",
+            r"\end{adjustbox}",
+            r"\caption{" + tex_text(caption) + "}",
             r"\end{table}",
             "",
         ]
@@ -311,11 +315,14 @@ def _test_signal(step: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL if sig == "KILL" else signal.SIGINT)
 
 
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}
-
-
-def _tex_escape(text: str) -> str:
-    """Escape the characters that break a LaTeX table cell (math in ``$…$`` is kept)."""
-    if text.startswith("$") and text.endswith("$"):
-        return text
-    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+def _tex_cell(value: Any, digits: int) -> str:
+    """A table cell as pure LaTeX: numbers in math (``$2\\times10^{-6}$``), text via tex_text."""
+    if isinstance(value, str):
+        return tex_text(value)
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return f"${int(value)}$"
+    return f"${latex_number(float(value), digits)}$"

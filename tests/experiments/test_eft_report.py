@@ -13,6 +13,7 @@ import pytest
 from fieldnn.errors import ArgumentError
 from fieldnn.report import eft_report, format_number
 
+from ._latex_tables import check_tables_compile
 from ._report_tables import table_rows
 
 FIGURES = (
@@ -110,6 +111,8 @@ def _check_output(out: Path) -> None:
 def test_reduced_run_writes_consistent_files(tmp_path: Path) -> None:
     out = eft_report._write(tmp_path / "eft", eft_report._TINY, force=False, progress=False)
     _check_output(out)
+    (tmp_path / "tex").mkdir()
+    check_tables_compile(out, tmp_path / "tex")
     with pytest.raises(ArgumentError, match="not empty"):
         eft_report.run(out, quick=True)
 

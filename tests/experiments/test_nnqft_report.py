@@ -13,6 +13,7 @@ from fieldnn.errors import ArgumentError
 from fieldnn.report import format_number
 from fieldnn.report.nnqft_report import _TINY, _run
 
+from ._latex_tables import check_tables_compile
 from ._report_tables import table_rows
 
 
@@ -51,6 +52,10 @@ def test_writes_all_outputs(report_dir: Path) -> None:
     assert {"falloff_slopes.tex", "lambda.tex", "six_point.tex", "rg.tex", "so_dout.tex"} <= names
     tex = (report_dir / "rg.tex").read_text()
     assert r"\begin{tabular}" in tex and "\t" not in tex
+
+
+def test_tables_are_pure_latex_and_compile(report_dir: Path, tmp_path: Path) -> None:
+    check_tables_compile(report_dir, tmp_path)
 
 
 def test_table_numbers_are_the_stored_ones(report_dir: Path) -> None:
@@ -95,8 +100,10 @@ def test_six_point_table_with_several_sampled_widths(tmp_path: Path) -> None:
     assert len(r["sampled_ratio_mean"]) == 2
     rows = table_rows((out / "report.md").read_text(), "| net | ratio N=10")
     assert [row[0] for row in rows] == ["relu"]
-    assert rows[0][-2:] == [format_number(r["sampled_ratio_mean"][1]),
-                            format_number(r["sampled_ratio_stderr"][1])]
+    assert rows[0][-2:] == [
+        format_number(r["sampled_ratio_mean"][1]),
+        format_number(r["sampled_ratio_stderr"][1]),
+    ]
     assert rows[0][-2] != format_number(r["sampled_ratio_mean"][0])
     assert "sampled ratio N=10" in (out / "six_point.tex").read_text()
     assert (out / "six_point.png").is_file()

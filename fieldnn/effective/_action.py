@@ -50,7 +50,7 @@ def _contract_all(F: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Σ t_{A1…Ak} F_{m A1} … F_{m Ak} for every row m of F (M, S)."""
     M, S = F.shape
     v = F @ t.reshape(S, -1)
-    while v.shape[1] > 1:
+    for _ in range(t.ndim - 1):
         v = np.einsum("ma,mab->mb", F, v.reshape(M, S, -1))
     return v[:, 0]
 

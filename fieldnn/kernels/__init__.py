@@ -8,7 +8,12 @@ Public names (re-exported here once):
   :func:`gaussian_expectation`, :func:`product_moments`
 * single-hidden-layer (seed 001) GP kernels: :func:`preactivation_covariance`,
   :func:`single_layer_kernel`
+* O(1/n) NTK statistics of deep MLPs: :func:`ntk_fluctuations`, :class:`NTKFluctuations`
 """
+
+# O(1/n) NTK statistics of deep MLPs (NLO mean, variance A, B, cross-correlations D, F)
+from ._ntk_fluctuations import NTKFluctuations as NTKFluctuations
+from ._ntk_fluctuations import ntk_fluctuations as ntk_fluctuations
 
 # activation registry
 from .activations import KNOWN_ACTIVATIONS as KNOWN_ACTIVATIONS

@@ -9,13 +9,20 @@ import numpy as np
 
 from .errors import ArgumentError, ArgumentTypeError, ShapeError
 
+MAX_WIDTH = 10**300  # widths enter as float64 factors (σ_W²/N, ratios n_ℓ/n_{ℓ−1})
 
-def positive_int(value: Any, argument: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, or raise naming ``argument`` if it is not an int >= minimum."""
+
+def positive_int(value: Any, argument: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """Return ``value`` as an int, or raise naming ``argument`` if it is not an int >= minimum
+    (and <= ``maximum`` if given; e.g. :data:`MAX_WIDTH` for layer widths)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ArgumentTypeError(argument, f"must be an integer, got {value!r}")
     if value < minimum:
         raise ArgumentError(argument, f"must be >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        size = f"~10**{len(str(int(value))) - 1}" if value > 10**15 else str(int(value))
+        bound = "10**300" if maximum == MAX_WIDTH else str(maximum)
+        raise ArgumentError(argument, f"must be <= {bound}, got {size}")
     return int(value)
 
 
@@ -46,11 +53,19 @@ def real_array(value: Any, argument: str) -> np.ndarray:
     """Return ``value`` as a float64 array, refusing None, strings and complex numbers (which a
     plain ``np.asarray(value, float)`` would turn into NaN, a bare ``ValueError`` or a silent cast
     that drops the imaginary part)."""
-    if value is None or isinstance(value, str | bytes) or np.iscomplexobj(value):
+    if value is None or isinstance(value, str | bytes):
         raise ArgumentTypeError(argument, f"must be an array of real numbers, got {value!r}")
     try:
+        if np.iscomplexobj(value):
+            raise ArgumentTypeError(argument, f"must be an array of real numbers, got {value!r}")
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, ArgumentTypeError):
+            raise
+        if "inhomogeneous" in str(exc) or "sequence" in str(exc):
+            raise ShapeError(
+                argument, "is ragged: every row must have the same length (an array (P, d_in))"
+            ) from None
         raise ArgumentTypeError(argument, f"must be an array of real numbers ({exc})") from None
 
 
@@ -66,6 +81,8 @@ def input_points(X: Any, argument: str = "X", *, d_in: int | None = None) -> np.
         raise ShapeError(argument, f"must have shape (P, d_in), got shape {arr.shape}")
     if arr.shape[0] < 1:
         raise ShapeError(argument, "must contain at least one input point")
+    if arr.shape[1] < 1:
+        raise ShapeError(argument, f"must have d_in >= 1 columns, got shape {arr.shape}")
     if d_in is not None and arr.shape[1] != d_in:
         raise ShapeError(argument, f"must have d_in = {d_in} columns, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

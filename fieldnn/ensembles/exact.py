@@ -50,19 +50,23 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import input_points, nonnegative_float, positive_int
-from ..errors import UnsupportedError
+from .._cost import even_partition_count, exact_path_seconds
+from .._validate import MAX_WIDTH, input_points, nonnegative_float, positive_int
+from ..errors import ArgumentError, UnsupportedError
 from ..kernels import Activation, get_activation, preactivation_covariance
 from ..kernels.gaussian import (
     multiset_index,
-    product_moment_tensors,
+    product_moment_values,
     scatter_symmetric,
     unique_multisets,
 )
+from ..kernels.gp import variance_argument
 
 __all__ = ["exact_connected", "exact_full"]
 
 _MAX_ENTRIES = 1 << 25
+_EPS = float(np.finfo(np.float64).eps)
+_ACCURACY = 1e-6  # largest accepted relative error of an exact connected correlator
 
 
 def _partitions(items: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], ...]]:
@@ -131,7 +135,7 @@ def _arguments(
     act = get_activation(act)
     X = input_points(X, "X")
     n = positive_int(order, "order")
-    N = positive_int(width, "width")
+    N = positive_int(width, "width", maximum=MAX_WIDTH)
     sw = nonnegative_float(sigma_w2, "sigma_w2")
     sb = nonnegative_float(sigma_b2, "sigma_b2")
     d = positive_int(d_out, "d_out")
@@ -140,6 +144,19 @@ def _arguments(
             "order", f"a tensor of ({X.shape[0]}*{d})**{n} entries is too large for the exact path"
         )
     return act, X, n, N, sw, sb, d
+
+
+def _check_work(n: int, n_sites: int) -> None:
+    """Refuse, before any work, orders whose even-partition sums would run for many minutes
+    (order 14: 4373461 partitions, even for one input)."""
+    seconds = exact_path_seconds(n, n_sites)
+    if seconds > 600.0 or even_partition_count(n) > 1_000_000:
+        raise UnsupportedError(
+            "order",
+            f"order {n} needs {even_partition_count(n)} even set partitions on "
+            f"{math.comb(n_sites + n - 1, n)} index multisets, an estimated {seconds:.3g} s; "
+            "the exact path is limited to about 10 minutes",
+        )
 
 
 def _shape(P: int, n: int, d_out: int) -> tuple[int, ...]:
@@ -157,7 +174,19 @@ def _connected_values(
     """
     X = np.ascontiguousarray(X, dtype=np.float64)
     unit = _unit_cumulants(act, X.tobytes(), X.shape, n, sw, sb, d)
-    return {k: (v if k == 2 else N * (sw / N) ** (k // 2) * v) for k, v in unit.items()}
+    out = {}
+    for k, v in unit.items():
+        if k == 2:
+            out[k] = v
+            continue
+        # N (σ_W²/N)^{k/2} = σ_W^k N^{1−k/2}, in float64 (width up to 1e300)
+        with np.errstate(over="ignore", under="ignore"):
+            out[k] = float(N) * (sw / float(N)) ** (k // 2) * v
+        if not np.all(np.isfinite(out[k])):
+            raise ArgumentError(
+                "sigma_w2", f"the connected {k}-point function overflows float64 at width {N}"
+            )
+    return out
 
 
 @lru_cache(maxsize=64)
@@ -171,25 +200,103 @@ def _unit_cumulants(
     X = np.frombuffer(x_bytes, dtype=np.float64).reshape(shape)
     P = X.shape[0]
     D = P * d
-    C = preactivation_covariance(X, sigma_w2=sw, sigma_b2=sb)
+    C = preactivation_covariance(X, sigma_w2=sw, sigma_b2=sb)  # raises if C overflows
     orders = tuple(range(2, n + 1, 2))
-    M = product_moment_tensors(act, C, orders)
+    try:
+        with np.errstate(over="raise"):
+            M = product_moment_values(act, C, orders)
+    except (OverflowError, FloatingPointError):
+        M = None
+    if M is None or not all(np.all(np.isfinite(M[k][0])) for k in orders):
+        raise ArgumentError(
+            _variance_argument(X, C, sw),
+            f"the moments of activation {act.name!r} are not finite (overflow or NaN) at "
+            "pre-activation "
+            f"variance up to {float(np.max(np.diag(C))):.3g}; rescale the inputs or σ_W²",
+        )
     # single-unit moments with unit readout variance: M_k[a_1..a_k] × 𝒲_k[i_1..i_k],
-    # 𝒲_k = Π_species (count − 1)!! (zero if a species appears an odd number of times)
-    unit = {}
+    # 𝒲_k = Π_species (count − 1)!! (zero if a species appears an odd number of times);
+    # their error: the quadrature's estimate plus rounding (8ε of the moment)
+    unit, unit_error = {}, {}
     for k in orders:
         rows = unique_multisets(D, k)
         species = rows % d
         counts = np.stack([np.sum(species == s, axis=1) for s in range(d)], axis=1)
-        unit[k] = M[k][tuple((rows // d).T)] * np.prod(_pairings(counts), axis=1)
+        where = multiset_index(P, rows // d)  # rows // d is sorted with rows
+        pairings = np.prod(_pairings(counts), axis=1)
+        values, errors = M[k]
+        unit[k] = values[where] * pairings
+        unit_error[k] = (errors[where] + 8.0 * _EPS * np.abs(values[where])) * pairings
     rows = unique_multisets(D, 2)
     out = {2: sb * (rows[:, 0] % d == rows[:, 1] % d) + sw * unit[2]}
     for k in orders[1:]:
         weights = [(-1) ** (len(p) - 1) * math.factorial(len(p) - 1) for p in even_partitions(k)]
         out[k] = _partition_sum(unit, D, k, weights)
+        error = _partition_error(unit, unit_error, D, k, weights)
+        _check_accuracy(act, X, C, sw, k, out[k], error)
     for values in out.values():
         values.setflags(write=False)
     return out
+
+
+def _partition_error(
+    values: dict[int, np.ndarray],
+    errors: dict[int, np.ndarray],
+    D: int,
+    n: int,
+    weights: list[float],
+) -> np.ndarray:
+    """First-order bound on the error of :func:`_partition_sum` from the errors of its factors,
+    Σ_π |w_π| Σ_{B∈π} δm_B Π_{B'≠B} |m_B'|, plus its own rounding (4ε per term)."""
+    out = np.zeros(unique_multisets(D, n).shape[0])
+    for partition, weight in zip(even_partitions(n), weights, strict=True):
+        absolute = [np.abs(values[len(B)][_block_rows(D, n, B)]) for B in partition]
+        delta = [errors[len(B)][_block_rows(D, n, B)] for B in partition]
+        term = 4.0 * _EPS * np.prod(absolute, axis=0)
+        for i, d_i in enumerate(delta):
+            term = term + d_i * np.prod([a for j, a in enumerate(absolute) if j != i], axis=0)
+        out += abs(weight) * term
+    return out
+
+
+def _variance_argument(X: np.ndarray, C: np.ndarray, sw: float) -> str:
+    """The argument to name for a variance out of range: "X" for large or small inputs (their
+    scale sets the variance), else "sigma_w2" (see :func:`fieldnn.kernels.gp.variance_argument`)."""
+    if float(np.max(np.diag(C))) >= 1.0:
+        return variance_argument(X, sw)
+    return "X" if float(np.max(np.abs(X))) < 1.0 else "sigma_w2"
+
+
+def _check_accuracy(
+    act: Activation,
+    X: np.ndarray,
+    C: np.ndarray,
+    sw: float,
+    k: int,
+    values: np.ndarray,
+    error: np.ndarray,
+) -> None:
+    """Refuse a connected k-point function whose propagated error exceeds 1e-6 of its largest
+    entry: the moments are known only to their quadrature (or rounding) error, and the cumulant
+    formula cancels them (erf at variance q ≫ 1: κ ~ q^{-1/2} from moments ~ 1). Exact moment
+    paths (closed forms, piecewise-linear σ) are held to rounding of the moments instead, so an
+    exactly vanishing cumulant (linear σ) passes."""
+    scale = float(np.max(np.abs(values), initial=0.0))
+    worst = float(np.max(error, initial=0.0))
+    exact = act.piecewise_linear_slopes is not None or act.normalised
+    if worst <= _ACCURACY * scale or (exact and worst <= 1e-10 * max(scale, 1e-300)):
+        return
+    if exact and scale == 0.0:
+        return
+    q = np.diag(C)
+    relative = f"relative error {worst / scale:.1e}" if scale > 0 else f"error {worst:.1e} on 0"
+    raise UnsupportedError(
+        _variance_argument(X, C, sw),
+        f"the connected {k}-point function of activation {act.name!r} is lost in cancellation "
+        f"between moments (estimated {relative}, accepted {_ACCURACY:g} relative) at "
+        f"pre-activation variances {float(q.min()):.3g} to "
+        f"{float(q.max()):.3g}; rescale the inputs or σ_W², or sample the ensemble",
+    )
 
 
 def exact_connected(
@@ -241,6 +348,7 @@ def exact_connected(
     P = X.shape[0]
     if n % 2:
         return np.zeros(_shape(P, n, d))
+    _check_work(n, P * d)
     return _to_tensor(_connected_values(act, X, n, N, sw, sb, d)[n], n, P, d)
 
 
@@ -271,6 +379,7 @@ def exact_full(
     P = X.shape[0]
     if n % 2:
         return np.zeros(_shape(P, n, d))
+    _check_work(n, P * d)
     connected = _connected_values(act, X, n, N, sw, sb, d)
     full = _partition_sum(connected, P * d, n, [1.0] * len(even_partitions(n)))
     return _to_tensor(full, n, P, d)

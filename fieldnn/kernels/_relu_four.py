@@ -480,4 +480,5 @@ def relu_moment_values(
             out[index] = _run_numpy(C, p4, program)
         else:
             out[index] = _run_compiled(loop, C, p4, program)
-    return out * scale ** (0.5 * order)
+    # a float64 power: inf (checked by the callers) rather than Python's OverflowError
+    return out * np.power(np.float64(scale), 0.5 * order)

@@ -140,14 +140,43 @@ def _erf_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
     return (2.0 / _SQRT_PI) * xp.exp(-(z * z))
 
 
+def _erf_scale(k11: np.ndarray, k22: np.ndarray) -> np.ndarray:
+    """1 where (1 + 2 k11)(1 + 2 k22) is below 1e300, else max(1 + 2 k11, 1 + 2 k22): dividing
+    the variances by it keeps the products of the closed forms finite at any finite variance
+    (unchanged, bit for bit, below the threshold)."""
+    big = np.maximum(1.0 + 2.0 * k11, 1.0 + 2.0 * k22)
+    return np.where(big < 1e150, 1.0, big)
+
+
 def _erf_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:
-    arg = 2.0 * k12 / np.sqrt((1.0 + 2.0 * k11) * (1.0 + 2.0 * k22))
-    return (2.0 / np.pi) * np.arcsin(np.clip(arg, -1.0, 1.0))
+    """(2/π) arcsin ρ, ρ = 2 k12/√(AB), A = 1 + 2 k11, B = 1 + 2 k22 (Williams 1996).
+
+    Every factor is divided by m (:func:`_erf_scale`; no overflow). For ``|ρ|`` > 0.9 the form
+    (2/π) arcsin ρ = sign ρ (1 − (4/π) arcsin √((1 − ``|ρ|``)/2)) with
+    1 − ``|ρ|`` = (AB − 4k12²)/(√(AB)(√(AB) + 2``|k12|``)) and
+    AB − 4k12² = 1 + 2(k11 + k22) + 4(k11 k22 − k12²) keeps the distance to ±1 to full
+    relative accuracy (the product moment of erf at variance q ≫ 1 is 1 − O(q^{-1/2}) and the
+    exact cumulants take differences of such numbers; on the diagonal k11 k22 − k12² = 0).
+    """
+    m = _erf_scale(k11, k22)
+    a, b, c, e = k11 / m, k22 / m, k12 / m, 1.0 / m
+    root = np.sqrt((e + 2.0 * a) * (e + 2.0 * b))
+    arg = 2.0 * c / root
+    value = (2.0 / np.pi) * np.arcsin(np.clip(arg, -1.0, 1.0))
+    near = np.abs(arg) > 0.9
+    if np.any(near):
+        det = np.maximum(e * e + 2.0 * e * (a + b) + 4.0 * (a * b - c * c), 0.0)
+        gap = det / (root * (root + 2.0 * np.abs(c)))  # 1 − |ρ|
+        tail = 1.0 - (4.0 / np.pi) * np.arcsin(np.sqrt(0.5 * np.minimum(gap, 1.0)))
+        value = np.where(near, np.sign(arg) * tail, value)
+    return value
 
 
 def _erf_dpair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:
-    # <exp(-z1² - z2²)> = det(1 + 2K)^{-1/2}
-    return (4.0 / np.pi) / np.sqrt((1.0 + 2.0 * k11) * (1.0 + 2.0 * k22) - 4.0 * k12 * k12)
+    # <exp(-z1² - z2²)> = det(1 + 2K)^{-1/2} = m^{-1} det((1 + 2K)/m)^{-1/2}
+    m = _erf_scale(k11, k22)
+    det = ((1.0 + 2.0 * k11) / m) * ((1.0 + 2.0 * k22) / m) - 4.0 * (k12 / m) * (k12 / m)
+    return (4.0 / np.pi) / m / np.sqrt(det)
 
 
 def _leaky_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
@@ -170,12 +199,15 @@ def _arccos_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> np.ndarra
     c = _cos_theta(k11, k22, k12)
     phi = np.arccos(-c)
     p2 = phi * phi
-    series = phi * p2 * (1.0 / 3.0 + p2 * (-1.0 / 30.0 + p2 * (1.0 / 840.0 + p2 * (
-        -1.0 / 45360.0 + p2 * (1.0 / 3991680.0 - p2 / 518918400.0)))))
+    inner = 1.0 / 3991680.0 - p2 / 518918400.0  # Horner, innermost coefficients first
+    for coefficient in (-1.0 / 45360.0, 1.0 / 840.0, -1.0 / 30.0, 1.0 / 3.0):
+        inner = coefficient + p2 * inner
+    series = phi * p2 * inner
     bracket = np.where(phi < 0.25, series, np.sin(phi) - phi * np.cos(phi))
     m = np.maximum(k11, k22)  # √(k11 k22) without underflow, as in _cos_theta
     safe = np.where(m > 0, m, 1.0)
-    return m * np.sqrt((k11 / safe) * (k22 / safe)) * bracket / (2.0 * np.pi)
+    # bracket/(2π) ≤ 1/2 first: no overflow for variances up to the largest double
+    return m * (np.sqrt((k11 / safe) * (k22 / safe)) * (bracket / (2.0 * np.pi)))
 
 
 def _leaky_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:
@@ -434,16 +466,29 @@ def _complex_step_works(fn: Callable) -> bool:
     return bool(np.all(np.isfinite(step)) and np.allclose(step, fd, rtol=1e-6, atol=1e-8))
 
 
+def _elementwise(value: Any, z: Any, xp: Any, argument: str) -> Any:
+    """``value`` as an array of the shape of ``z``, or an error naming ``argument``: a user σ
+    must act elementwise (a scalar or reshaped result would be broadcast or fail later)."""
+    out = xp.asarray(value)
+    if tuple(out.shape) != tuple(z.shape):
+        raise ArgumentError(
+            argument,
+            f"must act elementwise: it returned shape {tuple(out.shape)} for an input of shape "
+            f"{tuple(z.shape)}",
+        )
+    return out
+
+
 def _user_activation(fn: Callable, derivative: Callable | None) -> Activation:
     def function(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
-        return xp.asarray(fn(z))
+        return _elementwise(fn(z), z, xp, "activation")
 
     if derivative is not None:
         if not callable(derivative):
             raise ArgumentTypeError("derivative", f"must be callable, got {derivative!r}")
 
         def deriv(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
-            return xp.asarray(derivative(z))
+            return _elementwise(derivative(z), z, xp, "derivative")
     elif _complex_step_works(fn):
 
         def deriv(z: Any, xp: Any, params: tuple, variance: Any) -> Any:

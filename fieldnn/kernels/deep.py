@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import input_points, nonnegative_float, positive_int
+from .._validate import MAX_WIDTH, input_points, nonnegative_float, positive_int
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from ._deep_gaussian import (
     check_positive_diagonal,
@@ -90,7 +90,7 @@ def _widths(widths: Any, d_in: int) -> tuple[int, ...]:
         raise ArgumentTypeError("widths", f"must be a sequence of ints, got {widths!r}") from None
     if len(items) < 2:
         raise ShapeError("widths", "needs [d_in, n_1, …, d_out]: at least two entries")
-    out = tuple(positive_int(w, f"widths[{i}]") for i, w in enumerate(items))
+    out = tuple(positive_int(w, f"widths[{i}]", maximum=MAX_WIDTH) for i, w in enumerate(items))
     if out[0] != d_in:
         raise ShapeError("widths", f"widths[0] = {out[0]} but the inputs have d_in = {d_in}")
     return out
@@ -112,7 +112,19 @@ def _sym(K: np.ndarray) -> np.ndarray:
 
 
 def _first_kernel(X: np.ndarray, C_W: float, C_b: float) -> np.ndarray:
-    return C_b + C_W * (X @ X.T) / X.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        K = C_b + C_W * (X @ X.T) / X.shape[1]
+    _check_finite_kernel(K, 1, blame=_blame(X, K))
+    return K
+
+
+def _blame(X: np.ndarray, K1: np.ndarray) -> str:
+    """ "X" when the inputs alone make the first-layer kernel huge (max ``|x|²``/d_in > 1 and
+    K^(1) beyond 1e100 or not finite), else "C_W": the argument an overflow message names."""
+    with np.errstate(over="ignore"):
+        large_x = float(np.max(np.sum(X * X, axis=1))) / X.shape[1] > 1.0
+    diag = np.abs(np.diag(K1))
+    return "X" if large_x and not np.all(diag < 1e100) else "C_W"
 
 
 def _pair_matrix(act: Activation, K: np.ndarray, derivative: int = 0) -> np.ndarray:
@@ -192,19 +204,28 @@ def kernel_recursion(
     cw = _per_layer(C_W, "C_W", depth)
     cb = _per_layer(C_b, "C_b", depth)
     K = _first_kernel(X, cw[0], cb[0])
-    _check_finite_kernel(K, 1)
+    blame = _blame(X, K)
     out = [K]
     for layer in range(1, depth):
         with np.errstate(over="ignore", invalid="ignore"):
             K = _next_kernel(act, K, cw[layer], cb[layer])
-        _check_finite_kernel(K, layer + 1)
+        _check_finite_kernel(K, layer + 1, blame=blame)
         out.append(K)
     return out
 
 
-def _check_finite_kernel(K: np.ndarray, layer: int, what: str = "kernel") -> None:
-    """Raise naming C_W when the kernel (NTK, vertex) of ``layer`` has left the float64 range."""
+def _check_finite_kernel(
+    K: np.ndarray, layer: int, what: str = "kernel", *, blame: str = "C_W"
+) -> None:
+    """Raise naming C_W (or ``blame``: "X" for inputs that alone overflow, see :func:`_blame`)
+    when the kernel (NTK, vertex) of ``layer`` has left the float64 range."""
     if not np.all(np.isfinite(K)):
+        if blame == "X":
+            raise ArgumentError(
+                "X",
+                f"the {what} overflows float64 at layer {layer}: the inputs are too large "
+                "for these variances; rescale them",
+            )
         raise ArgumentError(
             "C_W",
             f"the {what} overflows float64 at layer {layer} (the network is deep in its "
@@ -272,6 +293,7 @@ def ntk_recursion(
     lb = _per_layer(lambda_b, "lambda_b", depth)
     K = _first_kernel(X, cw[0], cb[0])
     theta = _first_kernel(X, lw[0], lb[0])
+    blame = _blame(X, K)
     out = [theta]
     for layer in range(1, depth):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -279,8 +301,8 @@ def ntk_recursion(
             dd = _pair_matrix(act, K, derivative=1)
             theta = lb[layer] + lw[layer] * ss + cw[layer] * dd * theta
             K = cb[layer] + cw[layer] * ss
-        _check_finite_kernel(K, layer + 1)
-        _check_finite_kernel(theta, layer + 1, "NTK")
+        _check_finite_kernel(K, layer + 1, blame=blame)
+        _check_finite_kernel(theta, layer + 1, "NTK", blame=blame)
         out.append(theta)
     return out
 
@@ -301,6 +323,7 @@ def _leading_and_nlo(
     L = len(widths) - 1
     P = X.shape[0]
     K = _first_kernel(X, cw[0], cb[0])
+    blame = _blame(X, K)
     if L > 1:
         check_positive_diagonal(K)
     V = np.zeros((P,) * 4)
@@ -309,7 +332,7 @@ def _leading_and_nlo(
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         c2 = cw[layer] ** 2
         ratio = widths[layer] / widths[layer - 1]
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             V_next = c2 * connected_four(act, K)
         if layer >= 2:
             D1, D3, second = pair_terms(act, K, V if nlo else None)
@@ -324,8 +347,8 @@ def _leading_and_nlo(
             K1s.append(np.zeros((P, P)))
         with np.errstate(over="ignore", invalid="ignore"):
             K = _next_kernel(act, K, cw[layer], cb[layer])
-        _check_finite_kernel(K, layer + 1)
-        _check_finite_kernel(V_next, layer + 1, "four-point vertex")
+        _check_finite_kernel(K, layer + 1, blame=blame)
+        _check_finite_kernel(V_next, layer + 1, "four-point vertex", blame=blame)
         V = V_next
         Ks.append(K)
         Vs.append(V)

@@ -28,8 +28,10 @@ from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
 from ._piecewise import piecewise_moments
 from ._quadrature import (
     BALL_RADIUS,
+    SINH_THRESHOLD,
     TRAPEZOID_STEPS,
     adaptive_expectation,
+    adaptive_sinh_trapezoid,
     adaptive_trapezoid,
     half_trapezoid_rule,
     rank_factor,
@@ -132,7 +134,13 @@ def pair_expectation(
     if not np.all(np.isfinite(c)):
         raise ArgumentError("k12", "contains NaN or infinite entries")
     a, b, c = np.broadcast_arrays(a, b, c)
-    if np.any(c * c > a * b * (1.0 + 1e-10) + 1e-300):
+    with np.errstate(over="ignore"):
+        excess = c * c > a * b * (1.0 + 1e-10) + 1e-300
+        # the same test on variances divided by max(k11, k22) where the products overflow
+        m = np.where(np.maximum(a, b) > 0, np.maximum(a, b), 1.0)
+        scaled = (c / m) * (c / m) > (a / m) * (b / m) * (1.0 + 1e-10)
+        excess = np.where(np.isfinite(c * c) & np.isfinite(a * b), excess, scaled)
+    if np.any(excess):
         raise ArgumentError("k12", "not positive semidefinite: k12² > k11 k22")
     return pair_values(act, a, b, c, (d1, d2))
 
@@ -408,7 +416,7 @@ def scatter_symmetric(values: np.ndarray, P: int, order: int) -> np.ndarray:
 
 
 def _unique_moments(
-    act: Activation, C: np.ndarray, orders: tuple[int, ...]
+    act: Activation, C: np.ndarray, orders: tuple[int, ...], warn: bool = True
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """⟨Π_j σ(z_{a_j})⟩ on the sorted multisets of each order: {n: (values, error estimates)}."""
     P = C.shape[0]
@@ -447,15 +455,27 @@ def _unique_moments(
             else:
                 out[n] = piecewise_moments(act.piecewise_linear_slopes, L, unique_multisets(P, n))
         return out
-    for n, values in _smooth_moments(act, C, L, orders).items():
+    for n, values in _smooth_moments(act, C, L, orders, warn).items():
         out[n] = values
     return out
 
 
-def _smooth_moments(
-    act: Activation, C: np.ndarray, L: np.ndarray, orders: tuple[int, ...]
+def product_moment_values(
+    act: Activation, C: np.ndarray, orders: tuple[int, ...]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Trapezoid-rule moments of a smooth σ, all orders in one pass.
+    """{n: (M_n, error estimate)} on the rows of ``unique_multisets(P, n)`` for a checked C,
+    without the convergence warning: the caller (the exact cumulants) propagates the errors."""
+    for n in orders:
+        if C.shape[0] ** n > _MAX_TENSOR:
+            raise UnsupportedError("order", f"tensor of {C.shape[0]}**{n} entries is too large")
+    return _unique_moments(act, C, tuple(orders), warn=False)
+
+
+def _smooth_moments(
+    act: Activation, C: np.ndarray, L: np.ndarray, orders: tuple[int, ...], warn: bool = True
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Trapezoid-rule moments of a smooth σ, all orders in one pass (a RuntimeWarning if the
+    rule stops above 1e-8 relative, unless ``warn`` is False: the caller checks the errors).
 
     With S^A_m = Π_{a∈A} σ(z_{m,a}) for the sorted multisets A of order k (built level by level,
     one σ factor per level), the moment of A ∪ B is the Gram matrix Σ_m w_m S^A_m S^B_m, so order
@@ -494,8 +514,13 @@ def _smooth_moments(
     sizes = [unique_multisets(P, n).shape[0] for n in orders]
     width = sum(unique_multisets(P, k).shape[0] for k in range(top + 1))
     chunk = max(256, (1 << 22) // width)
-    value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_PRODUCT_RTOL, chunk=chunk)
-    _warn_unconverged(act, error, magnitude)
+    # rank 1 with a large variance (every z_a ∝ one u, features of σ at |u| ~ 1/max|L|): the
+    # sinh-mapped rule resolves them at any variance; otherwise the lattice
+    sharp = L.shape[1] == 1 and float(np.max(np.abs(L))) > SINH_THRESHOLD
+    rule = adaptive_sinh_trapezoid if sharp else adaptive_trapezoid
+    value, error, magnitude = rule(partial, L, rtol=_PRODUCT_RTOL, chunk=chunk)
+    if warn:
+        _warn_unconverged(act, error, magnitude)
     bounds = np.cumsum([0, *sizes])
     return {
         n: (value[lo:hi], error[lo:hi])

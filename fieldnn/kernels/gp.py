@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import input_points, nonnegative_float
+from ..errors import ArgumentError
 from .activations import Activation, get_activation
 from .gaussian import pair_expectation
 
@@ -60,8 +61,25 @@ def preactivation_covariance(
     return _covariance(*_points(X, Y), sw, sb)
 
 
+def variance_argument(X: np.ndarray, sw: float) -> str:
+    """The argument to name when σ_b² + σ_W² ``|x|²``/d_in is out of range: "X" if the inputs
+    are large (max ``|x|²``/d_in > 1), else "sigma_w2" (σ_b² is a checked finite float)."""
+    with np.errstate(over="ignore"):
+        large = float(np.max(np.sum(X * X, axis=1))) / X.shape[1] > 1.0
+    return "X" if large or sw <= 1.0 else "sigma_w2"
+
+
 def _covariance(X: np.ndarray, Y: np.ndarray, sw: float, sb: float) -> np.ndarray:
-    return sb + sw * (X @ Y.T) / X.shape[1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        C = sb + sw * (X @ Y.T) / X.shape[1]
+    if not np.all(np.isfinite(C)):
+        raise ArgumentError(
+            variance_argument(np.vstack([X, Y]), sw),
+            "the pre-activation covariance σ_b² + σ_W² x·y/d_in overflows float64 "
+            f"(max |x| = {float(np.max(np.abs(np.vstack([X, Y])))):.3g}, σ_W² = {sw:.3g}); "
+            "rescale the inputs or σ_W²",
+        )
+    return C
 
 
 def single_layer_kernel(
@@ -105,9 +123,21 @@ def single_layer_kernel(
     sb = nonnegative_float(sigma_b2, "sigma_b2")
     X, Y = _points(X, Y)
     C = _covariance(X, Y, sw, sb)
-    qx = sb + sw * np.sum(X * X, axis=1) / X.shape[1]  # q(x) = C(x, x)
+    qx = sb + sw * np.sum(X * X, axis=1) / X.shape[1]  # q(x) = C(x, x), finite with C
     qy = sb + sw * np.sum(Y * Y, axis=1) / Y.shape[1]
     # clip |C| <= √(qx qy) against rounding before the PSD check of pair_expectation
-    bound = np.sqrt(np.outer(qx, qy))
+    # (√qx √qy where the product qx qy overflows)
+    with np.errstate(over="ignore"):
+        bound = np.sqrt(np.outer(qx, qy))
+    bound = np.where(np.isfinite(bound), bound, np.outer(np.sqrt(qx), np.sqrt(qy)))
     C = np.clip(C, -bound, bound)
-    return sb + sw * pair_expectation(act, qx[:, None], qy[None, :], C)
+    with np.errstate(over="ignore"):
+        K = sb + sw * pair_expectation(act, qx[:, None], qy[None, :], C)
+    if not np.all(np.isfinite(K)):
+        raise ArgumentError(
+            variance_argument(np.vstack([X, Y]), sw),
+            f"the kernel of activation {act.name!r} overflows float64 at these inputs "
+            f"(max pre-activation variance {float(max(qx.max(), qy.max())):.3g}); "
+            "rescale the inputs or σ_W²",
+        )
+    return K

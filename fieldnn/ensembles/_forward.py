@@ -73,6 +73,7 @@ from array_api_compat import is_numpy_namespace
 
 from ..kernels.activations import Activation, get_activation
 from ._fast32 import _kernels, erf32_inplace, erf_net, first_layer_erf32, standard_normals
+from .sampling import _check_output_memory
 
 # Elements (networks × inputs × widest layer) evaluated per block: a few hundred kB per array.
 _BLOCK_ELEMENTS = 1 << 16
@@ -115,9 +116,7 @@ def _conditional(layer: Layer, n_inputs: int) -> bool:
     """True if drawing z | h (rank reduction) is cheaper than drawing the weights."""
     direct = layer.n_in * layer.n_out
     reduced = (
-        n_inputs * layer.n_out
-        + layer.n_in * n_inputs * n_inputs / 8.0
-        + _EIGH_COST * n_inputs**3
+        n_inputs * layer.n_out + layer.n_in * n_inputs * n_inputs / 8.0 + _EIGH_COST * n_inputs**3
     )
     return reduced < direct
 
@@ -234,17 +233,13 @@ class ForwardPlan:
             z = xp.matmul(g, F)
         if np.any(self.mean != 0.0):
             z = z + xp.asarray(self.mean, dtype=dtype)
-        for k, (layer, conditional) in enumerate(
-            zip(self.layers[1:], self.modes, strict=True)
-        ):
+        for k, (layer, conditional) in enumerate(zip(self.layers[1:], self.modes, strict=True)):
             if fast_erf and z.dtype == np.float64 and z.flags.c_contiguous:
                 h = fast_erf_inplace(z)  # z is private to this block
             elif erf and z.dtype == np.float32 and z.flags.c_contiguous:
                 h = erf32_inplace(z)
             else:
-                h = self.activation(
-                    z, variance=xp.asarray(self.variances[k], dtype=dtype), xp=xp
-                )
+                h = self.activation(z, variance=xp.asarray(self.variances[k], dtype=dtype), xp=xp)
             g = xp.asarray(draws[k + 1], dtype=dtype)
             z = _gaussian_layer(h, g, layer, conditional, xp)
         return xp.permute_dims(z, (0, 2, 1))
@@ -261,9 +256,9 @@ class ForwardPlan:
         """
         g, readout = draws[0], self.layers[1]
         if not self.modes[0]:  # weights drawn: fused, the activations are never stored
-            coef = np.array([
-                (readout.c_w / readout.n_in) ** 0.5, readout.c_b**0.5, readout.mu_b, readout.mu_w
-            ])
+            coef = np.array(
+                [(readout.c_w / readout.n_in) ** 0.5, readout.c_b**0.5, readout.mu_b, readout.mu_w]
+            )
             out = np.empty((g.shape[0], self.n_inputs, readout.n_out), dtype=np.float32)
             return erf_net(g, self.factor32, self.mean32, draws[1], coef, out)
         shape = (g.shape[0], self.n_inputs, g.shape[1])
@@ -271,15 +266,23 @@ class ForwardPlan:
         z = _gaussian_layer(np.matrix_transpose(h), draws[1], readout, True, np)
         return np.permute_dims(z, (0, 2, 1)).astype(np.float32)
 
-    def sample(
-        self, rng: np.random.Generator, n: int, xp: Any, dtype: Any, threads: int
-    ) -> Any:
+    def sample(self, rng: np.random.Generator, n: int, xp: Any, dtype: Any, threads: int) -> Any:
         """Outputs (n, P, d_out) of ``n`` networks; blocks evaluated on ``threads`` threads.
 
         Block k draws from its own SFC64 generator, seeded by 128 bits taken from ``rng`` in
         block order, so drawing and arithmetic of all blocks can run concurrently and the result
         is bitwise the same for any number of threads.
         """
+        # outputs (filled in place on NumPy, concatenated otherwise) must fit in memory
+        numpy_out = is_numpy_namespace(xp)
+        _check_output_memory(
+            n,
+            self.n_inputs,
+            self.layers[-1].n_out,
+            argument="n",
+            copies=1 if numpy_out else 2,
+            hint="sample in chunks (sample_outputs, estimate_correlators)",
+        )
         fast32 = self.fast32(xp, dtype)
         if is_numpy_namespace(xp) and dtype == np.float32 and self.activation == _ERF:
             _kernels()  # compile or load the numba loops once, before any thread uses them
@@ -292,18 +295,33 @@ class ForwardPlan:
             draw = self.draw_ziggurat if fast32 else self.draw
             return self.forward(draw(gen, sizes[k]), xp, dtype)
 
-        if threads <= 1 or len(sizes) == 1 or not is_numpy_namespace(xp):
-            parts = [block(k) for k in range(len(sizes))]
-        else:
-            parts = []
-            pending: deque = deque()
-            with ThreadPoolExecutor(threads) as pool:
-                for k in range(len(sizes)):
-                    pending.append(pool.submit(block, k))
-                    if len(pending) > 2 * threads:
-                        parts.append(pending.popleft().result())
-                parts.extend(f.result() for f in pending)
-        return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)
+        if len(sizes) == 1:
+            return block(0)
+        if not numpy_out:
+            return xp.concat([block(k) for k in range(len(sizes))], axis=0)
+        out = None
+        starts = np.cumsum([0, *sizes])
+
+        def put(k: int, part: np.ndarray) -> None:
+            nonlocal out
+            if out is None:
+                out = np.empty((n, *part.shape[1:]), dtype=part.dtype)
+            out[starts[k] : starts[k + 1]] = part
+
+        if threads <= 1:
+            for k in range(len(sizes)):
+                put(k, block(k))
+            return out
+        pending: deque = deque()
+        with ThreadPoolExecutor(threads) as pool:
+            for k in range(len(sizes)):
+                pending.append((k, pool.submit(block, k)))
+                if len(pending) > 2 * threads:
+                    j, fut = pending.popleft()
+                    put(j, fut.result())
+            for j, fut in pending:
+                put(j, fut.result())
+        return out
 
 
 _WORKSPACE = threading.local()
@@ -343,16 +361,41 @@ def _gaussian_layer(h: Any, g: Any, layer: Layer, conditional: bool, xp: Any) ->
 # Cephes ndtr.c (S. L. Moshier), the approximations behind scipy.special.erf for float64:
 # erf x = x T(x²)/U(x²) for |x| <= 1, else 1 − e^{−x²} P(|x|)/Q(|x|) (SciPy switches to the
 # R/S pair beyond |x| = 8, where 1 − erfc rounds to exactly 1.0 with either pair).
-_ERF_T = (9.60497373987051638749e0, 9.00260197203842689217e1, 2.23200534594684319226e3,
-          7.00332514112805075473e3, 5.55923013010394962768e4)
-_ERF_U = (3.35617141647503099647e1, 5.21357949780152679795e2, 4.59432382970980127987e3,
-          2.26290000613890934246e4, 4.92673942608635921086e4)
-_ERFC_P = (2.46196981473530512524e-10, 5.64189564831068821977e-1, 7.46321056442269912687e0,
-           4.86371970985681366614e1, 1.96520832956077098242e2, 5.26445194995477358631e2,
-           9.34528527171957607540e2, 1.02755188689515710272e3, 5.57535335369399327526e2)
-_ERFC_Q = (1.32281951154744992508e1, 8.67072140885989742329e1, 3.54937778887819891062e2,
-           9.75708501743205489753e2, 1.82390916687909736289e3, 2.24633760818710981792e3,
-           1.65666309194161350182e3, 5.57535340817727675546e2)
+_ERF_T = (
+    9.60497373987051638749e0,
+    9.00260197203842689217e1,
+    2.23200534594684319226e3,
+    7.00332514112805075473e3,
+    5.55923013010394962768e4,
+)
+_ERF_U = (
+    3.35617141647503099647e1,
+    5.21357949780152679795e2,
+    4.59432382970980127987e3,
+    2.26290000613890934246e4,
+    4.92673942608635921086e4,
+)
+_ERFC_P = (
+    2.46196981473530512524e-10,
+    5.64189564831068821977e-1,
+    7.46321056442269912687e0,
+    4.86371970985681366614e1,
+    1.96520832956077098242e2,
+    5.26445194995477358631e2,
+    9.34528527171957607540e2,
+    1.02755188689515710272e3,
+    5.57535335369399327526e2,
+)
+_ERFC_Q = (
+    1.32281951154744992508e1,
+    8.67072140885989742329e1,
+    3.54937778887819891062e2,
+    9.75708501743205489753e2,
+    1.82390916687909736289e3,
+    2.24633760818710981792e3,
+    1.65666309194161350182e3,
+    5.57535340817727675546e2,
+)
 _ERF = get_activation("erf")
 _KERNEL: list[Any] = []  # [compiled kernel or None], filled on first use
 _ERF_JIT: Any = None  # the compiled scalar erf, a global of the compiled loop
@@ -362,8 +405,10 @@ def _erf_scalar(x: float) -> float:
     """Cephes erf, branch-free (both branches evaluated, then selected): LLVM vectorises it."""
     t, u, p, q = _ERF_T, _ERF_U, _ERFC_P, _ERFC_Q
     z = x * x
-    small = x * ((((t[0] * z + t[1]) * z + t[2]) * z + t[3]) * z + t[4]) / (
-        ((((z + u[0]) * z + u[1]) * z + u[2]) * z + u[3]) * z + u[4]
+    small = (
+        x
+        * ((((t[0] * z + t[1]) * z + t[2]) * z + t[3]) * z + t[4])
+        / (((((z + u[0]) * z + u[1]) * z + u[2]) * z + u[3]) * z + u[4])
     )
     a = min(abs(x), 30.0)  # erf = ±1.0 exactly from |x| ≈ 5.9 on; 30 keeps inf finite
     num = p[0]

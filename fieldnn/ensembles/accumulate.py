@@ -51,6 +51,7 @@ import numpy as np
 from array_api_compat import array_namespace, is_cupy_array, is_numpy_array
 
 from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
+from ._tail import RELIABLE_K, merge_top, site_pareto_k
 
 __all__ = [
     "ChunkSums",
@@ -58,6 +59,8 @@ __all__ = [
     "check_capacity",
     "chunk_estimates",
     "cumulants_from_moments",
+    "cumulants_upto",
+    "estimate_cost",
     "expand_symmetric",
     "multisets",
 ]
@@ -90,34 +93,43 @@ def _rank(rows: np.ndarray, n_sites: int) -> np.ndarray:
     return np.searchsorted(table, _codes(rows, n_sites))
 
 
-@lru_cache(maxsize=16)
-def _set_partitions(n: int) -> tuple[tuple[tuple[int, ...], ...], ...]:
-    """All set partitions of {0..n-1} (Bell(n) of them), blocks as sorted tuples."""
-
-    def build(items: list[int]) -> list[list[list[int]]]:
-        if not items:
-            return [[]]
-        first, rest = items[0], items[1:]
-        out = []
-        for part in build(rest):
-            out.append([[first], *part])
-            for i in range(len(part)):
-                out.append([*part[:i], [first, *part[i]], *part[i + 1 :]])
-        return out
-
-    return tuple(tuple(tuple(b) for b in p) for p in build(list(range(n))))
-
-
 @lru_cache(maxsize=64)
-def _partition_maps(n_sites: int, order: int) -> tuple:
-    """For each set partition π of the positions: (coefficient, ((|B|, index map), …))."""
+def _recursion_maps(n_sites: int, order: int) -> tuple:
+    """For each proper subset B of the positions that contains position 0: (|B|, index map of
+    the sub-multiset on B, index map of the sub-multiset on the complement)."""
     ms = multisets(n_sites, order)
     out = []
-    for part in _set_partitions(order):
-        coef = (-1.0) ** (len(part) - 1) * math.factorial(len(part) - 1)
-        blocks = tuple((len(b), _rank(ms[:, list(b)], n_sites)) for b in part)
-        out.append((coef, blocks))
+    for size in range(order - 1):
+        for rest in itertools.combinations(range(1, order), size):
+            block = (0, *rest)
+            other = [j for j in range(order) if j not in block]
+            out.append(
+                (len(block), _rank(ms[:, list(block)], n_sites), _rank(ms[:, other], n_sites))
+            )
     return tuple(out)
+
+
+def cumulants_upto(moments: list[np.ndarray], n_sites: int, order: int) -> list[np.ndarray]:
+    """Joint cumulants of orders 1..``order`` (unique vectors) from moments[k-1] of orders
+    1..order, by the recursion over the block that holds the first index,
+
+    .. math:: \\kappa(s_1..s_n) = m(s_1..s_n) - \\sum_{B \\ni 1,\\ B \\ne [n]}
+              \\kappa(s_B)\\, m(s_{[n] \\setminus B}),
+
+    (McCullagh 1987, eq. (2.9), grouped by the block of index 1): :math:`2^{n-1}` terms instead
+    of the Bell number of set partitions (order 12: 2048 instead of 4.2 million)."""
+    kappas = [np.array(moments[0], dtype=np.float64)]
+    for k in range(2, order + 1):
+        total = np.array(moments[k - 1], dtype=np.float64)
+        for size, inner, outer in _recursion_maps(n_sites, k):
+            total -= kappas[size - 1][inner] * moments[k - size - 1][outer]
+        kappas.append(total)
+    return kappas
+
+
+def cumulants_from_moments(moments: list[np.ndarray], n_sites: int, order: int) -> np.ndarray:
+    """Joint cumulants of order ``order`` (unique vector) from moments[k-1] of orders 1..order."""
+    return cumulants_upto(moments, n_sites, order)[-1]
 
 
 @lru_cache(maxsize=64)
@@ -131,17 +143,6 @@ def _subset_maps(n_sites: int, order: int) -> tuple:
             index = _rank(ms[:, list(sub)], n_sites) if sub else None
             out.append((sub, rest, index))
     return tuple(out)
-
-
-def cumulants_from_moments(moments: list[np.ndarray], n_sites: int, order: int) -> np.ndarray:
-    """Joint cumulants of order ``order`` (unique vector) from moments[k-1] of orders 1..order."""
-    total = np.zeros(len(multisets(n_sites, order)))
-    for coef, blocks in _partition_maps(n_sites, order):
-        term = np.full(total.shape, coef)
-        for size, index in blocks:
-            term *= moments[size - 1][index]
-        total += term
-    return total
 
 
 def _full_from_shifted(
@@ -172,9 +173,8 @@ def chunk_estimates(
     shifted = [s / count for s in sums]
     orders = range(1, len(sums) + 1)
     full = [_full_from_shifted(shifted, reference, n_sites, k) for k in orders]
-    connected = [shifted[0] + reference] + [
-        cumulants_from_moments(shifted, n_sites, k) for k in orders[1:]
-    ]
+    connected = cumulants_upto(shifted, n_sites, len(sums))
+    connected[0] = shifted[0] + reference
     return {"full": full, "connected": connected}
 
 
@@ -189,6 +189,29 @@ def check_capacity(n_sites: int, max_order: int) -> None:
         )
 
 
+def estimate_cost(n_sites: int, max_order: int, tensor_orders: tuple[int, ...]) -> dict[str, float]:
+    """Predicted peak memory (bytes) and time (seconds per network, per error block) of an
+    accumulation of ``n_sites`` sites up to ``max_order``, from the multiset counts W_k alone.
+
+    Memory: index maps of the cumulant recursion (2^(k-1) - 1 pairs of W_k int64) and of the
+    full moments (2^k maps), ~12 float64 vectors of all multisets (sums, error-block sums,
+    anchors, batch sums, in-flight estimates), and the largest symmetric tensor asked for
+    (S^n entries: index grid, ranks and values, ~(4n + 32) bytes each). Time: ~1.6 ns per
+    multiset and network for the power sums, ~3 ns per map entry and block for the estimates
+    (measured on the reference machine of docs/numerics.md; an order of magnitude estimate).
+    """
+    counts = {k: math.comb(n_sites + k - 1, k) for k in range(1, max_order + 1)}
+    total = sum(counts.values())
+    maps = sum((2**k + 2 * (2 ** (k - 1) - 1)) * w for k, w in counts.items())
+    tensor = max((n_sites**n * (4 * n + 32) for n in tensor_orders), default=0)
+    return {
+        "multisets": float(total),
+        "bytes": float(8 * maps + 8 * 12 * total + tensor),
+        "seconds_per_network": 1.6e-9 * total,
+        "seconds_per_block": 2 * 3e-9 * maps,
+    }
+
+
 def _to_numpy(a: Any) -> np.ndarray:
     if is_cupy_array(a):  # pragma: no cover - needs a GPU
         return a.get()
@@ -196,10 +219,11 @@ def _to_numpy(a: Any) -> np.ndarray:
 
 
 class ChunkSums:
-    """Shifted power sums of one chunk of networks and the chunk's own estimates.
+    """Shifted power sums of one chunk (or one segment of a chunk) of networks.
 
     This is what a worker sends back: the estimates (for the batch-means errors) are computed
-    where the chunk was sampled, so the in-order merge only adds arrays.
+    where the chunk was sampled when the chunk is one whole error block, so the in-order merge
+    only adds arrays.
 
     Attributes
     ----------
@@ -209,8 +233,12 @@ class ChunkSums:
         The shift c of the power sums.
     sums : list of ndarray
         ``sums[k-1]``: float64 power sums T_k over unique multisets, k = 1..max_order.
-    estimates : dict
-        ``{"full": [...], "connected": [...]}``: the chunk's moments and cumulants per order.
+    estimates : dict or None
+        ``{"full": [...], "connected": [...]}``: the chunk's moments and cumulants per order
+        (None when the chunk is only part of an error block).
+    tail : ndarray (t, S) or None
+        The largest ``|f - c|`` of each site in the chunk (at most
+        :data:`~fieldnn.ensembles._tail.TAIL_KEEP` rows, decreasing), for the tail diagnostic.
     """
 
     def __init__(
@@ -218,19 +246,24 @@ class ChunkSums:
         count: int,
         reference: np.ndarray,
         sums: list[np.ndarray],
-        estimates: dict[str, list[np.ndarray]],
+        estimates: dict[str, list[np.ndarray]] | None,
+        tail: np.ndarray | None = None,
     ) -> None:
         self.count = count
         self.reference = reference
         self.sums = sums
         self.estimates = estimates
+        self.tail = tail
 
     @classmethod
-    def from_samples(cls, samples: Any, reference: np.ndarray, max_order: int) -> ChunkSums:
+    def from_samples(
+        cls, samples: Any, reference: np.ndarray, max_order: int, *, estimates: bool = True
+    ) -> ChunkSums:
         """Power sums of ``samples`` (m, S) about ``reference`` (S,), in the samples' namespace.
 
         The products are formed in blocks of rows (fixed by the shapes, so the summation order
-        is too) and summed in float64.
+        is too) and summed in float64. ``estimates=False`` skips the chunk's own moments and
+        cumulants (a chunk that is only part of an error block).
         """
         xp = array_namespace(samples)
         m, n_sites = samples.shape
@@ -241,7 +274,8 @@ class ChunkSums:
         totals = (_power_sums_xp if kernel is None else kernel)(y, max_order, rows)
         sums = [_to_numpy(t).astype(np.float64) for t in totals]
         reference = np.asarray(reference, dtype=np.float64)
-        return cls(m, reference, sums, chunk_estimates(sums, m, reference, n_sites))
+        own = chunk_estimates(sums, m, reference, n_sites) if estimates else None
+        return cls(m, reference, sums, own, merge_top(None, _to_numpy(xp.abs(y))))
 
 
 def _power_sums_xp(y: Any, max_order: int, rows: int) -> list[Any]:
@@ -269,7 +303,11 @@ def _power_sums_xp(y: Any, max_order: int, rows: int) -> list[Any]:
 
 
 def _power_sums_loop(
-    y: np.ndarray, parents: np.ndarray, lasts: np.ndarray, offsets: np.ndarray, rows: int,
+    y: np.ndarray,
+    parents: np.ndarray,
+    lasts: np.ndarray,
+    offsets: np.ndarray,
+    rows: int,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled by numba
     """Compiled :func:`_power_sums_xp` (same products, same order of additions) into ``out``,
@@ -331,8 +369,9 @@ def _power_sums_kernel() -> Any:
 
             probe = np.random.default_rng(0).standard_normal((300, 10))
             want = _power_sums_xp(probe, 6, 130)
-            if not all(np.array_equal(a, b) for a, b in zip(kernel(probe, 6, 130), want,
-                                                             strict=True)):
+            if not all(
+                np.array_equal(a, b) for a, b in zip(kernel(probe, 6, 130), want, strict=True)
+            ):
                 kernel = None
         except Exception:  # any failure of the optional accelerator: fall back
             kernel = None
@@ -363,28 +402,40 @@ class MomentAccumulator:
         Highest order kept.
     reference : ndarray (S,)
         Shift c of the power sums (use the first chunk's mean).
+    block_size : int, optional
+        Networks per error block (batch means). None: every added chunk is one block.
 
     Notes
     -----
-    See the module docstring for the formulas. ``add`` must be called in chunk order; ``merge``
-    adds another accumulator with the same reference (e.g. a reduction of a later chunk range).
+    See the module docstring for the formulas. ``add`` must be called in chunk order. With a
+    ``block_size``, added chunks are pieces of consecutive blocks (a chunk never straddles a
+    block boundary); a block's estimates enter the error bars when it is complete, so networks
+    after the last complete block count in the estimate but not in the spread of its error
+    bar. ``merge`` adds another accumulator with the same reference (e.g. a reduction of a later
+    chunk range that starts at a block boundary).
     """
 
-    def __init__(self, n_sites: int, max_order: int, reference: Any) -> None:
+    def __init__(
+        self, n_sites: int, max_order: int, reference: Any, block_size: int | None = None
+    ) -> None:
         self.n_sites = int(n_sites)
         self.max_order = int(max_order)
         check_capacity(self.n_sites, self.max_order)
         self.reference = np.array(reference, dtype=np.float64).reshape(self.n_sites)
+        self.block_size = None if block_size is None else int(block_size)
         sizes = [len(multisets(self.n_sites, k)) for k in range(1, self.max_order + 1)]
         self.count = 0
         self.sums = [np.zeros(s) for s in sizes]
+        # the error block being filled: its power sums and networks
+        self.open_count = 0
+        self.open_sums = [np.zeros(s) for s in sizes]
+        # largest |f - c| per site (tail diagnostic, fieldnn.ensembles._tail)
+        self.tail = np.zeros((0, self.n_sites))
         # batch means: per order, moments ("full") and cumulants ("connected")
         self.n_batches = 0
         self.w = np.zeros(2)  # Σ w, Σ w²
         self.anchor = {kind: [np.zeros(s) for s in sizes] for kind in ("full", "connected")}
-        self.batch = {
-            kind: [np.zeros((3, s)) for s in sizes] for kind in ("full", "connected")
-        }
+        self.batch = {kind: [np.zeros((3, s)) for s in sizes] for kind in ("full", "connected")}
 
     def add(self, chunk: ChunkSums) -> None:
         """Add one chunk's power sums (in chunk order)."""
@@ -392,10 +443,38 @@ class MomentAccumulator:
             raise ArgumentError("chunk", f"has orders 1..{len(chunk.sums)}, need {self.max_order}")
         if not np.array_equal(chunk.reference, self.reference):
             raise ArgumentError("chunk", "was shifted by another reference than the accumulator")
-        estimates = chunk.estimates
+        whole = self.block_size is None or (self.open_count == 0 and chunk.count == self.block_size)
+        if not whole and self.open_count + chunk.count > self.block_size:
+            raise ArgumentError(
+                "chunk", f"straddles an error block boundary (block size {self.block_size})"
+            )
+        self.count += chunk.count
+        for total, part in zip(self.sums, chunk.sums, strict=True):
+            total += part
+        if chunk.tail is not None:
+            self.tail = merge_top(self.tail, chunk.tail)
+        if whole:
+            estimates = chunk.estimates
+            if estimates is None:
+                estimates = chunk_estimates(chunk.sums, chunk.count, self.reference, self.n_sites)
+            self._add_batch(estimates, chunk.count)
+            return
+        for total, part in zip(self.open_sums, chunk.sums, strict=True):
+            total += part
+        self.open_count += chunk.count
+        if self.open_count == self.block_size:
+            estimates = chunk_estimates(
+                self.open_sums, self.open_count, self.reference, self.n_sites
+            )
+            self._add_batch(estimates, self.open_count)
+            self.open_count = 0
+            self.open_sums = [np.zeros_like(t) for t in self.open_sums]
+
+    def _add_batch(self, estimates: dict[str, list[np.ndarray]], count: int) -> None:
+        """One error block's estimates into the batch-means sums."""
         if self.n_batches == 0:
             self.anchor = estimates
-        wgt = float(chunk.count)
+        wgt = float(count)
         for kind, values in estimates.items():
             for k, x in enumerate(values):
                 d = x - self.anchor[kind][k]
@@ -405,9 +484,6 @@ class MomentAccumulator:
                 acc[2] += wgt * wgt * d * d
         self.w += (wgt, wgt * wgt)
         self.n_batches += 1
-        self.count += chunk.count
-        for total, part in zip(self.sums, chunk.sums, strict=True):
-            total += part
 
     def merge(self, other: MomentAccumulator) -> None:
         """Add another accumulator of the same sites, orders and reference shift.
@@ -415,31 +491,41 @@ class MomentAccumulator:
         The other's batch sums are re-anchored to this accumulator's first chunk: with
         δ = x₀(other) − x₀(self), d' = d + δ, so Σw d' = Σw d + δΣw, Σw²d' = Σw²d + δΣw² and
         Σw²d'² = Σw²d² + 2δΣw²d + δ²Σw². Merge consecutive chunk ranges in order for results
-        identical to adding their chunks one by one (up to rounding).
+        identical to adding their chunks one by one (up to rounding). This accumulator must not
+        have an incomplete error block (the other's networks start a new block).
         """
         if (
             other.n_sites != self.n_sites
             or other.max_order != self.max_order
+            or other.block_size != self.block_size
             or not np.array_equal(other.reference, self.reference)
         ):
-            raise ArgumentError("other", "accumulators differ in sites, orders or reference")
-        if other.n_batches == 0:
+            raise ArgumentError(
+                "other", "accumulators differ in sites, orders, block size or reference"
+            )
+        if self.open_count:
+            raise ArgumentError("other", "this accumulator ends inside an error block")
+        if other.count == 0:
             return
-        if self.n_batches == 0:
-            self.anchor = {kind: [a.copy() for a in v] for kind, v in other.anchor.items()}
-        ow, ow2 = other.w
-        for kind in self.batch:
-            for k in range(self.max_order):
-                total, part = self.batch[kind][k], other.batch[kind][k]
-                delta = other.anchor[kind][k] - self.anchor[kind][k]
-                total[0] += part[0] + delta * ow
-                total[1] += part[1] + delta * ow2
-                total[2] += part[2] + 2.0 * delta * part[1] + delta * delta * ow2
+        if other.n_batches:
+            if self.n_batches == 0:
+                self.anchor = {kind: [a.copy() for a in v] for kind, v in other.anchor.items()}
+            ow, ow2 = other.w
+            for kind in self.batch:
+                for k in range(self.max_order):
+                    total, part = self.batch[kind][k], other.batch[kind][k]
+                    delta = other.anchor[kind][k] - self.anchor[kind][k]
+                    total[0] += part[0] + delta * ow
+                    total[1] += part[1] + delta * ow2
+                    total[2] += part[2] + 2.0 * delta * part[1] + delta * delta * ow2
         self.count += other.count
         self.n_batches += other.n_batches
         self.w += other.w
         for total, part in zip(self.sums, other.sums, strict=True):
             total += part
+        self.open_count = other.open_count
+        self.open_sums = [a.copy() for a in other.open_sums]
+        self.tail = merge_top(self.tail, other.tail)
 
     # -- results (unique-multiset vectors) ----------------------------------------------------
     def _check_order(self, order: Any) -> int:
@@ -466,7 +552,7 @@ class MomentAccumulator:
         return cumulants_from_moments(shifted, self.n_sites, order)
 
     def stderr(self, order: int, connected: bool = True) -> np.ndarray:
-        """Batch-means standard error over unique multisets (NaN with fewer than 2 chunks)."""
+        """Batch-means standard error over unique multisets (NaN with fewer than 2 blocks)."""
         order = self._check_order(order)
         acc = self.batch["connected" if connected else "full"][order - 1]
         B = self.n_batches
@@ -477,6 +563,20 @@ class MomentAccumulator:
         spread = acc[2] - 2.0 * mean_d * acc[1] + mean_d * mean_d * sw2
         return np.sqrt(np.maximum(spread, 0.0) * B / (B - 1)) / sw
 
+    def pareto_k(self, order: int) -> np.ndarray:
+        r"""Tail-shape bound :math:`\sum_j \max(\hat k_{s_j}, 0)` of every multiset of
+        ``order`` (module :mod:`fieldnn.ensembles._tail`); NaN where too few networks."""
+        order = self._check_order(order)
+        site = np.maximum(site_pareto_k(self.tail, self.count), 0.0)
+        return site[multisets(self.n_sites, order)].sum(axis=1)
+
+    def reliable(self, order: int, connected: bool = True) -> np.ndarray:
+        """True where the error bar stands: >= 2 error blocks, a finite standard error and a
+        tail-shape bound <= 0.5 (finite variance of the per-network contributions)."""
+        err = self.stderr(order, connected=connected)
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(err) & (self.pareto_k(order) <= RELIABLE_K)
+
     # -- state for checkpoints ----------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:
         """Every number of the accumulator as named float64/int64 arrays (for ``np.savez``)."""
@@ -484,12 +584,16 @@ class MomentAccumulator:
             "n_sites": np.array(self.n_sites),
             "max_order": np.array(self.max_order),
             "reference": self.reference,
+            "block_size": np.array(-1 if self.block_size is None else self.block_size),
             "count": np.array(self.count),
+            "open_count": np.array(self.open_count),
+            "tail": self.tail,
             "n_batches": np.array(self.n_batches),
             "w": self.w,
         }
         for k in range(self.max_order):
             out[f"sums_{k + 1}"] = self.sums[k]
+            out[f"open_sums_{k + 1}"] = self.open_sums[k]
             for kind in ("full", "connected"):
                 out[f"anchor_{kind}_{k + 1}"] = self.anchor[kind][k]
                 out[f"batch_{kind}_{k + 1}"] = self.batch[kind][k]
@@ -498,13 +602,32 @@ class MomentAccumulator:
     @classmethod
     def from_state(cls, state: Any) -> MomentAccumulator:
         """Rebuild from :meth:`state` (a mapping of arrays, e.g. an ``np.load`` result)."""
-        acc = cls(int(state["n_sites"]), int(state["max_order"]), state["reference"])
+        block = int(state["block_size"])
+        acc = cls(
+            int(state["n_sites"]),
+            int(state["max_order"]),
+            state["reference"],
+            None if block < 0 else block,
+        )
         acc.count = int(state["count"])
+        acc.open_count = int(state["open_count"])
+        acc.tail = np.array(state["tail"], dtype=np.float64).reshape(-1, acc.n_sites)
         acc.n_batches = int(state["n_batches"])
         acc.w = np.array(state["w"], dtype=np.float64)
         for k in range(acc.max_order):
-            acc.sums[k] = np.array(state[f"sums_{k + 1}"], dtype=np.float64)
+            acc.sums[k] = _vector(state[f"sums_{k + 1}"], acc.sums[k].shape)
+            acc.open_sums[k] = _vector(state[f"open_sums_{k + 1}"], acc.sums[k].shape)
             for kind in ("full", "connected"):
-                acc.anchor[kind][k] = np.array(state[f"anchor_{kind}_{k + 1}"], dtype=np.float64)
-                acc.batch[kind][k] = np.array(state[f"batch_{kind}_{k + 1}"], dtype=np.float64)
+                acc.anchor[kind][k] = _vector(state[f"anchor_{kind}_{k + 1}"], acc.sums[k].shape)
+                acc.batch[kind][k] = _vector(
+                    state[f"batch_{kind}_{k + 1}"], acc.batch[kind][k].shape
+                )
         return acc
+
+
+def _vector(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A float64 copy of ``value`` of exactly ``shape`` (ValueError otherwise)."""
+    out = np.array(value, dtype=np.float64)
+    if out.shape != shape:
+        raise ValueError(f"array of shape {out.shape}, expected {shape}")
+    return out

@@ -26,6 +26,7 @@ import concurrent.futures
 import importlib
 import math
 import platform
+import sys
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,13 +35,15 @@ from typing import Any
 import numpy as np
 
 from .._validate import input_points, positive_int
-from ..errors import ArgumentError, ArgumentTypeError, CheckpointError
-from . import _checkpoint
+from ..errors import ArgumentError, ArgumentTypeError, CheckpointError, UnsupportedError
+from . import _checkpoint, sampling
+from ._tail import RELIABLE_K
 from .accumulate import (
     ChunkSums,
     MomentAccumulator,
     _to_numpy,
     check_capacity,
+    estimate_cost,
     expand_symmetric,
 )
 from .architectures import _namespace_and_dtype
@@ -64,12 +67,16 @@ def _chunk_task(
     seed: tuple[int, tuple[int, ...], int],
     index: int,
     size: int,
+    start: int,
+    block: int,
     max_order: int,
     reference: np.ndarray | None,
     threads: int | None,
     backend: tuple[str, str],
-) -> tuple[np.ndarray, ChunkSums]:
-    """Sample chunk ``index`` and reduce it to power sums (runs on a worker).
+) -> tuple[np.ndarray, list[ChunkSums]]:
+    """Sample chunk ``index`` (networks ``start`` .. ``start + size``) and reduce it to power
+    sums, one :class:`ChunkSums` per piece of an error block of ``block`` networks (runs on a
+    worker).
 
     With ``reference=None`` (chunk 0 only) the chunk's own mean becomes the reference shift.
     ``backend`` = (array namespace module name, dtype name): modules do not pickle, names do.
@@ -78,12 +85,31 @@ def _chunk_task(
     base = np.random.SeedSequence(entropy, spawn_key=spawn_key, pool_size=pool_size)
     xp = importlib.import_module(backend[0])
     dtype = getattr(xp, backend[1])
-    f = net.sample_batch(X, size, chunk_generator(base, index), xp=xp, dtype=dtype,
-                         threads=threads)
+    f = net.sample_batch(X, size, chunk_generator(base, index), xp=xp, dtype=dtype, threads=threads)
     y = xp.reshape(f, (size, -1))
     if reference is None:
         reference = _to_numpy(xp.mean(xp.astype(y, xp.float64), axis=0)).astype(np.float64)
-    return reference, ChunkSums.from_samples(y, reference, max_order)
+    pieces, a = [], 0
+    while a < size:
+        offset = (start + a) % block
+        b = min(size, a + block - offset)
+        whole = offset == 0 and b - a == block
+        pieces.append(ChunkSums.from_samples(y[a:b, :], reference, max_order, estimates=whole))
+        a = b
+    return reference, pieces
+
+
+def error_block_size(n_nets: int) -> int:
+    """Networks per error block: the largest of 1000, 500, 250, 100, 50 that gives at least
+    16 blocks (50 for fewer than 800 networks). Independent of ``chunk_size``."""
+    for size in _BLOCK_SIZES:
+        if n_nets >= _MIN_BLOCKS * size:
+            return size
+    return _BLOCK_SIZES[-1]
+
+
+_BLOCK_SIZES = (1000, 500, 250, 100, 50)
+_MIN_BLOCKS = 16
 
 
 def _check_orders(orders: Any) -> tuple[int, ...]:
@@ -118,18 +144,14 @@ class _Serial:
 
 
 def _backend(client: Any, executor: Any) -> tuple[Any, int, str, int | None]:
-    """(submitter, in-flight window, backend name, threads per task)."""
+    """(submitter, in-flight window, backend name, threads per task).
+
+    ``client`` may be a ``dask.distributed.Client`` or any :class:`concurrent.futures.Executor`
+    (``executor=`` is the same for an Executor)."""
     if client is not None and executor is not None:
         raise ArgumentError("client", "pass either client= or executor=, not both")
-    if client is not None:
-        try:
-            import distributed
-        except ImportError:  # pragma: no cover - dask is installed with the test extras
-            raise ImportError(
-                "client= needs dask.distributed: install fieldnn[distributed]"
-            ) from None
-        if not isinstance(client, distributed.Client):
-            raise ArgumentTypeError("client", f"must be a dask.distributed.Client, got {client!r}")
+    distributed = sys.modules.get("distributed")  # a Client exists only if it was imported
+    if client is not None and distributed is not None and isinstance(client, distributed.Client):
 
         class _Dask:
             def submit(self, fn: Any, *args: Any) -> Any:
@@ -137,11 +159,18 @@ def _backend(client: Any, executor: Any) -> tuple[Any, int, str, int | None]:
 
         workers = sum(client.nthreads().values()) or 1
         return _Dask(), 2 * workers, f"dask.distributed ({workers} worker threads)", 1
+    if client is not None and not isinstance(client, concurrent.futures.Executor):
+        raise ArgumentTypeError(
+            "client",
+            f"must be a concurrent.futures.Executor or a dask.distributed.Client, got {client!r}",
+        )
+    if executor is None:
+        executor = client
+    elif not isinstance(executor, concurrent.futures.Executor):
+        raise ArgumentTypeError(
+            "executor", f"must be a concurrent.futures.Executor, got {executor!r}"
+        )
     if executor is not None:
-        if not isinstance(executor, concurrent.futures.Executor):
-            raise ArgumentTypeError(
-                "executor", f"must be a concurrent.futures.Executor, got {executor!r}"
-            )
         workers = getattr(executor, "_max_workers", 2)
         return executor, 2 * workers, f"{type(executor).__name__} ({workers} workers)", 1
     return _Serial(), 1, "serial", None
@@ -239,12 +268,63 @@ class CorrelatorEstimate:
         return self._tensor(self._acc.cumulants(n), n)
 
     def stderr(self, n: int, connected: bool = True) -> np.ndarray:
-        """Standard error (batch means over chunks) of :meth:`connected` or :meth:`full`."""
+        """Standard error of :meth:`connected` or :meth:`full`: batch means over error blocks
+        of ``provenance["error_block_size"]`` consecutive networks (independent of
+        ``chunk_size``).
+
+        Raises
+        ------
+        UnsupportedError
+            (naming ``n_nets``) if fewer than two error blocks were accumulated.
+        """
         n = self._order(n)
+        if self._acc.n_batches < 2:
+            raise UnsupportedError(
+                "n_nets",
+                f"{self.n_nets} networks fill {self._acc.n_batches} error block(s) of "
+                f"{self._acc.block_size}; standard errors need at least 2 (n_nets >= "
+                f"{2 * (self._acc.block_size or 1)})",
+            )
         return self._tensor(self._acc.stderr(n, connected=connected), n)
 
+    def pareto_k(self, n: int) -> np.ndarray:
+        r"""Tail diagnostic of every entry of order n: the bound
+        :math:`\sum_j \max(\hat k_{s_j}, 0)` on the generalised Pareto shape of the
+        per-network products, :math:`\hat k_s` fitted to the largest :math:`|f_s - c_s|` of
+        site s (NaN with fewer than ~100 networks).
+
+        References
+        ----------
+        A. Vehtari et al., arXiv:1507.02646, Sec. 3 (k > 0.5: infinite or unreliably
+        estimated variance); J. Zhang, M. A. Stephens, Technometrics 51, 316 (2009) (the fit).
+        """
+        n = self._order(n)
+        return self._tensor(self._acc.pareto_k(n), n)
+
+    def reliable(self, n: int, connected: bool = True) -> np.ndarray:
+        """Boolean tensor of the estimate's shape: False where the error bar of
+        :meth:`connected` (or :meth:`full`) is not to be trusted.
+
+        An entry is reliable when there are at least two error blocks and its tail diagnostic
+        :meth:`pareto_k` is at most 0.5 (the per-network products have a finite variance, so the
+        batch-means error bar estimates the spread). Heavy tails (the Gauss-net's lognormal
+        units at orders >= 4) give error bars that are too small and estimates biased low;
+        they are flagged here. The same bound serves full and connected correlators.
+
+        Examples
+        --------
+        >>> from fieldnn.ensembles import SingleLayerNet
+        >>> est = estimate_correlators(SingleLayerNet("erf", 10), [[0.5]], 20_000,
+        ...                            orders=(2,))
+        >>> bool(est.reliable(2).all())
+        True
+        """
+        n = self._order(n)
+        return self._tensor(self._acc.reliable(n, connected=connected), n)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict: every tensor as nested lists (NaN → None) and the provenance."""
+        """JSON-able dict: every tensor as nested lists (NaN → None) and the provenance
+        (standard errors None with fewer than two error blocks)."""
 
         def nan_to_none(x: Any) -> Any:
             if isinstance(x, list):
@@ -258,12 +338,18 @@ class CorrelatorEstimate:
             "d_out": self._d_out,
             "provenance": self.provenance,
         }
+        errors = self._acc.n_batches >= 2
         for key, fn in (
             ("full", self.full),
             ("connected", self.connected),
             ("stderr_full", lambda n: self.stderr(n, connected=False)),
             ("stderr_connected", self.stderr),
+            ("pareto_k", self.pareto_k),
+            ("reliable", self.reliable),
         ):
+            if key.startswith("stderr") and not errors:
+                out[key] = None
+                continue
             out[key] = {str(n): nan_to_none(fn(n).tolist()) for n in self.orders}
         return out
 
@@ -368,6 +454,8 @@ def estimate_correlators(
     max_order = max(orders)
     n_sites = X.shape[0] * net.d_out
     check_capacity(n_sites, max_order)
+    block = error_block_size(n_nets)
+    cost = _check_cost(n_sites, max_order, orders, n_nets, block)
     sizes = chunk_sizes(n_nets, chunk_size)
     seed = (base.entropy, tuple(base.spawn_key), base.pool_size)
     description = {
@@ -384,56 +472,86 @@ def estimate_correlators(
     path = None if checkpoint is None else Path(checkpoint)
     identity = _checkpoint.run_identity(description, X)
 
-    done, acc, resumed = 0, None, None
-    if path is not None:
-        loaded = _checkpoint.load(path, identity)
-        if loaded is not None:
-            done, acc = loaded
-            resumed = done
-            if done > len(sizes) or acc.count != sum(sizes[:done]):
-                raise CheckpointError(
-                    f"checkpoint {str(path)!r} holds {acc.count} networks in {done} chunks, "
-                    f"which is not a prefix of a run with n_nets={n_nets}"
-                )
-
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(sizes), initial=done, disable=not progress, desc="chunks")
-    pending: deque = deque()
-
-    def merge(chunk: ChunkSums) -> None:
-        nonlocal done
-        acc.add(chunk)
-        done += 1
-        bar.update(1)
-        if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
-            _checkpoint.save(path, identity, done, acc)
-
-    try:
-        if acc is None:  # chunk 0 alone: its mean is every chunk's reference shift
-            ref, first = submitter.submit(
-                _chunk_task, net, X, seed, 0, sizes[0], max_order, None, threads, arrays
-            ).result()
-            acc = MomentAccumulator(n_sites, max_order, ref)
-            merge(first)
-        submitted = done
-        while done < len(sizes):  # bounded reorder buffer: merge strictly in chunk order
-            while submitted < len(sizes) and len(pending) < window:
-                pending.append(
-                    submitter.submit(
-                        _chunk_task, net, X, seed, submitted, sizes[submitted], max_order,
-                        acc.reference, threads, arrays,
+    with _checkpoint.locked(path):
+        done, acc, resumed = 0, None, None
+        if path is not None:
+            loaded = _checkpoint.load(path, identity)
+            if loaded is not None:
+                done, acc = loaded
+                resumed = done
+                if done > len(sizes) or acc.count != sum(sizes[:done]):
+                    raise CheckpointError(
+                        f"checkpoint {str(path)!r} holds {acc.count} networks in {done} "
+                        f"chunks, which is not a prefix of a run with n_nets={n_nets}"
                     )
-                )
-                submitted += 1
-            merge(pending.popleft().result()[1])
-    except BaseException:
-        for fut in pending:
-            if hasattr(fut, "cancel"):
-                fut.cancel()
-        raise
-    finally:
-        bar.close()
+                block = acc.block_size  # an extended run keeps the error blocks it began with
+
+        bar = tqdm(total=len(sizes), initial=done, disable=not progress, desc="chunks")
+        if progress:
+            bar.set_postfix_str(
+                f"~{cost['bytes'] / 2**30:.2g} GiB, ~{cost['seconds']:.2g} s estimated"
+            )
+        pending: deque = deque()
+
+        def merge(pieces: list[ChunkSums]) -> None:
+            nonlocal done
+            for piece in pieces:
+                acc.add(piece)
+            done += 1
+            bar.update(1)
+            if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
+                _checkpoint.save(path, identity, done, acc)
+
+        try:
+            if acc is None:  # chunk 0 alone: its mean is every chunk's reference shift
+                ref, first = submitter.submit(
+                    _chunk_task,
+                    net,
+                    X,
+                    seed,
+                    0,
+                    sizes[0],
+                    0,
+                    block,
+                    max_order,
+                    None,
+                    threads,
+                    arrays,
+                ).result()
+                if arrays[1] == "float32":
+                    _check_float32_resolution(ref, first)
+                acc = MomentAccumulator(n_sites, max_order, ref, block)
+                merge(first)
+            submitted = done
+            while done < len(sizes):  # bounded reorder buffer: merge strictly in chunk order
+                while submitted < len(sizes) and len(pending) < window:
+                    pending.append(
+                        submitter.submit(
+                            _chunk_task,
+                            net,
+                            X,
+                            seed,
+                            submitted,
+                            sizes[submitted],
+                            submitted * chunk_size,
+                            block,
+                            max_order,
+                            acc.reference,
+                            threads,
+                            arrays,
+                        )
+                    )
+                    submitted += 1
+                merge(pending.popleft().result()[1])
+        except BaseException:
+            for fut in pending:
+                if hasattr(fut, "cancel"):
+                    fut.cancel()
+            raise
+        finally:
+            bar.close()
 
     provenance = {
         "seed": {
@@ -446,6 +564,8 @@ def estimate_correlators(
         "n_nets": acc.count,
         "chunk_size": chunk_size,
         "n_chunks": len(sizes),
+        "error_block_size": acc.block_size,
+        "n_error_blocks": acc.n_batches,
         "namespace": arrays[0],
         "dtype": arrays[1],
         "accumulation_dtype": "float64",
@@ -454,14 +574,74 @@ def estimate_correlators(
         "X": X.tolist(),
         "orders": list(orders),
         "backend": backend,
+        "cost_estimate": cost,
         "checkpoint": None if path is None else {"path": str(path), "resumed_at_chunk": resumed},
         "versions": _versions(backend),
         "conventions": {
             "sites": "s = a * d_out + i (input a, species i)",
             "tensor_shape": "(P,)*n if d_out == 1 else (P,)*n + (d_out,)*n",
-            "connected": "joint cumulants (moment-cumulant formula over set partitions)",
-            "stderr": "batch means over chunks, chunk-size weighted",
+            "connected": "joint cumulants (moment-cumulant recursion)",
+            "stderr": (
+                "batch means over error blocks of error_block_size consecutive networks "
+                "(independent of chunk_size), block-size weighted; networks after the last "
+                "complete block enter the estimate, not the spread"
+            ),
+            "reliable": (
+                f"stderr finite and tail-shape bound sum_j max(k_j, 0) <= {RELIABLE_K}, "
+                "k_j the generalised Pareto shape of the largest |f - c| at site j "
+                "(Zhang-Stephens fit as in PSIS, arXiv:1507.02646)"
+            ),
             "architectures": "seed 001 (SingleLayerNet), seed 000 (MLP); docs/conventions.md",
         },
     }
     return CorrelatorEstimate(acc, X.shape[0], net.d_out, orders, provenance)
+
+
+def _check_cost(
+    n_sites: int, max_order: int, orders: tuple[int, ...], n_nets: int, block: int
+) -> dict[str, float]:
+    """Refuse (naming ``orders``) a run whose predicted memory exceeds this machine's physical
+    memory; return the prediction (bytes, seconds) for the provenance and the progress bar."""
+    cost = estimate_cost(n_sites, max_order, orders)
+    cost["seconds"] = (
+        n_nets * cost["seconds_per_network"] + (n_nets // block) * cost["seconds_per_block"]
+    )
+    physical = sampling._physical_memory()  # module attribute: the errors doc patches it
+    if physical is not None and cost["bytes"] > physical:
+        raise UnsupportedError(
+            "orders",
+            f"{n_sites} sites up to order {max_order} ({cost['multisets']:.4g} unique "
+            f"multisets, tensors of up to {n_sites}^{max(orders)} entries) need an estimated "
+            f"{cost['bytes'] / 2**30:.3g} GiB, more than this machine's "
+            f"{physical / 2**30:.3g} GiB; reduce the number of inputs, outputs or the order",
+        )
+    return cost
+
+
+# float32 keeps 24 bits: outputs whose mean is this many standard deviations from zero lose
+# more than ~1e-4 of their fluctuation to rounding (2^23 * 1e-4 ≈ 840).
+_FLOAT32_MAX_MEAN_OVER_SPREAD = 2.0**23 * 1e-4
+
+
+def _check_float32_resolution(reference: np.ndarray, pieces: list[ChunkSums]) -> None:
+    """Refuse float32 sampling where the outputs' mean dwarfs their spread (first chunk)."""
+    count = sum(p.count for p in pieces)
+    first = sum(p.sums[0] for p in pieces) / count
+    n_sites = reference.size
+    diagonal = _diagonal_positions(n_sites)
+    second = sum(p.sums[1][diagonal] for p in pieces) / count
+    spread = np.sqrt(np.maximum(second - first * first, 0.0))
+    ratio = np.abs(reference + first) / np.maximum(spread, np.finfo(np.float64).tiny)
+    worst = float(ratio.max())
+    if worst > _FLOAT32_MAX_MEAN_OVER_SPREAD:
+        raise ArgumentError(
+            "dtype",
+            f"float32 cannot resolve these outputs: their mean is {worst:.3g} standard "
+            f"deviations from zero (float32 resolves ~{_FLOAT32_MAX_MEAN_OVER_SPREAD:.0f}); "
+            "the fluctuations would be lost to rounding: use dtype=numpy.float64",
+        )
+
+
+def _diagonal_positions(n_sites: int) -> np.ndarray:
+    """Positions of the multisets (s, s) among the order-2 multisets."""
+    return np.array([s * n_sites - s * (s - 1) // 2 for s in range(n_sites)])

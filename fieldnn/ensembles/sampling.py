@@ -117,17 +117,26 @@ def _physical_memory() -> int | None:
         return None
 
 
-def _check_output_memory(n_nets: int, n_points: int, d_out: int) -> None:
-    """Refuse an output array (n_nets × P × d_out float64) larger than the machine's memory."""
+def _check_output_memory(
+    n_nets: int,
+    n_points: int,
+    d_out: int,
+    *,
+    argument: str = "n_nets",
+    copies: int = 1,
+    hint: str = "use estimate_correlators (bounded memory)",
+) -> None:
+    """Refuse ``copies`` output arrays (n × P × d_out float64) plus the working memory of one
+    chunk (~64 MiB) larger than the machine's physical memory, before anything is allocated."""
     physical = _physical_memory()
     if physical is None:
         return
-    need = 8 * n_nets * n_points * d_out
+    need = copies * 8 * n_nets * n_points * d_out + 2**26
     if need > physical:
         raise ArgumentError(
-            "n_nets",
+            argument,
             f"{n_nets} networks' outputs need ~{need / 2**30:.3g} GiB, more than this machine's "
-            f"{physical / 2**30:.3g} GiB; use estimate_correlators (bounded memory)",
+            f"{physical / 2**30:.3g} GiB; {hint}",
         )
 
 
@@ -185,12 +194,18 @@ def sample_outputs(
     _check_output_memory(n_nets, X.shape[0], net.d_out)
     _check_chunk_memory(net, X.shape[0], min(chunk_size, n_nets))
     base = seed_sequence(rng)
-    parts = [
-        net.sample_batch(X, m, chunk_generator(base, i), xp=xp, dtype=dtype, threads=threads)
-        for i, m in enumerate(chunk_sizes(n_nets, chunk_size))
-    ]
-    if len(parts) == 1:
-        return parts[0]
-    from array_api_compat import array_namespace
+    sizes = chunk_sizes(n_nets, chunk_size)
+    out = None
+    start = 0
+    for i, m in enumerate(sizes):  # filled in place: peak memory = the outputs + one chunk
+        part = net.sample_batch(X, m, chunk_generator(base, i), xp=xp, dtype=dtype, threads=threads)
+        if len(sizes) == 1:
+            return part
+        if out is None:
+            from array_api_compat import array_namespace
 
-    return array_namespace(parts[0]).concat(parts, axis=0)
+            space = array_namespace(part)
+            out = space.empty((n_nets, *part.shape[1:]), dtype=part.dtype)
+        out[start : start + m, ...] = part
+        start += m
+    return out

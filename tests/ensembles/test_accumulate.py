@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from fieldnn.ensembles import ChunkSums, MomentAccumulator
-from fieldnn.ensembles.accumulate import _rank, expand_symmetric, multisets
+from fieldnn.ensembles.accumulate import (
+    _rank,
+    cumulants_from_moments,
+    estimate_cost,
+    expand_symmetric,
+    multisets,
+)
 from fieldnn.errors import ArgumentError, ArgumentTypeError
 
 
@@ -75,7 +81,8 @@ def test_merge_equals_sequential_add() -> None:
     for k in (1, 2, 3):
         for connected in (True, False):
             np.testing.assert_allclose(
-                left.stderr(k, connected=connected), seq.stderr(k, connected=connected),
+                left.stderr(k, connected=connected),
+                seq.stderr(k, connected=connected),
                 rtol=1e-9,
             )
         np.testing.assert_allclose(left.cumulants(k), seq.cumulants(k), rtol=1e-13)
@@ -108,9 +115,7 @@ def test_large_mean_no_cancellation() -> None:
         cen = [[v - mean[j] for v in cols[j]] for j in range(2)]
 
         def central(*js: int) -> mpmath.mpf:
-            return mpmath.fsum(
-                mpmath.fprod(cen[j][r] for j in js) for r in range(len(y))
-            ) / len(y)
+            return mpmath.fsum(mpmath.fprod(cen[j][r] for j in js) for r in range(len(y))) / len(y)
 
         k4 = central(0, 0, 1, 1) - central(0, 0) * central(1, 1) - 2 * central(0, 1) ** 2
         k2 = central(0, 1)
@@ -156,3 +161,48 @@ def test_compiled_power_sums_are_bitwise_the_array_api_ones() -> None:
     # and they are power sums: order 3 at sites (0, 1, 1)
     third = kernel(y, 3, 100)[2][int(_rank(np.array([[0, 1, 1]]), 5)[0])]
     assert np.isclose(third, np.sum(y[:, 0] * y[:, 1] ** 2), rtol=1e-12)
+
+
+def _set_partitions(items: list[int]) -> list[list[list[int]]]:
+    if not items:
+        return [[]]
+    first, rest = items[0], items[1:]
+    out = []
+    for part in _set_partitions(rest):
+        out.append([[first], *part])
+        for i in range(len(part)):
+            out.append([*part[:i], [first, *part[i]], *part[i + 1 :]])
+    return out
+
+
+def test_cumulant_recursion_equals_the_set_partition_formula() -> None:
+    """Order 6 on 3 sites from the sample moments of 200 rows: the 2^(n-1)-term recursion
+    against the moment–cumulant formula summed over all 203 set partitions, in exact rational
+    arithmetic of the same floating-point moments."""
+    from fractions import Fraction
+
+    y = np.random.default_rng(9).standard_t(5, size=(200, 3))
+    order, n_sites = 6, 3
+    moments = [
+        np.array([np.mean(np.prod(y[:, list(m)], axis=1)) for m in multisets(n_sites, k)])
+        for k in range(1, order + 1)
+    ]
+    got = cumulants_from_moments(moments, n_sites, order)
+    parts = _set_partitions(list(range(order)))
+    assert len(parts) == 203
+    for i, ms in enumerate(multisets(n_sites, order)):
+        total = Fraction(0)
+        for part in parts:
+            term = Fraction((-1) ** (len(part) - 1) * math.factorial(len(part) - 1))
+            for block in part:
+                sub = sorted(ms[j] for j in block)
+                term *= Fraction(float(moments[len(sub) - 1][_rank(np.array([sub]), 3)[0]]))
+            total += term
+        assert abs(got[i] - float(total)) <= 1e-12 * max(1.0, abs(float(total)))
+
+
+def test_cost_estimate_counts_multisets_and_tensor() -> None:
+    cost = estimate_cost(30, 6, (6,))
+    assert cost["multisets"] == sum(math.comb(29 + k, k) for k in range(1, 7))
+    assert cost["bytes"] > 30**6 * (4 * 6 + 32)  # the order-6 tensor alone
+    assert estimate_cost(3, 12, (12,))["bytes"] < 2**28

@@ -43,8 +43,13 @@ def test_serial_process_pool_dask_and_threads_are_bitwise_identical() -> None:
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(2, mp_context=ctx) as pool:
         _same(serial, estimate_correlators(NET, X, 1000, executor=pool, **ARGS))
+        # client= takes any concurrent.futures.Executor too (dask's Client is one in spirit)
+        on_pool = estimate_correlators(NET, X, 1000, client=pool, **ARGS)
+        _same(serial, on_pool)
+        assert on_pool.provenance["backend"].startswith("ProcessPoolExecutor")
     with ThreadPoolExecutor(3) as pool:
         _same(serial, estimate_correlators(NET, X, 1000, executor=pool, **ARGS))
+        _same(serial, estimate_correlators(NET, X, 1000, client=pool, **ARGS))
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
@@ -204,8 +209,10 @@ def test_to_dict_is_json_and_provenance_complete() -> None:
     assert prov["seed"]["entropy"] == "2024" and prov["seed"]["spawn_key"] == []
     assert prov["chunk_size"] == 150 and prov["dtype"] == "float64"
     assert {"numpy", "scipy", "fieldnn"} <= set(prov["versions"])
-    one_chunk = estimate_correlators(NET, X, 100, orders=(2,), chunk_size=100).to_dict()
-    assert one_chunk["stderr_connected"]["2"][0][0][0][0] is None  # NaN → None
+    assert prov["error_block_size"] == 50 and prov["n_error_blocks"] == 6
+    one_block = estimate_correlators(NET, X, 60, orders=(2,), chunk_size=100).to_dict()
+    assert one_block["stderr_connected"] is None  # one error block of 50: no error bars
+    assert one_block["reliable"]["2"] == np.zeros((3, 3, 2, 2), dtype=bool).tolist()
 
 
 @settings(max_examples=8, deadline=None)
@@ -218,7 +225,7 @@ def test_to_dict_is_json_and_provenance_complete() -> None:
 def test_estimates_are_symmetric_under_index_permutations(P, d_out, order, data) -> None:
     net = SingleLayerNet("tanh", width=3, d_in=1, d_out=d_out)
     Xh = np.linspace(-1.0, 1.0, P)[:, None]
-    est = estimate_correlators(net, Xh, 60, orders=(order,), chunk_size=20, rng=P + order)
+    est = estimate_correlators(net, Xh, 100, orders=(order,), chunk_size=20, rng=P + order)
     perm = data.draw(st.permutations(range(order)))
     axes = list(perm) + ([order + p for p in perm] if d_out > 1 else [])
     for tensor in (est.full(order), est.connected(order), est.stderr(order)):

@@ -179,9 +179,12 @@ def _connected_values(
         if k == 2:
             out[k] = v
             continue
-        # N (σ_W²/N)^{k/2} = σ_W^k N^{1−k/2}, in float64 (width up to 1e300)
+        # N (σ_W²/N)^{k/2}; as σ_W^k N^{1−k/2} where (σ_W²/N)^{k/2} underflows (width ≲ 1e300)
         with np.errstate(over="ignore", under="ignore"):
-            out[k] = float(N) * (sw / float(N)) ** (k // 2) * v
+            factor = N * (sw / N) ** (k // 2)
+            if factor == 0.0 and sw > 0.0:
+                factor = sw ** (k // 2) * float(N) ** (1 - k // 2)
+            out[k] = factor * v
         if not np.all(np.isfinite(out[k])):
             raise ArgumentError(
                 "sigma_w2", f"the connected {k}-point function overflows float64 at width {N}"
@@ -209,7 +212,7 @@ def _unit_cumulants(
         M = None
     if M is None or not all(np.all(np.isfinite(M[k][0])) for k in orders):
         raise ArgumentError(
-            _variance_argument(X, C, sw),
+            variance_argument(X, sw, sb),
             f"the moments of activation {act.name!r} are not finite (overflow or NaN) at "
             "pre-activation "
             f"variance up to {float(np.max(np.diag(C))):.3g}; rescale the inputs or σ_W²",
@@ -233,7 +236,7 @@ def _unit_cumulants(
         weights = [(-1) ** (len(p) - 1) * math.factorial(len(p) - 1) for p in even_partitions(k)]
         out[k] = _partition_sum(unit, D, k, weights)
         error = _partition_error(unit, unit_error, D, k, weights)
-        _check_accuracy(act, X, C, sw, k, out[k], error)
+        _check_accuracy(act, X, C, (sw, sb), k, out[k], error)
     for values in out.values():
         values.setflags(write=False)
     return out
@@ -259,19 +262,11 @@ def _partition_error(
     return out
 
 
-def _variance_argument(X: np.ndarray, C: np.ndarray, sw: float) -> str:
-    """The argument to name for a variance out of range: "X" for large or small inputs (their
-    scale sets the variance), else "sigma_w2" (see :func:`fieldnn.kernels.gp.variance_argument`)."""
-    if float(np.max(np.diag(C))) >= 1.0:
-        return variance_argument(X, sw)
-    return "X" if float(np.max(np.abs(X))) < 1.0 else "sigma_w2"
-
-
 def _check_accuracy(
     act: Activation,
     X: np.ndarray,
     C: np.ndarray,
-    sw: float,
+    variances: tuple[float, float],
     k: int,
     values: np.ndarray,
     error: np.ndarray,
@@ -291,7 +286,7 @@ def _check_accuracy(
     q = np.diag(C)
     relative = f"relative error {worst / scale:.1e}" if scale > 0 else f"error {worst:.1e} on 0"
     raise UnsupportedError(
-        _variance_argument(X, C, sw),
+        variance_argument(X, *variances),
         f"the connected {k}-point function of activation {act.name!r} is lost in cancellation "
         f"between moments (estimated {relative}, accepted {_ACCURACY:g} relative) at "
         f"pre-activation variances {float(q.min()):.3g} to "

@@ -61,12 +61,16 @@ def preactivation_covariance(
     return _covariance(*_points(X, Y), sw, sb)
 
 
-def variance_argument(X: np.ndarray, sw: float) -> str:
-    """The argument to name when σ_b² + σ_W² ``|x|²``/d_in is out of range: "X" if the inputs
-    are large (max ``|x|²``/d_in > 1), else "sigma_w2" (σ_b² is a checked finite float)."""
+def variance_argument(X: np.ndarray, sw: float, sb: float = 0.0) -> str:
+    """The argument to name when the variance σ_b² + σ_W² ``|x|²``/d_in is out of range: the
+    largest of its factors — "X" if max ``|x|²``/d_in >= σ_W², else "sigma_w2" — or
+    "sigma_b2" when σ_b² alone exceeds the σ_W² term."""
     with np.errstate(over="ignore"):
-        large = float(np.max(np.sum(X * X, axis=1))) / X.shape[1] > 1.0
-    return "X" if large or sw <= 1.0 else "sigma_w2"
+        x2 = float(np.max(np.sum(X * X, axis=1))) / X.shape[1]
+        weight_term = sw * x2
+    if sb > weight_term:
+        return "sigma_b2"
+    return "X" if x2 >= sw else "sigma_w2"
 
 
 def _covariance(X: np.ndarray, Y: np.ndarray, sw: float, sb: float) -> np.ndarray:
@@ -74,7 +78,7 @@ def _covariance(X: np.ndarray, Y: np.ndarray, sw: float, sb: float) -> np.ndarra
         C = sb + sw * (X @ Y.T) / X.shape[1]
     if not np.all(np.isfinite(C)):
         raise ArgumentError(
-            variance_argument(np.vstack([X, Y]), sw),
+            variance_argument(np.vstack([X, Y]), sw, sb),
             "the pre-activation covariance σ_b² + σ_W² x·y/d_in overflows float64 "
             f"(max |x| = {float(np.max(np.abs(np.vstack([X, Y])))):.3g}, σ_W² = {sw:.3g}); "
             "rescale the inputs or σ_W²",
@@ -135,7 +139,7 @@ def single_layer_kernel(
         K = sb + sw * pair_expectation(act, qx[:, None], qy[None, :], C)
     if not np.all(np.isfinite(K)):
         raise ArgumentError(
-            variance_argument(np.vstack([X, Y]), sw),
+            variance_argument(np.vstack([X, Y]), sw, sb),
             f"the kernel of activation {act.name!r} overflows float64 at these inputs "
             f"(max pre-activation variance {float(max(qx.max(), qy.max())):.3g}); "
             "rescale the inputs or σ_W²",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import mpmath
 import numpy as np
 import pytest
 from scipy.special import erf
@@ -206,3 +207,85 @@ def test_bad_input():
         exact_connected("erf", np.zeros((20, 1)), 8, width=2, d_out=3, **kw)
     with pytest.raises(ArgumentError, match="d_out"):
         exact_connected("erf", [[0.0]], 4, width=2, d_out=0, **kw)
+
+
+# --- large pre-activation variance: the right number or an error (issue 14) ------------------
+def _erf_moment_mp(s: float, k: int) -> mpmath.mpf:
+    """E[erf(s u)^k], u ~ N(0, 1), by mpmath (30 digits), split where erf(s u) turns over."""
+    s = mpmath.mpf(s)
+    cuts = sorted({-mpmath.inf, -10, -1, -10 / s, -1 / s, 0, 1 / s, 10 / s, 1, 10, mpmath.inf})
+    return mpmath.quad(lambda u: mpmath.erf(s * u) ** k * mpmath.npdf(u), cuts)
+
+
+def _erf_connected_mp(s: float, n: int, width: int) -> float:
+    # d_out = 1, σ_W² = 1, one input with C = s²: unit moments E[u^2] = m2, E[u^4] = 3 m4,
+    # E[u^6] = 15 m6 (readout weight N(0, 1/N)); κ4 = u4 − 3u2², κ6 = u6 − 15 u4 u2 + 30 u2³
+    with mpmath.workdps(30):
+        m2, m4 = _erf_moment_mp(s, 2), _erf_moment_mp(s, 4)
+        if n == 4:
+            return float((3 * m4 - 3 * m2**2) / width)
+        m6 = _erf_moment_mp(s, 6)
+        return float((15 * m6 - 45 * m4 * m2 + 30 * m2**3) / width**2)
+
+
+@pytest.mark.parametrize(
+    ("x", "n", "rtol"),
+    [(100.0, 4, 1e-11), (300.0, 4, 1e-11), (1000.0, 4, 1e-10), (1e5, 4, 1e-9), (1000.0, 6, 1e-9)],
+)
+def test_erf_connected_at_large_variance_against_mpmath(x, n, rtol):
+    # was 17 % off at x = 100 and of the wrong sign from x = 300, with a mild warning
+    # (filterwarnings=error: any warning now fails this test)
+    value = exact_connected("erf", [[x]], n, width=4, sigma_w2=1.0, sigma_b2=0.0)
+    reference = _erf_connected_mp(x, n, 4)
+    assert value.ravel()[0] == pytest.approx(reference, rel=rtol)
+
+
+def test_erf_connected_quoted_values_at_large_variance():
+    # the mpmath values quoted in issue 14 (0.00332 / 0.00111 / 0.000335), to five digits
+    G = [
+        exact_connected("erf", [[x]], 4, width=4, sigma_w2=1.0, sigma_b2=0.0).ravel()[0]
+        for x in (100.0, 300.0, 1000.0)
+    ]
+    np.testing.assert_allclose(G, [0.0033210, 0.0011138, 0.00033484], rtol=5e-5)
+
+
+@pytest.mark.parametrize(
+    ("X", "kw", "argument"),
+    [
+        ([[1e77]], {"sigma_w2": 1.0, "sigma_b2": 0.0}, "'X'"),  # was 0.745 (true ~1e-78)
+        ([[1e10]], {"sigma_w2": 1.0, "sigma_b2": 0.0}, "'X'"),  # moments 1 − 1e-10: lost
+        ([[100.0], [-50.0]], {"sigma_w2": 1.0, "sigma_b2": 1.0}, "'X'"),  # rank 2: lattice
+        ([[1.0], [2.0]], {"sigma_w2": 1e8, "sigma_b2": 1.0}, "sigma_w2"),
+    ],
+)
+def test_erf_connected_refuses_what_cancellation_destroyed(X, kw, argument):
+    with pytest.raises(UnsupportedError, match=argument) as info:
+        exact_connected("erf", X, 4, width=4, **kw)
+    assert "cancellation" in str(info.value)
+
+
+def test_overflowing_moments_and_widths_are_named_errors():
+    kw = {"sigma_w2": 1.0, "sigma_b2": 1.0}
+    with pytest.raises(ArgumentError, match="'X'"):  # was OverflowError
+        exact_connected("relu", [[1e100]], 4, width=4, **kw)
+    with pytest.raises(ArgumentError, match="'X'"):  # was inf with a RuntimeWarning
+        exact_connected("gauss", [[1e3]], 4, width=4, **kw)
+    with pytest.raises(ArgumentError, match="'width'"):  # was OverflowError
+        exact_connected("relu", [[1.0]], 4, width=10**400, **kw)
+    # width 10**300 is accepted and exactly 1/N: N G4 is width-independent
+    ref = exact_connected("erf", [[0.5]], 4, width=10, **kw) * 10
+    huge = exact_connected("erf", [[0.5]], 4, width=10**300, **kw) * 1e300
+    np.testing.assert_allclose(huge, ref, rtol=1e-14)
+
+
+def test_lambda_at_huge_width_is_exactly_one_over_width():
+    # GP − G4 is −G4_c = −N κ4: read directly, λ·N is constant to rounding (the difference
+    # lost precision from N ≈ 1e13 and was exactly 0 from 1e15)
+    from fieldnn.ensembles import SingleLayerNet
+    from fieldnn.experiments.couplings import measure_lambda
+
+    X = [[-0.5], [0.0], [0.5]]
+    ref = measure_lambda(SingleLayerNet("erf", 10), X, cutoff=2.0).values * 10
+    for N in (10**13, 10**15, 10**16, 10**100):
+        lam = measure_lambda(SingleLayerNet("erf", N), X, cutoff=2.0).values
+        np.testing.assert_allclose(lam * N, ref, rtol=1e-12)

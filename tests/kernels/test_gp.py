@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 from scipy.special import erf
 
 from fieldnn.errors import ArgumentError, ShapeError
 from fieldnn.kernels import get_activation, preactivation_covariance, single_layer_kernel
+from fieldnn.kernels.gaussian import pair_expectation
 
 from ._reference import pair_quad
 
@@ -93,3 +95,81 @@ def test_bad_input():
         preactivation_covariance([[np.nan]], sigma_w2=1.0, sigma_b2=1.0)
     with pytest.raises(ArgumentError, match="activation"):
         single_layer_kernel("nope", [[0.0]], sigma_w2=1.0, sigma_b2=1.0)
+
+
+# --- extreme variances: the right number or an error naming the argument (issue 14) ---------
+def _erf_pair_mp(k11: float, k22: float, k12: float) -> tuple[float, float]:
+    """(2/π) arcsin(2k12/√((1 + 2k11)(1 + 2k22))) and its distance to 1, at 50 digits."""
+    with mpmath.workdps(50):
+        a, b, c = (mpmath.mpf(v) for v in (k11, k22, k12))
+        value = 2 / mpmath.pi * mpmath.asin(2 * c / mpmath.sqrt((1 + 2 * a) * (1 + 2 * b)))
+        return float(value), float(1 - value)
+
+
+@pytest.mark.parametrize(
+    ("k11", "k22", "k12"),
+    [
+        (1e6, 1e6, 1e6),
+        (1e12, 1e12, 1e12),
+        (1e12, 4e12, 2e12),
+        (3.0, 3.0, 2.9),
+        (1e200, 1e200, 1e200),
+    ],
+)
+def test_erf_pair_keeps_its_distance_to_one(k11, k22, k12):
+    # the product moment 1 − O(q^{-1/2}) at variance q ≫ 1 enters the exact cumulants through
+    # differences; 1 − ⟨erf erf⟩ was off by 2e-4 relative at q = 1e12 and 0 at q = 1e200
+    value = pair_expectation("erf", k11, k22, k12)
+    reference, gap = _erf_pair_mp(k11, k22, k12)
+    assert float(value) == pytest.approx(reference, rel=1e-15)
+    assert 1.0 - float(value) == pytest.approx(gap, rel=1e-9, abs=1e-16)
+
+
+def test_kernels_at_huge_but_finite_variance():
+    # Erf-net at σ_W² = 1e160 (was 1.0) and at x = 1e100 with σ_b = 0 (was 0);
+    # ReLU-net at x = 1e154: σ_b² + σ_W² q/2 = 5e307 (was inf)
+    K = single_layer_kernel("erf", [[0.1]], sigma_w2=1e160, sigma_b2=1.0)
+    q = 1.0 + 1e160 * 0.01
+    assert K[0, 0] == pytest.approx(1.0 + 1e160 * _erf_pair_mp(q, q, q)[0], rel=1e-14)
+    assert single_layer_kernel("erf", [[1e100]], sigma_w2=1.0, sigma_b2=0.0)[0, 0] == 1.0
+    K = single_layer_kernel("relu", [[1e154], [-1e154]], sigma_w2=1.0, sigma_b2=1.0)
+    np.testing.assert_allclose(K, [[5e307, 1.0], [1.0, 5e307]], rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("X", "kw", "argument"),
+    [
+        ([[1e300]], {"sigma_w2": 1.0, "sigma_b2": 1.0}, "'X'"),
+        ([[0.5]], {"sigma_w2": 1.7e308, "sigma_b2": 1.7e308}, "'sigma_b2'"),
+        ([[2.0]], {"sigma_w2": 1e308, "sigma_b2": 0.0}, "'sigma_w2'"),
+    ],
+)
+def test_overflowing_covariance_names_its_argument(X, kw, argument):
+    # was ArgumentError('k11') after numpy overflow warnings
+    with pytest.raises(ArgumentError, match=argument):
+        single_layer_kernel("erf", X, **kw)
+    with pytest.raises(ArgumentError, match=argument):
+        preactivation_covariance(X, **kw)
+
+
+def test_overflowing_kernel_names_sigma_w2():
+    # relu at σ_W² = 1e300: C = 2.5e299 is finite, K = σ_W² C/2 is not
+    with pytest.raises(ArgumentError, match="'sigma_w2'"):
+        single_layer_kernel("relu", [[0.5]], sigma_w2=1e300, sigma_b2=0.0)
+
+
+@pytest.mark.parametrize(
+    ("X", "error", "fragment"),
+    [([[1.0], [1.0, 2.0]], ShapeError, "ragged"), (np.zeros((2, 0)), ShapeError, "d_in >= 1")],
+)
+def test_malformed_inputs_name_X(X, error, fragment):
+    with pytest.raises(error, match=fragment):
+        single_layer_kernel("erf", X, sigma_w2=1.0, sigma_b2=1.0)
+
+
+def test_user_activation_must_act_elementwise():
+    with pytest.raises(ArgumentError, match=r"'activation'.*elementwise"):
+        single_layer_kernel(lambda z: 1.0, [[0.1], [0.2]], sigma_w2=1.0, sigma_b2=1.0)
+    act = get_activation(lambda z: 0.0 * z + 1.0, derivative=lambda z: 0.0)
+    with pytest.raises(ArgumentError, match=r"'derivative'.*elementwise"):
+        act.derivative(np.ones(3))

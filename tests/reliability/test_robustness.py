@@ -33,8 +33,9 @@ def test_kernel_recursion_near_zero_kernel(act: str, scale: float) -> None:
         assert np.max(np.abs(K)) <= 10 * max(scale, 1e-300) ** 2 + 1e-300
 
 
-@pytest.mark.parametrize(("act", "C_W"), [("relu", 1e4), ("erf", 1e4), ("linear", 1e3),
-                                          ("sin", 1e4)])
+@pytest.mark.parametrize(
+    ("act", "C_W"), [("relu", 1e4), ("erf", 1e4), ("linear", 1e3), ("sin", 1e4)]
+)
 def test_kernel_recursion_at_large_weight_variance_is_finite(act: str, C_W: float) -> None:
     X = np.array([[1.0], [0.25]])
     Ks = fnn.kernel_recursion(act, X, C_W=C_W, C_b=0.0, depth=20)
@@ -46,11 +47,14 @@ def test_kernel_recursion_at_large_weight_variance_is_finite(act: str, C_W: floa
         np.testing.assert_allclose(np.diag(Ks[-1]), C_W / 2, rtol=1e-12)
 
 
-@pytest.mark.parametrize("act", [
-    "tanh",
-    "swish",
-    "gelu",
-])
+@pytest.mark.parametrize(
+    "act",
+    [
+        "tanh",
+        "swish",
+        "gelu",
+    ],
+)
 def test_large_weight_variance_quadrature_warns_instead_of_nan(act: str) -> None:
     X = np.array([[1.0], [0.25]])
     with warnings.catch_warnings(record=True) as record:
@@ -62,12 +66,17 @@ def test_large_weight_variance_quadrature_warns_instead_of_nan(act: str) -> None
 
 def test_sin_pair_expectation_does_not_overflow() -> None:
     sin = fnn.get_activation("sin")
-    k11, k22, k12 = np.array([1e4, 800.0, 0.3]), np.array([1e4, 900.0, 0.5]), np.array(
-        [9e3, 848.0, 0.2])
+    k11, k22, k12 = (
+        np.array([1e4, 800.0, 0.3]),
+        np.array([1e4, 900.0, 0.5]),
+        np.array([9e3, 848.0, 0.2]),
+    )
     got = pair_expectation(sin, k11, k22, k12)
     mpmath.mp.dps = 50
-    want = [float(mpmath.exp(-(mpmath.mpf(a) + b) / 2) * mpmath.sinh(c))
-            for a, b, c in zip(k11, k22, k12, strict=True)]
+    want = [
+        float(mpmath.exp(-(mpmath.mpf(a) + b) / 2) * mpmath.sinh(c))
+        for a, b, c in zip(k11, k22, k12, strict=True)
+    ]
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-300)
 
 
@@ -85,14 +94,44 @@ def test_four_point_vertex_refuses_zero_variance_input() -> None:
 
 def test_relu_vertex_at_tiny_kernel() -> None:
     # V is homogeneous of degree 2 in K for relu with C_b = 0: V(1e-150 x) = 1e-600 V(x) = 0
-    V = fnn.four_point_vertex("relu", 1e-150 * np.array([[1.0], [0.5]]), C_W=2.0, C_b=0.0,
-                              widths=[1, 5, 5, 1])
+    V = fnn.four_point_vertex(
+        "relu", 1e-150 * np.array([[1.0], [0.5]]), C_W=2.0, C_b=0.0, widths=[1, 5, 5, 1]
+    )
     np.testing.assert_allclose(V, 0.0, atol=1e-300)
 
 
 def test_kernel_recursion_overflow_is_a_clear_error() -> None:
     with pytest.raises(ArgumentError, match="C_W"):
         fnn.kernel_recursion("relu", [[1.0]], C_W=1e150, C_b=0.0, depth=5)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: fnn.kernel_recursion("tanh", [[1e300]], C_W=1.0, C_b=0.0, depth=3),
+        lambda: fnn.ntk_recursion(
+            "relu", [[1e300]], C_W=2.0, C_b=0.0, lambda_W=1.0, lambda_b=0.0, depth=3
+        ),
+        lambda: fnn.MLP("relu", [1, 4, 4, 1]).four_point_vertex([[1e154]]),
+        lambda: fnn.MLP("relu", [1, 4, 4, 1]).kernel([[1e300], [1.0]]),
+    ],
+)
+def test_inputs_that_overflow_are_blamed_not_C_W(call) -> None:
+    # a (P, d_in) input of 1e300 was reported as "reduce C_W"; the vertex at 1e154 raised
+    # OverflowError (or ValueError after an overflowed orthant product)
+    with pytest.raises(ArgumentError, match=r"'X'.*rescale") as info:
+        call()
+    assert "C_W" not in str(info.value)
+
+
+def test_deep_relu_kernel_at_huge_finite_input_is_exact() -> None:
+    # relu with C_b = 0 is positively homogeneous: K(λx) = λ² K(x) at every layer, also at
+    # λ = 1e153 (K ~ 2e306, where √(k11 k22) and its products used to overflow)
+    X = np.array([[1.0], [-0.5]])
+    huge = fnn.kernel_recursion("relu", 1e153 * X, C_W=2.0, C_b=0.0, depth=4)
+    unit = fnn.kernel_recursion("relu", X, C_W=2.0, C_b=0.0, depth=4)
+    for k_huge, k_unit in zip(huge, unit, strict=True):
+        np.testing.assert_allclose(k_huge, 1e306 * k_unit, rtol=1e-14, atol=0.0)
 
 
 # -- ill-conditioned training kernels in inference ---------------------------------------------

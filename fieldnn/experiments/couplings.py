@@ -428,6 +428,11 @@ def measure_lambda(
     sp_fac = _species_factor(sp_sel)
     gp = np.array([_gp_moment(K, t, sp_sel) for t in tup])
     num = gp - g4[tuple(tup.T)]
+    if src.kind == "exact" and kernel is None:
+        # single hidden layer: GP − G4 is exactly −G4_c = −N κ4(unit); read it directly (the
+        # difference loses every digit once G4_c is below the rounding of GP, N ≳ 1e15)
+        g4c = np.asarray(source.exact_connected(Xa, 4))
+        num = -_species_block(g4c, 4, species, src.d_out)[tuple(tup.T)]
     integ, ierr = _vertex_integrals(src.kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
     denom = 8.0 * sp_fac * integ
     if np.any(denom == 0):

@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from .._validate import finite_float, input_points, nonnegative_float, positive_int
+from .._validate import (
+    MAX_WIDTH,
+    finite_float,
+    input_points,
+    nonnegative_float,
+    positive_int,
+)
 from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
 from ..kernels.activations import Activation, get_activation
 from ._forward import ForwardPlan, Layer, default_threads, first_layer_factor
@@ -124,7 +130,7 @@ class SingleLayerNet:
         mu_b: float = 0.0,
     ) -> None:
         self.activation = get_activation(activation)
-        self.width = positive_int(width, "width")
+        self.width = positive_int(width, "width", maximum=MAX_WIDTH)
         self.d_in = positive_int(d_in, "d_in")
         self.d_out = positive_int(d_out, "d_out")
         self.sigma_w2 = nonnegative_float(sigma_w2, "sigma_w2")
@@ -323,7 +329,9 @@ class MLP:
         widths = list(widths)
         if len(widths) < 2:
             raise ArgumentError("widths", f"needs at least [d_in, d_out], got {widths}")
-        self.widths = tuple(positive_int(w, f"widths[{i}]") for i, w in enumerate(widths))
+        self.widths = tuple(
+            positive_int(w, f"widths[{i}]", maximum=MAX_WIDTH) for i, w in enumerate(widths)
+        )
         self.depth = len(self.widths) - 1
         self.C_W = _per_layer(C_W, "C_W", self.depth)
         self.C_b = _per_layer(C_b, "C_b", self.depth)

@@ -35,6 +35,8 @@ J. Halverson, A. Maiti, K. Stoner, arXiv:2008.08601, Sec. 3.3 (λ_m, δ′) and 
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations, combinations_with_replacement
@@ -42,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import finite_float, input_points, nonnegative_float, real_array
+from .._validate import finite_float, input_points, nonnegative_float, positive_int, real_array
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnknownNameError
 from ..symbolic import pairings
 
@@ -56,6 +58,7 @@ __all__ = [
 ]
 
 LEGS = ("full", "subtract_bias")
+TWO_POINT = ("auto", "kernel", "nlo", "sampled")
 #: relative spread std/|mean| above which λ_m is not reported as a constant
 SPREAD_TOLERANCE = 0.1
 
@@ -92,6 +95,7 @@ class _Source:
     sigma_b2: float | None
     n_nets: int | None
     d_out: int
+    net: Any = None  # the network the kernel comes from (None for a callable kernel)
 
 
 def _kernel_of(obj: Any) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], float | None]:
@@ -111,6 +115,21 @@ def _kernel_of(obj: Any) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray]
     raise ArgumentTypeError("kernel", f"must be a network or a callable K(X, Y), got {obj!r}")
 
 
+def _check_estimate_inputs(source: Any, X: np.ndarray) -> None:
+    """Refuse an estimate whose recorded inputs are not ``X`` (naming ``X``)."""
+    recorded = getattr(source, "provenance", {}).get("X")
+    if recorded is None:
+        return
+    rec = np.asarray(recorded, dtype=np.float64)
+    if rec.shape != X.shape or not np.array_equal(rec, X):
+        raise ArgumentError(
+            "X",
+            f"the estimate was sampled at other inputs (shape {rec.shape}, first "
+            f"{rec.reshape(-1)[:4].tolist()}) than X (shape {X.shape}, first "
+            f"{X.reshape(-1)[:4].tolist()}); pass the estimate's own inputs",
+        )
+
+
 def _as_source(source: Any, X: np.ndarray, kernel: Any, sigma_b2: float | None) -> _Source:
     if hasattr(source, "exact_full") and hasattr(source, "kernel"):
         kern, sb = _kernel_of(source if kernel is None else kernel)
@@ -122,12 +141,14 @@ def _as_source(source: Any, X: np.ndarray, kernel: Any, sigma_b2: float | None) 
             sb if sigma_b2 is None else sigma_b2,
             None,
             int(getattr(source, "d_out", 1)),
+            source if kernel is None else kernel,
         )
     if hasattr(source, "full") and hasattr(source, "stderr"):
         if kernel is None:
             raise ArgumentError(
                 "kernel", "a CorrelatorEstimate needs kernel= (the net or a callable K(X, Y))"
             )
+        _check_estimate_inputs(source, X)
         kern, sb = _kernel_of(kernel)
         g2 = np.asarray(source.full(2))
         d_out = 1 if g2.ndim == 2 else int(g2.shape[-1])
@@ -139,6 +160,7 @@ def _as_source(source: Any, X: np.ndarray, kernel: Any, sigma_b2: float | None) 
             sb if sigma_b2 is None else sigma_b2,
             int(source.n_nets),
             d_out,
+            kernel,
         )
     if isinstance(source, np.ndarray | list | tuple):
         if kernel is None:
@@ -152,10 +174,110 @@ def _as_source(source: Any, X: np.ndarray, kernel: Any, sigma_b2: float | None) 
                 raise ArgumentError("source", f"holds the {order}-point function, not {n}")
             return arr
 
-        return _Source("array", full, None, kern, sb if sigma_b2 is None else sigma_b2, None, 1)
+        sb = sb if sigma_b2 is None else sigma_b2
+        return _Source("array", full, None, kern, sb, None, 1, kernel)
     raise ArgumentTypeError(
         "source", f"must be a SingleLayerNet, a CorrelatorEstimate or an array, got {source!r}"
     )
+
+
+def _cutoff(cutoff: Any) -> float:
+    """Λ > 0, finite or ``math.inf`` (ℝ^{d_in}: :func:`fieldnn.integrals.vertex_integral`
+    refuses, naming ``cutoff``, an integrand that does not decay)."""
+    if (
+        isinstance(cutoff, numbers.Real)
+        and not isinstance(cutoff, bool)
+        and float(cutoff) == math.inf
+    ):
+        return math.inf
+    return nonnegative_float(cutoff, "cutoff", strictly_positive=True)
+
+
+def _check_species(species: Any, order: int, d_out: int) -> tuple[int, ...] | None:
+    """``species`` as ``order`` ints in 0..d_out − 1 (None stays None), or raise naming it."""
+    if species is None:
+        return None
+    if isinstance(species, str | bytes) or not isinstance(species, Sequence):
+        raise ArgumentTypeError("species", f"must be {order} output indices, got {species!r}")
+    idx = tuple(positive_int(i, "species", minimum=0) for i in species)
+    if len(idx) != order:
+        raise ShapeError("species", f"must have {order} entries, got {idx}")
+    if max(idx) >= d_out:
+        raise ArgumentError(
+            "species",
+            f"entries must be output indices in 0..{d_out - 1} (d_out = {d_out}), got {idx}",
+        )
+    return idx
+
+
+def _two_point(
+    src: _Source, X: np.ndarray, two_point: str
+) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The 2-point function standing in the GP terms, its standard error, and its name.
+
+    ``"kernel"``: the infinite-width K (exact for a single hidden layer: seed rule 4.5).
+    ``"nlo"``: K + K^{1}/n_{L−1} of a deep MLP (:func:`fieldnn.kernels.deep.nlo_kernel_correction`,
+    RYH eq. 4.118), exact up to O(1/n²). ``"sampled"``: the estimate's own G⁽²⁾.
+    ``"auto"``: "kernel" for a single hidden layer (SingleLayerNet, or an MLP with one hidden
+    layer), "sampled" for an estimate of a deeper MLP, "nlo" for exact/array input of one.
+    """
+    if not isinstance(two_point, str) or two_point not in TWO_POINT:
+        raise UnknownNameError("two_point", two_point, TWO_POINT)
+    K = np.asarray(src.kernel(X, X))
+    deep = hasattr(src.net, "widths") and len(src.net.widths) > 3
+    choice = two_point
+    if choice == "auto":
+        choice = ("sampled" if src.kind == "sampled" else "nlo") if deep else "kernel"
+    if choice == "kernel":
+        return K, None, "kernel"
+    if choice == "nlo":
+        if not hasattr(src.net, "widths"):
+            raise ArgumentError("two_point", '"nlo" needs an MLP as kernel= (or as source)')
+        from ..kernels.deep import nlo_kernel_correction
+
+        net = src.net
+        K1 = nlo_kernel_correction(net.activation, X, C_W=net.C_W, C_b=net.C_b, widths=net.widths)
+        return K + np.asarray(K1) / net.widths[-2], None, "nlo"
+    if src.kind != "sampled":
+        raise ArgumentError("two_point", '"sampled" needs a CorrelatorEstimate as source')
+    g2 = np.asarray(src.full(2))
+    se2 = np.asarray(src.stderr(2))
+    if g2.ndim != 2:  # d_out > 1: species-diagonal block, averaged over species (SO(d_out))
+        g2 = np.mean([g2[:, :, i, i] for i in range(src.d_out)], axis=0)
+        se2 = np.mean([se2[:, :, i, i] for i in range(src.d_out)], axis=0)
+    return g2, se2, "sampled"
+
+
+def _gp_moment_error(
+    K: np.ndarray, se: np.ndarray, idx: Sequence[int], species: Sequence[int] | None = None
+) -> float:
+    """Standard error of :func:`_gp_moment` from independent errors ``se`` of the entries of K
+    (linear propagation; the correlation with G⁽ⁿ⁾ of the same ensemble is not used, which
+    overstates the error of GP − G⁽ⁿ⁾ because the two are positively correlated)."""
+    grad: dict[tuple[int, int], float] = {}
+    for p in pairings(list(range(len(idx)))):
+        if species is not None and not all(species[a] == species[b] for a, b in p):
+            continue
+        entries = [tuple(sorted((idx[a], idx[b]))) for a, b in p]
+        for m, e in enumerate(entries):
+            rest = np.prod([K[o] for q, o in enumerate(entries) if q != m])
+            grad[e] = grad.get(e, 0.0) + float(rest)
+    return float(np.sqrt(sum((g * se[e]) ** 2 for e, g in grad.items())))
+
+
+def _check_integrals(integ: np.ndarray, ierr: np.ndarray, tup: np.ndarray, what: str) -> None:
+    """Refuse tuples whose vertex integral is zero, or zero within its quadrature error:
+    λ_m (κ_m) = numerator/integral is undefined there (a noise-level integral gives ~1e50)."""
+    bad = ~(np.abs(integ) > 4.0 * np.abs(ierr))
+    if np.any(bad):
+        i = int(np.nonzero(bad)[0][0])
+        raise ArgumentError(
+            "tuples",
+            f"the {what} vertex integral of the input tuple {tup[i].tolist()} is "
+            f"{integ[i]:.3g} ± {ierr[i]:.2g}, zero within its quadrature error "
+            f"({int(bad.sum())} such tuple(s)): the coupling is undefined there; leave these "
+            "tuples out (tuples=) or change legs/cutoff",
+        )
 
 
 def _leg_subtract(src: _Source, legs: str) -> float:
@@ -177,8 +299,11 @@ def cutoff_ladder(cutoff: float, X: np.ndarray) -> list[float]:
     prevents that.
     """
     pts = {0.0}
+    if not math.isfinite(cutoff):  # ℝ^d: the decades ±1, ±10, ±100 (peaks of width O(1))
+        pts.update(sign * 10.0**k for k in range(3) for sign in (1.0, -1.0))
+        cutoff = math.inf
     k = 1
-    while cutoff * 10.0**-k >= 1.0:
+    while math.isfinite(cutoff) and cutoff * 10.0**-k >= 1.0:
         pts.update((cutoff * 10.0**-k, -cutoff * 10.0**-k))
         k += 1
     if X.shape[1] == 1:
@@ -215,8 +340,6 @@ def _species_block(G: np.ndarray, order: int, species: Sequence[int] | None, d_o
     if d_out == 1:
         return G
     sp_idx = tuple(species) if species is not None else (0,) * order
-    if len(sp_idx) != order:
-        raise ShapeError("species", f"must have {order} entries, got {sp_idx}")
     return G[(Ellipsis, *sp_idx)]
 
 
@@ -307,8 +430,21 @@ def _summary(values: np.ndarray, stderr: np.ndarray | None, tol: float, name: st
         )
     if stderr is not None and std < 2.0 * float(np.median(stderr)):
         verdict += "; the spread is within sampling noise (2× the median standard error)"
-    return {"mean": mean, "std": std, "mean_stderr": mean_err, "relative_spread": rel,
-            "is_constant": constant, "verdict": verdict}
+    return {
+        "mean": mean,
+        "std": std,
+        "mean_stderr": mean_err,
+        "relative_spread": rel,
+        "is_constant": constant,
+        "verdict": verdict,
+    }
+
+
+_TWO_POINT_TEXT = {
+    "kernel": "kernel: the infinite-width GP kernel K (exact for one hidden layer)",
+    "nlo": "nlo: K + K^{1}/n_{L-1} (RYH eq. 4.118; error O(1/n^2))",
+    "sampled": "sampled: the estimate's own G2 (its error propagated)",
+}
 
 
 def _conventions(legs: str, cutoff: float, subtract: float, kind: str, extra: str) -> dict:
@@ -329,13 +465,15 @@ def _index_tuples(tuples: Any, k: int, P: int) -> np.ndarray:
     """``tuples`` as a (T, k) int64 array of indices into P inputs, or raise naming it."""
     arr = real_array(tuples, "tuples")
     if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != k:
-        raise ShapeError("tuples", f"must be (T, {k}) indices into the {P} inputs, T >= 1, "
-                         f"got shape {arr.shape}")
+        raise ShapeError(
+            "tuples", f"must be (T, {k}) indices into the {P} inputs, T >= 1, got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
         raise ArgumentTypeError("tuples", "entries must be integer indices")
     if arr.min() < 0 or arr.max() >= P:
-        raise ArgumentError("tuples", f"indices must be in 0..{P - 1}, got {arr.min():g}.."
-                            f"{arr.max():g}")
+        raise ArgumentError(
+            "tuples", f"indices must be in 0..{P - 1}, got {arr.min():g}..{arr.max():g}"
+        )
     return arr.astype(np.int64)
 
 
@@ -351,6 +489,7 @@ def measure_lambda(
     species: Sequence[int] | None = None,
     spread_tolerance: float = SPREAD_TOLERANCE,
     rtol: float = 1e-8,
+    two_point: str = "auto",
 ) -> LambdaMeasurement:
     """Measure the quartic coupling λ_m(x₁..x₄) over tuples of inputs (seed 001, Sec. 3.3).
 
@@ -360,9 +499,11 @@ def measure_lambda(
         A single-layer net (exact finite-width G⁽⁴⁾), a sampled estimate (errors propagated), or
         a full 4-point function.
     X : array (P, d_in)
-        Inputs at which G⁽⁴⁾ is known (the estimate's inputs).
+        Inputs at which G⁽⁴⁾ is known; for an estimate they must be the inputs it was sampled
+        at (checked against its provenance; a mismatch raises naming ``X``).
     cutoff : float
-        Λ: the box [−Λ, Λ]^{d_in} of the vertex integral.
+        Λ: the box [−Λ, Λ]^{d_in} of the vertex integral; ``math.inf`` for ℝ^{d_in} where the
+        integral converges (e.g. a Gauss-net with ``legs="subtract_bias"``).
     legs : {"full", "subtract_bias"}
         Kernel on the legs of the integral: K or K − σ_b².
     kernel : net or callable K(X, Y) -> (P, Q), optional
@@ -379,10 +520,25 @@ def measure_lambda(
         Threshold on std/``|mean|`` for :attr:`LambdaMeasurement.is_constant`.
     rtol : float
         Relative tolerance of the vertex integrals (split at :func:`cutoff_ladder`).
+    two_point : {"auto", "kernel", "nlo", "sampled"}
+        The 2-point function G⁽²⁾ in the Wick (GP) terms. A single hidden layer has G⁽²⁾ = K
+        exactly; a deep MLP at width n has G⁽²⁾ = K + K^{1}/n + O(1/n²), and subtracting the
+        infinite-width K leaves a bias of the size of the signal. "kernel": K; "nlo":
+        K + K^{1}/n_{L−1} (:func:`fieldnn.kernels.deep.nlo_kernel_correction`); "sampled":
+        the estimate's G⁽²⁾ (its standard error is propagated). "auto": K for one hidden layer,
+        "sampled" for an estimate of a deeper MLP, "nlo" for exact or array input of one. The
+        choice is recorded in ``conventions["two_point"]``.
 
     Returns
     -------
     LambdaMeasurement
+
+    Raises
+    ------
+    ArgumentError
+        Naming ``tuples`` if a vertex integral is zero within its quadrature error (λ_m is
+        undefined there), ``X`` if an estimate was sampled at other inputs, ``species`` if it is
+        out of range.
 
     Notes
     -----
@@ -391,7 +547,9 @@ def measure_lambda(
         \\lambda_m = \\frac{K_{12}K_{34} + K_{13}K_{24} + K_{14}K_{23} - G^{(4)}_{1234}}
         {24\\int_{[-\\Lambda,\\Lambda]^{d}} \\prod_{a=1}^4 (K(x_a, y) - s)\\,d^{d}y}
 
-    with s = 0 or σ_b². The standard error of λ_m is stderr(G⁽⁴⁾)/(24 ∫) (K is exact).
+    with s = 0 or σ_b² and K_ab in the numerator the 2-point function chosen by ``two_point``.
+    The standard error of λ_m is stderr(G⁽⁴⁾)/(24 ∫) (and, for ``two_point="sampled"``, the
+    propagated error of the Wick terms added in quadrature).
 
     References
     ----------
@@ -414,38 +572,48 @@ def measure_lambda(
     -0.0008
     """
     Xa = input_points(X)
-    lam_cut = nonnegative_float(cutoff, "cutoff", strictly_positive=True)
+    lam_cut = _cutoff(cutoff)
     tol = nonnegative_float(spread_tolerance, "spread_tolerance")
     src = _as_source(source, Xa, kernel, sigma_b2)
     s = _leg_subtract(src, legs)
+    species = _check_species(species, 4, src.d_out)
     P = Xa.shape[0]
     tup = multisets(P, 4) if tuples is None else _index_tuples(tuples, 4, P)
+    sp_sel = species if src.d_out > 1 else None
+    sp_fac = _species_factor(sp_sel)
+    if sp_fac == 0:
+        raise ArgumentError(
+            "species",
+            f"the SO(d_out) vertex factor vanishes for species {species}: no pair "
+            "structure δ_ij δ_kl + δ_ik δ_jl + δ_il δ_jk is nonzero, so λ does not enter G⁽⁴⁾",
+        )
     g4 = _species_block(src.full(4), 4, species, src.d_out)
     if g4.shape != (P,) * 4:
         raise ShapeError("source", f"4-point function has shape {g4.shape}, expected {(P,) * 4}")
-    K = np.asarray(src.kernel(Xa, Xa))
-    sp_sel = species if src.d_out > 1 else None
-    sp_fac = _species_factor(sp_sel)
-    gp = np.array([_gp_moment(K, t, sp_sel) for t in tup])
+    K2, se2, two_pt = _two_point(src, Xa, two_point)
+    gp = np.array([_gp_moment(K2, t, sp_sel) for t in tup])
     num = gp - g4[tuple(tup.T)]
-    if src.kind == "exact" and kernel is None:
+    if src.kind == "exact" and kernel is None and two_pt == "kernel":
         # single hidden layer: GP − G4 is exactly −G4_c = −N κ4(unit); read it directly (the
         # difference loses every digit once G4_c is below the rounding of GP, N ≳ 1e15)
         g4c = np.asarray(source.exact_connected(Xa, 4))
         num = -_species_block(g4c, 4, species, src.d_out)[tuple(tup.T)]
     integ, ierr = _vertex_integrals(src.kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
+    _check_integrals(integ, ierr, tup, "λ")
     denom = 8.0 * sp_fac * integ
-    if np.any(denom == 0):
-        raise ArgumentError("species", "the vertex factor vanishes for these species/tuples")
     values = num / denom
     stderr = None
     if src.stderr is not None:
-        se4 = _species_block(src.stderr(4), 4, species, src.d_out)
-        stderr = np.abs(se4[tuple(tup.T)] / denom)
+        se4 = _species_block(src.stderr(4), 4, species, src.d_out)[tuple(tup.T)]
+        if se2 is not None:
+            se_gp = np.array([_gp_moment_error(K2, se2, t, sp_sel) for t in tup])
+            se4 = np.hypot(se4, se_gp)
+        stderr = np.abs(se4 / denom)
     summary = _summary(values, stderr, tol, "λ")
     conv = _conventions(
         legs, lam_cut, s, src.kind, "λ_m = (K12K34 + K13K24 + K14K23 − G4)/(24 ∫ Π_a (K_ay − s))"
     )
+    conv["two_point"] = _TWO_POINT_TEXT[two_pt]
     return LambdaMeasurement(
         values=values,
         tuples=tup,
@@ -510,8 +678,16 @@ class KappaMeasurement:
         """Plain-JSON summary."""
         return _fields(
             self,
-            (*_SUMMARY_FIELDS, "lambda_bar", *_SETUP_FIELDS, "values", "ratio", "ratio_gp",
-             "tuples", "conventions"),
+            (
+                *_SUMMARY_FIELDS,
+                "lambda_bar",
+                *_SETUP_FIELDS,
+                "values",
+                "ratio",
+                "ratio_gp",
+                "tuples",
+                "conventions",
+            ),
         )
 
 
@@ -527,13 +703,15 @@ def measure_kappa(
     tuples: Any = None,
     spread_tolerance: float = SPREAD_TOLERANCE,
     rtol: float = 1e-8,
+    two_point: str = "auto",
 ) -> KappaMeasurement:
     """Extract κ from the 6-point function and the seed's 6-point check (seed 001, Sec. 3.3).
 
     Parameters
     ----------
-    source, X, cutoff, legs, kernel, sigma_b2, spread_tolerance, rtol
-        As in :func:`measure_lambda` (one output species).
+    source, X, cutoff, legs, kernel, sigma_b2, spread_tolerance, rtol, two_point
+        As in :func:`measure_lambda` (one output species); the chosen 2-point function
+        stands in the Wick terms and on the external lines K_mn.
     lambda_bar : float, optional
         λ̄ of the λ-term; default the mean of :func:`measure_lambda` over all 4-multisets with
         the same source, cutoff and legs.
@@ -562,7 +740,7 @@ def measure_kappa(
     arXiv:2008.08601, Sec. 3.3 (δ′ and the 720 / 5400 coefficients).
     """
     Xa = input_points(X)
-    lam_cut = nonnegative_float(cutoff, "cutoff", strictly_positive=True)
+    lam_cut = _cutoff(cutoff)
     tol = nonnegative_float(spread_tolerance, "spread_tolerance")
     src = _as_source(source, Xa, kernel, sigma_b2)
     if src.d_out != 1:
@@ -570,26 +748,35 @@ def measure_kappa(
     s = _leg_subtract(src, legs)
     P = Xa.shape[0]
     tup = multisets(P, 6) if tuples is None else _index_tuples(tuples, 6, P)
-    if lambda_bar is None:
-        lam_meas = measure_lambda(
-            source, Xa, cutoff=lam_cut, legs=legs, kernel=kernel, sigma_b2=sigma_b2, rtol=rtol
-        )
-        lambda_bar = lam_meas.mean
-    lam_bar = finite_float(lambda_bar, "lambda_bar")
+    if lambda_bar is not None:
+        lambda_bar = finite_float(lambda_bar, "lambda_bar")
     g6 = src.full(6)
     if g6.shape != (P,) * 6:
         raise ShapeError("source", f"6-point function has shape {g6.shape}, expected {(P,) * 6}")
-    K = np.asarray(src.kernel(Xa, Xa))
+    K, se2, two_pt = _two_point(src, Xa, two_point)
+    if lambda_bar is None:
+        lam_meas = measure_lambda(
+            source,
+            Xa,
+            cutoff=lam_cut,
+            legs=legs,
+            kernel=kernel,
+            sigma_b2=sigma_b2,
+            rtol=rtol,
+            two_point=two_pt,
+        )
+        lambda_bar = lam_meas.mean
+    lam_bar = float(lambda_bar)
 
     # the 4-leg integrals needed by the 15 (pair, quadruple) splittings of every 6-tuple
     quads = sorted({tuple(sorted(np.delete(t, pair))) for t in tup for pair in _PAIRS6})
     quad_arr = np.array(quads, dtype=np.int64)
     quad_index = {q: i for i, q in enumerate(quads)}
     i40, _ = _vertex_integrals(src.kernel, Xa, quad_arr, cutoff=lam_cut, subtract=s, rtol=rtol)
-    i41, _ = _vertex_integrals(
+    i41, e41 = _vertex_integrals(
         src.kernel, Xa, quad_arr, cutoff=lam_cut, subtract=s, self_loops=1, rtol=rtol
     )
-    i60, _ = _vertex_integrals(src.kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
+    i60, e60 = _vertex_integrals(src.kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
     sum40 = np.zeros(len(tup))
     sum41 = np.zeros(len(tup))
     for n, t in enumerate(tup):
@@ -603,10 +790,22 @@ def measure_kappa(
     lam_pred = gp6 - 24.0 * lam_bar * sum40
     delta = g6_t - lam_pred
     denom = 720.0 * i60 + 360.0 * sum41
+    denom_err = 720.0 * e60 + 360.0 * np.array(
+        [
+            sum(
+                abs(K[t[a], t[b]]) * e41[quad_index[tuple(sorted(np.delete(t, (a, b))))]]
+                for a, b in _PAIRS6
+            )
+            for t in tup
+        ]
+    )
+    _check_integrals(denom, denom_err, tup, "κ")
     values = -delta / denom
     stderr = ratio_err = None
     if src.stderr is not None:
         se6 = src.stderr(6)[tuple(tup.T)]
+        if se2 is not None:
+            se6 = np.hypot(se6, [_gp_moment_error(K, se2, t) for t in tup])
         stderr = np.abs(se6 / denom)
         ratio_err = np.abs(lam_pred / g6_t**2) * se6
     summary = _summary(values, stderr, tol, "κ")
@@ -618,6 +817,7 @@ def measure_kappa(
         "κ_m = −δ′/(720 ∫ Π_6 (K_az − s) + 360 Σ_15 K_mn ∫ Π_4 (K_az − s) (K_zz − s))",
     )
     conv["lambda_bar"] = lam_bar
+    conv["two_point"] = _TWO_POINT_TEXT[two_pt]
     conv["omitted"] = "the O(λ²) tree diagram (same order in 1/N as κ), as in the seed"
     return KappaMeasurement(
         values=values,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from itertools import product as _cartesian
 
 import sympy as sp
 
+from .._cost import diagram_count, wick_pairings
 from ..errors import DiagramError
 from ._correlator import Correlator, Term
 from ._graphs import (
@@ -28,6 +30,31 @@ def _as_int(value: object, argument: str, *, minimum: int) -> int:
     if value < minimum:
         raise DiagramError(argument, f"must be an integer >= {minimum}, got {value}")
     return int(value)
+
+
+def _check_size(n: int, order: int, degrees: tuple[int, ...], max_seconds: float | None) -> None:
+    """Refuse or warn, before any work, when the diagram generation would take very long."""
+    if max_seconds is not None and (
+        isinstance(max_seconds, bool)
+        or not isinstance(max_seconds, numbers.Real)
+        or not max_seconds > 0
+    ):
+        raise DiagramError("max_seconds", f"must be a positive number or None, got {max_seconds!r}")
+    count, seconds = diagram_count(n, order, degrees)
+    argument = "order" if order else "points"
+    what = (
+        f"G^({n}) up to order {order} has about {count:.3g} diagrams (Σ 1/|Aut|; "
+        f"{wick_pairings(n):.3g} pairings of the external points alone), an estimated "
+        f"{seconds:.3g} s to generate"
+    )
+    if max_seconds is not None and seconds > max_seconds:
+        raise DiagramError(
+            argument,
+            f"{what}, above max_seconds = {max_seconds:g}; lower {argument} or pass "
+            "max_seconds=None to run anyway",
+        )
+    if seconds > 60.0:
+        warnings.warn(f"{what}; this will take a while", RuntimeWarning, stacklevel=3)
 
 
 def _collect_deltas(weight: sp.Expr) -> sp.Expr:
@@ -183,6 +210,7 @@ class Theory:
         exact_propagator: bool = False,
         one_pi: bool = False,
         amputated: bool = False,
+        max_seconds: float | None = 600.0,
     ) -> Correlator:
         r"""Perturbative n-point function up to and including ``order`` in the couplings.
 
@@ -214,6 +242,12 @@ class Theory:
         amputated : bool
             Write ``expr``/``latex`` without the external legs (implies ``connected``;
             diagrams with a bare external-to-external line are dropped).
+        max_seconds : float or None
+            Refuse (``DiagramError`` naming ``order``, or ``points`` at order 0) when the
+            estimated generation time exceeds this; above a minute a ``RuntimeWarning`` is
+            issued. The estimate is the closed-form diagram count Σ 1/|Aut| =
+            Σ (H − 1)!!/Π c_k!(k!)^{c_k} (H half-edges; (n − 1)!! pairings at order 0) times a
+            measured cost per diagram. ``None``: no limit.
 
         Returns
         -------
@@ -241,6 +275,7 @@ class Theory:
         """
         n, labels = self._labels(points)
         p = _as_int(order, "order", minimum=0)
+        _check_size(n, p, self.degrees, max_seconds)
         for name, flag in (
             ("connected", connected),
             ("exact_propagator", exact_propagator),

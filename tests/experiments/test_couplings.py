@@ -106,3 +106,118 @@ def test_multisets_and_ladder() -> None:
     ladder = cutoff_ladder(1000.0, np.array([[0.5], [-0.2]]))
     assert ladder == [-100.0, -10.0, -1.0, -0.2, 0.0, 0.5, 1.0, 10.0, 100.0]
     assert cutoff_ladder(5.0, np.zeros((2, 2))) == [0.0]
+
+
+# --------------------------------------------------------------------------------------------
+# the 2-point function of a deep net, input checks, zero integrals, Λ = ∞
+# --------------------------------------------------------------------------------------------
+X_DEEP = np.array([[1.0], [-0.5], [0.3]])
+
+
+def _deep_tanh(n_nets: int):
+    from fieldnn import MLP
+
+    mlp = MLP("tanh", widths=[1, 8, 8, 1], C_W=1.5, C_b=0.1)
+    chunk = n_nets // 10
+    est = estimate_correlators(mlp, X_DEEP, n_nets=n_nets, orders=(2, 4), rng=3, chunk_size=chunk)
+    return mlp, est
+
+
+@pytest.mark.slow
+def test_deep_mlp_two_point_function_is_nlo_not_k() -> None:
+    """tanh [1, 8, 8, 1], 10⁵ nets: the sampled G⁽²⁾ matches K + K^{1}/n (RYH eq. 4.118) within
+    4σ and is resolved away from K (> 4σ); λ with the infinite-width K in the Wick terms is
+    biased (mean ~17 % off here), with K + K^{1}/n it agrees with the sampled-G⁽²⁾ value."""
+    from fieldnn.kernels.deep import nlo_kernel_correction
+
+    mlp, est = _deep_tanh(100_000)
+    K = mlp.kernel(X_DEEP)
+    K1 = nlo_kernel_correction("tanh", X_DEEP, C_W=1.5, C_b=0.1, widths=[1, 8, 8, 1]) / 8
+    g2, se2 = np.asarray(est.full(2)), np.asarray(est.stderr(2, connected=False))
+    assert np.all(np.abs(g2 - K - K1) < 4 * se2)
+    assert np.max(np.abs(g2 - K) / se2) > 4
+    auto = measure_lambda(est, X_DEEP, cutoff=2.0, kernel=mlp)
+    nlo = measure_lambda(est, X_DEEP, cutoff=2.0, kernel=mlp, two_point="nlo")
+    bare = measure_lambda(est, X_DEEP, cutoff=2.0, kernel=mlp, two_point="kernel")
+    assert abs(nlo.mean - auto.mean) < 3 * auto.mean_stderr
+    assert abs(bare.mean - auto.mean) > 0.1 * abs(auto.mean)
+
+
+@pytest.mark.slow
+def test_deep_mlp_two_point_choice() -> None:
+    """The default for an estimate of a deep MLP is its own G⁽²⁾: the numerator is then the
+    connected 4-point estimate (up to the sample-mean terms, ~1e-3 here); one hidden layer
+    keeps K; the choice is recorded in the conventions."""
+    from fieldnn import MLP
+
+    mlp, est = _deep_tanh(10_000)
+    auto = measure_lambda(est, X_DEEP, cutoff=2.0, kernel=mlp)
+    assert auto.conventions["two_point"].startswith("sampled")
+    tup = multisets(3, 4)
+    c4 = np.asarray(est.connected(4))[tuple(tup.T)]
+    np.testing.assert_allclose(auto.numerators, -c4, rtol=0.05, atol=0.02 * np.max(np.abs(c4)))
+    nlo = measure_lambda(est, X_DEEP, cutoff=2.0, kernel=mlp, two_point="nlo")
+    assert nlo.conventions["two_point"].startswith("nlo")
+    assert not np.allclose(nlo.values, auto.values)
+    shallow = MLP("tanh", widths=[1, 8, 1], C_W=1.5, C_b=0.1)
+    est1 = estimate_correlators(shallow, X_DEEP, n_nets=2_000, orders=(2, 4), rng=0)
+    m1 = measure_lambda(est1, X_DEEP, cutoff=2.0, kernel=shallow)
+    assert m1.conventions["two_point"].startswith("kernel")
+    with pytest.raises(UnknownNameError, match="two_point"):
+        measure_lambda(est, X_DEEP, cutoff=2.0, kernel=mlp, two_point="loop")
+    with pytest.raises(ArgumentError, match="two_point"):
+        measure_lambda(relu_net(3), X_RELU, cutoff=2.0, two_point="sampled")
+
+
+def test_estimate_inputs_must_be_x() -> None:
+    net = relu_net(5)
+    est = estimate_correlators(net, X_RELU, n_nets=1_000, orders=(2, 4), rng=0)
+    with pytest.raises(ArgumentError, match=r"'X'.*other inputs"):
+        measure_lambda(est, X_RELU[::-1], cutoff=2.0, kernel=net)
+    with pytest.raises(ArgumentError, match="'X'"):
+        measure_kappa(est, X_RELU[:3], cutoff=2.0, kernel=net, lambda_bar=0.0)
+    assert measure_lambda(est, X_RELU, cutoff=2.0, kernel=net).values.shape == (35,)
+
+
+def test_zero_vertex_integral_is_refused_naming_the_tuple() -> None:
+    """∫_{−Λ}^{Λ} sin(πy/Λ) dy vanishes: at quadrature-noise level λ_m would be ~1e15 or more;
+    exactly zero (ReLU, σ_b = 0, x = 0 has K(0, y) = 0) too."""
+
+    def kern(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        a = A[:, :1]
+        return a * np.sin(np.pi * B[None, :, 0] / 3.0) + (1.0 - a)
+
+    X = np.array([[0.0], [1.0]])
+    with pytest.raises(ArgumentError, match=r"'tuples'.*\[0, 0, 0, 1\]"):
+        measure_lambda(np.zeros((2, 2, 2, 2)), X, cutoff=3.0, kernel=kern)
+    with pytest.raises(ArgumentError, match=r"'tuples'.*\[0, 0, 0, 0\].*zero") as info:
+        measure_lambda(relu_net(5), np.array([[0.0], [0.5]]), cutoff=2.0)
+    assert "species" not in str(info.value)
+    ok = measure_lambda(relu_net(5), np.array([[0.0], [0.5]]), cutoff=2.0, tuples=[[1, 1, 1, 1]])
+    assert np.isfinite(ok.values).all()
+
+
+def test_species_are_validated() -> None:
+    net = relu_net(5, d_out=2)
+    with pytest.raises(ArgumentError, match=r"'species'.*0\.\.1"):
+        measure_lambda(net, X_RELU, cutoff=2.0, species=(0, 5, 0, 5))
+    with pytest.raises(ShapeError, match="species"):
+        measure_lambda(net, X_RELU, cutoff=2.0, species=(0, 0))
+    with pytest.raises(ArgumentError, match=r"species.*vanishes"):
+        measure_lambda(net, X_RELU, cutoff=2.0, species=(0, 1, 0, 0))
+
+
+def test_infinite_cutoff_gauss_subtract_bias() -> None:
+    """Gauss-net with K − σ_b² on the legs: the legs decay like Gaussians, the integral over
+    ℝ converges, and Λ = ∞ equals Λ = 40 (tail < e^{−300}); with full legs Λ = ∞ is refused."""
+    net = SingleLayerNet("gauss", 10, d_in=1, sigma_w2=1.0, sigma_b2=1.0)
+    X = np.array([[-0.5], [0.0], [0.5]])
+    inf = measure_lambda(net, X, cutoff=np.inf, legs="subtract_bias")
+    fin = measure_lambda(net, X, cutoff=40.0, legs="subtract_bias")
+    np.testing.assert_allclose(inf.values, fin.values, rtol=1e-7)
+    assert inf.cutoff == np.inf
+    k_inf = measure_kappa(net, X, cutoff=np.inf, legs="subtract_bias", lambda_bar=inf.mean)
+    k_fin = measure_kappa(net, X, cutoff=40.0, legs="subtract_bias", lambda_bar=inf.mean)
+    np.testing.assert_allclose(k_inf.values, k_fin.values, rtol=1e-6)
+    with pytest.raises(ArgumentError, match="cutoff"):
+        measure_lambda(net, X, cutoff=np.inf, legs="full")

@@ -22,9 +22,9 @@ import numpy as np
 from .._latex import latex_number
 from .._validate import positive_int, real_array
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
+from ..symbolic._tensor_network import evaluate
+from ..symbolic.reconstruction import graded_propagator, reconstruct_tensors
 from . import _sources
-from ._diagrams import evaluate
-from ._reconstruct import reconstruct
 
 __all__ = ["EffectiveAction", "effective_action"]
 
@@ -32,18 +32,6 @@ __all__ = ["EffectiveAction", "effective_action"]
 _ONE_OUTPUT = {4: -8.0, 6: -48.0}
 #: the same for d_out >= k/2, read at the output pattern (0,0,1,1[,2,2]).
 _MANY_OUTPUTS = {4: -24.0, 6: -720.0}
-
-
-def _graded_propagator(gamma2: dict[int, np.ndarray], order: int) -> dict[int, np.ndarray]:
-    """D = Γ⁻¹ expanded in 1/n: D_0 = Γ_0⁻¹, D_k = −D_0 Σ_{j=1..k} Γ_j D_{k−j}."""
-    D0 = np.linalg.inv(gamma2[0])
-    D = {0: 0.5 * (D0 + D0.T)}
-    for k in range(1, order + 1):
-        D[k] = -sum(
-            (D[0] @ gamma2[j] @ D[k - j] for j in range(1, k + 1) if j in gamma2),
-            np.zeros_like(D0),
-        )
-    return D
 
 
 def _contract_all(F: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -224,7 +212,7 @@ class EffectiveAction:
             raise ArgumentError("n", f"must be 2, 4 or 6, got {n}")
         P, d = self.n_inputs, self.d_out
         if series:
-            D = _graded_propagator(self._gamma2, self.order)
+            D = graded_propagator(self._gamma2, self.order)
             parts = evaluate(n, self.order, D, (self._t4, self._t6))
             return [_sources.split(parts[g], n, P, d) for g in range(self.order + 1)]
         D0 = np.linalg.inv(sum(self._gamma2.values()))
@@ -422,7 +410,7 @@ def effective_action(
     order = int(order)
     corr = _read_source(source, X, order)
     _sources.check_invertible(corr.two[0], "X" if X is not None else "source")
-    gamma2, t4, t6 = reconstruct(corr.two, corr.four, corr.six, order)
+    gamma2, t4, t6 = reconstruct_tensors(corr.two, corr.four, corr.six, order)
     action = EffectiveAction(
         gamma2,
         t4,
@@ -444,7 +432,7 @@ def effective_action(
             noisy = {
                 n: t + corr.stderr[n] * _symmetric_noise(t.shape, gen) for n, t in noisy.items()
             }
-            g2, q4, q6 = reconstruct(
+            g2, q4, q6 = reconstruct_tensors(
                 {0: noisy[2]}, {1: noisy[4]}, {2: noisy[6]} if 6 in noisy else {}, order
             )
             other = EffectiveAction(

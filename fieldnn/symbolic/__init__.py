@@ -16,6 +16,10 @@ beta_functions, BetaFunctions, kernel_asymptotics, Asymptotics
 match_quartic, conditional_second_moment
     γ(2), γ(4) of the zero-dimensional O(m) quartic theory matched to G and V in 1/n
     (:mod:`fieldnn.symbolic.matching`).
+reconstruct_couplings, reconstruct_tensors, correlator_symbol
+    Couplings of an action from its connected correlators, grade by grade in 1/n: one point
+    (one species or O(N), symbolic, any order) and P points (tensors, orders 1 and 2)
+    (:mod:`fieldnn.symbolic.reconstruction`).
 DiagramError
     Bad input to the symbolic engine (re-exported from ``fieldnn.errors``).
 """
@@ -30,6 +34,9 @@ from ._wick import num_pairings as num_pairings
 from ._wick import pairings as pairings
 from .matching import conditional_second_moment as conditional_second_moment
 from .matching import match_quartic as match_quartic
+from .reconstruction import correlator_symbol as correlator_symbol
+from .reconstruction import reconstruct_couplings as reconstruct_couplings
+from .reconstruction import reconstruct_tensors as reconstruct_tensors
 from .rg import Asymptotics as Asymptotics
 from .rg import BetaFunctions as BetaFunctions
 from .rg import beta_functions as beta_functions
@@ -46,8 +53,11 @@ __all__ = [
     "Theory",
     "beta_functions",
     "conditional_second_moment",
+    "correlator_symbol",
     "kernel_asymptotics",
     "match_quartic",
     "num_pairings",
     "pairings",
+    "reconstruct_couplings",
+    "reconstruct_tensors",
 ]

@@ -36,7 +36,9 @@ conditional second moment of a second component given an observed first one is
     \langle\phi_2^2 \,|\, \check\phi_1\rangle
         = G + \frac{1}{2}\,(\check\phi_1^2 - G)\,\frac{V}{n G^2} + O(1/n^2),
 
-as in the seed (for every m ≥ 2). The derivation of both is in ``docs/inference.md``.
+as in the seed (for every m ≥ 2). The derivation of both is in ``docs/inference.md``;
+:func:`match_quartic` itself is the single-input, first-order case of the general
+reconstruction :func:`fieldnn.symbolic.reconstruct_couplings` (any m, also symbolic).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from ..errors import ArgumentError
 
 __all__ = ["conditional_second_moment", "match_quartic"]
 
-_G, _V, _N = sp.symbols("G V n")
+_N = sp.Symbol("n")
 _PHI1 = sp.Symbol("phi_1")
 
 
@@ -76,31 +78,26 @@ def _radial_moments(m: int, gamma2: sp.Expr, gamma4: sp.Expr, kmax: int) -> list
     return out
 
 
-def _two_and_four_point(m: int, gamma2: sp.Expr, gamma4: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
-    """(⟨φ1²⟩, ⟨φ1²φ2²⟩_c) to first order in gamma4 (for m = 1 the second is ⟨φ⁴⟩_c / 3)."""
-    q = _radial_moments(m, gamma2, gamma4, 2)
-    two = q[1] / m
-    four_c = q[2] / (m * (m + 2)) - two**2
-    return two, four_c
-
-
 def _first_order_in(expr: sp.Expr, u: sp.Symbol) -> sp.Expr:
     return sp.series(expr, u, 0, 2).removeO()
 
 
 @functools.lru_cache(maxsize=64)
-def match_quartic(m: int) -> tuple[sp.Expr, sp.Expr]:
+def match_quartic(m: int | sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     r"""Couplings (γ2, γ4) of the zero-dimensional O(m) quartic theory matched at O(1/n).
+
+    The single-input, first-order case of :func:`fieldnn.symbolic.reconstruct_couplings`.
 
     Parameters
     ----------
-    m : int
-        Number of field components (output neurons observed at one input), m ≥ 1.
+    m : int or sympy expression
+        Number of field components (output neurons observed at one input): an integer m ≥ 1
+        or a symbol such as ``sympy.Symbol("m")``.
 
     Returns
     -------
     (gamma2, gamma4) : tuple of sympy expressions
-        In the symbols ``G``, ``V``, ``n`` (plain :class:`sympy.Symbol`, no assumptions):
+        In the symbols ``G``, ``V``, ``n`` (plain :class:`sympy.Symbol`, no assumptions) and m:
 
         .. math::
 
@@ -115,9 +112,10 @@ def match_quartic(m: int) -> tuple[sp.Expr, sp.Expr]:
     (a positive V, as for every network, gives γ4 > 0: heavier than Gaussian tails; the theory
     is defined as a formal power series in 1/n), and the normalisation of V is
     :math:`\langle\phi_1^2\phi_2^2\rangle_c = V/n`, :math:`\langle\phi_1^4\rangle_c = 3V/n`.
-    From :math:`\langle\phi_1^2\rangle = 1/\gamma_2 + (m+2)\gamma_4/(2\gamma_2^3)` and
-    :math:`\langle\phi_1^2\phi_2^2\rangle_c = \gamma_4/\gamma_2^4` (first order in γ4), solved
-    order by order in 1/n.
+    The engine's O(m) diagrams give :math:`\langle\phi_1^2\rangle = 1/\gamma_2 +
+    (m+2)\gamma_4/(2\gamma_2^3)` and :math:`\langle\phi_1^2\phi_2^2\rangle_c =
+    \gamma_4/\gamma_2^4` at first order in γ4, solved order by order in 1/n (for an integer m
+    the symbolic-N result is evaluated at N = m).
 
     References
     ----------
@@ -131,20 +129,18 @@ def match_quartic(m: int) -> tuple[sp.Expr, sp.Expr]:
     1/G + 2*V/(G**3*n)
     >>> g4
     V/(G**4*n)
+    >>> match_quartic(sp.Symbol("m"))[0]
+    1/G + V*m/(2*G**3*n) + V/(G**3*n)
     """
-    m = positive_int(m, "m")
-    u = sp.Symbol("u")  # u = 1/n
-    a, b = sp.symbols("a b")
-    gamma2, gamma4 = 1 / _G + a * u, b * u
-    two, four_c = _two_and_four_point(m, gamma2, gamma4)
-    eqs = [
-        sp.expand(_first_order_in(two, u) - _G).coeff(u, 1),
-        sp.expand(_first_order_in(four_c, u) - _V * u).coeff(u, 1),
-    ]
-    sol = sp.solve(eqs, [a, b], dict=True)[0]
-    g2 = sp.expand((1 / _G + sol[a] * u).subs(u, 1 / _N))
-    g4 = sp.expand((sol[b] * u).subs(u, 1 / _N))
-    return g2, g4
+    from .reconstruction import reconstruct_couplings
+
+    if isinstance(m, sp.Expr) and not m.is_number:
+        couplings = reconstruct_couplings(1, species=m)
+    else:
+        if isinstance(m, sp.Integer):
+            m = int(m)
+        couplings = reconstruct_couplings(1, species=positive_int(m, "m"))
+    return couplings[2], couplings[4]
 
 
 @functools.lru_cache(maxsize=64)

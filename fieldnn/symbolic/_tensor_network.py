@@ -23,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 import sympy as sp
 
-from ..symbolic import Theory
+from ._theory import Theory
 
 _LAM, _KAP = sp.symbols("lambda kappa")
 #: Lowest 1/n order of each vertex type (index into ``Theory.couplings``): λ ~ 1/n, κ ~ 1/n².
@@ -34,11 +34,14 @@ Graded = Mapping[int, np.ndarray]
 
 
 @functools.lru_cache(maxsize=16)
-def diagram_programs(n: int, order: int) -> tuple[tuple[float, tuple, str, tuple[int, ...]], ...]:
+def diagram_programs(
+    n: int, order: int
+) -> tuple[tuple[sp.Rational, tuple, str, tuple[int, ...]], ...]:
     """Connected diagrams of the n-point function with total vertex grade <= ``order``.
 
-    Returns tuples (numeric weight, operand kinds, einsum subscripts, vertex types), where the
-    operand kinds are ``("v", type)`` for a vertex tensor and ``("d",)`` for a propagator.
+    Returns tuples (weight, operand kinds, einsum subscripts, vertex types): the weight is the
+    engine's with λ = κ = 1 (sign and Wick count, an exact rational), the operand kinds are
+    ``("v", type)`` for a vertex tensor and ``("d",)`` for a propagator.
     """
     theory = Theory({_LAM: 4, _KAP: 6})
     corr = theory.correlator(n, order=order, connected=True)
@@ -47,7 +50,7 @@ def diagram_programs(n: int, order: int) -> tuple[tuple[float, tuple, str, tuple
         types = term.vertex_types
         if sum(_MIN_GRADE[t] for t in types) > order:
             continue
-        weight = float(term.weight.subs({_LAM: 1, _KAP: 1}))
+        weight = sp.Rational(term.weight.subs({_LAM: 1, _KAP: 1}))
         letters = iter(_LETTERS)
         externals = [next(letters) for _ in range(n)]
         half_edges: list[list[str]] = [[] for _ in types]
@@ -100,10 +103,12 @@ def evaluate(
     -------
     dict grade -> ndarray (S,)*n
     """
-    size = next(iter(propagator.values())).shape[0]
+    first = next(iter(propagator.values()))
+    size, exact = first.shape[0], first.dtype == object
     wanted = tuple(range(order + 1)) if grades is None else grades
-    out = {g: np.zeros((size,) * n) for g in wanted}
-    for weight, operands, spec, _ in diagram_programs(n, order):
+    out = {g: np.zeros((size,) * n, dtype=first.dtype) for g in wanted}
+    for rational, operands, spec, _ in diagram_programs(n, order):
+        weight = rational if exact else float(rational)
         choices = []
         for kind in operands:
             source = propagator if kind[0] == "d" else vertices[kind[1]]
@@ -115,6 +120,14 @@ def evaluate(
             arrays = [a for _, a in combo]
             out[total] += weight * np.einsum(spec, *arrays, optimize="greedy")
     return out
+
+
+def inverse(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric matrix, exact (sympy) for object arrays."""
+    if matrix.dtype == object:
+        return np.array(sp.Matrix(matrix).inv(), dtype=object)
+    inv = np.linalg.inv(matrix)
+    return 0.5 * (inv + inv.T)
 
 
 def amputate(tensor: np.ndarray, inverse_propagator: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ import sympy as sp
 from ..errors import DiagramError
 from ._graphs import canonical_form, components
 from ._latex import correlator_latex, term_body
+from ._tikz import correlator_tikz, terms_tikz
 
 if TYPE_CHECKING:
     from ._theory import Theory
@@ -138,6 +139,15 @@ class Term:
         if ys:
             body = sp.Integral(body, *[(y, -CUTOFF, CUTOFF) for y in ys])
         return self.weight * body
+
+    def tikz(
+        self, *, standalone: bool = False, weight: bool = True, line_style: str = "scalar"
+    ) -> str:
+        """TikZ-Feynman code of this one diagram (with its weight to its left if ``weight``);
+        see :meth:`Correlator.tikz`."""
+        return terms_tikz(
+            [(self.weight if weight else None, self)], standalone=standalone, line_style=line_style
+        )
 
     def latex_body(self, *, amputated: bool = False, subscripts: bool = False) -> str:
         r"""``\int d^{d_in}y_1\, K(x_{1}, y_{1}) …`` without the weight (see :func:`term_body`).
@@ -280,11 +290,28 @@ class Correlator:
     def _repr_latex_(self) -> str:
         return rf"$\displaystyle {self.latex()}$"
 
-    def tikz(self, *, standalone: bool = False) -> str:
-        """TikZ-Feynman code of every diagram (explicit coordinates; pdflatex compatible)."""
-        from ._tikz import correlator_tikz
+    def tikz(
+        self, *, standalone: bool = False, by_topology: bool = False, line_style: str = "scalar"
+    ) -> str:
+        """TikZ-Feynman code of the diagrams, each with its weight to its left.
 
-        return correlator_tikz(self, standalone=standalone)
+        Parameters
+        ----------
+        standalone : bool
+            A complete ``standalone``-class document: one cropped page per diagram.
+        by_topology : bool
+            One drawing per topology with its total weight (:meth:`topologies`: the seed's 24,
+            360, …) instead of every labelled diagram.
+        line_style : {"scalar", "plain"}
+            Dashed lines (the seed's Feynman rule 3) or solid ones.
+
+        Planar diagrams are drawn without crossings, with the external points on the outer face
+        (in the order x_1, x_2, … where that is planar) and labels off the lines; the code has
+        explicit coordinates and compiles with pdflatex and lualatex.
+        """
+        return correlator_tikz(
+            self, standalone=standalone, by_topology=by_topology, line_style=line_style
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description: options, terms (weight, vertices, lines), topologies."""

@@ -1,27 +1,35 @@
-"""TikZ-Feynman drawings of the diagrams of a correlator (explicit coordinates).
+"""TikZ-Feynman drawings of diagrams (explicit coordinates, pdflatex and lualatex).
 
-Every vertex gets an explicit coordinate and the lines are drawn inside ``\\diagram*``, which
-does not call TikZ-Feynman's automatic layout (that needs LuaLaTeX): the code compiles with
-pdflatex and lualatex. Lines are dashed (``scalar``), as in the seed's Feynman rule 3.
-Self-loops K(y, y) are drawn after the diagram with a plain dashed ``\\draw … loop`` (the graph
-syntax of ``\\diagram*`` drops an edge from a vertex to itself).
+Every vertex gets an explicit coordinate from :mod:`._tikz_layout` (planar graphs without
+crossings, external points on the outer face, labels in the widest free sector of their vertex),
+and the lines are drawn inside ``\\diagram*``, which does not call TikZ-Feynman's automatic layout
+(that needs LuaLaTeX): the code compiles with pdflatex and lualatex. Lines are dashed
+(``scalar``, the seed's Feynman rule 3) or solid (``plain``). Self-loops K(y, y) are drawn after
+the diagram with ``\\draw … to[out, in]`` (the graph syntax of ``\\diagram*`` drops an edge from a
+vertex to itself). The weight stands to the left of its drawing, inside the same picture.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from ..errors import ArgumentError
+from ._tikz_layout import LOOP_OPENING, LOOP_SIZE, bends, layout, loop_directions
+
 if TYPE_CHECKING:
     from ._correlator import Correlator, Term
 
+#: line_style -> (TikZ-Feynman edge style, ``\\draw`` option for self-loops)
+LINE_STYLES = {"scalar": ("scalar", "dashed"), "plain": ("plain", "")}
+
 PREAMBLE = "\n".join(
     [
-        r"\documentclass{article}",
+        r"\documentclass[tikz, border=4pt]{standalone}",
         r"\usepackage[compat=1.1.0]{tikz-feynman}",
-        r"\pagestyle{empty}",
         r"\begin{document}",
     ]
 )
@@ -32,114 +40,90 @@ def _fmt(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _layout(term: Term) -> dict[int, tuple[float, float]]:
-    """Coordinates of every vertex row: internal vertices on a circle, legs pointing outwards."""
-    n, V = term.n_external, term.order
-    A = term.matrix
-    pos: dict[int, tuple[float, float]] = {}
-    outward: dict[int, float] = {}
-    radius = 0.0 if V == 1 else 1.2
-    for v in range(V):
-        angle = math.pi + 2 * math.pi * v / max(V, 1)
-        pos[n + v] = (radius * math.cos(angle), radius * math.sin(angle))
-        outward[n + v] = angle if V > 1 else math.pi
-    bare = 0
-    for a in range(n):
-        partner = next(j for j in range(len(A)) if A[a][j])
-        if partner < n:
-            if partner > a:
-                y = -(radius + 1.6) - 0.8 * bare
-                pos[a], pos[partner] = (-1.5, y), (1.5, y)
-                bare += 1
-            continue
-    for v in range(n, n + V):
-        legs = [a for a in range(n) if A[a][v]]
-        if not legs:
-            continue
-        spread = 2 * math.pi if V == 1 else math.pi * 0.9
-        base = math.pi * 0.75 if V == 1 else outward[v]
-        step = spread / len(legs) if V == 1 else spread / (len(legs) + 1)
-        for k, a in enumerate(legs):
-            angle = base + step * k if V == 1 else base - spread / 2 + step * (k + 1)
-            x0, y0 = pos[v]
-            pos[a] = (x0 + 1.6 * math.cos(angle), y0 + 1.6 * math.sin(angle))
-    return pos
+def _xy(point: tuple[float, float]) -> str:
+    return f"({_fmt(point[0])}, {_fmt(point[1])})"
 
 
-def _widest_gap(
-    pos: dict[int, tuple[float, float]], i: int, A: list[list[int]]
-) -> tuple[float, float]:
-    """(start angle, width) in degrees of the widest free sector around vertex i."""
-    x0, y0 = pos[i]
-    angles = sorted(
-        math.degrees(math.atan2(pos[j][1] - y0, pos[j][0] - x0)) % 360.0
-        for j in range(len(A))
-        if j != i and A[i][j]
-    )
-    if not angles:
-        return 45.0, 360.0
-    gaps = [
-        ((angles[k + 1] if k + 1 < len(angles) else angles[0] + 360.0) - angles[k], angles[k])
-        for k in range(len(angles))
-    ]
-    width, start = max(gaps)
-    return start, width
-
-
-def term_tikz(term: Term) -> str:
-    """One ``tikzpicture`` with a ``feynman`` environment for a single diagram."""
+def term_tikz(term: Term, *, weight: sp.Expr | None = None, line_style: str = "scalar") -> str:
+    """One ``tikzpicture`` of a single diagram, with ``weight`` (if given) to its left."""
+    if line_style not in LINE_STYLES:
+        raise ArgumentError(
+            "line_style", f"must be one of {sorted(LINE_STYLES)}, got {line_style!r}"
+        )
+    edge_style, loop_option = LINE_STYLES[line_style]
     n = term.n_external
-    pos = _layout(term)
+    A = term.matrix
+    lay = layout(A, n)
     names = term.node_names()
     lines = [r"\begin{tikzpicture}", r"\begin{feynman}"]
     for a in range(n):
-        x, y = pos[a]
-        lines.append(rf"\vertex ({names[a]}) at ({_fmt(x)}, {_fmt(y)}) {{\(x_{{{a + 1}}}\)}};")
+        lines.append(rf"\vertex ({names[a]}) at {_xy(lay.pos[a])} {{\(x_{{{a + 1}}}\)}};")
     for v in range(term.order):
-        x, y = pos[n + v]
-        where = f"({_fmt(x)}, {_fmt(y)})"
-        lines.append(
-            rf"\vertex[dot, label=below:\(y_{{{v + 1}}}\)] ({names[n + v]}) at {where} {{}};"
-        )
+        lines.append(rf"\vertex[dot] ({names[n + v]}) at {_xy(lay.pos[n + v])} {{}};")
     edges: list[str] = []
-    loops: list[str] = []
     for i, j, m in term.lines():
         if i == j:
-            start, gap = _widest_gap(pos, i, term.matrix)
-            for k in range(m):
-                mid = (start + gap * (k + 1) / (m + 1)) % 360.0
-                loops.append(
-                    rf"\draw[dashed] ({names[i]}) to[out={_fmt(mid + 25)}, in={_fmt(mid - 25)}, "
-                    rf"looseness=12, min distance=1.2cm] ({names[i]});"
-                )
             continue
-        for k in range(m):
-            bend = (k - (m - 1) / 2) * 30.0
-            if bend == 0:
-                style = "scalar"
-            elif bend > 0:
-                style = f"scalar, bend left={_fmt(bend)}"
-            else:
-                style = f"scalar, bend right={_fmt(-bend)}"
+        for bend in bends(m):
+            style = edge_style
+            if bend:
+                style += f", bend {'left' if bend > 0 else 'right'}={_fmt(abs(bend))}"
             edges.append(rf"({names[i]}) -- [{style}] ({names[j]})")
     if edges:
         lines.append(r"\diagram* {")
         lines.append(",\n".join(f"  {e}" for e in edges))
         lines.append("};")
-    lines += loops
-    lines += [r"\end{feynman}", r"\end{tikzpicture}"]
+    draw = rf"\draw[{loop_option}]" if loop_option else r"\draw"
+    for v in range(n, len(A)):
+        neighbours = [u for u in range(len(A)) if u != v and A[v][u]]
+        for direction in loop_directions(lay.pos, v, neighbours, A[v][v]):
+            mid = math.degrees(direction)
+            lines.append(
+                rf"{draw} ({names[v]}) to[out={_fmt(mid + LOOP_OPENING)}, "
+                rf"in={_fmt(mid - LOOP_OPENING)}, looseness=12, "
+                rf"min distance={_fmt(LOOP_SIZE)}cm] ({names[v]});"
+            )
+    for v in range(term.order):
+        at = _xy(lay.label_pos[n + v])
+        lines.append(rf"\node[font=\footnotesize] at {at} {{\(y_{{{v + 1}}}\)}};")
+    lines.append(r"\end{feynman}")
+    if weight is not None:
+        left = min(x for x, _ in [*lay.pos.values(), *lay.label_pos.values()]) - 0.5
+        lines.append(rf"\node[anchor=east] at ({_fmt(left)}, 0) {{\({sp.latex(weight)}\)}};")
+    lines.append(r"\end{tikzpicture}")
     return "\n".join(lines)
 
 
-def correlator_tikz(corr: Correlator, *, standalone: bool = False) -> str:
-    """All diagrams of ``corr``, each preceded by a comment with its weight."""
-    blocks = []
-    for k, term in enumerate(corr.terms):
-        code = term_tikz(term)
-        if standalone:  # one diagram per paragraph, its weight below it
-            code += f"\n\n${sp.latex(term.weight)}$\n\\bigskip"
-        blocks.append(f"% diagram {k + 1}: weight {sp.sstr(term.weight)}\n{code}")
+def terms_tikz(
+    items: Sequence[tuple[sp.Expr, Term]],
+    *,
+    standalone: bool = False,
+    line_style: str = "scalar",
+    comment: str = "diagram",
+) -> str:
+    """Pictures of (weight, diagram) pairs; ``standalone``: a cropped document, one page each."""
+    blocks = [
+        f"% {comment} {k + 1}: weight {sp.sstr(w)}\n{term_tikz(t, weight=w, line_style=line_style)}"
+        for k, (w, t) in enumerate(items)
+    ]
     body = "\n\n".join(blocks) if blocks else "% no diagrams: the correlator vanishes"
     if standalone:
         return f"{PREAMBLE}\n{body}\n\\end{{document}}\n"
     return body
+
+
+def correlator_tikz(
+    corr: Correlator,
+    *,
+    standalone: bool = False,
+    by_topology: bool = False,
+    line_style: str = "scalar",
+) -> str:
+    """Every diagram of ``corr`` with its weight, or one per topology with its total weight."""
+    if by_topology:
+        return terms_tikz(
+            corr.topologies(), standalone=standalone, line_style=line_style, comment="topology"
+        )
+    return terms_tikz(
+        [(t.weight, t) for t in corr.terms], standalone=standalone, line_style=line_style
+    )

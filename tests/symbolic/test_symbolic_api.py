@@ -164,20 +164,6 @@ def test_one_pi_and_amputated():
     assert tadpole.expr(amputated=True) == -12 * lam * sp.DiracDelta(x[1] - x[0]) * K(x[0], x[0])
 
 
-def test_tikz_structure():
-    c = Theory({lam: 4}).correlator(4, 2, connected=True, exact_propagator=True)
-    code = c.tikz()
-    assert code.count(r"\begin{feynman}") == len(c.terms) == 4
-    assert r"\feynmandiagram" not in code
-    assert code.count(r"\diagram*") == 4
-    assert r"(y1) -- [scalar, bend right=15] (y2)" in code
-    doc = c.tikz(standalone=True)
-    assert doc.startswith(r"\documentclass{article}")
-    assert doc.rstrip().endswith(r"\end{document}")
-    loop = Theory({lam: 4}).correlator(2, 1).tikz()
-    assert r"\draw[dashed] (y1) to[out=" in loop and "min distance=1.2cm] (y1);" in loop
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_tikz_compiles(tmp_path):

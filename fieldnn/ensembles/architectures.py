@@ -228,15 +228,6 @@ class SingleLayerNet:
             d_out=self.d_out,
         )
 
-    def exact_density(self, X: Any, f: Any, *, log: bool = False) -> np.ndarray:
-        """Exact density p(f) (M,) of the output at one input X (1, d_in), finite width.
-
-        f has shape (M,) or (M, 1); delegates to :func:`fieldnn.effective.exact_density`.
-        """
-        from ..effective._density import exact_density
-
-        return exact_density(self, X, f, log=log)
-
     def forward_plan(self, X: np.ndarray) -> ForwardPlan:
         """The layer stack of this net at checked inputs X (P, d_in) (used by the sampler)."""
         hidden = Layer(self.d_in, self.width, self.sigma_w2, self.sigma_b2, self.mu_w, self.mu_b)

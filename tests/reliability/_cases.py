@@ -379,4 +379,11 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      AE, ("'X'", "overflows")),
     ("SingleLayerNet.kernel", "fnn.SingleLayerNet('gauss', width=4).kernel([[1e200]])",
      AE, ("'X'", "overflows")),
+    ("sample_outputs", "fnn.sample_outputs(fnn.SingleLayerNet('relu', width=4, mu_w=1e200), X, 10)",
+     AE, ("mu_w", "overflow")),
+    ("estimate_correlators", "fnn.estimate_correlators(net, [[1e200]], 100)",
+     AE, ("'X'", "overflow")),
+    ("MLP.sample_batch",
+     "fnn.MLP('relu', [1, 4, 1], C_W=1e300).sample_batch(X, 2, np.random.default_rng(0))",
+     AE, ("C_W", "overflow")),
 ]

@@ -9,24 +9,30 @@ multisets* :math:`s_1 \le \dots \le s_k` only (:math:`\binom{S+k-1}{k}` numbers 
 
 The shift removes the catastrophic cancellation of raw power sums for outputs with a large mean
 (nonzero :math:`\mu_W, \mu_b`): cumulants of order >= 2 are shift invariant and are computed from
-the shifted moments :math:`m_k = T_k/n` by the moment–cumulant (set-partition) formula
+the shifted moments :math:`m_k = T_k/n` by the moment–cumulant formula, summed over the
+block B of the set partition that holds the first index (:math:`2^{n-1}` terms instead of the
+Bell number of partitions; :func:`cumulants_upto`),
 
-.. math:: \kappa(s_1..s_n) = \sum_{\pi} (-1)^{|\pi|-1} (|\pi|-1)!
-          \prod_{B\in\pi} m\big(\{s_j\}_{j\in B}\big),
+.. math:: \kappa(s_1..s_n) = m(s_1..s_n) - \sum_{B \ni 1,\ B \ne [n]}
+          \kappa(s_B)\, m(s_{[n] \setminus B}),
 
 and the full moments by expanding :math:`\prod_j (y_{s_j} + c_{s_j})` over subsets.
 
-Error bars (batch means): every added chunk b (size :math:`w_b`) also contributes its own
+Error bars (batch means over error blocks of ``block_size`` consecutive networks; with
+``block_size=None`` every added chunk is a block): every complete block b (size :math:`w_b`)
+contributes its own
 estimates :math:`x_b` of every moment and cumulant, through the running sums
 :math:`\sum w_b, \sum w_b^2, \sum w_b d_b, \sum w_b^2 d_b, \sum w_b^2 d_b^2` with
-:math:`d_b = x_b - x_0` (the first chunk's estimate, again against cancellation). The standard
-error of the pooled estimate is taken as that of the weighted mean of the chunk estimates,
+:math:`d_b = x_b - x_0` (the first block's estimate, again against cancellation). The standard
+error of the pooled estimate is taken as that of the weighted mean of the block estimates,
 
 .. math:: \hat\sigma^2 = \frac{B}{B-1}\,\frac{\sum_b w_b^2 (x_b - \bar x)^2}{(\sum_b w_b)^2},
           \qquad \bar x = \frac{\sum_b w_b x_b}{\sum_b w_b},
 
-which needs B >= 2 chunks (NaN otherwise). Memory is independent of the number of networks and
+which needs B >= 2 blocks (NaN otherwise). Memory is independent of the number of networks and
 of chunks. Chunks must be added in a fixed order (the chunk index) for bitwise reproducibility.
+The accumulator also keeps the largest :math:`|f_s - c_s|` of every site for the tail diagnostic
+(:mod:`fieldnn.ensembles._tail`, :meth:`MomentAccumulator.reliable`).
 
 Speed: the power sums of a chunk of NumPy samples are formed by a numba loop if numba is
 installed (:func:`_power_sums_loop`: the same products added in the same order as the array-API

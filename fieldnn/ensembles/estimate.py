@@ -12,7 +12,13 @@ Conventions: full correlators :math:`G^{(n)}_{a_1..a_n} = \langle f(x_{a_1})\cdo
 f(x_{a_n})\rangle`, connected ones are joint cumulants (:math:`G^{(2)}_c = K` at infinite
 width, :math:`G^{(4)}_c = G^{(4)} - (K_{12}K_{34} + K_{13}K_{24} + K_{14}K_{23})` for zero mean).
 Shapes: ``(P,)*n`` for one output, ``(P,)*n + (d_out,)*n`` otherwise (inputs first, then
-species). Standard errors: batch means over chunks (needs >= 2 chunks; NaN otherwise).
+species). Standard errors: batch means over error blocks of a fixed number of networks,
+independent of ``chunk_size`` (:func:`error_block_size`; >= 2 blocks needed). Every entry carries
+a tail diagnostic (:meth:`CorrelatorEstimate.reliable`, :mod:`fieldnn.ensembles._tail`).
+
+What is bitwise reproducible: the result for fixed (network, X, orders, ``rng``, ``chunk_size``,
+dtype) whatever the backend, the number of workers and interruptions. Another ``chunk_size``
+samples other (equally distributed) networks.
 
 References
 ----------
@@ -377,15 +383,17 @@ def estimate_correlators(
     net : SingleLayerNet or MLP
     X : array_like (P, d_in)
     n_nets : int
-        Networks to sample (>= 1; >= 2 chunks are needed for standard errors).
+        Networks to sample (>= 1; >= 100, two error blocks, for standard errors).
     orders : sequence of int
         Orders wanted (1..12); all orders up to the largest are accumulated.
     rng : int, sequence of int, or numpy.random.SeedSequence
         Seed entropy; chunk i is seeded by ``SeedSequence(rng).spawn(...)[i]``.
     chunk_size : int
-        Networks per chunk: the unit of work, of reproducibility and of the batch-means errors.
-    client : dask.distributed.Client, optional
-        Run the chunks on a dask cluster (optional: ``pip install fieldnn[distributed]``).
+        Networks per chunk: the unit of work and of reproducibility (the samples depend on
+        it; the error blocks do not).
+    client : dask.distributed.Client or concurrent.futures.Executor, optional
+        Run the chunks on a dask cluster (``pip install fieldnn[distributed]``) or on any
+        executor (process or thread pool); bitwise the same result as serially.
     executor : concurrent.futures.Executor, optional
         Run the chunks on any executor (e.g. a ProcessPoolExecutor).
     checkpoint : path, optional
@@ -420,12 +428,29 @@ def estimate_correlators(
     the connected correlators are the joint cumulants built from these moments (at zero mean
     :math:`G^{(4)}_c = G^{(4)}_{1234} - G^{(2)}_{12}G^{(2)}_{34} - G^{(2)}_{13}G^{(2)}_{24}
     - G^{(2)}_{14}G^{(2)}_{23}`), and the standard errors are batch means: the spread of the
-    C per-chunk estimates divided by :math:`\\sqrt{C}` (docs/numerics.md, "Sampled ensembles";
+    B per-block estimates divided by :math:`\\sqrt{B}` (docs/numerics.md, "Error bars";
     shapes and conventions in the module docstring and docs/conventions.md, section 1).
 
     Chunk 0 runs first; its mean output is the reference shift of every power sum (no
     cancellation for outputs with a large mean). At most twice as many chunks as there are
     workers are in flight; results are merged strictly in chunk order.
+
+    Before any sampling the run's memory and time are predicted from the multiset counts
+    (:func:`~fieldnn.ensembles.accumulate.estimate_cost`); a run that cannot fit in memory is
+    refused, and the prediction is shown on the progress bar and kept in the provenance. With
+    ``dtype=float32`` the first chunk is checked for outputs whose mean dwarfs their spread
+    (float32 would round the fluctuations away). A checkpoint's directory is checked and the
+    file locked (``<checkpoint>.lock``) for the whole run.
+
+    Raises
+    ------
+    UnsupportedError
+        (naming ``orders``) if the predicted memory exceeds the machine's.
+    ArgumentError
+        (naming ``dtype``) for float32 outputs with mean > ~840 standard deviations.
+    CheckpointError
+        If the checkpoint's directory is missing or read-only, another run holds it, or the
+        file is damaged or from other arguments.
 
     References
     ----------

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._latex import latex_number
-from .._validate import positive_int, real_array
+from .._validate import real_array
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from ..symbolic._tensor_network import evaluate
 from ..symbolic.reconstruction import graded_propagator, reconstruct_tensors
@@ -304,15 +304,42 @@ def _read_source(source: Any, X: Any, order: int) -> _sources.Correlators:
     if isinstance(source, MLP):
         return _sources.from_mlp(source, X, order)
     if isinstance(source, CorrelatorEstimate):
-        return _sources.from_estimate(source, X, order)
+        return _sources.from_estimates([source], X, order)
+    if (
+        isinstance(source, list | tuple)
+        and source
+        and all(isinstance(s, CorrelatorEstimate) for s in source)
+    ):
+        return _sources.from_estimates(source, X, order)
     return _sources.from_arrays(source, X, order)
 
 
-def _symmetric_noise(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Standard normal noise, one draw per unique index multiset (a symmetric tensor)."""
-    z = rng.standard_normal(shape)
-    idx = np.sort(np.indices(shape).reshape(len(shape), -1), axis=0)
-    return z[tuple(idx)].reshape(shape)
+def _jackknife(corr: _sources.Correlators, order: int) -> dict[int, np.ndarray]:
+    """Jackknife standard errors of γ(2), γ(4)[, γ(6)] over the replicas of a sampled source."""
+    R = len(corr.replicas)
+    values: dict[int, list[np.ndarray]] = {2: [], 4: [], 6: []}
+    for skip in range(R):
+        rest = [r for i, r in enumerate(corr.replicas) if i != skip]
+        mean = {n: sum(r[n] for r in rest) / (R - 1) for n in rest[0]}
+        g2, t4, t6 = reconstruct_tensors(
+            {0: mean[2]}, {1: mean[4]}, {2: mean[6]} if order >= 2 else {}, order
+        )
+        loo = EffectiveAction(
+            g2, t4, t6, order=order, n_inputs=corr.n_inputs, d_out=corr.d_out, source=""
+        )
+        for k in values:
+            if k == 6 and order < 2:
+                continue
+            try:
+                values[k].append(loo.gamma(k))
+            except UnsupportedError:
+                pass
+    out = {}
+    for k, v in values.items():
+        if v:
+            arr = np.array(v)
+            out[k] = np.sqrt((R - 1) / R * np.sum((arr - arr.mean(axis=0)) ** 2, axis=0))
+    return out
 
 
 def effective_action(
@@ -320,8 +347,6 @@ def effective_action(
     X: Any = None,
     *,
     order: int = 1,
-    error_draws: int = 64,
-    rng: Any = 0,
 ) -> EffectiveAction:
     r"""The effective action of a network's outputs on the inputs X, to order 1/n or 1/n².
 
@@ -348,20 +373,19 @@ def effective_action(
           G6c ∝ 1/N²); orders 1 and 2.
         * ``MLP``: K, the 1/n kernel correction K^{1} and V from the deep recursions
           (n = n_{L−1}); order 1 only.
-        * ``CorrelatorEstimate``: sampled connected correlators (orders (2, 4[, 6])); the
-          standard errors are propagated to every coupling (:meth:`EffectiveAction.stderr`).
+        * ``CorrelatorEstimate``, or a list of independent ones (different seeds): sampled
+          connected correlators (orders (2, 4[, 6])), averaged over the list; with two or more
+          the standard error of every coupling is the jackknife over the list
+          (:meth:`EffectiveAction.stderr`). A single estimate keeps only per-entry standard
+          errors, while the entries are strongly correlated (neighbouring inputs) and the
+          inverse kernel amplifies uncorrelated noise: propagating them as independent
+          overstates the coupling errors by orders of magnitude, so none are given.
         * ``(G2, G4c)`` / ``(G2, G4c, G6c)`` or ``{2: G2, 4: G4c, 6: G6c}``: arrays of shape
           (P,)*n or (P,)*n + (d_out,)*n; G4c is read as O(1/n), G6c as O(1/n²).
     X : array_like (P, d_in), optional for arrays and estimates
         The inputs (distinct rows: a duplicated input makes the kernel singular).
     order : {1, 2}
         Highest power of 1/n kept in the couplings.
-    error_draws : int
-        Draws of the parametric bootstrap that propagates the standard errors of a sampled
-        source (each unique correlator entry perturbed independently by its standard error;
-        the estimate keeps no per-chunk values, so correlations between entries are neglected).
-    rng : int or numpy Generator
-        Seed of those draws.
 
     Returns
     -------
@@ -420,30 +444,6 @@ def effective_action(
         d_out=corr.d_out,
         source=corr.source,
     )
-    if corr.stderr:
-        draws = positive_int(error_draws, "error_draws", minimum=2)
-        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        samples: dict[int, list[np.ndarray]] = {2: [], 4: [], 6: []}
-        for _ in range(draws):
-            noisy = {
-                n: corr.two[0] if n == 2 else (corr.four[1] if n == 4 else corr.six[2])
-                for n in corr.stderr
-            }
-            noisy = {
-                n: t + corr.stderr[n] * _symmetric_noise(t.shape, gen) for n, t in noisy.items()
-            }
-            g2, q4, q6 = reconstruct_tensors(
-                {0: noisy[2]}, {1: noisy[4]}, {2: noisy[6]} if 6 in noisy else {}, order
-            )
-            other = EffectiveAction(
-                g2, q4, q6, order=order, n_inputs=corr.n_inputs, d_out=corr.d_out, source=""
-            )
-            for k in samples:
-                if k == 6 and order < 2:
-                    continue
-                try:
-                    samples[k].append(other.gamma(k))
-                except UnsupportedError:
-                    pass
-        action._errors = {k: np.std(np.array(v), axis=0, ddof=1) for k, v in samples.items() if v}
+    if corr.replicas:
+        action._errors = _jackknife(corr, order)
     return action

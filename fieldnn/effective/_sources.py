@@ -32,7 +32,7 @@ class Correlators:
     n_inputs: int
     d_out: int
     source: str
-    stderr: dict[int, np.ndarray] = field(default_factory=dict)
+    replicas: list[dict[int, np.ndarray]] = field(default_factory=list)
 
 
 def combine(tensor: np.ndarray, n: int, P: int, d: int) -> np.ndarray:
@@ -157,32 +157,45 @@ def _check_tensor(t: np.ndarray, n: int, P: int, d: int, argument: str) -> None:
         raise ArgumentError(argument, f"the {n}-point function contains NaN or infinite entries")
 
 
-def from_estimate(est: Any, X: Any, order: int) -> Correlators:
-    """Sampled connected correlators and their batch-means standard errors."""
+def from_estimates(estimates: Sequence[Any], X: Any, order: int) -> Correlators:
+    """Sampled connected correlators: their mean over independent replicas, and each replica.
+
+    One estimate gives couplings without errors; two or more (independent seeds) also give the
+    replicas for the jackknife of :func:`~fieldnn.effective.effective_action`.
+    """
     needed = 4 if order == 1 else 6
-    try:
-        tensors = {n: est.connected(n) for n in (2, 4, 6)[: needed // 2]}
-        errors = {n: est.stderr(n) for n in tensors}
-    except ArgumentError:
-        raise UnsupportedError(
-            "order",
-            f"order={order} needs the sampled connected {needed}-point function; estimate "
-            f"with orders up to {needed} "
-            f"(estimate_correlators(..., orders={(2, 4, 6)[: needed // 2]}))",
-        ) from None
-    P, d = _shape_of(tensors[2], "source")
+    orders = (2, 4, 6)[: needed // 2]
+    per: list[dict[int, np.ndarray]] = []
+    for k, est in enumerate(estimates):
+        try:
+            tensors = {n: est.connected(n) for n in orders}
+        except ArgumentError:
+            raise UnsupportedError(
+                "order",
+                f"order={order} needs the sampled connected {needed}-point function; estimate "
+                f"with orders up to {needed} (estimate_correlators(..., orders={orders}))",
+            ) from None
+        P, d = _shape_of(tensors[2], "source")
+        if per and (P, d) != (per[0]["P"], per[0]["d"]):
+            raise ShapeError(
+                "source",
+                f"estimate {k} has (P, d_out) = {(P, d)}, the first {per[0]['P'], per[0]['d']}",
+            )
+        per.append({"P": P, "d": d, **{n: combine(t, n, P, d) for n, t in tensors.items()}})
+    P, d = per[0]["P"], per[0]["d"]
     if X is not None:
         Xa = input_points(X, "X")
         if Xa.shape[0] != P:
             raise ShapeError("X", f"has {Xa.shape[0]} rows but the estimate has P = {P} inputs")
         check_distinct_rows(Xa)
     check_size(P * d, order)
-    comb = {n: combine(t, n, P, d) for n, t in tensors.items()}
-    err = {n: combine(np.nan_to_num(t, nan=0.0), n, P, d) for n, t in errors.items()}
-    if any(np.all(e == 0) for e in err.values()):
-        err = {}  # fewer than two chunks: no error bars
-    six = {2: comb[6]} if order >= 2 else {}
-    return Correlators({0: comb[2]}, {1: comb[4]}, six, P, d, f"sampled estimate ({est!r})", err)
+    replicas = [{n: r[n] for n in orders} for r in per]
+    mean = {n: sum(r[n] for r in replicas) / len(replicas) for n in orders}
+    six = {2: mean[6]} if order >= 2 else {}
+    source = f"sampled estimate{'s' if len(per) > 1 else ''} ({', '.join(map(repr, estimates))})"
+    return Correlators(
+        {0: mean[2]}, {1: mean[4]}, six, P, d, source, replicas if len(per) > 1 else []
+    )
 
 
 def from_arrays(source: Any, X: Any, order: int) -> Correlators:

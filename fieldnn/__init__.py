@@ -50,6 +50,7 @@ from .ensembles import sample_outputs as sample_outputs
 # -- effective: the action of a network on P inputs to O(1/n²) ------------------------------------
 from .effective import EffectiveAction as EffectiveAction
 from .effective import effective_action as effective_action
+from .effective import exact_density as exact_density
 
 # -- integrals over the cutoff box ---------------------------------------------------------------
 from .integrals import IntegralResult as IntegralResult

@@ -10,10 +10,26 @@ from typing import Any
 import numpy as np
 
 from .._validate import nonnegative_float, symmetric_psd
-from ..errors import ArgumentError
+from ..errors import ArgumentError, UnsupportedError
 from ._linalg import checked_eigh, conditioning_data, joint
 
 __all__ = ["flow_operator", "gradient_flow_prediction"]
+
+
+def _with_ntk(net: Any) -> Any:
+    """``net`` if it has an NTK; a seed-001 net as the equal MLP [d_in, N, d_out] with
+    C_W = σ_W², C_b = σ_b² (the two conventions coincide, docs/conventions.md)."""
+    if callable(getattr(net, "ntk", None)):
+        return net
+    if getattr(net.activation, "normalised", False) or net.mu_w != 0.0 or net.mu_b != 0.0:
+        raise UnsupportedError(
+            "mlp",
+            f"the NTK of {net!r} is not available: a variance-normalised unit (Gauss-net) or "
+            "nonzero weight/bias means have no MLP equivalent",
+        )
+    from ..ensembles import MLP
+
+    return MLP(net.activation, [net.d_in, net.width, net.d_out], C_W=net.sigma_w2, C_b=net.sigma_b2)
 
 
 def flow_operator(
@@ -34,8 +50,9 @@ def flow_operator(
         w, U = checked_eigh(theta_AA, "X_train", rcond)
         if learning_rate is not None and learning_rate * w[-1] >= 2.0:
             raise ArgumentError(
-                "learning_rate", f"gradient descent diverges: learning_rate · λ_max(Θ_AA) = "
-                f"{learning_rate * w[-1]:.4g} ≥ 2"
+                "learning_rate",
+                f"gradient descent diverges: learning_rate · λ_max(Θ_AA) = "
+                f"{learning_rate * w[-1]:.4g} ≥ 2",
             )
         g = 1.0 / w
     else:
@@ -72,8 +89,10 @@ def gradient_flow_prediction(
 
     Parameters
     ----------
-    mlp : MLP
-        Provides ``.kernel(X)`` (K) and ``.ntk(X, lambda_W=, lambda_b=)`` (Θ).
+    mlp : MLP or SingleLayerNet
+        Provides ``.kernel(X)`` (K) and ``.ntk(X, lambda_W=, lambda_b=)`` (Θ). A seed-001
+        ``SingleLayerNet`` (zero means, not the Gauss-net) is used as the equal
+        ``MLP(activation, [d_in, width, d_out], C_W=sigma_w2, C_b=sigma_b2)``.
     X_train : array_like (P, d_in)
     y_train : array_like (P,) or (P, d_out)
         Targets Y (the mean of the data replicas when ``C_Y`` is given).
@@ -134,10 +153,9 @@ def gradient_flow_prediction(
     t = math.inf if t == math.inf else nonnegative_float(t, "t")
     if learning_rate is not None:
         learning_rate = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)
+    net = _with_ntk(mlp)
     KAA, KAB, KBB = joint(mlp.kernel, XA, XB)
-    TAA, TAB, _ = joint(
-        lambda X: mlp.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), XA, XB
-    )
+    TAA, TAB, _ = joint(lambda X: net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), XA, XB)
     T = TAB.T @ flow_operator(TAA, t, learning_rate, rcond=rcond)
     mean = T @ y
     source = KAA

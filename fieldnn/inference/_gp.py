@@ -9,6 +9,7 @@ import numpy as np
 from scipy import linalg
 
 from .._validate import nonnegative_float
+from ..errors import ArgumentError
 from ._linalg import checked_eigh, conditioning_data, joint
 
 __all__ = ["gp_posterior"]
@@ -82,7 +83,14 @@ def gp_posterior(
     KAA, KAB, KBB = joint(mlp.kernel, XA, XB)
     A = KAA + (noise + jitter * float(np.mean(np.diag(KAA)))) * np.eye(XA.shape[0])
     checked_eigh(A, "X_train", rcond)
-    factor = linalg.cho_factor(A, lower=True)
+    try:
+        factor = linalg.cho_factor(A, lower=True)
+    except linalg.LinAlgError:  # rcond ≈ 0 let a round-off-singular matrix through
+        raise ArgumentError(
+            "X_train",
+            "the kernel matrix on the training inputs is not numerically positive definite "
+            "(Cholesky failed): remove duplicate inputs, add noise/jitter or raise rcond",
+        ) from None
     alpha = linalg.cho_solve(factor, y)
     mean = KAB.T @ alpha
     cov = KBB - KAB.T @ linalg.cho_solve(factor, KAB)

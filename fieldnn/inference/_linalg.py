@@ -3,6 +3,7 @@ symmetric solves (private)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -30,8 +31,10 @@ def train_test_inputs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Checked training inputs XA (P, d_in) and test inputs XB (Q, d_in) of ``net``."""
     d_in, _ = net_dims(net)
-    return (input_points(X_train, "X_train", d_in=d_in),
-            input_points(X_test, test_argument, d_in=d_in))
+    return (
+        input_points(X_train, "X_train", d_in=d_in),
+        input_points(X_test, test_argument, d_in=d_in),
+    )
 
 
 def conditioning_data(
@@ -88,7 +91,7 @@ def checked_eigh(A: np.ndarray, argument: str, rcond: float) -> tuple[np.ndarray
         raise ArgumentError(
             argument,
             f"the matrix on the training inputs is numerically singular (condition number "
-            f"{cond:.3g} > 1/rcond = {1 / rcond:.3g}): remove duplicate or nearly collinear "
-            "training inputs, or add noise/jitter",
+            f"{cond:.3g} > 1/rcond = {1 / rcond if rcond else math.inf:.3g}): remove duplicate "
+            "or nearly collinear training inputs, or add noise/jitter",
         )
     return w, U

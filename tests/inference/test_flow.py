@@ -62,13 +62,15 @@ def test_infinite_time(mlp):
 def test_finite_time_against_ode(mlp, t):
     KAA, KAB, KBB, TAA, TAB = _blocks(mlp)
     p = len(XA)
+
     # the mean: dz_A/dt = −Θ_AA (z_A − y), dz_B/dt = −Θ_BA (z_A − y), z(0) = 0
     def rhs(_, z):
         eps = z[:p] - Y
         return -np.concatenate([TAA @ eps, TAB.T @ eps])
 
-    sol = integrate.solve_ivp(rhs, (0, t), np.zeros(p + len(XB)), method="LSODA",
-                              rtol=1e-11, atol=1e-13)
+    sol = integrate.solve_ivp(
+        rhs, (0, t), np.zeros(p + len(XB)), method="LSODA", rtol=1e-11, atol=1e-13
+    )
     mean, cov = gradient_flow_prediction(mlp, XA, Y, XB, t=t, lambda_W=LW, lambda_b=LB)
     np.testing.assert_allclose(mean, sol.y[p:, -1], rtol=1e-7, atol=1e-9)
     # the covariance with the matrix exponential
@@ -95,11 +97,13 @@ def test_gradient_descent_version_iterates_linear_model(mlp):
     for _ in range(steps):
         M += eta * TAB.T @ E
         E -= eta * TAA @ E
-    mean, cov = gradient_flow_prediction(mlp, XA, Y, XB, t=eta * steps, lambda_W=LW,
-                                         lambda_b=LB, learning_rate=eta)
+    mean, cov = gradient_flow_prediction(
+        mlp, XA, Y, XB, t=eta * steps, lambda_W=LW, lambda_b=LB, learning_rate=eta
+    )
     np.testing.assert_allclose(mean, M @ Y, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(cov, KBB - M @ KAB - KAB.T @ M.T + M @ KAA @ M.T, rtol=1e-8,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        cov, KBB - M @ KAB - KAB.T @ M.T + M @ KAA @ M.T, rtol=1e-8, atol=1e-12
+    )
     with pytest.raises(ArgumentError, match="'t'"):
         gradient_flow_prediction(mlp, XA, Y, XB, t=0.123, learning_rate=eta)
 
@@ -163,3 +167,26 @@ def test_prediction_covariances_are_psd(xs, ys, t):
     assert np.linalg.eigvalsh(K - c_gp)[0] > -1e-9 * K.max()
     _, c_flow = gradient_flow_prediction(mlp, XA_, y_, XB, t=t)
     assert np.linalg.eigvalsh(c_flow)[0] > -1e-8 * K.max()
+
+
+def test_single_layer_net_is_accepted_as_its_mlp() -> None:
+    """A seed-001 SingleLayerNet trains as MLP [d_in, N, d_out] with C_W = σ_W², C_b = σ_b²:
+    at t = 0 the covariance is the net's own closed-form kernel (independent of the MLP
+    recursion), at t = ∞ the training targets are interpolated; the Gauss-net is refused."""
+    from fieldnn.ensembles import SingleLayerNet
+    from fieldnn.errors import UnsupportedError
+
+    net = SingleLayerNet("erf", 50, d_in=1, sigma_w2=1.3, sigma_b2=0.2)
+    XB = np.array([[-0.7], [0.4]])
+    y = np.sin(XA[:, 0])
+    _, c0 = gradient_flow_prediction(net, XA, y, XB, t=0.0)
+    np.testing.assert_allclose(c0, net.kernel(XB), rtol=1e-10, atol=1e-12)
+    m_inf, _ = gradient_flow_prediction(net, XA, y, XA)
+    np.testing.assert_allclose(m_inf, y, atol=1e-8)
+    twin = MLP("erf", [1, 50, 1], C_W=1.3, C_b=0.2)
+    for t in (0.3, math.inf):
+        a = gradient_flow_prediction(net, XA, y, XB, t=t)
+        b = gradient_flow_prediction(twin, XA, y, XB, t=t)
+        np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
+    with pytest.raises(UnsupportedError, match="'mlp'"):
+        gradient_flow_prediction(SingleLayerNet("gauss", 5), XA, y, XB)

@@ -34,13 +34,12 @@ def test_conditioning_formula(mlp, noise):
     A = KAA + noise * np.eye(len(XA))
     mean, cov = gp_posterior(mlp, XA, Y, XB, noise=noise)
     np.testing.assert_allclose(mean, KAB.T @ np.linalg.solve(A, Y), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(cov, KBB - KAB.T @ np.linalg.solve(A, KAB), rtol=1e-8,
-                               atol=1e-12)
+    np.testing.assert_allclose(cov, KBB - KAB.T @ np.linalg.solve(A, KAB), rtol=1e-8, atol=1e-12)
     # the seed's block-inverse form: the precision matrix of the joint Gaussian
     J = K.copy()
     J[: len(XA), : len(XA)] = A
     prec = np.linalg.inv(J)
-    pbb, pba = prec[len(XA):, len(XA):], prec[len(XA):, : len(XA)]
+    pbb, pba = prec[len(XA) :, len(XA) :], prec[len(XA) :, : len(XA)]
     np.testing.assert_allclose(cov, np.linalg.inv(pbb), rtol=1e-7, atol=1e-10)
     np.testing.assert_allclose(mean, -np.linalg.solve(pbb, pba @ Y), rtol=1e-7, atol=1e-10)
 
@@ -58,7 +57,7 @@ def test_posterior_by_sampling_the_joint_gaussian():
     K, KAA, KAB, _ = _joint(mlp)
     rng = np.random.default_rng(3)
     z = rng.multivariate_normal(np.zeros(len(K)), K, size=40_000)
-    zA, zB = z[:, : len(XA)], z[:, len(XA):]
+    zA, zB = z[:, : len(XA)], z[:, len(XA) :]
     post = zB - (zA - Y) @ np.linalg.solve(KAA, KAB)
     mean, cov = gp_posterior(mlp, XA, Y, XB)
     se = np.sqrt(np.diag(cov) / len(post))
@@ -105,3 +104,22 @@ def test_docstring_examples():
 
     for module in (_gp, _flow):
         assert doctest.testmod(module).failed == 0
+
+
+def test_rcond_zero_never_divides_by_zero() -> None:
+    """rcond = 0 with duplicated training inputs: an ArgumentError naming X_train (or a finite
+    answer when round-off leaves the matrix positive definite), never ZeroDivisionError."""
+    from fieldnn.inference._linalg import checked_eigh
+
+    with pytest.raises(ArgumentError, match=r"X_train.*1/rcond = inf"):
+        checked_eigh(np.ones((2, 2)), "X_train", 0.0)
+    mlp = MLP("tanh", [2, 4, 1])
+    XD = np.vstack([XA, XA[:1]])
+    try:
+        mean, cov = gp_posterior(mlp, XD, np.append(Y, Y[0]), XB, rcond=0.0)
+    except ArgumentError as exc:
+        assert "X_train" in str(exc)
+    else:
+        assert np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))
+    with pytest.raises(ArgumentError, match="X_train"):
+        gp_posterior(mlp, XD, np.append(Y, Y[0]), XB)

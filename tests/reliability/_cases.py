@@ -402,4 +402,20 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("MLP.sample_batch",
      "fnn.MLP('relu', [1, 4, 1], C_W=1e300).sample_batch(X, 2, np.random.default_rng(0))",
      AE, ("C_W", "overflow")),
+    # -- guards against hours-long runs, string evaluation, out-of-range species --------------
+    ("Theory.correlator", "th.correlator(20, order=0)", DE, ("points", "pairings")),
+    ("Theory.correlator", "fnn.Theory({lam: 4, kap: 6}).correlator(6, order=8)",
+     DE, ("order", "max_seconds")),
+    ("Theory.correlator", "th.correlator(4, order=1, max_seconds=-1.0)", DE, ("max_seconds",)),
+    ("exact_connected", "net.exact_connected([[0.5]], 14)", UE, ("order", "partitions")),
+    ("beta_functions", "fnn.beta_functions('erf', d_in='2')", ATE, ("d_in", "not parsed")),
+    ("beta_functions", "fnn.beta_functions(leg_power=nan)", AE, ("leg_power", "nan")),
+    ("measure_lambda",
+     "fnn.measure_lambda(fnn.SingleLayerNet('erf', 4, d_out=2), X, cutoff=1.0, "
+     "species=(0, 2, 0, 2))", AE, ("species", "0..1")),
+    ("measure_lambda", "fnn.measure_lambda(net, X, cutoff=1.0, two_point='loop')",
+     UNE, ("two_point", "auto, kernel, nlo, sampled")),
+    ("gradient_flow_prediction",
+     "fnn.gradient_flow_prediction(fnn.SingleLayerNet('gauss', 4), X, [1.0, 2.0, 3.0], Y)",
+     UE, ("mlp", "Gauss-net")),
 ]

@@ -35,7 +35,6 @@ from .._validate import (
 from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
 from ..kernels.activations import Activation, get_activation
 from ..kernels.gp import variance_argument
-from ..kernels.gp import variance_argument
 from ._forward import ForwardPlan, Layer, default_threads, first_layer_factor
 
 __all__ = ["MLP", "SingleLayerNet"]
@@ -243,7 +242,6 @@ class SingleLayerNet:
         hidden = Layer(self.d_in, self.width, self.sigma_w2, self.sigma_b2, self.mu_w, self.mu_b)
         readout = Layer(self.width, self.d_out, self.sigma_w2, self.sigma_b2, self.mu_w, self.mu_b)
         check_sampling_scale(X, hidden, ("sigma_w2", "sigma_b2"))
-        check_sampling_scale(X, hidden, ("sigma_w2", "sigma_b2"))
         _, _, q = first_layer_factor(X, hidden)
         return ForwardPlan(self.activation, X, [hidden, readout], [q])
 
@@ -297,40 +295,6 @@ def _per_layer(value: Any, argument: str, depth: int) -> tuple[float, ...]:
             argument, f"must have one entry per layer (L = {depth}), got {len(values)}"
         )
     return tuple(nonnegative_float(v, f"{argument}[{i}]") for i, v in enumerate(values))
-
-
-_SAMPLING_SCALE = 1e150  # products of two first-layer pre-activations stay finite in float64
-
-
-def check_sampling_scale(X: np.ndarray, layer: Layer, variances: tuple[str, str]) -> None:
-    """Refuse, naming the largest contribution, first-layer pre-activations of scale
-    ``|mean|`` + 10 √q beyond 1e150 (mean μ_b + μ_W Σ_i x_i, variance q = C_b + C_W
-    ``|x|²``/d_in): the sampled outputs and their power sums would overflow float64 to inf or
-    NaN. ``variances`` names the weight and bias variance arguments (σ_W², σ_b² or C_W, C_b)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        _, mean, q = first_layer_factor(X, layer)
-        sums = float(np.max(np.abs(X.sum(axis=1))))
-        parts = {
-            "mean_b": abs(layer.mu_b),
-            "mean_w": abs(layer.mu_w) * sums,
-            "variance": 10.0 * float(np.sqrt(np.max(q))),
-        }
-        scale = float(np.max(np.abs(mean))) + parts["variance"]
-    if np.isfinite(scale) and scale <= _SAMPLING_SCALE:
-        return
-    largest = max(parts, key=lambda key: parts[key])
-    if largest == "mean_b":
-        argument = "mu_b"
-    elif largest == "mean_w":
-        argument = "mu_w" if abs(layer.mu_w) >= sums else "X"
-    else:
-        blamed = variance_argument(X, layer.c_w, layer.c_b)
-        argument = {"sigma_w2": variances[0], "sigma_b2": variances[1]}.get(blamed, blamed)
-    raise ArgumentError(
-        argument,
-        f"the first-layer pre-activations reach {scale:.1e} (|mean| + 10 standard deviations), "
-        f"beyond {_SAMPLING_SCALE:.0e}: sampled outputs would overflow float64; rescale",
-    )
 
 
 _SAMPLING_SCALE = 1e150  # products of two first-layer pre-activations stay finite in float64
@@ -546,7 +510,6 @@ class MLP:
             Layer(self.widths[k], self.widths[k + 1], self.C_W[k], self.C_b[k])
             for k in range(self.depth)
         ]
-        check_sampling_scale(X, layers[0], ("C_W", "C_b"))
         check_sampling_scale(X, layers[0], ("C_W", "C_b"))
         _, _, q1 = first_layer_factor(X, layers[0])
         variances = [q1]

@@ -51,6 +51,8 @@ from .ensembles import sample_outputs as sample_outputs
 from .effective import EffectiveAction as EffectiveAction
 from .effective import effective_action as effective_action
 from .effective import exact_density as exact_density
+from .effective import DensityComparison as DensityComparison
+from .effective import compare_with_density as compare_with_density
 
 # -- integrals over the cutoff box ---------------------------------------------------------------
 from .integrals import IntegralResult as IntegralResult

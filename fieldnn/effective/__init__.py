@@ -8,10 +8,21 @@ effective_action, EffectiveAction
 exact_density
     Exact output density of a single-hidden-layer net at one input, finite width
     (:mod:`fieldnn.effective._density`).
+compare_with_density, DensityComparison
+    Errors of the action at orders 0, 1, 2 against the exact density, per width
+    (:mod:`fieldnn.effective._eft_density`).
 """
 
 from ._action import EffectiveAction as EffectiveAction
 from ._action import effective_action as effective_action
 from ._density import exact_density as exact_density
+from ._eft_density import DensityComparison as DensityComparison
+from ._eft_density import compare_with_density as compare_with_density
 
-__all__ = ["EffectiveAction", "effective_action", "exact_density"]
+__all__ = [
+    "DensityComparison",
+    "EffectiveAction",
+    "compare_with_density",
+    "effective_action",
+    "exact_density",
+]

@@ -148,3 +148,47 @@ def test_bad_input_names_the_argument():
     # relu units all vanish together with probability 2^-N when σ_b² = 0: an atom at f = 0
     with pytest.raises(errors.UnsupportedError, match="'sigma_b2'"):
         fnn.SingleLayerNet("relu", width=3, sigma_b2=0.0).exact_density([[1.0]], [0.5])
+
+
+# -- where the effective action holds -------------------------------------------------------------
+WIDTHS = [20, 40, 80, 160, 320]
+
+
+@pytest.mark.parametrize("act", ["erf", "relu"])
+def test_action_error_falls_like_one_over_width_to_the_order_plus_one(act):
+    """log p(f) − log p(0) against −[S(f) − S(0)]: slopes −2 (order 1) and −3 (order 2)."""
+    cmp = fnn.compare_with_density(act, [1.0], WIDTHS, sigma_w2=1.0, sigma_b2=1.0)
+    assert cmp.exponent(0) == pytest.approx(-1.0, abs=0.25)
+    assert cmp.exponent(1) == pytest.approx(-2.0, abs=0.25)
+    assert cmp.exponent(2) == pytest.approx(-3.0, abs=0.25)
+    assert np.all(cmp.errors[:, 2] < cmp.errors[:, 1])
+    assert np.all(cmp.errors[:, 1] < cmp.errors[:, 0])
+
+
+def test_order_one_action_is_the_edgeworth_log_density():
+    """Independent of the reconstruction: to O(1/N), log p = −f²/2K + κ₄ He₄(f/√K)/(24K²) + c
+    (Edgeworth), with κ₄ = exact_connected(X, 4); the difference from the action is O(1/N²)."""
+    from fieldnn.effective._eft_density import action_differences
+
+    for N in (50, 100):
+        net = fnn.SingleLayerNet("erf", width=N)
+        X = np.array([[1.0]])
+        K = net.kernel(X)[0, 0]
+        k4 = net.exact_connected(X, 4)[0, 0, 0, 0]
+        f = np.array([0.5, 1.0, 2.0])
+        he4 = lambda u: u**4 - 6 * u**2  # noqa: E731
+        edgeworth = -(f**2) / (2 * K) + k4 / (24 * K**2) * he4(f / np.sqrt(K))
+        np.testing.assert_allclose(-action_differences(net, X, f)[1], edgeworth, rtol=1e-12)
+
+
+def test_gauss_net_series_is_asymptotic_only_at_large_width():
+    """Gauss-net at q = σ_b² = 1 (x = 0): order 1 improves on the GP only above N ≈ 125, order 2
+    on order 1 only above N ≈ 1.0e4; the 1/N^{k+1} slopes hold (±0.25) from N ≈ 3e5 on."""
+    widths = np.unique(np.round(np.logspace(np.log10(2), 5, 41)).astype(int))
+    cmp = fnn.compare_with_density("gauss", [0.0], widths)
+    assert 100 <= cmp.crossover(1) <= 160
+    assert 8000 <= cmp.crossover(2) <= 13000
+    assert cmp.errors[0, 2] > 100 * cmp.errors[0, 1] > 100 * cmp.errors[0, 0]  # N = 2: fails
+    large = fnn.compare_with_density("gauss", [0.0], [320_000 * 2**k for k in range(5)])
+    assert large.exponent(1) == pytest.approx(-2.0, abs=0.25)
+    assert large.exponent(2) == pytest.approx(-3.0, abs=0.25)

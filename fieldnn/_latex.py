@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-__all__ = ["latex_number", "latex_uncertain", "tex_text"]
+__all__ = ["latex_number", "latex_table", "latex_uncertain", "tex_text"]
 
 #: Plain notation for 10^-3 <= |x| < 10^4, scientific (a\times10^{k}) outside.
 _PLAIN_RANGE = (-3, 4)
@@ -199,3 +201,58 @@ def tex_text(text: str) -> str:
         if closes:
             out.append("$")
     return "".join(out)
+
+
+def _cell(value: Any, digits: int) -> str:
+    """A table cell as pure LaTeX: numbers in math (``$2\\times10^{-6}$``), text via tex_text."""
+    if isinstance(value, str):
+        return tex_text(value)
+    if hasattr(value, "item"):  # a numpy scalar
+        value = value.item()
+    if value is None or isinstance(value, bool):
+        return "n/a" if value is None else str(value)
+    if isinstance(value, int):
+        return f"${value}$"
+    if not math.isfinite(float(value)):
+        return "n/a"
+    return f"${latex_number(float(value), digits)}$"
+
+
+def latex_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    caption: str,
+    *,
+    digits: int = 4,
+    label: str | None = None,
+) -> str:
+    r"""A booktabs ``table`` in pure LaTeX, shrunk to the line width when wider.
+
+    Text cells go through :func:`tex_text` (Unicode to LaTeX; ``$…$`` kept), numbers through
+    :func:`latex_number` with ``digits`` significant digits, None/NaN as "n/a". Needs
+    ``\usepackage{booktabs,adjustbox}`` in the document.
+
+    Examples
+    --------
+    >>> print(latex_table(["net", "λ"], [["Erf", -2.5e-6]], "Quartic coupling.").splitlines()[8])
+    Erf & $-2.5\times10^{-6}$ \\
+    """
+    lines = [
+        r"% booktabs table written by fieldnn; needs \usepackage{booktabs,adjustbox}",
+        r"\begin{table}[ht]",
+        r"\centering",
+        r"\begin{adjustbox}{max width=\linewidth}",
+        r"\begin{tabular}{" + "l" * len(header) + "}",
+        r"\toprule",
+        " & ".join(tex_text(h) for h in header) + r" \\",
+        r"\midrule",
+        *(" & ".join(_cell(c, digits) for c in r) + r" \\" for r in rows),
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\end{adjustbox}",
+        r"\caption{" + tex_text(caption) + "}",
+        *([rf"\label{{{label}}}"] if label else []),
+        r"\end{table}",
+        "",
+    ]
+    return "\n".join(lines)

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .._latex import latex_number, tex_text
+from .._latex import latex_table
 from ..errors import ArgumentError, CheckpointError
 
 __all__ = [
@@ -248,25 +248,9 @@ class ReportWriter:
         md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         md += ["| " + " | ".join(r) + " |" for r in cells]
         self._lines.extend([f"*{caption}*", "", *md, ""])
-        tex = [
-            r"% booktabs table written by fieldnn; needs \usepackage{booktabs,adjustbox}",
-            r"\begin{table}[ht]",
-            r"\centering",
-            r"\begin{adjustbox}{max width=\linewidth}",
-            r"\begin{tabular}{" + "l" * len(header) + "}",
-            r"\toprule",
-            " & ".join(tex_text(h) for h in header) + r" \\",
-            r"\midrule",
-            *(" & ".join(_tex_cell(c, digits) for c in r) + r" \\" for r in rows),
-            r"\bottomrule",
-            r"\end{tabular}",
-            r"\end{adjustbox}",
-            r"\caption{" + tex_text(caption) + "}",
-            r"\end{table}",
-            "",
-        ]
+        tex = latex_table(header, rows, caption, digits=digits)
         filename = f"{name}.tex"
-        atomic_write_text(self.out / filename, "\n".join(tex))
+        atomic_write_text(self.out / filename, tex)
         return filename
 
     # -- output ----------------------------------------------------------------------------
@@ -313,16 +297,3 @@ def _test_signal(step: str) -> None:
     name, _, sig = spec.partition(":")
     if name == step and sig in ("KILL", "INT"):
         os.kill(os.getpid(), signal.SIGKILL if sig == "KILL" else signal.SIGINT)
-
-
-def _tex_cell(value: Any, digits: int) -> str:
-    """A table cell as pure LaTeX: numbers in math (``$2\\times10^{-6}$``), text via tex_text."""
-    if isinstance(value, str):
-        return tex_text(value)
-    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(value)):
-        return "n/a"
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, int | np.integer):
-        return f"${int(value)}$"
-    return f"${latex_number(float(value), digits)}$"

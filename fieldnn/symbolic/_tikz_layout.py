@@ -22,7 +22,7 @@ import numpy as np
 
 Point = tuple[float, float]
 #: Bend angle (degrees) between neighbouring lines of a multiple line.
-BEND_STEP = 30.0
+BEND_STEP = 50.0
 #: Distance of a vertex label from its vertex, and of a point label from its point (cm).
 LABEL_DISTANCE = 0.38
 

@@ -58,7 +58,7 @@ def test_tikz_options_and_structure():
     code = c.tikz()
     assert code.count(r"\begin{feynman}") == len(c.terms) == 4
     assert code.count(r"\diagram*") == 4 and r"\feynmandiagram" not in code
-    assert r"(y1) -- [scalar, bend right=15] (y2)" in code
+    assert r"(y1) -- [scalar, bend right=25] (y2)" in code
     by_topology = c.tikz(by_topology=True)
     assert by_topology.count(r"\begin{tikzpicture}") == len(c.topologies()) == 2
     assert r"\(864 \lambda^{2}\)" in by_topology  # the total weight beside its drawing

@@ -27,7 +27,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import sympy as sp
 
 import fieldnn as fnn

@@ -6,8 +6,9 @@ Example::
         --exact-propagator
 
 prints the LaTeX of G^(6) up to first order in the couplings with the seed's rule 4.5
-(arXiv:2008.08601, eq. 3.19); ``--tikz`` prints TikZ-Feynman code instead and ``--json`` a
-machine-readable description (terms, weights, lines, topologies).
+(arXiv:2008.08601, eq. 3.19); ``--style paper`` groups it by topology, ``--tikz`` prints
+TikZ-Feynman code instead and ``--json`` a machine-readable description (terms, weights, lines,
+topologies).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 
 import sympy as sp
 
@@ -38,7 +40,9 @@ def add_derive_arguments(parser: argparse.ArgumentParser) -> None:
         help="number of external points n, or "
         "comma-separated species labels (e.g. i,j,k,l) with --species",
     )
-    parser.add_argument("--order", type=int, default=1, help="highest order in the couplings")
+    parser.add_argument(
+        "--order", type=int, default=1, help="highest order in the couplings (default: 1)"
+    )
     parser.add_argument("--connected", action="store_true", help="connected diagrams only")
     parser.add_argument(
         "--exact-propagator",
@@ -47,7 +51,21 @@ def add_derive_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--one-pi", action="store_true", help="1PI diagrams only")
     parser.add_argument(
+        "--amputated", action="store_true", help="amputate the external legs (implies connected)"
+    )
+    parser.add_argument(
         "--species", default="1", help="number of field components: an integer or a symbol (N)"
+    )
+    parser.add_argument(
+        "--style",
+        choices=("full", "paper"),
+        default="full",
+        help="LaTeX: every diagram (full), or one per topology with '+ n perms' (paper); "
+        "with --tikz, paper draws one diagram per topology with its total weight "
+        "(default: full)",
+    )
+    parser.add_argument(
+        "--subscripts", action="store_true", help="LaTeX: write K_{12} for K(x_1, x_2)"
     )
     out = parser.add_mutually_exclusive_group()
     out.add_argument("--tikz", action="store_true", help="print TikZ-Feynman code")
@@ -97,23 +115,36 @@ def _parse_points(text: str) -> int | tuple[str | int, ...]:
 def run_derive(args: argparse.Namespace) -> int:
     """Run ``fieldnn derive``; returns the exit status (0 on success, 2 on bad input)."""
     try:
-        theory = Theory(_parse_interactions(args.interaction), species=_parse_species(args.species))
-        corr = theory.correlator(
-            _parse_points(args.points),
-            args.order,
-            connected=args.connected,
-            exact_propagator=args.exact_propagator,
-            one_pi=args.one_pi,
-        )
+        species = _parse_species(args.species)
+        points = _parse_points(args.points)
+        if isinstance(points, tuple) and species == 1:
+            print(
+                "fieldnn derive: warning: --points gives species labels but --species is 1, "
+                "so every Kronecker delta is 1; pass --species N for O(N) index structure",
+                file=sys.stderr,
+            )
+        theory = Theory(_parse_interactions(args.interaction), species=species)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            corr = theory.correlator(
+                points,
+                args.order,
+                connected=args.connected or args.amputated,
+                exact_propagator=args.exact_propagator,
+                one_pi=args.one_pi,
+                amputated=args.amputated,
+            )
+        for w in caught:
+            print(f"fieldnn derive: warning: {w.message}", file=sys.stderr)
+        if args.tikz:
+            text = corr.tikz(standalone=True, by_topology=args.style == "paper")
+        elif args.json:
+            text = json.dumps(corr.to_dict(), indent=2)
+        else:
+            text = corr.latex(args.style, subscripts=args.subscripts)
     except DiagramError as exc:
         print(f"fieldnn derive: error: {exc}", file=sys.stderr)
         return 2
-    if args.tikz:
-        text = corr.tikz(standalone=True)
-    elif args.json:
-        text = json.dumps(corr.to_dict(), indent=2)
-    else:
-        text = corr.latex()
     try:
         print(text)
         sys.stdout.flush()

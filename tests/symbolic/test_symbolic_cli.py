@@ -81,3 +81,32 @@ def test_tikz_and_species(capsys):
 def test_bad_input_exit_code(argv, name, capsys):
     code, _, err = _run(argv, capsys)
     assert code == 2 and f"'{name}'" in err
+
+
+def test_paper_style_amputated_and_subscripts(capsys):
+    code, out, _ = _run([*SEED, "--style", "paper", "--subscripts"], capsys)
+    assert code == 0
+    assert r"\Big[K_{12} K_{34} K_{56} + 14\ \text{perms}\Big]" in out
+    assert out.count(r"\text{perms}") == 3  # GP, λ tree and κ tadpole orbits; κ tree is one
+    code, out, _ = _run(["--interaction", "lambda:4", "--points", "4", "--amputated"], capsys)
+    assert code == 0
+    assert out.strip() == (
+        r"-24 \lambda \delta(x_{2} - x_{1}) \delta(x_{3} - x_{1}) \delta(x_{4} - x_{1})"
+    )
+
+
+def test_tikz_paper_style_draws_one_diagram_per_topology(capsys):
+    code, out, _ = _run([*SEED, "--tikz", "--style", "paper"], capsys)
+    assert code == 0 and out.count(r"\begin{tikzpicture}") == 4
+    assert r"\(- 5400 \kappa\)" in out
+
+
+def test_labels_without_species_warn(capsys):
+    code, _, err = _run(["--interaction", "lambda:4", "--points", "i,j,k,l"], capsys)
+    assert code == 0 and "--species" in err and "warning" in err
+
+
+def test_help_shows_the_default_order():
+    parser = argparse.ArgumentParser(prog="fieldnn derive")
+    add_derive_arguments(parser)
+    assert "(default: 1)" in " ".join(parser.format_help().split())

@@ -52,7 +52,9 @@ from .effective import EffectiveAction as EffectiveAction
 from .effective import effective_action as effective_action
 from .effective import exact_density as exact_density
 from .effective import DensityComparison as DensityComparison
+from .effective import DensityCurves as DensityCurves
 from .effective import compare_with_density as compare_with_density
+from .effective import density_curves as density_curves
 
 # -- integrals over the cutoff box ---------------------------------------------------------------
 from .integrals import IntegralResult as IntegralResult

@@ -8,7 +8,7 @@ effective_action, EffectiveAction
 exact_density
     Exact output density of a single-hidden-layer net at one input, finite width
     (:mod:`fieldnn.effective._density`).
-compare_with_density, DensityComparison
+compare_with_density, DensityComparison, density_curves, DensityCurves
     Errors of the action at orders 0, 1, 2 against the exact density, per width
     (:mod:`fieldnn.effective._eft_density`).
 """
@@ -17,12 +17,16 @@ from ._action import EffectiveAction as EffectiveAction
 from ._action import effective_action as effective_action
 from ._density import exact_density as exact_density
 from ._eft_density import DensityComparison as DensityComparison
+from ._eft_density import DensityCurves as DensityCurves
 from ._eft_density import compare_with_density as compare_with_density
+from ._eft_density import density_curves as density_curves
 
 __all__ = [
     "DensityComparison",
+    "DensityCurves",
     "EffectiveAction",
     "compare_with_density",
+    "density_curves",
     "effective_action",
     "exact_density",
 ]

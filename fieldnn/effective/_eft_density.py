@@ -31,7 +31,7 @@ import numpy as np
 from .._validate import input_points, positive_int, real_array
 from ..errors import ArgumentError, ShapeError
 
-__all__ = ["DensityComparison", "compare_with_density"]
+__all__ = ["DensityComparison", "DensityCurves", "compare_with_density", "density_curves"]
 
 _DEFAULT_F = np.linspace(0.25, 2.0, 8)
 
@@ -182,4 +182,87 @@ def compare_with_density(
         errors[i] = np.max(np.abs(exact[None, :] + action_differences(net, X, f)), axis=1)
     return DensityComparison(
         str(act), X[0].copy(), float(sigma_w2), float(sigma_b2), Ns, np.asarray(g), errors
+    )
+
+
+@dataclass(frozen=True)
+class DensityCurves:
+    r"""−log p(f) + log p(0) (exact) and S_k(f) − S_k(0) (k = 1, 2) over f, per width.
+
+    Attributes
+    ----------
+    activation : str
+    x : ndarray (d_in,)
+    widths : ndarray (W,)
+    f_over_sqrt_k : ndarray (F,)
+        Outputs in units of √K(x, x) (K does not depend on the width).
+    exact : ndarray (W, F)
+    action : ndarray (W, 2, F)
+        Orders 1 and 2.
+    """
+
+    activation: str
+    x: np.ndarray
+    widths: np.ndarray
+    f_over_sqrt_k: np.ndarray
+    exact: np.ndarray
+    action: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able record."""
+        return {
+            "activation": self.activation,
+            "x": self.x.tolist(),
+            "widths": self.widths.tolist(),
+            "f_over_sqrt_K": self.f_over_sqrt_k.tolist(),
+            "minus_log_p_exact": self.exact.tolist(),
+            "S_order1": self.action[:, 0].tolist(),
+            "S_order2": self.action[:, 1].tolist(),
+        }
+
+
+def density_curves(
+    activation: Any,
+    x: Any,
+    widths: Any = (2, 10, 100, 1000),
+    *,
+    sigma_w2: float = 1.0,
+    sigma_b2: float = 1.0,
+    f_over_sqrt_k: Any = None,
+) -> DensityCurves:
+    r"""−log p(f) exact against the action S(f) at orders 1 and 2, both zero at f = 0.
+
+    Parameters
+    ----------
+    activation, x, sigma_w2, sigma_b2
+        As in :func:`compare_with_density`.
+    widths : sequence of int
+        Default 2, 10, 100, 1000.
+    f_over_sqrt_k : array_like (F,), optional
+        Default 121 points on [−3, 3].
+
+    Returns
+    -------
+    DensityCurves
+    """
+    from ..ensembles.architectures import SingleLayerNet
+
+    X = input_points(np.atleast_2d(real_array(x, "x")), "x")
+    if X.shape[0] != 1:
+        raise ShapeError("x", f"must be one input, got shape {X.shape}")
+    g = np.linspace(-3.0, 3.0, 121) if f_over_sqrt_k is None else real_array(f_over_sqrt_k, "f")
+    Ns = [positive_int(n, "widths") for n in widths]
+    exact, action = [], []
+    act = None
+    for N in Ns:
+        net = SingleLayerNet(
+            activation, width=N, d_in=X.shape[1], sigma_w2=sigma_w2, sigma_b2=sigma_b2
+        )
+        act = net.activation.name
+        f = g * np.sqrt(float(net.kernel(X)[0, 0]))
+        logp = net.exact_density(X, np.concatenate([[0.0], f]), log=True)
+        exact.append(logp[0] - logp[1:])
+        action.append(action_differences(net, X, f)[1:])
+    return DensityCurves(
+        str(act), X[0].copy(), np.array(Ns), np.asarray(g), np.array(exact), np.array(action)
     )

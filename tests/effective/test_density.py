@@ -192,3 +192,24 @@ def test_gauss_net_series_is_asymptotic_only_at_large_width():
     large = fnn.compare_with_density("gauss", [0.0], [320_000 * 2**k for k in range(5)])
     assert large.exponent(1) == pytest.approx(-2.0, abs=0.25)
     assert large.exponent(2) == pytest.approx(-3.0, abs=0.25)
+
+
+def test_density_curves_and_their_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fieldnn.report.plots_effective import plot_action_errors, plot_density_vs_action
+
+    curves = fnn.density_curves("erf", [1.0], (10, 1000), f_over_sqrt_k=np.linspace(-2, 2, 9))
+    assert curves.exact.shape == (2, 9) and curves.action.shape == (2, 2, 9)
+    # at N = 1000 the order-2 action is the exact −log p to O(1/N³); at N = 10 it is not
+    assert np.max(np.abs(curves.exact[1] - curves.action[1, 1])) < 1e-8
+    assert np.max(np.abs(curves.exact[0] - curves.action[0, 1])) > 1e-6
+    ax = plot_density_vs_action(curves)
+    assert len(ax.lines) == 3 * 2 + 2 + 1
+    cmp = fnn.compare_with_density("erf", [1.0], [10, 100])
+    assert len(plot_action_errors(cmp).lines) == 3 + 2
+    assert cmp.to_dict()["crossover_order2"] == 10.0
+    plt.close("all")

@@ -76,6 +76,13 @@ def diagram_programs(
     return tuple(programs)
 
 
+@functools.lru_cache(maxsize=512)
+def _path(spec: str, shapes: tuple[tuple[int, ...], ...]) -> list:
+    """The greedy contraction order of an einsum, computed once per subscripts and shapes."""
+    dummies = [np.empty(shape) for shape in shapes]
+    return np.einsum_path(spec, *dummies, optimize="greedy")[0]
+
+
 def evaluate(
     n: int,
     order: int,
@@ -118,7 +125,8 @@ def evaluate(
             if total not in out:
                 continue
             arrays = [a for _, a in combo]
-            out[total] += weight * np.einsum(spec, *arrays, optimize="greedy")
+            path = _path(spec, tuple(a.shape for a in arrays)) if not exact else "greedy"
+            out[total] += weight * np.einsum(spec, *arrays, optimize=path)
     return out
 
 
@@ -131,8 +139,9 @@ def inverse(matrix: np.ndarray) -> np.ndarray:
 
 
 def amputate(tensor: np.ndarray, inverse_propagator: np.ndarray) -> np.ndarray:
-    """Contract every index of ``tensor`` with the inverse propagator H (symmetric)."""
+    """Contract every index of ``tensor`` with the symmetric inverse propagator H."""
+    S = inverse_propagator.shape[0]
     out = tensor
-    for _ in range(tensor.ndim):
-        out = np.tensordot(out, inverse_propagator, axes=([0], [0]))
-    return out  # each tensordot moves the contracted axis to the end: order is restored
+    for axis in range(tensor.ndim):
+        out = np.matmul(inverse_propagator, out.reshape(S**axis, S, -1)).reshape(tensor.shape)
+    return out

@@ -56,11 +56,24 @@ STATE_DIR = ".fieldnn-state"
 _STATE_VERSION = 1
 
 
+def _file_mode() -> int:
+    """The mode a new file gets from open(): 0o666 less this process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
+#: The repository's docs/ (present in a source checkout; absent from an installed wheel).
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (a reader sees the old file or the new one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _FILE_MODE)  # as open() would create it (mkstemp makes it private)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -252,6 +265,15 @@ class ReportWriter:
         filename = f"{name}.tex"
         atomic_write_text(self.out / filename, tex)
         return filename
+
+    def docs_link(self, page: str) -> str:
+        """A Markdown link to ``page`` (e.g. ``"docs/eft.md"``) that works from ``out``: relative
+        to the output directory when the docs are on this machine (a source checkout), else the
+        page named as code."""
+        target = DOCS_DIR.parent / page
+        if not target.is_file():
+            return f"`{page}` (in the fieldnn source)"
+        return f"[{page}]({Path(os.path.relpath(target, self.out.resolve())).as_posix()})"
 
     # -- output ----------------------------------------------------------------------------
     def finish(self) -> Path:

@@ -181,7 +181,7 @@ def _criticality(w: ReportWriter, sz: _Sizes) -> None:
         "fixed point merge), and along it the off-diagonal perturbations still grow or decay "
         "as (χ⊥)^ℓ. Criticality is χ∥ = χ⊥ = 1: for GELU the single point (C_b, C_W) = "
         f"({format_number(gelu['critical_C_b'])}, {format_number(gelu['critical_C_W'])}), "
-        f"K* = {format_number(gelu['critical_K_star'])}. Derivation: [{_DOCS}](../{_DOCS}).",
+        f"K* = {format_number(gelu['critical_K_star'])}. Derivation: {w.docs_link(_DOCS)}.",
     )
 
     tab = eft.critical_point_table(quick=quick)
@@ -387,7 +387,7 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
         "The leading-order V/(nK²) grows linearly with depth (ReLU: 5(L − 1)/n; K* = 0 class: "
         "→ (2/3) L/n; GELU, started on its critical fixed point K*, close to the ReLU slope). "
         "For ReLU the exact finite-width value ∏(1 + 5/n) − 1 (derived in "
-        f"[{_DOCS}](../{_DOCS}); `fieldnn.kernels.deep.exact_single_input_moment`) departs from "
+        f"{w.docs_link(_DOCS)}; `fieldnn.kernels.deep.exact_single_input_moment`) departs from "
         "the leading order once L/n is no longer small, and the sampled ensembles follow the "
         "exact value: the 1/n expansion is an expansion in L/n."
     )
@@ -469,7 +469,7 @@ def _matching(w: ReportWriter, sz: _Sizes) -> None:
         "matching ⟨φ1²⟩ = 1/γ2 + (m+2)γ4/(2γ2³) gives 1/γ(2) = G − (m+2)V/(2nG). The seed's "
         "conditional ⟨φ2²|φ1⟩ = G + ½(φ1² − G)V/(nG²) is right, and follows only with the "
         f"corrected γ(2) (symbolic result: `{mt.conditional}`). Derivation: "
-        f"[{_DOCS}](../{_DOCS}) and `docs/inference.md`."
+        f"{w.docs_link(_DOCS)} and `docs/inference.md`."
     )
     rows = []
     for n in sz.cond_widths:
@@ -808,7 +808,7 @@ def _corrections(w: ReportWriter) -> None:
     L, lo, ex = relu["depths"][-1], relu["ratio_recursion"][-1], relu["ratio_exact"][-1]
     factor = w.store("vertex.relu.exact_over_LO_at_max_depth", ex / lo if lo else None)
     w.text(
-        f'The derivations are in [{_DOCS}](../{_DOCS}), section 8 ("Corrections to the seed '
+        f'The derivations are in {w.docs_link(_DOCS)}, section 8 ("Corrections to the seed '
         'talk"), and `docs/inference.md`. The ones this reproduction shows numerically:',
         "1. Criticality is χ∥ = χ⊥ = 1, not χ∥ = 1 alone (section 1: phase diagram, table of "
         "critical points).",
@@ -824,7 +824,7 @@ def _corrections(w: ReportWriter) -> None:
         f"vertex is ∏(1 + 5/n) − 1 = {format_number(factor)} × its leading order 5(L − 1)/n "
         "(section 2), and the sampled ensembles follow the exact value.",
         "Further corrections of notation (sign convention of the quartic term, layer labels, "
-        f"the Schur complement on the Bayesian slide) are listed in [{_DOCS}](../{_DOCS}).",
+        f"the Schur complement on the Bayesian slide) are listed in {w.docs_link(_DOCS)}.",
     )
 
 
@@ -974,6 +974,6 @@ def _intro(w: ReportWriter, quick: bool) -> None:
         "(recursion or closed form against sampled ensembles with standard errors; 'pull' = "
         "(sampled − theory)/stderr). Conventions: z^(ℓ+1) = b + W σ(z^(ℓ)), "
         "W ~ N(0, C_W/n), b ~ N(0, C_b), linear output; "
-        f"derivations and the corrections to the talk: [{_DOCS}](../{_DOCS}).",
+        f"derivations and the corrections to the talk: {w.docs_link(_DOCS)}.",
         f"Mode: {'quick' if quick else 'full'}.",
     )

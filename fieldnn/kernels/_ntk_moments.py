@@ -14,8 +14,10 @@ beyond those of the kernel and four-point-vertex recursions:
   its gradient and its second-order term against a four-point vertex.
 
 Moments: every entry involves at most four inputs; the block of those inputs is integrated in
-its rank r. For smooth σ by the adaptive tensor Gauss–Hermite rule of
-:mod:`fieldnn.kernels._quadrature` (refined to 1e-10 of ⟨|F|⟩; a RuntimeWarning below 1e-7).
+its rank r. For smooth σ by the adaptive lattice trapezoid rule of
+:mod:`fieldnn.kernels._quadrature` (geometric convergence also for saturating σ; refined to 1e-9
+of ⟨|F|⟩ while the lattice stays below 2²² points; a RuntimeWarning above 1e-6 of the largest
+entry).
 For the positively homogeneous piecewise-linear σ (relu, leaky relu, linear) exactly when
 r ≤ 2: with z = L u, u = ρ ω, a product with k factors σ (the others σ', homogeneous of
 degree 0) is :math:`\mathbb E[\rho^k]\,\overline{f(L\omega)}`, the angular mean taken arc by
@@ -41,19 +43,21 @@ from __future__ import annotations
 
 import warnings
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
 from ..errors import UnsupportedError
-from ._quadrature import adaptive_expectation, rank_factor
-from .activations import Activation
+from ._quadrature import adaptive_trapezoid, rank_factor
+from .activations import Activation, get_activation
 from .gaussian import pair_values, single_expectation
 
-_MOMENT_RTOL = 1e-10
-_WARN_RTOL = 1e-7
+_MOMENT_RTOL = 1e-9
+_WARN_RTOL = 1e-6
 _ARC_NODES = np.polynomial.legendre.leggauss(16)
 _GRADIENT_STEP = 1e-4
 _HESSIAN_STEP = 1e-3
+_ERF = get_activation("erf")
 _DUPLICATE = 1e-10
 _SINGULAR = 1e-6
 
@@ -62,11 +66,10 @@ _SINGULAR = 1e-6
 # mixed four-point moments
 # --------------------------------------------------------------------------------------------
 def _tensors(s: np.ndarray, d: np.ndarray, w: np.ndarray, k_scale: np.ndarray) -> np.ndarray:
-    """Σ_m w_m (products) for the three patterns, stacked (3, s, s, s, s)."""
-    q1 = np.einsum("m,ma,mc,mb,md->acbd", w * k_scale[1], d, s, d, s, optimize=True)
+    """Σ_m w_m (products) for the patterns Q2, Q3, stacked (2, s, s, s, s)."""
     q2 = np.einsum("m,ma,mb,mc,md->abcd", w * k_scale[1], d, d, s, s, optimize=True)
     q3 = np.einsum("m,ma,mb,mc,md->abcd", w * k_scale[0], d, d, d, d, optimize=True)
-    return np.stack([q1, q2, q3])
+    return np.stack([q2, q3])
 
 
 def _angular_block(act: Activation, L: np.ndarray) -> np.ndarray:
@@ -93,42 +96,84 @@ def _angular_block(act: Activation, L: np.ndarray) -> np.ndarray:
     return _tensors(s, d, w, np.stack([ones * radial[0], ones * radial[1]]))
 
 
-def _quadrature_block(act: Activation, L: np.ndarray, size: int) -> np.ndarray:
-    """Patterns of a smooth σ on a block by the adaptive Gauss–Hermite rule."""
+def _lattice_block(act: Activation, L: np.ndarray, size: int) -> np.ndarray:
+    """Patterns of a smooth σ on a block by the adaptive lattice trapezoid rule (Gram
+    matrices of the per-node products, one matrix product per pattern and chunk)."""
 
-    def F(z: np.ndarray) -> np.ndarray:
+    def products(z: np.ndarray) -> tuple[np.ndarray, ...]:
         s = np.asarray(act(z), dtype=np.float64)
         d = np.asarray(act.derivative(z), dtype=np.float64)
-        ds = (d[:, :, None] * s[:, None, :]).reshape(len(z), -1)
-        dd = (d[:, :, None] * d[:, None, :]).reshape(len(z), -1)
-        ss = (s[:, :, None] * s[:, None, :]).reshape(len(z), -1)
-        q1 = (ds[:, :, None] * ds[:, None, :]).reshape(len(z), -1)
-        q2 = (dd[:, :, None] * ss[:, None, :]).reshape(len(z), -1)
-        q3 = (dd[:, :, None] * dd[:, None, :]).reshape(len(z), -1)
-        return np.concatenate([q1, q2, q3], axis=1)
+        m = len(z)
+        return tuple((x[:, :, None] * y[:, None, :]).reshape(m, -1) for x, y in ((d, d), (s, s)))
 
-    if L.shape[1] == 0:
-        value = F(np.zeros((1, size)))[0]
-    else:
-        value, error, _ = adaptive_expectation(F, L, rtol=_MOMENT_RTOL, chunk=4096)
-        scale = float(np.max(np.abs(value), initial=0.0))
-        worst = float(np.max(error, initial=0.0))
-        if worst > _WARN_RTOL * max(scale, 1e-300):
-            warnings.warn(
-                f"mixed four-point moments of activation {act.name!r} converged only to "
-                f"~{worst / max(scale, 1e-300):.1e} relative (a kink in σ or a huge variance)",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-    q = value.reshape(3, size, size, size, size)
-    # q1 was built as ⟨(σ'_a σ_c)(σ'_b σ_d)⟩ on axes (a, c, b, d): already in that order
-    return q
+    def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dd, ss = products(z)
+        pairs = ((dd, ss), (dd, dd))  # (a b)(c d)
+        value = [((x * w[:, None]).T @ y).ravel() for x, y in pairs]
+        scale = [((np.abs(x) * w[:, None]).T @ np.abs(y)).ravel() for x, y in pairs]
+        return np.concatenate(value), np.concatenate(scale)
+
+    value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_MOMENT_RTOL)
+    top = float(np.max(magnitude, initial=0.0))
+    worst = float(np.max(error, initial=0.0)) / max(top, 1e-300)
+    if worst > _WARN_RTOL:
+        warnings.warn(
+            f"mixed four-point moments of activation {act.name!r} converged only to "
+            f"~{worst:.1e} relative (a kink in σ, a huge variance or rank 4)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return value.reshape(2, size, size, size, size)
+
+
+def _erf_moments(K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Q2, Q3 of σ = erf in closed form at any P: σ' = (2/√π)e^{−z²} tilts the Gaussian,
+
+    .. math:: \langle e^{-z_a^2-z_b^2}\,g(z)\rangle_K = \det(I_2 + 2K_{\{ab\}})^{-1/2}
+              \langle g\rangle_{K'}, \qquad K' = K - K_{\cdot S}\,(\tfrac12 I_2
+              + K_{SS})^{-1}K_{S\cdot},\ S = (a, b)
+
+    (Woodbury; a = b allowed), then :math:`\langle\mathrm{erf}_c\mathrm{erf}_d\rangle_{K'}
+    = \tfrac2\pi\arcsin(2K'_{cd}/\sqrt{(1+2K'_{cc})(1+2K'_{dd})})`, and
+    :math:`Q^{(3)}_{abcd} = (16/\pi^2)\det(I_4 + 2K_{\{abcd\}})^{-1/2}`.
+    """
+    P = K.shape[0]
+    d = np.diag(K)
+    kaa = d[:, None] + 0.5
+    kbb = d[None, :] + 0.5
+    det = kaa * kbb - K * K  # det(½I + K_SS) = det(I + 2K_S)/4, (P, P)
+    # K_{c,S} M⁻¹ K_{S,d} for S = (a, b): M⁻¹ = [[kbb, −K_ab], [−K_ab, kaa]]/det
+    kc_a = K[:, None, :]  # (a, 1, c) = K_ac
+    kc_b = K[None, :, :]  # (1, b, c) = K_bc
+    inv = 1.0 / det
+    w_aa = (kbb * inv)[:, :, None, None]
+    w_bb = (kaa * inv)[:, :, None, None]
+    w_ab = (-K * inv)[:, :, None, None]
+    Ka = kc_a[:, :, :, None]  # K_ac over (a, b, c, ·)
+    Kb = kc_b[:, :, :, None]
+    Ka_d = kc_a[:, :, None, :]  # K_ad over (a, b, ·, d)
+    Kb_d = kc_b[:, :, None, :]
+    Kp = K[None, None] - (w_aa * Ka * Ka_d + w_bb * Kb * Kb_d + w_ab * (Ka * Kb_d + Kb * Ka_d))
+    diag = np.einsum("abcc->abc", Kp)
+    ratio = (
+        2.0 * Kp / np.sqrt((1.0 + 2.0 * diag[:, :, :, None]) * (1.0 + 2.0 * diag[:, :, None, :]))
+    )
+    pair = (2.0 / np.pi) * np.arcsin(np.clip(ratio, -1.0, 1.0))
+    Q2 = (4.0 / np.pi) / np.sqrt(4.0 * det)[:, :, None, None] * pair
+    idx = np.stack(np.meshgrid(*[np.arange(P)] * 4, indexing="ij"), axis=-1)  # (P,)*4 + (4,)
+    block = K[idx[..., :, None], idx[..., None, :]]
+    Q3 = (16.0 / np.pi**2) / np.sqrt(np.linalg.det(np.eye(4) + 2.0 * block))
+    return Q2, Q3
 
 
 def mixed_four_moments(act: Activation, K: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(Q1, Q2, Q3), each (P, P, P, P), index orders as in the module docstring."""
+    """(Q1, Q2, Q3), each (P, P, P, P), index orders as in the module docstring
+    (Q1[a, c, b, d] = Q2[a, b, c, d]: the same moment, laid out for F)."""
     P = K.shape[0]
-    out = np.empty((3,) + (P,) * 4)
+    if act == _ERF:
+        Q2, Q3 = _erf_moments(K)
+        return Q2.transpose(0, 2, 1, 3), Q2, Q3
+    out = np.empty((2,) + (P,) * 4)
     blocks = [tuple(range(P))] if P <= 4 else list(combinations(range(P), 4))
     slopes = act.piecewise_linear_slopes
     for S in blocks:
@@ -144,22 +189,48 @@ def mixed_four_moments(act: Activation, K: np.ndarray) -> tuple[np.ndarray, ...]
                 )
             q = _angular_block(act, L)
         else:
-            q = _quadrature_block(act, L, len(S))
+            q = _lattice_block(act, L, len(S))
         idx = np.ix_(S, S, S, S)
-        for k in range(3):
+        for k in range(2):
             out[k][idx] = q[k]
-    return out[0], out[1], out[2]
+    return out[0].transpose(0, 2, 1, 3), out[0], out[1]
 
 
 # --------------------------------------------------------------------------------------------
 # the tangent pair function T_ab = ⟨σ'_a σ'_b⟩ and its response
 # --------------------------------------------------------------------------------------------
-def _tangent(act: Activation, k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> np.ndarray:
-    return np.asarray(pair_values(act, k11, k22, k12, (1, 1)), dtype=np.float64)
+def _has_closed_form(act: Activation, derivative: int) -> bool:
+    one = np.ones(1)
+    closed = act.derivative_pair_expectation if derivative else act.pair_expectation
+    return closed(one, one, 0.5 * one) is not None
 
 
-def _single_tangent(act: Activation, k: np.ndarray) -> np.ndarray:
-    return np.asarray(single_expectation(act, k, power=2, derivative=1), dtype=np.float64)
+def pair_response(
+    act: Activation,
+    K: np.ndarray,
+    V: np.ndarray | None = None,
+    K1: np.ndarray | None = None,
+    *,
+    derivative: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Response of the pair function ⟨σ_aσ_b⟩ (``derivative=0``) or ⟨σ'_aσ'_b⟩ (1) to K.
+
+    Same returns as :func:`tangent_response`, for the chosen pair function. Steps: 1e-4 of
+    the scale for the gradient; for the second derivatives 1e-4 with a closed-form pair function
+    (truncation and rounding both ~1e-8) and 1e-3 with the lattice rule (rounding of its 1e-11
+    accuracy ~1e-5).
+    """
+
+    def pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> np.ndarray:
+        return np.asarray(pair_values(act, k11, k22, k12, (derivative,) * 2), dtype=np.float64)
+
+    def single(k: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            single_expectation(act, k, power=2, derivative=derivative), dtype=np.float64
+        )
+
+    hessian_step = _GRADIENT_STEP if _has_closed_form(act, derivative) else _HESSIAN_STEP
+    return _response(pair, single, K, V, K1, hessian_step)
 
 
 def tangent_response(
@@ -179,6 +250,18 @@ def tangent_response(
         (zero when V and K1 are None): the O(1/n) shift of :math:`\mathbb E[\sigma'_a
         \sigma'_b]` over a layer with mean kernel K + K1/n and kernel covariance V/n.
     """
+    return pair_response(act, K, V, K1, derivative=1)
+
+
+def _response(
+    pair: Any,
+    one_variable: Any,
+    K: np.ndarray,
+    V: np.ndarray | None,
+    K1: np.ndarray | None,
+    hessian_step: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Finite differences of a vectorised pair function h(k11, k22, k12) and of t = h(k, k, k)."""
     P = K.shape[0]
     d = np.diag(K).copy()
     k11 = np.broadcast_to(d[:, None], (P, P)).copy()
@@ -198,24 +281,24 @@ def tangent_response(
     # keep every differenced point inside the PSD cone: step ≤ (1 − |ρ|)/4 of the scale
     room = np.where(off, (1.0 - rho) / 4.0, 1.0)
     hg = np.minimum(_GRADIENT_STEP, room)
-    hh = np.minimum(_HESSIAN_STEP, room)
+    hh = np.minimum(hessian_step, room)
     scale = (k11, k22, root)
     base = (k11, k22, k12)
 
     def shifted(steps: dict[int, np.ndarray]) -> np.ndarray:
         args = [base[i] + steps.get(i, 0.0) for i in range(3)]
-        return _tangent(act, *[np.where(off, a, b) for a, b in zip(args, base, strict=True)])
+        return pair(*[np.where(off, a, b) for a, b in zip(args, base, strict=True)])
 
     grad = []
     for i in range(3):
         s = hg * scale[i]
         grad.append(np.where(off, (shifted({i: s}) - shifted({i: -s})) / (2 * s), 0.0))
     # diagonal / duplicated inputs: the one-variable t(k)
-    t0 = _single_tangent(act, d)
-    hd = _HESSIAN_STEP * d
-    tp, tm = _single_tangent(act, d + hd), _single_tangent(act, d - hd)
+    t0 = one_variable(d)
+    hd = hessian_step * d
+    tp, tm = one_variable(d + hd), one_variable(d - hd)
     hg1 = _GRADIENT_STEP * d
-    t_grad = (_single_tangent(act, d + hg1) - _single_tangent(act, d - hg1)) / (2 * hg1)
+    t_grad = (one_variable(d + hg1) - one_variable(d - hg1)) / (2 * hg1)
     t_curv = (tp - 2 * t0 + tm) / (hd * hd)
     dg = np.broadcast_to(t_grad[:, None], (P, P))
     T1 = np.where(single, 0.0, grad[0])
@@ -225,7 +308,7 @@ def tangent_response(
         diag = np.diag(K1)
         source += T1 * diag[:, None] + T1.T * diag[None, :] + T3 * K1
     if V is not None and np.any(V != 0):
-        center = _tangent(act, k11, k22, np.where(off, k12, np.sqrt(k11 * k22)))
+        center = pair(k11, k22, np.where(off, k12, np.sqrt(k11 * k22)))
         hess = {}
         for i in range(3):
             s = hh * scale[i]

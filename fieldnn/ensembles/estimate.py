@@ -629,7 +629,9 @@ def _check_cost(
     memory; return the prediction (bytes, seconds) for the provenance and the progress bar."""
     cost = estimate_cost(n_sites, max_order, orders)
     cost["seconds"] = (
-        n_nets * cost["seconds_per_network"] + (n_nets // block) * cost["seconds_per_block"]
+        n_nets * cost["seconds_per_network"]
+        + (n_nets // block) * cost["seconds_per_block"]
+        + cost["seconds_tensors"]
     )
     physical = sampling._physical_memory()  # module attribute: the errors doc patches it
     if physical is not None and cost["bytes"] > physical:

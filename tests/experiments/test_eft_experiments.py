@@ -224,3 +224,22 @@ def test_vertex_growth_gelu_starts_on_the_critical_fixed_point() -> None:
     assert r.C_b + r.C_W * r.X[0, 0] ** 2 == pytest.approx(k_star, rel=1e-12)
     assert r.K[0] == pytest.approx(k_star, rel=1e-7)  # a fixed point of the recursion
     assert abs(r.sampled[0] - r.ratio[0]) < K_SIGMA * r.stderr[0] + r.ratio[0] * 3 / 20
+
+
+def test_relu_exact_excess_over_leading_order() -> None:
+    """ReLU, one input, widths [1, 40, 40, 40, 1], C_W = 2, C_b = 0: the exact connected
+    E[z⁴] − 3K² (product of independent chi-square factors) is 3K²[(1 + 5/40)³ − 1], 13.0 %
+    above the leading order 3V/n (V from the recursion); the O(1/n) part of the excess, 5/n,
+    is 12.5 % (the numbers quoted in docs/eft.md)."""
+    from fieldnn.ensembles import MLP
+    from fieldnn.kernels.deep import exact_single_input_moment
+
+    widths = [1, 40, 40, 40, 1]
+    mlp = MLP("relu", widths, C_W=2.0, C_b=0.0)
+    K = float(mlp.kernel([[1.0]])[0, 0])
+    V = float(np.asarray(mlp.four_point_vertex([[1.0]])).ravel()[0])
+    c4 = exact_single_input_moment([1.0], widths, C_W=2.0) - 3 * K**2
+    assert c4 == pytest.approx(3 * K**2 * ((1 + 5 / 40) ** 3 - 1), rel=1e-12)
+    excess = c4 / (3 * V / 40) - 1
+    assert f"{100 * excess:.1f}" == "13.0"
+    assert f"{100 * 5 / 40:.1f}" == "12.5"

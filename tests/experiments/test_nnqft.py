@@ -89,6 +89,21 @@ def test_so_dout_structure_and_engine_coefficients() -> None:
     # O(λ²) root: small relative shift, monotone in d_out
     assert np.all(np.abs(r.relative_shift) < 0.2)
     assert np.all(np.diff(r.relative_shift) < 0)
+    # perturbative: one loop ~5 % of the tree, and the shift is of the size of that ratio
+    assert np.all(r.perturbative) and np.all(r.loop_tree_ratio < 0.1)
+    assert np.all(np.abs(r.relative_shift) <= r.loop_tree_ratio)
+    assert r.kappa_tadpole_ratio < 1e-2 and "perturbative for every" in r.verdict
+
+
+def test_so_dout_flags_the_non_perturbative_gauss_net() -> None:
+    """Gauss-net N = 10, Λ = 10: the one-loop term is 10–20× the tree and λ₂ is shifted by
+    −74 %: flagged, with the κ tadpole of the same 1/N order also far above the tree."""
+    r = nnqft.so_dout("gauss", d_outs=(1, 2), width=10, cutoff=10.0, n_nets=4000, quick=True)
+    assert not np.any(r.perturbative)
+    assert np.all(r.loop_tree_ratio > 10)
+    assert r.relative_shift[0] == pytest.approx(-0.74, abs=0.01)
+    assert r.kappa_tadpole_ratio > 10
+    assert "NOT perturbative for d_out = [1, 2]" in r.verdict
 
 
 @pytest.mark.slow
@@ -96,3 +111,45 @@ def test_beyond_runs_and_slopes_agree() -> None:
     r = nnqft.beyond(("leaky_relu",), quick=True, n_nets=10_000)
     for row in r.rows:
         assert row["measured_slope"] == pytest.approx(row["symbolic_slope"], abs=0.1)
+
+
+def test_rg_flow_for_a_registry_activation_derives_beta_from_the_leg_power() -> None:
+    """sin has no closed-form symbolic kernel: β comes from the measured leg power (p = 0, so
+    β_λ = −d_in λ), derived before the Λ scan; the measured slope agrees."""
+    r = nnqft.rg_flow("sin", X=[[0.5], [1.0], [-0.3]], quick=True)
+    assert r.symbolic_slope == -1.0
+    assert r.fitted_slope == pytest.approx(-1.0, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("function", "kwargs", "argument"),
+    [
+        (nnqft.rg_flow, {"activation": "nope", "X": [[0.5]]}, "activation"),
+        (nnqft.rg_flow, {"legs": "half"}, "legs"),
+        (nnqft.rg_flow, {"cutoffs": [10.0, 100.0, -1.0]}, "cutoff"),
+        (nnqft.rg_flow, {"cutoffs": [10.0, 20.0], "fit_from": 50.0}, "fit_from"),
+        (nnqft.lambda_survey, {"activations": ("erf", "nope")}, "activation"),
+        (nnqft.lambda_survey, {"d_ins": (1, 7)}, "d_in"),
+        (nnqft.lambda_survey, {"legs": ("full", "half")}, "legs"),
+        (nnqft.so_dout, {"d_outs": (1, 0)}, "d_outs"),
+        (nnqft.so_dout, {"legs": "half"}, "legs"),
+        (nnqft.six_point_check, {"widths": (10, 2.5)}, "width"),
+        (nnqft.six_point_check, {"cutoff": float("nan")}, "cutoff"),
+        (nnqft.falloff, {"sampled_widths": (10, 0)}, "width"),
+        (nnqft.falloff, {"X": [[1.0], [1.0, 2.0]]}, "X"),
+        (nnqft.beyond, {"activations": ("sin", "bogus")}, "activation"),
+    ],
+)
+def test_experiments_validate_before_any_work(monkeypatch, function, kwargs, argument) -> None:
+    """Every argument that would fail deep in a loop is refused before the first measurement
+    (measure_lambda and the sampler are replaced by functions that fail the test)."""
+    from fieldnn.errors import FieldnnError
+
+    def boom(*args, **kw):  # pragma: no cover - reached only if validation came too late
+        raise AssertionError("work started before the arguments were validated")
+
+    monkeypatch.setattr(nnqft, "measure_lambda", boom)
+    monkeypatch.setattr(nnqft, "_estimate", boom)
+    with pytest.raises(FieldnnError) as info:
+        function(**kwargs)
+    assert info.value.argument == argument

@@ -96,6 +96,7 @@ class _Source:
     n_nets: int | None
     d_out: int
     net: Any = None  # the network the kernel comes from (None for a callable kernel)
+    reliable: Callable[[int], np.ndarray] | None = None  # tail diagnostic (sampled only)
 
 
 def _kernel_of(obj: Any) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], float | None]:
@@ -161,6 +162,9 @@ def _as_source(source: Any, X: np.ndarray, kernel: Any, sigma_b2: float | None) 
             int(source.n_nets),
             d_out,
             kernel,
+            (lambda n: np.asarray(source.reliable(n, connected=False)))
+            if hasattr(source, "reliable")
+            else None,
         )
     if isinstance(source, np.ndarray | list | tuple):
         if kernel is None:
@@ -387,6 +391,9 @@ class LambdaMeasurement:
     verdict : str
         One sentence for the report.
     legs, cutoff, source, species, conventions
+    reliable : ndarray (T,) of bool or None
+        Sampled input only: False where the tail diagnostic of the estimate rejects the error
+        bar of the tuple's G⁽⁴⁾ (:meth:`~fieldnn.ensembles.CorrelatorEstimate.reliable`).
     """
 
     values: np.ndarray
@@ -406,6 +413,7 @@ class LambdaMeasurement:
     source: str
     species: tuple | None
     conventions: dict = field(default_factory=dict)
+    reliable: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         """Plain-JSON summary (per-tuple arrays included)."""
@@ -609,6 +617,9 @@ def measure_lambda(
             se_gp = np.array([_gp_moment_error(K2, se2, t, sp_sel) for t in tup])
             se4 = np.hypot(se4, se_gp)
         stderr = np.abs(se4 / denom)
+    reliable = None
+    if src.reliable is not None:
+        reliable = _species_block(src.reliable(4), 4, species, src.d_out)[tuple(tup.T)]
     summary = _summary(values, stderr, tol, "λ")
     conv = _conventions(
         legs, lam_cut, s, src.kind, "λ_m = (K12K34 + K13K24 + K14K23 − G4)/(24 ∫ Π_a (K_ay − s))"
@@ -627,6 +638,7 @@ def measure_lambda(
         source=src.kind,
         species=None if species is None else tuple(species),
         conventions=conv,
+        reliable=reliable,
     )
 
 
@@ -652,6 +664,8 @@ class KappaMeasurement:
     lambda_bar : float
     mean, std, mean_stderr, relative_spread, is_constant, verdict, legs, cutoff, source,
     conventions : as in :class:`LambdaMeasurement`.
+    reliable : ndarray (T,) of bool or None
+        Sampled input only: False where the tail diagnostic rejects the tuple's G⁽⁶⁾ error bar.
     """
 
     values: np.ndarray
@@ -673,6 +687,7 @@ class KappaMeasurement:
     cutoff: float
     source: str
     conventions: dict = field(default_factory=dict)
+    reliable: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         """Plain-JSON summary."""
@@ -808,6 +823,7 @@ def measure_kappa(
             se6 = np.hypot(se6, [_gp_moment_error(K, se2, t) for t in tup])
         stderr = np.abs(se6 / denom)
         ratio_err = np.abs(lam_pred / g6_t**2) * se6
+    reliable = None if src.reliable is None else src.reliable(6)[tuple(tup.T)]
     summary = _summary(values, stderr, tol, "κ")
     conv = _conventions(
         legs,
@@ -834,6 +850,7 @@ def measure_kappa(
         cutoff=lam_cut,
         source=src.kind,
         conventions=conv,
+        reliable=reliable,
     )
 
 

@@ -226,3 +226,19 @@ def test_entries_of_one_multiset_share_their_diagnostic() -> None:
     for perm in itertools.permutations(range(4)):
         assert np.array_equal(k, k.transpose(perm))
     assert est.reliable(4).dtype == bool and est.reliable(4).shape == (3,) * 4
+
+
+def test_reliable_is_carried_into_lambda_and_kappa_measurements() -> None:
+    """measure_lambda / measure_kappa on a sampled estimate report the diagnostic per tuple:
+    all rejected for the Gauss-net (G4, G6 flagged), all accepted for the Erf-net; None for
+    exact input."""
+    from fieldnn.experiments.couplings import measure_kappa, measure_lambda
+
+    for act, expect in (("gauss", False), ("erf", True)):
+        net = _seed_net(act)
+        est = estimate_correlators(net, X3, 50_000, orders=(2, 4, 6), rng=11)
+        lam = measure_lambda(est, X3, cutoff=1.0, kernel=net)
+        assert lam.reliable.shape == lam.values.shape and np.all(lam.reliable == expect)
+        kap = measure_kappa(est, X3, cutoff=1.0, kernel=net, lambda_bar=lam.mean)
+        assert kap.reliable.shape == kap.values.shape and np.all(kap.reliable == expect)
+    assert measure_lambda(_seed_net("erf"), X3, cutoff=1.0).reliable is None

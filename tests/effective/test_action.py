@@ -237,3 +237,12 @@ def test_to_dict_and_latex():
     assert r"\frac{1}{48}" in S.latex()
     P3 = fnn.effective_action(fnn.SingleLayerNet("erf", width=10), X3, order=1)
     assert P3.latex().endswith(r"a_i = 1, \ldots, 3")
+
+
+@pytest.mark.parametrize("name", ["fieldnn.effective._action", "fieldnn.symbolic.reconstruction"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

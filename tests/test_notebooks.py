@@ -26,6 +26,7 @@ EXPECTED_OUTPUT = {
     "03_deep_eft.py": "max |pull|",
     "04_your_own_architecture.py": "measured slope",
     "05_exporting.py": "paper.tex",
+    "06_effective_action.py": "residual exponent",
     "07_writing_it_up.py": "overfull boxes: 0",
 }
 

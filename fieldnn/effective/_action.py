@@ -235,15 +235,17 @@ class EffectiveAction:
         'S(f) = \\frac{1}{2}\\,0.519\\,f\\cdot f - \\frac{1}{8}\\,0.00625\\,(f\\cdot f)^{2}'
         """
         if self.n_inputs == 1:
-            parts = [rf"\frac{{1}}{{2}}\,{latex_number(float(self.gamma(2)[0, 0]))}\,f\cdot f"]
-            parts.append(
-                rf"\frac{{1}}{{8}}\,{latex_number(float(self._scalar(4)))}\,(f\cdot f)^{{2}}"
-            )
-            if self.order >= 2:
-                parts.append(
-                    rf"\frac{{1}}{{48}}\,{latex_number(float(self._scalar(6)))}\,(f\cdot f)^{{3}}"
+            text = rf"S(f) = \frac{{1}}{{2}}\,{latex_number(float(self.gamma(2)[0, 0]))}\,f\cdot f"
+            for k, denominator in ((4, 8), (6, 48)):
+                if k == 6 and self.order < 2:
+                    continue
+                c = float(self._scalar(k))  # S ⊃ −c (f·f)^{k/2}/denominator
+                sign = "-" if c >= 0 else "+"
+                text += (
+                    rf" {sign} \frac{{1}}{{{denominator}}}\,{latex_number(abs(c))}"
+                    rf"\,(f\cdot f)^{{{k // 2}}}"
                 )
-            return "S(f) = " + parts[0] + "".join(f" - {p}" for p in parts[1:])
+            return text
         body = (
             r"\frac{1}{2}\gamma^{(2)}_{a_1a_2}\,f_{a_1}\cdot f_{a_2}"
             r" - \frac{1}{8}\gamma^{(4)}_{a_1a_2,a_3a_4}\,"

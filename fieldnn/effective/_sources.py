@@ -8,7 +8,6 @@ docs/conventions.md, sections 1 and 7.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,6 +236,3 @@ def from_arrays(source: Any, X: Any, order: int) -> Correlators:
     six = {2: comb[6]} if order >= 2 else {}
     return Correlators({0: comb[2]}, {1: comb[4]}, six, P, d, "user-supplied correlators")
 
-
-def is_integer_order(order: Any) -> bool:
-    return isinstance(order, numbers.Integral) and not isinstance(order, bool)

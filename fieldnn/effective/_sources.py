@@ -235,4 +235,3 @@ def from_arrays(source: Any, X: Any, order: int) -> Correlators:
     comb = {n: combine(t, n, P, d) for n, t in arrays.items()}
     six = {2: comb[6]} if order >= 2 else {}
     return Correlators({0: comb[2]}, {1: comb[4]}, six, P, d, "user-supplied correlators")
-

@@ -55,6 +55,10 @@ from .effective import DensityComparison as DensityComparison
 from .effective import DensityCurves as DensityCurves
 from .effective import compare_with_density as compare_with_density
 from .effective import density_curves as density_curves
+from .effective import LocalityFit as LocalityFit
+from .effective import SixPointConsistency as SixPointConsistency
+from .effective import fit_locality as fit_locality
+from .effective import six_point_consistency as six_point_consistency
 
 # -- integrals over the cutoff box ---------------------------------------------------------------
 from .integrals import IntegralResult as IntegralResult

@@ -11,6 +11,9 @@ exact_density
 compare_with_density, DensityComparison, density_curves, DensityCurves
     Errors of the action at orders 0, 1, 2 against the exact density, per width
     (:mod:`fieldnn.effective._eft_density`).
+fit_locality, LocalityFit, six_point_consistency, SixPointConsistency
+    Operator fits of the 4-point function (is λ local?) and κ with the O(λ²) tree
+    (:mod:`fieldnn.effective._locality`).
 """
 
 from ._action import EffectiveAction as EffectiveAction
@@ -20,13 +23,21 @@ from ._eft_density import DensityComparison as DensityComparison
 from ._eft_density import DensityCurves as DensityCurves
 from ._eft_density import compare_with_density as compare_with_density
 from ._eft_density import density_curves as density_curves
+from ._locality import LocalityFit as LocalityFit
+from ._locality import SixPointConsistency as SixPointConsistency
+from ._locality import fit_locality as fit_locality
+from ._locality import six_point_consistency as six_point_consistency
 
 __all__ = [
     "DensityComparison",
     "DensityCurves",
     "EffectiveAction",
+    "LocalityFit",
+    "SixPointConsistency",
     "compare_with_density",
     "density_curves",
     "effective_action",
     "exact_density",
+    "fit_locality",
+    "six_point_consistency",
 ]

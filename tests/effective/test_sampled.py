@@ -47,3 +47,11 @@ def test_single_estimate_has_couplings_but_no_errors():
     assert S.gamma(4).shape == (2, 2, 2, 2)
     with pytest.raises(fnn.errors.UnsupportedError, match="'k'"):
         S.stderr(4)
+
+
+def test_estimate_without_six_point_refuses_order_two():
+    est = fnn.estimate_correlators(NET, X, n_nets=2000, orders=(2, 4), rng=2)
+    with pytest.raises(fnn.errors.UnsupportedError, match="'order'.*6"):
+        fnn.effective_action(est, X, order=2)
+    with pytest.raises(fnn.errors.ShapeError, match="'X'"):
+        fnn.effective_action(est, X[:1], order=1)

@@ -13,8 +13,8 @@ X = np.array([[0.5], [1.2]])
 
 @pytest.mark.parametrize("order", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_sampled_couplings_pull_against_exact(order):
-    """Independent sets (6 at order 1, 8 at order 2) of 5 (order 2: 8) replicas: pulls (sampled − exact)/σ_jackknife are O(1), and σ
-    matches the spread of the couplings across the sets."""
+    """Independent sets (6 at order 1, 8 at order 2) of 5 (order 2: 8) replicas: the pulls
+    (sampled − exact)/σ_jackknife are O(1), and σ matches the spread across the sets."""
     exact = fnn.effective_action(NET, X, order=order)
     orders = (2, 4) if order == 1 else (2, 4, 6)
     ks = (2, 4) if order == 1 else (2, 4, 6)
@@ -51,7 +51,7 @@ def test_single_estimate_has_couplings_but_no_errors():
 
 def test_estimate_without_six_point_refuses_order_two():
     est = fnn.estimate_correlators(NET, X, n_nets=2000, orders=(2, 4), rng=2)
-    with pytest.raises(fnn.errors.UnsupportedError, match="'order'.*6"):
+    with pytest.raises(fnn.errors.UnsupportedError, match=r"'order'.*6"):
         fnn.effective_action(est, X, order=2)
     with pytest.raises(fnn.errors.ShapeError, match="'X'"):
         fnn.effective_action(est, X[:1], order=1)

@@ -177,13 +177,13 @@ def _relative_rms(residual: np.ndarray, target: np.ndarray) -> float:
     return float(np.sqrt(np.sum(residual**2) / np.sum(target**2)))
 
 
-def _check_net(net: Any) -> None:
+def _check_net(net: Any, what: str) -> None:
     from ..ensembles.architectures import SingleLayerNet
 
     if not isinstance(net, SingleLayerNet):
-        raise UnsupportedError("net", f"locality fits need a SingleLayerNet, got {net!r}")
+        raise UnsupportedError("net", f"{what} needs a SingleLayerNet, got {net!r}")
     if net.d_out != 1:
-        raise UnsupportedError("net", f"locality fits are for d_out = 1, got {net.d_out}")
+        raise UnsupportedError("net", f"{what} is for d_out = 1, got {net.d_out}")
 
 
 def fit_locality(
@@ -239,7 +239,7 @@ def fit_locality(
     """
     from ..experiments.couplings import measure_lambda
 
-    _check_net(net)
+    _check_net(net, "fit_locality")
     Xtr = input_points(X_train, "X_train", d_in=net.d_in)
     Xte = input_points(X_test, "X_test", d_in=net.d_in)
     lam = nonnegative_float(cutoff, "cutoff", strictly_positive=True)
@@ -402,7 +402,7 @@ def six_point_consistency(
     from ..ensembles.architectures import SingleLayerNet
     from ..experiments.couplings import measure_kappa, measure_lambda
 
-    _check_net(net)
+    _check_net(net, "six_point_consistency")
     Xa = input_points(X, "X", d_in=net.d_in)
     lam = nonnegative_float(cutoff, "cutoff", strictly_positive=True)
     legs_ = _Legs(net, Xa, lam, legs)

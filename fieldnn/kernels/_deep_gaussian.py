@@ -53,16 +53,20 @@ import numpy as np
 
 from ..errors import ArgumentError, UnsupportedError
 from ._erf_four import erf_four_moments
+from ._quadrature import rank_factor
 from ._relu_four import relu_moment_values
 from .activations import Activation, get_activation
 from .gaussian import (
+    erf_four_rounding,
     gaussian_expectation,
     pair_values,
     product_moment_tensors,
+    product_moment_values,
     scatter_symmetric,
 )
 
 _DEGENERATE = 1e-12
+ERF_FOUR_KAPPA = 2e4  # κ up to which the Plackett rule's accuracy is measured (docs/eft.md)
 _ERF = get_activation("erf")
 
 
@@ -82,11 +86,49 @@ def check_positive_diagonal(K: np.ndarray, argument: str = "X") -> None:
         )
 
 
-def connected_four(act: Activation, K: np.ndarray) -> np.ndarray:
+def _erf_connected_four_large(K: np.ndarray, argument: str) -> np.ndarray:
+    """:func:`connected_four` for erf beyond the measured range of the Plackett rule
+    (κ = 1 + 2 max K_aa > :data:`ERF_FOUR_KAPPA`), where M4 ≈ M2² ≈ 1 for nearly collinear
+    inputs and the difference needs the moments to far better than the rule's absolute 1e-11.
+
+    Rank-1 K (one input; collinear inputs with C_b = 0): the sinh-mapped 1-d rule of
+    :func:`~fieldnn.kernels.gaussian.product_moment_values` (relative accuracy ~1e-15 at any
+    variance; tested against mpmath). Otherwise the Plackett rule with its error estimate.
+    The propagated error (moment errors plus 8ε rounding of M4 and M2²) must stay below 1e-6
+    of the largest entry, else UnsupportedError naming ``argument``.
+    """
+    P = K.shape[0]
+    eps = float(np.finfo(np.float64).eps)
+    if rank_factor(K).shape[1] == 1:
+        values, errors = product_moment_values(_ERF, K, (4,))[4]
+        M4 = scatter_symmetric(values, P, 4)
+        err4 = scatter_symmetric(errors, P, 4)
+    else:
+        M4, err4 = erf_four_moments(K, return_error=True)
+        err4 = err4 + erf_four_rounding(1.0 + 2.0 * float(np.max(np.diag(K))))
+    M2 = pair_values(_ERF, *_block(K))
+    M22 = np.einsum("ab,cd->abcd", M2, M2)
+    out = M4 - M22
+    error = err4 + 8.0 * eps * (np.abs(M4) + np.abs(M22))
+    scale = float(np.max(np.abs(out)))
+    if float(np.max(error)) > 1e-6 * scale:
+        raise UnsupportedError(
+            argument,
+            "the connected four-point moment of erf is lost in cancellation at kernel "
+            f"variances up to {float(np.max(np.diag(K))):.3g} (estimated error "
+            f"{float(np.max(error)):.1e} against values up to {scale:.1e})",
+        )
+    return out
+
+
+def connected_four(act: Activation, K: np.ndarray, argument: str = "C_W") -> np.ndarray:
     r"""⟨σ_a σ_b σ_c σ_d⟩_K − ⟨σ_a σ_b⟩_K ⟨σ_c σ_d⟩_K, shape (P, P, P, P).
 
     For erf the product moments are the one-dimensional Plackett integrals of
-    :mod:`fieldnn.kernels._erf_four` (any P); for relu-type σ the Stein recursion of
+    :mod:`fieldnn.kernels._erf_four` (any P) up to κ = 1 + 2 max K_aa = 2·10⁴, the end of their
+    measured accuracy table; beyond, :func:`_erf_connected_four_large` (exact 1-d rule for
+    rank-1 K, else the Plackett rule with its error estimate; an error naming ``argument``
+    where cancellation leaves less than 1e-6 relative). For relu-type σ the Stein recursion of
     :mod:`fieldnn.kernels._relu_four` (any P and rank, exact up to an O(1e-12) lift of nearly
     singular rank-3 blocks); otherwise they come from
     :func:`~fieldnn.kernels.gaussian.product_moments` (without its argument checks: K comes
@@ -95,6 +137,8 @@ def connected_four(act: Activation, K: np.ndarray) -> np.ndarray:
     """
     P = K.shape[0]
     slopes = act.piecewise_linear_slopes
+    if act == _ERF and 1.0 + 2.0 * float(np.max(np.diag(K))) > ERF_FOUR_KAPPA:
+        return _erf_connected_four_large(K, argument)
     if act == _ERF:
         M4 = erf_four_moments(K)
     elif slopes is not None:

@@ -52,6 +52,7 @@ from ._deep_gaussian import (
 )
 from .activations import Activation, get_activation
 from .gaussian import pair_values, single_expectation
+from .gp import variance_argument
 
 __all__ = [
     "exact_single_input_moment",
@@ -214,6 +215,15 @@ def kernel_recursion(
     return out
 
 
+def _variance_blame(X: np.ndarray, C_W: float, C_b: float, layer: int) -> str:
+    """The argument that sets the scale of K^(layer): for layer 1 the largest factor of
+    C_b + C_W ``|x|²``/d_in ("X", "C_W" or "C_b"), deeper layers "C_W"."""
+    if layer > 1:
+        return "C_W"
+    blamed = variance_argument(X, C_W, C_b)
+    return {"sigma_w2": "C_W", "sigma_b2": "C_b"}.get(blamed, blamed)
+
+
 def _check_finite_kernel(
     K: np.ndarray, layer: int, what: str = "kernel", *, blame: str = "C_W"
 ) -> None:
@@ -333,7 +343,7 @@ def _leading_and_nlo(
         c2 = cw[layer] ** 2
         ratio = widths[layer] / widths[layer - 1]
         with np.errstate(over="ignore", invalid="ignore"):
-            V_next = c2 * connected_four(act, K)
+            V_next = c2 * connected_four(act, K, _variance_blame(X, cw[0], cb[0], layer))
         if layer >= 2:
             D1, D3, second = pair_terms(act, K, V if nlo else None)
             with np.errstate(over="ignore"):

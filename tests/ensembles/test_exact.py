@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import math
 
-import mpmath
 import numpy as np
 import pytest
 from scipy.special import erf
@@ -17,6 +16,8 @@ from sympy.utilities.iterables import multiset_partitions
 
 from fieldnn.ensembles.exact import exact_connected, exact_full
 from fieldnn.errors import ArgumentError, UnsupportedError
+from fieldnn.kernels import preactivation_covariance
+from tests.kernels._reference import erf_connected_mp, erf_pair_mp, erf_three_one_mp
 
 UNITS = {
     "erf": lambda z, q: erf(z),
@@ -210,24 +211,6 @@ def test_bad_input():
 
 
 # --- large pre-activation variance: the right number or an error (issue 14) ------------------
-def _erf_moment_mp(s: float, k: int) -> mpmath.mpf:
-    """E[erf(s u)^k], u ~ N(0, 1), by mpmath (30 digits), split where erf(s u) turns over."""
-    s = mpmath.mpf(s)
-    cuts = sorted({-mpmath.inf, -10, -1, -10 / s, -1 / s, 0, 1 / s, 10 / s, 1, 10, mpmath.inf})
-    return mpmath.quad(lambda u: mpmath.erf(s * u) ** k * mpmath.npdf(u), cuts)
-
-
-def _erf_connected_mp(s: float, n: int, width: int) -> float:
-    # d_out = 1, σ_W² = 1, one input with C = s²: unit moments E[u^2] = m2, E[u^4] = 3 m4,
-    # E[u^6] = 15 m6 (readout weight N(0, 1/N)); κ4 = u4 − 3u2², κ6 = u6 − 15 u4 u2 + 30 u2³
-    with mpmath.workdps(30):
-        m2, m4 = _erf_moment_mp(s, 2), _erf_moment_mp(s, 4)
-        if n == 4:
-            return float((3 * m4 - 3 * m2**2) / width)
-        m6 = _erf_moment_mp(s, 6)
-        return float((15 * m6 - 45 * m4 * m2 + 30 * m2**3) / width**2)
-
-
 @pytest.mark.parametrize(
     ("x", "n", "rtol"),
     [(100.0, 4, 1e-11), (300.0, 4, 1e-11), (1000.0, 4, 1e-10), (1e5, 4, 1e-9), (1000.0, 6, 1e-9)],
@@ -236,7 +219,7 @@ def test_erf_connected_at_large_variance_against_mpmath(x, n, rtol):
     # was 17 % off at x = 100 and of the wrong sign from x = 300, with a mild warning
     # (filterwarnings=error: any warning now fails this test)
     value = exact_connected("erf", [[x]], n, width=4, sigma_w2=1.0, sigma_b2=0.0)
-    reference = _erf_connected_mp(x, n, 4)
+    reference = erf_connected_mp(x, n, 4)
     assert value.ravel()[0] == pytest.approx(reference, rel=rtol)
 
 
@@ -250,11 +233,28 @@ def test_erf_connected_quoted_values_at_large_variance():
 
 
 @pytest.mark.parametrize(
+    ("x1", "x2", "rtol"), [(5.0, -3.0, 1e-12), (100.0, -50.0, 1e-8), (60.0, 59.0, 1e-7)]
+)
+def test_erf_connected_two_inputs_at_large_variance_against_mpmath(x1, x2, rtol):
+    # rank 2 beyond the lattice (q > 16): order 4 from the Plackett integral, checked on the
+    # entries (a a a b) against a 1-d mpmath integral (z_b given z_a is Gaussian)
+    X = [[x1], [x2]]
+    G4 = exact_connected("erf", X, 4, width=1, sigma_w2=1.0, sigma_b2=1.0)
+    C = preactivation_covariance(X, sigma_w2=1.0, sigma_b2=1.0)
+    for i, j, entry in ((0, 1, (0, 0, 0, 1)), (1, 0, (0, 1, 1, 1))):
+        m4 = erf_three_one_mp(C, i, j)
+        m2_aa = float(erf_pair_mp(C[i, i], C[i, i], C[i, i]))
+        m2_ab = float(erf_pair_mp(C[0, 0], C[1, 1], C[0, 1]))
+        reference = 3 * m4 - 3 * m2_aa * m2_ab
+        assert G4[entry] == pytest.approx(reference, rel=rtol)
+
+
+@pytest.mark.parametrize(
     ("X", "kw", "argument"),
     [
         ([[1e77]], {"sigma_w2": 1.0, "sigma_b2": 0.0}, "'X'"),  # was 0.745 (true ~1e-78)
         ([[1e10]], {"sigma_w2": 1.0, "sigma_b2": 0.0}, "'X'"),  # moments 1 − 1e-10: lost
-        ([[100.0], [-50.0]], {"sigma_w2": 1.0, "sigma_b2": 1.0}, "'X'"),  # rank 2: lattice
+        ([[300.0], [200.0]], {"sigma_w2": 1.0, "sigma_b2": 1.0}, "'X'"),  # rank 2, κ = 2e5
         ([[1.0], [2.0]], {"sigma_w2": 1e8, "sigma_b2": 1.0}, "sigma_w2"),
     ],
 )

@@ -11,7 +11,7 @@ from fieldnn.errors import ArgumentError, ShapeError
 from fieldnn.kernels import get_activation, preactivation_covariance, single_layer_kernel
 from fieldnn.kernels.gaussian import pair_expectation
 
-from ._reference import pair_quad
+from ._reference import erf_pair_mp, pair_quad
 
 
 def seed_erf(x, y, sw, sb, d):
@@ -98,14 +98,6 @@ def test_bad_input():
 
 
 # --- extreme variances: the right number or an error naming the argument (issue 14) ---------
-def _erf_pair_mp(k11: float, k22: float, k12: float) -> tuple[float, float]:
-    """(2/π) arcsin(2k12/√((1 + 2k11)(1 + 2k22))) and its distance to 1, at 50 digits."""
-    with mpmath.workdps(50):
-        a, b, c = (mpmath.mpf(v) for v in (k11, k22, k12))
-        value = 2 / mpmath.pi * mpmath.asin(2 * c / mpmath.sqrt((1 + 2 * a) * (1 + 2 * b)))
-        return float(value), float(1 - value)
-
-
 @pytest.mark.parametrize(
     ("k11", "k22", "k12"),
     [
@@ -120,8 +112,10 @@ def test_erf_pair_keeps_its_distance_to_one(k11, k22, k12):
     # the product moment 1 − O(q^{-1/2}) at variance q ≫ 1 enters the exact cumulants through
     # differences; 1 − ⟨erf erf⟩ was off by 2e-4 relative at q = 1e12 and 0 at q = 1e200
     value = pair_expectation("erf", k11, k22, k12)
-    reference, gap = _erf_pair_mp(k11, k22, k12)
-    assert float(value) == pytest.approx(reference, rel=1e-15)
+    reference = erf_pair_mp(k11, k22, k12)
+    with mpmath.workdps(50):
+        gap = float(1 - reference)
+    assert float(value) == pytest.approx(float(reference), rel=1e-15)
     assert 1.0 - float(value) == pytest.approx(gap, rel=1e-9, abs=1e-16)
 
 
@@ -130,7 +124,7 @@ def test_kernels_at_huge_but_finite_variance():
     # ReLU-net at x = 1e154: σ_b² + σ_W² q/2 = 5e307 (was inf)
     K = single_layer_kernel("erf", [[0.1]], sigma_w2=1e160, sigma_b2=1.0)
     q = 1.0 + 1e160 * 0.01
-    assert K[0, 0] == pytest.approx(1.0 + 1e160 * _erf_pair_mp(q, q, q)[0], rel=1e-14)
+    assert K[0, 0] == pytest.approx(1.0 + 1e160 * float(erf_pair_mp(q, q, q)), rel=1e-14)
     assert single_layer_kernel("erf", [[1e100]], sigma_w2=1.0, sigma_b2=0.0)[0, 0] == 1.0
     K = single_layer_kernel("relu", [[1e154], [-1e154]], sigma_w2=1.0, sigma_b2=1.0)
     np.testing.assert_allclose(K, [[5e307, 1.0], [1.0, 5e307]], rtol=1e-14)

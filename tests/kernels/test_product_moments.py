@@ -217,3 +217,22 @@ def test_rank2_against_monte_carlo(name):
         samples = np.prod(s[:, list(idx)], axis=1)
         se = samples.std() / np.sqrt(samples.size)
         assert abs(samples.mean() - M[idx]) < 5 * se
+
+
+@pytest.mark.parametrize(
+    ("x1", "x2"), [(100.0, 99.0), (300.0, 299.0), (1000.0, 999.0), (1000.0, -10.0)]
+)
+def test_erf_plackett_rounding_bound_against_mpmath(x1, x2):
+    # nearly collinear or antipodal inputs at κ = 2e4 … 2e6: the Plackett moments lose digits to
+    # rounding in the nearly singular correlation matrix; erf_four_rounding(κ) = κ^{3/2} ε must
+    # bound the error (measured 7× … 100× above it; the exact path adds it to its estimate)
+    from fieldnn.kernels._erf_four import erf_four_values
+    from fieldnn.kernels.gaussian import erf_four_rounding, multiset_index
+    from fieldnn.kernels.gp import preactivation_covariance
+    from tests.kernels._reference import erf_three_one_mp
+
+    C = preactivation_covariance([[x1], [x2]], sigma_w2=1.0, sigma_b2=1.0)
+    values = erf_four_values(C)[multiset_index(2, np.array([[0, 0, 0, 1], [0, 1, 1, 1]]))]
+    bound = erf_four_rounding(1.0 + 2.0 * float(np.max(np.diag(C))))
+    for value, (i, j) in zip(values, ((0, 1), (1, 0)), strict=True):
+        assert abs(value - erf_three_one_mp(C, i, j)) <= bound / 5

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
-from fieldnn.errors import ArgumentError
+from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.kernels.gaussian import pair_expectation
+from tests.kernels._reference import erf_connected_mp
 
 ACTS = ("tanh", "relu", "erf", "gelu", "swish", "linear", "sin")
 
@@ -156,3 +157,16 @@ def test_gp_posterior_jitter_regularises_duplicates() -> None:
     assert np.all(np.isfinite(mean2)) and np.all(np.isfinite(cov2))
     np.testing.assert_allclose(mean2, mean1, rtol=1e-9)
     np.testing.assert_allclose(cov2, cov1, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("x", [100.0, 1000.0, 1e5])
+def test_erf_vertex_at_large_kernel_against_mpmath(x) -> None:
+    # V^(2) = C_W² (⟨erf⁴⟩ − ⟨erf²⟩²) at K^(1) = x² (one input, C_b = 0): the Plackett rule
+    # returned 1.5e-12 for the true 4.5e-5 at x = 1e4 (the 1 − O(1/x) moments cancel)
+    V = fnn.four_point_vertex("erf", [[x]], C_W=1.0, C_b=0.0, widths=[1, 10, 1])
+    assert V[0, 0, 0, 0] == pytest.approx(erf_connected_mp(x, 4, 1) / 3, rel=1e-8)
+
+
+def test_erf_vertex_lost_in_cancellation_is_refused() -> None:
+    with pytest.raises(UnsupportedError, match=r"'X'.*cancellation"):
+        fnn.four_point_vertex("erf", [[1e10]], C_W=1.0, C_b=0.0, widths=[1, 10, 1])

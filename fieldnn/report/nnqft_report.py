@@ -352,7 +352,7 @@ def _lambda(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
     for ax, act in zip(axes, sizes.nets, strict=True):
         keys = [k for k in s.values if k.startswith(f"{act}/d1/full/")]
         plots_nnqft.plot_lambda_tuples(s, keys, ax=ax)
-        ax.set_title(f"{act}-net, d_in = 1, legs = full")
+        ax.set_title(plots_nnqft.net_label(act, 1, "full"))
     w.figure("lambda_tuples", fig, "λ_m per tuple of inputs, exact and sampled.")
 
 

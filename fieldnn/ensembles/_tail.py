@@ -44,12 +44,20 @@ _MIN_TAIL = 20
 
 
 def merge_top(a: np.ndarray | None, b: np.ndarray) -> np.ndarray:
-    """The largest :data:`TAIL_KEEP` values of each column of ``a`` and ``b`` together, sorted
-    in decreasing order (a deterministic function of the two multisets of values)."""
+    """The largest :data:`TAIL_KEEP` values of each column of ``a`` and ``b`` together (in no
+    particular order; a deterministic function of the two arrays).
+
+    Once ``a`` is full, rows of ``b`` with no value above a column's smallest kept value are
+    skipped (they cannot enter), so merging a chunk costs little beyond one comparison.
+    """
+    if a is not None and a.shape[0] >= TAIL_KEEP:
+        b = b[np.any(b > a.min(axis=0), axis=1)]
+        if b.shape[0] == 0:
+            return a
     both = b if a is None else np.concatenate([a, b], axis=0)
     if both.shape[0] > TAIL_KEEP:
         both = -np.partition(-both, TAIL_KEEP - 1, axis=0)[:TAIL_KEEP]
-    return -np.sort(-both, axis=0)
+    return both
 
 
 def pareto_k(exceedances: np.ndarray) -> float:
@@ -77,12 +85,15 @@ def pareto_k(exceedances: np.ndarray) -> float:
 
 
 def site_pareto_k(top: np.ndarray, count: int) -> np.ndarray:
-    """Per-site :math:`\\hat k` from the kept largest values ``top`` (rows decreasing, one column
-    per site) of ``count`` networks; NaN where too few networks were seen."""
+    """Per-site :math:`\\hat k` from the kept largest values ``top`` (one column per site) of
+    ``count`` networks; NaN where too few networks were seen, 0 for a site whose largest values
+    are all equal (no tail)."""
     tail = int(min(0.2 * count, 3.0 * math.sqrt(count), top.shape[0] - 1))
     out = np.full(top.shape[1], math.nan)
     if tail < _MIN_TAIL:
         return out
+    ordered = -np.sort(-top, axis=0)
     for s in range(top.shape[1]):
-        out[s] = pareto_k(top[:tail, s] - top[tail, s])
+        exceed = ordered[:tail, s] - ordered[tail, s]
+        out[s] = 0.0 if not np.any(exceed > 0) else pareto_k(exceed)
     return out

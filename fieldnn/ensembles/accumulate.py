@@ -249,7 +249,8 @@ class ChunkSums:
         (None when the chunk is only part of an error block).
     tail : ndarray (t, S) or None
         The largest ``|f - c|`` of each site in the chunk (at most
-        :data:`~fieldnn.ensembles._tail.TAIL_KEEP` rows, decreasing), for the tail diagnostic.
+        :data:`~fieldnn.ensembles._tail.TAIL_KEEP` rows, in no particular order), for the tail
+        diagnostic.
     """
 
     def __init__(

@@ -13,7 +13,7 @@ f(x_{a_n})\rangle`, connected ones are joint cumulants (:math:`G^{(2)}_c = K` at
 width, :math:`G^{(4)}_c = G^{(4)} - (K_{12}K_{34} + K_{13}K_{24} + K_{14}K_{23})` for zero mean).
 Shapes: ``(P,)*n`` for one output, ``(P,)*n + (d_out,)*n`` otherwise (inputs first, then
 species). Standard errors: batch means over error blocks of a fixed number of networks,
-independent of ``chunk_size`` (:func:`error_block_size`; >= 2 blocks needed). Every entry carries
+independent of ``chunk_size`` (:func:`_error_block_size`; >= 2 blocks needed). Every entry carries
 a tail diagnostic (:meth:`CorrelatorEstimate.reliable`, :mod:`fieldnn.ensembles._tail`).
 
 What is bitwise reproducible: the result for fixed (network, X, orders, ``rng``, ``chunk_size``,
@@ -105,7 +105,7 @@ def _chunk_task(
     return reference, pieces
 
 
-def error_block_size(n_nets: int) -> int:
+def _error_block_size(n_nets: int) -> int:
     """Networks per error block: the largest of 1000, 500, 250, 100, 50 that gives at least
     16 blocks (50 for fewer than 800 networks). Independent of ``chunk_size``."""
     for size in _BLOCK_SIZES:
@@ -216,7 +216,11 @@ class CorrelatorEstimate:
     orders : tuple of int
         The requested orders.
     provenance : dict
-        Seed entropy and spawn keys, chunk size, dtype, versions, conventions, backend.
+        Seed entropy and spawn keys, chunk size, error-block size, dtype, versions, conventions,
+        backend, predicted cost.
+
+    Methods :meth:`full`, :meth:`connected`, :meth:`stderr` give the tensors; :meth:`reliable`
+    and :meth:`pareto_k` the tail diagnostic of every entry's error bar.
     """
 
     def __init__(
@@ -479,7 +483,7 @@ def estimate_correlators(
     max_order = max(orders)
     n_sites = X.shape[0] * net.d_out
     check_capacity(n_sites, max_order)
-    block = error_block_size(n_nets)
+    block = _error_block_size(n_nets)
     cost = _check_cost(n_sites, max_order, orders, n_nets, block)
     sizes = chunk_sizes(n_nets, chunk_size)
     seed = (base.entropy, tuple(base.spawn_key), base.pool_size)

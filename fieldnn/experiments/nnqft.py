@@ -862,7 +862,7 @@ def so_dout(
     layer the exact G⁽⁴⁾_c = Σ_channels δδ V_channel(x) with V independent of d_out, so the
     tree-level λ does not depend on d_out and the O(λ²) shift grows ∝ (d_out + 8).
 
-    Perturbativity: with every λ₂ the ratio |λ² Σ c₂ J| / |c₁ λ I| (one loop over tree, at the
+    Perturbativity: with every λ₂ the ratio ``|λ² Σ c₂ J| / |c₁ λ I|`` (one loop over tree, at the
     tree-level λ and at λ₂, the larger, maximum over tuples) is reported as
     ``loop_tree_ratio``; above ``PERTURBATIVE_RATIO`` = 0.3
     (or when the quadratic has no real root) the extraction is flagged

@@ -245,7 +245,7 @@ class Theory:
         max_seconds : float or None
             Refuse (``DiagramError`` naming ``order``, or ``points`` at order 0) when the
             estimated generation time exceeds this; above a minute a ``RuntimeWarning`` is
-            issued. The estimate is the closed-form diagram count Σ 1/|Aut| =
+            issued. The estimate is the closed-form diagram count Σ 1/``|Aut|`` =
             Σ (H − 1)!!/Π c_k!(k!)^{c_k} (H half-edges; (n − 1)!! pairings at order 0) times a
             measured cost per diagram. ``None``: no limit.
 

@@ -93,17 +93,24 @@ def test_so_dout_structure_and_engine_coefficients() -> None:
     assert np.all(r.perturbative) and np.all(r.loop_tree_ratio < 0.1)
     assert np.all(np.abs(r.relative_shift) <= r.loop_tree_ratio)
     assert r.kappa_tadpole_ratio < 1e-2 and "perturbative for every" in r.verdict
+    # the numbers quoted in docs/nnqft.md
+    assert [f"{x:.3f}" for x in r.loop_tree_ratio[[0, -1]]] == ["0.044", "0.054"]
+    assert f"{r.kappa_tadpole_ratio:.1e}" == "1.3e-04"
 
 
 def test_so_dout_flags_the_non_perturbative_gauss_net() -> None:
-    """Gauss-net N = 10, Λ = 10: the one-loop term is 10–20× the tree and λ₂ is shifted by
-    −74 %: flagged, with the κ tadpole of the same 1/N order also far above the tree."""
-    r = nnqft.so_dout("gauss", d_outs=(1, 2), width=10, cutoff=10.0, n_nets=4000, quick=True)
+    """Gauss-net N = 10, Λ = 10: the one-loop term is 11–22× the tree and λ₂ is shifted by
+    −74 % to −81 %: flagged, with the κ tadpole of the same 1/N order also far above the tree."""
+    r = nnqft.so_dout("gauss", d_outs=(1, 2, 3, 10), width=10, cutoff=10.0, n_nets=4000, quick=True)
     assert not np.any(r.perturbative)
     assert np.all(r.loop_tree_ratio > 10)
     assert r.relative_shift[0] == pytest.approx(-0.74, abs=0.01)
     assert r.kappa_tadpole_ratio > 10
-    assert "NOT perturbative for d_out = [1, 2]" in r.verdict
+    assert "NOT perturbative for d_out = [1, 2, 3, 10]" in r.verdict
+    # the numbers quoted in docs/nnqft.md
+    assert [f"{x:.1f}" for x in r.loop_tree_ratio] == ["10.8", "12.0", "13.2", "21.6"]
+    assert [f"{x:.2f}" for x in r.relative_shift[[0, -1]]] == ["-0.74", "-0.81"]
+    assert f"{r.kappa_tadpole_ratio:.0f}" == "47"
 
 
 @pytest.mark.slow

@@ -273,15 +273,12 @@ def _check_accuracy(
 ) -> None:
     """Refuse a connected k-point function whose propagated error exceeds 1e-6 of its largest
     entry: the moments are known only to their quadrature (or rounding) error, and the cumulant
-    formula cancels them (erf at variance q ≫ 1: κ ~ q^{-1/2} from moments ~ 1). Exact moment
-    paths (closed forms, piecewise-linear σ) are held to rounding of the moments instead, so an
-    exactly vanishing cumulant (linear σ) passes."""
+    formula cancels them (erf at variance q ≫ 1: κ ~ q^{-1/2} from moments ~ 1). A result that
+    is exactly zero from an exact moment path (closed forms, piecewise-linear σ) passes."""
     scale = float(np.max(np.abs(values), initial=0.0))
     worst = float(np.max(error, initial=0.0))
     exact = act.piecewise_linear_slopes is not None or act.normalised
-    if worst <= _ACCURACY * scale or (exact and worst <= 1e-10 * max(scale, 1e-300)):
-        return
-    if exact and scale == 0.0:
+    if worst <= _ACCURACY * scale or (exact and scale == 0.0):
         return
     q = np.diag(C)
     relative = f"relative error {worst / scale:.1e}" if scale > 0 else f"error {worst:.1e} on 0"

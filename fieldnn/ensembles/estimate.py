@@ -208,7 +208,9 @@ class CorrelatorEstimate:
     """Sampled full and connected correlators with batch-means standard errors.
 
     Tensors have shape ``(P,)*n`` (d_out = 1) or ``(P,)*n + (d_out,)*n``. Any order from 1 to
-    ``max(orders)`` is available (all are accumulated).
+    ``max(orders)`` is available (all are accumulated). :meth:`full`, :meth:`connected`,
+    :meth:`stderr` give the tensors; :meth:`reliable` and :meth:`pareto_k` the tail diagnostic
+    of every entry's error bar.
 
     Attributes
     ----------
@@ -218,9 +220,6 @@ class CorrelatorEstimate:
     provenance : dict
         Seed entropy and spawn keys, chunk size, error-block size, dtype, versions, conventions,
         backend, predicted cost.
-
-    Methods :meth:`full`, :meth:`connected`, :meth:`stderr` give the tensors; :meth:`reliable`
-    and :meth:`pareto_k` the tail diagnostic of every entry's error bar.
     """
 
     def __init__(

@@ -23,7 +23,9 @@ r ≤ 2: with z = L u, u = ρ ω, a product with k factors σ (the others σ', h
 degree 0) is :math:`\mathbb E[\rho^k]\,\overline{f(L\omega)}`, the angular mean taken arc by
 arc between the sign changes of the factors (Gauss–Legendre on each arc, where the integrand is
 a trigonometric polynomial), :math:`\mathbb E\rho^k = 2^{k/2}\Gamma(1 + k/2)` (r = 2) or
-:math:`\mathbb E|u|^k` (r = 1). Blocks of rank 3 or 4 of a piecewise-linear σ are refused.
+:math:`\mathbb E|u|^k` (r = 1). At higher rank by the Stein recursion to orthant
+probabilities of :mod:`fieldnn.kernels._ntk_relu` (exact; Plackett's integral for four
+variables).
 
 Tangent response: central finite differences of the vectorised pair function
 :func:`~fieldnn.kernels.gaussian.pair_values` (closed forms for erf, relu-type, linear, sin;
@@ -48,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnsupportedError
+from ._ntk_relu import relu_mixed_moments
 from ._quadrature import adaptive_trapezoid, rank_factor
 from .activations import Activation, get_activation
 from .gaussian import pair_values, single_expectation
@@ -166,6 +169,13 @@ def _erf_moments(K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Q2, Q3
 
 
+def _top_two(M: np.ndarray) -> np.ndarray:
+    """A factor L (k, r ≤ 2) with L Lᵀ = M for a PSD M of rank ≤ 2 (up to dropped eigenvalues)."""
+    w, v = np.linalg.eigh(M)
+    keep = [j for j in (M.shape[0] - 2, M.shape[0] - 1) if j >= 0 and w[j] > 1e-13 * w[-1]]
+    return v[:, keep] * np.sqrt(w[keep])
+
+
 def mixed_four_moments(act: Activation, K: np.ndarray) -> tuple[np.ndarray, ...]:
     """(Q1, Q2, Q3), each (P, P, P, P), index orders as in the module docstring
     (Q1[a, c, b, d] = Q2[a, b, c, d]: the same moment, laid out for F)."""
@@ -173,23 +183,19 @@ def mixed_four_moments(act: Activation, K: np.ndarray) -> tuple[np.ndarray, ...]
     if act == _ERF:
         Q2, Q3 = _erf_moments(K)
         return Q2.transpose(0, 2, 1, 3), Q2, Q3
+    slopes = act.piecewise_linear_slopes
+    if slopes is not None:
+        if rank_factor(K).shape[1] <= 2:
+            Q2, Q3 = _angular_block(act, _top_two(K))
+        else:
+            Q2, Q3 = relu_mixed_moments(
+                K, slopes, lambda S: _angular_block(act, _top_two(K[np.ix_(S, S)]))
+            )
+        return Q2.transpose(0, 2, 1, 3), Q2, Q3
     out = np.empty((2,) + (P,) * 4)
     blocks = [tuple(range(P))] if P <= 4 else list(combinations(range(P), 4))
-    slopes = act.piecewise_linear_slopes
     for S in blocks:
-        M = K[np.ix_(S, S)]
-        L = rank_factor(M)
-        if slopes is not None:
-            if L.shape[1] > 2:
-                raise UnsupportedError(
-                    "X",
-                    f"the NTK-fluctuation moments of the piecewise-linear {act.name!r} are "
-                    f"exact for blocks of rank <= 2; inputs {list(S)} span rank {L.shape[1]} "
-                    "(use at most two inputs, or one input direction with C_b = 0)",
-                )
-            q = _angular_block(act, L)
-        else:
-            q = _lattice_block(act, L, len(S))
+        q = _lattice_block(act, rank_factor(K[np.ix_(S, S)]), len(S))
         idx = np.ix_(S, S, S, S)
         for k in range(2):
             out[k][idx] = q[k]

@@ -166,10 +166,13 @@ def _pulls(mlp: fnn.MLP, X: np.ndarray, R: int, seed: int) -> tuple[dict, dict, 
     return pulls, signal, (est, s)
 
 
-@pytest.mark.parametrize("act", ["tanh", "relu"])
-def test_ntk_statistics_against_sampled_networks(act: str) -> None:
-    mlp = fnn.MLP(act, [1, 64, 64, 2], C_W=1.5, C_b=0.1)
-    pulls, signal, _ = _pulls(mlp, X2, R=6000, seed=11)
+@pytest.mark.parametrize(
+    ("act", "X", "R"), [("tanh", X2, 6000), ("relu", X2, 6000), ("relu", X3, 4000)]
+)
+def test_ntk_statistics_against_sampled_networks(act: str, X: np.ndarray, R: int) -> None:
+    # relu at three inputs in the plane: kernel blocks of rank 3 (Stein recursion, Plackett)
+    mlp = fnn.MLP(act, [X.shape[1], 64, 64, 2], C_W=1.5, C_b=0.1)
+    pulls, signal, _ = _pulls(mlp, X, R=R, seed=11)
     for key, p in pulls.items():
         assert np.max(np.abs(p)) < 4.0, (key, p)
     for key, snr in signal.items():
@@ -219,6 +222,23 @@ def test_mixed_moments_reduce_to_pair_expectations(act: str) -> None:
     np.testing.assert_allclose(Q3, Q3.transpose(2, 1, 0, 3), atol=1e-13)
 
 
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+def test_relu_type_moments_at_rank_three_against_gaussian_samples(act: str) -> None:
+    K = np.array([[1.3, 0.4, -0.2], [0.4, 0.8, 0.3], [-0.2, 0.3, 2.0]])
+    a = get_activation(act)
+    _, Q2, Q3 = mixed_four_moments(a, K)
+    z = np.random.default_rng(1).standard_normal((400_000, 3)) @ np.linalg.cholesky(K).T
+    s, d = np.asarray(a(z)), np.asarray(a.derivative(z))
+    for idx in [(0, 1, 2, 2), (0, 0, 1, 2), (2, 1, 0, 1), (0, 1, 2, 0), (1, 1, 1, 1)]:
+        i, j, k, m = idx
+        for sample, exact in (
+            (d[:, i] * d[:, j] * s[:, k] * s[:, m], Q2[idx]),
+            (d[:, i] * d[:, j] * d[:, k] * d[:, m], Q3[idx]),
+        ):
+            stderr = sample.std() / np.sqrt(len(sample))
+            assert abs(sample.mean() - exact) < 5 * stderr, (idx, sample.mean(), exact)
+
+
 def test_relu_moments_in_closed_form() -> None:
     # ⟨σ'_aσ'_b⟩ = (π − θ)/(2π), ⟨σ'_a σ_b²⟩ = ⟨1{z_a>0} z_b² 1{z_b>0}⟩ (orthant), and
     # ⟨σ'_a σ_a σ'_b σ_b⟩ = ⟨relu_a relu_b⟩ = (sinθ + (π − θ)cosθ)√(k11k22)/(2π)
@@ -259,8 +279,6 @@ def test_bad_input() -> None:
         ntk_fluctuations(mlp, X2, C_W=1.0)
     with pytest.raises(ArgumentError, match="widths"):
         ntk_fluctuations("tanh", X2, C_W=1.0, C_b=0.0)
-    with pytest.raises(UnsupportedError, match="X"):
-        ntk_fluctuations("relu", X3, C_W=2.0, C_b=0.1, widths=[2, 50, 50, 1])
     with pytest.raises(UnsupportedError, match="act"):
         ntk_fluctuations("gauss", X2, C_W=1.0, C_b=0.1, widths=[1, 50, 50, 1])
     with pytest.warns(RuntimeWarning, match="L/n = 0.75"):

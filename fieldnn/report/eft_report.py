@@ -413,6 +413,8 @@ def _nlo(w: ReportWriter, sz: _Sizes) -> None:
             "n_nets": r.n_nets,
         },
     )
+    fit = plots_eft.nlo_fit(r)
+    w.store("nlo.fit", fit)
     rows = [[int(n), r.G1 / n, r.sampled[i], r.stderr[i], z[i]] for i, n in enumerate(r.widths)]
     w.table(
         "nlo_two_point",
@@ -421,16 +423,27 @@ def _nlo(w: ReportWriter, sz: _Sizes) -> None:
         f"NLO two-point correction, {r.activation}, L = {r.depth}, K = "
         f"{format_number(r.K)}, {r.n_nets} networks per width.",
     )
-    w.text(
-        "The sampled correction follows G^{1}/n; at the smallest widths the next, O(1/n²) "
-        "term can be resolved (its pull grows as n falls)."
-    )
+    if fit["intercept_stderr"] is None:
+        w.text("Fewer than three widths: the 1/n dependence is not fitted.")
+    else:
+        agrees = abs(fit["intercept_pull"]) < 3
+        w.text(
+            f"A weighted fit n (E[z²] − K) = a + b/n over the widths gives a = "
+            f"{format_number(fit['intercept'])} ± {format_number(fit['intercept_stderr'], 2)} "
+            f"against the NLO coefficient G^{{1}} = {format_number(r.G1)} (pull "
+            f"{format_number(fit['intercept_pull'], 2)}): the sampled correction "
+            + ("is consistent with G^{1}/n" if agrees else "is not consistent with G^{1}/n")
+            + f" at 3σ once the next term, b/n² with b = {format_number(fit['slope'])} ± "
+            f"{format_number(fit['slope_stderr'], 2)}, is allowed for (χ²/dof = "
+            f"{format_number(fit['chi2_dof'], 2)})."
+        )
     fig, ax = _fig()
     plots_eft.plot_nlo_two_point(r, ax=ax)
     w.figure(
         "nlo_two_point",
         fig,
-        "n (E[z²] − K) of sampled ensembles against the NLO coefficient G^{1}.",
+        "n (E[z²] − K) of sampled ensembles against 1/n, the weighted fit a + b/n and the NLO "
+        "coefficient G^{1} (its value at 1/n = 0).",
     )
 
 
@@ -741,20 +754,19 @@ def _summary(w: ReportWriter) -> None:
             "max abs(χ − 1)",
             max(max(abs(c["chi_parallel"] - 1), abs(c["chi_perp"] - 1)) for c in crit),
         ],
-        [
-            "V/(nK²), ReLU",
-            "exact finite width",
-            "sampled",
-            "max abs. pull",
-            worst(r["vertex"]["relu"]["pull_exact"]),
-        ],
-        [
-            "V/(nK²), tanh",
-            "LO recursion",
-            "sampled",
-            "max abs. pull",
-            worst(r["vertex"]["tanh"]["pull"]),
-        ],
+        *(
+            [
+                f"V/(nK²), {act}",
+                "exact finite width",
+                "sampled",
+                "max abs. pull",
+                worst(v["pull_exact"]),
+            ]
+            if "pull_exact" in v
+            else [f"V/(nK²), {act}", "LO recursion", "sampled", "max abs. pull", worst(v["pull"])]
+            for act, v in r["vertex"].items()
+            if "pull_exact" in v or "pull" in v
+        ),
         [
             "2-pt function, 2 inputs",
             "K + K^{1}/n",
@@ -763,6 +775,13 @@ def _summary(w: ReportWriter) -> None:
             max(r["vertex"][a]["kernel_max_abs_pull_NLO"] for a in ("relu", "tanh")),
         ],
         ["NLO 2-pt, tanh", "G^{1}/n", "sampled", "max abs. pull", worst(r["nlo"]["pull"])],
+        [
+            "NLO 2-pt, tanh (fit)",
+            "G^{1}",
+            "intercept a of the fit a + b/n",
+            "pull",
+            r["nlo"]["fit"]["intercept_pull"],
+        ],
         [
             "⟨φ2² ∣ φ1⟩ − G",
             "½(φ1² − G)V/(nG²)",

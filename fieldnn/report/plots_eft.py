@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "nlo_fit",
     "plot_conditional_variance",
     "plot_correlation_flow",
     "plot_depth_asymptotics",
@@ -36,8 +37,10 @@ def _axes(ax: Any) -> Any:
 
 def _width_ticks(ax: Any, widths: Any) -> None:
     """Label a logarithmic width axis at the widths used."""
+    from matplotlib.ticker import NullLocator
+
     ax.set_xticks(list(widths), [str(int(n)) for n in widths])
-    ax.minorticks_off()
+    ax.xaxis.set_minor_locator(NullLocator())  # the y axis keeps its (log) minor labels
 
 
 def plot_fixed_point(sol: Any, ax: Any = None) -> Any:
@@ -167,22 +170,53 @@ def plot_vertex_growth(
     return ax
 
 
+def nlo_fit(nlo: Any) -> dict[str, float | None]:
+    """Weighted least-squares fit n (E[z²] − K) = a + b/n over the sampled widths.
+
+    The intercept a estimates the NLO coefficient G^{1}; b the next, O(1/n²), term. Returns
+    a, b, their standard errors, the pull (a − G^{1})/σ_a and χ²/dof (errors None with fewer
+    than three widths, where the fit has no degrees of freedom left to check it).
+    """
+    n = np.asarray(nlo.widths, dtype=float)
+    y, e = n * np.asarray(nlo.sampled), n * np.asarray(nlo.stderr)
+    if len(n) < 2:
+        return {"intercept": float(y[0]), "slope": None, "intercept_stderr": None,
+                "slope_stderr": None, "intercept_pull": None, "chi2_dof": None}  # fmt: skip
+    A = np.stack([np.ones_like(n), 1.0 / n], axis=1) / e[:, None]
+    coef, *_ = np.linalg.lstsq(A, y / e, rcond=None)
+    cov = np.linalg.inv(A.T @ A)
+    dof = len(n) - 2
+    chi2 = float(np.sum((A @ coef - y / e) ** 2))
+    if dof < 1:
+        return {"intercept": float(coef[0]), "slope": float(coef[1]), "intercept_stderr": None,
+                "slope_stderr": None, "intercept_pull": None, "chi2_dof": None}  # fmt: skip
+    sa, sb = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+    return {
+        "intercept": float(coef[0]),
+        "slope": float(coef[1]),
+        "intercept_stderr": sa,
+        "slope_stderr": sb,
+        "intercept_pull": float((coef[0] - nlo.G1) / sa),
+        "chi2_dof": chi2 / dof,
+    }
+
+
 def plot_nlo_two_point(nlo: Any, ax: Any = None) -> Any:
-    """Sampled n (E[z²] − K) against width with the NLO prediction G^{1}."""
+    """Sampled n (E[z²] − K) against 1/n with the weighted fit a + b/n; the NLO coefficient
+    G^{1} is the value at 1/n = 0."""
     ax = _axes(ax)
     n = nlo.widths.astype(float)
-    ax.errorbar(
-        n,
-        n * nlo.sampled,
-        yerr=n * nlo.stderr,
-        fmt="o",
-        capsize=3,
-        label="sampled $n\\,(E[z^2] - K)$",
-    )
-    ax.axhline(nlo.G1, color="k", ls="--", label=rf"NLO recursion $G^{{\{{1\}}}} = {nlo.G1:.4g}$")
-    ax.set_xscale("log")
-    ax.set_xlabel("hidden width n")
-    ax.set_ylabel(r"$n\,(G - K)$")
+    ax.errorbar(1.0 / n, n * nlo.sampled, yerr=n * nlo.stderr, fmt="o", capsize=3,
+                label=r"sampled $n\,(E[z^2] - K)$, $\pm 1\sigma$")  # fmt: skip
+    fit = nlo_fit(nlo)
+    xs = np.linspace(0.0, 1.05 / n.min(), 50)
+    if fit["slope"] is not None:
+        ax.plot(xs, fit["intercept"] + fit["slope"] * xs, "C0-", lw=1,
+                label=r"fit $a + b/n$")  # fmt: skip
+    ax.plot([0.0], [nlo.G1], "k*", ms=10, label=rf"NLO recursion $G^{{\{{1\}}}} = {nlo.G1:.4g}$")
+    ax.set_xlim(left=-0.02 / n.min())
+    ax.set_xlabel("1 / hidden width")
+    ax.set_ylabel(r"$n\,(G - K)$ (output units$^2$)")
     ax.set_title(f"1/n correction to the 2-pt function ({nlo.activation}, L = {nlo.depth})")
     ax.legend(fontsize=8)
     return ax
@@ -243,19 +277,26 @@ def plot_ntk(res: Any, ax: Any = None) -> Any:
 
 
 def plot_gradient_flow(res: Any, ax: Any = None) -> Any:
-    """Trained replica ensembles against the infinite-width gradient-flow prediction: rms
-    distance of the means, rms z-scores of mean and covariance, against width."""
+    """Trained replica ensembles against the infinite-width gradient-flow prediction, against
+    width: the rms distance of the means on the left axis (output units), the rms z-scores of
+    mean and covariance on the right axis (dimensionless; 1 = agreement within the errors)."""
     ax = _axes(ax)
-    ax.loglog(res.widths, res.mean_rms_distance, "o-", label="rms |mean − flow mean|")
-    ax.loglog(res.widths, res.mean_z_rms, "s-", label="rms z-score of the mean")
-    ax.loglog(res.widths, res.cov_z_rms, "^-", label="rms z-score of the covariance")
+    ax.loglog(res.widths, res.mean_rms_distance, "o-", color="C0",
+              label="rms |mean − flow mean| (left)")  # fmt: skip
     ref = res.mean_rms_distance[0] * res.widths[0] / res.widths
-    ax.loglog(res.widths, ref, "k:", lw=1, label="∝ 1/n")
-    ax.axhline(1.0, color="k", lw=0.8)
+    ax.loglog(res.widths, ref, "C0:", lw=1, label="∝ 1/n (left)")
+    ax.set_ylabel("rms |mean − flow mean| (output units)", color="C0")
+    right = ax.twinx()
+    right.loglog(res.widths, res.mean_z_rms, "s-", color="C1", label="rms z-score, mean (right)")
+    right.loglog(res.widths, res.cov_z_rms, "^-", color="C2",
+                 label="rms z-score, covariance (right)")  # fmt: skip
+    right.axhline(1.0, color="0.5", lw=0.8, ls="--", label="z = 1 (right)")
+    right.set_ylabel("rms z-score (dimensionless)")
     _width_ticks(ax, res.widths)
     ax.set_xlabel("hidden width n")
     ax.set_title(f"replicas vs gradient flow ({res.activation}, L = {res.depth})")
-    ax.legend(fontsize=7)
+    lines = ax.get_lines() + right.get_lines()
+    ax.legend(lines, [line.get_label() for line in lines], fontsize=7, loc="upper right")
     return ax
 
 

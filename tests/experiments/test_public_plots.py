@@ -75,3 +75,24 @@ def test_plot_criticality_marks_the_fixed_point_and_names_a_user_activation():
     assert any("arctan" in t.get_text() for t in ax.get_legend().get_texts())
     assert activation_label(arctan) == "arctan"
     assert activation_label(fnn.get_activation("gelu")) == "gelu"
+
+
+def test_nlo_fit_recovers_a_known_line_and_its_errors():
+    from types import SimpleNamespace
+
+    from fieldnn.report.plots_eft import nlo_fit
+
+    rng = np.random.default_rng(0)
+    n = np.array([4.0, 8.0, 16.0, 32.0])
+    a, b, sigma = -0.031, -0.02, 0.002  # n (G − K) = a + b/n, error σ on n (G − K)
+    pulls = []
+    for _ in range(400):
+        y = a + b / n + sigma * rng.standard_normal(4)
+        nlo = SimpleNamespace(widths=n, sampled=y / n, stderr=sigma / n, G1=a)
+        fit = nlo_fit(nlo)
+        pulls.append(fit["intercept_pull"])
+    pulls = np.array(pulls)
+    assert abs(np.mean(pulls)) < 0.15 and 0.85 < np.std(pulls) < 1.15
+    exact = nlo_fit(SimpleNamespace(widths=n, sampled=(a + b / n) / n, stderr=sigma / n, G1=a))
+    assert exact["intercept"] == pytest.approx(a) and exact["slope"] == pytest.approx(b)
+    assert exact["chi2_dof"] == pytest.approx(0.0, abs=1e-20)

@@ -66,7 +66,6 @@ __all__ = [
     "chunk_estimates",
     "cumulants_from_moments",
     "cumulants_upto",
-    "estimate_cost",
     "expand_symmetric",
     "multisets",
 ]
@@ -193,34 +192,6 @@ def check_capacity(n_sites: int, max_order: int) -> None:
             f"{total} unique index multisets for {n_sites} sites up to order {max_order}; "
             "reduce the number of inputs, outputs or the order",
         )
-
-
-def estimate_cost(n_sites: int, max_order: int, tensor_orders: tuple[int, ...]) -> dict[str, float]:
-    """Predicted peak memory (bytes) and time of an accumulation of ``n_sites`` sites up to
-    ``max_order``, from the multiset counts W_k alone.
-
-    Memory: index maps of the cumulant recursion (2^(k-1) - 1 pairs of W_k int64) and of the
-    full moments (2^k maps), ~12 float64 vectors of all multisets (sums, error-block sums,
-    anchors, batch sums, in-flight estimates), and the largest symmetric tensor asked for
-    (S^n entries: index grid, ranks and values, ~(4n + 32) bytes each). Time: ~1.6 ns per
-    multiset and network (power sums); per error block ~3 ns per map entry plus ~1 µs per
-    subset term (the Python loop over subsets), twice (moments and cumulants); ~0.35 µs per
-    tensor entry for the value and the standard error (expansion to the symmetric tensor).
-    An order-of-magnitude estimate (sampling not included; measured within a factor ~10 on
-    3-12 sites, orders 6-12, memory within ~100 MiB).
-    """
-    counts = {k: math.comb(n_sites + k - 1, k) for k in range(1, max_order + 1)}
-    total = sum(counts.values())
-    maps = sum((2**k + 2 * (2 ** (k - 1) - 1)) * w for k, w in counts.items())
-    terms = sum(2**k * k for k in counts)
-    tensor = max((n_sites**n * (4 * n + 32) for n in tensor_orders), default=0)
-    return {
-        "multisets": float(total),
-        "bytes": float(8 * maps + 8 * 12 * total + tensor),
-        "seconds_per_network": 1.6e-9 * total,
-        "seconds_per_block": 2 * (3e-9 * maps + 1e-6 * terms),
-        "seconds_tensors": 2 * 3.5e-7 * sum(float(n_sites) ** n for n in tensor_orders),
-    }
 
 
 def _to_numpy(a: Any) -> np.ndarray:

@@ -42,14 +42,14 @@ import numpy as np
 
 from .._validate import input_points, positive_int
 from ..errors import ArgumentError, ArgumentTypeError, CheckpointError, UnsupportedError
-from . import _checkpoint, sampling
+from . import _checkpoint
+from ._guards import check_cost, check_float32_resolution
 from ._tail import RELIABLE_K
 from .accumulate import (
     ChunkSums,
     MomentAccumulator,
     _to_numpy,
     check_capacity,
-    estimate_cost,
     expand_symmetric,
 )
 from .architectures import _namespace_and_dtype
@@ -439,7 +439,7 @@ def estimate_correlators(
     workers are in flight; results are merged strictly in chunk order.
 
     Before any sampling the run's memory and time are predicted from the multiset counts
-    (:func:`~fieldnn.ensembles.accumulate.estimate_cost`); a run that cannot fit in memory is
+    (:func:`~fieldnn.ensembles._guards.estimate_cost`); a run that cannot fit in memory is
     refused, and the prediction is shown on the progress bar and kept in the provenance. With
     ``dtype=float32`` the first chunk is checked for outputs whose mean dwarfs their spread
     (float32 would round the fluctuations away). A checkpoint's directory is checked and the
@@ -483,7 +483,7 @@ def estimate_correlators(
     n_sites = X.shape[0] * net.d_out
     check_capacity(n_sites, max_order)
     block = _error_block_size(n_nets)
-    cost = _check_cost(n_sites, max_order, orders, n_nets, block)
+    cost = check_cost(n_sites, max_order, orders, n_nets, block)
     sizes = chunk_sizes(n_nets, chunk_size)
     seed = (base.entropy, tuple(base.spawn_key), base.pool_size)
     description = {
@@ -549,7 +549,7 @@ def estimate_correlators(
                     arrays,
                 ).result()
                 if arrays[1] == "float32":
-                    _check_float32_resolution(ref, first)
+                    check_float32_resolution(ref, first)
                 acc = MomentAccumulator(n_sites, max_order, ref, block)
                 merge(first)
             submitted = done
@@ -623,55 +623,3 @@ def estimate_correlators(
         },
     }
     return CorrelatorEstimate(acc, X.shape[0], net.d_out, orders, provenance)
-
-
-def _check_cost(
-    n_sites: int, max_order: int, orders: tuple[int, ...], n_nets: int, block: int
-) -> dict[str, float]:
-    """Refuse (naming ``orders``) a run whose predicted memory exceeds this machine's physical
-    memory; return the prediction (bytes, seconds) for the provenance and the progress bar."""
-    cost = estimate_cost(n_sites, max_order, orders)
-    cost["seconds"] = (
-        n_nets * cost["seconds_per_network"]
-        + (n_nets // block) * cost["seconds_per_block"]
-        + cost["seconds_tensors"]
-    )
-    physical = sampling._physical_memory()  # module attribute: the errors doc patches it
-    if physical is not None and cost["bytes"] > physical:
-        raise UnsupportedError(
-            "orders",
-            f"{n_sites} sites up to order {max_order} ({cost['multisets']:.4g} unique "
-            f"multisets, tensors of up to {n_sites}^{max(orders)} entries) need an estimated "
-            f"{cost['bytes'] / 2**30:.3g} GiB, more than this machine's "
-            f"{physical / 2**30:.3g} GiB; reduce the number of inputs, outputs or the order",
-        )
-    return cost
-
-
-# float32 keeps 24 bits: outputs whose mean is this many standard deviations from zero lose
-# more than ~1e-4 of their fluctuation to rounding (2^23 * 1e-4 ≈ 840).
-_FLOAT32_MAX_MEAN_OVER_SPREAD = 2.0**23 * 1e-4
-
-
-def _check_float32_resolution(reference: np.ndarray, pieces: list[ChunkSums]) -> None:
-    """Refuse float32 sampling where the outputs' mean dwarfs their spread (first chunk)."""
-    count = sum(p.count for p in pieces)
-    first = sum(p.sums[0] for p in pieces) / count
-    n_sites = reference.size
-    diagonal = _diagonal_positions(n_sites)
-    second = sum(p.sums[1][diagonal] for p in pieces) / count
-    spread = np.sqrt(np.maximum(second - first * first, 0.0))
-    ratio = np.abs(reference + first) / np.maximum(spread, np.finfo(np.float64).tiny)
-    worst = float(ratio.max())
-    if worst > _FLOAT32_MAX_MEAN_OVER_SPREAD:
-        raise ArgumentError(
-            "dtype",
-            f"float32 cannot resolve these outputs: their mean is {worst:.3g} standard "
-            f"deviations from zero (float32 resolves ~{_FLOAT32_MAX_MEAN_OVER_SPREAD:.0f}); "
-            "the fluctuations would be lost to rounding: use dtype=numpy.float64",
-        )
-
-
-def _diagonal_positions(n_sites: int) -> np.ndarray:
-    """Positions of the multisets (s, s) among the order-2 multisets."""
-    return np.array([s * n_sites - s * (s - 1) // 2 for s in range(n_sites)])

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from fieldnn.ensembles import ChunkSums, MomentAccumulator
+from fieldnn.ensembles._guards import estimate_cost
 from fieldnn.ensembles.accumulate import (
     _rank,
     cumulants_from_moments,
-    estimate_cost,
     expand_symmetric,
     multisets,
 )

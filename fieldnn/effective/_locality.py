@@ -315,14 +315,14 @@ class SixPointConsistency:
     lambda_bar, kappa_bar, kappa_bar_tree : float
         λ̄ N, κ̄ N² (width-independent: the couplings at N = 1) without / with the tree.
     kappa_spread, kappa_spread_tree : float
-        Relative spread std/|mean| of κ_m over the 6-tuples.
+        Relative spread std/``|mean|`` of κ_m over the 6-tuples.
     width_1pct : dict str -> float
         N_1% (max over tuples of ``|pred/G⁽⁶⁾ − 1|`` = 0.01) for ``"lambda"`` (the seed's check),
         ``"lambda+kappa"`` (κ̄ absorbing the tree) and ``"lambda+kappa+tree"``.
     width_1pct_mean : dict str -> float
         The same for the mean over tuples.
     tree_fraction : float
-        max over tuples of |576 λ̄² T| / |720 κ̄ ∫L⁶ + …| at any width (both ∝ 1/N²).
+        max over tuples of ``|576 λ̄² T / (κ̄ D)|``, the tree over the κ term at any width (both ∝ 1/N²).
     legs : str
     cutoff : float
     n_tuples : int
@@ -392,7 +392,7 @@ def six_point_consistency(
               \;\Big[+\frac{576\bar\lambda_1^2}{N^2}T\Big],
 
     with :math:`\bar\kappa_1` the mean of κ_m without / with the tree (module docstring).
-    N_1% solves max_t |pred/G⁽⁶⁾ − 1| = 0.01 in log N, as
+    N_1% solves max_t ``|pred/G⁽⁶⁾ − 1|`` = 0.01 in log N, as
     :func:`fieldnn.experiments.nnqft.six_point_check` does.
 
     References

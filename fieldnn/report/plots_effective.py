@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["plot_action_errors", "plot_density_vs_action"]
+__all__ = ["density_figure", "plot_action_errors", "plot_density_vs_action"]
 
 
 def _axes(ax: Any) -> Any:
@@ -74,3 +74,23 @@ def plot_action_errors(comparison: Any, ax: Any = None) -> Any:
     ax.set_title(f"{comparison.activation} single-layer net, x = {comparison.x.tolist()}")
     ax.legend(fontsize=8)
     return ax
+
+
+def density_figure(widths: Any = (2, 10, 100, 1000)) -> Any:
+    """The four-panel density figure of the docs and the report: the non-Gaussian part of
+    −log p against the action for the Erf- and ReLU-net at x = 1 and the Gauss-net at x = 0
+    (σ_W² = σ_b² = 1), and the Gauss-net errors ε_k(N) for N = 2 … 10⁷ with its crossovers."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ..effective import compare_with_density, density_curves
+
+    fig, axes = plt.subplots(2, 2, figsize=(11.0, 8.0))
+    for ax, (act, x) in zip(
+        axes.ravel()[:3], (("erf", 1.0), ("relu", 1.0), ("gauss", 0.0)), strict=True
+    ):
+        plot_density_vs_action(density_curves(act, [x], widths), ax=ax)
+    grid = np.unique(np.round(np.logspace(np.log10(2.0), 7.0, 57)).astype(int))
+    plot_action_errors(compare_with_density("gauss", [0.0], grid), ax=axes[1, 1])
+    fig.tight_layout()
+    return fig

@@ -213,3 +213,25 @@ def test_density_curves_and_their_figure():
     assert len(plot_action_errors(cmp).lines) == 3 + 2
     assert cmp.to_dict()["crossover_order2"] == 10.0
     plt.close("all")
+
+
+@pytest.mark.slow
+def test_numbers_quoted_in_the_docs():
+    """docs/exact_density.md: slopes, Gauss-net crossovers on fine grids, q = 2 crossovers."""
+    for act, slopes in (("erf", (-2.00, -2.99)), ("relu", (-1.96, -2.91))):
+        cmp = fnn.compare_with_density(act, [1.0], WIDTHS)
+        assert round(cmp.exponent(0), 1) == -1.0
+        assert (round(cmp.exponent(1), 2), round(cmp.exponent(2), 2)) == slopes
+    grid = np.unique(np.round(np.logspace(np.log10(2.0), 7.0, 57)).astype(int))
+    coarse = fnn.compare_with_density("gauss", [0.0], grid)
+    assert (coarse.crossover(1), coarse.crossover(2)) == (125.0, 10219.0)
+    assert round(coarse.exponent(2, widths=(1e4, 1.6e5)), 2) == -2.43
+    assert coarse.errors[0].round(1).tolist()[:2] == [0.6, 7.0]
+    assert 3e3 < coarse.errors[0, 2] < 5e3
+    fine1 = np.unique(np.round(np.logspace(np.log10(80), np.log10(200), 40)).astype(int))
+    fine2 = np.unique(np.round(np.logspace(np.log10(7000), np.log10(14000), 40)).astype(int))
+    assert fnn.compare_with_density("gauss", [0.0], fine1).crossover(1) == 109.0
+    assert fnn.compare_with_density("gauss", [0.0], fine2).crossover(2) == 8978.0
+    wide = np.unique(np.round(np.logspace(1, 9, 97)).astype(int))
+    q2 = fnn.compare_with_density("gauss", [1.0], wide)
+    assert (q2.crossover(1), q2.crossover(2)) == (56234.0, 215443469.0)

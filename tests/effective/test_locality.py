@@ -175,3 +175,56 @@ def test_bad_input_names_the_argument():
         )
     with pytest.raises(errors.UnsupportedError, match="'net'"):
         fnn.six_point_consistency(fnn.MLP("tanh", [1, 4, 1]), Xtr, cutoff=2.0)
+
+
+@pytest.mark.slow
+def test_tables_quoted_in_the_docs():
+    """docs/exact_density.md: the locality and the six-point tables (3 significant digits)."""
+    Xtr = np.linspace(-1, 1, 7)[:, None]
+    Xte = 0.5 * (Xtr[1:] + Xtr[:-1])
+    ops = (("lambda0",), ("lambda0", "lambda2"), ("lambda0", "lambda2", "lambda4"))
+    ops = (*ops, ("lambda0", "nonlocal"))
+    table = {
+        ("erf", "full"): (0.313, 0.315, 0.295, 0.295, 0.295),
+        ("erf", "subtract_bias"): (0.877, 0.815, 0.645, 0.199, 0.661),
+        ("relu", "full"): (0.258, 0.251, 0.169, 0.121, 0.175),
+        ("relu", "subtract_bias"): (1.558, 0.575, 0.208, 0.142, 0.222),
+        ("gauss", "full"): (0.940, 0.964, 0.958, 0.771, 0.957),
+        ("gauss", "subtract_bias"): (0.863, 0.972, 0.721, 0.305, 0.957),
+    }
+    for (act, legs), row in table.items():
+        net = fnn.SingleLayerNet(act, width=10)
+        fits = [fnn.fit_locality(net, Xtr, Xte, cutoff=10.0, operators=o, legs=legs) for o in ops]
+        got = [fits[0].lambda_bar_test_error] + [f.test_error for f in fits]
+        assert np.round(got, 3).tolist() == list(row), (act, legs)
+        assert all(f.n_train == 210 and f.n_test == 1610 for f in fits)
+    X = np.linspace(-1, 1, 6)[:, None]
+    six = {
+        ("erf", "full"): (14.1, 14.1, 14.1, 6.3, 2.2),
+        ("erf", "subtract_bias"): (124, 123, 113, 15.5, 9.8),
+        ("relu", "full"): (190, 193, 205, 0.57, 0.58),
+        ("relu", "subtract_bias"): (1575, 1575, 1612, 1.36, 0.85),
+        ("gauss", "full"): (6.88e5, 6.86e5, 6.86e5, 11.8, 11.8),
+    }
+    for (act, legs), (w1, w2, w3, s1, s2) in six.items():
+        r = fnn.six_point_consistency(fnn.SingleLayerNet(act, width=10), X, cutoff=10.0, legs=legs)
+        w = r.width_1pct
+        widths = (w["lambda"], w["lambda+kappa"], w["lambda+kappa+tree"])
+        np.testing.assert_allclose(widths, (w1, w2, w3), rtol=5e-3)
+        np.testing.assert_allclose((r.kappa_spread, r.kappa_spread_tree), (s1, s2), rtol=5e-2)
+        assert r.n_tuples == 462
+        couplings = (r.lambda_bar, r.kappa_bar, r.kappa_bar_tree, r.tree_fraction)
+        np.testing.assert_allclose(couplings[:3], COUPLINGS[(act, legs)][:3], rtol=2e-2)
+        if act == "gauss":
+            assert r.tree_fraction < 0.005
+        else:
+            assert r.tree_fraction == pytest.approx(COUPLINGS[(act, legs)][3], rel=3e-2)
+
+
+COUPLINGS = {  # N λ̄, N² κ̄, N² κ̄ with the tree, tree / κ term (docs/exact_density.md)
+    ("erf", "full"): (-3.66e-4, -4.12e-7, 1.19e-6, 1.6),
+    ("erf", "subtract_bias"): (-0.159, 0.0111, 0.158, 112),
+    ("relu", "full"): (-1.82e-4, -3.5e-7, 7.89e-7, 3.2),
+    ("relu", "subtract_bias"): (-1.40e-3, -1.43e-6, 2.09e-5, 4.7),
+    ("gauss", "full"): (-0.344, -2.01e3, -2.01e3, 0.0),
+}

@@ -322,7 +322,7 @@ class SixPointConsistency:
     width_1pct_mean : dict str -> float
         The same for the mean over tuples.
     tree_fraction : float
-        max over tuples of ``|576 λ̄² T / (κ̄ D)|``, the tree over the κ term at any width (both ∝ 1/N²).
+        max over tuples of ``|576 λ̄² T / (κ̄ D)|``: the tree over the κ term (both ∝ 1/N²).
     legs : str
     cutoff : float
     n_tuples : int

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import nonnegative_float
+from ..errors import ArgumentError, ShapeError
+from ..kernels.activations import get_activation
 from ..kernels.criticality import (
     correlation_fixed_points,
     critical_point,
@@ -19,6 +22,38 @@ from ..kernels.criticality import (
 from ..kernels.deep import (
     kernel_recursion,
 )
+
+
+def _range(value: object, argument: str, *, positive: bool) -> tuple[float, float]:
+    """(lo, hi) with 0 <= lo < hi (0 < lo if ``positive``), or an error naming ``argument``."""
+    if isinstance(value, str | bytes) or not hasattr(value, "__len__") or len(value) != 2:
+        raise ShapeError(argument, f"must be a pair (lo, hi), got {value!r}")
+    lo = nonnegative_float(value[0], argument, strictly_positive=positive)
+    hi = nonnegative_float(value[1], argument, strictly_positive=positive)
+    if not lo < hi:
+        raise ArgumentError(argument, f"needs lo < hi, got {value!r}")
+    return lo, hi
+
+
+def _settings(value: object) -> tuple[tuple[str, float, float], ...]:
+    """``settings`` as (label, C_b >= 0, C_W > 0) triples, or an error naming it."""
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise ShapeError("settings", f"must be (label, C_b, C_W) triples, got {value!r}")
+    out = []
+    for item in value:
+        if isinstance(item, str | bytes) or not hasattr(item, "__len__") or len(item) != 3:
+            raise ShapeError("settings", f"each entry must be (label, C_b, C_W), got {item!r}")
+        label, cb, cw = item
+        out.append(
+            (
+                str(label),
+                nonnegative_float(cb, "settings"),
+                nonnegative_float(cw, "settings", strictly_positive=True),
+            )
+        )
+    if not out:
+        raise ShapeError("settings", "must contain at least one (label, C_b, C_W) triple")
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,8 +215,8 @@ def phase_diagram_experiment(
     arXiv:2106.10165 eqs. (5.50)–(5.51).
     """
     n = 15 if quick else 41
-    C_b = np.linspace(*C_b_range, n)
-    C_W = np.linspace(*C_W_range, n)
+    C_b = np.linspace(*_range(C_b_range, "C_b_range", positive=False), n)
+    C_W = np.linspace(*_range(C_W_range, "C_W_range", positive=True), n)
     grid = phase_diagram(activation, C_b, C_W)
     cp = critical_point(activation)
     return PhaseDiagram(
@@ -256,6 +291,10 @@ def critical_point_table(
     -------
     CriticalPointTable
     """
+    if isinstance(activations, str):
+        activations = (activations,)
+    for name in activations:  # unknown names fail before any root finding
+        get_activation(name)
     rows = []
     for name in activations:
         cp = critical_point(name)
@@ -416,6 +455,7 @@ def correlation_flow(
     depth = 60 if quick else 300
     X = np.array([[1.0, 0.0], [0.6, 0.8]]) if X is None else np.asarray(X, dtype=float)
     rhos, stars, chis = [], [], []
+    settings = _settings(settings)
     for _, cb, cw in settings:
         Ks = kernel_recursion(activation, X, C_W=cw, C_b=cb, depth=depth)
         rhos.append([k[0, 1] / np.sqrt(k[0, 0] * k[1, 1]) for k in Ks])

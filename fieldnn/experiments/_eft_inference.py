@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .._validate import positive_int
+from .._validate import input_points, positive_int
 from ..ensembles import MLP, sample_outputs
+from ..errors import ArgumentError
 from ..inference import (
     ConditionalSecondMoment,
     HiddenKernelPosterior,
@@ -181,6 +182,9 @@ def conditional_variance(
     n_nets = positive_int(
         n_nets if n_nets is not None else (200_000 if quick else 2_000_000), "n_nets"
     )
+    n_bins = positive_int(n_bins, "n_bins")
+    if n_bins > n_nets:
+        raise ArgumentError("n_bins", f"must be <= n_nets = {n_nets}, got {n_bins}")
     cp = critical_point(activation)
     C_b, C_W = float(cp.C_b), float(cp.C_W)
     X = np.array([[1.0]])
@@ -285,8 +289,9 @@ def ntk_check(
     """
     depth = positive_int(depth, "depth", minimum=2)
     widths = ((16, 64, 256) if quick else (16, 64, 256, 1024)) if widths is None else widths
+    widths = tuple(positive_int(n, "widths") for n in widths)  # all checked before any work
     n_nets = positive_int(n_nets if n_nets is not None else (400 if quick else 2000), "n_nets")
-    X = np.array([[1.0], [-0.5], [0.3]]) if X is None else np.asarray(X, dtype=float)
+    X = np.array([[1.0], [-0.5], [0.3]]) if X is None else input_points(X, "X")
     cp = critical_point(activation)
     C_b, C_W = float(cp.C_b), float(cp.C_W)
     lam_b, lam_W = (C_b if C_b > 0 else 1.0), C_W
@@ -297,11 +302,18 @@ def ntk_check(
     emp, err, off, off_err = [], [], [], []
     for n in widths:
         mlp = MLP(
-            activation, [X.shape[1], *([positive_int(n, "widths")] * (depth - 1)), 2],
-            C_W=C_W, C_b=C_b,
+            activation,
+            [X.shape[1], *([positive_int(n, "widths")] * (depth - 1)), 2],
+            C_W=C_W,
+            C_b=C_b,
         )
         H = empirical_ntk(
-            mlp, X, n_nets, lambda_W=lam_W, lambda_b=lam_b, rng=gen,
+            mlp,
+            X,
+            n_nets,
+            lambda_W=lam_W,
+            lambda_b=lam_b,
+            rng=gen,
             chunk_size=max(1, min(n_nets, 2**22 // (n * n))),
         )  # (R, P, P, 2, 2)
         diag = 0.5 * (H[..., 0, 0] + H[..., 1, 1])
@@ -437,7 +449,8 @@ def replica_inference(
     m^∞ = Θ_BA Θ_AA⁻¹ y at t = ∞. Seed 000 slides "NNPDF-like analysis", "Gradient training at
     infinite width"; arXiv:2106.10165 §10.2.
     """
-    widths = (16, 64, 256) if widths is None else widths
+    widths = (16, 64, 256) if widths is None else tuple(widths)
+    widths = tuple(positive_int(n, "widths") for n in widths)  # all checked before any work
     n_replicas = positive_int(
         n_replicas if n_replicas is not None else (200 if quick else 500), "n_replicas"
     )

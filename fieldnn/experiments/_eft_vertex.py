@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import positive_int
+from .._validate import finite_float, positive_int
 from ..ensembles import MLP, estimate_correlators
 from ..kernels.activations import get_activation
 from ..kernels.criticality import (
@@ -283,10 +283,11 @@ def nlo_two_point(
     """
     depth = positive_int(depth, "depth", minimum=2)
     widths = (4, 8, 16, 32) if widths is None else tuple(widths)
+    widths = tuple(positive_int(n, "widths") for n in widths)  # all checked before any work
     n_nets = positive_int(
         n_nets if n_nets is not None else (200_000 if quick else 1_000_000), "n_nets"
     )
-    X = np.array([[float(x)]])
+    X = np.array([[finite_float(x, "x")]])
     K = float(kernel_recursion(activation, X, C_W=C_W, C_b=C_b, depth=depth)[-1][0, 0])
     # only the ratios of hidden widths enter K^{1}: equal widths give one coefficient
     G1 = float(

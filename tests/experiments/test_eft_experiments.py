@@ -243,3 +243,38 @@ def test_relu_exact_excess_over_leading_order() -> None:
     excess = c4 / (3 * V / 40) - 1
     assert f"{100 * excess:.1f}" == "13.0"
     assert f"{100 * 5 / 40:.1f}" == "12.5"
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "argument"),
+    [
+        ("conditional_variance", {"n_bins": 0}, "n_bins"),
+        ("ntk_check", {"X": [[1.0], [1.0, 2.0]], "quick": True}, "X"),
+        ("replica_inference", {"widths": (8, -1), "quick": True}, "widths"),
+        ("nlo_two_point", {"widths": (8, 0), "quick": True}, "widths"),
+        ("nlo_two_point", {"x": [[1.0, 2.0]], "quick": True}, "x"),
+        ("critical_point_table", {"activations": ("tanh", "nope")}, "activation"),
+        ("correlation_flow", {"settings": (("a", 0.0),), "quick": True}, "settings"),
+        ("correlation_flow", {"settings": (("a", 0.0, -1.0),), "quick": True}, "settings"),
+        ("phase_diagram_experiment", {"C_W_range": (0.5, -1.0), "quick": True}, "C_W_range"),
+        ("phase_diagram_experiment", {"C_b_range": (0.5, 0.1), "quick": True}, "C_b_range"),
+    ],
+)
+def test_eft_experiments_validate_before_any_work(monkeypatch, name, kwargs, argument) -> None:
+    """Arguments that used to fail late (after sampling or root finding) or as raw numpy/Python
+    errors are refused first, naming the argument (the samplers and the root finder are
+    replaced by functions that fail the test if reached)."""
+    from fieldnn.errors import FieldnnError
+    from fieldnn.experiments import _eft_criticality, _eft_inference, _eft_vertex
+
+    def boom(*args, **kw):  # pragma: no cover - reached only if validation came too late
+        raise AssertionError("work started before the arguments were validated")
+
+    monkeypatch.setattr(_eft_inference, "sample_outputs", boom)
+    monkeypatch.setattr(_eft_inference, "train_replicas", boom)
+    monkeypatch.setattr(_eft_vertex, "estimate_correlators", boom)
+    monkeypatch.setattr(_eft_criticality, "critical_point", boom)
+    monkeypatch.setattr(_eft_criticality, "kernel_recursion", boom)
+    with pytest.raises(FieldnnError) as info:
+        getattr(eft, name)(**kwargs)
+    assert info.value.argument == argument

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace
+from scipy.special import ndtr
 
 from .._validate import (
     MAX_WIDTH,
@@ -241,7 +242,9 @@ class SingleLayerNet:
         """The layer stack of this net at checked inputs X (P, d_in) (used by the sampler)."""
         hidden = Layer(self.d_in, self.width, self.sigma_w2, self.sigma_b2, self.mu_w, self.mu_b)
         readout = Layer(self.width, self.d_out, self.sigma_w2, self.sigma_b2, self.mu_w, self.mu_b)
-        check_sampling_scale(X, hidden, ("sigma_w2", "sigma_b2"))
+        check_sampling_scale(
+            X, hidden, ("sigma_w2", "sigma_b2"), normalised=self.activation.normalised
+        )
         _, _, q = first_layer_factor(X, hidden)
         return ForwardPlan(self.activation, X, [hidden, readout], [q])
 
@@ -298,13 +301,34 @@ def _per_layer(value: Any, argument: str, depth: int) -> tuple[float, ...]:
 
 
 _SAMPLING_SCALE = 1e150  # products of two first-layer pre-activations stay finite in float64
+_GAUSS_REACH = 1e-12  # least probability per network of the region that carries E[σ²]
 
 
-def check_sampling_scale(X: np.ndarray, layer: Layer, variances: tuple[str, str]) -> None:
+def check_sampling_scale(
+    X: np.ndarray, layer: Layer, variances: tuple[str, str], *, normalised: bool = False
+) -> None:
     """Refuse, naming the largest contribution, first-layer pre-activations of scale
     ``|mean|`` + 10 √q beyond 1e150 (mean μ_b + μ_W Σ_i x_i, variance q = C_b + C_W
     ``|x|²``/d_in): the sampled outputs and their power sums would overflow float64 to inf or
-    NaN. ``variances`` names the weight and bias variance arguments (σ_W², σ_b² or C_W, C_b)."""
+    NaN. ``variances`` names the weight and bias variance arguments (σ_W², σ_b² or C_W, C_b).
+
+    For the Gauss-net unit e^{z − q} (``normalised``) also every q with Φ(−2√q) < 1e-12
+    (q > 12.4): its second moment E[e^{2(z − q)}] = 1 comes from z ≈ 2q, 2√q standard
+    deviations out, which an ensemble of fewer than 1/Φ(−2√q) > 10¹² networks does not reach
+    (a sample then gives ≈ σ_b² for the 2-point function instead of σ_b² + σ_W²; higher orders
+    lie further out)."""
+    if normalised:
+        with np.errstate(over="ignore", invalid="ignore"):
+            q_max = float(np.max(first_layer_factor(X, layer)[2]))
+        reach = float(ndtr(-2.0 * np.sqrt(q_max))) if np.isfinite(q_max) else 0.0
+        if reach < _GAUSS_REACH:
+            blamed = variance_argument(X, layer.c_w, layer.c_b)
+            raise ArgumentError(
+                {"sigma_w2": variances[0], "sigma_b2": variances[1]}.get(blamed, blamed),
+                f"the Gauss-net unit at pre-activation variance q = {q_max:.3g} cannot be "
+                f"sampled: E[σ²] comes from z ≈ 2q, {2.0 * np.sqrt(q_max):.3g} standard "
+                f"deviations out (probability {reach:.1e} per network); use exact_connected",
+            )
     with np.errstate(over="ignore", invalid="ignore"):
         _, mean, q = first_layer_factor(X, layer)
         sums = float(np.max(np.abs(X.sum(axis=1))))
@@ -510,7 +534,7 @@ class MLP:
             Layer(self.widths[k], self.widths[k + 1], self.C_W[k], self.C_b[k])
             for k in range(self.depth)
         ]
-        check_sampling_scale(X, layers[0], ("C_W", "C_b"))
+        check_sampling_scale(X, layers[0], ("C_W", "C_b"), normalised=self.activation.normalised)
         _, _, q1 = first_layer_factor(X, layers[0])
         variances = [q1]
         if self.depth > 2:

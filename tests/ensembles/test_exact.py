@@ -6,8 +6,10 @@ fieldnn samplers), so the comparison is between two independent methods.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +19,22 @@ from sympy.utilities.iterables import multiset_partitions
 from fieldnn.ensembles.exact import exact_connected, exact_full
 from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.kernels import preactivation_covariance
-from tests.kernels._reference import erf_connected_mp, erf_pair_mp, erf_three_one_mp
+
+
+def _kernel_references():
+    """tests/kernels/_reference.py loaded by path (a top-level ``tests`` package installed by a
+    dependency may shadow this repository's tests directory)."""
+    path = Path(__file__).resolve().parents[1] / "kernels" / "_reference.py"
+    spec = importlib.util.spec_from_file_location("fieldnn_tests_kernel_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_REF = _kernel_references()
+erf_connected_mp = _REF.erf_connected_mp
+erf_pair_mp = _REF.erf_pair_mp
+erf_three_one_mp = _REF.erf_three_one_mp
 
 UNITS = {
     "erf": lambda z, q: erf(z),

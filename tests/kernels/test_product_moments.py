@@ -229,7 +229,8 @@ def test_erf_plackett_rounding_bound_against_mpmath(x1, x2):
     from fieldnn.kernels._erf_four import erf_four_values
     from fieldnn.kernels.gaussian import erf_four_rounding, multiset_index
     from fieldnn.kernels.gp import preactivation_covariance
-    from tests.kernels._reference import erf_three_one_mp
+
+    from ._reference import erf_three_one_mp
 
     C = preactivation_covariance([[x1], [x2]], sigma_w2=1.0, sigma_b2=1.0)
     values = erf_four_values(C)[multiset_index(2, np.array([[0, 0, 0, 1], [0, 1, 1, 1]]))]

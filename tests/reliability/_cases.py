@@ -439,6 +439,10 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("MLP.sample_batch",
      "fnn.MLP('relu', [1, 4, 1], C_W=1e300).sample_batch(X, 2, np.random.default_rng(0))",
      AE, ("C_W", "overflow")),
+    ("SingleLayerNet.sample_batch",
+     "fnn.SingleLayerNet('gauss', width=4, sigma_w2=12.0)"
+     ".sample_batch([[1.0]], 10, np.random.default_rng(0))",
+     AE, ("sigma_w2", "cannot be sampled")),
     # -- guards against hours-long runs, string evaluation, out-of-range species --------------
     ("Theory.correlator", "th.correlator(20, order=0)", DE, ("points", "pairings")),
     ("Theory.correlator", "fnn.Theory({lam: 4, kap: 6}).correlator(6, order=8)",

@@ -9,7 +9,9 @@ projection of the quadrature kernel onto |K_ab| ≤ √(K_aa K_bb)) and now run 
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
+from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -18,7 +20,20 @@ import pytest
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.kernels.gaussian import pair_expectation
-from tests.kernels._reference import erf_connected_mp
+
+
+def _kernel_references():
+    """tests/kernels/_reference.py loaded by path (a top-level ``tests`` package installed by a
+    dependency may shadow this repository's tests directory)."""
+    path = Path(__file__).resolve().parents[1] / "kernels" / "_reference.py"
+    spec = importlib.util.spec_from_file_location("fieldnn_tests_kernel_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_REF = _kernel_references()
+erf_connected_mp = _REF.erf_connected_mp
 
 ACTS = ("tanh", "relu", "erf", "gelu", "swish", "linear", "sin")
 
@@ -170,3 +185,34 @@ def test_erf_vertex_at_large_kernel_against_mpmath(x) -> None:
 def test_erf_vertex_lost_in_cancellation_is_refused() -> None:
     with pytest.raises(UnsupportedError, match=r"'X'.*cancellation"):
         fnn.four_point_vertex("erf", [[1e10]], C_W=1.0, C_b=0.0, widths=[1, 10, 1])
+
+
+def test_unsampleable_gauss_net_is_refused() -> None:
+    # E[σ²] of the Gauss-net unit e^{z−q} comes from z ≈ 2q; at q = 13 that is 7.2 standard
+    # deviations out (probability 2.8e-13 per network): the sampler returned ≈ σ_b² (0.99 for
+    # the true σ_b² + σ_W² = 1001 at σ_W² = 1000) with no warning
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(ArgumentError, match=r"'sigma_w2'.*cannot be sampled"):
+        fnn.SingleLayerNet("gauss", 4, sigma_w2=12.0).sample_batch([[1.0]], 10, rng)
+    with pytest.raises(ArgumentError, match=r"'X'.*cannot be sampled"):
+        fnn.SingleLayerNet("gauss", 4).sample_batch([[1e3]], 10, rng)
+    # q = 12: reachable by 1/Φ(−2√12) ≈ 5e11 networks, so not refused
+    assert ndtr(-2.0 * np.sqrt(12.0)) > 1e-12
+    assert fnn.SingleLayerNet("gauss", 4, sigma_w2=11.0).sample_batch([[1.0]], 3, rng).shape[0] == 3
+    # sampling stays allowed where the variance is small, however large σ_W² is (x = 0)
+    assert np.all(
+        np.isfinite(fnn.SingleLayerNet("gauss", 4, sigma_w2=20.0).sample_batch([[0.0]], 3, rng))
+    )
+
+
+@pytest.mark.parametrize(
+    ("kw", "X", "argument"),
+    [({"mu_w": 1e200}, [[1.0]], "mu_w"), ({"mu_b": 1e200}, [[1.0]], "mu_b"), ({}, [[1e200]], "X")],
+)
+def test_sampling_refuses_pre_activations_that_overflow(kw, X, argument) -> None:
+    # were inf/NaN outputs with numpy RuntimeWarnings only
+    net = fnn.SingleLayerNet("relu", 4, **kw)
+    with pytest.raises(ArgumentError, match=rf"'{argument}'.*overflow"):
+        net.sample_batch(X, 10, np.random.default_rng(0))

@@ -154,10 +154,10 @@ def test_leading_tensors_agree_with_the_deep_recursions(act: str) -> None:
 # --------------------------------------------------------------------------------------------
 # sampled finite networks
 # --------------------------------------------------------------------------------------------
-def _sampled(mlp: fnn.MLP, X: np.ndarray, R: int, seed: int) -> dict:
+def _sampled(mlp: fnn.MLP, X: np.ndarray, R: int, seed: int, lam: dict) -> dict:
     """Per-network estimators of the NTK mean, A/n, B/n, D/n, F/n (two output neurons)."""
     spec = MLPSpec.of(mlp)
-    lb, lw = spec.learning_rates(1.0, 1.0)
+    lb, lw = spec.learning_rates(lam.get("lambda_b", 1.0), lam.get("lambda_W", 1.0))
     gen = np.random.default_rng(seed)
     params = init_parameters(spec, R, gen)
     H = empirical_ntk(spec, params, X, lb, lw)
@@ -178,9 +178,11 @@ def _sampled(mlp: fnn.MLP, X: np.ndarray, R: int, seed: int) -> dict:
     return {k: (v.mean(0), v.std(0, ddof=1) / np.sqrt(R)) for k, v in samples.items()}
 
 
-def _pulls(mlp: fnn.MLP, X: np.ndarray, R: int, seed: int) -> tuple[dict, dict, object]:
-    est = _sampled(mlp, X, R, seed)
-    s = ntk_fluctuations(mlp, X)
+def _pulls(
+    mlp: fnn.MLP, X: np.ndarray, R: int, seed: int, **lam: list[float]
+) -> tuple[dict, dict, object]:
+    est = _sampled(mlp, X, R, seed, lam)
+    s = ntk_fluctuations(mlp, X, **lam)
     n = mlp.widths[-2]
     theory = {k: getattr(s, k)[-1] / n for k in "ABDF"}
     theory["mean"] = s.ntk_mean()
@@ -200,6 +202,17 @@ def test_ntk_statistics_against_sampled_networks(act: str, X: np.ndarray, R: int
         assert np.max(np.abs(p)) < 4.0, (key, p)
     for key, snr in signal.items():
         assert snr > 5.0, key  # the O(1/n) tensors are resolved: zero would be rejected
+
+
+def test_ntk_statistics_with_per_layer_learning_rates_and_unequal_widths() -> None:
+    # r = n_2/n_1 ≠ 1, λ_b ≠ λ_W per layer, C_W and C_b per layer: every coefficient is placed
+    mlp = fnn.MLP("gelu", [1, 48, 80, 2], C_W=[1.2, 1.6, 0.9], C_b=[0.3, 0.1, 0.2])
+    lam = {"lambda_W": [0.5, 1.5, 0.8], "lambda_b": [2.0, 0.3, 1.1]}
+    pulls, signal, _ = _pulls(mlp, X2, R=6000, seed=3, **lam)
+    for key, p in pulls.items():
+        assert np.max(np.abs(p)) < 4.0, (key, p)
+    for key, snr in signal.items():
+        assert snr > 5.0, key
 
 
 @pytest.mark.slow

@@ -208,11 +208,17 @@ def test_ntk_statistics_with_per_layer_learning_rates_and_unequal_widths() -> No
     # r = n_2/n_1 ≠ 1, λ_b ≠ λ_W per layer, C_W and C_b per layer: every coefficient is placed
     mlp = fnn.MLP("gelu", [1, 48, 80, 2], C_W=[1.2, 1.6, 0.9], C_b=[0.3, 0.1, 0.2])
     lam = {"lambda_W": [0.5, 1.5, 0.8], "lambda_b": [2.0, 0.3, 1.1]}
-    pulls, signal, _ = _pulls(mlp, X2, R=6000, seed=3, **lam)
+    pulls, signal, (est, _) = _pulls(mlp, X2, R=6000, seed=3, **lam)
     for key, p in pulls.items():
         assert np.max(np.abs(p)) < 4.0, (key, p)
     for key, snr in signal.items():
         assert snr > 5.0, key
+    # the same samples reject the statistics of equal widths (r = 1) in A and B
+    wrong = ntk_fluctuations(
+        "gelu", X2, C_W=[1.2, 1.6, 0.9], C_b=[0.3, 0.1, 0.2], widths=[1, 80, 80, 2], **lam
+    )
+    for key in "AB":
+        assert np.max(np.abs((est[key][0] - getattr(wrong, key)[-1] / 80) / est[key][1])) > 8.0
 
 
 @pytest.mark.slow

@@ -218,10 +218,12 @@ def ntk_fluctuations(
     of ``docs/finite_width_training.md``, checked against the exact finite-width Wick
     computation in the tests.
 
-    Numerics: σ' pair and four-point moments in ``fieldnn.kernels._ntk_moments`` (exact for
-    relu-type σ on blocks of rank ≤ 2, Gauss–Hermite for smooth σ; finite differences of the
-    pair function for the response of ⟨σ'σ'⟩). A RuntimeWarning states L/n when the smallest
-    hidden width is below twice the depth.
+    Numerics: σ' four-point moments in ``fieldnn.kernels._ntk_moments`` (closed form for erf,
+    exact Stein recursion to orthant probabilities for relu-type σ at any rank, the lattice
+    trapezoid rule for other σ); responses of ⟨σσ⟩ and ⟨σ'σ'⟩ to K by finite differences of
+    the pair functions. Only σ and σ' are evaluated, so a user callable works with the σ'
+    fieldnn derives for it. A RuntimeWarning states L/n when the smallest hidden width is
+    below twice the depth.
 
     References
     ----------

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Sequence
 from functools import cache
 
@@ -86,3 +87,28 @@ def exact_path_seconds(order: int, n_sites: int) -> float:
         rows = math.comb(n_sites + k - 1, k)
         total += even_partition_count(k) * _PARTITION_SECONDS * (1.0 + rows / 1e4)
     return total
+
+
+#: measured seconds per (4-subset of inputs × layer) of the four-point vertex of a smooth σ
+#: without closed-form moments (tanh: P = 7, four layers 19 s; P = 10 over 95 s)
+_VERTEX_SUBSET_SECONDS = 0.2
+
+
+def four_point_vertex_seconds(n_inputs: int, n_layers: int) -> float:
+    """Estimated seconds of the four-point vertex recursion of a σ on the generic quadrature
+    path: the product moments of P > 3 inputs are assembled from C(P, 4) rank-4 quadratures
+    in each of the L − 1 layers that propagate V (P ≤ 3: low-rank rules, not counted)."""
+    return _VERTEX_SUBSET_SECONDS * math.comb(n_inputs, 4) * max(n_layers - 1, 1)
+
+
+def warn_slow_vertex(name: str, n_inputs: int, n_layers: int, *, limit: float = 10.0) -> None:
+    """A ``RuntimeWarning`` with the estimated time, before a long vertex recursion starts."""
+    seconds = four_point_vertex_seconds(n_inputs, n_layers)
+    if seconds > limit:
+        warnings.warn(
+            f"four_point_vertex of {name!r} at {n_inputs} inputs and {n_layers} layers: an "
+            f"estimated {seconds:.3g} s ({math.comb(n_inputs, 4)} rank-4 quadratures per "
+            "layer; erf and relu-type activations have fast exact paths)",
+            RuntimeWarning,
+            stacklevel=3,
+        )

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cost import warn_slow_vertex
 from .._validate import MAX_WIDTH, input_points, nonnegative_float, positive_int
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from ._deep_gaussian import (
@@ -448,6 +449,8 @@ def four_point_vertex(
     L = len(w) - 1
     cw = _per_layer(C_W, "C_W", L)
     cb = _per_layer(C_b, "C_b", L)
+    if act.piecewise_linear_slopes is None and act != get_activation("erf") and not act.normalised:
+        warn_slow_vertex(act.name, X.shape[0], L)  # generic quadrature: say how long, up front
     _, Vs, _ = _leading_and_nlo(act, X, cw, cb, w, nlo=False)
     return Vs if all_layers else Vs[-1]
 

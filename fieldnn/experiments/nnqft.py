@@ -231,6 +231,8 @@ class FalloffResult(_Result):
     n_experiments: int
     n_nets: int
     fit_min_width: int
+    # n -> (S,) bool: the tail diagnostic accepts every entry of every experiment's G⁽ⁿ⁾
+    sampled_reliable: dict = field(default_factory=dict)
 
 
 def falloff(
@@ -315,8 +317,11 @@ def falloff(
     seeds = _seeds(rng, k * len(sampled_widths))
     jobs = [(w, e) for w in range(len(sampled_widths)) for e in range(k)]
     per = {(w, e): None for w, e in jobs}
+    reliable = {n: np.ones(len(sampled_widths), dtype=bool) for n in orders}
     for w, e in _iter(jobs, progress, "falloff sampled"):
         est = _estimate(st.net(sampled_widths[w]), st.X, n_nets, orders, seeds[w * k + e])
+        for n in orders:
+            reliable[n][w] &= bool(est.reliable(n, connected=False)[tuple(tuples[n].T)].all())
         r = {n: ratio(np.asarray(est.full(n)), n) for n in orders}
         r["c6"] = np.asarray(est.connected(6))[tuple(tuples[6].T)] / gp[6]
         per[(w, e)] = r
@@ -356,6 +361,7 @@ def falloff(
         n_experiments=k,
         n_nets=n_nets,
         fit_min_width=fit_min_width,
+        sampled_reliable=reliable,
     )
 
 
@@ -369,6 +375,7 @@ class LambdaSurvey(_Result):
     rows: list = field(default_factory=list)  # dicts: activation, d_in, legs, source, mean, …
     values: dict = field(default_factory=dict)  # "act/d/legs/source" -> (T,) λ_m
     errors: dict = field(default_factory=dict)  # same keys -> (T,) stderr (sampled only)
+    reliable: dict = field(default_factory=dict)  # same keys -> (T,) tail diagnostic (sampled)
     width: int = DEFAULT_WIDTH
     cutoff: float = DEFAULT_CUTOFF
     n_nets: int = 0
@@ -433,6 +440,8 @@ def _survey_row(out: LambdaSurvey, act: str, d: int, legs: str, m, width: int, e
     out.values[key] = m.values
     if m.stderr is not None:
         out.errors[key] = m.stderr
+    if getattr(m, "reliable", None) is not None:
+        out.reliable[key] = m.reliable
     row = {
         "key": key,
         "activation": act,
@@ -480,6 +489,8 @@ class SixPointResult(_Result):
     sampled_kappa_stderr: np.ndarray
     n_nets: int
     scaling_check: float  # max relative error of the 1/N, 1/N² model of G6 at a third width
+    # (S,) bool: the tail diagnostic accepts every sampled G⁽⁴⁾ and G⁽⁶⁾ entry at that width
+    sampled_reliable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def six_point_check(
@@ -576,11 +587,12 @@ def six_point_check(
     w_max = width_at(lambda r: np.max(np.abs(r - 1)))
     w_mean = width_at(lambda r: np.mean(np.abs(r - 1)))
 
-    s_r, s_re, s_k, s_ke = [], [], [], []
+    s_r, s_re, s_k, s_ke, s_ok = [], [], [], [], []
     seeds = _seeds(rng, len(sampled_widths))
     for i, N in enumerate(_iter(sampled_widths, progress, "6-point sampled")):
         net = st.net(int(N))
         est = _estimate(net, st.X, n_nets, (2, 4, 6), seeds[i])
+        s_ok.append(bool(est.reliable(4).all() and est.reliable(6).all()))
         ms = measure_kappa(est, st.X, cutoff=cutoff, legs=legs, kernel=net)
         s_r.append(np.mean(ms.ratio))
         s_re.append(np.mean(ms.ratio_stderr))
@@ -607,6 +619,7 @@ def six_point_check(
         sampled_kappa_stderr=np.array(s_ke),
         n_nets=n_nets,
         scaling_check=scaling_check,
+        sampled_reliable=np.array(s_ok, dtype=bool),
     )
 
 

@@ -157,8 +157,10 @@ def run(
     pathlib.Path
         ``out``, containing ``report.md``, ``results.json``, ``*.png`` and ``*.tex``.
     """
-    sizes = _TINY if os.environ.get("FIELDNN_REPRODUCE_SIZE") == "tiny" else (
-        _QUICK if quick else _FULL
+    sizes = (
+        _TINY
+        if os.environ.get("FIELDNN_REPRODUCE_SIZE") == "tiny"
+        else (_QUICK if quick else _FULL)
     )
     only = os.environ.get("FIELDNN_REPRODUCE_SECTIONS")
     sections = None if only is None else tuple(s for s in only.split(",") if s)
@@ -180,15 +182,25 @@ def _run(
     skip_finished: bool = False,
 ) -> Path:
     """Write the report at ``sizes``; ``sections`` restricts the sections run (test-only)."""
-    funcs = {"falloff": _falloff, "lambda": _lambda, "six_point": _six_point, "rg": _rg,
-             "so": _so, "beyond": _beyond}
+    funcs = {
+        "falloff": _falloff,
+        "lambda": _lambda,
+        "six_point": _six_point,
+        "rg": _rg,
+        "so": _so,
+        "beyond": _beyond,
+    }
     if sections is None:
         sections = _SECTION_NAMES if sizes.beyond_activations else _SECTION_NAMES[:-1]
     unknown = [s for s in sections if s not in funcs]
     if unknown or not sections:
         raise UnknownNameError("sections", ",".join(unknown), _SECTION_NAMES)
-    arguments = {"command": "reproduce nnqft", "mode": sizes.name, "sections": sections,
-                 "fieldnn": __version__}
+    arguments = {
+        "command": "reproduce nnqft",
+        "mode": sizes.name,
+        "sections": sections,
+        "fieldnn": __version__,
+    }
     if skip_finished and not force and finished_with(out, arguments):
         return Path(out)
     w = ReportWriter(
@@ -385,6 +397,7 @@ def _six_point(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
                 d["kappa_std"][i10],
                 "—" if j10 is None else d["sampled_ratio_mean"][j10],
                 "—" if j10 is None else d["sampled_ratio_stderr"][j10],
+                "—" if j10 is None else ("yes" if d["sampled_reliable"][j10] else "no"),
             ]
         )
     w.table(
@@ -399,13 +412,21 @@ def _six_point(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
             "κ spread",
             "sampled ratio N=10",
             "stderr",
+            "error bar trusted",
         ],
         rows,
-        "6-point check (exact unless marked sampled).",
+        "6-point check (exact unless marked sampled). 'error bar trusted': the tail diagnostic "
+        "of the sampled G⁽⁴⁾ and G⁽⁶⁾ accepts every entry (no: heavy tails, the sampled value "
+        "is biased and its error bar too small; compare with the exact ratio).",
     )
     fig, axes = _figure(1)
     plots_nnqft.plot_six_point(results, ax=axes[0])
-    w.figure("six_point", fig, "(GP + λ̄ term)/G⁽⁶⁾ against width.")
+    w.figure(
+        "six_point",
+        fig,
+        "(GP + λ̄ term)/G⁽⁶⁾ against width: exact lines, sampled points (±1σ); a red cross marks "
+        "a sampled point whose error bar the tail diagnostic rejects.",
+    )
 
 
 def _rg(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:

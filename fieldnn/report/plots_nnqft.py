@@ -39,6 +39,22 @@ def net_label(activation: Any, d_in: int | None = None, legs: str | None = None)
     return text
 
 
+#: How a point whose error bar the tail diagnostic rejects is drawn, and its legend text.
+FLAGGED = {"marker": "X", "ms": 8, "mfc": "none", "mec": "C3", "ls": "none"}
+FLAGGED_LABEL = "error bar rejected by the tail diagnostic"
+
+
+def _flag(ax: Any, x: Any, y: Any, reliable: Any, labelled: list[bool]) -> None:
+    """Ring the points whose error bars are not to be trusted (one legend entry per axes)."""
+    if reliable is None or len(reliable) == 0:
+        return
+    bad = ~np.asarray(reliable, dtype=bool)
+    if bad.any():
+        ax.plot(np.asarray(x)[bad], np.asarray(y)[bad], **FLAGGED,
+                label=None if labelled[0] else FLAGGED_LABEL)  # fmt: skip
+        labelled[0] = True
+
+
 def _log_errorbar(ax: Any, x: Any, y: Any, e: Any, color: str, label: str) -> None:
     """Error bars on a log axis: a bar that would cross zero is cut at y/10 and its point drawn
     hollow (the value is consistent with zero at 1σ), instead of a bar running to −∞."""
@@ -66,10 +82,13 @@ def plot_falloff(result: Any, ax: Any = None) -> Any:
     seed's background (dotted)."""
     ax = _axes(ax)
     colors = {4: "C0", 6: "C1"}
+    labelled = [False]
     for n, c in colors.items():
         ax.loglog(result.widths, result.exact[n], "-", color=c, label=f"$m_{n}$ exact")
         y, e, bg = (np.asarray(d[n]) for d in (result.sampled, result.stderr, result.background))
         _log_errorbar(ax, result.sampled_widths, y, e, c, f"$m_{n}$ sampled")
+        _flag(ax, result.sampled_widths, y, getattr(result, "sampled_reliable", {}).get(n),
+              labelled)  # fmt: skip
         ax.loglog(result.sampled_widths, bg, ":", color=c, label=f"background $n={n}$")
     ax.loglog(
         result.widths,
@@ -89,6 +108,7 @@ def plot_lambda_tuples(survey: Any, keys: Sequence[str], ax: Any = None) -> Any:
     """λ_m per tuple (index of the multiset) for the given survey keys, with error bars for
     sampled ones and the mean as a horizontal line."""
     ax = _axes(ax)
+    labelled = [False]
     for i, key in enumerate(keys):
         vals = np.asarray(survey.values[key])
         x = np.arange(len(vals))
@@ -109,6 +129,7 @@ def plot_lambda_tuples(survey: Any, keys: Sequence[str], ax: Any = None) -> Any:
                 alpha=0.6,
                 label=label,
             )
+        _flag(ax, x, vals, getattr(survey, "reliable", {}).get(key), labelled)
         ax.axhline(float(np.mean(vals)), color=f"C{i}", lw=0.8, label=f"mean, {source}")
     ax.set_xlabel("tuple (multiset of four inputs)")
     ax.set_ylabel(r"$\lambda_m$ (dimensionless)")
@@ -162,6 +183,7 @@ def plot_c_lambda(results: Sequence[Any], ax: Any = None) -> Any:
 def plot_six_point(results: Sequence[Any], ax: Any = None) -> Any:
     """(GP + λ̄ term)/G⁽⁶⁾ (mean over 6-multisets) against width: exact lines, sampled points."""
     ax = _axes(ax)
+    labelled = [False]
     for i, r in enumerate(results):
         ax.semilogx(
             r.widths, r.ratio_mean, "-", color=f"C{i}", label=f"{net_label(r.activation)}, exact"
@@ -177,6 +199,8 @@ def plot_six_point(results: Sequence[Any], ax: Any = None) -> Any:
                 capsize=2,
                 label=f"{net_label(r.activation)}, sampled",
             )
+            _flag(ax, r.sampled_widths, r.sampled_ratio_mean,
+                  getattr(r, "sampled_reliable", None), labelled)  # fmt: skip
     ax.axhspan(0.99, 1.01, color="0.85", label="±1 %")
     ax.set_xlabel("width $N$")
     ax.set_ylabel(r"$(G^{(6)}_{GP} + \bar\lambda\ \mathrm{term})/G^{(6)}$")

@@ -100,15 +100,16 @@ def test_six_point_table_with_several_sampled_widths(tmp_path: Path) -> None:
     assert len(r["sampled_ratio_mean"]) == 2
     rows = table_rows((out / "report.md").read_text(), "| net | ratio N=10")
     assert [row[0] for row in rows] == ["relu"]
-    assert rows[0][-2:] == [
+    assert rows[0][-1] == ("yes" if r["sampled_reliable"][1] else "no")
+    assert rows[0][-3:-1] == [
         format_number(r["sampled_ratio_mean"][1]),
         format_number(r["sampled_ratio_stderr"][1]),
     ]
-    assert rows[0][-2] != format_number(r["sampled_ratio_mean"][0])
+    assert rows[0][-3] != format_number(r["sampled_ratio_mean"][0])
     assert "sampled ratio N=10" in (out / "six_point.tex").read_text()
     assert (out / "six_point.png").is_file()
 
     sizes = replace(sizes, six_sampled_widths=(20, 40), six_nets=500)
     out = _run(tmp_path / "no10", sizes, force=False, progress=False, sections=("six_point",))
     rows = table_rows((out / "report.md").read_text(), "| net | ratio N=10")
-    assert rows[0][-2:] == ["—", "—"]
+    assert rows[0][-3:] == ["—", "—", "—"]

@@ -149,8 +149,8 @@ def run(
     :mod:`fieldnn.report._writer`): an interrupted run restarted with the same arguments resumes.
     Test-only environment knobs (never needed by users): ``FIELDNN_REPRODUCE_SIZE=tiny`` selects
     the tiny sizes of the tests, ``FIELDNN_REPRODUCE_SECTIONS=lambda,so`` runs only the named
-    sections (of falloff, lambda, six_point, rg, so, beyond). Both are part of the checkpoint's
-    arguments.
+    sections (of falloff, lambda, six_point, rg, so, effective, beyond). Both are part of the
+    checkpoint's arguments.
 
     Returns
     -------
@@ -169,7 +169,7 @@ def run(
     )
 
 
-_SECTION_NAMES = ("falloff", "lambda", "six_point", "rg", "so", "beyond")
+_SECTION_NAMES = ("falloff", "lambda", "six_point", "rg", "so", "effective", "beyond")
 
 
 def _run(
@@ -188,6 +188,7 @@ def _run(
         "six_point": _six_point,
         "rg": _rg,
         "so": _so,
+        "effective": _effective,
         "beyond": _beyond,
     }
     if sections is None:
@@ -589,6 +590,12 @@ def _beyond(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
         rows,
         "The pipeline beyond the talk.",
     )
+
+
+def _effective(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
+    from ._effective_section import effective_section
+
+    effective_section(w, sizes.nets, quick=sizes.name != "full")
 
 
 def _differences(w: ReportWriter) -> None:

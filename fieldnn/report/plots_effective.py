@@ -76,10 +76,11 @@ def plot_action_errors(comparison: Any, ax: Any = None) -> Any:
     return ax
 
 
-def density_figure(widths: Any = (2, 10, 100, 1000)) -> Any:
+def density_figure(widths: Any = (2, 10, 100, 1000), *, n_grid: int = 57) -> Any:
     """The four-panel density figure of the docs and the report: the non-Gaussian part of
     −log p against the action for the Erf- and ReLU-net at x = 1 and the Gauss-net at x = 0
-    (σ_W² = σ_b² = 1), and the Gauss-net errors ε_k(N) for N = 2 … 10⁷ with its crossovers."""
+    (σ_W² = σ_b² = 1), and the Gauss-net errors ε_k(N) on ``n_grid`` widths from 2 to 10⁷ with
+    its crossovers."""
     import matplotlib.pyplot as plt
     import numpy as np
 
@@ -90,7 +91,7 @@ def density_figure(widths: Any = (2, 10, 100, 1000)) -> Any:
         axes.ravel()[:3], (("erf", 1.0), ("relu", 1.0), ("gauss", 0.0)), strict=True
     ):
         plot_density_vs_action(density_curves(act, [x], widths), ax=ax)
-    grid = np.unique(np.round(np.logspace(np.log10(2.0), 7.0, 57)).astype(int))
+    grid = np.unique(np.round(np.logspace(np.log10(2.0), 7.0, n_grid)).astype(int))
     plot_action_errors(compare_with_density("gauss", [0.0], grid), ax=axes[1, 1])
     fig.tight_layout()
     return fig

@@ -550,7 +550,7 @@ def _so(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
 
 
 def _beyond(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
-    w.heading("6. Beyond the talk: other activations, d_in = 2, and an MLP")
+    w.heading("7. Beyond the talk: other activations, d_in = 2, and an MLP")
     r = nnqft.beyond(
         sizes.beyond_activations,
         n_nets=sizes.beyond_nets,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 
 import pytest
 import sympy as sp
 
 from fieldnn import Theory
 from fieldnn.errors import ArgumentError
+
+from .._tex import compile_tex
 
 lam, kap, N = sp.symbols("lambda kappa N")
 PERMS = re.compile(r"\+ (\d+)\\ \\text\{perms?\}")
@@ -117,11 +118,4 @@ def test_paper_style_compiles(tmp_path):
         "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n"
         f"{eq}\n\\end{{document}}\n"
     )
-    (tmp_path / "eq.tex").write_text(tex)
-    run = subprocess.run(
-        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "eq.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stdout[-2000:]
+    compile_tex(tmp_path, "eq", tex)

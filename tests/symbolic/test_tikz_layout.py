@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 
 import pytest
 import sympy as sp
@@ -13,6 +12,7 @@ from fieldnn import Theory
 from fieldnn.errors import ArgumentError
 from fieldnn.symbolic._tikz_layout import layout
 
+from .._tex import compile_tex
 from ._layout_checks import crossings, label_clearance, vertex_separation
 
 lam, kap = sp.symbols("lambda kappa")
@@ -76,26 +76,14 @@ def test_tikz_options_and_structure():
     assert err.value.argument == "line_style"
 
 
-def _compile(engine: str, tmp_path, code: str) -> None:
-    (tmp_path / "d.tex").write_text(code)
-    run = subprocess.run(
-        [engine, "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        errors="replace",
-    )
-    assert run.returncode == 0, run.stdout[-3000:]
-
-
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_diagrams_compile_with_pdflatex(tmp_path):
     c = Theory({lam: 4}).correlator(4, 3, connected=True)
-    _compile("pdflatex", tmp_path, c.tikz(by_topology=True, standalone=True))
+    compile_tex(tmp_path, "d", c.tikz(by_topology=True, standalone=True))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("lualatex") is None, reason="lualatex not installed")
 def test_diagrams_compile_with_lualatex(tmp_path):
     c = Theory({lam: 4, kap: 6}).correlator(4, 2, connected=True)
-    _compile("lualatex", tmp_path, c.tikz(standalone=True))
+    compile_tex(tmp_path, "d", c.tikz(standalone=True), engine="lualatex")

@@ -465,10 +465,11 @@ def _unique_moments(
                 out[n] = piecewise_moments(act.piecewise_linear_slopes, L, unique_multisets(P, n))
         return out
     if act == get_activation("erf") and 4 in orders:
-        # order 4 of erf at a large variance and rank >= 2, where the lattice cannot resolve
-        # erf(z) ≈ sign z: the Plackett integral of _erf_four with its error estimate
+        # order 4 of erf at rank >= 3 (the lattice stops at h = 1/8 there) or at rank 2 with a
+        # large variance (it cannot resolve erf(z) ≈ sign z): the Plackett integral of
+        # _erf_four with its error estimate
         L1 = float(np.max(np.abs(L), initial=0.0))
-        if L.shape[1] >= 2 and L1 > SINH_THRESHOLD:
+        if L.shape[1] >= 3 or (L.shape[1] == 2 and L1 > SINH_THRESHOLD):
             from ._erf_four import default_rule, erf_four_values  # imports this module
 
             values = erf_four_values(C)

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -84,6 +85,21 @@ def _iter(seq: Sequence, progress: bool, desc: str):
     from tqdm.auto import tqdm
 
     return tqdm(seq, desc=desc, leave=False)
+
+
+@contextmanager
+def _partial_on_failure(what: str, partial: Callable[[], Any]) -> Iterator[None]:
+    """Keep the work of a long loop when it fails or is interrupted: the exception (also
+    ``KeyboardInterrupt``) carries ``partial_result`` = ``partial()`` and a note saying so."""
+    try:
+        yield
+    except BaseException as exc:
+        exc.partial_result = partial()  # type: ignore[attr-defined]
+        exc.add_note(
+            f"{what}: the results completed before this failure are kept in the exception's "
+            "`partial_result` attribute"
+        )
+        raise
 
 
 def _check(
@@ -318,13 +334,22 @@ def falloff(
     jobs = [(w, e) for w in range(len(sampled_widths)) for e in range(k)]
     per = {(w, e): None for w, e in jobs}
     reliable = {n: np.ones(len(sampled_widths), dtype=bool) for n in orders}
-    for w, e in _iter(jobs, progress, "falloff sampled"):
-        est = _estimate(st.net(sampled_widths[w]), st.X, n_nets, orders, seeds[w * k + e])
-        for n in orders:
-            reliable[n][w] &= bool(est.reliable(n, connected=False)[tuple(tuples[n].T)].all())
-        r = {n: ratio(np.asarray(est.full(n)), n) for n in orders}
-        r["c6"] = np.asarray(est.connected(6))[tuple(tuples[6].T)] / gp[6]
-        per[(w, e)] = r
+
+    def done() -> dict:  # the partial result of the loop below
+        return {
+            "exact": exact,
+            "sampled_widths": list(sampled_widths),
+            "per_experiment": {key: r for key, r in per.items() if r is not None},
+        }
+
+    with _partial_on_failure("falloff", done):
+        for w, e in _iter(jobs, progress, "falloff sampled"):
+            est = _estimate(st.net(sampled_widths[w]), st.X, n_nets, orders, seeds[w * k + e])
+            for n in orders:
+                reliable[n][w] &= bool(est.reliable(n, connected=False)[tuple(tuples[n].T)].all())
+            r = {n: ratio(np.asarray(est.full(n)), n) for n in orders}
+            r["c6"] = np.asarray(est.connected(6))[tuple(tuples[6].T)] / gp[6]
+            per[(w, e)] = r
     for w in range(len(sampled_widths)):
         for n in [*orders, "c6"]:
             r = np.array([per[(w, e)][n] for e in range(k)])  # (k, T)
@@ -420,18 +445,19 @@ def lambda_survey(
     n_nets = positive_int(n_nets if n_nets is not None else (50_000 if quick else 1_000_000), "n")
     out = LambdaSurvey(width=width, cutoff=cutoff, n_nets=n_nets)
     jobs = [(a, d) for a in activations for d in d_ins]
-    for i, (act, d) in enumerate(_iter(jobs, progress, "λ survey")):
-        st = published_setup(act, d)
-        net = st.net(width)
-        est = None
-        if d in sampled_d_ins:
-            est = _estimate(net, st.X, n_nets, (2, 4), _seeds(rng, len(jobs))[i])
-        for lg in legs:
-            ex = measure_lambda(net, st.X, cutoff=cutoff, legs=lg)
-            _survey_row(out, act, d, lg, ex, width, None)
-            if est is not None:
-                sm = measure_lambda(est, st.X, cutoff=cutoff, legs=lg, kernel=net)
-                _survey_row(out, act, d, lg, sm, width, ex)
+    with _partial_on_failure("lambda_survey", lambda: out):
+        for i, (act, d) in enumerate(_iter(jobs, progress, "λ survey")):
+            st = published_setup(act, d)
+            net = st.net(width)
+            est = None
+            if d in sampled_d_ins:
+                est = _estimate(net, st.X, n_nets, (2, 4), _seeds(rng, len(jobs))[i])
+            for lg in legs:
+                ex = measure_lambda(net, st.X, cutoff=cutoff, legs=lg)
+                _survey_row(out, act, d, lg, ex, width, None)
+                if est is not None:
+                    sm = measure_lambda(est, st.X, cutoff=cutoff, legs=lg, kernel=net)
+                    _survey_row(out, act, d, lg, sm, width, ex)
     return out
 
 
@@ -589,15 +615,24 @@ def six_point_check(
 
     s_r, s_re, s_k, s_ke, s_ok = [], [], [], [], []
     seeds = _seeds(rng, len(sampled_widths))
-    for i, N in enumerate(_iter(sampled_widths, progress, "6-point sampled")):
-        net = st.net(int(N))
-        est = _estimate(net, st.X, n_nets, (2, 4, 6), seeds[i])
-        s_ok.append(bool(est.reliable(4).all() and est.reliable(6).all()))
-        ms = measure_kappa(est, st.X, cutoff=cutoff, legs=legs, kernel=net)
-        s_r.append(np.mean(ms.ratio))
-        s_re.append(np.mean(ms.ratio_stderr))
-        s_k.append(ms.mean)
-        s_ke.append(ms.mean_stderr)
+
+    def done() -> dict:  # the partial result of the loop below
+        return {
+            "sampled_widths": list(sampled_widths)[: len(s_k)],
+            "sampled_ratio": list(s_r),
+            "sampled_kappa": list(s_k),
+        }
+
+    with _partial_on_failure("six_point_check", done):
+        for i, N in enumerate(_iter(sampled_widths, progress, "6-point sampled")):
+            net = st.net(int(N))
+            est = _estimate(net, st.X, n_nets, (2, 4, 6), seeds[i])
+            ms = measure_kappa(est, st.X, cutoff=cutoff, legs=legs, kernel=net)
+            s_ok.append(bool(est.reliable(4).all() and est.reliable(6).all()))
+            s_r.append(np.mean(ms.ratio))
+            s_re.append(np.mean(ms.ratio_stderr))
+            s_k.append(ms.mean)
+            s_ke.append(ms.mean_stderr)
     return SixPointResult(
         activation=st.activation,
         d_in=st.d_in,

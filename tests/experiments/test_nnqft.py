@@ -160,3 +160,24 @@ def test_experiments_validate_before_any_work(monkeypatch, function, kwargs, arg
     with pytest.raises(FieldnnError) as info:
         function(**kwargs)
     assert info.value.argument == argument
+
+
+def test_long_experiments_keep_partial_results_on_failure(monkeypatch) -> None:
+    """A failure (or Ctrl-C) in the third job of a λ survey keeps the rows of the first two on
+    the exception (``partial_result``), with a note saying so."""
+    real, calls = nnqft._estimate, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nnqft, "_estimate", flaky)
+    with pytest.raises(KeyboardInterrupt) as info:
+        nnqft.lambda_survey(
+            ("erf", "relu", "gauss"), (1,), legs=("full",), n_nets=2_000, sampled_d_ins=(1,)
+        )
+    partial = info.value.partial_result
+    assert {k.split("/")[0] for k in partial.values} == {"erf", "relu"}
+    assert any("partial_result" in note for note in info.value.__notes__)

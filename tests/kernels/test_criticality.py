@@ -420,4 +420,9 @@ def test_swish_critical_kernel_against_mpmath() -> None:
 
         k_star = mp.findroot(mean, mp.mpf("14.32"))
         assert abs(k_star - mp.mpf("14.3201736180")) < 5e-11
-        assert critical_point("swish").K_star == pytest.approx(float(k_star), rel=1e-8)
+        p = critical_point("swish")
+        assert p.K_star == pytest.approx(float(k_star), rel=1e-8)
+    # the figures quoted in docs/eft.md
+    assert f"{p.K_star:.11f}" == "14.32017359685"
+    assert f"{abs(p.K_star / float(k_star) - 1):.1e}" == "1.5e-09"
+    assert (round(p.C_b, 7), round(p.C_W, 7)) == (0.5551432, 1.9880047)

@@ -63,7 +63,7 @@ def test_importance_weighting_against_rejection():
     # and the effect is resolved: the conditional rises with |φ1| beyond the noise
     assert direct[-1] - direct[0] > 10 * np.hypot(direct_se[-1], direct_se[0])
     ax = plot_conditional_moment(r)
-    assert ax.get_ylabel() == r"$\langle\phi_2^2\mid\check\phi_1\rangle$"
+    assert ax.get_ylabel() == r"$\langle\phi_2^2\mid\phi_1^{\mathrm{obs}}\rangle$"
 
 
 def _linear_prediction(mlp, XA, y, XB):

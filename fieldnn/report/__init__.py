@@ -17,3 +17,18 @@ from .plots import activation_label as activation_label
 from .plots import plot_correlators as plot_correlators
 from .plots import plot_criticality as plot_criticality
 from .plots import plot_lambda as plot_lambda
+
+__all__ = [
+    "ReportWriter",
+    "activation_label",
+    "atomic_write_text",
+    "format_number",
+    "latex_number",
+    "latex_table",
+    "latex_uncertain",
+    "plot_correlators",
+    "plot_criticality",
+    "plot_lambda",
+    "tex_text",
+    "to_jsonable",
+]

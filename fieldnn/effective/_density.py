@@ -114,8 +114,9 @@ def _t_max(unit: _Unit, N: int, sw: float, sb: float, scale: float) -> float:
         t *= 2.0
     raise UnsupportedError(
         "sigma_b2",
-        "the characteristic function does not decay (the output has an atom, e.g. relu units "
-        "with sigma_b2 = 0 vanish together with probability 2^-N): no density exists",
+        "the characteristic function stays above 1e-20: with sigma_b2 = 0 it decays only like "
+        "a power of t (too slowly to invert here), or not at all when the output has an atom "
+        "(relu units vanish together with probability 2^-N); use sigma_b2 > 0",
     )
 
 
@@ -210,9 +211,11 @@ def exact_density(net: Any, X: Any, f: Any, *, log: bool = False) -> np.ndarray:
 
     evaluated by the Poisson-controlled trapezoid rule of :mod:`fieldnn.effective._density`
     (docs/effective_action.md, "Exact output density"). Absolute error a few ε·max p (1e-10
-    relative where p ≥ 1e-5 max p). With σ_b² = 0 the density exists only if no positive
-    fraction of the units vanishes together (relu with σ_b² = 0 has an atom of mass 2^{−N} at 0:
-    :class:`~fieldnn.errors.UnsupportedError`, argument ``sigma_b2``).
+    relative where p ≥ 1e-5 max p). With σ_b² = 0, φ decays only like a power of t (Erf: like
+    t^{−N}) and is inverted only when that is fast enough; relu units with σ_b² = 0 vanish
+    together with probability 2^{−N}, an atom at f = 0. Otherwise
+    :class:`~fieldnn.errors.UnsupportedError`, argument ``sigma_b2``. Heavy-tailed units
+    (Gauss-net at q ≳ 5) need large aliasing distances and take seconds to minutes.
 
     References
     ----------

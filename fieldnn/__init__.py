@@ -27,6 +27,7 @@ from .kernels import Activation as Activation
 from .kernels import get_activation as get_activation
 from .kernels import single_layer_kernel as single_layer_kernel
 from .kernels.deep import four_point_vertex as four_point_vertex
+from .kernels.deep import kernel_and_ntk as kernel_and_ntk
 from .kernels.deep import kernel_recursion as kernel_recursion
 from .kernels.deep import nlo_kernel_correction as nlo_kernel_correction
 from .kernels.deep import ntk_recursion as ntk_recursion

@@ -103,11 +103,15 @@ def _kernel_of(obj: Any) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray]
     """Cross-kernel K(X, Y) and the output-bias variance of a net (or a callable kernel)."""
     if hasattr(obj, "exact_full") and hasattr(obj, "kernel"):  # SingleLayerNet
         return (lambda A, B: np.asarray(obj.kernel(A, B))), float(obj.sigma_b2)
-    if hasattr(obj, "widths") and hasattr(obj, "kernel"):  # MLP: K(X, Y) from the stacked inputs
+    if hasattr(obj, "widths") and hasattr(obj, "kernel"):  # MLP: the cross-kernel K(X, Y)
 
         def mlp_kernel(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-            stacked = np.asarray(obj.kernel(np.vstack([A, B])))
-            return stacked[: len(A), len(A) :]
+            from ..kernels.deep import kernel_recursion
+
+            depth = len(obj.widths) - 1
+            return kernel_recursion(
+                obj.activation, A, Y=B, C_W=list(obj.C_W), C_b=list(obj.C_b), depth=depth
+            )[-1]
 
         c_b = np.atleast_1d(np.asarray(obj.C_b, dtype=np.float64))
         return mlp_kernel, float(c_b[-1])

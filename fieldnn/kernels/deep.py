@@ -51,6 +51,7 @@ from ._deep_gaussian import (
     pair_terms,
     propagate,
 )
+from ._pairs import layer_step
 from .activations import Activation, get_activation
 from .gaussian import pair_values, single_expectation
 from .gp import variance_argument
@@ -58,6 +59,7 @@ from .gp import variance_argument
 __all__ = [
     "exact_single_input_moment",
     "four_point_vertex",
+    "kernel_and_ntk",
     "kernel_recursion",
     "nlo_kernel_correction",
     "ntk_recursion",
@@ -123,10 +125,14 @@ def _first_kernel(X: np.ndarray, C_W: float, C_b: float) -> np.ndarray:
 def _blame(X: np.ndarray, K1: np.ndarray) -> str:
     """ "X" when the inputs alone make the first-layer kernel huge (max ``|x|²``/d_in > 1 and
     K^(1) beyond 1e100 or not finite), else "C_W": the argument an overflow message names."""
+    return _blame_diagonal(X, np.diag(K1))
+
+
+def _blame_diagonal(X: np.ndarray, diag: np.ndarray) -> str:
+    """:func:`_blame` from the diagonal of K^(1) alone."""
     with np.errstate(over="ignore"):
         large_x = float(np.max(np.sum(X * X, axis=1))) / X.shape[1] > 1.0
-    diag = np.abs(np.diag(K1))
-    return "X" if large_x and not np.all(diag < 1e100) else "C_W"
+    return "X" if large_x and not np.all(np.abs(diag) < 1e100) else "C_W"
 
 
 def _pair_matrix(act: Activation, K: np.ndarray, derivative: int = 0) -> np.ndarray:
@@ -158,9 +164,9 @@ def _next_kernel(act: Activation, K: np.ndarray, C_W: float, C_b: float) -> np.n
 # K and Θ
 # --------------------------------------------------------------------------------------------
 def kernel_recursion(
-    act: ActivationLike, X: Any, *, C_W: PerLayer, C_b: PerLayer, depth: int
+    act: ActivationLike, X: Any, *, C_W: PerLayer, C_b: PerLayer, depth: int, Y: Any = None
 ) -> list[np.ndarray]:
-    r"""Infinite-width kernels K^(1), …, K^(depth) of a deep MLP at P inputs.
+    r"""Infinite-width kernels K^(1), …, K^(depth) of a deep MLP at P inputs (or X × Y).
 
     Parameters
     ----------
@@ -172,10 +178,15 @@ def kernel_recursion(
         Weight and bias variances of each layer (``C_W[ℓ−1]`` belongs to layer ℓ).
     depth : int
         Number of layers ℓ = 1..depth to return.
+    Y : array_like (Q, d_in), optional
+        Second input set: the cross-kernels K^(ℓ)(x_α, y_β), (P, Q), from the variances of
+        the two sets and the cross block alone (the (P + Q)² kernel of the stacked inputs is
+        never formed; equal to its X × Y block to ≤ 1e-14 relative away from correlations
+        ±1, see :func:`kernel_and_ntk`).
 
     Returns
     -------
-    list of ndarray (P, P)
+    list of ndarray (P, P), or (P, Q) with ``Y``
         ``[K^(1), …, K^(depth)]``.
 
     Notes
@@ -202,18 +213,12 @@ def kernel_recursion(
     """
     act = _activation(act, smooth_moments=False)
     X = input_points(X)
+    Y = None if Y is None else input_points(Y, "Y", d_in=X.shape[1])
     depth = positive_int(depth, "depth")
     cw = _per_layer(C_W, "C_W", depth)
     cb = _per_layer(C_b, "C_b", depth)
-    K = _first_kernel(X, cw[0], cb[0])
-    blame = _blame(X, K)
-    out = [K]
-    for layer in range(1, depth):
-        with np.errstate(over="ignore", invalid="ignore"):
-            K = _next_kernel(act, K, cw[layer], cb[layer])
-        _check_finite_kernel(K, layer + 1, blame=blame)
-        out.append(K)
-    return out
+    Ks, _ = _recursion(act, X, Y, cw, cb, None, None, depth, all_layers=True)
+    return Ks
 
 
 def _variance_blame(X: np.ndarray, C_W: float, C_b: float, layer: int) -> str:
@@ -302,20 +307,195 @@ def ntk_recursion(
     cb = _per_layer(C_b, "C_b", depth)
     lw = _per_layer(lambda_W, "lambda_W", depth)
     lb = _per_layer(lambda_b, "lambda_b", depth)
-    K = _first_kernel(X, cw[0], cb[0])
-    theta = _first_kernel(X, lw[0], lb[0])
-    blame = _blame(X, K)
-    out = [theta]
+    _, Ts = _recursion(act, X, None, cw, cb, lw, lb, depth, all_layers=True)
+    return Ts
+
+
+def _first_cross(X: np.ndarray, Y: np.ndarray | None, C_W: float, C_b: float) -> np.ndarray:
+    """C_b + C_W x·y/n_0 for all pairs of X (P, n_0) and Y (Q, n_0) (Y None: Y = X)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return C_b + C_W * (X @ (X if Y is None else Y).T) / X.shape[1]
+
+
+def _first_diagonal(X: np.ndarray, C_W: float, C_b: float) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return C_b + C_W * np.sum(X * X, axis=1) / X.shape[1]
+
+
+def _quadrature_step(
+    act: Activation,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray | None,
+    cw: float,
+    cb: float,
+    lw: float,
+    lb: float,
+    square: bool,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One layer of K (and Θ) for a σ without a closed-form pair expectation (quadrature)."""
+    if square:
+        ss = _pair_matrix(act, K)
+        dd = None if T is None else _pair_matrix(act, K, derivative=1)
+    else:
+        bound = np.sqrt(d1[:, None] * d2[None, :])
+        k12 = np.clip(K, -bound, bound)
+        ss = pair_values(act, d1[:, None], d2[None, :], k12)
+        dd = None if T is None else pair_values(act, d1[:, None], d2[None, :], k12, (1, 1))
+    K_next = cb + cw * ss
+    return K_next, (None if T is None else lb + lw * ss + cw * dd * T)
+
+
+def _next_diagonal(act: Activation, d: np.ndarray, cw: float, cb: float) -> np.ndarray:
+    """C_b + C_W ⟨σ(z)²⟩ for variances d: the closed form at k11 = k22 = k12 if σ has one."""
+    closed = act.pair_expectation(d, d, d)
+    return cb + cw * (closed if closed is not None else single_expectation(act, d, power=2))
+
+
+def _recursion(
+    act: Activation,
+    X: np.ndarray,
+    Y: np.ndarray | None,
+    cw: np.ndarray,
+    cb: np.ndarray,
+    lw: np.ndarray | None,
+    lb: np.ndarray | None,
+    depth: int,
+    *,
+    all_layers: bool,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """[K^(ℓ)] and [Θ^(ℓ)] (empty unless ``lw``) of the block X × Y (Y None: X × X), all
+    layers or only the last, from one recursion (:func:`~fieldnn.kernels._pairs.layer_step`)."""
+    square = Y is None
+    with_theta = lw is not None
+    K = _first_cross(X, Y, cw[0], cb[0])
+    # the compiled step fills a symmetric block from its upper triangle; every layer keeps
+    # the bitwise symmetry of K^(1) (X X^T by BLAS is symmetric in practice, but not promised)
+    triangle = square and np.array_equal(K, K.T)
+    if square:
+        d1 = d2 = np.diag(K).copy()
+        blame = _blame_diagonal(X, d1)
+    else:
+        d1, d2 = _first_diagonal(X, cw[0], cb[0]), _first_diagonal(Y, cw[0], cb[0])
+        blame = _blame_diagonal(np.vstack([X, Y]), np.concatenate([d1, d2]))
+        _check_finite_kernel(np.concatenate([d1, d2]), 1, blame=blame)
+    _check_finite_kernel(K, 1, blame=blame)
+    T = _first_cross(X, Y, lw[0], lb[0]) if with_theta else None
+    if with_theta:
+        _check_finite_kernel(T, 1, blame=_blame(X, T) if square else blame)
+    Ks, Ts = [K], ([T] if with_theta else [])
     for layer in range(1, depth):
+        coefficients = (cw[layer], cb[layer]) + ((lw[layer], lb[layer]) if with_theta else (0, 0))
         with np.errstate(over="ignore", invalid="ignore"):
-            ss = _pair_matrix(act, K)
-            dd = _pair_matrix(act, K, derivative=1)
-            theta = lb[layer] + lw[layer] * ss + cw[layer] * dd * theta
-            K = cb[layer] + cw[layer] * ss
+            step = layer_step(
+                act,
+                d1,
+                d2,
+                K,
+                T,
+                C_W=coefficients[0],
+                C_b=coefficients[1],
+                lambda_W=coefficients[2],
+                lambda_b=coefficients[3],
+                square=triangle,
+            )
+            if step is None:
+                step = _quadrature_step(act, d1, d2, K, T, *coefficients, square)
+            K, T = step
+            if square:
+                d1 = d2 = np.diag(K).copy()
+            else:
+                d1 = _next_diagonal(act, d1, cw[layer], cb[layer])
+                d2 = _next_diagonal(act, d2, cw[layer], cb[layer])
+        if not square:
+            _check_finite_kernel(np.concatenate([d1, d2]), layer + 1, blame=blame)
         _check_finite_kernel(K, layer + 1, blame=blame)
-        _check_finite_kernel(theta, layer + 1, "NTK", blame=blame)
-        out.append(theta)
-    return out
+        if with_theta:
+            _check_finite_kernel(T, layer + 1, "NTK", blame=blame)
+        if all_layers:
+            Ks.append(K)
+            if with_theta:
+                Ts.append(T)
+    if not all_layers:
+        Ks, Ts = [K], ([T] if with_theta else [])
+    return Ks, Ts
+
+
+def kernel_and_ntk(
+    act: ActivationLike,
+    X: Any,
+    Y: Any = None,
+    *,
+    C_W: PerLayer,
+    C_b: PerLayer,
+    lambda_W: PerLayer,
+    lambda_b: PerLayer,
+    depth: int,
+    all_layers: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[list[np.ndarray], list[np.ndarray]]:
+    r"""NNGP kernel K and NTK Θ of a deep MLP from one recursion, on X × X or X × Y.
+
+    Parameters
+    ----------
+    act, X, C_W, C_b, lambda_W, lambda_b, depth
+        As in :func:`ntk_recursion`; X is (P, n_0).
+    Y : array_like (Q, n_0), optional
+        Second input set: the cross-kernels :math:`K^{(\ell)}(x_\alpha, y_\beta)` and
+        :math:`\Theta^{(\ell)}(x_\alpha, y_\beta)` (P, Q), without forming the (P + Q)² kernel
+        of the stacked inputs. Default: Y = X.
+    all_layers : bool
+        Return the lists over ℓ = 1..depth instead of the last layer.
+
+    Returns
+    -------
+    (K, Θ) : tuple of ndarray (P, Q)
+        :math:`K^{(\mathrm{depth})}` and :math:`\Theta^{(\mathrm{depth})}`, or two lists
+        ``[K^(1), …]``, ``[Θ^(1), …]`` if ``all_layers``. Equal (≤ 1e-14 relative) to
+        ``kernel_recursion(...)[-1]`` and ``ntk_recursion(...)[-1]``, and to the X × Y block of
+        them on the stacked inputs.
+
+    Notes
+    -----
+    The recursions of :func:`kernel_recursion` and :func:`ntk_recursion`,
+
+    .. math:: K^{(\ell+1)}_{\alpha\beta} = C_b + C_W\langle\sigma_\alpha\sigma_\beta
+              \rangle_{K^{(\ell)}},\qquad
+              \Theta^{(\ell+1)}_{\alpha\beta} = \lambda_b + \lambda_W\langle\sigma_\alpha
+              \sigma_\beta\rangle_{K^{(\ell)}} + C_W\langle\sigma'_\alpha\sigma'_\beta
+              \rangle_{K^{(\ell)}}\Theta^{(\ell)}_{\alpha\beta},
+
+    share ⟨σσ⟩. An entry (α, β) of the next layer needs only the variances
+    :math:`K_{\alpha\alpha}`, :math:`K_{\beta\beta}` (carried as two vectors for X × Y) and
+    the entry itself. For relu, leaky relu and erf one compiled pass per layer computes ⟨σσ⟩
+    and ⟨σ'σ'⟩ together (:mod:`fieldnn.kernels._pairs`); other closed forms are evaluated on
+    the whole block, and σ without one by quadrature.
+
+    References
+    ----------
+    arXiv:2106.10165, eq. (4.118) and ch. 8 (the NTK forward equation); Jacot, Gabriel,
+    Hongler, arXiv:1806.07572, Theorem 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> K, T = kernel_and_ntk("linear", np.array([[1.0]]), np.array([[2.0]]), C_W=1.0,
+    ...                       C_b=0.0, lambda_W=1.0, lambda_b=0.0, depth=3)
+    >>> float(K[0, 0]), float(T[0, 0])  # deep linear net: K = x·y, Θ = ℓ x·y
+    (2.0, 6.0)
+    """
+    act = _activation(act, smooth_moments=False)
+    X = input_points(X)
+    Y = None if Y is None else input_points(Y, "Y", d_in=X.shape[1])
+    depth = positive_int(depth, "depth")
+    cw = _per_layer(C_W, "C_W", depth)
+    cb = _per_layer(C_b, "C_b", depth)
+    lw = _per_layer(lambda_W, "lambda_W", depth)
+    lb = _per_layer(lambda_b, "lambda_b", depth)
+    if not isinstance(all_layers, bool):
+        raise ArgumentTypeError("all_layers", f"must be True or False, got {all_layers!r}")
+    Ks, Ts = _recursion(act, X, Y, cw, cb, lw, lb, depth, all_layers=all_layers)
+    return (Ks, Ts) if all_layers else (Ks[0], Ts[0])
 
 
 # --------------------------------------------------------------------------------------------

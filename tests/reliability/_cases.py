@@ -89,6 +89,12 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      AE, ("C_W",)),
     ("kernel_recursion", "fnn.kernel_recursion('tanh', X, C_W=[1.0, 1.0, 1.0], C_b=0.0, depth=2)",
      AE, ("C_W", "2")),
+    ("kernel_and_ntk",
+     "fnn.kernel_and_ntk('relu', X, [[1.0, 2.0, 3.0]], C_W=2.0, C_b=0.0, lambda_W=1.0, "
+     "lambda_b=0.0, depth=2)", AE, ("Y", "d_in")),
+    ("kernel_and_ntk",
+     "fnn.kernel_and_ntk('relu', X, C_W=2.0, C_b=0.0, lambda_W=-1.0, lambda_b=0.0, depth=2)",
+     AE, ("lambda_W", ">= 0")),
     ("criticality", "fnn.criticality('tanh', C_b=-1.0, C_W=1.0)", AE, ("C_b", ">= 0")),
     ("criticality", "fnn.criticality('tanh', C_b=0.0, C_W=nan)", AE, ("C_W", "finite")),
     ("criticality", "fnn.criticality('tanh', C_b=0.0, C_W=0.0)", AE, ("C_W", "> 0")),

@@ -1,0 +1,108 @@
+"""Deep NNGP + NTK (depth 10, relu and erf) against neural-tangents, and GELU pair kernels.
+
+    python benchmarks/bench_kernels.py
+
+Issue 16, items 1 and 2. ``kernel_and_ntk`` (one recursion for K and Θ, a compiled fused
+pair step for relu and erf) against neural-tangents' ``kernel_fn(x, None, ("nngp", "ntk"))``
+(jax, CPU, float64, ``jit``-compiled; the compile call is excluded): depth 10 = ten dense
+layers (nine nonlinearities), C_W = 2 (relu) / 1 (erf), C_b = 0.1, inputs in d_in = 8,
+P = 200, 1000, 3000. Same conventions: NT's ``Dense(W_std=√C_W, b_std=√C_b)`` in the NTK
+parameterisation is fieldnn's C_W, C_b with λ_W = C_W, λ_b = C_b; the row states the largest
+relative difference of K and Θ between the two. neural-tangents is not a dependency of
+fieldnn: without it the row says "not installed" and times the NumPy path instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from _table import Row, best_times, load
+
+from fieldnn.kernels import _pairs
+from fieldnn.kernels.deep import kernel_and_ntk
+
+DEPTH, D_IN, C_B = 10, 8, 0.1
+C_W = {"relu": 2.0, "erf": 1.0}
+
+
+def _nt_kernel_fn(act: str):
+    """The jit-compiled neural-tangents kernel function, or None if it is not installed."""
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        from neural_tangents import stax
+    except ImportError:
+        return None
+    w, b = float(np.sqrt(C_W[act])), float(np.sqrt(C_B))
+    nonlinearity = stax.Relu() if act == "relu" else stax.Erf()
+    layers = [stax.Dense(1, W_std=w, b_std=b)]
+    for _ in range(DEPTH - 1):
+        layers += [nonlinearity, stax.Dense(1, W_std=w, b_std=b)]
+    _, _, kernel_fn = stax.serial(*layers)
+    fn = jax.jit(kernel_fn, static_argnames="get")
+
+    def run(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = fn(X, None, ("nngp", "ntk"))
+        return np.asarray(k[0].block_until_ready()), np.asarray(k[1].block_until_ready())
+
+    return run
+
+
+def _ours(act: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    c = C_W[act]
+    return kernel_and_ntk(act, X, C_W=c, C_b=C_B, lambda_W=c, lambda_b=C_B, depth=DEPTH)
+
+
+def _numpy_path(act: str, X: np.ndarray) -> float:
+    """Best of 2: the same call on the NumPy closed forms (the compiled loop switched off)."""
+    saved = list(_pairs._LOOPS)
+    _pairs._LOOPS[:] = [None]
+    try:
+        return best_times(None, lambda: _ours(act, X), 2)[1]
+    finally:
+        _pairs._LOOPS[:] = saved
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b) / np.abs(b)))
+
+
+def _row(act: str, P: int, nt, repeat: int) -> Row:
+    X = np.random.default_rng(P).normal(size=(P, D_IN))
+    _ours(act, X)  # compile / load the cache
+    numpy_s = _numpy_path(act, X)
+    case = f"8 deep NNGP+NTK {act} depth {DEPTH} P={P}"
+    if nt is None:
+        t = best_times(None, lambda: _ours(act, X), repeat)[1]
+        merit = f"neural-tangents not installed; NumPy path {numpy_s:.3g} s; {load()}"
+        return Row(case, None, t, merit, "<= neural-tangents")
+    Knt, Tnt = nt(X)  # compile
+    K, T = _ours(act, X)
+    off = ~np.eye(P, dtype=bool)
+    agree = max(_rel(K[off], Knt[off]), _rel(T[off], Tnt[off]))
+    diag = max(_rel(np.diag(K), np.diag(Knt)), _rel(np.diag(T), np.diag(Tnt)))
+    base, t, _, _ = best_times(lambda: nt(X), lambda: _ours(act, X), repeat)
+    merit = (
+        f"neural-tangents 0.6.5 jit (jax, CPU, float64); max rel. difference of K, Θ "
+        f"{agree:.1e} off the diagonal, {diag:.1e} on it; NumPy path {numpy_s:.3g} s; {load()}"
+    )
+    return Row(case, base, t, merit, "<= 1x neural-tangents")
+
+
+def deep_rows(quick: bool) -> list[Row]:
+    sizes = (200, 1000) if quick else (200, 1000, 3000)
+    rows = []
+    for act in ("relu", "erf"):
+        nt = _nt_kernel_fn(act)
+        rows += [_row(act, P, nt, 2 if P >= 3000 else 3) for P in sizes]
+    return rows
+
+
+def cases(quick: bool) -> list[Row]:
+    return deep_rows(quick)
+
+
+if __name__ == "__main__":
+    for row in cases(False):
+        ratio = "" if row.ratio is None else f" ({row.ratio:.2f}x)"
+        print(f"{row.case}: baseline {row.baseline} s, {row.fieldnn:.3g} s{ratio} — {row.merit}")

@@ -1,0 +1,344 @@
+r"""One fused layer of the deep NNGP and NTK recursions, K and Θ in one pass.
+
+For an activation with closed-form pair expectations, layer ℓ → ℓ + 1 of the kernel and NTK
+recursions (:mod:`fieldnn.kernels.deep`) is an elementwise map of the entry
+:math:`(k_{11}, k_{22}, k_{12}, \Theta_{12})` (k11, k22 the variances of the two inputs):
+
+.. math:: K' = C_b + C_W\langle\sigma\sigma\rangle, \qquad
+          \Theta' = \lambda_b + \lambda_W\langle\sigma\sigma\rangle
+          + C_W\langle\sigma'\sigma'\rangle\,\Theta_{12}.
+
+:func:`layer_step` evaluates it for a P₁ × P₂ block (a square kernel, or the cross-kernel of
+two input sets) in one compiled loop per row: the relu family and erf share every intermediate
+between ⟨σσ⟩ and ⟨σ'σ'⟩ (one arccos, or one square root and one arcsin, per entry), write no
+temporaries, and fill only the upper triangle of a square block. The NumPy reference
+(:func:`_step_numpy`, the activation's own closed forms, as before) is used without numba,
+with ``FIELDNN_NUMBA=0``, for every other activation, and to check the compiled loop on a probe
+before first use (≤ 1e-14 relative; extreme variances included).
+
+The compiled loop is a transcription of :func:`~fieldnn.kernels.activations._leaky_pair`,
+``_leaky_dpair``, ``_erf_pair`` and ``_erf_dpair`` (docs/numerics.md, "Activations") with two
+identities of the arc-cosine kernel: for φ = arccos(−c), cos φ = −c and
+sin φ = √((1 − c)(1 + c)) (both exact; a few ulp from evaluating sin and cos of φ).
+
+References
+----------
+Y. Cho and L. K. Saul, "Kernel methods for deep learning", NIPS 2009 (arc-cosine kernel);
+C. K. I. Williams, "Computing with infinite networks", NIPS 1996 (erf kernel);
+arXiv:2106.10165, eq. (4.118) (K) and ch. 8 (Θ forward equation).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._erf_four import checked_njit, run_split
+from .activations import Activation
+
+__all__ = ["layer_step"]
+
+_RELU, _ERF = 0, 1
+_TWO_PI = 2.0 * math.pi
+
+
+def _first_pass(
+    kind: int,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    lo: int,
+    hi: int,
+    U: np.ndarray,
+    V: np.ndarray,
+) -> None:
+    """Rows lo..hi − 1 of the arguments of the inverse trigonometric functions. ``kind`` 0
+    (relu family): U = cos θ (as :func:`~fieldnn.kernels.activations._cos_theta`); 1 (erf):
+    U = the clipped arcsin argument of ``_erf_pair``, V = √(min(gap, 1)/2) of its tail form
+    where ``|arg|`` > 0.9, else 0."""
+    for i in range(lo, hi):
+        k11 = d1[i]
+        for j in range(K.shape[1]):
+            k22 = d2[j]
+            k12 = K[i, j]
+            if kind == 0:
+                m = max(k11, k22)
+                safe = m if m > 0.0 else 1.0
+                norm = math.sqrt((k11 / safe) * (k22 / safe))
+                c = (k12 / safe) / norm if norm > 0.0 else 1.0
+                U[i, j] = min(max(c, -1.0), 1.0)
+            else:
+                big = max(1.0 + 2.0 * k11, 1.0 + 2.0 * k22)
+                m = 1.0 if big < 1e150 else big
+                p, q, r, e = k11 / m, k22 / m, k12 / m, 1.0 / m
+                root = math.sqrt((e + 2.0 * p) * (e + 2.0 * q))
+                arg = 2.0 * r / root
+                U[i, j] = min(max(arg, -1.0), 1.0)
+                if abs(arg) > 0.9:
+                    det = max(e * e + 2.0 * e * (p + q) + 4.0 * (p * q - r * r), 0.0)
+                    gap = det / (root * (root + 2.0 * abs(r)))
+                    V[i, j] = math.sqrt(0.5 * min(gap, 1.0))
+                else:
+                    V[i, j] = 0.0
+
+
+def _second_pass(
+    kind: int,
+    slope: float,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    U: np.ndarray,
+    V: np.ndarray,
+    cw: float,
+    cb: float,
+    lw: float,
+    lb: float,
+    square: bool,
+    with_theta: bool,
+    lo: int,
+    hi: int,
+    K_out: np.ndarray,
+    T_out: np.ndarray,
+) -> None:
+    """Rows lo..hi − 1 of K' (and Θ' if ``with_theta``) from the inverse trigonometric values:
+    relu family U = θ = arccos c, V = φ = arccos(−c); erf U = arcsin(arg), V = arcsin of the
+    tail argument. A square block fills j ≥ i and the mirror image."""
+    a = slope
+    for i in range(lo, hi):
+        k11 = d1[i]
+        start = i if square else 0
+        for j in range(start, K.shape[1]):
+            k22 = d2[j]
+            k12 = K[i, j]
+            dd = 0.0
+            if kind == 0:
+                phi = V[i, j]
+                if phi < 0.25:
+                    p2 = phi * phi
+                    inner = 1.0 / 3991680.0 - p2 / 518918400.0
+                    inner = -1.0 / 45360.0 + p2 * inner
+                    inner = 1.0 / 840.0 + p2 * inner
+                    inner = -1.0 / 30.0 + p2 * inner
+                    inner = 1.0 / 3.0 + p2 * inner
+                    bracket = phi * p2 * inner
+                else:
+                    bracket = math.sin(phi) - phi * math.cos(phi)
+                m = max(k11, k22)
+                safe = m if m > 0.0 else 1.0
+                root = math.sqrt((k11 / safe) * (k22 / safe))
+                ss = (1.0 - a) ** 2 * (m * (root * (bracket / _TWO_PI))) + a * k12
+                if with_theta:
+                    h1 = 0.5 if k11 > 0.0 else 0.0
+                    h2 = 0.5 if k22 > 0.0 else 0.0
+                    if k11 > 0.0 and k22 > 0.0:
+                        hh = (math.pi - U[i, j]) / _TWO_PI
+                    else:
+                        hh = h1 * h2
+                    dd = a * a + a * (1.0 - a) * (h1 + h2) + (1.0 - a) ** 2 * hh
+            else:
+                big = max(1.0 + 2.0 * k11, 1.0 + 2.0 * k22)
+                m = 1.0 if big < 1e150 else big
+                p, q, r, e = k11 / m, k22 / m, k12 / m, 1.0 / m
+                arg = 2.0 * r / math.sqrt((e + 2.0 * p) * (e + 2.0 * q))
+                if abs(arg) > 0.9:
+                    tail = 1.0 - (4.0 / math.pi) * V[i, j]
+                    ss = tail if arg > 0.0 else -tail
+                else:
+                    ss = (2.0 / math.pi) * U[i, j]
+                if with_theta:
+                    det = ((1.0 + 2.0 * k11) / m) * ((1.0 + 2.0 * k22) / m) - 4.0 * r * r
+                    dd = (4.0 / math.pi) / m / math.sqrt(det)
+            knew = cb + cw * ss
+            K_out[i, j] = knew
+            if square:
+                K_out[j, i] = knew
+            if with_theta:
+                tnew = lb + lw * ss + cw * dd * T[i, j]
+                T_out[i, j] = tnew
+                if square:
+                    T_out[j, i] = tnew
+
+
+def _kind(act: Activation) -> tuple[int, float] | None:
+    """(kind, slope) of the compiled loop for ``act``, or None (NumPy path)."""
+    if act.name in ("relu", "leaky_relu") and act.piecewise_linear_slopes is not None:
+        return _RELU, float(act.parameters[0])
+    if act.name == "erf" and not act.parameters:
+        return _ERF, 0.0
+    return None
+
+
+def _step_numpy(
+    act: Activation,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray | None,
+    cw: float,
+    cb: float,
+    lw: float,
+    lb: float,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The reference: the activation's closed forms on the whole block (None if it has none)."""
+    ss = act.pair_expectation(d1[:, None], d2[None, :], K)
+    if ss is None:
+        raise ValueError(f"{act.name!r} has no closed-form pair expectation")
+    if T is None:
+        return cb + cw * ss, None
+    dd = act.derivative_pair_expectation(d1[:, None], d2[None, :], K)
+    return cb + cw * ss, lb + lw * ss + cw * dd * T
+
+
+_LOOPS: list[Any] = []  # [(compiled first pass, compiled second pass) or None], on first use
+
+_PROBE_VARIANCES = np.array([0.0, 1e-300, 0.3, 1.0, 2.5, 1e4, 1e160])
+
+
+def _probe() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Variances d (n,), a covariance block K (n, n) and an NTK block T: correlations in
+    (−1, 1), exactly ±1, 1 − 1e-9, and extreme variances (0, 1e-300, 1e160)."""
+    d = _PROBE_VARIANCES
+    s = np.sqrt(d)
+    rho = np.cos(np.linspace(0.0, np.pi, d.size))[:, None] * np.ones(d.size)
+    rho = np.where(np.eye(d.size, dtype=bool), 1.0, np.clip(rho + rho.T, -1.0, 1.0) / 2)
+    rho[0, -1] = rho[-1, 0] = -1.0
+    rho[2, 3] = rho[3, 2] = 1.0 - 1e-9
+    K = rho * s[:, None] * s[None, :]
+    K = 0.5 * (K + K.T)  # exactly symmetric, as the recursion's blocks
+    return d, K, 1.0 + np.abs(K)
+
+
+def _compiled_step(
+    loops: tuple[Any, Any],
+    kind: tuple[int, float],
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray | None,
+    coefficients: tuple[float, float, float, float],
+    square: bool,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """K', Θ' by the two compiled passes around NumPy's arccos/arcsin (the very functions of
+    the reference, so the result is bitwise :func:`_step_numpy`'s), rows over threads."""
+    first, second = loops
+    P1, P2 = K.shape
+    K = np.ascontiguousarray(K)
+    d1, d2 = np.ascontiguousarray(d1), np.ascontiguousarray(d2)
+    with_theta = T is not None
+    T_in = np.ascontiguousarray(T) if with_theta else K
+    U, V = np.empty((P1, P2)), np.empty((P1, P2))
+    K_out = np.empty((P1, P2))
+    T_out = np.empty((P1, P2)) if with_theta else K_out
+    cw, cb, lw, lb = coefficients
+
+    # work units spread over the rows by cost; a range of units covers the rows from its
+    # first unit's row to the next range's (each row written by one thread)
+    def split(call: Any, triangle: bool, per_entry: float) -> None:
+        cost = np.cumsum(np.arange(P1, 0, -1) if triangle else np.full(P1, P2))
+        units = int(min(cost[-1], 4096))
+        owner = np.searchsorted(cost, (np.arange(units) + 0.5) * (cost[-1] / units), "right")
+
+        def run(lo: int, hi: int) -> None:
+            call(0 if lo == 0 else int(owner[lo]), P1 if hi == units else int(owner[hi]))
+
+        run_split(run, owner, per_entry * float(cost[-1]))
+
+    split(lambda lo, hi: first(kind[0], d1, d2, K, lo, hi, U, V), False, 1.0)
+    if kind[0] == _RELU:
+        np.negative(U, out=V)
+        np.arccos(V, out=V)  # φ = arccos(−c)
+        if with_theta:
+            np.arccos(U, out=U)  # θ = arccos c
+    else:
+        np.arcsin(U, out=U)
+        np.arcsin(V, out=V)
+    split(
+        lambda lo, hi: second(
+            kind[0],
+            kind[1],
+            d1,
+            d2,
+            K,
+            T_in,
+            U,
+            V,
+            cw,
+            cb,
+            lw,
+            lb,
+            square,
+            with_theta,
+            lo,
+            hi,
+            K_out,
+            T_out,
+        ),
+        square,
+        2.0,
+    )
+    return K_out, (T_out if with_theta else None)
+
+
+def compiled_loops() -> tuple[Any, Any] | None:
+    """The numba-compiled (:func:`_first_pass`, :func:`_second_pass`), or None (numba
+    missing, ``FIELDNN_NUMBA=0``, or on :func:`_probe` the step is not bitwise
+    :func:`_step_numpy` for relu, leaky relu (slope 0.1) and erf, square or not)."""
+    if not _LOOPS:
+        from .activations import get_activation, leaky_relu
+
+        first = checked_njit(_first_pass, lambda loop: True)
+
+        def agrees(second: Any) -> bool:
+            d, K, T = _probe()
+            coefficients = (1.3, 0.2, 0.7, 0.1)
+            for act in (get_activation("relu"), leaky_relu(0.1), get_activation("erf")):
+                kind = _kind(act)
+                with np.errstate(all="ignore"):
+                    want = _step_numpy(act, d, d, K, T, *coefficients)
+                    for square in (True, False):
+                        got = _compiled_step(
+                            (first, second), kind, d, d, K, T, coefficients, square
+                        )  # type: ignore[arg-type]
+                        if not all(
+                            np.array_equal(g, w, equal_nan=True)
+                            for g, w in zip(got, want, strict=True)
+                        ):
+                            return False
+            return True
+
+        second = None if first is None else checked_njit(_second_pass, agrees)
+        _LOOPS.append(None if second is None else (first, second))
+    return _LOOPS[0]
+
+
+def layer_step(
+    act: Activation,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray | None,
+    *,
+    C_W: float,
+    C_b: float,
+    lambda_W: float = 0.0,
+    lambda_b: float = 0.0,
+    square: bool,
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """K' and Θ' (Θ' None if ``T`` is None) of one layer for a block K (P₁, P₂) whose inputs
+    have variances d1 (P₁,), d2 (P₂,) (``square``: K is exactly symmetric, diagonal d1 = d2);
+    None if ``act`` has no closed-form pair expectation (the caller's quadrature path).
+
+    For the relu family and erf the compiled passes (:func:`compiled_loops`; rows split over
+    threads, each entry computed alone: bitwise independent of the thread count, and bitwise
+    the NumPy closed forms), else the closed forms of ``act`` on the whole block."""
+    if act._pair is None:
+        return None
+    kind = _kind(act)
+    loops = compiled_loops() if kind is not None else None
+    if loops is None:
+        return _step_numpy(act, d1, d2, K, T, C_W, C_b, lambda_W, lambda_b)
+    return _compiled_step(loops, kind, d1, d2, K, T, (C_W, C_b, lambda_W, lambda_b), square)

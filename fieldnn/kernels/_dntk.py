@@ -1,0 +1,312 @@
+r"""The O(1/n) statistics of the dNTK of a deep MLP: its cross-correlation with the
+preactivations (P, Q), layer by layer.
+
+Conventions (seed 000, Roberts–Yaida–Hanin arXiv:2106.10165 ch. 11; ``docs/conventions.md``
+and ``docs/finite_width_training.md``). With the NTK :math:`\hat H^{(\ell)}` and learning-rate
+tensor :math:`\lambda_\mu` of :mod:`fieldnn.kernels._ntk_fluctuations`, the dNTK of layer ℓ is
+the change of the NTK along the output's own tangent direction,
+
+.. math::
+
+    \widehat{dH}^{(\ell)}_{i_0i_1i_2;\delta_0\delta_1\delta_2} = \sum_\mu\lambda_\mu\,
+        \frac{\partial z^{(\ell)}_{i_0\delta_0}}{\partial\theta_\mu}\,
+        \frac{\partial\hat H^{(\ell)}_{i_1i_2;\delta_1\delta_2}}{\partial\theta_\mu},
+
+so that one gradient-descent step :math:`\Delta\theta_\mu = -\eta\lambda_\mu\sum
+\varepsilon_{i_0\delta_0}\partial_\mu z_{i_0\delta_0}` changes the NTK by
+:math:`-\eta\sum\varepsilon_{i_0\delta_0}\widehat{dH}_{i_0i_1i_2;\delta_0\delta_1\delta_2}
++ O(\eta^2)`. Its mean vanishes (flip the sign of one neuron); to O(1/n), normalised by
+:math:`1/n_{\ell-1}`,
+
+.. math::
+
+    \mathbb E\big[\widehat{dH}_{i_0i_1i_2;\delta_0\delta_1\delta_2}z_{i_3\delta_3}\big]
+        = \frac1{n_{\ell-1}}\big[\delta_{i_0i_3}\delta_{i_1i_2}P_{\delta_0\delta_1\delta_2\delta_3}
+        + \delta_{i_0i_1}\delta_{i_2i_3}Q_{\delta_0\delta_1\delta_2\delta_3}
+        + \delta_{i_0i_2}\delta_{i_1i_3}Q_{\delta_0\delta_2\delta_1\delta_3}\big]
+
+(RYH eq. (11.42) names). Array layout: ``P[a, b, c, d]`` = :math:`P_{abcd}`, ``Q[a, b, c, d]``
+= :math:`Q_{abcd}`; P is symmetric in (b, c).
+
+References
+----------
+D. A. Roberts, S. Yaida, B. Hanin, "The Principles of Deep Learning Theory", arXiv:2106.10165,
+ch. 11: the dNTK forward equation (sec. 11.2), its statistics P, Q (sec. 11.2, eq. (11.42) for
+the tensor structure).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from .._validate import input_points
+from ..errors import UnsupportedError
+from ._ntk_fluctuations import NTKFluctuations, _checked_arguments, ntk_fluctuations
+from ._ntk_moments import mixed_four_moments
+from ._quadrature import adaptive_trapezoid, rank_factor
+from .activations import Activation, _five_point
+from .deep import PerLayer, _activation, _per_layer
+
+__all__ = ["DNTKStatistics", "dntk_statistics"]
+
+_MOMENT_RTOL = 1e-9
+_WARN_RTOL = 1e-6
+_EPS = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True)
+class DNTKStatistics:
+    r"""The dNTK–preactivation cross-correlations of every layer ℓ = 1..L (lists indexed ℓ − 1).
+
+    Attributes
+    ----------
+    P, Q : list of ndarray (P, P, P, P)
+        Layouts as in :mod:`fieldnn.kernels._dntk` (normalised by 1/n_{ℓ−1}); zero at ℓ = 1.
+    ntk : NTKFluctuations
+        K, Θ, V, A, B, D, F of every layer, which the recursions use.
+    """
+
+    P: list[np.ndarray]
+    Q: list[np.ndarray]
+    ntk: NTKFluctuations
+
+
+# --------------------------------------------------------------------------------------------
+# derivatives of σ and the Gaussian moments the recursions need
+# --------------------------------------------------------------------------------------------
+def _second_difference(fn: Any, z: np.ndarray) -> np.ndarray:
+    """Five-point second difference, h = ε^{1/6} max(1, |z|): truncation h⁴f⁽⁶⁾/90, rounding
+    ~ε|f|/h² (both ~1e-10 relative for smooth σ')."""
+    h = _EPS ** (1.0 / 6.0) * np.maximum(np.abs(z), 1.0)
+    h = (z + h) - z
+    f = [np.asarray(fn(z + k * h), dtype=np.float64) for k in (-2, -1, 0, 1, 2)]
+    return (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
+
+
+def _derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
+    """σ, σ', σ'', σ''' at z: σ'' and σ''' by central differences of σ' (five-point first and
+    second differences, the machinery of :mod:`fieldnn.kernels.activations` for σ')."""
+    d1 = lambda u: np.asarray(act.derivative(u), dtype=np.float64)  # noqa: E731
+    return [
+        np.asarray(act(z), dtype=np.float64),
+        d1(z),
+        np.asarray(_five_point(d1, z, np), dtype=np.float64),
+        _second_difference(d1, z),
+    ]
+
+
+# the pair moments ⟨σ^(i)_a σ^(j)_b⟩ used, and the four-point pattern ⟨σ'_a σ''_b σ'_c σ_d⟩
+_PAIRS = ((1, 1), (2, 0), (0, 2), (2, 2), (1, 3), (3, 1))
+
+
+def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pair moments (len(_PAIRS), s, s) and ⟨σ'_aσ''_bσ'_cσ_d⟩ (s, s, s, s) on one block."""
+    s = L.shape[0]
+
+    def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        f = _derivatives(act, z)
+        out, mag = [], []
+        for i, j in _PAIRS:
+            out.append(np.einsum("m,ma,mb->ab", w, f[i], f[j]).ravel())
+            mag.append(np.einsum("m,ma,mb->ab", w, np.abs(f[i]), np.abs(f[j])).ravel())
+        g = (f[1], f[2], f[1], f[0])
+        out.append(np.einsum("m,ma,mb,mc,md->abcd", w, *g, optimize=True).ravel())
+        mag.append(np.einsum("m,ma,mb,mc,md->abcd", w, *map(np.abs, g), optimize=True).ravel())
+        return np.concatenate(out), np.concatenate(mag)
+
+    value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_MOMENT_RTOL)
+    worst = float(np.max(error, initial=0.0)) / max(float(np.max(magnitude, initial=0.0)), 1e-300)
+    if worst > _WARN_RTOL:
+        warnings.warn(
+            f"dNTK moments of activation {act.name!r} converged only to ~{worst:.1e} relative",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    n_pair = len(_PAIRS) * s * s
+    return value[:n_pair].reshape(len(_PAIRS), s, s), value[n_pair:].reshape((s,) * 4)
+
+
+def _moments(act: Activation, K: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Pair moments {(i, j): (P, P)} and the four-point tensor ⟨σ'_aσ''_bσ'_cσ_d⟩ (P,)*4, on
+    blocks of at most four inputs (every entry involves at most four)."""
+    P = K.shape[0]
+    pairs = np.empty((len(_PAIRS), P, P))
+    four = np.empty((P,) * 4)
+    blocks = [tuple(range(P))] if P <= 4 else list(combinations(range(P), 4))
+    for S in blocks:
+        pb, fb = _block_moments(act, rank_factor(K[np.ix_(S, S)]))
+        pairs[(slice(None), *np.ix_(S, S))] = pb
+        four[np.ix_(S, S, S, S)] = fb
+    return {key: pairs[k] for k, key in enumerate(_PAIRS)}, four
+
+
+def _grad(pm: dict, i: int, j: int) -> np.ndarray:
+    r"""Gradient vector of :math:`\langle\sigma^{(i)}_x\sigma^{(j)}_y\rangle`, array [x, y, α] =
+    :math:`\langle\partial_\alpha(\sigma^{(i)}(z_x)\sigma^{(j)}(z_y))\rangle
+    = \delta_{\alpha x}\langle\sigma^{(i+1)}_x\sigma^{(j)}_y\rangle
+    + \delta_{\alpha y}\langle\sigma^{(i)}_x\sigma^{(j+1)}_y\rangle`."""
+    first, second = pm[i + 1, j], pm[i, j + 1]
+    P = first.shape[0]
+    eye = np.eye(P)
+    return first[:, :, None] * eye[:, None, :] + second[:, :, None] * eye[None, :, :]
+
+
+def _unsupported(act: Activation) -> None:
+    slopes = act.piecewise_linear_slopes
+    if slopes is not None and slopes[0] != slopes[1]:
+        raise UnsupportedError(
+            "activation",
+            f"{act.name!r} has a kink: σ'' is a delta function there, and the dNTK recursions "
+            "are implemented for smooth σ (and linear) only",
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# the recursion
+# --------------------------------------------------------------------------------------------
+def dntk_statistics(
+    mlp_or_act: Any,
+    X: Any,
+    *,
+    C_W: PerLayer | None = None,
+    C_b: PerLayer | None = None,
+    widths: Sequence[int] | None = None,
+    lambda_W: PerLayer = 1.0,
+    lambda_b: PerLayer = 1.0,
+) -> DNTKStatistics:
+    r"""The dNTK–preactivation cross-correlations P, Q of a deep MLP at P inputs, every layer.
+
+    Parameters
+    ----------
+    mlp_or_act : fieldnn.MLP, or str / callable / Activation
+        The network; or its activation, then ``C_W``, ``C_b`` and ``widths`` are required.
+        σ must be smooth (or linear): σ'' and σ''' are taken by central differences of σ'.
+    X : array_like (P, d_in)
+        Inputs.
+    C_W, C_b : float or sequence of L floats
+        Per-layer variances (only with an activation).
+    widths : sequence of int
+        ``[d_in, n_1, …, n_{L−1}, d_out]`` (only with an activation).
+    lambda_W, lambda_b : float or sequence of L floats
+        Learning-rate tensor, as in :func:`~fieldnn.kernels.ntk_fluctuations`.
+
+    Returns
+    -------
+    DNTKStatistics
+        P, Q (P, P, P, P) of every layer, and the :class:`NTKFluctuations` they use.
+
+    Notes
+    -----
+    Conditioning on layer ℓ (width n = n_ℓ), the dNTK forward equation (RYH sec. 11.2)
+    expresses :math:`\widehat{dH}'` through W ~ N(0, C_W/n), σ, σ', σ'', the NTK and the dNTK
+    of layer ℓ; Wick's theorem over W and the 1/n expansion of layer ℓ
+    (``docs/finite_width_training.md``) give, with :math:`r = n_\ell/n_{\ell-1}`, C_W, λ_W of
+    layer ℓ + 1, brackets over N(0, K^{(ℓ)}), :math:`M_{abcd} = \langle\sigma'_a\sigma'_b
+    \sigma_c\sigma_d\rangle`, :math:`N_{abcd} = \langle\sigma'_a\sigma''_b\sigma'_c\sigma_d
+    \rangle` and :math:`[F; g, h]_{xy} = \sum_{\alpha\beta}F_{x\alpha y\beta}\langle\partial_\alpha
+    g\rangle\langle\partial_\beta h\rangle`:
+
+    .. math::
+
+        P'_{abcd} &= \lambda_WC_W(\Theta_{ab}M_{abcd} + \Theta_{ac}M_{acbd})
+            + C_W^2\Theta_{bc}(\Theta_{ab}N_{abcd} + \Theta_{ac}N_{acbd})\\
+        &\quad + r\big\{\lambda_WC_W([F; \sigma'_a\sigma_d, \sigma'_b\sigma_c]_{ab}
+            + [F; \sigma'_a\sigma_d, \sigma_b\sigma'_c]_{ac})
+            + C_W^2\Theta_{bc}([F; \sigma'_a\sigma_d, \sigma''_b\sigma'_c]_{ab}
+            + [F; \sigma'_a\sigma_d, \sigma'_b\sigma''_c]_{ac})\\
+        &\qquad + C_W^2\langle\sigma'_b\sigma'_c\rangle\textstyle\sum_\beta P_{abc\beta}
+            \langle\partial_\beta(\sigma'_a\sigma_d)\rangle\big\},\\
+        Q'_{abcd} &= \lambda_WC_W\Theta_{bc}M_{bcad}
+            + C_W^2\Theta_{bc}(\Theta_{ab}N_{abcd} + \Theta_{ac}N_{acbd})
+            + r\big\{\lambda_WC_W[F; \sigma_a\sigma'_b, \sigma'_c\sigma_d]_{bc}
+            + C_W^2\Theta_{ab}[F; \sigma'_a\sigma''_b, \sigma'_c\sigma_d]_{bc}\\
+        &\qquad + C_W^2B_{ccba}\langle\sigma'_a\sigma'_b\rangle\langle\sigma''_c\sigma_d\rangle
+            + C_W^2\langle\sigma'_a\sigma'_b\rangle\textstyle\sum_\beta Q_{abc\beta}
+            \langle\partial_\beta(\sigma'_c\sigma_d)\rangle\big\},
+
+    with F, B, Θ, K of layer ℓ from :func:`~fieldnn.kernels.ntk_fluctuations`. Layer 1 has a
+    parameter-independent NTK: P = Q = 0 there. Deep linear nets (σ'' = 0): C_W = λ_W = 1,
+    C_b = λ_b = 0, K = 1 and equal widths give :math:`P^{(\ell)} = (\ell-1)\ell(\ell+1)/3`,
+    :math:`Q^{(\ell)} = (\ell-1)\ell(\ell+1)/6`.
+
+    Numerics: M from :func:`~fieldnn.kernels._ntk_moments.mixed_four_moments`; N and the pair
+    moments with σ'', σ''' by the lattice trapezoid rule on blocks of at most four inputs
+    (rtol 1e-9, a RuntimeWarning above 1e-6), σ'' and σ''' by central differences of σ'.
+    σ with a kink (relu, leaky relu) is refused.
+
+    References
+    ----------
+    arXiv:2106.10165, ch. 11: sec. 11.2 (the dNTK forward equation and its statistics P, Q,
+    eq. (11.42) for the tensor structure); ch. 8 (F, B, Θ).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = dntk_statistics("linear", np.array([[1.0]]), C_W=1.0, C_b=0.0,
+    ...                     widths=[1, 50, 50, 50, 1], lambda_W=1.0, lambda_b=0.0)
+    >>> [round(float(p[0, 0, 0, 0]), 9) for p in s.P]  # (ℓ−1)ℓ(ℓ+1)/3
+    [0.0, 2.0, 8.0, 20.0]
+    """
+    act, cw_in, cb_in, w_in = _checked_arguments(mlp_or_act, C_W, C_b, widths)
+    act = _activation(act, smooth_moments=True)
+    _unsupported(act)
+    X = input_points(X)
+    fl = ntk_fluctuations(
+        act, X, C_W=cw_in, C_b=cb_in, widths=w_in, lambda_W=lambda_W, lambda_b=lambda_b
+    )
+    w = fl.widths
+    L = len(w) - 1
+    cw = _per_layer(cw_in, "C_W", L)
+    lw = _per_layer(lambda_W, "lambda_W", L)
+    zero4 = np.zeros((X.shape[0],) * 4)
+    Ps, Qs = [zero4], [zero4]
+    for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
+        c, lam = cw[layer], lw[layer]
+        r = w[layer] / w[layer - 1]
+        K, Th, F, B = fl.K[layer - 1], fl.Theta[layer - 1], fl.F[layer - 1], fl.B[layer - 1]
+        Pl, Ql = Ps[-1], Qs[-1]
+        M = mixed_four_moments(act, K)[1]  # ⟨σ'_aσ'_bσ_cσ_d⟩
+        pm, N = _moments(act, K)
+        ds_s = _grad(pm, 1, 0)  # ⟨∂(σ'_xσ_y)⟩
+        s_ds = _grad(pm, 0, 1)  # ⟨∂(σ_xσ'_y)⟩
+        dds_ds = _grad(pm, 2, 1)  # ⟨∂(σ''_xσ'_y)⟩
+        ds_dds = _grad(pm, 1, 2)  # ⟨∂(σ'_xσ''_y)⟩
+        Tp = pm[1, 1]
+        local = (
+            c**2
+            * Th[None, :, :, None]
+            * (Th[:, :, None, None] * N + Th[:, None, :, None] * N.transpose(0, 2, 1, 3))
+        )
+        P_new = (
+            lam * c * (Th[:, :, None, None] * M + Th[:, None, :, None] * M.transpose(0, 2, 1, 3))
+            + local
+        )
+        Q_new = lam * c * Th[None, :, :, None] * M.transpose(2, 0, 1, 3) + local
+        if layer >= 2:
+            ad = ds_s  # [a, d, α] for σ'_aσ_d
+            P_new = P_new + r * (
+                lam * c * np.einsum("xayb,xwa,yzb->xyzw", F, ad, ds_s)
+                + lam * c * np.einsum("xayb,xwa,zyb->xzyw", F, ad, s_ds)
+                + c**2
+                * Th[None, :, :, None]
+                * (
+                    np.einsum("xayb,xwa,yzb->xyzw", F, ad, dds_ds)
+                    + np.einsum("xayb,xwa,zyb->xzyw", F, ad, ds_dds)
+                )
+                + c**2 * Tp[None, :, :, None] * np.einsum("abcz,adz->abcd", Pl, ad)
+            )
+            Q_new = Q_new + r * (
+                lam * c * np.einsum("xayb,wxa,yzb->wxyz", F, s_ds, ds_s)
+                + c**2 * Th[:, :, None, None] * np.einsum("xayb,wxa,yzb->wxyz", F, ds_dds, ds_s)
+                + c**2 * np.einsum("ccba,ab,cd->abcd", B, Tp, pm[2, 0])
+                + c**2 * Tp[:, :, None, None] * np.einsum("abcz,cdz->abcd", Ql, ds_s)
+            )
+        Ps.append(P_new)
+        Qs.append(Q_new)
+    return DNTKStatistics(P=Ps, Q=Qs, ntk=fl)

@@ -235,3 +235,17 @@ def test_numbers_quoted_in_the_docs():
     wide = np.unique(np.round(np.logspace(1, 9, 97)).astype(int))
     q2 = fnn.compare_with_density("gauss", [1.0], wide)
     assert (q2.crossover(1), q2.crossover(2)) == (56234.0, 215443469.0)
+
+
+def test_no_output_bias_power_law_decay():
+    """σ_b² = 0: the Erf φ decays like t^{−N}; N = 30 is inverted (normalised, variance K),
+    N = 3 is refused naming sigma_b2 (docs/exact_density.md)."""
+    from scipy.integrate import simpson
+
+    net = fnn.SingleLayerNet("erf", width=30, sigma_b2=0.0)
+    f = np.linspace(-8.0, 8.0, 1601)
+    p = net.exact_density([[1.0]], f)
+    assert simpson(p, x=f) == pytest.approx(1.0, rel=1e-9)
+    assert simpson(f * f * p, x=f) == pytest.approx(net.kernel([[1.0]])[0, 0], rel=1e-8)
+    with pytest.raises(errors.UnsupportedError, match="'sigma_b2'"):
+        fnn.SingleLayerNet("erf", width=3, sigma_b2=0.0).exact_density([[1.0]], [0.5])

@@ -33,6 +33,8 @@ from .kernels.deep import nlo_kernel_correction as nlo_kernel_correction
 from .kernels.deep import ntk_recursion as ntk_recursion
 from .kernels import NTKFluctuations as NTKFluctuations
 from .kernels import ntk_fluctuations as ntk_fluctuations
+from .kernels import DNTKStatistics as DNTKStatistics
+from .kernels import dntk_statistics as dntk_statistics
 from .kernels.criticality import CriticalityResult as CriticalityResult
 from .kernels.criticality import CriticalPoint as CriticalPoint
 from .kernels.criticality import critical_point as critical_point

@@ -9,7 +9,12 @@ Public names (re-exported here once):
 * single-hidden-layer (seed 001) GP kernels: :func:`preactivation_covariance`,
   :func:`single_layer_kernel`
 * O(1/n) NTK statistics of deep MLPs: :func:`ntk_fluctuations`, :class:`NTKFluctuations`
+* dNTK statistics of deep MLPs: :func:`dntk_statistics`, :class:`DNTKStatistics`
 """
+
+# dNTK–preactivation cross-correlations P, Q of deep MLPs
+from ._dntk import DNTKStatistics as DNTKStatistics
+from ._dntk import dntk_statistics as dntk_statistics
 
 # O(1/n) NTK statistics of deep MLPs (NLO mean, variance A, B, cross-correlations D, F)
 from ._ntk_fluctuations import NTKFluctuations as NTKFluctuations

@@ -28,6 +28,7 @@ EXPECTED_OUTPUT = {
     "05_exporting.py": "paper.tex",
     "06_effective_action.py": "residual exponent",
     "07_writing_it_up.py": "overfull boxes: 0",
+    "08_exact_density.py": "order 2 beats order 1 from N =",
 }
 
 

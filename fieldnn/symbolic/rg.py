@@ -102,10 +102,17 @@ def symbolic_kernel_on_ray(
 
 def _power(expr: sp.Expr, limit: str) -> sp.Expr:
     """Leading power of t of ``expr`` (t → ∞: "uv", t → 0⁺: "ir"); −oo if it vanishes faster."""
-    if sp.simplify(expr) == 0:
+    expr = sp.simplify(expr)
+    if expr == 0:
         return sp.S.NegativeInfinity
-    point = sp.oo if limit == "uv" else 0
-    return sp.limit(sp.log(expr**2) / (2 * sp.log(_t)), _t, point)
+    if limit == "ir":
+        # the exponent of the leading term at t → 0⁺; sympy's limit of log|K|/log t returns 0
+        # for the Erf-net with σ_b² = 0, whose leg (2/π) asin(c t/…) is ∝ t
+        coeff, power = expr.as_leading_term(_t).as_coeff_exponent(_t)
+        if coeff.has(_t) or not power.is_number:  # pragma: no cover - not a power law
+            return sp.limit(sp.log(expr**2) / (2 * sp.log(_t)), _t, 0)
+        return power
+    return sp.limit(sp.log(expr**2) / (2 * sp.log(_t)), _t, sp.oo)
 
 
 @cache
@@ -136,8 +143,8 @@ def kernel_asymptotics(
     legs : {"full", "subtract_bias"}
         Kernel on the legs: K or K − σ_b².
     sigma_w2, sigma_b2 : number or sympy expression, optional
-        Default: positive symbols. Pass ``sigma_b2=0`` for the seed's ReLU-net (this changes the IR
-        behaviour: K(x, 0) = 0).
+        Default: positive symbols. ``limit="ir"`` requires ``sigma_b2`` (``sigma_b2=0``, the seed's
+        ReLU-net, changes the IR behaviour: K(x, 0) = 0).
     limit : {"uv", "ir"}
         ``|y|`` → ∞ along a generic ray, or y → 0.
 
@@ -161,6 +168,14 @@ def kernel_asymptotics(
     name = _check_name(activation)
     _check_choice(legs, "legs", LEGS)
     _check_choice(limit, "limit", LIMITS)
+    if limit == "ir" and sigma_b2 is None:
+        # y → 0 probes K(x, 0) − s, which vanishes exactly when σ_b² = 0 (the seed's ReLU-net):
+        # a symbolic positive σ_b² would silently assume the opposite
+        raise ArgumentError(
+            "sigma_b2",
+            'limit="ir" depends on whether σ_b² = 0 (then K(x, 0) = 0 and the legs vanish at '
+            "y = 0); pass the net's sigma_b2 (e.g. 0 for the seed's ReLU-net)",
+        )
     sw = (
         sp.Symbol("sigma_W2", positive=True)
         if sigma_w2 is None
@@ -316,7 +331,8 @@ def beta_functions(
     legs : {"full", "subtract_bias"}
         Kernel on the legs of the vertex integrals.
     sigma_w2, sigma_b2 : optional
-        Hyperparameters (default symbolic); ``sigma_b2=0`` matters for ReLU in the IR.
+        Hyperparameters (default symbolic); ``limit="ir"`` with an activation requires
+        ``sigma_b2`` (``sigma_b2=0`` makes the legs vanish at y = 0).
     couplings : ("lambda",) or ("lambda", "kappa")
         λ alone (from G⁽⁴⁾ with κ = 0) or the coupled λ–κ system from G⁽⁴⁾ and G⁽⁶⁾.
     limit : {"uv", "ir"}

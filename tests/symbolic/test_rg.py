@@ -54,7 +54,7 @@ def test_dimensionless_flow_and_fixed_points() -> None:
     assert {"coupling": c_lam, "value": 0, "attractive": True} in relu.fixed_points
     # Gauss-net with full legs: marginal (c_λ tends to a constant) in the UV and in the IR
     for limit in ("uv", "ir"):
-        g = beta_functions("gauss", limit=limit)
+        g = beta_functions("gauss", limit=limit, sigma_b2=1)
         assert g.beta_dimensionless[c_lam] == 0
         assert g.fixed_points[0]["value"] == "marginal"
     # ReLU with σ_b = 0: K(x, 0) = 0, so no IR fixed point — c_λ blows up as Λ → 0
@@ -72,7 +72,8 @@ def test_asymptotic_powers() -> None:
     assert kernel_asymptotics("erf").leg == 0
     assert kernel_asymptotics("gauss", legs="subtract_bias").leg == -sp.oo
     assert kernel_asymptotics("relu", sigma_b2=0, limit="ir").leg == 1
-    assert kernel_asymptotics("erf", limit="ir").leg == 0
+    assert kernel_asymptotics("erf", sigma_b2=1, limit="ir").leg == 0
+    assert kernel_asymptotics("erf", sigma_b2=0, limit="ir").leg == 1  # erf(x·y) ∝ |y|
 
 
 def test_general_leg_power_and_coupled_system_structure() -> None:
@@ -206,3 +207,35 @@ def test_cli_coupling_names_are_identifiers() -> None:
     assert main(["derive", "--interaction", "lambda:4", "--points", "4", "--order", "1"]) == 0
     for bad in ("lambda+kappa:4", "__import__('os'):4", "1x:4"):
         assert main(["derive", "--interaction", bad, "--points", "4"]) == 2
+
+
+def test_ir_limit_requires_sigma_b2() -> None:
+    """The IR powers depend on whether σ_b² = 0: not assumed, required (naming sigma_b2)."""
+    with pytest.raises(ArgumentError, match="sigma_b2"):
+        beta_functions("relu", limit="ir")
+    with pytest.raises(ArgumentError, match="sigma_b2"):
+        kernel_asymptotics("erf", limit="ir")
+    # with σ_b² = 0 the ReLU legs vanish linearly at y = 0, with σ_b² = 1 they do not
+    assert kernel_asymptotics("relu", sigma_b2=0, limit="ir").leg == 1
+    assert kernel_asymptotics("relu", sigma_b2=1, limit="ir").leg == 0
+
+
+def test_ir_powers_against_the_numeric_kernel() -> None:
+    """The IR leg power p (K(x, y) − s ∝ |y|^p as y → 0) against the library's numeric kernel:
+    log-slope between |y| = 1e-4 and 1e-3 (Erf-net with σ_b² = 0: p = 1, asin(c|y|) ∝ |y|)."""
+    from fieldnn.ensembles import SingleLayerNet
+
+    x = np.array([[0.7]])
+    for act, sb2, legs in [
+        ("erf", 0.0, "full"),
+        ("erf", 1.0, "full"),
+        ("relu", 0.0, "full"),
+        ("relu", 1.0, "subtract_bias"),
+        ("linear", 0.0, "full"),
+    ]:
+        net = SingleLayerNet(act, 4, sigma_w2=1.0, sigma_b2=sb2)
+        s = sb2 if legs == "subtract_bias" else 0.0
+        k = [abs(float(net.kernel(x, np.array([[y]]))[0, 0]) - s) for y in (1e-4, 1e-3)]
+        slope = np.log(k[1] / k[0]) / np.log(10.0)
+        p = kernel_asymptotics(act, legs=legs, sigma_b2=sb2, limit="ir").leg
+        assert slope == pytest.approx(float(p), abs=1e-3), (act, sb2, legs)

@@ -193,6 +193,90 @@ def kernel_asymptotics(
     return _asymptotics_cached(name, legs, sw, sb, limit)
 
 
+#: Rays along which :func:`measured_asymptotics` evaluates K(x, t): x and the values of t.
+_RAY_X = 0.7
+_RAY_T = {"uv": (1e2, 1e3, 1e4), "ir": (1e-2, 1e-3, 1e-4)}
+
+
+def measured_asymptotics(
+    activation: object,
+    *,
+    legs: str = "full",
+    sigma_w2: float = 1.0,
+    sigma_b2: float = 1.0,
+    limit: str = "uv",
+) -> Asymptotics:
+    """The powers p, q of a leg and of the self-loop, measured from the numerical GP kernel of any
+    activation (a registry name such as "tanh" or "gelu", or a callable).
+
+    Parameters
+    ----------
+    activation : str, callable or Activation
+    legs : {"full", "subtract_bias"}
+    sigma_w2, sigma_b2 : float
+        Numeric hyperparameters of the single-layer net (d_in = 1).
+    limit : {"uv", "ir"}
+
+    Returns
+    -------
+    Asymptotics
+        p and q as exact quarters (the powers of the activations in use are integers or halves);
+        ``-oo`` for a leg that falls faster than ``|y|^-8`` (a Gaussian decay).
+
+    Notes
+    -----
+    p is the local slope of log|K(x, t) − s| against log t between the two outermost of
+    t = 10², 10³, 10⁴ (UV) or 10⁻², 10⁻³, 10⁻⁴ (IR) at x = 0.7, q the same for K(t, t) − s, with
+    s = σ_b² for ``legs="subtract_bias"`` and 0 otherwise. The kernel's quadrature at these large
+    variances is accurate to ~1e-5 relative, far below what the slope needs; its accuracy warnings
+    are not passed on. A slope farther than 0.05 from a quarter is refused (``UnsupportedError``):
+    the power has not settled, pass ``leg_power`` instead.
+
+    Examples
+    --------
+    >>> measured_asymptotics("gelu").leg, measured_asymptotics("tanh").leg
+    (1, 0)
+    """
+    import warnings
+
+    import numpy as np
+
+    from ..errors import UnsupportedError
+    from ..kernels import single_layer_kernel
+
+    _check_choice(legs, "legs", LEGS)
+    _check_choice(limit, "limit", LIMITS)
+    shift = float(sigma_b2) if legs == "subtract_bias" else 0.0
+    t = np.array(_RAY_T[limit])
+
+    def power(values: np.ndarray, what: str) -> sp.Expr:
+        mag = np.abs(values - shift)
+        fast = sp.S.NegativeInfinity if limit == "uv" else sp.oo  # faster than any power
+        if mag[-1] <= 1e-300:
+            return fast
+        slope = float(np.log(mag[-1] / mag[-2]) / np.log(t[-1] / t[-2]))
+        if abs(slope) > 8:
+            return fast
+        quarter = round(4 * slope) / 4
+        if abs(slope - quarter) > 0.05:
+            raise UnsupportedError(
+                "activation",
+                f"the {what} power of the kernel has not settled (measured {slope:.3g} at "
+                f"|y| = {t[-1]:g}); pass leg_power (and loop_power) instead",
+            )
+        return sp.Rational(round(4 * quarter), 4)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        leg = np.array([single_layer_kernel(activation, [[_RAY_X]], [[v]], sigma_w2=sigma_w2,
+                                            sigma_b2=sigma_b2)[0, 0] for v in t])  # fmt: skip
+        loop = np.array([single_layer_kernel(activation, [[v]], sigma_w2=sigma_w2,
+                                             sigma_b2=sigma_b2)[0, 0] for v in t])  # fmt: skip
+    if not (np.all(np.isfinite(leg)) and np.all(np.isfinite(loop))):
+        raise UnsupportedError("activation", "the kernel is not finite along the measuring ray")
+    return Asymptotics(leg=power(leg, "leg"), loop=power(loop, "self-loop"), limit=limit)
+
+
 @dataclass(frozen=True)
 class BetaFunctions:
     """Result of :func:`beta_functions` (sympy throughout).
@@ -288,13 +372,21 @@ def _check_choice(value: str, argument: str, known: tuple[str, ...]) -> str:
     return value
 
 
-def _check_name(activation: object) -> str:
+def _closed_form_name(activation: object) -> str | None:
+    """The seed-001 closed-form kernel's name for ``activation``, or None."""
     name = getattr(activation, "name", activation)
     if name == "gauss_net":
         name = "gauss"
-    if name not in SYMBOLIC_KERNELS:
-        raise UnknownNameError("activation", name, SYMBOLIC_KERNELS)
-    return str(name)
+    return str(name) if isinstance(name, str) and name in SYMBOLIC_KERNELS else None
+
+
+def _check_name(activation: object) -> str:
+    name = _closed_form_name(activation)
+    if name is None:
+        raise UnknownNameError(
+            "activation", getattr(activation, "name", activation), SYMBOLIC_KERNELS
+        )
+    return name
 
 
 def _growth(d_in: sp.Expr, n_legs: int, n_loops: int, asy: Asymptotics) -> sp.Expr:
@@ -322,10 +414,12 @@ def beta_functions(
 
     Parameters
     ----------
-    activation : {"relu", "erf", "gauss", "linear"}, optional
-        Closed-form seed-001 kernel whose asymptotics are derived (:func:`kernel_asymptotics`).
-        Omit it and give ``leg_power`` (and ``loop_power``) for any other kernel, e.g. a power
-        measured numerically.
+    activation : str, callable or Activation, optional
+        "relu", "erf", "gauss", "linear": closed-form seed-001 kernel whose asymptotics are
+        derived symbolically (:func:`kernel_asymptotics`). Any other registry name ("tanh",
+        "gelu", …) or a callable: the powers are measured from its numerical GP kernel
+        (:func:`measured_asymptotics`; numeric ``sigma_w2``, ``sigma_b2``, default 1). Or omit it
+        and give ``leg_power`` (and ``loop_power``).
     d_in : int or sympy expression, optional
         Input dimension; default the positive symbol ``d_in``.
     legs : {"full", "subtract_bias"}
@@ -391,9 +485,17 @@ def beta_functions(
         asy = Asymptotics(leg=p, loop=q, limit=limit)
     elif activation is None:
         raise ArgumentError("activation", "give an activation name or leg_power")
-    else:
+    elif _closed_form_name(activation) is not None:
         asy = kernel_asymptotics(
             activation, legs=legs, sigma_w2=sigma_w2, sigma_b2=sigma_b2, limit=limit
+        )
+    else:  # any other activation: the powers measured from its numerical kernel
+        asy = measured_asymptotics(
+            activation,
+            legs=legs,
+            sigma_w2=1.0 if sigma_w2 is None else float(_exact_number(sigma_w2, "sigma_w2")),
+            sigma_b2=1.0 if sigma_b2 is None else float(_exact_number(sigma_b2, "sigma_b2")),
+            limit=limit,
         )
 
     lam, kap = sp.Symbol("lambda"), sp.Symbol("kappa")

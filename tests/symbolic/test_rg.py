@@ -88,7 +88,7 @@ def test_general_leg_power_and_coupled_system_structure() -> None:
 
 def test_errors_name_the_argument() -> None:
     with pytest.raises(UnknownNameError, match="activation"):
-        beta_functions("tanh")
+        beta_functions("no_such_activation")
     with pytest.raises(UnknownNameError, match="legs"):
         beta_functions("relu", legs="bias")
     with pytest.raises(ArgumentError, match="couplings"):

@@ -201,6 +201,21 @@ def _pair_quadrature(
 ) -> np.ndarray:
     shape = a.shape
     a, b, c = a.ravel(), b.ravel(), c.ravel()
+    # collinear pairs (the diagonal K(x, x) among them) at a large variance: one variable,
+    # z2 = ±√(b/a) z1, where the sinh-mapped 1-d rule resolves σ at any variance
+    collinear = (
+        (a > 0)
+        & (b > 0)
+        & (np.abs(c) >= np.sqrt(a) * np.sqrt(b) * (1.0 - 1e-14))
+        & (np.maximum(a, b) > SINH_THRESHOLD**2)
+    )
+    if np.any(collinear):
+        out = np.empty(a.size)
+        out[collinear] = _pair_rank_one(act, orders, a[collinear], b[collinear], c[collinear])
+        rest = ~collinear
+        if np.any(rest):
+            out[rest] = _pair_quadrature(act, orders, a[rest], b[rest], c[rest])
+        return out.reshape(shape)
     l11 = np.sqrt(a)
     l21 = np.where(a > 0, c / np.where(a > 0, l11, 1.0), 0.0)
     l22 = np.sqrt(np.maximum(b - l21 * l21, 0.0))
@@ -227,6 +242,33 @@ def _pair_quadrature(
     else:
         _warn_unconverged(act, error, magnitude)
     return out.reshape(shape)
+
+
+def _pair_rank_one(
+    act: Activation, orders: tuple[int, int], a: np.ndarray, b: np.ndarray, c: np.ndarray
+) -> np.ndarray:
+    """⟨σ^(d1)(z1) σ^(d2)(z2)⟩ for collinear pairs, z1 = √a u, z2 = sign(c) √b u: the 1-d
+    lattice cross-checked by the sinh-mapped rule (:func:`_cross_checked`), per distinct
+    element (typically the P diagonal entries)."""
+    out = np.empty(a.size)
+    errors, scales = np.empty(a.size), np.empty(a.size)
+    keys = np.stack([a, b, np.sign(c)], axis=1)
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    for k, (ak, bk, sk) in enumerate(unique):
+        L = np.array([[np.sqrt(ak)], [sk * np.sqrt(bk)]])
+
+        def partial(z: np.ndarray, w: np.ndarray, ak: float = ak, bk: float = bk) -> tuple:
+            f = _evaluate(act, orders[0], z[:, 0], ak) * _evaluate(act, orders[1], z[:, 1], bk)
+            return np.array([w @ f]), np.array([w @ np.abs(f)])
+
+        value, error, scale = _cross_checked(
+            adaptive_trapezoid(partial, L, rtol=_PAIR_RTOL),
+            adaptive_sinh_trapezoid(partial, L, rtol=_PAIR_RTOL),
+        )
+        mask = inverse.ravel() == k
+        out[mask], errors[mask], scales[mask] = value[0], error[0], scale[0]
+    _warn_unconverged(act, errors, scales)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -203,9 +203,35 @@ def test_sin_pair_full_relative_accuracy_near_zero_and_large_k():
     # ⟨sin z1 sin z2⟩ = e^{−(k11+k22)/2} sinh k12 (40-digit reference): the expm1 form keeps
     # full relative accuracy at small k (the difference of exponentials lost ~|log10 k| digits)
     mp.mp.dps = 40
-    for k11, k22, rho in [(1e-12, 1e-12, -0.2), (1e-8, 2e-8, 0.5), (1.0, 1.0, 0.3),
-                          (3.0, 0.5, -0.7), (400.0, 500.0, 0.99)]:
+    for k11, k22, rho in [
+        (1e-12, 1e-12, -0.2),
+        (1e-8, 2e-8, 0.5),
+        (1.0, 1.0, 0.3),
+        (3.0, 0.5, -0.7),
+        (400.0, 500.0, 0.99),
+    ]:
         k12 = rho * np.sqrt(k11 * k22)
         exact = mp.exp(-(mp.mpf(k11) + k22) / 2) * mp.sinh(mp.mpf(k12))
         got = pair_expectation("sin", k11, k22, k12)
         assert abs(float((mp.mpf(float(got)) - exact) / exact)) < 1e-14
+
+
+@pytest.mark.parametrize("name", ["tanh", "gelu", "swish"])
+@pytest.mark.parametrize("k", [1e4, 1e8, 1e200])
+def test_collinear_pair_at_large_variance(name, k):
+    # the diagonal ⟨σ(z)²⟩ through the pair rule: the 2-d lattice cannot resolve σ at
+    # |z| ~ 1 when √k ≫ 1 (tanh at k = 1e200 gave 1.99 for 2 − … with a warning in the kernel);
+    # collinear pairs now take the 1-d rules, checked against single_expectation and mpmath
+    value = float(pair_expectation(name, k, k, k))
+    assert value == pytest.approx(float(single_expectation(name, k, power=2)), rel=1e-14)
+    anti = float(pair_expectation(name, k, 4 * k, -2 * k))  # z2 = −2 z1
+    f = {
+        "tanh": mp.tanh,
+        "gelu": lambda z: z * (1 + mp.erf(z / mp.sqrt(2))) / 2,
+        "swish": lambda z: z / (1 + mp.exp(-z)),
+    }[name]
+    with mp.workdps(30):
+        s = mp.sqrt(mp.mpf(k))
+        cuts = sorted({-12, -1, -10 / s, -1 / s, 0, 1 / s, 10 / s, 1, 12})
+        reference = mp.quad(lambda u: f(s * u) * f(-2 * s * u) * mp.npdf(u), cuts)
+    assert anti == pytest.approx(float(reference), rel=1e-12)

@@ -328,6 +328,18 @@ def exact_connected(
     See the module docstring for the derivation. Accuracy is that of
     :func:`~fieldnn.kernels.product_moments`: ~1e-14 relative for gauss, relu, leaky relu and
     linear; trapezoid-rule quadrature (~1e-13, error estimate in ``docs/numerics.md``) otherwise.
+    The moment errors are propagated through the cumulant formula (which cancels moments of
+    size 1 − O(q^{-1/2}) for erf at variance q ≫ 1); ``docs/numerics.md``, "Extreme variances".
+
+    Raises
+    ------
+    UnsupportedError
+        When the propagated error of the result exceeds 1e-6 of its largest entry (naming the
+        largest factor of the pre-activation variance: ``X``, ``sigma_w2`` or ``sigma_b2``), or
+        the tensor is too large (``order``).
+    ArgumentError
+        When the covariance or the moments overflow float64 (same naming), for widths above
+        10**300, and for malformed inputs.
 
     Examples
     --------

@@ -1133,6 +1133,7 @@ def beyond(
                     "relative_spread": m.relative_spread,
                     "mean_stderr": m.mean_stderr,
                     "verdict": m.verdict,
+                    "two_point": m.conventions["two_point"],
                     "leg_power": p,
                     "symbolic_slope": float(sym.slope("lambda")),
                     "measured_slope": loglog_slope(cut_pair, lams),

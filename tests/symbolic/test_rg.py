@@ -207,6 +207,9 @@ def test_cli_coupling_names_are_identifiers() -> None:
     assert main(["derive", "--interaction", "lambda:4", "--points", "4", "--order", "1"]) == 0
     for bad in ("lambda+kappa:4", "__import__('os'):4", "1x:4"):
         assert main(["derive", "--interaction", bad, "--points", "4"]) == 2
+    # an order whose diagram count means hours is refused before any generation (exit 2)
+    big = ["--interaction", "lambda:4", "--interaction", "kappa:6", "--points", "6"]
+    assert main(["derive", *big, "--order", "8"]) == 2
 
 
 def test_ir_limit_requires_sigma_b2() -> None:

@@ -4,18 +4,21 @@ preactivations (P, Q), layer by layer.
 Conventions (seed 000, Roberts–Yaida–Hanin arXiv:2106.10165 ch. 11; ``docs/conventions.md``
 and ``docs/finite_width_training.md``). With the NTK :math:`\hat H^{(\ell)}` and learning-rate
 tensor :math:`\lambda_\mu` of :mod:`fieldnn.kernels._ntk_fluctuations`, the dNTK of layer ℓ is
-the change of the NTK along the output's own tangent direction,
+the second derivative of one preactivation along the tangent directions of two others,
 
 .. math::
 
-    \widehat{dH}^{(\ell)}_{i_0i_1i_2;\delta_0\delta_1\delta_2} = \sum_\mu\lambda_\mu\,
-        \frac{\partial z^{(\ell)}_{i_0\delta_0}}{\partial\theta_\mu}\,
-        \frac{\partial\hat H^{(\ell)}_{i_1i_2;\delta_1\delta_2}}{\partial\theta_\mu},
+    \widehat{dH}^{(\ell)}_{i_0i_1i_2;\delta_0\delta_1\delta_2} = \sum_{\mu\nu}\lambda_\mu
+        \lambda_\nu\,\frac{\partial^2z^{(\ell)}_{i_0\delta_0}}{\partial\theta_\mu
+        \partial\theta_\nu}\,\frac{\partial z^{(\ell)}_{i_1\delta_1}}{\partial\theta_\mu}\,
+        \frac{\partial z^{(\ell)}_{i_2\delta_2}}{\partial\theta_\nu},
 
 so that one gradient-descent step :math:`\Delta\theta_\mu = -\eta\lambda_\mu\sum
-\varepsilon_{i_0\delta_0}\partial_\mu z_{i_0\delta_0}` changes the NTK by
-:math:`-\eta\sum\varepsilon_{i_0\delta_0}\widehat{dH}_{i_0i_1i_2;\delta_0\delta_1\delta_2}
-+ O(\eta^2)`. Its mean vanishes (flip the sign of one neuron); to O(1/n), normalised by
+\varepsilon_{j\alpha}\partial_\mu z_{j\alpha}` moves the outputs by
+:math:`-\eta\sum_j\hat H_{ij}\varepsilon_j + \tfrac{\eta^2}2\sum\widehat{dH}_{ij_1j_2}
+\varepsilon_{j_1}\varepsilon_{j_2} + O(\eta^3)` and the NTK by :math:`\Delta\hat H_{i_1i_2} =
+-\eta\sum_j(\widehat{dH}_{i_1i_2j} + \widehat{dH}_{i_2i_1j})\varepsilon_j + O(\eta^2)` (RYH
+sec. 11.1). Its mean vanishes (flip the sign of one neuron); to O(1/n), normalised by
 :math:`1/n_{\ell-1}`,
 
 .. math::
@@ -101,12 +104,12 @@ def _derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
     ]
 
 
-# the pair moments ⟨σ^(i)_a σ^(j)_b⟩ used, and the four-point pattern ⟨σ'_a σ''_b σ'_c σ_d⟩
-_PAIRS = ((1, 1), (2, 0), (0, 2), (2, 2), (1, 3), (3, 1))
+# the pair moments ⟨σ^(i)_a σ^(j)_b⟩ used, and the four-point pattern ⟨σ''_a σ'_b σ'_c σ_d⟩
+_PAIRS = ((1, 1), (2, 0), (2, 2), (3, 1))
 
 
 def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pair moments (len(_PAIRS), s, s) and ⟨σ'_aσ''_bσ'_cσ_d⟩ (s, s, s, s) on one block."""
+    """Pair moments (len(_PAIRS), s, s) and ⟨σ''_aσ'_bσ'_cσ_d⟩ (s, s, s, s) on one block."""
     s = L.shape[0]
 
     def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +118,7 @@ def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarr
         for i, j in _PAIRS:
             out.append(np.einsum("m,ma,mb->ab", w, f[i], f[j]).ravel())
             mag.append(np.einsum("m,ma,mb->ab", w, np.abs(f[i]), np.abs(f[j])).ravel())
-        g = (f[1], f[2], f[1], f[0])
+        g = (f[2], f[1], f[1], f[0])
         out.append(np.einsum("m,ma,mb,mc,md->abcd", w, *g, optimize=True).ravel())
         mag.append(np.einsum("m,ma,mb,mc,md->abcd", w, *map(np.abs, g), optimize=True).ravel())
         return np.concatenate(out), np.concatenate(mag)
@@ -133,7 +136,7 @@ def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _moments(act: Activation, K: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Pair moments {(i, j): (P, P)} and the four-point tensor ⟨σ'_aσ''_bσ'_cσ_d⟩ (P,)*4, on
+    """Pair moments {(i, j): (P, P)} and the four-point tensor ⟨σ''_aσ'_bσ'_cσ_d⟩ (P,)*4, on
     blocks of at most four inputs (every entry involves at most four)."""
     P = K.shape[0]
     pairs = np.empty((len(_PAIRS), P, P))
@@ -204,38 +207,42 @@ def dntk_statistics(
     Notes
     -----
     Conditioning on layer ℓ (width n = n_ℓ), the dNTK forward equation (RYH sec. 11.2)
-    expresses :math:`\widehat{dH}'` through W ~ N(0, C_W/n), σ, σ', σ'', the NTK and the dNTK
-    of layer ℓ; Wick's theorem over W and the 1/n expansion of layer ℓ
-    (``docs/finite_width_training.md``) give, with :math:`r = n_\ell/n_{\ell-1}`, C_W, λ_W of
-    layer ℓ + 1, brackets over N(0, K^{(ℓ)}), :math:`M_{abcd} = \langle\sigma'_a\sigma'_b
-    \sigma_c\sigma_d\rangle`, :math:`N_{abcd} = \langle\sigma'_a\sigma''_b\sigma'_c\sigma_d
-    \rangle` and :math:`[F; g, h]_{xy} = \sum_{\alpha\beta}F_{x\alpha y\beta}\langle\partial_\alpha
-    g\rangle\langle\partial_\beta h\rangle`:
 
     .. math::
 
-        P'_{abcd} &= \lambda_WC_W(\Theta_{ab}M_{abcd} + \Theta_{ac}M_{acbd})
-            + C_W^2\Theta_{bc}(\Theta_{ab}N_{abcd} + \Theta_{ac}N_{acbd})\\
-        &\quad + r\big\{\lambda_WC_W([F; \sigma'_a\sigma_d, \sigma'_b\sigma_c]_{ab}
-            + [F; \sigma'_a\sigma_d, \sigma_b\sigma'_c]_{ac})
-            + C_W^2\Theta_{bc}([F; \sigma'_a\sigma_d, \sigma''_b\sigma'_c]_{ab}
-            + [F; \sigma'_a\sigma_d, \sigma'_b\sigma''_c]_{ac})\\
-        &\qquad + C_W^2\langle\sigma'_b\sigma'_c\rangle\textstyle\sum_\beta P_{abc\beta}
-            \langle\partial_\beta(\sigma'_a\sigma_d)\rangle\big\},\\
-        Q'_{abcd} &= \lambda_WC_W\Theta_{bc}M_{bcad}
-            + C_W^2\Theta_{bc}(\Theta_{ab}N_{abcd} + \Theta_{ac}N_{acbd})
-            + r\big\{\lambda_WC_W[F; \sigma_a\sigma'_b, \sigma'_c\sigma_d]_{bc}
-            + C_W^2\Theta_{ab}[F; \sigma'_a\sigma''_b, \sigma'_c\sigma_d]_{bc}\\
-        &\qquad + C_W^2B_{ccba}\langle\sigma'_a\sigma'_b\rangle\langle\sigma''_c\sigma_d\rangle
-            + C_W^2\langle\sigma'_a\sigma'_b\rangle\textstyle\sum_\beta Q_{abc\beta}
-            \langle\partial_\beta(\sigma'_c\sigma_d)\rangle\big\},
+        \widehat{dH}'_{i_0i_1i_2} = \frac{\lambda_W}{n}\Big[\delta_{i_0i_1}\sum_{kj}
+            \sigma'_{k\delta_0}\sigma_{k\delta_1}W_{i_2j}\sigma'_{j\delta_2}
+            \hat H_{kj;\delta_0\delta_2} + (1\leftrightarrow2)\Big]
+            + \sum_{j_0j_1j_2}W_{i_0j_0}W_{i_1j_1}W_{i_2j_2}\big[\sigma''_{j_0\delta_0}
+            \sigma'_{j_1\delta_1}\sigma'_{j_2\delta_2}\hat H_{j_0j_1;\delta_0\delta_1}
+            \hat H_{j_0j_2;\delta_0\delta_2} + \sigma'_{j_0\delta_0}\sigma'_{j_1\delta_1}
+            \sigma'_{j_2\delta_2}\widehat{dH}_{j_0j_1j_2}\big]
 
-    with F, B, Θ, K of layer ℓ from :func:`~fieldnn.kernels.ntk_fluctuations`. Layer 1 has a
-    parameter-independent NTK: P = Q = 0 there. Deep linear nets (σ'' = 0): C_W = λ_W = 1,
-    C_b = λ_b = 0, K = 1 and equal widths give :math:`P^{(\ell)} = (\ell-1)\ell(\ell+1)/3`,
+    is a polynomial in W ~ N(0, C_W/n); Wick's theorem over W and the 1/n expansion of layer
+    ℓ (``docs/finite_width_training.md``) give, with :math:`r = n_\ell/n_{\ell-1}`, C_W, λ_W
+    of layer ℓ + 1, brackets over N(0, K^{(ℓ)}), :math:`N_{abcd} = \langle\sigma''_a\sigma'_b
+    \sigma'_c\sigma_d\rangle` and :math:`[F; g, h]_{xy} = \sum_{\alpha\beta}F_{x\alpha y\beta}
+    \langle\partial_\alpha g\rangle\langle\partial_\beta h\rangle`:
+
+    .. math::
+
+        P'_{abcd} &= C_W^2\Theta_{ab}\Theta_{ac}N_{abcd} + r\,C_W^2\langle\sigma'_b\sigma'_c
+            \rangle\Big[B_{aabc}\langle\sigma''_a\sigma_d\rangle + \sum_\beta P_{abc\beta}
+            \langle\partial_\beta(\sigma'_a\sigma_d)\rangle\Big],\\
+        Q'_{abcd} &= \lambda_WC_W\Theta_{ac}\langle\sigma'_a\sigma_b\sigma'_c\sigma_d\rangle
+            + C_W^2\Theta_{ab}\Theta_{ac}N_{abcd}
+            + r\Big\{\lambda_WC_W[F; \sigma'_a\sigma_b, \sigma'_c\sigma_d]_{ac}
+            + C_W^2\Theta_{ab}[F; \sigma''_a\sigma'_b, \sigma'_c\sigma_d]_{ac}\\
+        &\qquad + C_W^2\langle\sigma'_a\sigma'_b\rangle\sum_\beta Q_{abc\beta}
+            \langle\partial_\beta(\sigma'_c\sigma_d)\rangle\Big\},
+
+    with F, B, Θ, K of layer ℓ from :func:`~fieldnn.kernels.ntk_fluctuations`. Layer 1 is
+    linear in its parameters: P = Q = 0 there. Deep linear nets (σ'' = 0): P = 0 at every
+    layer, and C_W = λ_W = 1, C_b = λ_b = 0, K = 1 and equal widths give
     :math:`Q^{(\ell)} = (\ell-1)\ell(\ell+1)/6`.
 
-    Numerics: M from :func:`~fieldnn.kernels._ntk_moments.mixed_four_moments`; N and the pair
+    Numerics: ⟨σ'σσ'σ⟩ from :func:`~fieldnn.kernels._ntk_moments.mixed_four_moments`; N and
+    the pair
     moments with σ'', σ''' by the lattice trapezoid rule on blocks of at most four inputs
     (rtol 1e-9, a RuntimeWarning above 1e-6), σ'' and σ''' by central differences of σ'.
     σ with a kink (relu, leaky relu) is refused.
@@ -250,8 +257,8 @@ def dntk_statistics(
     >>> import numpy as np
     >>> s = dntk_statistics("linear", np.array([[1.0]]), C_W=1.0, C_b=0.0,
     ...                     widths=[1, 50, 50, 50, 1], lambda_W=1.0, lambda_b=0.0)
-    >>> [round(float(p[0, 0, 0, 0]), 9) for p in s.P]  # (ℓ−1)ℓ(ℓ+1)/3
-    [0.0, 2.0, 8.0, 20.0]
+    >>> [round(float(q[0, 0, 0, 0]), 9) for q in s.Q]  # (ℓ−1)ℓ(ℓ+1)/6
+    [0.0, 1.0, 4.0, 10.0]
     """
     act, cw_in, cb_in, w_in = _checked_arguments(mlp_or_act, C_W, C_b, widths)
     act = _activation(act, smooth_moments=True)
@@ -271,40 +278,21 @@ def dntk_statistics(
         r = w[layer] / w[layer - 1]
         K, Th, F, B = fl.K[layer - 1], fl.Theta[layer - 1], fl.F[layer - 1], fl.B[layer - 1]
         Pl, Ql = Ps[-1], Qs[-1]
-        M = mixed_four_moments(act, K)[1]  # ⟨σ'_aσ'_bσ_cσ_d⟩
+        M = mixed_four_moments(act, K)[1].transpose(0, 2, 1, 3)  # ⟨σ'_aσ_bσ'_cσ_d⟩
         pm, N = _moments(act, K)
-        ds_s = _grad(pm, 1, 0)  # ⟨∂(σ'_xσ_y)⟩
-        s_ds = _grad(pm, 0, 1)  # ⟨∂(σ_xσ'_y)⟩
-        dds_ds = _grad(pm, 2, 1)  # ⟨∂(σ''_xσ'_y)⟩
-        ds_dds = _grad(pm, 1, 2)  # ⟨∂(σ'_xσ''_y)⟩
+        ds_s = _grad(pm, 1, 0)  # [x, y, α] = ⟨∂_α(σ'_xσ_y)⟩
+        dds_ds = _grad(pm, 2, 1)  # ⟨∂_α(σ''_xσ'_y)⟩
         Tp = pm[1, 1]
-        local = (
-            c**2
-            * Th[None, :, :, None]
-            * (Th[:, :, None, None] * N + Th[:, None, :, None] * N.transpose(0, 2, 1, 3))
-        )
-        P_new = (
-            lam * c * (Th[:, :, None, None] * M + Th[:, None, :, None] * M.transpose(0, 2, 1, 3))
-            + local
-        )
-        Q_new = lam * c * Th[None, :, :, None] * M.transpose(2, 0, 1, 3) + local
+        local = c**2 * Th[:, :, None, None] * Th[:, None, :, None] * N
+        P_new = local
+        Q_new = lam * c * Th[:, None, :, None] * M + local
         if layer >= 2:
-            ad = ds_s  # [a, d, α] for σ'_aσ_d
-            P_new = P_new + r * (
-                lam * c * np.einsum("xayb,xwa,yzb->xyzw", F, ad, ds_s)
-                + lam * c * np.einsum("xayb,xwa,zyb->xzyw", F, ad, s_ds)
-                + c**2
-                * Th[None, :, :, None]
-                * (
-                    np.einsum("xayb,xwa,yzb->xyzw", F, ad, dds_ds)
-                    + np.einsum("xayb,xwa,zyb->xzyw", F, ad, ds_dds)
-                )
-                + c**2 * Tp[None, :, :, None] * np.einsum("abcz,adz->abcd", Pl, ad)
+            P_new = P_new + r * c**2 * Tp[None, :, :, None] * (
+                np.einsum("aabc,ad->abcd", B, pm[2, 0]) + np.einsum("abcz,adz->abcd", Pl, ds_s)
             )
             Q_new = Q_new + r * (
-                lam * c * np.einsum("xayb,wxa,yzb->wxyz", F, s_ds, ds_s)
-                + c**2 * Th[:, :, None, None] * np.einsum("xayb,wxa,yzb->wxyz", F, ds_dds, ds_s)
-                + c**2 * np.einsum("ccba,ab,cd->abcd", B, Tp, pm[2, 0])
+                lam * c * np.einsum("xayb,xwa,yzb->xwyz", F, ds_s, ds_s)
+                + c**2 * Th[:, :, None, None] * np.einsum("xayb,xwa,yzb->xwyz", F, dds_ds, ds_s)
                 + c**2 * Tp[:, :, None, None] * np.einsum("abcz,cdz->abcd", Ql, ds_s)
             )
         Ps.append(P_new)

@@ -25,7 +25,11 @@ sin                     :math:`e^{-(k_{11}+k_{22})/2}\sinh k_{12}`; σ'σ' (cos 
 linear                  :math:`k_{12}`; σ'σ': 1
 gauss (normalised)      σ(z) = exp(z − q), q the pre-activation variance:
                         :math:`e^{k_{12} - (k_{11}+k_{22})/2}` for both
-tanh, gelu, swish       none (quadrature in :mod:`fieldnn.kernels.gaussian`)
+gelu                    :math:`\tfrac{k_{12}}{4} + \tfrac{k_{12}\arcsin\rho}{2\pi}
+                        + \tfrac{k_{11}k_{22} + k_{12}^2(1/A + 1/B - 1)}{2\pi\sqrt{AB -
+                        k_{12}^2}}`, A = 1 + k11, B = 1 + k22, ρ = k12/√(AB); σ'σ' its
+                        k12-derivative (:mod:`fieldnn.kernels._gelu`)
+tanh, swish             none (quadrature in :mod:`fieldnn.kernels.gaussian`)
 ======================  ==========================================================================
 
 Conventions: relu'(0) = 0, leaky_relu'(0) = a (the one-sided derivative from the left).
@@ -61,6 +65,7 @@ from array_api_compat import array_namespace, is_numpy_namespace
 from ..errors import ArgumentError, ArgumentTypeError, UnknownNameError
 from ._erf import erf as _erf
 from ._erf import ndtr as _ndtr
+from ._gelu import gelu_derivative_pair, gelu_pair
 
 __all__ = ["KNOWN_ACTIVATIONS", "Activation", "get_activation", "leaky_relu"]
 
@@ -428,7 +433,7 @@ _REGISTRY: dict[str, Activation] = {
     "leaky_relu": leaky_relu(),
     "tanh": Activation("tanh", False, (), _tanh_f, _tanh_d),
     "sin": Activation("sin", False, (), _sin_f, _sin_d, _sin_pair, _sin_dpair),
-    "gelu": Activation("gelu", False, (), _gelu_f, _gelu_d),
+    "gelu": Activation("gelu", False, (), _gelu_f, _gelu_d, gelu_pair, gelu_derivative_pair),
     "swish": Activation("swish", False, (), _swish_f, _swish_d),
     "linear": Activation(
         "linear", False, (), _linear_f, _linear_d, _linear_pair, _linear_dpair, (1.0, 1.0)

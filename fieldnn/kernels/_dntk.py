@@ -1,5 +1,5 @@
-r"""The O(1/n) statistics of the dNTK of a deep MLP: its cross-correlation with the
-preactivations (P, Q), layer by layer.
+r"""The O(1/n) statistics of the dNTK of a deep MLP — its cross-correlation with the
+preactivations (P, Q) — and the mean R of its first ddNTK, layer by layer.
 
 Conventions (seed 000, Roberts–Yaida–Hanin arXiv:2106.10165 ch. 11; ``docs/conventions.md``
 and ``docs/finite_width_training.md``). With the NTK :math:`\hat H^{(\ell)}` and learning-rate
@@ -31,11 +31,27 @@ sec. 11.1). Its mean vanishes (flip the sign of one neuron); to O(1/n), normalis
 (RYH eq. (11.42) names). Array layout: ``P[a, b, c, d]`` = :math:`P_{abcd}`, ``Q[a, b, c, d]``
 = :math:`Q_{abcd}`; P is symmetric in (b, c).
 
+The first ddNTK is the third derivative of one preactivation along three tangent directions,
+:math:`\widehat{ddI}_{i_0i_1i_2i_3;\delta_0\delta_1\delta_2\delta_3} = \sum\lambda_{\mu_1}
+\lambda_{\mu_2}\lambda_{\mu_3}\,\partial^3z_{i_0\delta_0}/\partial\theta_{\mu_1}
+\partial\theta_{\mu_2}\partial\theta_{\mu_3}\prod_{k=1}^3\partial z_{i_k\delta_k}/
+\partial\theta_{\mu_k}` (RYH sec. 11.3; it enters the O(η³) term of the output update and
+the O(η²) term of the NTK update), symmetric in its last three slots. Its mean is O(1/n):
+
+.. math::
+
+    \mathbb E\big[\widehat{ddI}_{i_0i_1i_2i_3;\delta_0\delta_1\delta_2\delta_3}\big]
+        = \frac1{n_{\ell-1}}\big[\delta_{i_0i_1}\delta_{i_2i_3}R_{\delta_0\delta_1\delta_2
+        \delta_3} + \delta_{i_0i_2}\delta_{i_1i_3}R_{\delta_0\delta_2\delta_1\delta_3}
+        + \delta_{i_0i_3}\delta_{i_1i_2}R_{\delta_0\delta_3\delta_1\delta_2}\big],
+
+``R[a, b, c, d]`` = :math:`R_{abcd}`, symmetric in (c, d).
+
 References
 ----------
 D. A. Roberts, S. Yaida, B. Hanin, "The Principles of Deep Learning Theory", arXiv:2106.10165,
 ch. 11: the dNTK forward equation (sec. 11.2), its statistics P, Q (sec. 11.2, eq. (11.42) for
-the tensor structure).
+the tensor structure), the ddNTKs (sec. 11.3).
 """
 
 from __future__ import annotations
@@ -70,13 +86,17 @@ class DNTKStatistics:
     Attributes
     ----------
     P, Q : list of ndarray (P, P, P, P)
-        Layouts as in :mod:`fieldnn.kernels._dntk` (normalised by 1/n_{ℓ−1}); zero at ℓ = 1.
+        dNTK–preactivation cross-correlations, layouts as in :mod:`fieldnn.kernels._dntk`
+        (normalised by 1/n_{ℓ−1}); zero at ℓ = 1.
+    R : list of ndarray (P, P, P, P)
+        Mean of the first ddNTK (layout in :mod:`fieldnn.kernels._dntk`); zero at ℓ = 1.
     ntk : NTKFluctuations
         K, Θ, V, A, B, D, F of every layer, which the recursions use.
     """
 
     P: list[np.ndarray]
     Q: list[np.ndarray]
+    R: list[np.ndarray]
     ntk: NTKFluctuations
 
 
@@ -104,12 +124,15 @@ def _derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
     ]
 
 
-# the pair moments ⟨σ^(i)_a σ^(j)_b⟩ used, and the four-point pattern ⟨σ''_a σ'_b σ'_c σ_d⟩
+# the pair moments ⟨σ^(i)_a σ^(j)_b⟩ and the four-point moments ⟨σ^(i)_a σ^(j)_b σ^(k)_c σ^(l)_d⟩
+# the recursions use
 _PAIRS = ((1, 1), (2, 0), (2, 2), (3, 1))
+_FOURS = ((2, 1, 1, 0), (3, 1, 1, 1), (2, 0, 1, 1))
 
 
 def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pair moments (len(_PAIRS), s, s) and ⟨σ''_aσ'_bσ'_cσ_d⟩ (s, s, s, s) on one block."""
+    """Pair moments (len(_PAIRS), s, s) and four-point moments (len(_FOURS), s, s, s, s) on
+    one block of s inputs."""
     s = L.shape[0]
 
     def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,9 +141,11 @@ def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarr
         for i, j in _PAIRS:
             out.append(np.einsum("m,ma,mb->ab", w, f[i], f[j]).ravel())
             mag.append(np.einsum("m,ma,mb->ab", w, np.abs(f[i]), np.abs(f[j])).ravel())
-        g = (f[2], f[1], f[1], f[0])
-        out.append(np.einsum("m,ma,mb,mc,md->abcd", w, *g, optimize=True).ravel())
-        mag.append(np.einsum("m,ma,mb,mc,md->abcd", w, *map(np.abs, g), optimize=True).ravel())
+        for pattern in _FOURS:
+            g = [f[k] for k in pattern]
+            out.append(np.einsum("m,ma,mb,mc,md->abcd", w, *g, optimize=True).ravel())
+            g = [np.abs(x) for x in g]
+            mag.append(np.einsum("m,ma,mb,mc,md->abcd", w, *g, optimize=True).ravel())
         return np.concatenate(out), np.concatenate(mag)
 
     value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_MOMENT_RTOL)
@@ -132,21 +157,27 @@ def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarr
             stacklevel=4,
         )
     n_pair = len(_PAIRS) * s * s
-    return value[:n_pair].reshape(len(_PAIRS), s, s), value[n_pair:].reshape((s,) * 4)
+    return (
+        value[:n_pair].reshape(len(_PAIRS), s, s),
+        value[n_pair:].reshape((len(_FOURS),) + (s,) * 4),
+    )
 
 
-def _moments(act: Activation, K: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Pair moments {(i, j): (P, P)} and the four-point tensor ⟨σ''_aσ'_bσ'_cσ_d⟩ (P,)*4, on
-    blocks of at most four inputs (every entry involves at most four)."""
+def _moments(act: Activation, K: np.ndarray) -> tuple[dict, dict]:
+    """Pair moments {(i, j): (P, P)} and four-point moments {(i, j, k, l): (P,)*4}, on blocks
+    of at most four inputs (every entry involves at most four)."""
     P = K.shape[0]
     pairs = np.empty((len(_PAIRS), P, P))
-    four = np.empty((P,) * 4)
+    fours = np.empty((len(_FOURS),) + (P,) * 4)
     blocks = [tuple(range(P))] if P <= 4 else list(combinations(range(P), 4))
     for S in blocks:
         pb, fb = _block_moments(act, rank_factor(K[np.ix_(S, S)]))
         pairs[(slice(None), *np.ix_(S, S))] = pb
-        four[np.ix_(S, S, S, S)] = fb
-    return {key: pairs[k] for k, key in enumerate(_PAIRS)}, four
+        fours[(slice(None), *np.ix_(S, S, S, S))] = fb
+    return (
+        {key: pairs[k] for k, key in enumerate(_PAIRS)},
+        {key: fours[k] for k, key in enumerate(_FOURS)},
+    )
 
 
 def _grad(pm: dict, i: int, j: int) -> np.ndarray:
@@ -183,7 +214,7 @@ def dntk_statistics(
     lambda_W: PerLayer = 1.0,
     lambda_b: PerLayer = 1.0,
 ) -> DNTKStatistics:
-    r"""The dNTK–preactivation cross-correlations P, Q of a deep MLP at P inputs, every layer.
+    r"""dNTK–preactivation cross-correlations P, Q and first-ddNTK mean R of a deep MLP.
 
     Parameters
     ----------
@@ -202,7 +233,7 @@ def dntk_statistics(
     Returns
     -------
     DNTKStatistics
-        P, Q (P, P, P, P) of every layer, and the :class:`NTKFluctuations` they use.
+        P, Q, R (P, P, P, P) of every layer, and the :class:`NTKFluctuations` they use.
 
     Notes
     -----
@@ -236,9 +267,26 @@ def dntk_statistics(
         &\qquad + C_W^2\langle\sigma'_a\sigma'_b\rangle\sum_\beta Q_{abc\beta}
             \langle\partial_\beta(\sigma'_c\sigma_d)\rangle\Big\},
 
-    with F, B, Θ, K of layer ℓ from :func:`~fieldnn.kernels.ntk_fluctuations`. Layer 1 is
-    linear in its parameters: P = Q = 0 there. Deep linear nets (σ'' = 0): P = 0 at every
-    layer, and C_W = λ_W = 1, C_b = λ_b = 0, K = 1 and equal widths give
+    with F, B, Θ, K of layer ℓ from :func:`~fieldnn.kernels.ntk_fluctuations`.
+
+    The third derivative of z' = b + Wσ(z) (σ''' ∂z∂z∂z, σ'' times dNTK and NTK, σ' times the
+    ddNTK of layer ℓ when all three parameters lie below layer ℓ + 1; σ'' times two NTKs and σ'
+    times the dNTK when one is a weight of layer ℓ + 1), Wick over W and the same 1/n rules give
+    the first ddNTK mean, with :math:`T_{ab} = \langle\sigma'_a\sigma'_b\rangle`:
+
+    .. math::
+
+        R'_{abcd} &= \Theta_{ac}\Theta_{ad}\big(C_W^2\Theta_{ab}\langle\sigma'''_a\sigma'_b
+            \sigma'_c\sigma'_d\rangle + \lambda_WC_W\langle\sigma''_a\sigma_b\sigma'_c
+            \sigma'_d\rangle\big) + r\,T_{cd}\Big\{C_W^2T_{ab}R_{abcd}
+            + B_{aacd}\big(C_W^2\Theta_{ab}\langle\sigma'''_a\sigma'_b\rangle
+            + \lambda_WC_W\langle\sigma''_a\sigma_b\rangle\big)\\
+        &\qquad + \sum_\beta P_{acd\beta}\big(C_W^2\Theta_{ab}\langle\partial_\beta
+            (\sigma''_a\sigma'_b)\rangle + \lambda_WC_W\langle\partial_\beta(\sigma'_a
+            \sigma_b)\rangle\big)\Big\}.
+
+    Layer 1 is linear in its parameters: P = Q = R = 0 there. Deep linear nets (σ'' = 0):
+    P = R = 0 at every layer, and C_W = λ_W = 1, C_b = λ_b = 0, K = 1 and equal widths give
     :math:`Q^{(\ell)} = (\ell-1)\ell(\ell+1)/6`.
 
     Numerics: ⟨σ'σσ'σ⟩ from :func:`~fieldnn.kernels._ntk_moments.mixed_four_moments`; N and
@@ -272,19 +320,25 @@ def dntk_statistics(
     cw = _per_layer(cw_in, "C_W", L)
     lw = _per_layer(lambda_W, "lambda_W", L)
     zero4 = np.zeros((X.shape[0],) * 4)
-    Ps, Qs = [zero4], [zero4]
+    Ps, Qs, Rs = [zero4], [zero4], [zero4]
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         c, lam = cw[layer], lw[layer]
         r = w[layer] / w[layer - 1]
         K, Th, F, B = fl.K[layer - 1], fl.Theta[layer - 1], fl.F[layer - 1], fl.B[layer - 1]
-        Pl, Ql = Ps[-1], Qs[-1]
+        Pl, Ql, Rl = Ps[-1], Qs[-1], Rs[-1]
         M = mixed_four_moments(act, K)[1].transpose(0, 2, 1, 3)  # ⟨σ'_aσ_bσ'_cσ_d⟩
-        pm, N = _moments(act, K)
+        pm, fm = _moments(act, K)
+        N = fm[2, 1, 1, 0]  # ⟨σ''_aσ'_bσ'_cσ_d⟩
         ds_s = _grad(pm, 1, 0)  # [x, y, α] = ⟨∂_α(σ'_xσ_y)⟩
         dds_ds = _grad(pm, 2, 1)  # ⟨∂_α(σ''_xσ'_y)⟩
         Tp = pm[1, 1]
         local = c**2 * Th[:, :, None, None] * Th[:, None, :, None] * N
         P_new = local
+        R_new = (
+            Th[:, None, :, None]
+            * Th[:, None, None, :]
+            * (c**2 * Th[:, :, None, None] * fm[3, 1, 1, 1] + lam * c * fm[2, 0, 1, 1])
+        )
         Q_new = lam * c * Th[:, None, :, None] * M + local
         if layer >= 2:
             P_new = P_new + r * c**2 * Tp[None, :, :, None] * (
@@ -295,6 +349,15 @@ def dntk_statistics(
                 + c**2 * Th[:, :, None, None] * np.einsum("xayb,xwa,yzb->xwyz", F, dds_ds, ds_s)
                 + c**2 * Tp[:, :, None, None] * np.einsum("abcz,cdz->abcd", Ql, ds_s)
             )
+            Baa = np.einsum("aacd->acd", B)[:, None]  # B_aacd over (a, ·, c, d)
+            R_new = R_new + r * Tp[None, None] * (
+                c**2 * Th[:, :, None, None] * pm[3, 1][:, :, None, None] * Baa
+                + c**2 * Th[:, :, None, None] * np.einsum("acdz,abz->abcd", Pl, dds_ds)
+                + c**2 * Tp[:, :, None, None] * Rl
+                + lam * c * pm[2, 0][:, :, None, None] * Baa
+                + lam * c * np.einsum("acdz,abz->abcd", Pl, ds_s)
+            )
         Ps.append(P_new)
         Qs.append(Q_new)
-    return DNTKStatistics(P=Ps, Q=Qs, ntk=fl)
+        Rs.append(R_new)
+    return DNTKStatistics(P=Ps, Q=Qs, R=Rs, ntk=fl)

@@ -2,6 +2,8 @@
 mixed second differences of the outputs (checked against the exact dNTK of a two-layer linear
 net), and the recursions against sampled networks (pulls in standard errors)."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -235,3 +237,107 @@ def test_sampled_gelu_net_unequal_widths_three_inputs():
     for (mean, err), T in zip(sampled, (theory.P[-1], theory.Q[-1]), strict=True):
         assert np.max(np.abs(mean - T) / err) < 4.0
         assert np.median(np.abs(T) / err) > 10.0
+
+
+# --------------------------------------------------------------------------------------------
+# the first ddNTK
+# --------------------------------------------------------------------------------------------
+def _tangent_directions(spec, params, X, lb, lw):
+    z, h = forward(spec, params, X)
+    D = output_jacobian_factors(spec, params, z, h)
+    d_out, P = spec.widths[-1], X.shape[0]
+    layers = range(spec.depth)
+    dirs = []
+    for i in range(d_out):
+        for b in range(P):
+            dW = [
+                lw[k] / spec.widths[k] * D[k][:, i, b, :, None] * h[k][:, b, None, :]
+                for k in layers
+            ]
+            dirs.append((dW, [lb[k] * D[k][:, i, b, :] for k in layers]))
+    return dirs
+
+
+def sampled_ddntk(spec, params, X, lb, lw, eps=2e-3):
+    """ddIĤ_{i0i1i2i3;abcd} = Σ λλλ ∂³z_{i0a} ∂z_{i1b} ∂z_{i2c} ∂z_{i3d} of each network,
+    (R, d_out, P, d_out, P, d_out, P, d_out, P), by the central mixed third difference of the
+    outputs along three tangent directions (forward passes only)."""
+    dirs = _tangent_directions(spec, params, X, lb, lw)
+    R, P, d_out = params.b[-1].shape[0], X.shape[0], spec.widths[-1]
+    m = len(dirs)
+    out = np.empty((R, d_out, P, m, m, m))
+    for u in range(m):
+        for v in range(u, m):
+            for w in range(v, m):
+                acc = 0.0
+                for s in itertools.product((1.0, -1.0), repeat=3):
+                    step = [eps * x for x in s]
+                    p = Parameters(
+                        [
+                            W + step[0] * a + step[1] * b + step[2] * c
+                            for W, a, b, c in zip(
+                                params.W, dirs[u][0], dirs[v][0], dirs[w][0], strict=True
+                            )
+                        ],
+                        [
+                            B + step[0] * a + step[1] * b + step[2] * c
+                            for B, a, b, c in zip(
+                                params.b, dirs[u][1], dirs[v][1], dirs[w][1], strict=True
+                            )
+                        ],
+                    )
+                    acc = acc + s[0] * s[1] * s[2] * forward(spec, p, X)[0][-1]
+                t = np.swapaxes(acc / (8 * eps**3), 1, 2)
+                for perm in set(itertools.permutations((u, v, w))):
+                    out[(slice(None), slice(None), slice(None), *perm)] = t
+    return out.reshape((R, d_out, P) + (d_out, P) * 3)
+
+
+def sampled_R(act, widths, X, C_W, C_b, n_nets, *, chunk=500, seed=0):
+    """n_{L−1}·E[ddIĤ_{i0i0i2i2}] (R), i0 ≠ i2, averaged over ordered pairs of distinct
+    outputs; mean and standard error over networks."""
+    spec = MLPSpec.of(fnn.MLP(act, widths=widths, C_W=C_W, C_b=C_b))
+    lb, lw = spec.learning_rates(1.0, 1.0)
+    rng = np.random.default_rng(seed)
+    d = widths[-1]
+    pairs = [(i, j) for i in range(d) for j in range(d) if i != j]
+    est = []
+    for _ in range(0, n_nets, chunk):
+        dd = sampled_ddntk(spec, init_parameters(spec, chunk, rng), X, lb, lw)
+        est.append(np.mean([dd[:, i, :, i, :, j, :, j] for i, j in pairs], axis=0))
+    x = widths[-2] * np.concatenate(est)
+    return x.mean(0), x.std(0, ddof=1) / np.sqrt(len(x))
+
+
+def test_linear_R_vanishes():
+    # σ'' = σ''' = 0: every source of R vanishes (the ddNTK mean of a linear net is O(1/n²))
+    s = dntk_statistics(
+        "linear", np.array([[1.0], [0.3]]), C_W=1.2, C_b=0.1, widths=[1, 30, 40, 50, 2]
+    )
+    assert all(np.all(r == 0.0) for r in s.R)
+
+
+def test_third_difference_ddntk_of_a_tanh_net_converges():
+    # the mixed third difference converges like ε² (differences between ε, ε/2, ε/4 fall by 4)
+    X = np.array([[0.5], [-1.0]])
+    spec = MLPSpec.of(fnn.MLP("tanh", widths=[1, 9, 9, 2], C_W=1.5, C_b=0.1))
+    params = init_parameters(spec, 2, np.random.default_rng(7))
+    lb, lw = spec.learning_rates(1.0, 1.0)
+    d = [sampled_ddntk(spec, params, X, lb, lw, eps=e) for e in (8e-3, 4e-3, 2e-3)]
+    first, second = np.max(np.abs(d[0] - d[1])), np.max(np.abs(d[1] - d[2]))
+    assert 3.0 < first / second < 5.0
+    assert second < 1e-3 * np.max(np.abs(d[2]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("act", "C_W", "C_b", "widths"),
+    [("tanh", 1.5, 0.1, [1, 64, 64, 2]), ("gelu", 1.2, 0.2, [1, 64, 64, 64, 2])],
+)
+def test_sampled_R(act, C_W, C_b, widths):
+    # 1000 networks; the four-layer gelu net exercises the P and R terms of the recursion
+    X = np.array([[0.5], [-1.0]])
+    theory = dntk_statistics(act, X, C_W=C_W, C_b=C_b, widths=widths).R[-1]
+    mean, err = sampled_R(act, widths, X, C_W, C_b, 1000)
+    assert np.max(np.abs(mean - theory) / err) < 4.0
+    assert np.median(np.abs(theory) / err) > 10.0

@@ -29,8 +29,10 @@ variances 0 … 10 and ρ = −1 … 1). neural-tangents' ``stax.Gelu`` has an e
 All variances are divided by m = max(A, B) before products are formed (no overflow at any
 finite variance), and D is formed as 1 + k11 + k22 + det K (the difference AB − k12² alone
 loses the 1 + k11 + k22 at large variances and ρ → ±1). For k12 → −√(k11 k22) with
-k11, k22 ≫ 1 the three terms of ⟨σσ⟩ cancel (the value is O(1), the terms O(k)): the
-absolute error stays ~1e-16 k.
+k11, k22 ≫ 1 the terms of ⟨σσ⟩ cancel (the value is O(k^{-1/2}) at ρ = −1, the terms
+O(k^{1/2})): where they exceed 100 × the value, ⟨σσ⟩ is instead a 1-d integral over z1 of
+z1 Φ(z1) E[z2 Φ(z2) | z1] (the inner expectation in closed form) on a fixed window of
+Gauss–Legendre panels (:func:`_conditioned`).
 
 References
 ----------
@@ -40,6 +42,8 @@ R. Price, IRE Trans. Inf. Theory 4 (1958) 69 (Price's theorem); R. Novak et al.,
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -51,30 +55,83 @@ _TWO_PI = 2.0 * np.pi
 def _parts(
     k11: np.ndarray, k22: np.ndarray, k12: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """m, arcsin ρ, √D/m, N/m² and M/m (broadcast) for the two closed forms."""
+    """m, arccos(−ρ)/(2π) = 1/4 + arcsin(ρ)/(2π), √D/m, N/m² and M/m (broadcast) for the two
+    closed forms. For ρ < 0, arccos(−ρ) = 2 arcsin √((1 + ρ)/2) with
+    1 + ρ = D/(√(AB)(√(AB) + ``|k12|``)): accurate to the last digits as ρ → −1, where
+    1/4 + arcsin(ρ)/(2π) → 0 would cancel."""
     A, B = 1.0 + k11, 1.0 + k22
     m = np.maximum(A, B)
     a, b, c = A / m, B / m, k12 / m
-    asin = np.arcsin(np.clip(c / np.sqrt(a * b), -1.0, 1.0))
+    root_ab = np.sqrt(a * b)
     e, p, q = 1.0 / m, k11 / m, k22 / m
     det = np.maximum(p * q - c * c, 0.0)  # det K/m²
     # D/m² = (1 + k11 + k22)/m² + det K/m²: the difference AB − k12² alone cancels
     root_d = np.sqrt(e * e + (p + q) * e + det)
+    angle = 0.25 + np.arcsin(np.clip(c / root_ab, -1.0, 1.0)) / _TWO_PI
+    one_plus = root_d * root_d / (root_ab * (root_ab + np.abs(c)))
+    near = 2.0 * np.arcsin(np.sqrt(0.5 * np.minimum(one_plus, 2.0))) / _TWO_PI
+    angle = np.where(c < 0, near, angle)
     n = det + c * c * (1.0 / A + 1.0 / B)
     big_m = 3.0 * e + (p + m * det) / b * e + (q + m * det) / a * e
-    return m, asin, root_d, n, big_m
+    return m, angle, root_d, n, big_m
+
+
+_CANCELLATION = 100.0
+"""Above this ratio of the terms' magnitude to ⟨σσ⟩ (anti-correlated inputs at large variance)
+the pair is computed by :func:`_conditioned` instead (the closed form would lose more than
+two of its sixteen digits)."""
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(20)
+
+
+def _conditioned(k11: float, k22: float, k12: float) -> float:
+    """⟨gelu(z1) gelu(z2)⟩ for k12 < 0 as a 1-d integral over z1 of z1 Φ(z1) h(z1), where
+    h(z1) = E[z2 Φ(z2) | z1] = μΦ(μ/s) + (v/s)φ(μ/s) (z2 | z1 ~ N(μ, v), μ = −β z1,
+    β = −k12/k11, s = √(1 + v)), in closed form. The integrand lives where |z1| ≲ 40 (z1 < 0:
+    Φ(z1)) or z1 ≲ 40 s/β (z1 > 0: Φ(−β z1/s)), independent of the variances: composite
+    20-node Gauss–Legendre panels of width ≤ 2 there, times the N(0, k11) density."""
+    from scipy.special import ndtr
+
+    beta = -k12 / k11
+    v = max(k22 - k12 * (k12 / k11), 0.0)
+    s = math.sqrt(1.0 + v)
+    reach = 40.0 * math.sqrt(k11)  # the density itself: e^{-800}
+    lo, hi = -min(40.0, reach), min(40.0 * max(1.0, s / beta), reach)
+    panels = max(1, math.ceil((hi - lo) / 2.0))
+    edges = np.linspace(lo, hi, panels + 1)
+    half = 0.5 * np.diff(edges)
+    z = ((edges[:-1] + half)[:, None] + half[:, None] * _NODES[None, :]).ravel()
+    w = (half[:, None] * _WEIGHTS[None, :]).ravel()
+    mu = -beta * z
+    t = mu / s
+    h = mu * ndtr(t) + (v / s) * np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
+    density = np.exp(-0.5 * z * z / k11) / math.sqrt(2.0 * math.pi * k11)
+    return float(np.sum(w * z * ndtr(z) * h * density))
 
 
 def gelu_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple) -> np.ndarray:
-    """⟨gelu(z1) gelu(z2)⟩ for z ~ N(0, [[k11, k12], [k12, k22]]) (module docstring)."""
-    m, asin, root_d, n, _ = _parts(k11, k22, k12)
-    return 0.25 * k12 + k12 * asin / _TWO_PI + m * (n / root_d) / _TWO_PI
+    """⟨gelu(z1) gelu(z2)⟩ for z ~ N(0, [[k11, k12], [k12, k22]]) (module docstring); where
+    the closed form cancels (k12 < 0 and terms > :data:`_CANCELLATION` × the value) by
+    :func:`_conditioned`."""
+    m, angle, root_d, n, _ = _parts(k11, k22, k12)
+    head = k12 * angle
+    tail = m * (n / root_d) / _TWO_PI
+    value = np.asarray(head + tail, dtype=np.float64)
+    bad = (k12 < 0) & (np.abs(tail) > _CANCELLATION * np.abs(value))
+    if np.any(bad):
+        shape = value.shape
+        value = value.ravel().copy()
+        flat = [np.broadcast_to(x, shape).ravel() for x in (k11, k22, k12)]
+        for i in np.flatnonzero(bad):
+            value[i] = _conditioned(float(flat[0][i]), float(flat[1][i]), float(flat[2][i]))
+        value = value.reshape(shape)
+    return value
 
 
 def gelu_derivative_pair(
     k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple
 ) -> np.ndarray:
     """⟨gelu'(z1) gelu'(z2)⟩, gelu'(z) = Φ(z) + z φ(z) (module docstring)."""
-    m, asin, root_d, _, big_m = _parts(k11, k22, k12)
+    m, angle, root_d, _, big_m = _parts(k11, k22, k12)
     c = k12 / m
-    return 0.25 + asin / _TWO_PI + (c / root_d) * (big_m / (m * root_d * root_d)) / _TWO_PI
+    return angle + (c / root_d) * (big_m / (m * root_d * root_d)) / _TWO_PI

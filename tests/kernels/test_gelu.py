@@ -85,3 +85,15 @@ def test_deep_gelu_kernel_equals_the_quadrature_path():
     Kq, Tq = kernel_and_ntk(no_closed, X, C_W=1.5, C_b=0.1, lambda_W=1.0, lambda_b=0.2, depth=4)
     np.testing.assert_allclose(K, Kq, rtol=1e-12)
     np.testing.assert_allclose(T, Tq, rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1e2, 1e4, 1e8])
+@pytest.mark.parametrize("rho", [-1.0, -0.999])
+def test_anticorrelated_large_variance_matches_quadrature(k, rho):
+    # the cancellation regime: ⟨σσ⟩ by the conditioned 1-d integral, ⟨σ'σ'⟩ with the
+    # accurate arccos(−ρ); measured ≤ 1.5e-13 relative against the quadrature
+    a, b, c = np.array([k]), np.array([4 * k]), np.array([2 * k * rho])
+    act = get_activation("gelu")
+    for order, closed in ((0, gelu_pair), (1, gelu_derivative_pair)):
+        reference = _pair_quadrature(act, (order, order), a, b, c)
+        np.testing.assert_allclose(closed(a, b, c, ()), reference, rtol=1e-12)

@@ -98,8 +98,57 @@ def deep_rows(quick: bool) -> list[Row]:
     return rows
 
 
+def gelu_row(quick: bool) -> Row:
+    """GELU NNGP + NTK, depth 10, P = 50: closed form against the quadrature path (the same
+    activation with its closed forms removed, the state before) and neural-tangents."""
+    import dataclasses
+
+    from fieldnn.kernels.activations import get_activation
+
+    P = 50
+    X = np.random.default_rng(P).normal(size=(P, D_IN))
+    act = get_activation("gelu")
+    quadrature = dataclasses.replace(act, _pair=None, _derivative_pair=None)
+
+    def run(a):
+        return kernel_and_ntk(a, X, C_W=1.0, C_b=C_B, lambda_W=1.0, lambda_b=C_B, depth=DEPTH)
+
+    t_quad = best_times(None, lambda: run(quadrature), 1)[1]
+    K, T = run(act)
+    Kq, Tq = run(quadrature)
+    agree = max(_rel(K, Kq), _rel(T, Tq))
+    t = best_times(None, lambda: run(act), 3)[1]
+    nt = "neural-tangents not installed"
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        from neural_tangents import stax
+
+        layers = [stax.Dense(1, W_std=1.0, b_std=float(np.sqrt(C_B)))]
+        for _ in range(DEPTH - 1):
+            layers += [stax.Gelu(approximate=False), stax.Dense(1, 1.0, float(np.sqrt(C_B)))]
+        fn = jax.jit(stax.serial(*layers)[2], static_argnames="get")
+
+        def nt_run():
+            k = fn(X, None, ("nngp", "ntk"))
+            return np.asarray(k[0].block_until_ready()), np.asarray(k[1].block_until_ready())
+
+        Knt, Tnt = nt_run()
+        t_nt = best_times(None, nt_run, 3)[1]
+        diff = max(_rel(K, Knt), _rel(T, Tnt))
+        nt = f"neural-tangents {t_nt:.3g} s (max rel. difference {diff:.1e})"
+    except ImportError:
+        pass
+    merit = (
+        f"baseline: the 2-d quadrature path (before); max rel. difference {agree:.1e}; {nt}; "
+        f"{load()}"
+    )
+    return Row(f"9 GELU NNGP+NTK depth {DEPTH} P={P}", t_quad, t, merit, "closed form")
+
+
 def cases(quick: bool) -> list[Row]:
-    return deep_rows(quick)
+    return [*deep_rows(quick), gelu_row(quick)]
 
 
 if __name__ == "__main__":

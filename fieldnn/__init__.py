@@ -80,3 +80,9 @@ from .inference import empirical_ntk as empirical_ntk
 from .inference import gp_posterior as gp_posterior
 from .inference import gradient_flow_prediction as gradient_flow_prediction
 from .inference import train_replicas as train_replicas
+
+# compiled-loop caches in the user's cache directory, not the source tree (unless
+# NUMBA_CACHE_DIR is set); numba itself is imported only on the first compiled call
+from .kernels._jit_cache import use_user_cache_dir as _use_user_cache_dir
+
+_use_user_cache_dir()

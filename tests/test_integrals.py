@@ -20,7 +20,6 @@ from scipy import integrate
 from scipy.integrate import IntegrationWarning
 from scipy.special import erf
 
-from fieldnn._integrals_rules import G_WEIGHTS, GK_NODES, GK_WEIGHTS
 from fieldnn.errors import (
     ArgumentError,
     ArgumentTypeError,
@@ -29,6 +28,7 @@ from fieldnn.errors import (
     UnsupportedError,
 )
 from fieldnn.integrals import IntegralResult, two_vertex_integral, vertex_integral
+from fieldnn.integrals._rules import G_WEIGHTS, GK_NODES, GK_WEIGHTS
 
 # ----------------------------------------------------------------------------- seed kernels
 
@@ -391,7 +391,7 @@ def test_property_reflection_and_quad(xs, name):
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 6, 7])
 def test_leg_product_sharing_equals_naive_product(k):
-    from fieldnn.integrals import _LegProduct
+    from fieldnn.integrals._common import _LegProduct
 
     rng = np.random.default_rng(k)
     D = rng.standard_normal((5, 11))

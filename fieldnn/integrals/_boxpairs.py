@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import _integrals_rules as rules
+from . import _rules as rules
 
 
 def _sweep(legs_left, legs_right, internal, lo, hi, amap: rules.AxisMap | None, T: int):

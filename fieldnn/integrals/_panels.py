@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import _integrals_rules as rules
+from . import _rules as rules
 
 _U = 0.5 * (rules.GK_NODES + 1.0)  # Kronrod nodes on [0, 1]
 _WK = 0.5 * rules.GK_WEIGHTS

@@ -1,5 +1,5 @@
 r"""The O(1/n) statistics of the dNTK of a deep MLP — its cross-correlation with the
-preactivations (P, Q) — and the mean R of its first ddNTK, layer by layer.
+preactivations (P, Q) — and the means R and S, T, U of its two ddNTKs, layer by layer.
 
 Conventions (seed 000, Roberts–Yaida–Hanin arXiv:2106.10165 ch. 11; ``docs/conventions.md``
 and ``docs/finite_width_training.md``). With the NTK :math:`\hat H^{(\ell)}` and learning-rate
@@ -47,6 +47,22 @@ the O(η²) term of the NTK update), symmetric in its last three slots. Its mean
 
 ``R[a, b, c, d]`` = :math:`R_{abcd}`, symmetric in (c, d).
 
+The second ddNTK contracts two second derivatives,
+:math:`\widehat{ddII}_{i_1i_2i_3i_4;\delta_1\delta_2\delta_3\delta_4} = \sum\lambda_{\mu_1}
+\lambda_{\mu_2}\lambda_{\mu_3}\,\frac{\partial^2z_{i_1\delta_1}}{\partial\theta_{\mu_1}
+\partial\theta_{\mu_2}}\frac{\partial^2z_{i_2\delta_2}}{\partial\theta_{\mu_1}
+\partial\theta_{\mu_3}}\frac{\partial z_{i_3\delta_3}}{\partial\theta_{\mu_2}}
+\frac{\partial z_{i_4\delta_4}}{\partial\theta_{\mu_3}}` (RYH sec. 11.3), with mean
+
+.. math::
+
+    \mathbb E\big[\widehat{ddII}_{i_1i_2i_3i_4;\delta_1\delta_2\delta_3\delta_4}\big]
+        = \frac1{n_{\ell-1}}\big[\delta_{i_1i_2}\delta_{i_3i_4}S_{\delta_1\delta_2\delta_3\delta_4}
+        + \delta_{i_1i_3}\delta_{i_2i_4}T_{\delta_1\delta_2\delta_3\delta_4}
+        + \delta_{i_1i_4}\delta_{i_2i_3}U_{\delta_1\delta_2\delta_3\delta_4}\big],
+
+``S[a, b, c, d]`` = :math:`S_{abcd}` and likewise T, U.
+
 References
 ----------
 D. A. Roberts, S. Yaida, B. Hanin, "The Principles of Deep Learning Theory", arXiv:2106.10165,
@@ -90,6 +106,8 @@ class DNTKStatistics:
         (normalised by 1/n_{ℓ−1}); zero at ℓ = 1.
     R : list of ndarray (P, P, P, P)
         Mean of the first ddNTK (layout in :mod:`fieldnn.kernels._dntk`); zero at ℓ = 1.
+    S, T, U : list of ndarray (P, P, P, P)
+        Mean of the second ddNTK (layout in :mod:`fieldnn.kernels._dntk`); zero at ℓ = 1.
     ntk : NTKFluctuations
         K, Θ, V, A, B, D, F of every layer, which the recursions use.
     """
@@ -97,6 +115,9 @@ class DNTKStatistics:
     P: list[np.ndarray]
     Q: list[np.ndarray]
     R: list[np.ndarray]
+    S: list[np.ndarray]
+    T: list[np.ndarray]
+    U: list[np.ndarray]
     ntk: NTKFluctuations
 
 
@@ -127,7 +148,7 @@ def _derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
 # the pair moments ⟨σ^(i)_a σ^(j)_b⟩ and the four-point moments ⟨σ^(i)_a σ^(j)_b σ^(k)_c σ^(l)_d⟩
 # the recursions use
 _PAIRS = ((1, 1), (2, 0), (2, 2), (3, 1))
-_FOURS = ((2, 1, 1, 0), (3, 1, 1, 1), (2, 0, 1, 1))
+_FOURS = ((2, 1, 1, 0), (3, 1, 1, 1), (2, 0, 1, 1), (1, 1, 1, 1), (2, 2, 1, 1))
 
 
 def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +222,71 @@ def _unsupported(act: Activation) -> None:
         )
 
 
+def _second_ddntk(
+    lam: float,
+    c: float,
+    r: float,
+    Th: np.ndarray,
+    F: np.ndarray,
+    B: np.ndarray,
+    Q: np.ndarray,
+    S: np.ndarray,
+    T: np.ndarray,
+    U: np.ndarray,
+    M: np.ndarray,
+    pm: dict,
+    fm: dict,
+    ds_s: np.ndarray,
+    dds_ds: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """S', T', U' of layer ℓ + 1 from layer ℓ (r = 0 at ℓ = 1: no fluctuations there);
+    formulas in :func:`dntk_statistics` and ``docs/finite_width_training.md``."""
+    Tp = pm[1, 1]
+    TT_ab_cd = Tp[:, :, None, None] * Tp[None, None]  # T_ab T_cd
+    T_ac = Tp[:, None, :, None]
+    T_bd = Tp[None, :, None, :]
+    Th_ab = Th[:, :, None, None]
+    Th_ac = Th[:, None, :, None]
+    Th_bd = Th[None, :, None, :]
+    V4 = fm[2, 2, 1, 1]  # ⟨σ''_aσ''_bσ'_cσ'_d⟩
+    local = c**2 * Th_ab * Th_ac * Th_bd * V4
+    S_new = lam * c * Th_ac * Th_bd * fm[1, 1, 1, 1] + local
+    U_new = local.copy()
+    # T: ⟨σ'_aσ'_bσ_cσ_d⟩ = M[a, c, b, d] (M = ⟨σ'_aσ_bσ'_cσ_d⟩), N = ⟨σ''_aσ'_bσ'_cσ_d⟩
+    N = fm[2, 1, 1, 0]
+    T_new = (
+        lam**2 * Th_ab * M.transpose(0, 2, 1, 3)
+        + lam * c * Th_ab * (Th_ac * N.transpose(0, 2, 1, 3) + Th_bd * N.transpose(2, 0, 3, 1))
+        + local
+    )
+    if r:
+        S_new = S_new + r * (
+            lam * c * B * TT_ab_cd
+            + c**2 * Th_ab * B * pm[2, 2][:, :, None, None] * Tp[None, None]
+            + c**2 * TT_ab_cd * S
+        )
+        U_new = U_new + r * c**2 * Tp[:, None, None, :] * Tp[None, :, :, None] * U
+
+        def bracket(g: np.ndarray, h: np.ndarray) -> np.ndarray:
+            """[F; g_ac, h_bd]_ab over (a, b, c, d)."""
+            return np.einsum("xayb,xza,ywb->xyzw", F, g, h)
+
+        def q_term(g: np.ndarray) -> np.ndarray:
+            """Σ_β Q_{acbβ} g[b, d, β] over (a, b, c, d)."""
+            return np.einsum("acbz,bdz->abcd", Q, g)
+
+        T_new = T_new + r * (
+            lam**2 * bracket(ds_s, ds_s)
+            + lam * c * (Th_ac * bracket(dds_ds, ds_s) + Th_bd * bracket(ds_s, dds_ds))
+            + lam * c * (T_ac * q_term(ds_s) + T_bd * q_term(ds_s).transpose(1, 0, 3, 2))
+            + c**2 * Th_ac * Th_bd * bracket(dds_ds, dds_ds)
+            + c**2 * Th_ac * T_bd * q_term(dds_ds).transpose(1, 0, 3, 2)
+            + c**2 * Th_bd * T_ac * q_term(dds_ds)
+            + c**2 * T_ac * T_bd * T
+        )
+    return S_new, T_new, U_new
+
+
 # --------------------------------------------------------------------------------------------
 # the recursion
 # --------------------------------------------------------------------------------------------
@@ -214,7 +300,7 @@ def dntk_statistics(
     lambda_W: PerLayer = 1.0,
     lambda_b: PerLayer = 1.0,
 ) -> DNTKStatistics:
-    r"""dNTK–preactivation cross-correlations P, Q and first-ddNTK mean R of a deep MLP.
+    r"""dNTK–preactivation cross-correlations P, Q and ddNTK means R, S, T, U of a deep MLP.
 
     Parameters
     ----------
@@ -233,7 +319,8 @@ def dntk_statistics(
     Returns
     -------
     DNTKStatistics
-        P, Q, R (P, P, P, P) of every layer, and the :class:`NTKFluctuations` they use.
+        P, Q, R, S, T, U (P, P, P, P) of every layer, and the :class:`NTKFluctuations` they
+        use.
 
     Notes
     -----
@@ -285,9 +372,38 @@ def dntk_statistics(
             (\sigma''_a\sigma'_b)\rangle + \lambda_WC_W\langle\partial_\beta(\sigma'_a
             \sigma_b)\rangle\big)\Big\}.
 
-    Layer 1 is linear in its parameters: P = Q = R = 0 there. Deep linear nets (σ'' = 0):
-    P = R = 0 at every layer, and C_W = λ_W = 1, C_b = λ_b = 0, K = 1 and equal widths give
-    :math:`Q^{(\ell)} = (\ell-1)\ell(\ell+1)/6`.
+    The second ddNTK of layer ℓ + 1 is :math:`\sum_\mu\lambda_\mu G^\mu_{i_1;i_3}
+    G^\mu_{i_2;i_4}` with :math:`G^\mu_{i;k} = \sum_\nu\lambda_\nu\partial_\mu\partial_\nu z'_i
+    \partial_\nu z'_k`; expanding G through W, σ, σ', σ'' and the NTK, dNTK and ddNTK of layer
+    ℓ, Wick over W and the same rules give, with :math:`[F; g, h]_{ab}` taken over (a, c) and
+    (b, d) as :math:`\sum F_{a\alpha b\beta}\langle\partial_\alpha g_{ac}\rangle\langle
+    \partial_\beta h_{bd}\rangle` and :math:`(\mathcal Q g)_{abcd} = \sum_\beta Q_{acb\beta}
+    \langle\partial_\beta g_{bd}\rangle`:
+
+    .. math::
+
+        S'_{abcd} &= \lambda_WC_W\big(\Theta_{ac}\Theta_{bd}\langle\sigma'_a\sigma'_b\sigma'_c
+            \sigma'_d\rangle + rB_{abcd}T_{ab}T_{cd}\big) + C_W^2\Theta_{ab}\big(\Theta_{ac}
+            \Theta_{bd}\langle\sigma''_a\sigma''_b\sigma'_c\sigma'_d\rangle
+            + rB_{abcd}\langle\sigma''_a\sigma''_b\rangle T_{cd}\big)
+            + rC_W^2T_{ab}T_{cd}S_{abcd},\\
+        T'_{abcd} &= \lambda_W^2\big(\Theta_{ab}\langle\sigma'_a\sigma'_b\sigma_c\sigma_d\rangle
+            + r[F; \sigma'_a\sigma_c, \sigma'_b\sigma_d]\big)
+            + \lambda_WC_W\big(\Theta_{ab}\Theta_{ac}\langle\sigma''_a\sigma'_b\sigma'_c
+            \sigma_d\rangle + r\Theta_{ac}[F; \sigma''_a\sigma'_c, \sigma'_b\sigma_d]
+            + rT_{ac}(\mathcal Q\,\sigma'\sigma)_{abcd} + (a\leftrightarrow b,
+            c\leftrightarrow d)\big)\\
+        &\quad + C_W^2\big(\Theta_{ab}\Theta_{ac}\Theta_{bd}\langle\sigma''_a\sigma''_b\sigma'_c
+            \sigma'_d\rangle + r\Theta_{ac}\Theta_{bd}[F; \sigma''_a\sigma'_c, \sigma''_b
+            \sigma'_d] + r\Theta_{bd}T_{ac}(\mathcal Q\,\sigma''\sigma')_{abcd}
+            + (a\leftrightarrow b, c\leftrightarrow d) + rT_{ac}T_{bd}T_{abcd}\big),\\
+        U'_{abcd} &= C_W^2\big(\Theta_{ab}\Theta_{ac}\Theta_{bd}\langle\sigma''_a\sigma''_b
+            \sigma'_c\sigma'_d\rangle + rT_{ad}T_{bc}U_{abcd}\big).
+
+    Layer 1 is linear in its parameters: all of them vanish there. Deep linear nets
+    (σ'' = 0): P = R = U = 0 at every layer, and C_W = λ_W = 1, C_b = λ_b = 0, K = 1 and equal
+    widths give :math:`Q^{(\ell)} = (\ell-1)\ell(\ell+1)/6` and :math:`S^{(\ell)} =
+    T^{(\ell)} = (\ell-1)\ell^2(\ell+1)/12`.
 
     Numerics: ⟨σ'σσ'σ⟩ from :func:`~fieldnn.kernels._ntk_moments.mixed_four_moments`; N and
     the pair
@@ -320,12 +436,12 @@ def dntk_statistics(
     cw = _per_layer(cw_in, "C_W", L)
     lw = _per_layer(lambda_W, "lambda_W", L)
     zero4 = np.zeros((X.shape[0],) * 4)
-    Ps, Qs, Rs = [zero4], [zero4], [zero4]
+    Ps, Qs, Rs, Ss, Ts, Us = ([zero4] for _ in range(6))
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         c, lam = cw[layer], lw[layer]
         r = w[layer] / w[layer - 1]
         K, Th, F, B = fl.K[layer - 1], fl.Theta[layer - 1], fl.F[layer - 1], fl.B[layer - 1]
-        Pl, Ql, Rl = Ps[-1], Qs[-1], Rs[-1]
+        Pl, Ql, Rl, Sl, Tl, Ul = Ps[-1], Qs[-1], Rs[-1], Ss[-1], Ts[-1], Us[-1]
         M = mixed_four_moments(act, K)[1].transpose(0, 2, 1, 3)  # ⟨σ'_aσ_bσ'_cσ_d⟩
         pm, fm = _moments(act, K)
         N = fm[2, 1, 1, 0]  # ⟨σ''_aσ'_bσ'_cσ_d⟩
@@ -357,7 +473,13 @@ def dntk_statistics(
                 + lam * c * pm[2, 0][:, :, None, None] * Baa
                 + lam * c * np.einsum("acdz,abz->abcd", Pl, ds_s)
             )
+        S_new, T_new, U_new = _second_ddntk(
+            lam, c, r if layer >= 2 else 0.0, Th, F, B, Ql, Sl, Tl, Ul, M, pm, fm, ds_s, dds_ds
+        )
         Ps.append(P_new)
         Qs.append(Q_new)
         Rs.append(R_new)
-    return DNTKStatistics(P=Ps, Q=Qs, R=Rs, ntk=fl)
+        Ss.append(S_new)
+        Ts.append(T_new)
+        Us.append(U_new)
+    return DNTKStatistics(P=Ps, Q=Qs, R=Rs, S=Ss, T=Ts, U=Us, ntk=fl)

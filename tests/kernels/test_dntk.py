@@ -341,3 +341,149 @@ def test_sampled_R(act, C_W, C_b, widths):
     mean, err = sampled_R(act, widths, X, C_W, C_b, 1000)
     assert np.max(np.abs(mean - theory) / err) < 4.0
     assert np.median(np.abs(theory) / err) > 10.0
+
+
+# --------------------------------------------------------------------------------------------
+# the second ddNTK
+# --------------------------------------------------------------------------------------------
+def _jacobian(spec, params, X, lb, lw):
+    """Per layer, √λ_μ ∂z_{iα}/∂θ_μ flattened to (R, d_out·P, n_params of the layer)."""
+    z, h = forward(spec, params, X)
+    D = output_jacobian_factors(spec, params, z, h)
+    R = params.b[0].shape[0]
+    out = []
+    for k in range(spec.depth):
+        hk = np.broadcast_to(h[k], (R, *h[k].shape[1:]))
+        jw = D[k][..., :, None] * hk[:, None, :, None, :] * np.sqrt(lw[k] / spec.widths[k])
+        jb = D[k] * np.sqrt(lb[k])
+        flat = (R, jw.shape[1] * jw.shape[2], -1)
+        out.append(np.concatenate([jw.reshape(flat), jb.reshape(flat)], axis=2))
+    return out
+
+
+def sampled_ddntk_second(spec, params, X, lb, lw, eps=1e-3):
+    """ddIIĤ_{i1i2i3i4;abcd} = Σ λλλ ∂²z_{i1a}/∂μ1∂μ2 ∂²z_{i2b}/∂μ1∂μ3 ∂z_{i3c}/∂μ2
+    ∂z_{i4d}/∂μ3 of each network, (R, d_out, P, d_out, P, d_out, P, d_out, P): the Jacobian's
+    central difference along v_{i3c} = λ ∂z_{i3c} is Σ_ν λ_ν ∂_μ∂_ν z ∂_ν z_{i3c}, and ddII
+    contracts two of them over μ with λ_μ."""
+    dirs = _tangent_directions(spec, params, X, lb, lw)
+    R, P, d_out = params.b[-1].shape[0], X.shape[0], spec.widths[-1]
+    G = []
+    for dW, db in dirs:
+        J = []
+        for s in (1.0, -1.0):
+            p = Parameters(
+                [W + s * eps * a for W, a in zip(params.W, dW, strict=True)],
+                [B + s * eps * a for B, a in zip(params.b, db, strict=True)],
+            )
+            J.append(_jacobian(spec, p, X, lb, lw))
+        G.append([(a - b) / (2 * eps) for a, b in zip(*J, strict=True)])
+    m = len(dirs)
+    out = np.empty((R, d_out * P, d_out * P, m, m))
+    for u in range(m):
+        for v in range(m):
+            out[..., u, v] = sum(
+                np.matmul(a, np.swapaxes(b, 1, 2)) for a, b in zip(G[u], G[v], strict=True)
+            )
+    return out.reshape((R,) + (d_out, P) * 4)
+
+
+def sampled_STU(act, widths, X, C_W, C_b, n_nets, *, chunk=250, seed=0):
+    """n_{L−1}·E[ddII_{iijj}] (S), [ddII_{ijij}] (T), [ddII_{ijji}] (U), i ≠ j, averaged over
+    ordered pairs of distinct outputs; means and standard errors over networks."""
+    spec = MLPSpec.of(fnn.MLP(act, widths=widths, C_W=C_W, C_b=C_b))
+    lb, lw = spec.learning_rates(1.0, 1.0)
+    rng = np.random.default_rng(seed)
+    d = widths[-1]
+    pairs = [(i, j) for i in range(d) for j in range(d) if i != j]
+    est = {"S": [], "T": [], "U": []}
+    for _ in range(0, n_nets, chunk):
+        dd = sampled_ddntk_second(spec, init_parameters(spec, chunk, rng), X, lb, lw)
+        est["S"].append(np.mean([dd[:, i, :, i, :, j, :, j] for i, j in pairs], axis=0))
+        est["T"].append(np.mean([dd[:, i, :, j, :, i, :, j] for i, j in pairs], axis=0))
+        est["U"].append(np.mean([dd[:, i, :, j, :, j, :, i] for i, j in pairs], axis=0))
+    out = {}
+    for key, parts in est.items():
+        x = widths[-2] * np.concatenate(parts)
+        out[key] = (x.mean(0), x.std(0, ddof=1) / np.sqrt(len(x)))
+    return out
+
+
+def test_linear_second_ddntk_closed_forms():
+    # C_W = λ_W = 1, C_b = λ_b = 0, |x|²/n0 = 1, equal widths: S = T = (ℓ−1)ℓ²(ℓ+1)/12, U = 0
+    s = dntk_statistics(
+        "linear",
+        np.array([[1.0]]),
+        C_W=1.0,
+        C_b=0.0,
+        widths=[1, 40, 40, 40, 40, 40, 1],
+        lambda_W=1.0,
+        lambda_b=0.0,
+    )
+    ell = np.arange(1, 7)
+    closed = (ell - 1) * ell**2 * (ell + 1) / 12
+    np.testing.assert_allclose([x[0, 0, 0, 0] for x in s.S], closed, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose([x[0, 0, 0, 0] for x in s.T], closed, rtol=1e-12, atol=1e-12)
+    assert all(np.all(u == 0.0) for u in s.U)
+
+
+def test_two_layer_linear_second_ddntk():
+    # per network ddII_{i1i2i3i4;abcd} = (λ_W/n) δ_{i1i2} Θ1_ac Θ1_bd (W2 W2ᵀ)_{i3i4}
+    #                                  + (λ_W/n)² δ_{i1i3} δ_{i2i4} Θ1_ab (z1_c · z1_d),
+    # so S = λ_W C_W Θ1_ac Θ1_bd, T = λ_W² Θ1_ab K1_cd, U = 0 at any width
+    X = np.array([[0.8, -0.2], [0.1, 0.6]])
+    n, lw, lb, cw, cb = 7, np.array([0.9, 1.4]), np.array([0.3, 0.6]), 1.2, 0.2
+    spec = MLPSpec.of(fnn.MLP("linear", widths=[2, n, 3], C_W=cw, C_b=cb))
+    params = init_parameters(spec, 4, np.random.default_rng(3))
+    dd = sampled_ddntk_second(spec, params, X, lb, lw)
+    z1 = forward(spec, params, X)[0][0]
+    T1 = lb[0] + lw[0] * X @ X.T / 2
+    e = np.eye(3)
+    WW = np.einsum("rij,rkj->rik", params.W[1], params.W[1])
+    zz = np.einsum("rcl,rdl->rcd", z1, z1)
+    exact = (lw[1] / n) * np.einsum("ij,ac,bd,rkl->riajbkcld", e, T1, T1, WW) + (
+        lw[1] / n
+    ) ** 2 * np.einsum("ik,jl,ab,rcd->riajbkcld", e, e, T1, zz)
+    assert np.max(np.abs(exact)) > 0.1
+    np.testing.assert_allclose(dd, exact, rtol=0, atol=1e-8)
+    s = dntk_statistics("linear", X, C_W=cw, C_b=cb, widths=[2, n, 3], lambda_W=lw, lambda_b=lb)
+    K1 = cb + cw * X @ X.T / 2
+    np.testing.assert_allclose(s.S[1], lw[1] * cw * np.einsum("ac,bd->abcd", T1, T1), rtol=1e-12)
+    np.testing.assert_allclose(s.T[1], lw[1] ** 2 * np.einsum("ab,cd->abcd", T1, K1), rtol=1e-12)
+    assert np.all(s.U[1] == 0.0)
+
+
+def test_second_ddntk_difference_of_a_tanh_net_converges():
+    X = np.array([[0.5], [-1.0]])
+    spec = MLPSpec.of(fnn.MLP("tanh", widths=[1, 9, 9, 2], C_W=1.5, C_b=0.1))
+    params = init_parameters(spec, 2, np.random.default_rng(7))
+    lb, lw = spec.learning_rates(1.0, 1.0)
+    d = [sampled_ddntk_second(spec, params, X, lb, lw, eps=e) for e in (4e-3, 2e-3, 1e-3)]
+    first, second = np.max(np.abs(d[0] - d[1])), np.max(np.abs(d[1] - d[2]))
+    assert 3.0 < first / second < 5.0
+    assert second < 1e-4 * np.max(np.abs(d[2]))
+
+
+@pytest.mark.slow
+def test_sampled_STU_three_layer_tanh():
+    # 1000 sampled tanh [1, 64, 64, 2] nets: the r terms (B, F, Q, S, T, U of layer 2)
+    X = np.array([[0.5], [-1.0]])
+    widths = [1, 64, 64, 2]
+    theory = dntk_statistics("tanh", X, C_W=1.5, C_b=0.1, widths=widths)
+    sampled = sampled_STU("tanh", widths, X, 1.5, 0.1, 1000)
+    for key in "STU":
+        mean, err = sampled[key]
+        T = getattr(theory, key)[-1]
+        assert np.max(np.abs(mean - T) / err) < 4.0
+        assert np.median(np.abs(T) / err) > 10.0
+
+
+@pytest.mark.slow
+def test_sampled_linear_U_is_order_one_over_n_squared():
+    # U = 0 at O(1/n) for linear nets: the sampled n·E[ddII_{ijji}] falls like 1/n
+    X = np.array([[0.5], [-1.0]])
+    size = [
+        np.sum(np.abs(sampled_STU("linear", [1, n, n, 2], X, 1.0, 0.1, 500)["U"][0]))
+        for n in (32, 128)
+    ]
+    assert 2.5 < size[0] / size[1] < 6.5

@@ -31,6 +31,7 @@ arXiv:2106.10165, eq. (4.118) (K) and ch. 8 (Θ forward equation).
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,10 @@ from .activations import Activation
 __all__ = ["layer_step"]
 
 _RELU, _ERF = 0, 1
+COMPILE_WORTH = 250_000
+"""Entries of a block from which :func:`layer_step` loads numba if no one has yet: the NumPy
+path costs ≈ 0.15 µs an entry and layer (P = 1000, depth 10: 1.4 s; P = 500: 0.35 s), numba's
+import and cache load ≈ 1 s in a new process. Both paths give bitwise the same result."""
 _TWO_PI = 2.0 * math.pi
 
 
@@ -338,7 +343,10 @@ def layer_step(
     if act._pair is None:
         return None
     kind = _kind(act)
-    loops = compiled_loops() if kind is not None else None
+    # bitwise the same either way: load numba only when it pays (a first call at P = 200
+    # would otherwise spend ≈ 1–2 s importing it for a 50 ms recursion)
+    worth = K.size >= COMPILE_WORTH or "numba" in sys.modules
+    loops = compiled_loops() if kind is not None and worth else None
     if loops is None:
         return _step_numpy(act, d1, d2, K, T, C_W, C_b, lambda_W, lambda_b)
     return _compiled_step(loops, kind, d1, d2, K, T, (C_W, C_b, lambda_W, lambda_b), square)

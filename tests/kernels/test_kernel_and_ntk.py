@@ -121,11 +121,29 @@ def test_relu_ntk_diagonal_closed_form():
 def test_thread_split_is_bitwise(monkeypatch):
     from fieldnn.kernels import _erf_four
 
+    if _pairs.compiled_loops() is None:
+        pytest.skip("numba not available")
     X = np.random.default_rng(5).normal(size=(150, 4))
     one = kernel_and_ntk("relu", X, C_W=2.0, C_b=0.1, lambda_W=1.0, lambda_b=0.1, depth=3)
     monkeypatch.setattr(_erf_four, "BREAK_EVEN", 0)
     two = kernel_and_ntk("relu", X, C_W=2.0, C_b=0.1, lambda_W=1.0, lambda_b=0.1, depth=3)
     assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+
+
+@pytest.mark.slow
+def test_small_blocks_skip_loading_numba():
+    # a fresh process: a P = 30 recursion must not import numba (cold first calls)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, fieldnn as fnn\n"
+        "fnn.kernel_and_ntk('relu', np.ones((30, 2)), C_W=2.0, C_b=0.1, lambda_W=1.0,"
+        " lambda_b=0.1, depth=3)\n"
+        "fnn.kernel_recursion('erf', np.ones((30, 2)), C_W=1.0, C_b=0.1, depth=3)\n"
+        "assert 'numba' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_compiled_step_on_extreme_probe_matches_reference():

@@ -17,7 +17,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
-from itertools import combinations_with_replacement
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,8 @@ from scipy.special import gammaln
 
 from .._validate import positive_int, symmetric_psd
 from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
+from ._erf_four import default_rule, erf_four_values
+from ._multisets import MAX_TENSOR, multiset_index, scatter_symmetric, unique_multisets
 from ._piecewise import piecewise_moments
 from ._quadrature import (
     BALL_RADIUS,
@@ -37,6 +38,7 @@ from ._quadrature import (
     rank_factor,
     trapezoid_rule,
 )
+from ._relu_four import relu_moment_values
 from .activations import Activation, get_activation
 
 __all__ = ["gaussian_expectation", "pair_expectation", "product_moments", "single_expectation"]
@@ -52,8 +54,6 @@ def erf_four_rounding(kappa: float) -> float:
 
 
 _PRODUCT_RTOL = 1e-11
-_MAX_TENSOR = 1 << 27
-_CACHED_SCATTER = 1 << 16
 
 
 def _derivative_order(value: Any, argument: str) -> int:
@@ -489,56 +489,6 @@ def gaussian_expectation(
 # --------------------------------------------------------------------------------------------
 # product moments
 # --------------------------------------------------------------------------------------------
-@lru_cache(maxsize=64)
-def unique_multisets(P: int, order: int) -> np.ndarray:
-    """All sorted index tuples a1 <= … <= an in range(P), lexicographic: (U, n) int array
-    (cached, read-only)."""
-    combos = list(combinations_with_replacement(range(P), order))
-    rows = np.array(combos, dtype=np.intp).reshape(len(combos), order)
-    rows.flags.writeable = False
-    return rows
-
-
-def multiset_index(P: int, parts: np.ndarray) -> np.ndarray:
-    """Row numbers in unique_multisets(P, k) of the sorted index tuples ``parts`` (m, k)."""
-    k = parts.shape[1]
-    if k == 0:
-        return np.zeros(parts.shape[0], dtype=np.intp)
-    radix = P ** np.arange(k - 1, -1, -1)
-    return np.searchsorted(unique_multisets(P, k) @ radix, parts @ radix)
-
-
-@lru_cache(maxsize=16)
-def _scatter_index(P: int, order: int) -> np.ndarray:
-    """Row in unique_multisets(P, order) of every flat index of the tensor (P,)*order (cached,
-    read-only; used by :func:`scatter_symmetric` for tensors up to 2¹⁶ entries)."""
-    digits = np.stack(np.unravel_index(np.arange(P**order), (P,) * order), axis=1)
-    index = multiset_index(P, np.sort(digits, axis=1))
-    index.flags.writeable = False
-    return index
-
-
-def scatter_symmetric(values: np.ndarray, P: int, order: int) -> np.ndarray:
-    """Fill the symmetric tensor (P,)*order from values on :func:`unique_multisets` (axis 0).
-
-    Works through the flat index in chunks of 2²⁰ entries (memory independent of the order);
-    the index map of tensors up to 2¹⁶ entries is cached (the deep recursions scatter every
-    layer).
-    """
-    if P**order > _MAX_TENSOR:
-        raise UnsupportedError("order", f"tensor of {P}**{order} entries is too large")
-    if order == 0:
-        return np.array(values[0])
-    if P**order <= _CACHED_SCATTER:
-        return values[_scatter_index(P, order)].reshape((P,) * order + values.shape[1:])
-    out = np.empty((P**order, *values.shape[1:]), dtype=values.dtype)
-    for lo in range(0, P**order, 1 << 20):
-        flat = np.arange(lo, min(lo + (1 << 20), P**order))
-        digits = np.stack(np.unravel_index(flat, (P,) * order), axis=1)
-        out[flat] = values[multiset_index(P, np.sort(digits, axis=1))]
-    return out.reshape((P,) * order + values.shape[1:])
-
-
 def _unique_moments(
     act: Activation, C: np.ndarray, orders: tuple[int, ...], warn: bool = True
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -569,8 +519,6 @@ def _unique_moments(
     if act.piecewise_linear_slopes is not None:
         # orders ≤ 4 by the Stein recursion when every principal block is nonsingular (or the
         # angular path is unavailable, rank ≥ 4); the angular path is exact at low rank
-        from ._relu_four import relu_moment_values  # imports this module
-
         recursion = L.shape[1] >= 4 or L.shape[1] == P
         for n in orders:
             if n <= 4 and recursion:
@@ -585,8 +533,6 @@ def _unique_moments(
         # _erf_four with its error estimate
         L1 = float(np.max(np.abs(L), initial=0.0))
         if L.shape[1] >= 3 or (L.shape[1] == 2 and L1 > SINH_THRESHOLD):
-            from ._erf_four import default_rule, erf_four_values  # imports this module
-
             values = erf_four_values(C)
             kappa = 1.0 + 2.0 * float(np.max(q))
             m, n_nodes = default_rule(kappa)
@@ -608,7 +554,7 @@ def product_moment_values(
     """{n: (M_n, error estimate)} on the rows of ``unique_multisets(P, n)`` for a checked C,
     without the convergence warning: the caller (the exact cumulants) propagates the errors."""
     for n in orders:
-        if C.shape[0] ** n > _MAX_TENSOR:
+        if C.shape[0] ** n > MAX_TENSOR:
             raise UnsupportedError("order", f"tensor of {C.shape[0]}**{n} entries is too large")
     return _unique_moments(act, C, tuple(orders), warn=False)
 
@@ -700,7 +646,7 @@ def product_moment_tensors(
     """{n: M_n} for several orders at once (one quadrature pass for smooth σ); checked C."""
     P = C.shape[0]
     for n in orders:
-        if P**n > _MAX_TENSOR:
+        if P**n > MAX_TENSOR:
             raise UnsupportedError("order", f"tensor of {P}**{n} entries is too large")
     moments = _unique_moments(act, C, tuple(orders))
     return {n: scatter_symmetric(moments[n][0], P, n) for n in orders}

@@ -54,6 +54,7 @@ def _first_pass(
     d1: np.ndarray,
     d2: np.ndarray,
     K: np.ndarray,
+    square: bool,
     lo: int,
     hi: int,
     U: np.ndarray,
@@ -62,31 +63,36 @@ def _first_pass(
     """Rows lo..hi − 1 of the arguments of the inverse trigonometric functions. ``kind`` 0
     (relu family): U = cos θ (as :func:`~fieldnn.kernels.activations._cos_theta`); 1 (erf):
     U = the clipped arcsin argument of ``_erf_pair``, V = √(min(gap, 1)/2) of its tail form
-    where ``|arg|`` > 0.9, else 0."""
+    where ``|arg|`` > 0.9, else 0. U, V are packed by rows: entries j ≥ i of a square block
+    (at i·P − i(i + 1)/2 + j), all entries otherwise (at i·P + j)."""
+    P2 = K.shape[1]
     for i in range(lo, hi):
         k11 = d1[i]
-        for j in range(K.shape[1]):
+        start = i if square else 0
+        base = i * P2 - (i * (i - 1)) // 2 - i if square else i * P2
+        for j in range(start, P2):
             k22 = d2[j]
             k12 = K[i, j]
+            at = base + j
             if kind == 0:
                 m = max(k11, k22)
                 safe = m if m > 0.0 else 1.0
                 norm = math.sqrt((k11 / safe) * (k22 / safe))
                 c = (k12 / safe) / norm if norm > 0.0 else 1.0
-                U[i, j] = min(max(c, -1.0), 1.0)
+                U[at] = min(max(c, -1.0), 1.0)
             else:
                 big = max(1.0 + 2.0 * k11, 1.0 + 2.0 * k22)
                 m = 1.0 if big < 1e150 else big
                 p, q, r, e = k11 / m, k22 / m, k12 / m, 1.0 / m
                 root = math.sqrt((e + 2.0 * p) * (e + 2.0 * q))
                 arg = 2.0 * r / root
-                U[i, j] = min(max(arg, -1.0), 1.0)
+                U[at] = min(max(arg, -1.0), 1.0)
                 if abs(arg) > 0.9:
                     det = max(e * e + 2.0 * e * (p + q) + 4.0 * (p * q - r * r), 0.0)
                     gap = det / (root * (root + 2.0 * abs(r)))
-                    V[i, j] = math.sqrt(0.5 * min(gap, 1.0))
+                    V[at] = math.sqrt(0.5 * min(gap, 1.0))
                 else:
-                    V[i, j] = 0.0
+                    V[at] = 0.0
 
 
 def _second_pass(
@@ -113,15 +119,18 @@ def _second_pass(
     relu family U = θ = arccos c, V = φ = arccos(−c); erf U = arcsin(arg), V = arcsin of the
     tail argument. A square block fills j ≥ i and the mirror image."""
     a = slope
+    P2 = K.shape[1]
     for i in range(lo, hi):
         k11 = d1[i]
         start = i if square else 0
-        for j in range(start, K.shape[1]):
+        base = i * P2 - (i * (i - 1)) // 2 - i if square else i * P2
+        for j in range(start, P2):
             k22 = d2[j]
             k12 = K[i, j]
+            at = base + j
             dd = 0.0
             if kind == 0:
-                phi = V[i, j]
+                phi = V[at]
                 if phi < 0.25:
                     p2 = phi * phi
                     inner = 1.0 / 3991680.0 - p2 / 518918400.0
@@ -140,7 +149,7 @@ def _second_pass(
                     h1 = 0.5 if k11 > 0.0 else 0.0
                     h2 = 0.5 if k22 > 0.0 else 0.0
                     if k11 > 0.0 and k22 > 0.0:
-                        hh = (math.pi - U[i, j]) / _TWO_PI
+                        hh = (math.pi - U[at]) / _TWO_PI
                     else:
                         hh = h1 * h2
                     dd = a * a + a * (1.0 - a) * (h1 + h2) + (1.0 - a) ** 2 * hh
@@ -150,10 +159,10 @@ def _second_pass(
                 p, q, r, e = k11 / m, k22 / m, k12 / m, 1.0 / m
                 arg = 2.0 * r / math.sqrt((e + 2.0 * p) * (e + 2.0 * q))
                 if abs(arg) > 0.9:
-                    tail = 1.0 - (4.0 / math.pi) * V[i, j]
+                    tail = 1.0 - (4.0 / math.pi) * V[at]
                     ss = tail if arg > 0.0 else -tail
                 else:
-                    ss = (2.0 / math.pi) * U[i, j]
+                    ss = (2.0 / math.pi) * U[at]
                 if with_theta:
                     det = ((1.0 + 2.0 * k11) / m) * ((1.0 + 2.0 * k22) / m) - 4.0 * r * r
                     dd = (4.0 / math.pi) / m / math.sqrt(det)
@@ -235,7 +244,8 @@ def _compiled_step(
     d1, d2 = np.ascontiguousarray(d1), np.ascontiguousarray(d2)
     with_theta = T is not None
     T_in = np.ascontiguousarray(T) if with_theta else K
-    U, V = np.empty((P1, P2)), np.empty((P1, P2))
+    size = P1 * (P1 + 1) // 2 if square else P1 * P2  # packed rows (j ≥ i if square)
+    U, V = np.empty(size), np.empty(size)
     K_out = np.empty((P1, P2))
     T_out = np.empty((P1, P2)) if with_theta else K_out
     cw, cb, lw, lb = coefficients
@@ -252,7 +262,7 @@ def _compiled_step(
 
         run_split(run, owner, per_entry * float(cost[-1]))
 
-    split(lambda lo, hi: first(kind[0], d1, d2, K, lo, hi, U, V), False, 1.0)
+    split(lambda lo, hi: first(kind[0], d1, d2, K, square, lo, hi, U, V), square, 1.0)
     if kind[0] == _RELU:
         np.negative(U, out=V)
         np.arccos(V, out=V)  # φ = arccos(−c)
@@ -260,7 +270,8 @@ def _compiled_step(
             np.arccos(U, out=U)  # θ = arccos c
     else:
         np.arcsin(U, out=U)
-        np.arcsin(V, out=V)
+        near = np.flatnonzero(V)  # the tail form's arguments (|arg| > 0.9), usually few
+        V[near] = np.arcsin(V[near])
     split(
         lambda lo, hi: second(
             kind[0],

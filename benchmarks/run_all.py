@@ -1,4 +1,4 @@
-"""Run every benchmark of issue 6 and print one table (also written as Markdown).
+"""Run every benchmark of issues 6 and 16 and print one table (also written as Markdown).
 
     python benchmarks/run_all.py [--quick] [--out benchmarks/results.md] [--only 1a,3,...]
 
@@ -21,9 +21,12 @@ import platform
 import time
 from pathlib import Path
 
+import bench_cold
 import bench_deep
 import bench_exact
 import bench_integrals
+import bench_kernels
+import bench_memory
 import bench_sampling
 import bench_scale
 import bench_symbolic
@@ -38,6 +41,9 @@ MODULES = {
     "integrals": bench_integrals,
     "deep": bench_deep,
     "scale": bench_scale,
+    "kernels": bench_kernels,
+    "cold": bench_cold,
+    "memory": bench_memory,
 }
 
 
@@ -65,13 +71,18 @@ def machine() -> str:
 
 
 def markdown(rows: list[Row], header: str) -> str:
-    lines = [header, "", "| case | baseline | fieldnn | ratio | target | figure of merit |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        header,
+        "",
+        "| case | baseline | fieldnn | ratio | target | figure of merit |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         base = "" if r.baseline is None else f"{r.baseline:.3g} s"
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}×"
-        lines.append(f"| {r.case} | {base} | {r.fieldnn:.3g} s | {ratio} | {r.target} | "
-                     f"{r.merit} |")
+        lines.append(
+            f"| {r.case} | {base} | {r.fieldnn:.3g} s | {ratio} | {r.target} | {r.merit} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -85,9 +96,12 @@ def main() -> None:
     rows: list[Row] = []
     for name in args.only.split(","):
         rows += MODULES[name.strip()].cases(args.quick)
-    text = markdown(rows, f"{start}\n\nfinished {time.strftime('%H:%M:%S')}, "
-                          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
-                          f"{' (--quick)' if args.quick else ''}")
+    text = markdown(
+        rows,
+        f"{start}\n\nfinished {time.strftime('%H:%M:%S')}, "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        f"{' (--quick)' if args.quick else ''}",
+    )
     print(text)
     args.out.write_text(text)
 

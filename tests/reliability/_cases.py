@@ -402,6 +402,12 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("ntk_fluctuations",
      "fnn.ntk_fluctuations('gauss', X, C_W=1.0, C_b=0.1, widths=[1, 8, 8, 1])",
      UE, ("act", "normalised")),
+    ("dntk_statistics",
+     "fnn.dntk_statistics('relu', X, C_W=2.0, C_b=0.0, widths=[1, 8, 8, 1])",
+     UE, ("activation", "kink")),
+    ("dntk_statistics", "fnn.dntk_statistics(mlp, X, widths=[1, 4, 1])", AE, ("widths", "MLP")),
+    ("dntk_statistics", "fnn.dntk_statistics('tanh', X, C_W=1.0, widths=[1, 4, 1])",
+     AE, ("C_b", "required")),
     # -- extreme inputs: an error naming the argument, never inf/NaN or a raw exception ------------
     ("exact_connected",
      "fnn.exact_connected('relu', X, 4, width=10**400, sigma_w2=1.0, sigma_b2=1.0)",

@@ -298,7 +298,7 @@ def test_fixed_points_ignore_evaluation_noise(monkeypatch) -> None:
     """A noisier g (1e-12 relative, as a coarser quadrature gives) makes f = 2g − K of GELU at
     C_W = 2 flip sign at huge K; those flips are noise, not fixed points (this is how the
     search used to fail at (0, 2))."""
-    import fieldnn.kernels.criticality as crit
+    import fieldnn.kernels._criticality_core as crit
 
     act = crit.get_activation("gelu")
     g, gprime = crit._grid_values(act)

@@ -66,6 +66,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -160,8 +161,6 @@ class ForwardPlan:
         self.layers = tuple(layers)
         self.n_inputs = X.shape[0]
         self.factor, self.mean, _ = first_layer_factor(X, self.layers[0])
-        self.factor32 = self.factor.astype(np.float32)
-        self.mean32 = self.mean.astype(np.float32)
         self.variances = tuple(variances)
         self.modes = tuple(_conditional(layer, self.n_inputs) for layer in self.layers[1:])
         widest = max(layer.n_out for layer in self.layers)
@@ -170,6 +169,17 @@ class ForwardPlan:
         # block at N = 1000, P = 6 are 7 % faster than 10: less per-block Python overhead)
         normals = sum(math.prod(shape) for shape in self._draw_shapes(1))
         self.block32 = max(1, _BLOCK_ELEMENTS // normals)
+
+    @cached_property
+    def factor32(self) -> np.ndarray:
+        """The first-layer factor in float32, made only when the float32 path runs (a float64
+        run with inputs beyond float32's range must not cast them)."""
+        return self.factor.astype(np.float32)
+
+    @cached_property
+    def mean32(self) -> np.ndarray:
+        """The first-layer mean in float32 (see :attr:`factor32`)."""
+        return self.mean.astype(np.float32)
 
     def _draw_shapes(self, b: int) -> list[tuple[int, int, int]]:
         """Shapes of the standard normals of a block of ``b`` networks, layer by layer."""

@@ -69,3 +69,17 @@ def test_sample_outputs_on_array_api_strict_draws_the_same_networks() -> None:
     b = sample_outputs(net, X, 30, rng=5, chunk_size=8, xp=xps)
     assert b.shape == (30, 3, 1)
     np.testing.assert_allclose(np.asarray(b), a, rtol=1e-12, atol=1e-13)
+
+
+def test_float64_run_never_casts_inputs_beyond_float32_range() -> None:
+    """The float32 copies of the first layer are made only for the float32 path: a float64 run
+    whose inputs exceed float32's range must not warn about an overflowing cast."""
+    import warnings
+
+    import fieldnn as fnn
+
+    net = fnn.SingleLayerNet("erf", 10, sigma_w2=1e-80)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = fnn.estimate_correlators(net, [[1e39]], 2000, orders=(2,), rng=0)
+    assert np.isfinite(est.full(2)).all()

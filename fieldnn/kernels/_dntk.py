@@ -409,7 +409,7 @@ def dntk_statistics(
     Numerics: ⟨σ'σσ'σ⟩ from :func:`~fieldnn.kernels._ntk_moments.mixed_four_moments`; N and
     the pair
     moments with σ'', σ''' by the lattice trapezoid rule on blocks of at most four inputs
-    (rtol 1e-9, a RuntimeWarning above 1e-6), σ'' and σ''' by central differences of σ'.
+    (rtol 1e-7, a RuntimeWarning above 1e-5), σ'' and σ''' by central differences of σ'.
     σ with a kink (relu, leaky relu) is refused.
 
     References

@@ -487,3 +487,13 @@ def test_sampled_linear_U_is_order_one_over_n_squared():
         for n in (32, 128)
     ]
     assert 2.5 < size[0] / size[1] < 6.5
+
+
+def test_docstring_example():
+    import doctest
+
+    import fieldnn.kernels._dntk as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0

@@ -176,6 +176,13 @@ def adaptive_trapezoid(
         ball = np.pi ** (0.5 * r) / gamma(0.5 * r + 1.0) * (BALL_RADIUS / h) ** r
         if ball > max_points and previous is not None:
             break
+        if ball > 64 * max_points:  # even the coarsest lattice would exhaust memory
+            raise UnsupportedError(
+                "X",
+                f"a Gaussian expectation of rank {r} (the inputs with the bias span {r} "
+                f"dimensions) needs a lattice of ~{ball:.2g} points; smooth activations are "
+                "limited to rank <= 5 here: use fewer inputs or d_in",
+            )
         u, weight = trapezoid_rule(r, h)
         value = magnitude = 0.0
         for lo in range(0, weight.size, chunk):

@@ -485,6 +485,8 @@ def _survey_row(out: LambdaSurvey, act: str, d: int, legs: str, m, width: int, e
     }
     if exact is not None and m.mean_stderr:
         row["pull_vs_exact"] = (m.mean - exact.mean) / m.mean_stderr
+    if getattr(m, "reliable", None) is not None:
+        row["reliable"] = bool(np.all(m.reliable))  # the tail diagnostic accepts every tuple
     out.rows.append(row)
 
 

@@ -339,6 +339,7 @@ def _lambda(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
             r["N_times_mean"],
             r["mean_stderr"] if r["mean_stderr"] is not None else "—",
             r.get("pull_vs_exact", "—"),
+            "—" if "reliable" not in r else ("yes" if r["reliable"] else "no"),
             "yes" if r["is_constant"] else "no",
         ]
         for r in d["rows"]
@@ -356,10 +357,13 @@ def _lambda(w: ReportWriter, sizes: _Sizes, progress: bool) -> None:
             "N·λ̄",
             "stderr",
             "pull",
+            "error bar trusted",
             "constant?",
         ],
         rows,
-        "λ_m over all multisets of four inputs (pull = (sampled − exact)/stderr).",
+        "λ_m over all multisets of four inputs (pull = (sampled − exact)/stderr; 'error bar "
+        "trusted': the tail diagnostic of the sampled G⁽⁴⁾ accepts every tuple — 'no' for the "
+        "Gauss-net, whose lognormal units make the sampled λ biased and its error bar too small).",
     )
     fig, axes = _figure(len(sizes.nets))
     for ax, act in zip(axes, sizes.nets, strict=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fieldnn.experiments import nnqft, published_setup
+from fieldnn.experiments import _nnqft_correlators, _nnqft_rg, nnqft, published_setup
 from fieldnn.experiments.couplings import _gp_moment, measure_kappa, multisets
 from fieldnn.symbolic.rg import beta_functions
 
@@ -155,8 +155,9 @@ def test_experiments_validate_before_any_work(monkeypatch, function, kwargs, arg
     def boom(*args, **kw):  # pragma: no cover - reached only if validation came too late
         raise AssertionError("work started before the arguments were validated")
 
-    monkeypatch.setattr(nnqft, "measure_lambda", boom)
-    monkeypatch.setattr(nnqft, "_estimate", boom)
+    for module in (_nnqft_correlators, _nnqft_rg):
+        monkeypatch.setattr(module, "measure_lambda", boom)
+        monkeypatch.setattr(module, "_estimate", boom)
     with pytest.raises(FieldnnError) as info:
         function(**kwargs)
     assert info.value.argument == argument
@@ -165,7 +166,7 @@ def test_experiments_validate_before_any_work(monkeypatch, function, kwargs, arg
 def test_long_experiments_keep_partial_results_on_failure(monkeypatch) -> None:
     """A failure (or Ctrl-C) in the third job of a λ survey keeps the rows of the first two on
     the exception (``partial_result``), with a note saying so."""
-    real, calls = nnqft._estimate, []
+    real, calls = _nnqft_correlators._estimate, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -173,7 +174,7 @@ def test_long_experiments_keep_partial_results_on_failure(monkeypatch) -> None:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(nnqft, "_estimate", flaky)
+    monkeypatch.setattr(_nnqft_correlators, "_estimate", flaky)
     with pytest.raises(KeyboardInterrupt) as info:
         nnqft.lambda_survey(
             ("erf", "relu", "gauss"), (1,), legs=("full",), n_nets=2_000, sampled_d_ins=(1,)

@@ -65,6 +65,8 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
 # Theory.correlator, SingleLayerNet, MLP.kernel, estimate_correlators, measure_lambda,
 # criticality, vertex_integral, gp_posterior, and their neighbours).
 DOCTEST_MODULES = [
+    "fieldnn._compat",
+    "fieldnn._latex",
     "fieldnn.symbolic._theory",
     "fieldnn.symbolic._wick",
     "fieldnn.symbolic.matching",

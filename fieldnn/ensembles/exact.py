@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed_argument
 from .._cost import even_partition_count, exact_path_seconds
 from .._validate import MAX_WIDTH, input_points, nonnegative_float, positive_int
 from ..errors import ArgumentError, UnsupportedError
@@ -291,8 +292,9 @@ def _check_accuracy(
     )
 
 
+@renamed_argument("act", "activation")
 def exact_connected(
-    act: str | Callable | Activation,
+    activation: str | Callable | Activation,
     X: Any,
     order: int,
     *,
@@ -305,7 +307,7 @@ def exact_connected(
 
     Parameters
     ----------
-    act : str, callable or Activation
+    activation : str, callable or Activation
         Hidden activation ("erf", "relu", "gauss" (Gauss-net unit), any registry name or callable).
     X : array_like (P, d_in)
         Inputs.
@@ -348,6 +350,7 @@ def exact_connected(
     >>> round(float(G4[0, 0, 0, 0]), 10)  # 3 σ_W⁴ (e^{4q} − 1)/N with q = σ_b² = 1
     16.0794450099
     """
+    act = activation
     act, X, n, N, sw, sb, d = _arguments(act, X, order, width, sigma_w2, sigma_b2, d_out)
     P = X.shape[0]
     if n % 2:
@@ -356,8 +359,9 @@ def exact_connected(
     return _to_tensor(_connected_values(act, X, n, N, sw, sb, d)[n], n, P, d)
 
 
+@renamed_argument("act", "activation")
 def exact_full(
-    act: str | Callable | Activation,
+    activation: str | Callable | Activation,
     X: Any,
     order: int,
     *,
@@ -379,6 +383,7 @@ def exact_full(
     >>> round(float(G2[0, 0]), 12)  # σ_W² · q/2 with q = 2
     2.0
     """
+    act = activation
     act, X, n, N, sw, sb, d = _arguments(act, X, order, width, sigma_w2, sigma_b2, d_out)
     P = X.shape[0]
     if n % 2:

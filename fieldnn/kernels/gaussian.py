@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
+from .._compat import renamed_argument
 from .._validate import positive_int, symmetric_psd
 from ..errors import ArgumentError, ArgumentTypeError, UnsupportedError
 from ._erf_four import default_rule, erf_four_values
@@ -94,8 +95,9 @@ def _variances(k: Any, argument: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # pairs
 # --------------------------------------------------------------------------------------------
+@renamed_argument("act", "activation")
 def pair_expectation(
-    act: str | Callable | Activation,
+    activation: str | Callable | Activation,
     k11: Any,
     k22: Any,
     k12: Any,
@@ -106,7 +108,7 @@ def pair_expectation(
 
     Parameters
     ----------
-    act : str, callable or Activation
+    activation : str, callable or Activation
     k11, k22, k12 : array_like
         Variances and covariance; broadcast against each other. Need k11, k22 >= 0 and
         k12² <= k11 k22 (up to 1e-10 relative).
@@ -134,7 +136,7 @@ def pair_expectation(
     >>> round(2 * np.pi * float(pair_expectation("relu", 1.0, 1.0, 0.0)), 14)  # 1/(2π)
     1.0
     """
-    act = get_activation(act)
+    act = get_activation(activation)
     d1 = _derivative_order(derivatives[0], "derivatives")
     d2 = _derivative_order(derivatives[1], "derivatives")
     a = _variances(k11, "k11")
@@ -354,14 +356,15 @@ def _half_gaussian_moment(p: int) -> float:
     )
 
 
+@renamed_argument("act", "activation")
 def single_expectation(
-    act: str | Callable | Activation, k: Any, *, power: int = 2, derivative: int = 0
+    activation: str | Callable | Activation, k: Any, *, power: int = 2, derivative: int = 0
 ) -> np.ndarray:
     r"""⟨σ^(d)(z)^p⟩ for z ~ N(0, k), vectorised over ``k``.
 
     Parameters
     ----------
-    act : str, callable or Activation
+    activation : str, callable or Activation
     k : array_like
         Variances (>= 0).
     power : int
@@ -383,7 +386,7 @@ def single_expectation(
     >>> float(single_expectation("relu", 2.0, power=2))  # k/2
     1.0
     """
-    act = get_activation(act)
+    act = get_activation(activation)
     d = _derivative_order(derivative, "derivative")
     p = positive_int(power, "power", minimum=0)
     kk = _variances(k, "k")
@@ -652,12 +655,13 @@ def product_moment_tensors(
     return {n: scatter_symmetric(moments[n][0], P, n) for n in orders}
 
 
-def product_moments(act: str | Callable | Activation, C: Any, order: int) -> np.ndarray:
+@renamed_argument("act", "activation")
+def product_moments(activation: str | Callable | Activation, C: Any, order: int) -> np.ndarray:
     r"""All product moments M[a1..an] = ⟨σ(z_a1)…σ(z_an)⟩, z ~ N(0, C), as a symmetric tensor.
 
     Parameters
     ----------
-    act : str, callable or Activation
+    activation : str, callable or Activation
     C : array_like (P, P)
         Symmetric PSD covariance (typically of low rank r = d_in + 1).
     order : int
@@ -698,7 +702,7 @@ def product_moments(act: str | Callable | Activation, C: Any, order: int) -> np.
     >>> round(float(M[0, 0, 1, 1]), 12), round(float(M[0, 0, 0, 0]), 12)  # Wick: 1, 3
     (1.0, 3.0)
     """
-    act = get_activation(act)
+    act = get_activation(activation)
     C = symmetric_psd(C, "C")
     n = positive_int(order, "order", minimum=0)
     return product_moment_tensors(act, C, (n,))[n]

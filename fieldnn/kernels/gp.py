@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import renamed_argument
 from .._validate import input_points, nonnegative_float
 from ..errors import ArgumentError
 from .activations import Activation, get_activation
@@ -86,8 +87,9 @@ def _covariance(X: np.ndarray, Y: np.ndarray, sw: float, sb: float) -> np.ndarra
     return C
 
 
+@renamed_argument("act", "activation")
 def single_layer_kernel(
-    act: str | Callable | Activation,
+    activation: str | Callable | Activation,
     X: Any,
     Y: Any = None,
     *,
@@ -98,7 +100,7 @@ def single_layer_kernel(
 
     Parameters
     ----------
-    act : str, callable or Activation
+    activation : str, callable or Activation
         "erf", "relu", "gauss" (Gauss-net unit e^{z − q(x)}), any registry name or callable.
     X : array_like (P, d_in)
     Y : array_like (Q, d_in), optional
@@ -122,7 +124,7 @@ def single_layer_kernel(
     >>> bool(np.isclose(K[0, 1], 1.0 + np.exp(-0.5)))
     True
     """
-    act = get_activation(act)
+    act = get_activation(activation)
     sw = nonnegative_float(sigma_w2, "sigma_w2")
     sb = nonnegative_float(sigma_b2, "sigma_b2")
     X, Y = _points(X, Y)

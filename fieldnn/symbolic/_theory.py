@@ -57,6 +57,12 @@ def _check_size(n: int, order: int, degrees: tuple[int, ...], max_seconds: float
         warnings.warn(f"{what}; this will take a while", RuntimeWarning, stacklevel=3)
 
 
+def _printable_name(name: str) -> bool:
+    """A symbol name sympy's LaTeX printer and ``fieldnn derive`` write faithfully: an
+    identifier (``lambda``, ``g_6``, ``kappa_2``)."""
+    return name.isidentifier() and name.isascii()
+
+
 def _collect_deltas(weight: sp.Expr) -> sp.Expr:
     """Write a weight as c · Σ_d P_d(N) Π δ: common factor out, deltas collected."""
     groups: dict[sp.Expr, sp.Expr] = {}
@@ -89,8 +95,9 @@ class Theory:
     Raises
     ------
     DiagramError
-        For a degree < 3, a coupling that is not a sympy expression, an odd degree with
-        ``species`` ≠ 1, or a bad ``species``.
+        For a degree < 3, a coupling that is not a sympy expression or whose symbols are not
+        named by identifiers (``Symbol("lambda x")``), an odd degree with ``species`` ≠ 1, or a
+        bad ``species``.
 
     Examples
     --------
@@ -124,6 +131,14 @@ class Theory:
             if not isinstance(coupling, sp.Expr):
                 raise DiagramError(
                     "interactions", f"couplings must be sympy expressions, got {coupling!r}"
+                )
+            bad = sorted(str(x) for x in coupling.free_symbols if not _printable_name(str(x)))
+            if bad:
+                raise DiagramError(
+                    "interactions",
+                    f"coupling symbol names must be identifiers (letters, digits, _; such as "
+                    f"lambda or g_6) so that LaTeX and the command line can write them, got "
+                    f"{', '.join(repr(b) for b in bad)}",
                 )
             if isinstance(degree, bool) or not isinstance(degree, numbers.Integral) or degree < 3:
                 raise DiagramError(

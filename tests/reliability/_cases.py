@@ -55,6 +55,8 @@ ACTS = "erf, relu"  # fragment of the list of known activations
 
 CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     # -- symbolic -------------------------------------------------------------------------------
+    ("Theory", "fnn.Theory({sp.Symbol('lambda x'): 4})", DE, ("interactions", "identifiers")),
+    ("Theory", "fnn.Theory({sp.Symbol('2*g'): 4})", DE, ("interactions", "'2*g'")),
     ("Theory", "fnn.Theory({lam: 1})", DE, ("interactions", ">= 3")),
     ("Theory", "fnn.Theory({lam: 4.5})", DE, ("interactions", "integer")),
     ("Theory", "fnn.Theory({})", DE, ("interactions",)),

@@ -18,6 +18,7 @@ from ._nnqft_common import (
     _check,
     _estimate,
     _iter,
+    _partial_on_failure,
     _Result,
     _setup,
     loglog_slope,
@@ -138,11 +139,18 @@ def rg_flow(
     g4 = np.asarray(net.exact_full(st.X, 4))
     num = _numerators(net, st.X, tuples)
     lam_mean, lam_std, i_mean = [], [], []
-    for c in _iter(cut, progress, "RG cutoffs"):
-        m = measure_lambda(g4, st.X, cutoff=float(c), legs=legs, kernel=net)
-        lam_mean.append(m.mean)
-        lam_std.append(m.std)
-        i_mean.append(np.mean(m.integrals))
+
+    def done() -> dict:
+        n = len(lam_mean)
+        return {"cutoffs": cut[:n], "lambda_mean": np.array(lam_mean),
+                "lambda_std": np.array(lam_std), "integral_mean": np.array(i_mean)}  # fmt: skip
+
+    with _partial_on_failure("rg_flow", done):
+        for c in _iter(cut, progress, "RG cutoffs"):
+            m = measure_lambda(g4, st.X, cutoff=float(c), legs=legs, kernel=net)
+            lam_mean.append(m.mean)
+            lam_std.append(m.std)
+            i_mean.append(np.mean(m.integrals))
     lam_mean, i_mean = np.array(lam_mean), np.array(i_mean)
     fit = cut >= fit_from
     c_sym = next(iter(beta.beta_dimensionless))
@@ -318,56 +326,66 @@ def so_dout(
     s = st.sigma_b2 if legs == "subtract_bias" else 0.0
     net1 = st.net(width)
     J = {}
-    for i, d_out in enumerate(_iter(tuple(d_outs), progress, "SO(d_out)")):
-        net = st.net(width, d_out=d_out)
-        G = np.asarray(net.exact_connected(Xs, 4))
-        m = measure_lambda(net, Xs, cutoff=cutoff, legs=legs, species=(0, 0, 0, 0))
-        lt[i] = m.mean
-        if d_out >= 2:
-            chans = [G[..., 0, 0, 1, 1], G[..., 0, 1, 0, 1], G[..., 0, 1, 1, 0]]
-            eye = np.eye(d_out)
-            pred = (
-                np.einsum("abcd,ij,kl->abcdijkl", chans[0], eye, eye)
-                + np.einsum("abcd,ik,jl->abcdijkl", chans[1], eye, eye)
-                + np.einsum("abcd,il,jk->abcdijkl", chans[2], eye, eye)
-            )
-            resid[i] = float(np.max(np.abs(G - pred)) / np.max(np.abs(G)))
-            m2 = measure_lambda(net, Xs, cutoff=cutoff, legs=legs, species=(0, 0, 1, 1))
-            lt2[i] = m2.mean
-            lams = [
-                measure_lambda(net, Xs, cutoff=cutoff, legs=legs, species=sp_).mean
-                for sp_ in ((0, 0, 1, 1), (0, 1, 0, 1), (0, 1, 1, 0))
-            ]
-            spread[i] = float(np.std(lams) / abs(np.mean(lams)))
-        c1, loops = _engine_coefficients(d_out, (1, 1, 1, 1))
-        tree_c = c1
-        A = np.zeros(len(tuples))
-        for key, c2 in loops.items():
-            if key not in J:
-                (a, b), (c, d) = key
-                J[key] = two_vertex_integral(
-                    lambda U, V: net1.kernel(U, V),
-                    Xs[tuples[:, [a, b]]],
-                    Xs[tuples[:, [c, d]]],
-                    cutoff=cutoff,
-                    subtract=s,
-                    rtol=1e-6,
-                ).values
-            A += c2 * J[key]
-        loopc[i] = float(np.mean(list(loops.values())))
-        g = np.asarray(G[(Ellipsis, *((0,) * 4))] if d_out > 1 else G)[tuple(tuples.T)]
-        B = c1 * m.integrals
-        disc = np.sqrt(np.maximum(B**2 + 4 * A * g, 0.0))
-        roots = np.stack([(-B + disc) / (2 * A), (-B - disc) / (2 * A)])
-        tree_vals = g / B
-        pick = np.argmin(np.abs(roots - tree_vals), axis=0)
-        lam2 = roots[pick, np.arange(len(tuples))]
-        l1[i] = float(np.mean(lam2))
-        shift[i] = (l1[i] - lt[i]) / lt[i]
-        real = B**2 + 4 * A * g >= 0
-        # one loop over tree at the tree-level λ (g/B) and at the O(λ²) root; the larger
-        loop_tree = np.maximum(np.abs(tree_vals * A / B), np.abs(lam2 * A / B))
-        ratio[i] = float(np.max(loop_tree)) if np.all(real) else np.inf
+
+    def done() -> dict:
+        return {
+            "d_outs": np.asarray(d_outs),
+            "lambda_tree": lt,
+            "lambda_tree_iijj": lt2,
+            "lambda_one_loop": l1,
+        }  # fmt: skip  (NaN where not reached)
+
+    with _partial_on_failure("so_dout", done):
+        for i, d_out in enumerate(_iter(tuple(d_outs), progress, "SO(d_out)")):
+            net = st.net(width, d_out=d_out)
+            G = np.asarray(net.exact_connected(Xs, 4))
+            m = measure_lambda(net, Xs, cutoff=cutoff, legs=legs, species=(0, 0, 0, 0))
+            lt[i] = m.mean
+            if d_out >= 2:
+                chans = [G[..., 0, 0, 1, 1], G[..., 0, 1, 0, 1], G[..., 0, 1, 1, 0]]
+                eye = np.eye(d_out)
+                pred = (
+                    np.einsum("abcd,ij,kl->abcdijkl", chans[0], eye, eye)
+                    + np.einsum("abcd,ik,jl->abcdijkl", chans[1], eye, eye)
+                    + np.einsum("abcd,il,jk->abcdijkl", chans[2], eye, eye)
+                )
+                resid[i] = float(np.max(np.abs(G - pred)) / np.max(np.abs(G)))
+                m2 = measure_lambda(net, Xs, cutoff=cutoff, legs=legs, species=(0, 0, 1, 1))
+                lt2[i] = m2.mean
+                lams = [
+                    measure_lambda(net, Xs, cutoff=cutoff, legs=legs, species=sp_).mean
+                    for sp_ in ((0, 0, 1, 1), (0, 1, 0, 1), (0, 1, 1, 0))
+                ]
+                spread[i] = float(np.std(lams) / abs(np.mean(lams)))
+            c1, loops = _engine_coefficients(d_out, (1, 1, 1, 1))
+            tree_c = c1
+            A = np.zeros(len(tuples))
+            for key, c2 in loops.items():
+                if key not in J:
+                    (a, b), (c, d) = key
+                    J[key] = two_vertex_integral(
+                        lambda U, V: net1.kernel(U, V),
+                        Xs[tuples[:, [a, b]]],
+                        Xs[tuples[:, [c, d]]],
+                        cutoff=cutoff,
+                        subtract=s,
+                        rtol=1e-6,
+                    ).values
+                A += c2 * J[key]
+            loopc[i] = float(np.mean(list(loops.values())))
+            g = np.asarray(G[(Ellipsis, *((0,) * 4))] if d_out > 1 else G)[tuple(tuples.T)]
+            B = c1 * m.integrals
+            disc = np.sqrt(np.maximum(B**2 + 4 * A * g, 0.0))
+            roots = np.stack([(-B + disc) / (2 * A), (-B - disc) / (2 * A)])
+            tree_vals = g / B
+            pick = np.argmin(np.abs(roots - tree_vals), axis=0)
+            lam2 = roots[pick, np.arange(len(tuples))]
+            l1[i] = float(np.mean(lam2))
+            shift[i] = (l1[i] - lt[i]) / lt[i]
+            real = B**2 + 4 * A * g >= 0
+            # one loop over tree at the tree-level λ (g/B) and at the O(λ²) root; the larger
+            loop_tree = np.maximum(np.abs(tree_vals * A / B), np.abs(lam2 * A / B))
+            ratio[i] = float(np.max(loop_tree)) if np.all(real) else np.inf
     perturbative = ratio <= PERTURBATIVE_RATIO
     # the κ tadpole at d_out = 1, relative to the tree term
     kap = measure_kappa(net1, Xs, cutoff=cutoff, legs=legs, lambda_bar=float(lt[0]))
@@ -514,11 +532,12 @@ def beyond(
                 }
             )
 
-    for act in _iter(tuple(activations), progress, "beyond"):
-        net = SingleLayerNet(act, width, d_in=X.shape[1], sigma_w2=1.0, sigma_b2=1.0)
-        add(f"single-layer {act}", net, net, 1.0, "exact")
-    widths = [X.shape[1], *(mlp_widths or ((16, 16) if quick else (32, 32))), 1]
-    mlp = MLP(mlp_activation, widths, C_W=2.0, C_b=0.1)
-    est = _estimate(mlp, X, n_nets, (2, 4), rng)
-    add(f"MLP {mlp_activation} {widths}", est, mlp, 0.1, "sampled")
+    with _partial_on_failure("beyond", lambda: out):
+        for act in _iter(tuple(activations), progress, "beyond"):
+            net = SingleLayerNet(act, width, d_in=X.shape[1], sigma_w2=1.0, sigma_b2=1.0)
+            add(f"single-layer {act}", net, net, 1.0, "exact")
+        widths = [X.shape[1], *(mlp_widths or ((16, 16) if quick else (32, 32))), 1]
+        mlp = MLP(mlp_activation, widths, C_W=2.0, C_b=0.1)
+        est = _estimate(mlp, X, n_nets, (2, 4), rng)
+        add(f"MLP {mlp_activation} {widths}", est, mlp, 0.1, "sampled")
     return out

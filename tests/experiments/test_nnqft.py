@@ -182,3 +182,21 @@ def test_long_experiments_keep_partial_results_on_failure(monkeypatch) -> None:
     partial = info.value.partial_result
     assert {k.split("/")[0] for k in partial.values} == {"erf", "relu"}
     assert any("partial_result" in note for note in info.value.__notes__)
+
+
+
+def test_rg_flow_keeps_partial_results(monkeypatch) -> None:
+    """An interruption at the third cutoff of rg_flow keeps the first two λ̄ values."""
+    real, calls = _nnqft_rg.measure_lambda, []
+
+    def flaky(*args, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(_nnqft_rg, "measure_lambda", flaky)
+    with pytest.raises(KeyboardInterrupt) as info:
+        nnqft.rg_flow("erf", cutoffs=(1.0, 2.0, 4.0, 8.0), fit_from=1.0)
+    assert len(info.value.partial_result["lambda_mean"]) == 2
+    assert any("partial_result" in note for note in info.value.__notes__)

@@ -77,7 +77,8 @@ def plot_phase_diagram(pd: Any, ax: Any = None) -> Any:
     """χ⊥ in the (C_b, C_W) plane with the χ∥ = 1 and χ⊥ = 1 lines and the critical point.
 
     Where the fixed point runs away (no finite K*, white), its edge is a saddle-node line on
-    which χ∥ = 1; it is drawn as the χ∥ = 1 line when χ∥ stays below 1 inside the region.
+    which χ∥ = 1; it is drawn as the χ∥ = 1 line when χ∥ stays below 1 inside the region. The
+    white region has its own legend entry (a white patch with a thin edge) when the grid has one.
 
     Parameters
     ----------
@@ -85,6 +86,7 @@ def plot_phase_diagram(pd: Any, ax: Any = None) -> Any:
     ax : matplotlib axes, optional
     """
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     ax = _axes(ax)
     B, W = np.meshgrid(pd.C_b, pd.C_W, indexing="ij")
@@ -107,6 +109,10 @@ def plot_phase_diagram(pd: Any, ax: Any = None) -> Any:
         ax.contour(B, W, perp, levels=[1.0], colors="k", linestyles="-")
         handles.append(Line2D([], [], color="k", ls="-"))
         labels.append(r"$\chi_\perp = 1$")
+    if not np.all(finite):
+        # the unfilled cells of the mesh show the axes background: name them in the legend
+        handles.append(Patch(facecolor=ax.get_facecolor(), edgecolor="0.4", lw=0.8))
+        labels.append(r"no finite fixed point $K^*$")
     (star,) = ax.plot([pd.critical_C_b], [pd.critical_C_W], "*", ms=12, color="gold", mec="k")
     handles.append(star)
     labels.append(f"critical ({pd.universality_class})")

@@ -79,6 +79,7 @@ from .inference import ReplicaEnsemble as ReplicaEnsemble
 from .inference import empirical_ntk as empirical_ntk
 from .inference import gp_posterior as gp_posterior
 from .inference import gradient_flow_prediction as gradient_flow_prediction
+from .inference import hidden_kernel_shift as hidden_kernel_shift
 from .inference import train_replicas as train_replicas
 
 # compiled-loop caches in the user's cache directory, not the source tree (unless

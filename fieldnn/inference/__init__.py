@@ -17,6 +17,8 @@ sampled_posterior, SampledPosterior
 hidden_kernel_posterior, HiddenKernelPosterior
     The hidden-layer kernel conditioned on observed outputs (no representation learning at
     infinite width; O(1/n) at finite width).
+hidden_kernel_shift, HiddenKernelShift
+    Its O(1/n) prediction: the posterior shift of the last hidden kernel from the mixed vertex.
 train_replicas, ReplicaEnsemble
     NNPDF-style replica ensembles trained by full-batch gradient descent, vectorised over the
     ensemble with hand-written backpropagation.
@@ -41,6 +43,8 @@ from ._gp import gp_posterior as gp_posterior
 from ._ntk import empirical_ntk as empirical_ntk
 from ._plots import plot_conditional_moment as plot_conditional_moment
 from ._plots import plot_replica_bands as plot_replica_bands
+from ._representation import HiddenKernelShift as HiddenKernelShift
+from ._representation import hidden_kernel_shift as hidden_kernel_shift
 from ._training import LossRateCheck as LossRateCheck
 from ._training import ReplicaEnsemble as ReplicaEnsemble
 from ._training import loss_rate_check as loss_rate_check
@@ -49,6 +53,7 @@ from ._training import train_replicas as train_replicas
 __all__ = [
     "ConditionalSecondMoment",
     "HiddenKernelPosterior",
+    "HiddenKernelShift",
     "LossRateCheck",
     "ReplicaEnsemble",
     "SampledPosterior",
@@ -58,6 +63,7 @@ __all__ = [
     "gp_posterior",
     "gradient_flow_prediction",
     "hidden_kernel_posterior",
+    "hidden_kernel_shift",
     "loss_rate_check",
     "plot_conditional_moment",
     "plot_replica_bands",

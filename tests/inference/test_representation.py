@@ -5,10 +5,12 @@ importance-weighted measurement ``hidden_kernel_posterior``."""
 
 from __future__ import annotations
 
+import doctest
 from unittest import mock
 
 import numpy as np
 import pytest
+import sympy as sp
 from scipy.special import kve
 
 import fieldnn as fnn
@@ -69,6 +71,61 @@ def test_deep_linear_mixed_vertex_closed_form():
     K2 = cb[1] + cw[1] * K1
     expected = cw[2] * (_wishart_pair(K2) + n2 / n1 * cw[1] ** 2 * _wishart_pair(K1))
     np.testing.assert_allclose(r.mixed_vertex, expected[:, :, :2, :2], rtol=1e-12)
+
+
+def _wick(idx, K):
+    """E[z_{i1} … z_{ik}] of a centred Gaussian with covariance K (Isserlis: sum over pairings)."""
+    if not idx:
+        return 1.0
+    rest = idx[1:]
+    return sum(K[idx[0], rest[j]] * _wick(rest[:j] + rest[j + 1 :], K) for j in range(len(rest)))
+
+
+def test_polynomial_activation_mixed_vertex_by_wick():
+    """σ(z) = z + c z², one hidden layer: V^(1,2)_(de)(ab) = C_W[⟨z_d z_e σ_a σ_b⟩ −
+    K_de⟨σ_a σ_b⟩] summed over Wick pairings, against the Stein form used by
+    hidden_kernel_shift (σ and σ' by quadrature for a user callable)."""
+    c, cw, cb = 0.3, [0.9, 1.2], [0.1, 0.2]
+    act = fnn.get_activation(lambda z: z + c * z**2, derivative=lambda z: 1 + 2 * c * z)
+    X = np.array([[-1.0], [0.7], [0.3]])
+    r = hidden_kernel_shift(MLP(act, [1, 10, 1], C_W=cw, C_b=cb), X[:2], [1.0, -0.5], X[2:])
+    K = cb[0] + cw[0] * X @ X.T
+    sigma = {a: [(1.0, (a,)), (c, (a, a))] for a in range(3)}  # σ_a as (coefficient, monomial)
+
+    def pair(a, b, extra=()):
+        return sum(
+            ca * cb_ * _wick(extra + ma + mb, K) for ca, ma in sigma[a] for cb_, mb in sigma[b]
+        )
+
+    expected = np.empty((3, 3, 2, 2))
+    for d, e, a, b in np.ndindex(expected.shape):
+        expected[d, e, a, b] = cw[1] * (pair(a, b, (d, e)) - K[d, e] * pair(a, b))
+    np.testing.assert_allclose(r.mixed_vertex, expected, rtol=1e-8, atol=1e-10)
+
+
+def test_source_is_twice_the_likelihood_gradient():
+    """M = 2 ∂ log p(y|G)/∂G (symmetric-matrix convention: ∂/∂G_ab of the ordered-pair sum, so
+    an off-diagonal total derivative is 2·(M_ab/2)), by SymPy on a 2 × 2 G with two outputs."""
+    g11, g12, g22 = sp.symbols("g11 g12 g22")
+    G = sp.Matrix([[g11, g12], [g12, g22]])
+    Y = sp.Matrix([[1.2, -0.3], [0.4, 0.8]])  # rows: inputs, columns: output components
+    logp = -sp.log(G.det()) - sp.Rational(1, 2) * (Y.T * G.inv() * Y).trace()
+    values = {g11: 1.5, g12: 0.4, g22: 0.9}
+    grad = [float(sp.diff(logp, g).subs(values)) for g in (g11, g12, g22)]
+    Gn = np.array([[1.5, 0.4], [0.4, 0.9]])
+    Gi = np.linalg.inv(Gn)
+    Yn = np.array(Y.tolist(), dtype=float)
+    M = Gi @ Yn @ Yn.T @ Gi - 2 * Gi
+    np.testing.assert_allclose(grad, [M[0, 0] / 2, M[0, 1], M[1, 1] / 2], rtol=1e-12)
+    # and the object carries this M for a net whose output kernel is exactly Gn
+    mlp = MLP("linear", [2, 5, 2], C_W=[1.0, 1.0], C_b=[0.0, 0.0])
+    X = np.linalg.cholesky(Gn) * np.sqrt(2)  # K^(1) = X Xᵀ/2 = Gn, G = K^(1)
+    np.testing.assert_allclose(hidden_kernel_shift(mlp, X, Yn).source, M, rtol=1e-10)
+
+
+def test_docstring_example_runs():
+    result = doctest.testmod(representation, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def _exact_linear_shift(n, x, C_W, C_b1, y):

@@ -14,6 +14,7 @@ from ..errors import ArgumentError
 from ..inference import (
     ConditionalSecondMoment,
     HiddenKernelPosterior,
+    HiddenKernelShift,
     LossRateCheck,
     ReplicaEnsemble,
     conditional_second_moment_sampled,
@@ -21,6 +22,7 @@ from ..inference import (
     gp_posterior,
     gradient_flow_prediction,
     hidden_kernel_posterior,
+    hidden_kernel_shift,
     loss_rate_check,
     train_replicas,
 )
@@ -379,6 +381,8 @@ class ReplicaInference:
     hidden : tuple of fieldnn.inference.HiddenKernelPosterior
         Posterior shift of the last hidden kernel at each width (no representation learning
         at infinite width: the shift falls like 1/n).
+    hidden_predicted : tuple of fieldnn.inference.HiddenKernelShift
+        Its O(1/n) prediction for the same data, on [training inputs; probe inputs].
     """
 
     activation: str
@@ -399,6 +403,7 @@ class ReplicaInference:
     flow_inf_mean: np.ndarray
     loss_check: LossRateCheck
     hidden: tuple[HiddenKernelPosterior, ...]
+    hidden_predicted: tuple[HiddenKernelShift, ...] = ()
 
 
 def replica_inference(
@@ -473,6 +478,7 @@ def replica_inference(
     theta_AA = mlp(widths[0]).ntk(X, lambda_W=lam_W, lambda_b=lam_b)
     eta = 1.0 / float(np.linalg.eigvalsh(theta_AA)[-1])
     ensembles, fm, fc, zm, zc, dist, hidden = [], [], [], [], [], [], []
+    predicted = []
     for i, n in enumerate(widths):
         ens = train_replicas(
             mlp(n),
@@ -500,6 +506,7 @@ def replica_inference(
                 mlp(n), X[::2], Y[::2], X[1::2], n_samples=n_hidden, rng=rng + 100 + i
             )
         )
+        predicted.append(hidden_kernel_shift(mlp(n), X[::2], Y[::2], X[1::2]))
     noise = float(np.mean(np.diag(C_Y)))
     gp_mean, gp_cov = gp_posterior(mlp(widths[-1]), X, Y, X_test, noise=noise)
     flow_inf, _ = gradient_flow_prediction(
@@ -535,4 +542,5 @@ def replica_inference(
         flow_inf_mean=np.asarray(flow_inf).reshape(-1),
         loss_check=check,
         hidden=tuple(hidden),
+        hidden_predicted=tuple(predicted),
     )

@@ -189,6 +189,11 @@ def _inference(w: ReportWriter, sz: _Sizes) -> None:
     hid_err = [
         float(np.diagonal(h.stderr)[np.argmax(np.abs(np.diagonal(h.shift)))]) for h in r.hidden
     ]
+    # the O(1/n) prediction at the same probe entry (probe block of [train; probe])
+    hid_pred = [
+        float(np.abs(np.diagonal(p.shift)[p.n_train + np.argmax(np.abs(np.diagonal(h.shift)))]))
+        for h, p in zip(r.hidden, r.hidden_predicted, strict=True)
+    ]
     lc = r.loss_check
     w.store(
         "inference",
@@ -209,6 +214,7 @@ def _inference(w: ReportWriter, sz: _Sizes) -> None:
             "mean_rms_distance": r.mean_rms_distance,
             "hidden_shift_max": hid,
             "hidden_shift_stderr": hid_err,
+            "hidden_shift_predicted": hid_pred,
             "hidden_ess": [h.ess for h in r.hidden],
             "hidden_shift_exponent": float(np.polyfit(np.log(r.widths), np.log(hid), 1)[0]),
             "hidden_shift_local_exponent": float(
@@ -228,18 +234,28 @@ def _inference(w: ReportWriter, sz: _Sizes) -> None:
             res["cov_z_rms"][i],
             res["hidden_shift_max"][i],
             res["hidden_shift_stderr"][i],
+            res["hidden_shift_predicted"][i],
         ]
         for i, n in enumerate(r.widths)
     ]
     w.table(
         "replicas",
-        ["n", "rms(m − m_flow)", "rms z (mean)", "rms z (cov)", "hidden-kernel shift", "stderr"],
+        [
+            "n",
+            "rms(m − m_flow)",
+            "rms z (mean)",
+            "rms z (cov)",
+            "hidden-kernel shift",
+            "stderr",
+            "predicted",
+        ],
         rows,
         f"Replica ensembles ({res['n_replicas']} replicas, {res['steps']} steps of full-batch "
         f"gradient descent, η = {format_number(res['learning_rate'])}) against the "
         "infinite-width gradient-flow prediction for the same training; last columns: "
         "largest posterior shift of the last hidden kernel (exact Bayesian conditioning by "
-        "importance weighting).",
+        "importance weighting), its standard error, and its O(1/n) prediction "
+        "(hidden_kernel_shift, docs/representation_learning.md).",
     )
     from ..inference import plot_replica_bands
 

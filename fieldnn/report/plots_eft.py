@@ -322,6 +322,11 @@ def plot_hidden_shift(res: Any, ax: Any = None) -> Any:
             capsize=2,
             label=f"probe input {q + 1}",
         )
+    if getattr(res, "hidden_predicted", ()):  # the O(1/n) prediction, same colours, dashed
+        pred = np.array([np.diagonal(p.shift)[p.n_train :] for p in res.hidden_predicted])
+        for q, line in enumerate(ax.containers):
+            ax.plot(res.widths, np.abs(pred[:, q]), "--", lw=1, color=line.lines[0].get_color())
+        ax.plot([], [], "k--", lw=1, label="O(1/n) prediction")
     ref = np.abs(shifts[0]).max() * res.widths[0] / res.widths
     ax.plot(res.widths, ref, "k:", lw=1, label="∝ 1/n")
     ax.set_xscale("log")

@@ -156,14 +156,14 @@ def hidden_kernel_shift(
     """
     if not hasattr(mlp, "widths"):
         raise ArgumentTypeError("mlp", f"must be an MLP, got {type(mlp).__name__}")
-    test_given = X_test is not None
-    XA, XB, y = _conditioning_inputs(
-        mlp, X_train, y_train, X_test if test_given else X_train, "X_test"
-    )
     if len(mlp.widths) < 3:
         raise UnsupportedError("mlp", "needs at least one hidden layer (len(widths) >= 3)")
     if mlp.activation.normalised:
         raise UnsupportedError("mlp", "normalised (Gauss-net) activations are not supported here")
+    test_given = X_test is not None
+    XA, XB, y = _conditioning_inputs(
+        mlp, X_train, y_train, X_test if test_given else X_train, "X_test"
+    )
     X = np.concatenate([XA, XB]) if test_given else XA
     p, L, n = XA.shape[0], mlp.depth, int(mlp.widths[-2])
     Ks = kernel_recursion(mlp.activation, X, C_W=list(mlp.C_W), C_b=list(mlp.C_b), depth=L)

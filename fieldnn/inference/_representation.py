@@ -40,7 +40,7 @@ propagated from earlier layers (absent for one hidden layer).
 References
 ----------
 D. A. Roberts, S. Yaida, B. Hanin, "The Principles of Deep Learning Theory", arXiv:2106.10165,
-sec. 6.4.1 (representation learning in Bayesian inference), ch. 4 eq. (4.90) (the four-point
+sec. 6.4 (representation learning in Bayesian inference), ch. 4 eq. (4.90) (the four-point
 vertex V^{(ℓ)}). J. A. Zavatone-Veth, A. Canatar, B. S. Ruben, C. Pehlevan, "Asymptotics of
 representation learning in finite Bayesian neural networks", arXiv:2106.00651 (the same
 leading-order form for deep linear nets and one nonlinear hidden layer).
@@ -130,8 +130,9 @@ def hidden_kernel_shift(
     The shift is the first-order response of the importance weight:
     :math:`\mathbb E[\hat K\mid y] - \mathbb E\hat K = \sum_{\alpha_1\alpha_2}\tfrac12
     M_{\alpha_1\alpha_2}\,\mathrm{Cov}(\hat K, \hat G_{\alpha_1\alpha_2}) + O(1/n^2)`; the
-    mixed vertex and 𝒞 are given in :mod:`fieldnn.inference._representation`. Contracting
-    first, with :math:`R_{ab} = D^{(3)}_{ab}M_{ab} + 2\delta_{ab}\sum_c D^{(1)}_{ac}M_{ac}`,
+    mixed vertex :math:`V^{(L-1,L)}` and :math:`\mathcal C` are derived in
+    ``docs/representation_learning.md``. Contracting first, with
+    :math:`R_{ab} = D^{(3)}_{ab}M_{ab} + 2\delta_{ab}\sum_c D^{(1)}_{ac}M_{ac}`,
 
     .. math:: \mathbb E[\hat K\mid y] - \mathbb E\hat K = \frac{C_W^{(L)}}{n}\Big[
               K_{\cdot A}RK_{A\cdot} + \frac{n_{L-1}}{2n_{L-2}}\sum_{ab}
@@ -143,7 +144,7 @@ def hidden_kernel_shift(
 
     References
     ----------
-    arXiv:2106.10165, sec. 6.4.1; ``docs/representation_learning.md``.
+    arXiv:2106.10165, sec. 6.4; ``docs/representation_learning.md``.
 
     Examples
     --------

@@ -215,6 +215,9 @@ def _inference(w: ReportWriter, sz: _Sizes) -> None:
             "hidden_shift_max": hid,
             "hidden_shift_stderr": hid_err,
             "hidden_shift_predicted": hid_pred,
+            "hidden_source_max_eigenvalue": float(
+                np.linalg.eigvalsh(r.hidden_predicted[0].source)[-1]
+            ),
             "hidden_ess": [h.ess for h in r.hidden],
             "hidden_shift_exponent": float(np.polyfit(np.log(r.widths), np.log(hid), 1)[0]),
             "hidden_shift_local_exponent": float(
@@ -282,7 +285,11 @@ def _inference(w: ReportWriter, sz: _Sizes) -> None:
         "hidden_shift",
         fig,
         "Posterior − prior of the last hidden kernel: "
-        "representation learning at finite width, absent at infinite width.",
+        "representation learning at finite width, absent at infinite width. Dashed: the "
+        "O(1/n) prediction, approached only slowly when the data are atypical for the prior "
+        "(here the largest eigenvalue of M = G⁻¹yyᵀG⁻¹ − G⁻¹ is "
+        f"{format_number(res['hidden_source_max_eigenvalue'])}; "
+        "docs/representation_learning.md).",
     )
     w.text(
         f"Setting: {r.activation}, C_b = {format_number(r.C_b)}, C_W = {format_number(r.C_W)}, "

@@ -72,27 +72,20 @@ the tensor structure), the ddNTKs (sec. 11.3).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from .._validate import input_points
 from ..errors import UnsupportedError
-from ._ntk_fluctuations import NTKFluctuations, _checked_arguments, ntk_fluctuations
-from ._ntk_moments import mixed_four_moments
-from ._quadrature import adaptive_trapezoid, rank_factor
-from .activations import Activation, _five_point
+from ._dntk_moments import dntk_moments
+from ._ntk_fluctuations import NTKFluctuations, _checked_arguments, fluctuations_and_moments
+from .activations import Activation
 from .deep import PerLayer, _activation, _per_layer
 
 __all__ = ["DNTKStatistics", "dntk_statistics"]
-
-_MOMENT_RTOL = 1e-7  # σ'' and σ''' by differences carry ~1e-9 relative noise
-_WARN_RTOL = 1e-5
-_EPS = float(np.finfo(np.float64).eps)
 
 
 @dataclass(frozen=True)
@@ -119,87 +112,6 @@ class DNTKStatistics:
     T: list[np.ndarray]
     U: list[np.ndarray]
     ntk: NTKFluctuations
-
-
-# --------------------------------------------------------------------------------------------
-# derivatives of σ and the Gaussian moments the recursions need
-# --------------------------------------------------------------------------------------------
-def _second_difference(fn: Any, z: np.ndarray) -> np.ndarray:
-    """Five-point second difference, h = ε^{1/6} max(1, |z|): truncation h⁴f⁽⁶⁾/90, rounding
-    ~ε|f|/h² (both ~1e-10 relative for smooth σ')."""
-    h = _EPS ** (1.0 / 6.0) * np.maximum(np.abs(z), 1.0)
-    h = (z + h) - z
-    f = [np.asarray(fn(z + k * h), dtype=np.float64) for k in (-2, -1, 0, 1, 2)]
-    return (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
-
-
-def _derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
-    """σ, σ', σ'', σ''' at z: σ'' and σ''' by central differences of σ' (five-point first and
-    second differences, the machinery of :mod:`fieldnn.kernels.activations` for σ')."""
-    d1 = lambda u: np.asarray(act.derivative(u), dtype=np.float64)  # noqa: E731
-    return [
-        np.asarray(act(z), dtype=np.float64),
-        d1(z),
-        np.asarray(_five_point(d1, z, np), dtype=np.float64),
-        _second_difference(d1, z),
-    ]
-
-
-# the pair moments ⟨σ^(i)_a σ^(j)_b⟩ and the four-point moments ⟨σ^(i)_a σ^(j)_b σ^(k)_c σ^(l)_d⟩
-# the recursions use
-_PAIRS = ((1, 1), (2, 0), (2, 2), (3, 1))
-_FOURS = ((2, 1, 1, 0), (3, 1, 1, 1), (2, 0, 1, 1), (1, 1, 1, 1), (2, 2, 1, 1))
-
-
-def _block_moments(act: Activation, L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pair moments (len(_PAIRS), s, s) and four-point moments (len(_FOURS), s, s, s, s) on
-    one block of s inputs."""
-    s = L.shape[0]
-
-    def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        f = _derivatives(act, z)
-        out, mag = [], []
-        for i, j in _PAIRS:
-            out.append(np.einsum("m,ma,mb->ab", w, f[i], f[j]).ravel())
-            mag.append(np.einsum("m,ma,mb->ab", w, np.abs(f[i]), np.abs(f[j])).ravel())
-        m = len(z)
-        for i, j, k, l in _FOURS:  # Gram matrices of per-node pair products (BLAS)
-            left = (f[i][:, :, None] * f[j][:, None, :]).reshape(m, -1)
-            right = (f[k][:, :, None] * f[l][:, None, :]).reshape(m, -1)
-            out.append(((left * w[:, None]).T @ right).ravel())
-            mag.append(((np.abs(left) * w[:, None]).T @ np.abs(right)).ravel())
-        return np.concatenate(out), np.concatenate(mag)
-
-    value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_MOMENT_RTOL)
-    worst = float(np.max(error, initial=0.0)) / max(float(np.max(magnitude, initial=0.0)), 1e-300)
-    if worst > _WARN_RTOL:
-        warnings.warn(
-            f"dNTK moments of activation {act.name!r} converged only to ~{worst:.1e} relative",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-    n_pair = len(_PAIRS) * s * s
-    return (
-        value[:n_pair].reshape(len(_PAIRS), s, s),
-        value[n_pair:].reshape((len(_FOURS),) + (s,) * 4),
-    )
-
-
-def _moments(act: Activation, K: np.ndarray) -> tuple[dict, dict]:
-    """Pair moments {(i, j): (P, P)} and four-point moments {(i, j, k, l): (P,)*4}, on blocks
-    of at most four inputs (every entry involves at most four)."""
-    P = K.shape[0]
-    pairs = np.empty((len(_PAIRS), P, P))
-    fours = np.empty((len(_FOURS),) + (P,) * 4)
-    blocks = [tuple(range(P))] if P <= 4 else list(combinations(range(P), 4))
-    for S in blocks:
-        pb, fb = _block_moments(act, rank_factor(K[np.ix_(S, S)]))
-        pairs[(slice(None), *np.ix_(S, S))] = pb
-        fours[(slice(None), *np.ix_(S, S, S, S))] = fb
-    return (
-        {key: pairs[k] for k, key in enumerate(_PAIRS)},
-        {key: fours[k] for k, key in enumerate(_FOURS)},
-    )
 
 
 def _grad(pm: dict, i: int, j: int) -> np.ndarray:
@@ -429,7 +341,7 @@ def dntk_statistics(
     act = _activation(act, smooth_moments=True)
     _unsupported(act)
     X = input_points(X)
-    fl = ntk_fluctuations(
+    fl, mixed = fluctuations_and_moments(
         act, X, C_W=cw_in, C_b=cb_in, widths=w_in, lambda_W=lambda_W, lambda_b=lambda_b
     )
     w = fl.widths
@@ -443,8 +355,8 @@ def dntk_statistics(
         r = w[layer] / w[layer - 1]
         K, Th, F, B = fl.K[layer - 1], fl.Theta[layer - 1], fl.F[layer - 1], fl.B[layer - 1]
         Pl, Ql, Rl, Sl, Tl, Ul = Ps[-1], Qs[-1], Rs[-1], Ss[-1], Ts[-1], Us[-1]
-        M = mixed_four_moments(act, K)[1].transpose(0, 2, 1, 3)  # ⟨σ'_aσ_bσ'_cσ_d⟩
-        pm, fm = _moments(act, K)
+        M = mixed[layer - 1].transpose(0, 2, 1, 3)  # ⟨σ'_aσ_bσ'_cσ_d⟩
+        pm, fm = dntk_moments(act, K)
         N = fm[2, 1, 1, 0]  # ⟨σ''_aσ'_bσ'_cσ_d⟩
         ds_s = _grad(pm, 1, 0)  # [x, y, α] = ⟨∂_α(σ'_xσ_y)⟩
         dds_ds = _grad(pm, 2, 1)  # ⟨∂_α(σ''_xσ'_y)⟩

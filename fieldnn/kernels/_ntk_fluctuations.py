@@ -45,8 +45,8 @@ import numpy as np
 
 from .._validate import input_points
 from ..errors import ArgumentError
-from ._deep_gaussian import check_positive_diagonal, connected_four, pair_terms, propagate
-from ._ntk_moments import mixed_four_moments, pair_response, tangent_response
+from ._deep_gaussian import check_positive_diagonal, pair_terms, propagate
+from ._ntk_moments import ntk_four_moments, pair_response, tangent_response
 from .activations import Activation
 from .deep import (
     PerLayer,
@@ -239,6 +239,23 @@ def ntk_fluctuations(
     >>> [round(float(b[0, 0, 0, 0]), 12) for b in s.B]  # Σ_{k<ℓ} k²: 0, 1, 5, 14
     [0.0, 1.0, 5.0, 14.0]
     """
+    return fluctuations_and_moments(
+        mlp_or_act, X, C_W=C_W, C_b=C_b, widths=widths, lambda_W=lambda_W, lambda_b=lambda_b
+    )[0]
+
+
+def fluctuations_and_moments(
+    mlp_or_act: Any,
+    X: Any,
+    *,
+    C_W: PerLayer | None = None,
+    C_b: PerLayer | None = None,
+    widths: Sequence[int] | None = None,
+    lambda_W: PerLayer = 1.0,
+    lambda_b: PerLayer = 1.0,
+) -> tuple[NTKFluctuations, list[np.ndarray]]:
+    """:func:`ntk_fluctuations` and the moments Q2 = ⟨σ'_aσ'_bσ_cσ_d⟩ of layers ℓ = 1..L − 1
+    (for the dNTK recursions, which need them again)."""
     act, C_W, C_b, widths = _checked_arguments(mlp_or_act, C_W, C_b, widths)
     act = _activation(act, smooth_moments=True)
     X = input_points(X)
@@ -253,7 +270,7 @@ def ntk_fluctuations(
             f"depth/width L/n = {L / min(w[1:-1]):.2g} (L = {L}, smallest hidden width "
             f"{min(w[1:-1])}): the 1/n expansion is not reliable there",
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     P = X.shape[0]
     K = _first_kernel(X, cw[0], cb[0])
@@ -264,14 +281,15 @@ def ntk_fluctuations(
     V, A, B, D, F = zero4, zero4, zero4, zero4, zero4
     K1, H1 = zero2, zero2
     out = {k: [v] for k, v in dict(K=K, Th=Th, K1=K1, H1=H1, V=V, A=A, B=B, D=D, F=F).items()}
+    moments: list[np.ndarray] = []
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         c, lam = cw[layer], lw[layer]
         r = w[layer] / w[layer - 1]
         with np.errstate(over="ignore", invalid="ignore"):
             Hs = _pair_matrix(act, K)
             Ts = _pair_matrix(act, K, derivative=1)
-            M0 = connected_four(act, K)
-            Q1, Q2, Q3 = mixed_four_moments(act, K)
+            M0, Q1, Q2, Q3 = ntk_four_moments(act, K, Hs)
+            moments.append(Q2)
             M2 = Q2 - np.einsum("ab,cd->abcd", Ts, Hs)
             M3 = Q3 - np.einsum("ab,cd->abcd", Ts, Ts)
             ThTh = np.einsum("ab,cd->abcd", Th, Th)
@@ -324,7 +342,7 @@ def ntk_fluctuations(
         V, A, B, D, F, K1, H1 = V_new, A_new, B_new, D_new, F_new, K1_new, H1_new
         for k, v in dict(K=K, Th=Th, K1=K1, H1=H1, V=V, A=A, B=B, D=D, F=F).items():
             out[k].append(v)
-    return NTKFluctuations(
+    result = NTKFluctuations(
         K=out["K"],
         Theta=out["Th"],
         K1=out["K1"],
@@ -336,3 +354,4 @@ def ntk_fluctuations(
         F=out["F"],
         widths=w,
     )
+    return result, moments

@@ -44,14 +44,15 @@ NTK recursions) and ch. 4 (the Gaussian-expectation derivative identities).
 from __future__ import annotations
 
 import warnings
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from ..errors import UnsupportedError
+from ._deep_gaussian import connected_four
+from ._moment_lattice import lattice_moments
 from ._ntk_relu import relu_mixed_moments
-from ._quadrature import adaptive_trapezoid, rank_factor
+from ._quadrature import rank_factor
 from .activations import Activation, get_activation
 from .gaussian import pair_values, single_expectation
 
@@ -99,34 +100,39 @@ def _angular_block(act: Activation, L: np.ndarray) -> np.ndarray:
     return _tensors(s, d, w, np.stack([ones * radial[0], ones * radial[1]]))
 
 
-def _lattice_block(act: Activation, L: np.ndarray, size: int) -> np.ndarray:
-    """Patterns of a smooth σ on a block by the adaptive lattice trapezoid rule (Gram
-    matrices of the per-node products, one matrix product per pattern and chunk)."""
+def _lattice_moments(act: Activation, K: np.ndarray, with_sigma: bool = False) -> list[np.ndarray]:
+    """Q2, Q3 (and ⟨σσσσ⟩ with ``with_sigma``) of a smooth σ by the lattice trapezoid rule of
+    :func:`~fieldnn.kernels._moment_lattice.lattice_moments` (each distinct moment once)."""
 
-    def products(z: np.ndarray) -> tuple[np.ndarray, ...]:
-        s = np.asarray(act(z), dtype=np.float64)
-        d = np.asarray(act.derivative(z), dtype=np.float64)
-        m = len(z)
-        return tuple((x[:, :, None] * y[:, None, :]).reshape(m, -1) for x, y in ((d, d), (s, s)))
+    def functions(z: np.ndarray) -> list[np.ndarray]:
+        return [
+            np.asarray(act(z), dtype=np.float64),
+            np.asarray(act.derivative(z), dtype=np.float64),
+        ]
 
-    def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        dd, ss = products(z)
-        pairs = ((dd, ss), (dd, dd))  # (a b)(c d)
-        value = [((x * w[:, None]).T @ y).ravel() for x, y in pairs]
-        scale = [((np.abs(x) * w[:, None]).T @ np.abs(y)).ravel() for x, y in pairs]
-        return np.concatenate(value), np.concatenate(scale)
-
-    value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_MOMENT_RTOL)
-    top = float(np.max(magnitude, initial=0.0))
-    worst = float(np.max(error, initial=0.0)) / max(top, 1e-300)
+    patterns = ((1, 1, 0, 0), (1, 1, 1, 1)) + (((0, 0, 0, 0),) if with_sigma else ())
+    values, worst = lattice_moments(functions, patterns, K, rtol=_MOMENT_RTOL)
     if worst > _WARN_RTOL:
         warnings.warn(
-            f"mixed four-point moments of activation {act.name!r} converged only to "
-            f"~{worst:.1e} relative (a kink in σ, a huge variance or rank 4)",
+            f"four-point moments of activation {act.name!r} converged only to ~{worst:.1e} "
+            "relative (a kink in σ or a huge variance)",
             RuntimeWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
-    return value.reshape(2, size, size, size, size)
+    return values
+
+
+def ntk_four_moments(
+    act: Activation, K: np.ndarray, pair: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(M0, Q1, Q2, Q3): the connected ⟨σσσσ⟩ − ⟨σσ⟩⟨σσ⟩ (``pair`` = ⟨σ_aσ_b⟩) and
+    :func:`mixed_four_moments`. For a smooth σ without closed forms at four or more inputs
+    (blocks of rank 4) all in one lattice pass, the rest as the V recursion computes it
+    (:func:`~fieldnn.kernels._deep_gaussian.connected_four`)."""
+    if act == _ERF or act.piecewise_linear_slopes is not None or K.shape[0] < 4:
+        return (connected_four(act, K), *mixed_four_moments(act, K))
+    Q2, Q3, M4 = _lattice_moments(act, K, with_sigma=True)
+    return M4 - np.einsum("ab,cd->abcd", pair, pair), Q2.transpose(0, 2, 1, 3), Q2, Q3
 
 
 def _erf_moments(K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +185,6 @@ def _top_two(M: np.ndarray) -> np.ndarray:
 def mixed_four_moments(act: Activation, K: np.ndarray) -> tuple[np.ndarray, ...]:
     """(Q1, Q2, Q3), each (P, P, P, P), index orders as in the module docstring
     (Q1[a, c, b, d] = Q2[a, b, c, d]: the same moment, laid out for F)."""
-    P = K.shape[0]
     if act == _ERF:
         Q2, Q3 = _erf_moments(K)
         return Q2.transpose(0, 2, 1, 3), Q2, Q3
@@ -192,14 +197,8 @@ def mixed_four_moments(act: Activation, K: np.ndarray) -> tuple[np.ndarray, ...]
                 K, slopes, lambda S: _angular_block(act, _top_two(K[np.ix_(S, S)]))
             )
         return Q2.transpose(0, 2, 1, 3), Q2, Q3
-    out = np.empty((2,) + (P,) * 4)
-    blocks = [tuple(range(P))] if P <= 4 else list(combinations(range(P), 4))
-    for S in blocks:
-        q = _lattice_block(act, rank_factor(K[np.ix_(S, S)]), len(S))
-        idx = np.ix_(S, S, S, S)
-        for k in range(2):
-            out[k][idx] = q[k]
-    return out[0].transpose(0, 2, 1, 3), out[0], out[1]
+    Q2, Q3 = _lattice_moments(act, K)
+    return Q2.transpose(0, 2, 1, 3), Q2, Q3
 
 
 # --------------------------------------------------------------------------------------------

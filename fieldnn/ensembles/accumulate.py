@@ -31,6 +31,15 @@ error of the pooled estimate is taken as that of the weighted mean of the block 
 
 which needs B >= 2 blocks (NaN otherwise). Memory is independent of the number of networks and
 of chunks. Chunks must be added in a fixed order (the chunk index) for bitwise reproducibility.
+
+Summation order. By default (``exact_blocks=False``) a chunk's power sums are added as they come,
+so the rounding of the totals depends on how the networks were cut into chunks. With
+``exact_blocks=True`` the power sums of every error block are formed from that block's rows
+alone, in one :meth:`ChunkSums.from_samples` call (:meth:`MomentAccumulator.add_rows` buffers
+the rows of a block that arrives in pieces, at most ``block_size`` rows), and the block totals
+are added in block order; the rows after the last complete block are reduced the same way when
+a result is asked for. Every number is then a function of the sequence of network outputs alone,
+bitwise independent of the chunking.
 The accumulator also keeps the largest :math:`|f_s - c_s|` of every site for the tail diagnostic
 (:mod:`fieldnn.ensembles._tail`, :meth:`MomentAccumulator.reliable`).
 
@@ -399,13 +408,24 @@ class MomentAccumulator:
     """
 
     def __init__(
-        self, n_sites: int, max_order: int, reference: Any, block_size: int | None = None
+        self,
+        n_sites: int,
+        max_order: int,
+        reference: Any,
+        block_size: int | None = None,
+        *,
+        exact_blocks: bool = False,
     ) -> None:
         self.n_sites = int(n_sites)
         self.max_order = int(max_order)
         check_capacity(self.n_sites, self.max_order)
         self.reference = np.array(reference, dtype=np.float64).reshape(self.n_sites)
         self.block_size = None if block_size is None else int(block_size)
+        if exact_blocks and self.block_size is None:
+            raise ArgumentError("block_size", "exact_blocks needs an error-block size")
+        self.exact_blocks = bool(exact_blocks)
+        # exact_blocks: the rows of the error block being filled (at most block_size)
+        self.open_rows = np.zeros((0, self.n_sites))
         sizes = [len(multisets(self.n_sites, k)) for k in range(1, self.max_order + 1)]
         self.count = 0
         self.sums = [np.zeros(s) for s in sizes]
@@ -420,8 +440,62 @@ class MomentAccumulator:
         self.anchor = {kind: [np.zeros(s) for s in sizes] for kind in ("full", "connected")}
         self.batch = {kind: [np.zeros((3, s)) for s in sizes] for kind in ("full", "connected")}
 
+    def add_rows(self, rows: np.ndarray) -> None:
+        """Add outputs (m, S) of the next networks (``exact_blocks`` only): buffered until
+        their error block is complete, whose power sums are then formed from its rows alone."""
+        if not self.exact_blocks:
+            raise ArgumentError("rows", "add_rows needs an accumulator with exact_blocks=True")
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, self.n_sites)
+        if rows.shape[0] == 0:
+            return
+        self.tail = merge_top(self.tail, np.abs(rows - self.reference))
+        self.count += rows.shape[0]
+        rows = np.concatenate([self.open_rows, rows])
+        while rows.shape[0] >= self.block_size:
+            block = ChunkSums.from_samples(rows[: self.block_size], self.reference, self.max_order)
+            self._add_block(block)
+            rows = rows[self.block_size :]
+        self.open_rows = np.array(rows)
+        self.open_count = self.open_rows.shape[0]
+
+    def _add_block(self, block: ChunkSums) -> None:
+        """A complete error block's sums and estimates into the totals (``exact_blocks``)."""
+        for total, part in zip(self.sums, block.sums, strict=True):
+            total += part
+        self._add_batch(block.estimates, block.count)
+
+    def _totals(self) -> list[np.ndarray]:
+        """Power sums of every network added: with ``exact_blocks``, the complete blocks'
+        totals plus the open block's rows reduced on their own."""
+        if not self.exact_blocks or self.open_rows.shape[0] == 0:
+            return self.sums
+        rest = ChunkSums.from_samples(
+            self.open_rows, self.reference, self.max_order, estimates=False
+        )
+        return [a + b for a, b in zip(self.sums, rest.sums, strict=True)]
+
     def add(self, chunk: ChunkSums) -> None:
-        """Add one chunk's power sums (in chunk order)."""
+        """Add one chunk's power sums (in chunk order). With ``exact_blocks`` the chunk must be
+        one whole error block starting at a block boundary (partial blocks go to
+        :meth:`add_rows`)."""
+        if self.exact_blocks:
+            if self.open_rows.shape[0] or chunk.count != self.block_size:
+                raise ArgumentError(
+                    "chunk", "with exact_blocks only whole error blocks are added as sums"
+                )
+            if not np.array_equal(chunk.reference, self.reference):
+                raise ArgumentError(
+                    "chunk", "was shifted by another reference than the accumulator"
+                )
+            self.count += chunk.count
+            if chunk.tail is not None:
+                self.tail = merge_top(self.tail, chunk.tail)
+            if chunk.estimates is None:
+                chunk.estimates = chunk_estimates(
+                    chunk.sums, chunk.count, self.reference, self.n_sites
+                )
+            self._add_block(chunk)
+            return
         if len(chunk.sums) != self.max_order:
             raise ArgumentError("chunk", f"has orders 1..{len(chunk.sums)}, need {self.max_order}")
         if not np.array_equal(chunk.reference, self.reference):
@@ -488,6 +562,8 @@ class MomentAccumulator:
             )
         if self.open_count:
             raise ArgumentError("other", "this accumulator ends inside an error block")
+        if self.exact_blocks or other.exact_blocks:
+            raise ArgumentError("other", "accumulators with exact_blocks are not merged")
         if other.count == 0:
             return
         if other.n_batches:
@@ -523,13 +599,13 @@ class MomentAccumulator:
     def moments(self, order: int) -> np.ndarray:
         """Full moments E[f_s1 … f_sn] over unique multisets."""
         order = self._check_order(order)
-        shifted = [s / self.count for s in self.sums[:order]]
+        shifted = [s / self.count for s in self._totals()[:order]]
         return _full_from_shifted(shifted, self.reference, self.n_sites, order)
 
     def cumulants(self, order: int) -> np.ndarray:
         """Connected correlators (joint cumulants) over unique multisets."""
         order = self._check_order(order)
-        shifted = [s / self.count for s in self.sums[:order]]
+        shifted = [s / self.count for s in self._totals()[:order]]
         if order == 1:
             return shifted[0] + self.reference
         return cumulants_from_moments(shifted, self.n_sites, order)
@@ -573,6 +649,8 @@ class MomentAccumulator:
             "tail": self.tail,
             "n_batches": np.array(self.n_batches),
             "w": self.w,
+            "exact_blocks": np.array(int(self.exact_blocks)),
+            "open_rows": self.open_rows,
         }
         for k in range(self.max_order):
             out[f"sums_{k + 1}"] = self.sums[k]
@@ -591,7 +669,11 @@ class MomentAccumulator:
             int(state["max_order"]),
             state["reference"],
             None if block < 0 else block,
+            exact_blocks=bool(int(state.get("exact_blocks", 0))),
         )
+        if acc.exact_blocks:
+            rows = np.array(state["open_rows"], dtype=np.float64).reshape(-1, acc.n_sites)
+            acc.open_rows = rows
         acc.count = int(state["count"])
         acc.open_count = int(state["open_count"])
         acc.tail = np.array(state["tail"], dtype=np.float64).reshape(-1, acc.n_sites)

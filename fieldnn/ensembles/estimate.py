@@ -43,7 +43,10 @@ import numpy as np
 from .._validate import input_points, positive_int
 from ..errors import ArgumentError, ArgumentTypeError, CheckpointError, UnsupportedError
 from . import _checkpoint
+from ._fast64 import GROUP, STREAM_TAG
+from ._forward import default_threads
 from ._guards import check_cost, check_float32_resolution
+from ._network_sampler import sample_networks
 from ._tail import RELIABLE_K
 from .accumulate import (
     ChunkSums,
@@ -103,6 +106,45 @@ def _chunk_task(
         pieces.append(ChunkSums.from_samples(y[a:b, :], reference, max_order, estimates=whole))
         a = b
     return reference, pieces
+
+
+def _network_task(
+    net: Any,
+    X: np.ndarray,
+    seed: tuple[int, tuple[int, ...], int],
+    start: int,
+    size: int,
+    block: int,
+    max_order: int,
+    reference: np.ndarray,
+    threads: int | None,
+    backend: tuple[str, str],
+) -> list[ChunkSums | np.ndarray]:
+    """``sampling="network"``: networks ``start`` .. ``start + size``, each from its own
+    stream, reduced to one :class:`ChunkSums` per whole error block and left as rows (float64,
+    (m, S)) for the pieces of blocks the range only partly covers (runs on a worker)."""
+    entropy, spawn_key, pool_size = seed
+    base = np.random.SeedSequence(entropy, spawn_key=spawn_key, pool_size=pool_size)
+    xp = importlib.import_module(backend[0])
+    dtype = getattr(xp, backend[1])
+    f = sample_networks(net, X, base, start, size, xp=xp, dtype=dtype, threads=threads)
+    y = xp.reshape(f, (size, -1))
+    pieces: list[ChunkSums | np.ndarray] = []
+    a = 0
+    while a < size:
+        offset = (start + a) % block
+        b = min(size, a + block - offset)
+        if offset == 0 and b - a == block:
+            pieces.append(ChunkSums.from_samples(y[a:b, :], reference, max_order))
+        else:
+            pieces.append(_to_numpy(xp.astype(y[a:b, :], xp.float64)).astype(np.float64))
+        a = b
+    return pieces
+
+
+# Networks whose mean output is the reference shift with sampling="network"
+_REFERENCE_NETS = 64
+_SAMPLING = ("network", "chunk")
 
 
 def _error_block_size(n_nets: int) -> int:
@@ -378,6 +420,7 @@ def estimate_correlators(
     progress: bool = False,
     xp: Any = None,
     dtype: Any = None,
+    sampling: str = "network",
 ) -> CorrelatorEstimate:
     """Estimate full and connected correlators of a network ensemble, with error bars.
 
@@ -472,6 +515,9 @@ def estimate_correlators(
     X = input_points(X, "X", d_in=net.d_in)
     n_nets = positive_int(n_nets, "n_nets")
     orders = _check_orders(orders)
+    if not isinstance(sampling, str) or sampling not in _SAMPLING:
+        raise ArgumentError("sampling", f"must be one of {_SAMPLING}, got {sampling!r}")
+    per_network = sampling == "network"
     chunk_size = positive_int(chunk_size, "chunk_size")
     _check_chunk_memory(net, X.shape[0], min(chunk_size, n_nets))
     checkpoint_every = positive_int(checkpoint_every, "checkpoint_every")
@@ -479,6 +525,11 @@ def estimate_correlators(
     xp, dtype = _namespace_and_dtype(xp, dtype)
     arrays = (xp.__name__, "float64" if dtype == xp.float64 else "float32")
     submitter, window, backend, threads = _backend(client, executor)
+    pool = None
+    if per_network and backend == "serial" and default_threads() > 1:
+        # every network is drawn alone: chunks may run on threads, one thread each
+        window, threads = 2 * default_threads(), 1
+        backend = f"serial ({default_threads()} threads)"
     max_order = max(orders)
     n_sites = X.shape[0] * net.d_out
     check_capacity(n_sites, max_order)
@@ -497,6 +548,8 @@ def estimate_correlators(
         "namespace": arrays[0],
         "dtype": arrays[1],
     }
+    if per_network:  # (the identity of chunk-sampled runs is unchanged)
+        description["sampling"] = sampling
     path = None if checkpoint is None else Path(checkpoint)
     identity = _checkpoint.run_identity(description, X)
 
@@ -522,17 +575,33 @@ def estimate_correlators(
                 f"~{cost['bytes'] / 2**30:.2g} GiB, ~{cost['seconds']:.2g} s estimated"
             )
         pending: deque = deque()
+        if threads == 1 and backend.startswith("serial"):
+            pool = concurrent.futures.ThreadPoolExecutor(default_threads())
+            submitter = pool
 
-        def merge(pieces: list[ChunkSums]) -> None:
+        def merge(pieces: list[Any]) -> None:
             nonlocal done
             for piece in pieces:
-                acc.add(piece)
+                if isinstance(piece, ChunkSums):
+                    acc.add(piece)
+                else:
+                    acc.add_rows(piece)
             done += 1
             bar.update(1)
             if path is not None and (done % checkpoint_every == 0 or done == len(sizes)):
                 _checkpoint.save(path, identity, done, acc)
 
         try:
+            if acc is None and per_network:  # the first networks' mean: the reference shift
+                m = min(n_nets, _REFERENCE_NETS)
+                f = sample_networks(net, X, base, 0, m, xp=xp, dtype=dtype, threads=threads)
+                rows = _to_numpy(xp.astype(xp.reshape(f, (m, -1)), xp.float64))
+                ref = np.asarray(rows, dtype=np.float64).mean(axis=0)
+                if arrays[1] == "float32":
+                    first = ChunkSums.from_samples(rows, ref, max(2, max_order), estimates=False)
+                    with np.errstate(over="ignore", divide="ignore"):  # no spread: refused
+                        check_float32_resolution(ref, [first])
+                acc = MomentAccumulator(n_sites, max_order, ref, block, exact_blocks=True)
             if acc is None:  # chunk 0 alone: its mean is every chunk's reference shift
                 ref, first = submitter.submit(
                     _chunk_task,
@@ -554,6 +623,23 @@ def estimate_correlators(
                 merge(first)
             submitted = done
             while done < len(sizes):  # bounded reorder buffer: merge strictly in chunk order
+                while per_network and submitted < len(sizes) and len(pending) < window:
+                    pending.append(
+                        submitter.submit(
+                            _network_task,
+                            net,
+                            X,
+                            seed,
+                            submitted * chunk_size,
+                            sizes[submitted],
+                            block,
+                            max_order,
+                            acc.reference,
+                            threads,
+                            arrays,
+                        )
+                    )
+                    submitted += 1
                 while submitted < len(sizes) and len(pending) < window:
                     pending.append(
                         submitter.submit(
@@ -572,7 +658,8 @@ def estimate_correlators(
                         )
                     )
                     submitted += 1
-                merge(pending.popleft().result()[1])
+                result = pending.popleft().result()
+                merge(result if per_network else result[1])
         except BaseException:
             for fut in pending:
                 if hasattr(fut, "cancel"):
@@ -580,15 +667,24 @@ def estimate_correlators(
             raise
         finally:
             bar.close()
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     provenance = {
         "seed": {
             "entropy": str(base.entropy),
             "spawn_key": list(base.spawn_key),
             "pool_size": base.pool_size,
-            "chunk_spawn_keys": f"{list(base.spawn_key)} + [i] for chunk i = 0..{len(sizes) - 1}",
+            "chunk_spawn_keys": (
+                f"network m: SFC64 seeded by words 3(m % {GROUP}) .. +3 of SeedSequence(entropy, "
+                f"spawn_key={list(base.spawn_key)} + [{STREAM_TAG}, m // {GROUP}])"
+                f".generate_state({3 * GROUP}, uint64)"
+                if per_network
+                else f"{list(base.spawn_key)} + [i] for chunk i = 0..{len(sizes) - 1}"
+            ),
             "bit_generator": "SFC64",
         },
+        "sampling": sampling,
         "n_nets": acc.count,
         "chunk_size": chunk_size,
         "n_chunks": len(sizes),

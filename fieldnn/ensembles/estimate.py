@@ -1,12 +1,27 @@
 r"""Streaming estimates of ensemble correlators with error bars, serial or distributed.
 
-:func:`estimate_correlators` samples ``n_nets`` networks in chunks (seeded as in
-:mod:`fieldnn.ensembles.sampling`), reduces each chunk to float64 power sums over unique index
-multisets (:mod:`fieldnn.ensembles.accumulate`) where it was sampled, and merges the chunks **in
-chunk-index order** through a bounded reorder buffer. Nothing that is summed depends on where or
-when a chunk ran, so for fixed (``rng``, ``chunk_size``) the result is bitwise identical serially,
-on any :class:`concurrent.futures.Executor` (any number of workers) and on a
-``dask.distributed.Client``, and after a resume from a checkpoint.
+:func:`estimate_correlators` samples ``n_nets`` networks in chunks, reduces each chunk to
+float64 power sums over unique index multisets (:mod:`fieldnn.ensembles.accumulate`) where it
+was sampled, and merges the chunks **in chunk-index order** through a bounded reorder buffer.
+
+Sampling (``sampling=``):
+
+* ``"network"`` (default): network m of the run draws from its own SFC64 stream, a function of
+  (``rng``, m) alone (:mod:`fieldnn.ensembles._fast64`), and is evaluated without reference to
+  any other network (:mod:`fieldnn.ensembles._network_sampler`; one-hidden-layer Erf-nets in
+  float64 by a fused compiled pass with a vectorised float64 erf, ≤ 2.5 ulp). The power sums of
+  every error block are formed from that block's outputs alone and the blocks added in order
+  (``MomentAccumulator(exact_blocks=True)``). So the estimate, its error bars and diagnostics
+  are bitwise the same for any ``chunk_size``, any backend and number of workers or threads,
+  and after a resume.
+* ``"chunk"`` (compatibility): chunk i draws from ``SeedSequence(rng).spawn(...)[i]`` as
+  :func:`~fieldnn.ensembles.sample_outputs` does (:mod:`fieldnn.ensembles.sampling`): the
+  samples of earlier versions, bitwise; the result depends on ``chunk_size`` (another chunk size
+  samples other, equally distributed, networks), not on the backend or workers.
+
+The two modes draw different networks from the same distribution; neither equals a plain NumPy
+sampler's draws (``default_rng().normal``), and the ``"network"`` samples are not those of
+:func:`~fieldnn.ensembles.sample_outputs`.
 
 Conventions: full correlators :math:`G^{(n)}_{a_1..a_n} = \langle f(x_{a_1})\cdots
 f(x_{a_n})\rangle`, connected ones are joint cumulants (:math:`G^{(2)}_c = K` at infinite
@@ -16,9 +31,13 @@ species). Standard errors: batch means over error blocks of a fixed number of ne
 independent of ``chunk_size`` (:func:`_error_block_size`; >= 2 blocks needed). Every entry carries
 a tail diagnostic (:meth:`CorrelatorEstimate.reliable`, :mod:`fieldnn.ensembles._tail`).
 
-What is bitwise reproducible: the result for fixed (network, X, orders, ``rng``, ``chunk_size``,
-dtype) whatever the backend, the number of workers and interruptions. Another ``chunk_size``
-samples other (equally distributed) networks.
+What is bitwise reproducible (on one software stack: NumPy, SciPy, numba, BLAS): with
+``sampling="network"``, the result for fixed (network, X, orders, ``rng``, dtype, namespace),
+whatever ``chunk_size``, backend, number of workers or threads, interruptions, and whether numba
+is installed; with ``sampling="chunk"``, the same for fixed ``chunk_size`` too. Not guaranteed:
+equality with NumPy's own samplers' draws; the same bits for another ``n_nets`` (the networks
+are the same, but the error-block size follows ``n_nets``, and with it the grouping of the
+sums) unless the run is extended from a checkpoint, which keeps its blocks.
 
 References
 ----------
@@ -435,8 +454,9 @@ def estimate_correlators(
     rng : int, sequence of int, or numpy.random.SeedSequence
         Seed entropy; chunk i is seeded by ``SeedSequence(rng).spawn(...)[i]``.
     chunk_size : int
-        Networks per chunk: the unit of work and of reproducibility (the samples depend on
-        it; the error blocks do not).
+        Networks per chunk: the unit of work (and of the checkpoints). With the default
+        ``sampling="network"`` the result does not depend on it; with ``sampling="chunk"`` the
+        samples do (the error blocks never do).
     client : dask.distributed.Client or concurrent.futures.Executor, optional
         Run the chunks on a dask cluster (``pip install fieldnn[distributed]``) or on any
         executor (process or thread pool); bitwise the same result as serially.
@@ -454,9 +474,13 @@ def estimate_correlators(
     xp, dtype : optional
         Array-API namespace and float dtype in which chunks are sampled and reduced (NumPy,
         float64 by default; e.g. ``xp=cupy`` on a GPU). Power sums are always float64.
-        ``dtype=numpy.float32`` samples one-hidden-layer Erf-nets ≈ 3× faster
+        ``dtype=numpy.float32`` samples one-hidden-layer Erf-nets faster
         (:func:`~fieldnn.ensembles.sample_outputs`); its effect on the connected G2, G4, G6 is
         ~1e-6 of their standard error (docs/numerics.md, "float32 sampling").
+    sampling : {"network", "chunk"}
+        ``"network"`` (default): every network from its own stream, the estimate bitwise
+        independent of ``chunk_size`` and workers. ``"chunk"``: chunk-seeded, the samples of
+        earlier versions and of :func:`~fieldnn.ensembles.sample_outputs` (module docstring).
 
     Returns
     -------
@@ -477,8 +501,9 @@ def estimate_correlators(
     B per-block estimates divided by :math:`\\sqrt{B}` (docs/numerics.md, "Error bars";
     shapes and conventions in the module docstring and docs/conventions.md, section 1).
 
-    Chunk 0 runs first; its mean output is the reference shift of every power sum (no
-    cancellation for outputs with a large mean). At most twice as many chunks as there are
+    The mean output of the first 64 networks (``sampling="network"``; of chunk 0 with
+    ``"chunk"``) is the reference shift of every power sum (no cancellation for outputs with a
+    large mean); it is computed first. At most twice as many chunks as there are
     workers are in flight; results are merged strictly in chunk order.
 
     Before any sampling the run's memory and time are predicted from the multiset counts
@@ -493,7 +518,8 @@ def estimate_correlators(
     UnsupportedError
         (naming ``orders``) if the predicted memory exceeds the machine's.
     ArgumentError
-        (naming ``dtype``) for float32 outputs with mean > ~840 standard deviations.
+        (naming ``dtype``) for float32 outputs with mean > ~840 standard deviations; (naming
+        ``sampling``) for a mode other than "network" or "chunk".
     CheckpointError
         If the checkpoint's directory is missing or read-only, another run holds it, or the
         file is damaged or from other arguments.

@@ -203,13 +203,13 @@ def test_large_mean_outputs_connected_parts_to_high_precision() -> None:
     the cumulants of the very same samples computed in 40-digit arithmetic (relative 1e-9)."""
     import mpmath
 
-    from fieldnn.ensembles import sample_outputs
+    from fieldnn.ensembles._network_sampler import sample_networks
 
     net = SingleLayerNet("erf", width=4, sigma_w2=1.0, sigma_b2=0.5, mu_w=0.5, mu_b=1.0e4)
     X = X1[1:3]
-    kwargs = {"rng": 3, "chunk_size": 500}
-    est = estimate_correlators(net, X, 2000, orders=(4,), **kwargs)
-    f = sample_outputs(net, X, 2000, **kwargs)[:, :, 0]
+    est = estimate_correlators(net, X, 2000, orders=(4,), rng=3, chunk_size=500)
+    # the very networks of the estimate (sampling="network": network m from its own stream)
+    f = sample_networks(net, X, np.random.SeedSequence(3), 0, 2000)[:, :, 0]
     assert f.mean() > 9000
     with mpmath.workdps(40):
         cols = [[mpmath.mpf(float(v)) for v in f[:, a]] for a in range(2)]

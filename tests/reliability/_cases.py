@@ -186,6 +186,8 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      ATE, ("orders", "integer")),
     ("estimate_correlators", "fnn.estimate_correlators(net, X, 100, chunk_size=-5)",
      AE, ("chunk_size", ">= 1")),
+    ("estimate_correlators", "fnn.estimate_correlators(net, X, 100, sampling='chunks')",
+     AE, ("sampling", "'network', 'chunk'")),
     ("estimate_correlators", "fnn.estimate_correlators(net, [[nan]], 100)", AE, ("X", "NaN")),
     ("estimate_correlators", "fnn.estimate_correlators(net, X, 10**12, chunk_size=10**9)",
      AE, ("chunk_size", "GiB", "chunk_size <=")),

@@ -129,7 +129,7 @@ def pair_expectation(
     element stops refining once it has converged; a RuntimeWarning says so if one stops above
     1e-8, e.g. for a user σ with a kink). Each refinement evaluates only the new lattice points,
     Q(h) = Q(2h)/4 + h² Σ_new φ F, and σ(z1) = σ(l11 u1) once per distinct u1. Pairs whose
-    Cholesky factor exceeds 16 (σ turns on ``|z|`` ~ 1 finer than the lattice can resolve) go
+    Cholesky factor exceeds 4 (σ turns on ``|z|`` ~ 1 finer than the lattice resolves cheaply) go
     to the nested sinh rule after the steps 1/2 and 1/4 and keep its value if it converged; the
     others go to it only where the lattice fails. If σ (or σ') is exactly odd or even on probe
     points (tanh), the integrand is even in u and the symmetric lattice is folded onto its
@@ -268,10 +268,12 @@ def _pair_quadrature(
     return out.reshape(shape)
 
 
-#: pairs with max(√k11, |k12|/√k11, …) above this leave the lattice for the nested sinh rule
-#: after two lattice steps: saturating σ need h·scale ≲ 1/4–1/2 there (measured: tanh at scale
-#: 32, gelu at 64 unresolved at h = 1/64), so the finer lattices would only cost time
-_LATTICE_SCALE = 16.0
+#: pairs whose Cholesky factor has an entry above this leave the lattice for the nested sinh
+#: rule after two lattice steps. A saturating σ needs h·scale ≲ 1/4–1/2 on the lattice
+#: (measured: tanh at scale 32, gelu at 64 still unresolved at h = 1/64), i.e. ~5e3·scale²
+#: points, while the nested rule takes ~1e4–1e5 points at any scale; λ of a user tanh or gelu
+#: at Λ = 30, 100, 1000 took the least time with 2–4 (16: up to 2× more)
+_LATTICE_SCALE = 4.0
 
 
 @lru_cache(maxsize=16)
@@ -672,13 +674,15 @@ def _smooth_moments(
         for n in orders
     }
 
+    halves = sorted({k for n in orders for k in (n // 2, n - n // 2)})  # levels the orders use
+
     def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         values = _evaluate(act, 0, z, q[None, :])
         level = {0: np.ones((z.shape[0], 1)), 1: values}
         for k in range(2, top + 1):
             level[k] = level[k - 1][:, parents[k]] * values[:, lasts[k]]
         # error scale: Cauchy–Schwarz bound √(⟨(S^A)²⟩⟨(S^B)²⟩) ≥ ⟨|S^A S^B|⟩ (per chunk)
-        square = {k: w @ (level[k] * level[k]) for k in level}
+        square = {k: w @ (level[k] * level[k]) for k in halves}
         value, magnitude = [], []
         for n in orders:
             left, right = level[n // 2], level[n - n // 2]

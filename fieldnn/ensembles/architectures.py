@@ -519,13 +519,19 @@ class MLP:
         )
         return Ts[-1]
 
-    def four_point_vertex(self, X: Any) -> np.ndarray:
-        """Leading-order four-point vertex V^(L) (P, P, P, P); → kernels.deep.four_point_vertex."""
+    def four_point_vertex(self, X: Any, *, progress: bool = False) -> np.ndarray:
+        """Leading-order four-point vertex V^(L) (P, P, P, P); → kernels.deep.four_point_vertex
+        (``progress``: a progress bar over the layers)."""
         from ..kernels.deep import four_point_vertex
 
         X = input_points(X, "X", d_in=self.d_in)
         return four_point_vertex(
-            self.activation, X, C_W=list(self.C_W), C_b=list(self.C_b), widths=list(self.widths)
+            self.activation,
+            X,
+            C_W=list(self.C_W),
+            C_b=list(self.C_b),
+            widths=list(self.widths),
+            progress=progress,
         )
 
     def forward_plan(self, X: np.ndarray) -> ForwardPlan:

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import combinations, combinations_with_replacement
 from typing import Any
@@ -319,6 +320,42 @@ def cutoff_ladder(cutoff: float, X: np.ndarray) -> list[float]:
     return sorted(pts)
 
 
+def _check_progress(progress: Any) -> bool:
+    if not isinstance(progress, bool):
+        raise ArgumentTypeError("progress", f"must be True or False, got {progress!r}")
+    return progress
+
+
+@contextmanager
+def _stages(progress: bool, desc: str, total: int) -> Iterator[Any]:
+    """A tqdm bar over ``total`` stages if ``progress``, else None (tqdm is imported only
+    when asked for); closed when the block ends, also on an error."""
+    if not progress:
+        yield None
+        return
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc=desc, leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _counted(kernel: Callable, bar: Any) -> Callable:
+    """``kernel`` that shows on ``bar`` how many kernel entries it has evaluated so far."""
+    count = 0
+
+    def counted(A: Any, B: Any) -> Any:
+        nonlocal count
+        out = kernel(A, B)
+        count += int(np.size(out))
+        bar.set_postfix_str(f"{count} kernel entries")
+        return out
+
+    return counted
+
+
 def _vertex_integrals(
     kernel: Callable,
     X: np.ndarray,
@@ -502,6 +539,7 @@ def measure_lambda(
     spread_tolerance: float = SPREAD_TOLERANCE,
     rtol: float = 1e-8,
     two_point: str = "auto",
+    progress: bool = False,
 ) -> LambdaMeasurement:
     """Measure the quartic coupling λ_m(x₁..x₄) over tuples of inputs (seed 001, Sec. 3.3).
 
@@ -540,6 +578,11 @@ def measure_lambda(
         the estimate's G⁽²⁾ (its standard error is propagated). "auto": K for one hidden layer,
         "sampled" for an estimate of a deeper MLP, "nlo" for exact or array input of one. The
         choice is recorded in ``conventions["two_point"]``.
+    progress : bool
+        Show a progress bar (tqdm, on stderr) over the two stages — G⁽⁴⁾ and the 2-point
+        function, then the vertex integrals — with the number of kernel entries evaluated so
+        far. Worth it where the kernel has no closed form (tanh, swish, a user callable) at a
+        large cutoff: Λ = 1000 takes seconds (``docs/benchmarks.md``).
 
     Returns
     -------
@@ -586,6 +629,7 @@ def measure_lambda(
     Xa = input_points(X)
     lam_cut = _cutoff(cutoff)
     tol = nonnegative_float(spread_tolerance, "spread_tolerance")
+    progress = _check_progress(progress)
     src = _as_source(source, Xa, kernel, sigma_b2)
     s = _leg_subtract(src, legs)
     species = _check_species(species, 4, src.d_out)
@@ -599,18 +643,26 @@ def measure_lambda(
             f"the SO(d_out) vertex factor vanishes for species {species}: no pair "
             "structure δ_ij δ_kl + δ_ik δ_jl + δ_il δ_jk is nonzero, so λ does not enter G⁽⁴⁾",
         )
-    g4 = _species_block(src.full(4), 4, species, src.d_out)
-    if g4.shape != (P,) * 4:
-        raise ShapeError("source", f"4-point function has shape {g4.shape}, expected {(P,) * 4}")
-    K2, se2, two_pt = _two_point(src, Xa, two_point)
-    gp = np.array([_gp_moment(K2, t, sp_sel) for t in tup])
-    num = gp - g4[tuple(tup.T)]
-    if src.kind == "exact" and kernel is None and two_pt == "kernel":
-        # single hidden layer: GP − G4 is exactly −G4_c = −N κ4(unit); read it directly (the
-        # difference loses every digit once G4_c is below the rounding of GP, N ≳ 1e15)
-        g4c = np.asarray(source.exact_connected(Xa, 4))
-        num = -_species_block(g4c, 4, species, src.d_out)[tuple(tup.T)]
-    integ, ierr = _vertex_integrals(src.kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
+    with _stages(progress, "measure_lambda", 2) as bar:
+        g4 = _species_block(src.full(4), 4, species, src.d_out)
+        if g4.shape != (P,) * 4:
+            raise ShapeError(
+                "source", f"4-point function has shape {g4.shape}, expected {(P,) * 4}"
+            )
+        K2, se2, two_pt = _two_point(src, Xa, two_point)
+        gp = np.array([_gp_moment(K2, t, sp_sel) for t in tup])
+        num = gp - g4[tuple(tup.T)]
+        if src.kind == "exact" and kernel is None and two_pt == "kernel":
+            # single hidden layer: GP − G4 is exactly −G4_c = −N κ4(unit); read it directly (the
+            # difference loses every digit once G4_c is below the rounding of GP, N ≳ 1e15)
+            g4c = np.asarray(source.exact_connected(Xa, 4))
+            num = -_species_block(g4c, 4, species, src.d_out)[tuple(tup.T)]
+        if bar is not None:
+            bar.update()
+        legs_kernel = src.kernel if bar is None else _counted(src.kernel, bar)
+        integ, ierr = _vertex_integrals(legs_kernel, Xa, tup, cutoff=lam_cut, subtract=s, rtol=rtol)
+        if bar is not None:
+            bar.update()
     _check_integrals(integ, ierr, tup, "λ")
     denom = 8.0 * sp_fac * integ
     values = num / denom

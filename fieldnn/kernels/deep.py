@@ -509,8 +509,10 @@ def _leading_and_nlo(
     widths: tuple[int, ...],
     *,
     nlo: bool,
+    progress: bool = False,
 ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """[K^(ℓ)], [V^(ℓ)], [K^{1}(ℓ)] for ℓ = 1..L (K^{1} list empty unless ``nlo``)."""
+    """[K^(ℓ)], [V^(ℓ)], [K^{1}(ℓ)] for ℓ = 1..L (K^{1} list empty unless ``nlo``); with
+    ``progress`` a tqdm bar over the L − 1 layer steps (on stderr)."""
     L = len(widths) - 1
     P = X.shape[0]
     K = _first_kernel(X, cw[0], cb[0])
@@ -520,6 +522,11 @@ def _leading_and_nlo(
     V = np.zeros((P,) * 4)
     K1 = np.zeros((P, P))
     Ks, Vs, K1s = [K], [V], [K1] if nlo else []
+    bar = None
+    if progress:  # tqdm is imported only when asked for (cold first calls stay light)
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=L - 1, desc="four-point vertex, layers", leave=False)
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         c2 = cw[layer] ** 2
         ratio = widths[layer] / widths[layer - 1]
@@ -543,6 +550,10 @@ def _leading_and_nlo(
         V = V_next
         Ks.append(K)
         Vs.append(V)
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
     return Ks, Vs, K1s
 
 
@@ -554,6 +565,7 @@ def four_point_vertex(
     C_b: PerLayer,
     widths: Sequence[int],
     all_layers: bool = False,
+    progress: bool = False,
 ) -> np.ndarray | list[np.ndarray]:
     r"""Four-point vertex V^(L) at leading order in 1/n, shape (P, P, P, P).
 
@@ -567,6 +579,11 @@ def four_point_vertex(
         [d_in, n_1, …, n_{L−1}, d_out]; only the ratios n_ℓ/n_{ℓ−1}, ℓ ≥ 2, enter.
     all_layers : bool
         Return the list [V^(1), …, V^(L)] instead (V^(1) = 0: the first layer is Gaussian).
+    progress : bool
+        Show a progress bar over the layers (tqdm, on stderr). Worth it for a σ on the
+        quadrature path (no closed-form four-point moments: tanh, gelu, swish, user callables)
+        at several inputs and many layers, which takes seconds to minutes
+        (``docs/benchmarks.md``).
 
     Returns
     -------
@@ -629,9 +646,11 @@ def four_point_vertex(
     L = len(w) - 1
     cw = _per_layer(C_W, "C_W", L)
     cb = _per_layer(C_b, "C_b", L)
+    if not isinstance(progress, bool):
+        raise ArgumentTypeError("progress", f"must be True or False, got {progress!r}")
     if act.piecewise_linear_slopes is None and act != get_activation("erf") and not act.normalised:
         warn_slow_vertex(act.name, X.shape[0], L)  # generic quadrature: say how long, up front
-    _, Vs, _ = _leading_and_nlo(act, X, cw, cb, w, nlo=False)
+    _, Vs, _ = _leading_and_nlo(act, X, cw, cb, w, nlo=False, progress=progress)
     return Vs if all_layers else Vs[-1]
 
 

@@ -18,7 +18,7 @@ by Stein's lemma :math:`\langle z_p\operatorname{erf}z_e\rangle = C'_{pe}\,(2/\s
 (1 + 2C'_{ee})^{-1/2}`. **linear** σ(z) = s z: σ' = s, σ'' = σ''' = 0.
 
 **Other smooth σ**: σ'' and σ''' by central differences of σ' (five-point first and second
-differences on one stencil, ≲ 1e-10 relative) and the lattice trapezoid rule of
+differences, ~1e-10 relative) and the lattice trapezoid rule of
 :func:`~fieldnn.kernels._ntk_moments.lattice_expectation` on blocks of at most four inputs,
 each entry computed once, on the first block that holds its inputs (rtol 1e-7; a
 RuntimeWarning states the measured accuracy when it is worse than 1e-5).
@@ -32,11 +32,12 @@ recursions); C. Stein, Ann. Stat. 9, 1135 (1981) (Gaussian integration by parts)
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
 from ._moment_lattice import lattice_moments
-from .activations import Activation, get_activation
+from .activations import Activation, _five_point, get_activation
 
 PAIRS = ((1, 1), (2, 0), (2, 2), (3, 1))
 FOURS = ((2, 1, 1, 0), (3, 1, 1, 1), (2, 0, 1, 1), (1, 1, 1, 1), (2, 2, 1, 1))
@@ -77,19 +78,24 @@ def _erf_moment(K: np.ndarray, orders: tuple[int, ...]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # other smooth σ: the lattice rule
 # --------------------------------------------------------------------------------------------
-def derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
-    r"""σ, σ', σ'', σ''' at z; σ'' and σ''' by the five-point first and second differences of
-    σ' on one stencil z + kh, k = −2..2, h = ε^{1/6} max(1, |z|) (made exactly
-    representable): truncation h⁴σ⁽⁶⁾/30 and h⁴σ⁽⁷⁾/90, rounding ~ε|σ'|/h and ε|σ'|/h²
-    (≲ 1e-10 relative for a smooth σ')."""
+def _second_difference(fn: Any, z: np.ndarray) -> np.ndarray:
+    """Five-point second difference, h = ε^{1/6} max(1, |z|): truncation h⁴f⁽⁶⁾/90, rounding
+    ~ε|f|/h² (both ~1e-10 relative for smooth σ')."""
     h = _EPS ** (1.0 / 6.0) * np.maximum(np.abs(z), 1.0)
     h = (z + h) - z
-    f = [np.asarray(act.derivative(z + k * h), dtype=np.float64) for k in (-2, -1, 0, 1, 2)]
+    f = [np.asarray(fn(z + k * h), dtype=np.float64) for k in (-2, -1, 0, 1, 2)]
+    return (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h)
+
+
+def derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
+    """σ, σ', σ'', σ''' at z: σ'' and σ''' by central differences of σ' (five-point first and
+    second differences, the machinery of :mod:`fieldnn.kernels.activations` for σ')."""
+    d1 = lambda u: np.asarray(act.derivative(u), dtype=np.float64)  # noqa: E731
     return [
         np.asarray(act(z), dtype=np.float64),
-        f[2],
-        (f[0] - 8 * f[1] + 8 * f[3] - f[4]) / (12 * h),
-        (-f[0] + 16 * f[1] - 30 * f[2] + 16 * f[3] - f[4]) / (12 * h * h),
+        d1(z),
+        np.asarray(_five_point(d1, z, np), dtype=np.float64),
+        _second_difference(d1, z),
     ]
 
 

@@ -47,7 +47,8 @@ from ._quadrature import (
 
 Pattern = tuple[int, ...]
 _RADIUS = 9.0
-_WEAK_STEP = 0.7
+_WEAK_STEP = 0.7  # for axes with scale ≤ 0.1
+_WEAK_SCALE = 0.1
 _CHUNK = 1 << 14  # lattice points per chunk
 
 
@@ -125,6 +126,14 @@ def _weighted_products(
 
 def _lattice(h: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Points of diag(h)(ℤ^r + offset) in the ball |u| ≤ 9 and their weights Π h_j φ_r(u)."""
+    return _cached_lattice(tuple(h.tolist()), tuple(offset.tolist()))
+
+
+@lru_cache(maxsize=8)
+def _cached_lattice(
+    steps: tuple[float, ...], offsets: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    h, offset = np.array(steps), np.array(offsets)
     r = h.size
     points = np.zeros((1, 0))
     for j in range(r):  # one coordinate at a time, keeping the points inside the ball
@@ -135,7 +144,10 @@ def _lattice(h: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         )
         points = grown[np.sum(grown * grown, axis=1) <= _RADIUS**2]
     weight = np.prod(h) * np.exp(-0.5 * np.sum(points * points, axis=1))
-    return points, weight / (2.0 * np.pi) ** (0.5 * r)
+    weight /= (2.0 * np.pi) ** (0.5 * r)
+    points.flags.writeable = False
+    weight.flags.writeable = False
+    return points, weight
 
 
 def _refined_lattice(
@@ -148,10 +160,7 @@ def _refined_lattice(
     |Q_{k+1} − Q_k| of the last refinement, magnitude."""
     r = L.shape[1]
     scale = np.max(np.abs(L), axis=0)  # change of the inputs per unit step along each axis
-    # axes along which the inputs change less than half as fast as along the fastest start
-    # coarser: the trapezoid error of the Gaussian weight alone is 2e^{-2π²/h²} = 6e-18 at 0.7
-    h = np.where(scale >= 0.5 * np.max(scale), TRAPEZOID_STEPS[0], _WEAK_STEP)
-    old = np.zeros(r)  # offsets (in units of h) of the sublattices summed so far
+    h = np.where(scale <= _WEAK_SCALE, _WEAK_STEP, TRAPEZOID_STEPS[0])
 
     def lattice_sum(h: np.ndarray, offsets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         value = magnitude = 0.0
@@ -162,28 +171,36 @@ def _refined_lattice(
                 value, magnitude = value + v, magnitude + a
         return value, magnitude
 
-    value, magnitude = lattice_sum(h, [old])
-    error = np.full_like(value, np.inf)
+    value, magnitude = lattice_sum(h, [np.zeros(r)])
+    axes = np.flatnonzero(scale > _WEAK_SCALE)
+    # the aliasing error along each axis that is not weak: half the change when the lattice is
+    # shifted by h_j/2 along it (the mean of the two is the lattice with h_j halved)
+    axis_error, shifted = {}, {}
+    for j in axes:
+        shifted[j] = lattice_sum(h, [0.5 * (np.arange(r) == j)])
+        axis_error[j] = 0.5 * np.abs(shifted[j][0] - value)
+    if axes.size:  # keep the finer lattice along the worst axis
+        j = max(axes, key=lambda i: float(np.max(axis_error[i] / magnitude)))
+        value = 0.5 * (value + shifted[j][0])
+        magnitude = 0.5 * (magnitude + shifted[j][1])
+        h[j] *= 0.5
+    del shifted
     while True:
-        resolution = scale * h
-        refine = resolution >= 0.5 * np.max(resolution)  # the coarsest axes, within a factor 2
-        points = np.pi ** (0.5 * r) / gamma(0.5 * r + 1.0) * _RADIUS**r / np.prod(h)
-        if points * 2 ** int(np.sum(refine)) > MAX_GRID_POINTS:
-            return value, error, magnitude
-        # the finer lattice is the old one and its copies shifted by h/2 along refined axes
-        shifts = [
-            np.where(refine, np.array(bits, dtype=float) * 0.5, 0.0)
-            for bits in np.ndindex(*(2,) * r)
-            if any(bits) and not np.any(np.array(bits, dtype=bool) & ~refine)
-        ]
-        new_value, new_magnitude = lattice_sum(h, shifts)
-        share = 2.0 ** -int(np.sum(refine))
-        finer = share * (value + new_value)
-        error = np.abs(finer - value)
-        value, magnitude = finer, share * (magnitude + new_magnitude)
-        h = np.where(refine, 0.5 * h, h)
+        # weak axes: the integrand is the Gaussian weight to ~1e-16 along them
+        error = np.sum([axis_error[j] for j in axes], axis=0) + np.zeros_like(value)
         if np.all(error <= rtol * magnitude):
             return value, error, magnitude
+        points = np.pi ** (0.5 * r) / gamma(0.5 * r + 1.0) * _RADIUS**r / np.prod(h)
+        if 2 * points > MAX_GRID_POINTS:
+            return value, error, magnitude
+        # halve the step of the axis with the largest error: the finer lattice is the old one
+        # and its copy shifted by h_j/2 along j; the change bounds the error left along j
+        j = max(axes, key=lambda i: float(np.max(axis_error[i] / magnitude)))
+        new_value, new_magnitude = lattice_sum(h, [0.5 * (np.arange(r) == j)])
+        finer = 0.5 * (value + new_value)
+        axis_error[j] = np.abs(finer - value)
+        value, magnitude = finer, 0.5 * (magnitude + new_magnitude)
+        h[j] *= 0.5
 
 
 def lattice_moments(

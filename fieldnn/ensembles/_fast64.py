@@ -158,25 +158,31 @@ def erf64_numpy(x: np.ndarray) -> np.ndarray:
     return np.where(x == x, out, x)
 
 
-def _erf64_row(row: np.ndarray, m: float, bits: np.ndarray) -> None:  # pragma: no cover
-    """row[j] = :func:`erf64_numpy` (row[j] + m) in place, compiled; ``bits`` is an int64
-    scratch row whose float64 view holds the exact scale factors 2^-k (built from their bits,
-    which vectorises; the NumPy reference multiplies the same powers of two one by one)."""
+def _erf64_row(
+    row: np.ndarray, m: float, bits: np.ndarray, rest: np.ndarray
+) -> None:  # pragma: no cover - compiled by numba
+    """row[j] = :func:`erf64_numpy` (row[j] + m) in place, compiled. A first pass forms the
+    exp argument split a² = k ln2 − r: r into the scratch row ``rest``, and 2^-k from its bits
+    into the int64 scratch row ``bits`` (exact, and it vectorises; the NumPy reference
+    multiplies the same powers of two one by one); a second pass does the rest."""
     for j in range(row.size):
         x = row[j] + m
         row[j] = x
         a = abs(x)
         a = a if a < _CLAMP else _CLAMP
-        k = np.int64(np.floor(a * a * _LOG2E + 0.5))
-        bits[j] = (np.int64(1023) - k) << np.int64(52)
+        s2 = a * a
+        k = np.floor(s2 * _LOG2E + 0.5)
+        rest[j] = (k * _LN2_HI - s2) + k * _LN2_LO
+        bits[j] = (np.int64(1023) - np.int64(k)) << np.int64(52)
     scale = bits.view(np.float64)
     for j in range(row.size):
-        row[j] = _SCALED_JIT(row[j], scale[j])
+        row[j] = _SCALED_JIT(row[j], rest[j], scale[j])
 
 
-def _erf64_scaled(x: float, scale: float) -> float:  # pragma: no cover - compiled by numba
-    """:func:`erf64_numpy` of x, given scale = 2^-m (m = ⌊a² log₂e + ½⌋): the numerators and
-    denominators of the two branches are selected first, so one division serves both."""
+def _erf64_scaled(x: float, r: float, scale: float) -> float:  # pragma: no cover - compiled
+    """:func:`erf64_numpy` of x, given r and scale = 2^-m (m = ⌊a² log₂e + ½⌋,
+    a² = m ln2 − r): the numerators and denominators of the two branches are selected first, so
+    one division serves both."""
     t, u, p, q = _ERF_T, _ERF_U, _ERFC_P, _ERFC_Q
     z = x * x
     top = x * ((((t[0] * z + t[1]) * z + t[2]) * z + t[3]) * z + t[4])
@@ -189,9 +195,6 @@ def _erf64_scaled(x: float, scale: float) -> float:  # pragma: no cover - compil
     den = a + q[0]
     for c in q[1:]:
         den = den * a + c
-    s2 = a * a
-    m = np.floor(s2 * _LOG2E + 0.5)
-    r = (m * _LN2_HI - s2) + m * _LN2_LO
     e = _INV_FACT[13]
     for c in _INV_FACT[12::-1]:
         e = e * r + c
@@ -323,6 +326,7 @@ def _net_loop(
     gk = np.empty((r, n))
     row = np.empty(n)
     bits = np.empty(n, dtype=np.int64)
+    rest = np.empty(n)
     ones = np.ones(n)
     state = np.empty(4, dtype=np.uint64)
     for i in range(words.shape[0]):
@@ -339,7 +343,7 @@ def _net_loop(
                 fk = F[k, p]
                 for j in range(n):
                     row[j] = row[j] + gk[k, j] * fk
-            _ROW_JIT(row, mean[p], bits)
+            _ROW_JIT(row, mean[p], bits, rest)
             shift = coef[2]
             if coef[3] != 0.0:
                 shift = coef[2] + coef[3] * _LANE_JIT(ones, row, n)

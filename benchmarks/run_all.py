@@ -1,4 +1,4 @@
-"""Run every benchmark of issues 6 and 16 and print one table (also written as Markdown).
+"""Run every benchmark of issues 6, 15 and 16 and print one table (also written as Markdown).
 
     python benchmarks/run_all.py [--quick] [--out benchmarks/results.md] [--only 1a,3,...]
 
@@ -27,9 +27,11 @@ import bench_exact
 import bench_integrals
 import bench_kernels
 import bench_memory
+import bench_ntk
 import bench_sampling
 import bench_scale
 import bench_symbolic
+import bench_user_activations
 import numpy as np
 import scipy
 from _table import Row
@@ -44,6 +46,8 @@ MODULES = {
     "kernels": bench_kernels,
     "cold": bench_cold,
     "memory": bench_memory,
+    "user": bench_user_activations,
+    "ntk": bench_ntk,
 }
 
 

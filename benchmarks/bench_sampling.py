@@ -139,8 +139,7 @@ def roofline(threads: int) -> dict[str, float]:
         buf32[:] = z32
         erf32_inplace(buf32)
 
-    kernels = _fast64._kernels()
-    erf64_kernel = kernels[0] if kernels is not None else _fast64.erf64_numpy
+    erf64_kernel = _fast64._kernel("erf") or _fast64.erf64_numpy
     copy = per_value(lambda: np.copyto(buf, z))
     copy32 = per_value(lambda: np.copyto(buf32, z32))
     return {

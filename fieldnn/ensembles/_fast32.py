@@ -451,6 +451,20 @@ def _compile() -> tuple[Any, ...]:
     return tuple(numba.njit(**options)(f) for f in loops)
 
 
+def compile_normals() -> Any:
+    """The compiled :func:`_normals_loop` alone (cached on disk; raises if numba is missing),
+    for callers that need the ziggurat without the other loops; not probed here (the caller
+    checks it against :func:`standard_normals_numpy`)."""
+    import numba
+
+    global _SFC64_JIT, _RESOLVE_JIT
+    if _SFC64_JIT is None:
+        _SFC64_JIT = numba.njit(error_model="numpy")(_sfc64_fill)
+    if _RESOLVE_JIT is None:
+        _RESOLVE_JIT = numba.njit(error_model="numpy")(_resolve)
+    return numba.njit(nogil=True, cache=True, error_model="numpy")(_normals_loop)
+
+
 def _probe() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Probe values (octaves and specials) and a small first-layer problem (g, F, mean)."""
     rng = np.random.default_rng(0)

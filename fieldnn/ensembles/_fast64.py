@@ -38,7 +38,7 @@ compiled transcription of SciPy's own erf.
 Two implementations evaluate the *same* sequence of IEEE operations: NumPy
 (:func:`erf64_numpy`, :func:`erf_net64_numpy`: the reference and the fallback) and numba loops
 (no fast-math, so no reassociation or FMA contraction), used only after they reproduced the
-NumPy ones bitwise on a probe (:func:`_kernels`). Samples therefore do not depend on whether
+NumPy ones bitwise on a probe (:func:`_kernel`). Samples therefore do not depend on whether
 numba is installed. ``FIELDNN_NUMBA=0`` disables the loops.
 
 References
@@ -282,7 +282,8 @@ _ROW_JIT: Any = None
 _LANE_JIT: Any = None
 _NORMALS_JIT: Any = None
 _SEED_JIT: Any = None
-_KERNELS: list[Any] = []  # [(erf loop, normals loop, net loop) or None], filled on first use
+_LOOPS: list[Any] = []  # [{name: dispatcher} or None], filled on first use
+_CHECKED: dict[str, Any] = {}  # name -> probed dispatcher or None
 
 
 def _seed_state(words: np.ndarray, state: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -353,22 +354,21 @@ def _net_loop(
                 out[i, p, o] = coef[0] * total + coef[1] * g[base + n] + shift
 
 
-def _compile() -> tuple[Any, ...]:
-    """numba-compile the loops (cached on disk; raises if numba is missing)."""
+def _compile() -> dict[str, Any]:
+    """numba dispatchers of the three loops (compiled, or loaded from the disk cache, on first
+    call; raises if numba is missing)."""
     import numba
 
     global _ERF64_JIT, _LANE_JIT, _NORMALS_JIT, _SEED_JIT, _SCALED_JIT, _ROW_JIT
-    fast32 = _fast32._kernels()
-    if fast32 is None:
-        raise RuntimeError("the compiled ziggurat is unavailable")
-    _NORMALS_JIT = fast32[2]
+    _NORMALS_JIT = _fast32.compile_normals()
     _ERF64_JIT = numba.njit(inline="always", error_model="numpy")(_erf64_scalar)
     _SCALED_JIT = numba.njit(inline="always", error_model="numpy")(_erf64_scaled)
     _ROW_JIT = numba.njit(inline="always", error_model="numpy")(_erf64_row)
     _LANE_JIT = numba.njit(inline="always", error_model="numpy")(_lane_dot)
     _SEED_JIT = numba.njit(inline="always", error_model="numpy")(_seed_state)
     options = {"nogil": True, "cache": True, "error_model": "numpy"}
-    return tuple(numba.njit(**options)(f) for f in (_erf64_loop, _normals_rows, _net_loop))
+    loops = {"erf": _erf64_loop, "normals": _normals_rows, "net": _net_loop}
+    return {name: numba.njit(**options)(f) for name, f in loops.items()}
 
 
 def _probe_net() -> tuple[np.ndarray, ...]:
@@ -385,57 +385,67 @@ def _erf_probe() -> np.ndarray:
     return np.concatenate([np.random.default_rng(0).standard_normal(scales.size) * scales, special])
 
 
-def _kernels() -> Any:
-    """(erf, normals, net) compiled loops, or None (numba missing, disabled, or not bitwise
-    equal to the NumPy references on the probe)."""
-    if _KERNELS:
-        return _KERNELS[0]
-    kernels = None
-    if os.environ.get("FIELDNN_NUMBA", "1") != "0":
+def _probed(name: str, loop: Any) -> bool:
+    """True if the compiled loop ``name`` reproduces its NumPy reference bitwise on a probe."""
+    if name == "erf":
+        z = _erf_probe()
+        got = z.copy()
+        loop(got)
+        return np.array_equal(got, erf64_numpy(z), equal_nan=True)
+    words, F, mean, coef, width = _probe_net()
+    if name == "normals":
+        drawn = np.empty((3, 500))
+        loop(words, drawn)
+        return np.array_equal(drawn, network_normals_numpy(words, 500))
+    f = np.empty((3, F.shape[1], 2))
+    loop(words, F, mean, coef, width, f)
+    return np.array_equal(f, erf_net64_numpy(words, F, mean, coef, width, np.empty_like(f)))
+
+
+def _kernel(name: str) -> Any:
+    """The compiled loop ``name`` ("erf", "normals", "net"), or None (numba missing, disabled,
+    or not bitwise equal to the NumPy reference on the probe). Each loop is loaded and probed
+    only when first needed (a fresh process pays for what it uses)."""
+    if name in _CHECKED:
+        return _CHECKED[name]
+    if not _LOOPS:
+        loops = None
+        if os.environ.get("FIELDNN_NUMBA", "1") != "0":
+            try:
+                loops = _compile()
+            except Exception:  # numba missing or broken: the NumPy references
+                loops = None
+        _LOOPS.append(loops)
+    loop = None
+    if _LOOPS[0] is not None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                erf_loop, normals, net = _compile()
-                z = _erf_probe()
-                got = z.copy()
-                erf_loop(got)
-                words, F, mean, coef, width = _probe_net()
-                drawn = np.empty((3, 500))
-                normals(words, drawn)
-                f = np.empty((3, F.shape[1], 2))
-                net(words, F, mean, coef, width, f)
-                want = erf_net64_numpy(words, F, mean, coef, width, np.empty_like(f))
-                ok = (
-                    np.array_equal(got, erf64_numpy(z), equal_nan=True)
-                    and np.array_equal(drawn, network_normals_numpy(words, 500))
-                    and np.array_equal(f, want)
-                )
-            if ok:
-                kernels = (erf_loop, normals, net)
+                loop = _LOOPS[0][name] if _probed(name, _LOOPS[0][name]) else None
         except Exception:  # any failure of the optional accelerator: fall back
-            kernels = None
-    _KERNELS.append(kernels)
-    return kernels
+            loop = None
+    _CHECKED[name] = loop
+    return loop
 
 
 # -- public entry points (compiled if available, bitwise the NumPy references) -----------------
 def erf64(x: np.ndarray) -> np.ndarray:
     """:func:`erf64_numpy` of a float64 array (a new array)."""
-    kernels = _kernels()
-    if kernels is None:
+    loop = _kernel("erf")
+    if loop is None:
         return erf64_numpy(x)
     out = np.array(x, dtype=np.float64, order="C")
-    kernels[0](out.reshape(-1))
+    loop(out.reshape(-1))
     return out
 
 
 def network_normals(words: np.ndarray, size: int) -> np.ndarray:
     """(b, size) standard normals, row i from the stream seeded by ``words[i]``."""
-    kernels = _kernels()
-    if kernels is None:
+    loop = _kernel("normals")
+    if loop is None:
         return network_normals_numpy(words, size)
     out = np.empty((words.shape[0], size))
-    kernels[1](np.ascontiguousarray(words), out)
+    loop(np.ascontiguousarray(words), out)
     return out
 
 
@@ -448,8 +458,8 @@ def erf_net64(
     out: np.ndarray,
 ) -> np.ndarray:
     """:func:`erf_net64_numpy` (compiled if available, then bitwise the same)."""
-    kernels = _kernels()
-    if kernels is None:
+    loop = _kernel("net")
+    if loop is None:
         return erf_net64_numpy(words, F, mean, coef, width, out)
-    kernels[2](np.ascontiguousarray(words), F, mean, coef, width, out)
+    loop(np.ascontiguousarray(words), F, mean, coef, width, out)
     return out

@@ -66,7 +66,7 @@ def test_erf64_special_values() -> None:
 
 
 def test_compiled_loops_are_bitwise_the_numpy_reference() -> None:
-    if f64._kernels() is None:
+    if any(f64._kernel(name) is None for name in ("erf", "normals", "net")):
         pytest.skip("numba not available: only the NumPy reference runs")
     z = np.random.default_rng(3).standard_normal(5000) * 2.5
     assert np.array_equal(f64.erf64(z), f64.erf64_numpy(z))

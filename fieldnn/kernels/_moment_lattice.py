@@ -9,17 +9,30 @@ copied. A canonical tuple with distinct inputs U is integrated on the block of t
 lexicographically first four inputs that contain U (all inputs when P ≤ 4), in the rank of that
 block's kernel.
 
-Rule, z = L u, u ~ N(0, I_r) (:func:`~fieldnn.kernels._quadrature.rank_factor`): the adaptive
-lattice trapezoid rule (:func:`~fieldnn.kernels._quadrature.adaptive_trapezoid`, step halved
-from 1/2 until two steps agree to rtol of ⟨|F|⟩) while the lattice of step 1/4 fits in
-memory, i.e. at rank ≤ 3. At rank 4 that lattice would need 1.5e7 points, so the rule is the
-body-centred lattice of step h = 1/2: the mean of the sums over hℤ⁴ and over
-hℤ⁴ + (h/2)(1, 1, 1, 1), in the ball |u| ≤ 9 (Gaussian tail mass 3e-16 there). By Poisson
-summation the error of a lattice sum is :math:`\sum_{k\ne0}\hat G(2\pi k/h)e^{2\pi ik\cdot s/h}`
-(G = F φ, s the shift): the shift flips the sign of every alias with odd Σk, the slowest
-decaying ones (k = ±e_i) among them, so half the difference of the two sums estimates the
-error of either one, and the mean — whose error starts at |k| = √2 — is more accurate than
-that estimate, which is what is reported.
+Rule, z = L u, u ~ N(0, I_r) (:func:`~fieldnn.kernels._quadrature.rank_factor`, columns along
+the eigenvectors of the block): the adaptive lattice trapezoid rule
+(:func:`~fieldnn.kernels._quadrature.adaptive_trapezoid`, step halved from 1/2 on every axis
+until two steps agree to rtol of ⟨|F|⟩) while the lattice of step 1/4 fits in memory, i.e. at
+rank ≤ 3. At rank 4 that lattice would need 1.5e7 points, and a single lattice of step 1/2 has
+no error estimate; the rule there is a nested *anisotropic* trapezoid rule on
+diag(h)ℤ⁴ in the ball |u| ≤ 9 (Gaussian tail mass 1e-16 beyond). With s_j = max_a |L_aj|, the
+change of the inputs per unit step along axis j:
+
+* an axis with s_j ≤ 0.1 ("weak": the inputs vary on a scale ≥ 10 along it) keeps h_j = 0.7,
+  where the trapezoid error of the Gaussian weight, 2e^{−2π²/h²}, is 6e-18;
+* every other axis starts at h_j = 1/2 and has its aliasing error measured: by Poisson
+  summation the lattice sum shifted by h_j/2 along j flips the sign of the aliases
+  :math:`\hat G(2\pi k/h)`, G = F φ, with odd k_j, the slowest decaying ones (k = ±e_j) among
+  them, so half the difference of the two sums is the error along j — and their mean is the
+  lattice with h_j halved;
+* the reported error is the sum of the axes' errors (for a refined axis the last change, which
+  bounds what is left for a geometrically converging rule); while it exceeds rtol of ⟨|F|⟩ and
+  the lattice fits in 2²² points, the axis with the largest error is halved.
+
+Nearly rank-deficient blocks (inputs close together, or a first layer of rank 1: d_in = 1,
+C_b = 0) have one strong axis and weak others, so the refinement is essentially
+one-dimensional. ⟨|F|⟩ of a four-point moment is bounded by Cauchy–Schwarz over its two pair
+products, as for the product moments of :mod:`fieldnn.kernels.gaussian`.
 
 References
 ----------
@@ -44,6 +57,8 @@ from ._quadrature import (
     adaptive_trapezoid,
     rank_factor,
 )
+from .activations import Activation
+from .gaussian import _parity
 
 Pattern = tuple[int, ...]
 _RADIUS = 9.0
@@ -124,14 +139,16 @@ def _weighted_products(
     return (wa.T @ b)[li, ri], np.sqrt((wa * a).sum(axis=0)[li] * (w @ (b * b))[ri])
 
 
-def _lattice(h: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Points of diag(h)(ℤ^r + offset) in the ball |u| ≤ 9 and their weights Π h_j φ_r(u)."""
-    return _cached_lattice(tuple(h.tolist()), tuple(offset.tolist()))
+def _lattice(h: np.ndarray, offset: np.ndarray, even: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Points of diag(h)(ℤ^r + offset) in the ball |u| ≤ 9 and their weights Π h_j φ_r(u);
+    with ``even`` (an integrand with F(−u) = F(u); the lattice is symmetric) only the points
+    whose first nonzero coordinate is positive, with doubled weight, and the origin."""
+    return _cached_lattice(tuple(h.tolist()), tuple(offset.tolist()), even)
 
 
 @lru_cache(maxsize=8)
 def _cached_lattice(
-    steps: tuple[float, ...], offsets: tuple[float, ...]
+    steps: tuple[float, ...], offsets: tuple[float, ...], even: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     h, offset = np.array(steps), np.array(offsets)
     r = h.size
@@ -145,6 +162,13 @@ def _cached_lattice(
         points = grown[np.sum(grown * grown, axis=1) <= _RADIUS**2]
     weight = np.prod(h) * np.exp(-0.5 * np.sum(points * points, axis=1))
     weight /= (2.0 * np.pi) ** (0.5 * r)
+    if even:
+        nonzero = points != 0.0
+        first = points[np.arange(points.shape[0]), np.argmax(nonzero, axis=1)]
+        origin = ~np.any(nonzero, axis=1)
+        keep = (first > 0.0) | origin
+        points = np.ascontiguousarray(points[keep])
+        weight = np.where(origin, 1.0, 2.0)[keep] * weight[keep]
     points.flags.writeable = False
     weight.flags.writeable = False
     return points, weight
@@ -155,9 +179,10 @@ def _refined_lattice(
     L: np.ndarray,
     rtol: float,
     chunk: int,
+    even: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nested anisotropic trapezoid rule (module docstring): value, error estimate
-    |Q_{k+1} − Q_k| of the last refinement, magnitude."""
+    """Nested anisotropic trapezoid rule (module docstring): value, error estimate (sum of the
+    measured aliasing errors of the axes), magnitude."""
     r = L.shape[1]
     scale = np.max(np.abs(L), axis=0)  # change of the inputs per unit step along each axis
     h = np.where(scale <= _WEAK_SCALE, _WEAK_STEP, TRAPEZOID_STEPS[0])
@@ -165,7 +190,7 @@ def _refined_lattice(
     def lattice_sum(h: np.ndarray, offsets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         value = magnitude = 0.0
         for offset in offsets:
-            u, w = _lattice(h, offset)
+            u, w = _lattice(h, offset, even)
             for lo in range(0, w.size, chunk):
                 v, a = partial(u[lo : lo + chunk] @ L.T, w[lo : lo + chunk])
                 value, magnitude = value + v, magnitude + a
@@ -209,14 +234,17 @@ def lattice_moments(
     K: np.ndarray,
     *,
     rtol: float,
+    even: bool = False,
 ) -> tuple[list[np.ndarray], float]:
     """The moments of ``patterns`` at every index tuple, and the worst relative error.
 
     ``functions(z)`` maps points z (m, s) to [σ(z), σ'(z), …] (each (m, s)), indexed by the
-    derivative order. Returns one (P,)*k array per pattern and
-    max over blocks of error / ⟨|F|⟩ (the measured accuracy).
+    derivative order. ``even``: every integrand is even, F(−z) = F(z) (σ odd or even and
+    every pattern of even total order), so the rank-4 lattices are folded to half. Returns one
+    (P,)*k array per pattern and max over blocks of error / ⟨|F|⟩ (the measured accuracy).
     """
     P = K.shape[0]
+    even = even and all(sum(p) % 2 == 0 for p in patterns)
     dense = [np.zeros((P,) * len(p)) for p in patterns]
     worst = 0.0
     for S, pos in block_plan(P, patterns):
@@ -240,7 +268,7 @@ def lattice_moments(
 
         r = L.shape[1]
         if r > 0 and _ball_points(r, TRAPEZOID_STEPS[1]) > MAX_GRID_POINTS:
-            value, error, magnitude = _refined_lattice(partial, L, rtol, _CHUNK)
+            value, error, magnitude = _refined_lattice(partial, L, rtol, _CHUNK, even)
         else:
             value, error, magnitude = adaptive_trapezoid(partial, L, rtol=rtol, chunk=_CHUNK)
         worst = max(worst, float(np.max(error / np.maximum(magnitude, 1e-300), initial=0.0)))
@@ -254,3 +282,10 @@ def lattice_moments(
         idx = np.indices(d.shape).reshape(d.ndim, -1).T
         out.append(d[tuple(_canonical(idx, pattern).T)].reshape(d.shape))
     return out, worst
+
+
+def symmetric(act: Activation) -> bool:
+    """σ odd or even (σ' of the opposite parity), checked on probe points: then every moment of
+    even total derivative order over a symmetric lattice has an even integrand."""
+    p0, p1 = _parity(act, 0), _parity(act, 1)
+    return p0 != 0 and p0 * p1 == -1

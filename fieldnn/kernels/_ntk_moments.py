@@ -50,7 +50,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ._deep_gaussian import connected_four
-from ._moment_lattice import lattice_moments
+from ._moment_lattice import lattice_moments, symmetric
 from ._ntk_relu import relu_mixed_moments
 from ._quadrature import rank_factor
 from .activations import Activation, get_activation
@@ -111,7 +111,7 @@ def _lattice_moments(act: Activation, K: np.ndarray, with_sigma: bool = False) -
         ]
 
     patterns = ((1, 1, 0, 0), (1, 1, 1, 1)) + (((0, 0, 0, 0),) if with_sigma else ())
-    values, worst = lattice_moments(functions, patterns, K, rtol=_MOMENT_RTOL)
+    values, worst = lattice_moments(functions, patterns, K, rtol=_MOMENT_RTOL, even=symmetric(act))
     if worst > _WARN_RTOL:
         warnings.warn(
             f"four-point moments of activation {act.name!r} converged only to ~{worst:.1e} "

@@ -71,6 +71,17 @@ def test_nearly_rank_deficient_kernel_gives_the_closed_form_without_warning() ->
         np.testing.assert_allclose(fu[key], fc[key], atol=1e-7 * np.max(np.abs(fc[key])))
 
 
+def test_odd_sigma_folds_the_lattice_to_half_without_changing_the_moments() -> None:
+    from fieldnn.kernels._dntk_moments import derivatives
+
+    act = get_activation("tanh")
+    K = layer_two_kernel("tanh", 4)
+    full, _ = lattice_moments(lambda z: derivatives(act, z), PAIRS + FOURS, K, rtol=1e-7)
+    half, _ = lattice_moments(lambda z: derivatives(act, z), PAIRS + FOURS, K, rtol=1e-7, even=True)
+    for a, b in zip(full, half, strict=True):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-12 * np.max(np.abs(a)))
+
+
 def test_polynomial_moments_at_every_tuple_by_blocks() -> None:
     # σ = z, σ' ≡ 1 at five inputs (blocks of four, canonical tuples copied to all
     # permutations): ⟨z_az_bz_cz_d⟩ by Isserlis, ⟨z_cz_d⟩, 1

@@ -318,11 +318,13 @@ def dntk_statistics(
     widths give :math:`Q^{(\ell)} = (\ell-1)\ell(\ell+1)/6` and :math:`S^{(\ell)} =
     T^{(\ell)} = (\ell-1)\ell^2(\ell+1)/12`.
 
-    Numerics: ⟨σ'σσ'σ⟩ from :func:`~fieldnn.kernels._ntk_moments.mixed_four_moments`; N and
-    the pair
-    moments with σ'', σ''' by the lattice trapezoid rule on blocks of at most four inputs
-    (rtol 1e-7, a RuntimeWarning above 1e-5), σ'' and σ''' by central differences of σ'.
-    σ with a kink (relu, leaky relu) is refused.
+    Numerics: ⟨σ'σσ'σ⟩ is the moment Q2 of the NTK statistics (computed once); N and the pair
+    moments with σ'', σ''' in :mod:`fieldnn.kernels._dntk_moments`: in closed form for erf
+    (the Gaussian tilt of σ' = (2/√π)e^{−z²} and Stein's lemma) and linear σ, otherwise σ''
+    and σ''' by central differences of σ' and the lattice rule of
+    :mod:`fieldnn.kernels._moment_lattice` on blocks of at most four inputs (rtol 1e-7, a
+    RuntimeWarning stating the measured accuracy above 1e-5). σ with a kink (relu, leaky
+    relu) is refused.
 
     References
     ----------

@@ -220,7 +220,8 @@ def ntk_fluctuations(
 
     Numerics: σ' four-point moments in ``fieldnn.kernels._ntk_moments`` (closed form for erf,
     exact Stein recursion to orthant probabilities for relu-type σ at any rank, the lattice
-    trapezoid rule for other σ); responses of ⟨σσ⟩ and ⟨σ'σ'⟩ to K by finite differences of
+    trapezoid rule of ``fieldnn.kernels._moment_lattice`` for other σ, with a measured error
+    also at rank 4); responses of ⟨σσ⟩ and ⟨σ'σ'⟩ to K by finite differences of
     the pair functions. Only σ and σ' are evaluated, so a user callable works with the σ'
     fieldnn derives for it. A RuntimeWarning states L/n when the smallest hidden width is
     below twice the depth.

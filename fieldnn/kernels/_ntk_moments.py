@@ -14,10 +14,11 @@ beyond those of the kernel and four-point-vertex recursions:
   its gradient and its second-order term against a four-point vertex.
 
 Moments: every entry involves at most four inputs; the block of those inputs is integrated in
-its rank r. For smooth σ by the adaptive lattice trapezoid rule of
-:mod:`fieldnn.kernels._quadrature` (geometric convergence also for saturating σ; refined to 1e-9
-of ⟨|F|⟩ while the lattice stays below 2²² points; a RuntimeWarning above 1e-6 of the largest
-entry).
+its rank r. For smooth σ by :func:`~fieldnn.kernels._moment_lattice.lattice_moments` (each
+distinct moment once; the adaptive lattice trapezoid rule at rank ≤ 3, the nested anisotropic
+rule with a measured error per axis at rank 4; refined to 1e-9 of ⟨|F|⟩ while the lattice stays
+below 2²² points; a RuntimeWarning stating the measured accuracy above 1e-6); at four or more
+inputs ⟨σσσσ⟩ of the four-point vertex comes from the same pass (:func:`ntk_four_moments`).
 For the positively homogeneous piecewise-linear σ (relu, leaky relu, linear) exactly when
 r ≤ 2: with z = L u, u = ρ ω, a product with k factors σ (the others σ', homogeneous of
 degree 0) is :math:`\mathbb E[\rho^k]\,\overline{f(L\omega)}`, the angular mean taken arc by

@@ -1,0 +1,91 @@
+"""Finite-width NTK and dNTK statistics at depth 10 (run on demand; not a test).
+
+    python benchmarks/bench_ntk.py
+
+Issue 13 ("Speed"): all the recursions — ``ntk_fluctuations`` (K, Θ, K^{1}, Θ^{1}, V, A, B, D,
+F) and ``dntk_statistics`` (P, Q, R, S, T, U, which recomputes the NTK statistics it needs) —
+for depth 10 (widths [1, 100 × 9, 1], C_b = 0.1) at 10 inputs on [−1.1, 1], target under 5 s
+for erf and relu; relu only ``ntk_fluctuations`` (``dntk_statistics`` refuses a kinked σ).
+tanh is the quadrature activation (no closed forms: the lattice rule on every block of four
+inputs, one block at 4 inputs, C(P, 4) blocks per layer at P inputs): its time at the same
+depth at 4 inputs, and in the case the issue measured,
+[1, 64, 64, 1], C_W = 1, C_b = 0 at 7 inputs (a rank-1 first layer), where erf is timed too.
+Wall-clock seconds, best of REPEAT runs after one warm-up call (numba compilation of the relu
+orthant program), the CPU seconds of those runs and the 1-minute load average (the machine is
+shared: compare wall with CPU time).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from _table import Row, load
+
+import fieldnn as fnn
+
+DEPTH, P, REPEAT = 10, 10, 3
+C_W = {"erf": 1.0, "relu": 2.0, "tanh": 1.0}
+
+
+def best(fn, repeat: int) -> tuple[float, float]:
+    """Best (wall-clock, CPU) seconds of ``fn()`` over ``repeat`` runs after one warm-up."""
+    fn()
+    out = (np.inf, np.inf)
+    for _ in range(repeat):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        out = min(out, (time.perf_counter() - wall, time.process_time() - cpu))
+    return out
+
+
+def depth_ten(act: str, repeat: int, inputs: int = P) -> Row:
+    X = np.linspace(-1.1, 1.0, inputs)[:, None]
+    mlp = fnn.MLP(act, [1] + [100] * (DEPTH - 1) + [1], C_W=C_W[act], C_b=0.1)
+    fl = best(lambda: fnn.ntk_fluctuations(mlp, X), repeat)
+    parts = f"ntk_fluctuations {fl[0]:.3g} s"
+    wall, cpu = fl
+    if act != "relu":
+        dn = best(lambda: fnn.dntk_statistics(mlp, X), repeat)
+        parts += f", dntk_statistics {dn[0]:.3g} s"
+        wall, cpu = wall + dn[0], cpu + dn[1]
+    return Row(
+        f"13 finite-width NTK{'' if act == 'relu' else ' + dNTK'} statistics {act}, "
+        f"depth {DEPTH}, {inputs} inputs",
+        None,
+        wall,
+        f"{parts} (CPU {cpu:.3g} s); {load()}",
+        "< 5 s" if act != "tanh" else "stated",
+    )
+
+
+def rank_one_case(act: str) -> Row:
+    X = np.linspace(-1.1, 1.0, 7)[:, None]
+    mlp = fnn.MLP(act, [1, 64, 64, 1], C_W=1.0, C_b=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the case used to warn "~inf relative"
+        fl = best(lambda: fnn.ntk_fluctuations(mlp, X), 1)
+        dn = best(lambda: fnn.dntk_statistics(mlp, X), 1)
+    return Row(
+        f"13 dNTK statistics {act} [1, 64, 64, 1], C_b = 0, 7 inputs",
+        None,
+        fl[0] + dn[0],
+        f"ntk_fluctuations {fl[0]:.3g} s, dntk_statistics {dn[0]:.3g} s (CPU "
+        f"{fl[1] + dn[1]:.3g} s), no warning; {load()}",
+        "< 10 s",
+    )
+
+
+def cases(quick: bool) -> list[Row]:
+    repeat = 1 if quick else REPEAT
+    rows = [depth_ten(act, repeat) for act in ("erf", "relu")]
+    rows += [rank_one_case("erf"), rank_one_case("tanh")]
+    if not quick:
+        rows.append(depth_ten("tanh", 1, inputs=4))
+    return rows
+
+
+if __name__ == "__main__":
+    for row in cases(False):
+        print(f"{row.case}: {row.fieldnn:.3g} s — {row.merit}")

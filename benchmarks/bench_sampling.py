@@ -244,6 +244,21 @@ def estimate_rows(n: int, repeat: int) -> list[Row]:
                 ">= 10x" if sampling == "network" else "",
             )
         )
+    tb, tf, _, all_f = best_times(
+        lambda: savvy_estimate(X, n, 0),
+        lambda: estimate_correlators(net, X, n, orders=(2, 4, 6)),
+        repeat,
+        time.process_time,
+    )
+    rows.append(
+        Row(
+            "2s   same (sampling='network'), CPU time of all threads (algorithmic ratio)",
+            tb,
+            tf,
+            f"{n / tf:.3g} nets per CPU-second (fieldnn {spread(all_f)}; {load()}); the wall "
+            "ratio can exceed this by the threads that run at once (2 here)",
+        )
+    )
     for dtype in (np.float64, np.float32):
         tb, tf, _, all_f = best_times(
             lambda: baseline_estimate(X, n, 0),

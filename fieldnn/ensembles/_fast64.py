@@ -31,9 +31,9 @@ the loop vectorises (libm's exp does not): :math:`a^2 = m \ln 2 - r`, m = ⌊a²
 :math:`e^{r}` by its Taylor polynomial of degree 13 (remainder < 0.35^14/14! < 5e-18) and
 :math:`2^{-m}` as a product of the exact factors :math:`2^{-2^b}` selected by the bits of m
 (m <= 52: |x| is clamped at 6, beyond which erf = ±1 in float64). Measured against 30-digit
-mpmath on 4 300 points: max error 2.2 units in the last place, the same as SciPy's
-(``tests/ensembles/test_fast64.py``); 3.6 ns per value compiled against 5.4 ns for the
-compiled transcription of SciPy's own erf.
+mpmath on 4 300 points: at most 2.5 units in the last place (``tests/ensembles/test_fast64.py``);
+3.6 ns per value compiled against 5.5 ns for the compiled transcription of SciPy's own erf
+(benchmarks/bench_sampling.py, row 2s).
 
 Two implementations evaluate the *same* sequence of IEEE operations: NumPy
 (:func:`erf64_numpy`, :func:`erf_net64_numpy`: the reference and the fallback) and numba loops

@@ -224,6 +224,8 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("measure_lambda", "fnn.measure_lambda('erf', X, cutoff=1.0)", ATE, ("source",)),
     ("measure_lambda", "fnn.measure_lambda(net, X, cutoff=1.0, spread_tolerance=-1.0)",
      AE, ("spread_tolerance", ">= 0")),
+    ("measure_lambda", "fnn.measure_lambda(net, X, cutoff=1.0, progress=1)",
+     ATE, ("progress", "True or False")),
     # -- inference -------------------------------------------------------------------------------
     ("gp_posterior", "fnn.gp_posterior(mlp, X, [1.0, 2.0], Y)", SE, ("y_train",)),
     ("gp_posterior", "fnn.gp_posterior(mlp, X, [1.0, 2.0, nan], Y)", AE, ("y_train", "NaN")),
@@ -282,6 +284,8 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("MLP", "fnn.MLP('tanh', None)", ATE, ("widths",)),
     ("MLP.kernel", "mlp.kernel(X, layer=1.5)", ATE, ("layer", "integer")),
     ("MLP.four_point_vertex", "mlp.four_point_vertex([[nan]])", AE, ("X", "NaN")),
+    ("MLP.four_point_vertex", "mlp.four_point_vertex(X, progress='yes')",
+     ATE, ("progress", "True or False")),
     ("MLP.sample_batch", "mlp.sample_batch(X, -1, np.random.default_rng(0))", AE, ("n", ">= 1")),
     ("get_activation", "fnn.get_activation(np.tanh, derivative=3)",
      ATE, ("derivative", "callable")),

@@ -44,12 +44,14 @@ convergence of the trapezoid rule).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from itertools import combinations
 from math import gamma
 
 import numpy as np
 
+from ._erf_four import thread_count
 from ._quadrature import (
     BALL_RADIUS,
     MAX_GRID_POINTS,
@@ -245,19 +247,15 @@ def lattice_moments(
     """
     P = K.shape[0]
     even = even and all(sum(p) % 2 == 0 for p in patterns)
-    dense = [np.zeros((P,) * len(p)) for p in patterns]
-    worst = 0.0
-    for S, pos in block_plan(P, patterns):
+
+    def block(S: tuple[int, ...], pos: list[np.ndarray]) -> tuple[np.ndarray, float]:
         L = rank_factor(K[np.ix_(S, S)])
-        sizes = [x.shape[1] for x in pos]
         plans = [
             _gather_plan(x, len(S)) if len(p) == 4 else ()
             for x, p in zip(pos, patterns, strict=True)
         ]
 
-        def partial(
-            z: np.ndarray, w: np.ndarray, pos: list[np.ndarray] = pos, plans: list = plans
-        ) -> tuple[np.ndarray, np.ndarray]:
+        def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             f = functions(z)
             out, mag = [], []
             for pattern, x, plan in zip(patterns, pos, plans, strict=True):
@@ -271,17 +269,29 @@ def lattice_moments(
             value, error, magnitude = _refined_lattice(partial, L, rtol, _CHUNK, even)
         else:
             value, error, magnitude = adaptive_trapezoid(partial, L, rtol=rtol, chunk=_CHUNK)
-        worst = max(worst, float(np.max(error / np.maximum(magnitude, 1e-300), initial=0.0)))
+        return value, float(np.max(error / np.maximum(magnitude, 1e-300), initial=0.0))
+
+    plan = block_plan(P, patterns)
+    # blocks are independent and write disjoint entries: the same result on any number of
+    # threads (NumPy and BLAS release the GIL on the lattice chunks)
+    threads = min(thread_count(), len(plan))
+    if threads > 1:
+        with ThreadPoolExecutor(threads, thread_name_prefix="fieldnn") as pool:
+            results = list(pool.map(lambda item: block(*item), plan))
+    else:
+        results = [block(S, pos) for S, pos in plan]
+    dense = [np.zeros((P,) * len(p)) for p in patterns]
+    for (S, pos), (value, _) in zip(plan, results, strict=True):
         start = 0
         Sa = np.asarray(S)
-        for d, x, n in zip(dense, pos, sizes, strict=True):
-            d[tuple(Sa[x])] = value[start : start + n]
-            start += n
+        for d, x in zip(dense, pos, strict=True):
+            d[tuple(Sa[x])] = value[start : start + x.shape[1]]
+            start += x.shape[1]
     out = []
     for d, pattern in zip(dense, patterns, strict=True):
         idx = np.indices(d.shape).reshape(d.ndim, -1).T
         out.append(d[tuple(_canonical(idx, pattern).T)].reshape(d.shape))
-    return out, worst
+    return out, max((e for _, e in results), default=0.0)
 
 
 def symmetric(act: Activation) -> bool:

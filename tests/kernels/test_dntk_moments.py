@@ -84,10 +84,12 @@ def test_odd_sigma_folds_the_lattice_to_half_without_changing_the_moments() -> N
 
 def test_polynomial_moments_at_every_tuple_by_blocks() -> None:
     # σ = z, σ' ≡ 1 at five inputs (blocks of four, canonical tuples copied to all
-    # permutations): ⟨z_az_bz_cz_d⟩ by Isserlis, ⟨z_cz_d⟩, 1
+    # permutations): ⟨z_az_bz_cz_d⟩ by Isserlis, ⟨z_cz_d⟩, 1; one strong axis and weak
+    # ones (step 0.7, exact for a polynomial times the Gaussian to ~1e-17)
     rng = np.random.default_rng(5)
     A = rng.normal(size=(5, 5))
-    K = A @ A.T / 5 + 0.1 * np.eye(5)
+    x = np.linspace(-1.0, 1.2, 5)
+    K = np.outer(x, x) + 0.002 * (A @ A.T / 5 + np.eye(5))
 
     def functions(z: np.ndarray) -> list[np.ndarray]:
         return [z, np.ones_like(z)]
@@ -183,3 +185,20 @@ def test_the_rank_one_first_layer_case_at_seven_inputs() -> None:
         # the user path also takes its pair responses by the 2-d lattice (~1e-5 on second
         # derivatives, docs/finite_width_training.md)
         np.testing.assert_allclose(b, a, atol=1e-4 * np.max(np.abs(a)))
+
+
+def test_blocks_on_threads_give_bitwise_the_same_moments(monkeypatch) -> None:
+    import fieldnn.kernels._moment_lattice as module
+
+    x = np.linspace(-1.0, 1.0, 5)
+    K = np.outer(x, x) + 0.01 * np.exp(-(np.subtract.outer(x, x) ** 2))  # one strong axis
+
+    def functions(z: np.ndarray) -> list[np.ndarray]:
+        return [np.tanh(z), 1.0 / np.cosh(z) ** 2]
+
+    results = []
+    for threads in (1, 2):
+        monkeypatch.setattr(module, "thread_count", lambda n=threads: n)
+        results.append(lattice_moments(functions, ((1, 1, 0, 0),), K, rtol=1e-9, even=True))
+    assert np.array_equal(results[0][0][0], results[1][0][0])
+    assert results[0][1] == results[1][1] < 1e-9

@@ -78,6 +78,8 @@ from .experiments import measure_lambda as measure_lambda
 from .inference import ReplicaEnsemble as ReplicaEnsemble
 from .inference import empirical_ntk as empirical_ntk
 from .inference import gp_posterior as gp_posterior
+from .inference import FiniteWidthPrediction as FiniteWidthPrediction
+from .inference import finite_width_prediction as finite_width_prediction
 from .inference import gradient_flow_prediction as gradient_flow_prediction
 from .inference import hidden_kernel_shift as hidden_kernel_shift
 from .inference import train_replicas as train_replicas

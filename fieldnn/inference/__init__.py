@@ -8,6 +8,9 @@ gp_posterior
 gradient_flow_prediction, flow_operator
     Mean and covariance of the infinitely wide ensemble trained by gradient flow / descent on
     the MSE for a time t (NTK), optionally with data-replica noise C_Y.
+finite_width_prediction, FiniteWidthPrediction
+    The same for the finite-width ensemble, to O(1/n): NTK mean shift and fluctuations, dNTK
+    and ddNTKs (RYH ch. ∞).
 conditional_second_moment_sampled, ConditionalSecondMoment
     The seed's finite-width single-datapoint correction ⟨φ2²|φ1⟩, by exact importance
     weighting of sampled networks.
@@ -31,6 +34,8 @@ plot_replica_bands, plot_conditional_moment
     Plot helpers (``ax=None``; return the axes).
 """
 
+from ._finite_training import FiniteWidthPrediction as FiniteWidthPrediction
+from ._finite_training import finite_width_prediction as finite_width_prediction
 from ._finite_width import ConditionalSecondMoment as ConditionalSecondMoment
 from ._finite_width import HiddenKernelPosterior as HiddenKernelPosterior
 from ._finite_width import SampledPosterior as SampledPosterior
@@ -52,6 +57,7 @@ from ._training import train_replicas as train_replicas
 
 __all__ = [
     "ConditionalSecondMoment",
+    "FiniteWidthPrediction",
     "HiddenKernelPosterior",
     "HiddenKernelShift",
     "LossRateCheck",
@@ -59,6 +65,7 @@ __all__ = [
     "SampledPosterior",
     "conditional_second_moment_sampled",
     "empirical_ntk",
+    "finite_width_prediction",
     "flow_operator",
     "gp_posterior",
     "gradient_flow_prediction",

@@ -7,7 +7,10 @@ It is symmetric under permutations of slots of equal order, so only the *canonic
 (indices non-decreasing within each class of equal-order slots) are integrated and the others
 copied. A canonical tuple with distinct inputs U is integrated on the block of the
 lexicographically first four inputs that contain U (all inputs when P ≤ 4), in the rank of that
-block's kernel.
+block's kernel. The blocks run on :func:`~fieldnn.kernels._erf_four.thread_count` threads; they
+write disjoint entries, so the result is bitwise the same on any number of threads. For σ odd
+or even every moment here (even total derivative order) has an even integrand, and the rank-4
+lattices, symmetric under u → −u, are folded to half.
 
 Rule, z = L u, u ~ N(0, I_r) (:func:`~fieldnn.kernels._quadrature.rank_factor`, columns along
 the eigenvectors of the block): the adaptive lattice trapezoid rule

@@ -22,8 +22,9 @@ chapters 4–5 (criticality, four-point vertex), 7–10 (NTK and inference); see
 "going deep", "Bayesian learning at finite width", "Forward equation for the NTK".
 
 The implementation lives in the private modules ``_eft_criticality`` (sections 1–4),
-``_eft_vertex`` (four-point vertex, NLO two-point function) and ``_eft_inference`` (matching,
-conditioning, NTK, replica ensembles); this module is the public surface.
+``_eft_vertex`` (four-point vertex, NLO two-point function), ``_eft_inference`` (matching,
+conditioning, NTK, replica ensembles) and ``_eft_training`` (trained ensembles against the O(1/n)
+training prediction); this module is the public surface.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from ._eft_inference import conditional_variance as conditional_variance
 from ._eft_inference import ntk_check as ntk_check
 from ._eft_inference import quartic_matching as quartic_matching
 from ._eft_inference import replica_inference as replica_inference
+from ._eft_training import FiniteWidthTraining as FiniteWidthTraining
+from ._eft_training import finite_width_training as finite_width_training
 from ._eft_vertex import NLOTwoPoint as NLOTwoPoint
 from ._eft_vertex import VertexGrowth as VertexGrowth
 from ._eft_vertex import nlo_two_point as nlo_two_point
@@ -56,6 +59,7 @@ __all__ = [
     "CorrelationFlow",
     "CriticalPointTable",
     "DepthAsymptotics",
+    "FiniteWidthTraining",
     "FixedPointSolution",
     "NLOTwoPoint",
     "NTKCheck",
@@ -67,6 +71,7 @@ __all__ = [
     "correlation_flow",
     "critical_point_table",
     "depth_asymptotics_experiment",
+    "finite_width_training",
     "fixed_point_solution",
     "nlo_two_point",
     "ntk_check",

@@ -27,6 +27,7 @@ __all__ = ["run"]
 from ._eft_common import _DOCS, _FULL, _QUICK, _TINY, _Sizes
 from ._eft_inference_sections import _inference, _matching, _ntk
 from ._eft_kernel_sections import _criticality, _nlo, _vertex
+from ._eft_training_section import _training
 
 
 def _summary(w: ReportWriter) -> None:
@@ -105,6 +106,14 @@ def _summary(w: ReportWriter) -> None:
             "trained ensemble",
             "rms z (cov), largest n",
             r["inference"]["cov_z_rms"][-1],
+        ],
+        [
+            "trained replicas, finite width",
+            "finite_width_prediction, O(1/n)",
+            "trained ensemble",
+            f"rms z (mean), n = {r['training']['widths'][-1]}; n → ∞ prediction: "
+            f"{format_number(r['training']['z_rms_infinite'][-1], 3)}",
+            r["training"]["z_rms_finite"][-1],
         ],
         [
             "dL/dt",
@@ -264,6 +273,7 @@ def _write(
         ("matching", lambda: _matching(w, sz)),
         ("ntk", lambda: _ntk(w, sz)),
         ("inference", lambda: _inference(w, sz)),
+        ("training", lambda: _training(w, sz)),
         ("summary", lambda: _summary(w)),
         ("corrections", lambda: _corrections(w)),
     ]

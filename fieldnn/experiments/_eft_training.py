@@ -1,0 +1,249 @@
+r"""Training at finite width: trained replica ensembles against the O(1/n) prediction of
+:func:`fieldnn.finite_width_prediction` (private; public names in :mod:`fieldnn.experiments.eft`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validate import nonnegative_float, positive_int
+from ..ensembles import MLP
+from ..inference import finite_width_prediction, train_replicas
+from ._nnqft_common import _partial_on_failure
+
+__all__ = ["FiniteWidthTraining", "finite_width_training"]
+
+_MEAN_TERMS = ("ntk_mean", "ntk_variance", "dntk", "ddntk")
+
+
+@dataclass(frozen=True)
+class FiniteWidthTraining:
+    r"""Replica ensembles trained by gradient descent at several widths against the n → ∞ and
+    the O(1/n) predictions of their mean and variance at the test inputs.
+
+    Attributes
+    ----------
+    activation : str
+    C_b, C_W, lambda_b, lambda_W : float
+    depth : int
+        Number of layers L (widths [1, n, …, n, 1], L − 1 hidden layers of width n).
+    X_train : ndarray (P, 1)
+    y_train : ndarray (P,)
+    X_test : ndarray (Q, 1)
+    learning_rate : float
+        η of full-batch gradient descent.
+    steps : int
+    t : float
+        η · steps.
+    widths : ndarray (w,) of int
+    n_replicas : int
+        Networks trained per width (no replica noise: every network sees ``y_train``).
+    measured_mean, mean_stderr : ndarray (w, Q)
+        Ensemble mean of the trained outputs and its standard error √(s²/R).
+    measured_var, var_stderr : ndarray (w, Q)
+        Ensemble variance s² (ddof = 1) and its standard error √((m₄ − s⁴)/R), m₄ the fourth
+        central moment of the sample.
+    predicted_mean, predicted_var : ndarray (w, Q)
+        ``.mean`` and the diagonal of ``.cov`` of :func:`fieldnn.finite_width_prediction`
+        (O(1/n)-corrected).
+    infinite_mean, infinite_var : ndarray (Q,)
+        Their n → ∞ values (``.mean_infinite``, ``diag(.cov_infinite)``; the same at every width).
+    mean_terms : dict of str to ndarray (w, Q)
+        The O(1/n) mean correction split by origin (``.mean_terms``): ``"ntk_mean"``,
+        ``"ntk_variance"``, ``"dntk"``, ``"ddntk"``.
+
+    Notes
+    -----
+    Pulls use the measured standard errors: (measured − theory)/stderr; ``z_infinite`` and
+    ``z_finite`` below are those of the mean.
+    """
+
+    activation: str
+    C_b: float
+    C_W: float
+    lambda_b: float
+    lambda_W: float
+    depth: int
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    learning_rate: float
+    steps: int
+    t: float
+    widths: np.ndarray
+    n_replicas: int
+    measured_mean: np.ndarray
+    mean_stderr: np.ndarray
+    measured_var: np.ndarray
+    var_stderr: np.ndarray
+    predicted_mean: np.ndarray
+    predicted_var: np.ndarray
+    infinite_mean: np.ndarray
+    infinite_var: np.ndarray
+    mean_terms: dict[str, np.ndarray]
+
+    @property
+    def z_infinite(self) -> np.ndarray:
+        """(w, Q) pulls of the measured mean against the n → ∞ mean."""
+        return (self.measured_mean - self.infinite_mean) / self.mean_stderr
+
+    @property
+    def z_finite(self) -> np.ndarray:
+        """(w, Q) pulls of the measured mean against the O(1/n) mean."""
+        return (self.measured_mean - self.predicted_mean) / self.mean_stderr
+
+
+def _moments(outputs: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Mean, its stderr, variance (ddof 1) and its stderr of ``outputs`` (R, Q), per column."""
+    R = outputs.shape[0]
+    mean = outputs.mean(axis=0)
+    c = outputs - mean
+    var = (c**2).sum(axis=0) / (R - 1)
+    m4 = (c**4).mean(axis=0)
+    return mean, np.sqrt(var / R), var, np.sqrt(np.maximum(m4 - var**2, 0.0) / R)
+
+
+def finite_width_training(
+    activation: str = "erf",
+    *,
+    C_b: float = 0.1,
+    C_W: float = 1.0,
+    depth: int = 3,
+    widths: tuple[int, ...] | None = None,
+    n_replicas: int | None = None,
+    steps: int = 100,
+    learning_rate: float = 0.05,
+    chunk_size: int = 2000,
+    rng: int = 0,
+    quick: bool = False,
+) -> FiniteWidthTraining:
+    r"""Trained replica ensembles at several widths against :func:`fieldnn.finite_width_prediction`.
+
+    The toy problem y = sin(2x) at 4 points of [−1.5, 1.5], tested at x = −1, 0.25, 1; every
+    network is trained on the same targets (no replica noise) with learning rates λ_b = λ_W = 1.
+
+    Parameters
+    ----------
+    activation : str
+        A smooth activation (the dNTK needs σ''; ReLU is refused by the prediction).
+    C_b, C_W : float
+        Initialisation.
+    depth : int
+        Number of layers L ≥ 2.
+    widths : tuple of int, optional
+        Hidden widths n (default 16, 32, 64, 128; quick 16, 64).
+    n_replicas : int, optional
+        Networks per width (default 8000; quick 2000).
+    steps : int
+        Full-batch gradient-descent steps.
+    learning_rate : float
+        η (t = η · steps).
+    chunk_size : int
+        Networks trained at once: chunks of ``chunk_size`` to 2 · ``chunk_size`` − 1
+        (memory grows like chunk_size · n² per layer).
+    rng : int
+        Seed; width i, chunk j train with ``SeedSequence(rng).spawn`` child i·J + j.
+    quick : bool
+
+    Returns
+    -------
+    FiniteWidthTraining
+        If a width fails or is interrupted, the exception carries ``partial_result``: a dict with
+        the predictions and the moments of the widths finished before it.
+
+    Notes
+    -----
+    The trained ensemble's mean is :math:`m_\infty + m^{\{1\}}/n + O(1/n^2)`, so
+    :math:`n\,(m_{\rm measured} - m_\infty) \to m^{\{1\}}` as n → ∞; the prediction gives
+    :math:`m^{\{1\}}` (and the same for the covariance). The predictions of every width are
+    computed (and the arguments checked by them) before any network is trained.
+
+    References
+    ----------
+    D. A. Roberts, S. Yaida, B. Hanin, arXiv:2106.10165, ch. ∞ (training at finite width);
+    ``docs/finite_width_training.md``.
+    """
+    if widths is None:
+        widths = (16, 64) if quick else (16, 32, 64, 128)
+    widths = tuple(positive_int(n, "widths") for n in widths)
+    n_replicas = positive_int(
+        n_replicas if n_replicas is not None else (2000 if quick else 8000),
+        "n_replicas",
+        minimum=2,
+    )
+    depth = positive_int(depth, "depth", minimum=2)
+    steps = positive_int(steps, "steps")
+    eta = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)
+    chunk_size = positive_int(chunk_size, "chunk_size", minimum=2)
+    rng = positive_int(rng, "rng", minimum=0)
+    C_b, C_W = float(C_b), float(C_W)
+    X = np.linspace(-1.5, 1.5, 4)[:, None]
+    y = np.sin(2 * X[:, 0])
+    X_test = np.array([[-1.0], [0.25], [1.0]])
+
+    def mlp(n: int) -> MLP:
+        return MLP(activation, [1, *([n] * (depth - 1)), 1], C_W=C_W, C_b=C_b)
+
+    # every prediction first: cheap, and it refuses a bad activation or learning rate
+    preds = [
+        finite_width_prediction(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta)
+        for n in widths
+    ]
+    # chunks of chunk_size … 2·chunk_size − 1 networks (each at least 2)
+    sizes = [
+        len(c) for c in np.array_split(np.arange(n_replicas), max(1, n_replicas // chunk_size))
+    ]
+    seeds = np.random.SeedSequence(rng).spawn(len(widths) * len(sizes))
+    moments: list[tuple[np.ndarray, ...]] = []
+
+    def done() -> dict:
+        return {"widths": widths[: len(moments)], "moments": list(moments), "predictions": preds}
+
+    with _partial_on_failure("finite_width_training", done):
+        for i, n in enumerate(widths):
+            outputs = [
+                train_replicas(
+                    mlp(n),
+                    X,
+                    y,
+                    None,
+                    size,
+                    steps=steps,
+                    learning_rate=eta,
+                    rng=np.random.default_rng(seeds[i * len(sizes) + j]),
+                    X_test=X_test,
+                ).posterior[:, :, 0]
+                for j, size in enumerate(sizes)
+            ]
+            moments.append(_moments(np.concatenate(outputs)))
+    m, m_err, v, v_err = (np.array([mo[k] for mo in moments]) for k in range(4))
+    return FiniteWidthTraining(
+        activation=activation,
+        C_b=C_b,
+        C_W=C_W,
+        lambda_b=1.0,
+        lambda_W=1.0,
+        depth=depth,
+        X_train=X,
+        y_train=y,
+        X_test=X_test,
+        learning_rate=eta,
+        steps=steps,
+        t=eta * steps,
+        widths=np.array(widths),
+        n_replicas=n_replicas,
+        measured_mean=m,
+        mean_stderr=m_err,
+        measured_var=v,
+        var_stderr=v_err,
+        predicted_mean=np.array([np.asarray(p.mean).reshape(-1) for p in preds]),
+        predicted_var=np.array([np.diag(p.cov) for p in preds]),
+        infinite_mean=np.asarray(preds[0].mean_infinite).reshape(-1),
+        infinite_var=np.diag(preds[0].cov_infinite).copy(),
+        mean_terms={
+            k: np.array([np.asarray(p.mean_terms[k]).reshape(-1) for p in preds])
+            for k in _MEAN_TERMS
+        },
+    )

@@ -1,0 +1,147 @@
+"""Training at finite width (``eft.finite_width_training`` and report section 7) at reduced sizes.
+
+Independent methods: numpy's own moments of the trained outputs, the infinite-width
+:func:`fieldnn.gradient_flow_prediction`, the 1/n scaling of the prediction (n·correction the
+same at every width), and trained ensembles against the O(1/n) prediction within k·σ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import fieldnn as fnn
+from fieldnn.errors import ArgumentError, ArgumentTypeError, FieldnnError
+from fieldnn.experiments import _eft_training, eft
+from fieldnn.report import format_number
+from fieldnn.report._eft_common import _TINY
+from fieldnn.report._eft_training_section import _training
+from fieldnn.report._writer import ReportWriter
+
+K_SIGMA = 4.5  # several pulls per run
+
+
+@pytest.fixture(scope="module")
+def small() -> eft.FiniteWidthTraining:
+    return eft.finite_width_training(
+        widths=(16, 32), n_replicas=400, steps=20, chunk_size=150, rng=5
+    )
+
+
+def test_predictions_scale_like_one_over_n_and_reduce_to_gradient_flow(small):
+    n = small.widths[:, None].astype(float)
+    coeff = n * (small.predicted_mean - small.infinite_mean)
+    np.testing.assert_allclose(coeff[0], coeff[1], rtol=1e-8, atol=1e-12)
+    terms = sum(small.mean_terms.values())
+    np.testing.assert_allclose(terms, small.predicted_mean - small.infinite_mean, atol=1e-12)
+    mlp = fnn.MLP("erf", [1, 16, 16, 1], C_W=1.0, C_b=0.1)
+    mean, cov = fnn.gradient_flow_prediction(
+        mlp, small.X_train, small.y_train, small.X_test, t=small.t,
+        learning_rate=small.learning_rate,
+    )  # fmt: skip
+    np.testing.assert_allclose(small.infinite_mean, np.asarray(mean).reshape(-1), rtol=1e-10)
+    np.testing.assert_allclose(small.infinite_var, np.diag(cov), rtol=1e-10)
+
+
+def test_moments_of_the_trained_outputs():
+    rng = np.random.default_rng(1)
+    out = rng.standard_normal((5000, 3)) * [1.0, 2.0, 0.5] + [0.0, 1.0, -1.0]
+    mean, mean_err, var, var_err = _eft_training._moments(out)
+    np.testing.assert_allclose(mean, out.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(var, out.var(axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(mean_err, out.std(axis=0, ddof=1) / np.sqrt(5000), rtol=1e-12)
+    # Gaussian data: stderr of s² is s²·√(2/R) up to sampling error of the fourth moment
+    np.testing.assert_allclose(var_err, var * np.sqrt(2 / 5000), rtol=0.1)
+
+
+def test_trained_ensembles_agree_with_the_order_one_over_n_prediction(small):
+    assert small.measured_mean.shape == (2, 3) and small.var_stderr.shape == (2, 3)
+    assert np.all(np.abs(small.z_finite) < K_SIGMA), small.z_finite
+    pulls = (small.measured_var - small.predicted_var) / small.var_stderr
+    assert np.all(np.abs(pulls) < K_SIGMA), pulls
+    # the training moved the outputs: the ensemble is not at its initial mean 0
+    assert np.all(np.abs(small.measured_mean) > 10 * small.mean_stderr)
+
+
+def test_same_seed_same_result_and_chunks_are_drawn_independently():
+    kw = {"widths": (8,), "n_replicas": 9, "steps": 2}
+    a = eft.finite_width_training(**kw, chunk_size=4, rng=3)
+    b = eft.finite_width_training(**kw, chunk_size=4, rng=3)
+    c = eft.finite_width_training(**kw, chunk_size=9, rng=3)
+    assert np.array_equal(a.measured_mean, b.measured_mean)
+    assert not np.array_equal(a.measured_mean, c.measured_mean)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "argument"),
+    [
+        ({"widths": (16, 0)}, ArgumentError, "widths"),
+        ({"widths": (16.5,)}, ArgumentTypeError, "widths"),
+        ({"n_replicas": 1}, ArgumentError, "n_replicas"),
+        ({"steps": 0}, ArgumentError, "steps"),
+        ({"learning_rate": -0.1}, ArgumentError, "learning_rate"),
+        ({"learning_rate": 1.0}, ArgumentError, "learning_rate"),  # η λ_max(Θ) > 2
+        ({"chunk_size": 1}, ArgumentError, "chunk_size"),
+        ({"depth": 1}, ArgumentError, "depth"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_training(kwargs, error, argument, monkeypatch):
+    def never(*args, **kw):  # pragma: no cover - reached only if validation is late
+        raise AssertionError("trained before checking the arguments")
+
+    monkeypatch.setattr(_eft_training, "train_replicas", never)
+    with pytest.raises(error, match=argument):
+        eft.finite_width_training(**{"widths": (16,), "n_replicas": 4, **kwargs})
+
+
+def test_relu_is_refused_before_any_training(monkeypatch):
+    monkeypatch.setattr(_eft_training, "train_replicas", None)  # a call would be a TypeError
+    with pytest.raises(FieldnnError):
+        eft.finite_width_training("relu", widths=(16,), n_replicas=4)
+
+
+def test_a_failure_keeps_the_finished_widths(monkeypatch):
+    real = _eft_training.train_replicas
+    calls = []
+
+    def failing(mlp, *args, **kw):
+        calls.append(mlp.widths[1])
+        if mlp.widths[1] == 16:
+            raise KeyboardInterrupt
+        return real(mlp, *args, **kw)
+
+    monkeypatch.setattr(_eft_training, "train_replicas", failing)
+    with pytest.raises(KeyboardInterrupt) as info:
+        eft.finite_width_training(widths=(8, 16), n_replicas=4, steps=2)
+    partial = info.value.partial_result
+    assert partial["widths"] == (8,) and len(partial["moments"]) == 1
+    assert len(partial["predictions"]) == 2
+
+
+def test_section_renders_stored_numbers(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    w = ReportWriter(tmp_path / "out", force=False, title="t", arguments=None)
+    _training(w, _TINY)
+    out = w.finish()
+    assert (out / "finite_width_mean.png").stat().st_size > 1000
+    for name in ("finite_training", "finite_training_variance", "finite_training_terms"):
+        assert r"\bottomrule" in (out / f"{name}.tex").read_text()
+    r = json.loads((out / "results.json").read_text())["training"]
+    report = (out / "report.md").read_text()
+    assert "7. Training at finite width" in report
+    for i, n in enumerate(r["widths"]):
+        row = f"| {n} | {format_number(r['z_rms_infinite'][i], 3)} | "
+        assert row + f"{format_number(r['z_rms_finite'][i], 3)} |" in report
+    # the words follow the numbers: no claim of agreement where a pull exceeds 3
+    within = [n for i, n in enumerate(r["widths"]) if r["z_max_finite"][i] <= 3]
+    claim = re.search(r"agrees within 3 standard errors at every test input at n = ([\d, ]+)\.",
+                      report)  # fmt: skip
+    if within:
+        assert claim and [int(k) for k in claim.group(1).split(", ")] == within
+    else:
+        assert claim is None and "at no width does it agree" in report

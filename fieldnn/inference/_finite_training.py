@@ -318,22 +318,16 @@ def finite_width_prediction(
     DD = s["ddI"] + s["ddII"] + s["ddII"].transpose(0, 2, 1, 3)
     E2 = s["ddI"] + s["ddI"].transpose(1, 0, 2, 3) + 2.0 * s["ddII"]
     args = (D[:, :, :NA, :NA], D[:, :NA, :, :NA])
-    zeroD = tuple(np.zeros_like(a) for a in args)
     dd = (DD[:, :NA, :NA, :NA], DD[:NA, :, :NA, :NA])
-    zerodd = tuple(np.zeros_like(a) for a in dd)
-    extra = (E2[:, :NA, :NA, :NA], s["ddI"][:, :NA, :NA, :NA])
     if eta is None:
-        z_dntk = flow_correction(theta, u, *args, *zerodd, t)
-        z_ddntk = flow_correction(theta, u, *zeroD, *dd, t)
+        z_dntk, z_ddntk = flow_correction(theta, u, *args, *dd, t)
     else:
-        steps = (
-            filt.steps
-            if filt.steps is not None
-            else descent_steps_to_converge(theta[:NA, :NA], eta)
-        )
-        zeroextra = tuple(np.zeros_like(a) for a in extra)
-        z_dntk = descent_correction(theta, u, *args, *zerodd, *zeroextra, eta, steps)
-        z_ddntk = descent_correction(theta, u, *zeroD, *dd, *extra, eta, steps)
+        steps = filt.steps
+        if steps is None:
+            steps = descent_steps_to_converge(theta[:NA, :NA], eta)
+        extra = (E2[:, :NA, :NA, :NA], s["ddI"][:, :NA, :NA, :NA])
+        z_dntk = descent_correction(theta, u, *args, None, None, None, None, eta, steps)
+        z_ddntk = descent_correction(theta, u, None, None, *dd, *extra, eta, steps)
     z1 = z_dntk + z_ddntk
     a0c = z0 @ B.T + (0.0 if xi is None else xi @ M0.T)
     cross = np.einsum("q,qb,qg->bg", w, a0c, z1)

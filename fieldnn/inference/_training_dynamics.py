@@ -83,8 +83,9 @@ def flow_correction(
     DD1: np.ndarray,
     DD2: np.ndarray,
     t: float,
-) -> np.ndarray:
-    """z^{(1)}(t) (q, N) under gradient flow (closed form in the eigenbasis of Θ_AA)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """z^{(1)}(t) under gradient flow (closed form in the eigenbasis of Θ_AA), split into the
+    dNTK-driven part (terms in D) and the ddNTK-driven part (terms in 𝒟): two (q, N) arrays."""
     NA = u.shape[-1]
     N = theta.shape[0]
     lam, U = np.linalg.eigh(theta[:NA, :NA])
@@ -101,16 +102,19 @@ def flow_correction(
     coef2 = Dt1 + np.swapaxes(Dt2, 1, 2)
     coef3 = DDt1 + np.swapaxes(DDt2, 0, 1)
     C3, C4 = (_chain_table(rates, lam, depth, t) for depth in (2, 3))
-    z = np.einsum("qmij,qi,qj,mij->qm", coef2, ut, ut, C3, optimize=True)
-    z -= np.einsum("mijk,qi,qj,qk,mijk->qm", coef3, ut, ut, ut, C4, optimize=True)
+    uu = ut[:, :, None] * ut[:, None, :]
+    uuu = uu[:, :, :, None] * ut[:, None, None, :]
+    z2 = np.einsum("qmij,qij->qm", coef2 * C3, uu, optimize=True)
+    z3 = -np.einsum("mijk,qijk->qm", coef3 * C4, uuu, optimize=True)
     if N > NA:
         prefix = np.stack([np.zeros(NA), lam], axis=-1)
         J3, J4 = (_chain_table(prefix, lam, depth, t) for depth in (2, 3))
-        Jp = np.einsum("qpij,qi,qj,pij->qp", coef2[:, :NA], ut, ut, J3, optimize=True)
-        Jp -= np.einsum("pijk,qi,qj,qk,pijk->qp", coef3[:NA], ut, ut, ut, J4, optimize=True)
-        z[:, NA:] -= Jp @ (theta[NA:, :NA] @ U).T
-    z[:, :NA] = z[:, :NA] @ U.T
-    return z
+        tilt = (theta[NA:, :NA] @ U).T
+        z2[:, NA:] -= np.einsum("qpij,qij->qp", coef2[:, :NA] * J3, uu, optimize=True) @ tilt
+        z3[:, NA:] += np.einsum("pijk,qijk->qp", coef3[:NA] * J4, uuu, optimize=True) @ tilt
+    z2[:, :NA] = z2[:, :NA] @ U.T
+    z3[:, :NA] = z3[:, :NA] @ U.T
+    return z2, z3
 
 
 def descent_steps_to_converge(theta_AA: np.ndarray, learning_rate: float) -> int:
@@ -124,36 +128,43 @@ def descent_steps_to_converge(theta_AA: np.ndarray, learning_rate: float) -> int
 def descent_correction(
     theta: np.ndarray,
     u: np.ndarray,
-    D1: np.ndarray,
-    D2: np.ndarray,
-    DD1: np.ndarray,
-    DD2: np.ndarray,
-    E2: np.ndarray,
-    ddI1: np.ndarray,
+    D1: np.ndarray | None,
+    D2: np.ndarray | None,
+    DD1: np.ndarray | None,
+    DD2: np.ndarray | None,
+    E2: np.ndarray | None,
+    ddI1: np.ndarray | None,
     learning_rate: float,
     steps: int,
 ) -> np.ndarray:
-    """z^{(1)} (q, N) after ``steps`` steps of gradient descent (the recursion above)."""
+    """z^{(1)} (q, N) after ``steps`` steps of gradient descent (the recursion above); a source
+    given as None (the dNTK pair D1, D2, or the ddNTK set DD1, DD2, E2, ddI1) is zero."""
     eta = learning_rate
-    NA = u.shape[-1]
+    q, NA = u.shape
+    N = theta.shape[0]
     Q = np.eye(NA) - eta * theta[:NA, :NA]
     thA = theta[:, :NA]
     e = u.copy()
-    z = np.zeros((u.shape[0], theta.shape[0]))
-    h = np.zeros(D1.shape[:3])
-    g1 = np.zeros_like(D1)
-    g2 = np.zeros_like(D2)
+    z = np.zeros((q, N))
+    h = np.zeros((q, N, NA))
+    with_d = D1 is not None
+    with_dd = DD1 is not None
+    dH1 = np.array(D1, dtype=np.float64) if with_d else np.zeros((q, N, NA, NA))
+    dH2 = np.array(D2, dtype=np.float64) if with_d else np.zeros((q, NA, N, NA))
+    if with_dd:
+        E2f = E2.reshape(N, NA, NA * NA)
     for _ in range(steps):
-        dH1 = D1 + g1
-        dH2 = D2 + g2
-        ee = e[:, :, None] * e[:, None, :]
-        dz = -eta * (z[:, :NA] @ thA.T + np.einsum("qma,qa->qm", h, e))
-        dz += 0.5 * eta**2 * np.einsum("qmab,qab->qm", dH1, ee)
-        dz -= eta**3 / 6.0 * np.einsum("mabc,qab,qc->qm", ddI1, ee, e, optimize=True)
-        dh = -eta * (np.einsum("qmac,qc->qma", dH1, e) + np.einsum("qamc,qc->qma", dH2, e))
-        dh += 0.5 * eta**2 * np.einsum("macd,qcd->qma", E2, ee)
-        g1 -= eta * np.einsum("mabd,qd->qmab", DD1, e)
-        g2 -= eta * np.einsum("ambd,qd->qamb", DD2, e)
+        ee = (e[:, :, None] * e[:, None, :]).reshape(q, NA * NA)
+        col = e[:, None, :, None]
+        dz = -eta * (z[:, :NA] @ thA.T + (h @ e[:, :, None])[..., 0])
+        dz += 0.5 * eta**2 * (dH1.reshape(q, N, NA * NA) @ ee[:, :, None])[..., 0]
+        dh = -eta * ((dH1 @ col)[..., 0] + np.swapaxes((dH2 @ col)[..., 0], 1, 2))
+        if with_dd:
+            third = np.tensordot(e, ddI1, axes=([1], [3])).reshape(q, N, NA * NA)
+            dz -= eta**3 / 6.0 * (third @ ee[:, :, None])[..., 0]
+            dh += 0.5 * eta**2 * np.tensordot(ee, E2f, axes=([1], [2]))
+            dH1 -= eta * np.tensordot(e, DD1, axes=([1], [3]))
+            dH2 -= eta * np.tensordot(e, DD2, axes=([1], [3]))
         z += dz
         h += dh
         e = e @ Q.T

@@ -183,12 +183,16 @@ def test_flow_closed_form_is_the_small_step_limit_of_descent():
     args = (D[:, :, :NA, :NA], D[:, :NA, :, :NA], DD[:, :NA, :NA, :NA], DD[:NA, :, :NA, :NA])
     E2, ddI = rng.normal(size=(2, N, NA, NA, NA))
     t = 1.3
-    flow = flow_correction(theta, u, *args, t)
+    flow = sum(flow_correction(theta, u, *args, t))
     err = [
         np.max(np.abs(descent_correction(theta, u, *args, E2, ddI, eta, round(t / eta)) - flow))
         for eta in (2e-2, 1e-2)
     ]
     assert 1.8 < err[0] / err[1] < 2.2  # O(η) convergence to the closed form
     assert err[1] < 0.02 * np.max(np.abs(flow))
-    far = flow_correction(theta, u, *args, 200.0)
-    np.testing.assert_allclose(flow_correction(theta, u, *args, math.inf), far, atol=1e-12)
+    far = sum(flow_correction(theta, u, *args, 200.0))
+    np.testing.assert_allclose(sum(flow_correction(theta, u, *args, math.inf)), far, atol=1e-12)
+    # the split is by source: zero dNTK leaves only the ddNTK part, and conversely
+    only_dd = flow_correction(theta, u, 0 * args[0], 0 * args[1], *args[2:], t)
+    np.testing.assert_allclose(only_dd[0], 0.0, atol=1e-15)
+    np.testing.assert_allclose(only_dd[1], flow_correction(theta, u, *args, t)[1], rtol=1e-13)

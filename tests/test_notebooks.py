@@ -29,6 +29,7 @@ EXPECTED_OUTPUT = {
     "06_effective_action.py": "residual exponent",
     "07_writing_it_up.py": "overfull boxes: 0",
     "08_exact_density.py": "order 2 beats order 1 from N =",
+    "09_finite_width_training.py": "rms z vs O(1/n)",
 }
 
 

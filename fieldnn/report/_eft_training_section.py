@@ -186,10 +186,13 @@ def _findings(w: ReportWriter, r: eft.FiniteWidthTraining, widths: list[int], xs
             for i, k in enumerate(widths)
         )
         + ".",
-        "Variance: the largest pull against the O(1/n) prediction is "
-        f"{format_number(float(vf.max()), 3)}, against the infinite-width variance "
-        f"{format_number(float(vi.max()), 3)} (table above; a pull above 3 is a disagreement, "
-        "not noise).",
+        "Variance, largest absolute pull per width against n → ∞ and against O(1/n): "
+        + "; ".join(
+            f"n = {k}: {format_number(float(vi[i].max()), 3)} → "
+            f"{format_number(float(vf[i].max()), 3)}"
+            for i, k in enumerate(widths)
+        )
+        + " (a pull above 3 is a disagreement, not noise).",
     ]
     if len(widths) >= 2:
         n0, n1 = widths[0], widths[-1]

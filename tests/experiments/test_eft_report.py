@@ -27,6 +27,7 @@ FIGURES = (
     "ntk",
     "gradient_flow",
     "hidden_shift",
+    "finite_width_mean",
 )
 TABLES = (
     "critical_points",
@@ -36,6 +37,9 @@ TABLES = (
     "conditional",
     "ntk",
     "replicas",
+    "finite_training",
+    "finite_training_variance",
+    "finite_training_terms",
     "summary",
 )
 

@@ -14,7 +14,7 @@ from ._writer import ReportWriter, format_number
 
 _TRAINING_DOCS = "docs/finite_width_training.md"
 _TERMS = {
-    "ntk_mean": "NTK mean Θ^{1}",
+    "ntk_mean": "NTK mean shift",
     "ntk_variance": "NTK fluctuations (A, B)",
     "dntk": "dNTK (P, Q)",
     "ddntk": "ddNTKs (R, S, T, U)",
@@ -107,11 +107,11 @@ def _training(w: ReportWriter, sz: _Sizes) -> None:
     ]
     w.table(
         "finite_training_variance",
-        ["n", "x", "s²/Σ∞", "stderr", "Σ_{1/n}/Σ∞", "pull vs O(1/n)", "pull vs n → ∞"],
+        ["n", "x", "s²/Σ(∞)", "stderr", "Σ(1/n)/Σ(∞)", "pull vs O(1/n)", "pull vs n → ∞"],
         rows,
         "Variance of the trained outputs over the ensemble (s², with the standard error of a "
-        "sample variance) relative to the infinite-width variance Σ∞, and the O(1/n) "
-        "prediction Σ_{1/n} relative to the same.",
+        "sample variance) relative to the infinite-width variance Σ(∞), and the O(1/n) "
+        "prediction Σ(1/n) relative to the same.",
         digits=3,
     )
     coeff = res["mean_terms_coefficient"]

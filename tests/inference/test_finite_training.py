@@ -142,3 +142,18 @@ def test_trained_replicas_at_finite_width():
     var_pull = (np.diag(c) - np.diag(r.cov)) / var_se
     var_pull_inf = (np.diag(c) - np.diag(r.cov_infinite)) / var_se
     assert np.max(np.abs(var_pull)) < 4 and np.max(np.abs(var_pull_inf)) > 10
+
+
+@pytest.mark.slow
+def test_long_training_outside_the_expansion():
+    # t = 40 (800 steps) at n = 16 on the same problem: the O(1/n) coefficients grow with t and
+    # 1/λ_min(Θ_AA) = 4.8, and the O(1/n) mean lands farther from the trained ensemble than the
+    # n → ∞ one (docs/finite_width_training.md, "Where the expansion holds")
+    n, steps, eta, R = 16, 800, 0.05, 2000
+    mlp = _mlp(n)
+    r = fnn.finite_width_prediction(mlp, XA, Y, XB, t=eta * steps, learning_rate=eta)
+    ens = train_replicas(mlp, XA, Y, None, R, steps=steps, learning_rate=eta, rng=17, X_test=XB)
+    m, se = ens.mean()[:, 0], np.sqrt(np.diag(ens.cov()) / R)
+    z_inf = np.sqrt(np.mean(((m - r.mean_infinite) / se) ** 2))
+    z_fin = np.sqrt(np.mean(((m - r.mean) / se) ** 2))
+    assert z_inf > 5 and z_fin > 2 * z_inf

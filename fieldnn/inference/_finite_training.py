@@ -45,7 +45,12 @@ from ..errors import ArgumentError, UnsupportedError
 from ._flow import _with_ntk
 from ._linalg import checked_eigh, conditioning_data, joint
 from ._spectral import TrainingFilter, gauss_rule5
-from ._training_dynamics import descent_correction, descent_steps_to_converge, flow_correction
+from ._training_dynamics import (
+    descent_steps_to_converge,
+    descent_trajectory,
+    flow_correction,
+    flow_ntk_change,
+)
 
 __all__ = ["FiniteWidthPrediction", "finite_width_prediction"]
 
@@ -67,6 +72,10 @@ class FiniteWidthPrediction:
     mean_terms : dict of ndarray
         The O(1/n) mean correction split by origin: ``"ntk_mean"`` (Θ^{1}), ``"ntk_variance"``
         (A, B), ``"dntk"`` (P, Q), ``"ddntk"`` (R, S, T, U); they sum to mean − mean_infinite.
+    ntk_change : ndarray (P + Q, P), or (P + Q, d_out, P, d_out) when d_out > 1
+        :math:`E[\hat H(t) - \hat H(0)]` to O(1/n), rows the training then the test inputs,
+        columns the training inputs: the NTK's own motion during training (zero at infinite
+        width), from the dNTK and the ddNTKs.
     width : int
         n = n_{L−1}, the width the O(1/n) terms are normalised by.
     t, learning_rate : float, float or None
@@ -78,6 +87,7 @@ class FiniteWidthPrediction:
     mean_infinite: np.ndarray
     cov_infinite: np.ndarray
     mean_terms: dict[str, np.ndarray] = field(repr=False)
+    ntk_change: np.ndarray = field(repr=False)
     width: int
     t: float
     learning_rate: float | None
@@ -321,13 +331,17 @@ def finite_width_prediction(
     dd = (DD[:, :NA, :NA, :NA], DD[:NA, :, :NA, :NA])
     if eta is None:
         z_dntk, z_ddntk = flow_correction(theta, u, *args, *dd, t)
+        h = flow_ntk_change(theta, u, *args, *dd, t)
     else:
         steps = filt.steps
         if steps is None:
             steps = descent_steps_to_converge(theta[:NA, :NA], eta)
         extra = (E2[:, :NA, :NA, :NA], s["ddI"][:, :NA, :NA, :NA])
-        z_dntk = descent_correction(theta, u, *args, None, None, None, None, eta, steps)
-        z_ddntk = descent_correction(theta, u, None, None, *dd, *extra, eta, steps)
+        z_dntk, h_d = descent_trajectory(theta, u, *args, None, None, None, None, eta, steps)
+        z_ddntk, h_dd = descent_trajectory(theta, u, None, None, *dd, *extra, eta, steps)
+        h = h_d + h_dd
+    change = np.zeros((PA + PB, d_out, PA, d_out))
+    change[inp[:, None], ch[:, None], inp[None, :NA], ch[None, :NA]] = np.einsum("q,qma->ma", w, h)
     z1 = z_dntk + z_ddntk
     a0c = z0 @ B.T + (0.0 if xi is None else xi @ M0.T)
     cross = np.einsum("q,qb,qg->bg", w, a0c, z1)
@@ -361,6 +375,7 @@ def finite_width_prediction(
         mean_infinite=out_mean(mean0),
         cov_infinite=out_cov(cov0),
         mean_terms={k: out_mean(v) for k, v in terms.items()},
+        ntk_change=change[:, 0, :, 0] if d_out == 1 else change,
         width=int(stats.ntk.widths[-2]),
         t=t,
         learning_rate=eta,

@@ -54,13 +54,20 @@ Arrays (leading axis q: one row per evaluation point): ``u`` (q, NA) = ε_0;
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from ..errors import ArgumentError
 from ._spectral import chain_integrals
 
-__all__ = ["descent_correction", "descent_steps_to_converge", "flow_correction"]
+__all__ = [
+    "descent_correction",
+    "descent_steps_to_converge",
+    "descent_trajectory",
+    "flow_correction",
+    "flow_ntk_change",
+]
 
 
 def _chain_table(prefix: np.ndarray, lam: np.ndarray, depth: int, t: float) -> np.ndarray:
@@ -117,6 +124,31 @@ def flow_correction(
     return z2, z3
 
 
+def flow_ntk_change(
+    theta: np.ndarray,
+    u: np.ndarray,
+    D1: np.ndarray,
+    D2: np.ndarray,
+    DD1: np.ndarray,
+    DD2: np.ndarray,
+    t: float,
+) -> np.ndarray:
+    r"""The accumulated NTK change :math:`h_{mA}(t)` (q, N, NA) under gradient flow:
+    :math:`h_{ma} = -\sum_j(\tilde D_{maj} + \tilde D_{amj})\tilde u_j I(0, \lambda_j)
+    + \sum_{jk}(\tilde{\mathcal D}_{majk} + \tilde{\mathcal D}_{amjk})\tilde u_j\tilde u_k
+    I(0, \lambda_j, \lambda_j{+}\lambda_k)`, only the contracted slots rotated."""
+    NA = u.shape[-1]
+    lam, U = np.linalg.eigh(theta[:NA, :NA])
+    ut = u @ U
+    d = D1 @ U + np.swapaxes(D2, 1, 2) @ U
+    dd = np.einsum("majk,jp,kr->mapr", DD1 + np.swapaxes(DD2, 0, 1), U, U, optimize=True)
+    I1 = _chain_table(np.zeros((1, 1)), lam, 1, t)[0]
+    I2 = _chain_table(np.zeros((1, 1)), lam, 2, t)[0]
+    h = -np.einsum("qmaj,qj->qma", d * I1, ut, optimize=True)
+    h += np.einsum("majk,qj,qk->qma", dd * I2, ut, ut, optimize=True)
+    return h
+
+
 def descent_steps_to_converge(theta_AA: np.ndarray, learning_rate: float) -> int:
     """Steps after which gradient descent at t = ∞ has converged to round-off (ρ^s s² < 1e-16,
     ρ = max |1 − ηλ|)."""
@@ -125,7 +157,7 @@ def descent_steps_to_converge(theta_AA: np.ndarray, learning_rate: float) -> int
     return math.ceil(60.0 / -math.log(rho))
 
 
-def descent_correction(
+def descent_trajectory(
     theta: np.ndarray,
     u: np.ndarray,
     D1: np.ndarray | None,
@@ -136,9 +168,10 @@ def descent_correction(
     ddI1: np.ndarray | None,
     learning_rate: float,
     steps: int,
-) -> np.ndarray:
-    """z^{(1)} (q, N) after ``steps`` steps of gradient descent (the recursion above); a source
-    given as None (the dNTK pair D1, D2, or the ddNTK set DD1, DD2, E2, ddI1) is zero."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """z^{(1)} (q, N) and the accumulated NTK change h_{mA} (q, N, NA) after ``steps`` steps of
+    gradient descent (the recursion above); a source given as None (the dNTK pair D1, D2, or
+    the ddNTK set DD1, DD2, E2, ddI1) is zero."""
     eta = learning_rate
     q, NA = u.shape
     N = theta.shape[0]
@@ -168,4 +201,9 @@ def descent_correction(
         z += dz
         h += dh
         e = e @ Q.T
-    return z
+    return z, h
+
+
+def descent_correction(*args: Any, **kwargs: Any) -> np.ndarray:
+    """z^{(1)} (q, N) of :func:`descent_trajectory` (same arguments)."""
+    return descent_trajectory(*args, **kwargs)[0]

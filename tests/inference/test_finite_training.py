@@ -69,11 +69,18 @@ def test_infinite_width_part_is_gradient_flow_prediction(t, eta):
 def test_descent_tends_to_flow_as_the_step_shrinks():
     mlp, t = _mlp(32), 2.0
     flow = fnn.finite_width_prediction(mlp, XA, Y, XB, t=t)
-    dev = []
+    dev, dev_ntk = [], []
     for eta in (0.04, 0.02):
         gd = fnn.finite_width_prediction(mlp, XA, Y, XB, t=t, learning_rate=eta)
         dev.append(np.max(np.abs((gd.mean - gd.mean_infinite) - (flow.mean - flow.mean_infinite))))
+        dev_ntk.append(np.max(np.abs(gd.ntk_change - flow.ntk_change)))
     assert 1.7 < dev[0] / dev[1] < 2.3
+    assert 1.7 < dev_ntk[0] / dev_ntk[1] < 2.3
+    # the NTK change on the training block is symmetric, and zero before training
+    np.testing.assert_allclose(flow.ntk_change[:4], flow.ntk_change[:4].T, atol=1e-15)
+    assert np.max(np.abs(flow.ntk_change)) > 1e-3
+    still = fnn.finite_width_prediction(mlp, XA, Y, XB, t=0.0)
+    np.testing.assert_allclose(still.ntk_change, 0.0, atol=1e-15)
 
 
 def test_two_outputs_shapes_and_channel_symmetry():

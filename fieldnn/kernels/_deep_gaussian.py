@@ -154,6 +154,23 @@ def connected_four(act: Activation, K: np.ndarray, argument: str = "C_W") -> np.
     return M4 - np.einsum("ab,cd->abcd", M2, M2)
 
 
+def check_on_line(V: np.ndarray, a: int, b: int, c: float, rtol: float = 1e-6) -> None:
+    r"""For a pair with z_b = c z_a exactly: the four-point vertex on the pair must lie on the
+    line of the degenerate kernel, :math:`V_{(ij)(kl)} = c^{m}V_{(aa)(aa)}` with m the number
+    of indices b among i, j, k, l (else UnsupportedError naming ``X``)."""
+    S = [a, b]
+    block = V[np.ix_(S, S, S, S)]
+    powers = np.indices((2,) * 4).sum(axis=0)
+    expected = block[0, 0, 0, 0] * c**powers
+    scale = float(np.max(np.abs(block)))
+    if float(np.max(np.abs(block - expected))) > rtol * scale:
+        raise UnsupportedError(
+            "X",
+            f"inputs {a} and {b} have perfectly correlated pre-activations (ratio {c:.6g}) while "
+            "their kernel fluctuations are not; the NLO second-derivative term is singular there",
+        )
+
+
 def _hermite_contraction(y: np.ndarray, Minv: np.ndarray, V: np.ndarray) -> np.ndarray:
     """Σ_ijkl V_ijkl He_ijkl(z) at points y = M⁻¹z (m, s); V (s, s, s, s) pair-symmetric."""
     t1 = np.einsum("mi,mj,mk,ml,ijkl->m", y, y, y, y, V)
@@ -177,11 +194,7 @@ def _smooth_pair(
         if np.allclose(M, M[0, 0], rtol=1e-10, atol=0.0):
             # identical inputs: σ_a σ_b = σ_a² and Ĝ_aa = Ĝ_bb = Ĝ_ab exactly
             return _smooth_pair(act, K, V, a, a)
-        raise UnsupportedError(
-            "X",
-            f"inputs {a} and {b} have perfectly correlated pre-activations with different "
-            "variances; the NLO second-derivative term is singular there",
-        )
+        return _line_pair(act, M, Vs, a, b)
     Minv = np.linalg.inv(M) if want_v else None
     ia, ib = (0, 0) if a == b else (0, 1)
 
@@ -196,6 +209,35 @@ def _smooth_pair(
 
     out = np.asarray(gaussian_expectation(F, M, rtol=1e-11))
     return out[:2], float(out[2]) if want_v else 0.0
+
+
+def _line_pair(
+    act: Activation, M: np.ndarray, Vs: np.ndarray, a: int, b: int
+) -> tuple[np.ndarray, float]:
+    r""":func:`_smooth_pair` for a perfectly (anti)correlated pair z_b = c z_a (c = K_ab/K_aa):
+    the kernel and its fluctuations lie on the line s (1, c², c) (:func:`check_on_line`), so the
+    second-order term is :math:`\tfrac12 V_{(aa)(aa)}\,g''(K_{aa})` with
+    :math:`g(s) = \langle\sigma(z)\sigma(cz)\rangle_{z\sim N(0,s)}`, and by the heat equation
+    and integration by parts :math:`g'' = \tfrac14\langle\partial_z^4[\sigma(z)\sigma(cz)]
+    \rangle = \langle\sigma(z)\sigma(cz)\,\mathrm{He}_4(z/\sqrt s)\rangle/(4s^2)` — the
+    rank-1 form of the Hermite contraction (identical to it at c = 1)."""
+    k, c = float(M[0, 0]), float(M[0, 1] / M[0, 0])
+    check_on_line(Vs, 0, 1, c)
+    v = float(Vs[0, 0, 0, 0])
+
+    def F(z: np.ndarray) -> np.ndarray:
+        za = z[:, 0]
+        zz = np.stack([za, c * za], axis=1)
+        s = np.asarray(act(zz))
+        ds = np.asarray(act.derivative(zz))
+        u2 = za * za / k
+        he4 = u2 * u2 - 6.0 * u2 + 3.0
+        cols = [zz[:, 0] * ds[:, 0] * s[:, 1], zz[:, 1] * ds[:, 1] * s[:, 0]]
+        cols.append(s[:, 0] * s[:, 1] * v * he4 / (8.0 * k * k))
+        return np.stack(cols, axis=1)
+
+    out = np.asarray(gaussian_expectation(F, np.array([[k]]), rtol=1e-11))
+    return out[:2], float(out[2])
 
 
 def _relu_second_order(K: np.ndarray, V: np.ndarray, c2: float) -> np.ndarray:

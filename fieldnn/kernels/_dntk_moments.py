@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ._moment_lattice import lattice_moments, symmetric
+from ._moment_lattice import lattice_moments, parity, symmetric
 from .activations import Activation, _five_point, get_activation
 
 PAIRS = ((1, 1), (2, 0), (2, 2), (3, 1))
@@ -102,7 +102,12 @@ def derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
 def _lattice_moments(act: Activation, K: np.ndarray) -> tuple[list, list]:
     """Pair moments [(P, P)] and four-point moments [(P, P, P, P)] in the order of PAIRS, FOURS."""
     values, worst = lattice_moments(
-        lambda z: derivatives(act, z), PAIRS + FOURS, K, rtol=_MOMENT_RTOL, even=symmetric(act)
+        lambda z: derivatives(act, z),
+        PAIRS + FOURS,
+        K,
+        rtol=_MOMENT_RTOL,
+        even=symmetric(act),
+        parity=parity(act),
     )
     if worst > _WARN_RTOL:
         warnings.warn(

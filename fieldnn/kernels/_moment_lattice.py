@@ -6,9 +6,11 @@ A pattern o = (o_1, …, o_k) (k = 2 or 4) names the moment
 It is symmetric under permutations of slots of equal order, so only the *canonical* tuples
 (indices non-decreasing within each class of equal-order slots) are integrated and the others
 copied. A canonical tuple with distinct inputs U is integrated on the block of the
-lexicographically first four inputs that contain U (all inputs when P ≤ 4), in the rank of that
-block's kernel. The blocks run on :func:`~fieldnn.kernels._erf_four.thread_count` threads; they
-write disjoint entries, so the result is bitwise the same on any number of threads. For σ odd
+lexicographically first four inputs that contain U (all inputs when P ≤ 4, and when K itself
+has rank ≤ 4: a rank-1 first layer, d_in = 1 and C_b = 0, or odd σ with C_b = 0 and inputs
+x_b = −x_a, which stay exactly anticorrelated), in the rank of that block's kernel. The
+blocks run on :func:`~fieldnn.kernels._erf_four.thread_count` threads; they write disjoint
+entries, so the result is bitwise the same on any number of threads. For σ odd
 or even every moment here (even total derivative order) has an even integrand, and the rank-4
 lattices, symmetric under u → −u, are folded to half.
 
@@ -86,6 +88,12 @@ def _canonical(idx: np.ndarray, pattern: Pattern) -> np.ndarray:
     return out
 
 
+def _canonical_tuples(P: int, pattern: Pattern) -> np.ndarray:
+    """The canonical index tuples (n, k) of a pattern over P inputs."""
+    idx = np.indices((P,) * len(pattern)).reshape(len(pattern), -1).T
+    return np.ascontiguousarray(idx[np.all(_canonical(idx, pattern) == idx, axis=1)])
+
+
 def _first_block(distinct: tuple[int, ...], P: int) -> tuple[int, ...]:
     """The lexicographically first four inputs that contain ``distinct`` (all when P ≤ 4)."""
     if P <= 4:
@@ -96,15 +104,16 @@ def _first_block(distinct: tuple[int, ...], P: int) -> tuple[int, ...]:
 
 @lru_cache(maxsize=32)
 def block_plan(
-    P: int, patterns: tuple[Pattern, ...]
+    P: int, patterns: tuple[Pattern, ...], single: bool = False
 ) -> list[tuple[tuple[int, ...], list[np.ndarray]]]:
-    """[(block S, [local positions (k, n_p) of the canonical tuples of pattern p])]."""
-    blocks = [tuple(range(P))] if P <= 4 else list(combinations(range(P), 4))
+    """[(block S, [local positions (k, n_p) of the canonical tuples of pattern p])]; with
+    ``single`` one block of all P inputs (a kernel of rank ≤ 4)."""
+    if P <= 4 or single:
+        return [(tuple(range(P)), [_canonical_tuples(P, pattern).T for pattern in patterns])]
+    blocks = list(combinations(range(P), 4))
     where = {S: [[] for _ in patterns] for S in blocks}
     for p, pattern in enumerate(patterns):
-        idx = np.indices((P,) * len(pattern)).reshape(len(pattern), -1).T
-        canon = idx[np.all(_canonical(idx, pattern) == idx, axis=1)]
-        for t in canon:
+        for t in _canonical_tuples(P, pattern):
             S = _first_block(tuple(sorted(set(t.tolist()))), P)
             where[S][p].append([S.index(a) for a in t])
     plan = []
@@ -240,15 +249,34 @@ def lattice_moments(
     *,
     rtol: float,
     even: bool = False,
+    parity: int = 0,
 ) -> tuple[list[np.ndarray], float]:
     """The moments of ``patterns`` at every index tuple, and the worst relative error.
 
     ``functions(z)`` maps points z (m, s) to [σ(z), σ'(z), …] (each (m, s)), indexed by the
     derivative order. ``even``: every integrand is even, F(−z) = F(z) (σ odd or even and
-    every pattern of even total order), so the rank-4 lattices are folded to half. Returns one
-    (P,)*k array per pattern and max over blocks of error / ⟨|F|⟩ (the measured accuracy).
+    every pattern of even total order), so the rank-4 lattices are folded to half.
+    ``parity``: +1 for even σ, −1 for odd σ, 0 otherwise. Inputs that are exact copies of an
+    earlier input (z_b = z_a: K_bb = K_ab = K_aa), or with a parity exact mirror images
+    (z_b = −z_a, then σ⁽ᵒ⁾(z_b) = parity·(−1)ᵒ σ⁽ᵒ⁾(z_a)), are not integrated: their moments
+    are those of the earlier input times these signs. Returns one (P,)*k array per pattern and
+    max over blocks of error / ⟨|F|⟩ (the measured accuracy).
     """
     P = K.shape[0]
+    keep, source, mirror = _copies(K, parity)
+    if keep.size < P:
+        reduced, worst = lattice_moments(
+            functions, patterns, K[np.ix_(keep, keep)], rtol=rtol, even=even, parity=parity
+        )
+        out = []
+        for values, pattern in zip(reduced, patterns, strict=True):
+            k = len(pattern)
+            full = values[np.ix_(*[source] * k)]
+            for slot, order in enumerate(pattern):
+                sign = np.where(mirror, float(parity * (-1) ** order), 1.0)
+                full = full * sign.reshape((1,) * slot + (P,) + (1,) * (k - 1 - slot))
+            out.append(full)
+        return out, worst
     even = even and all(sum(p) % 2 == 0 for p in patterns)
 
     def block(S: tuple[int, ...], pos: list[np.ndarray]) -> tuple[np.ndarray, float]:
@@ -274,7 +302,9 @@ def lattice_moments(
             value, error, magnitude = adaptive_trapezoid(partial, L, rtol=rtol, chunk=_CHUNK)
         return value, float(np.max(error / np.maximum(magnitude, 1e-300), initial=0.0))
 
-    plan = block_plan(P, patterns)
+    # a kernel of rank ≤ 4 (a rank-1 first layer, inputs related by z_b = ±z_a): all inputs
+    # lie in one Gaussian space of that rank, integrated once instead of per 4-subset
+    plan = block_plan(P, patterns, single=P > 4 and rank_factor(K).shape[1] <= 4)
     # blocks are independent and write disjoint entries: the same result on any number of
     # threads (NumPy and BLAS release the GIL on the lattice chunks)
     threads = min(thread_count(), len(plan))
@@ -297,8 +327,38 @@ def lattice_moments(
     return out, max((e for _, e in results), default=0.0)
 
 
+_COPY_RTOL = 1e-12
+
+
+def _copies(K: np.ndarray, parity: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kept inputs, for every input the position of the kept input it equals, whether it is
+    its mirror image z_b = −z_a): copies, and with a parity mirrors, within 1e-12 of K_aa."""
+    P = K.shape[0]
+    d = np.diag(K)
+    keep: list[int] = []
+    source, mirror = np.arange(P), np.zeros(P, dtype=bool)
+    for b in range(P):
+        for i, a in enumerate(keep):
+            tol = _COPY_RTOL * d[a]
+            if d[a] <= 0 or abs(K[b, b] - d[a]) > tol:
+                continue
+            if abs(K[a, b] - d[a]) <= tol or (parity and abs(K[a, b] + d[a]) <= tol):
+                source[b], mirror[b] = i, K[a, b] < 0
+                break
+        else:
+            source[b] = len(keep)
+            keep.append(b)
+    return np.array(keep, dtype=np.intp), source, mirror
+
+
 def symmetric(act: Activation) -> bool:
     """σ odd or even (σ' of the opposite parity), checked on probe points: then every moment of
     even total derivative order over a symmetric lattice has an even integrand."""
     p0, p1 = _parity(act, 0), _parity(act, 1)
     return p0 != 0 and p0 * p1 == -1
+
+
+def parity(act: Activation) -> int:
+    """+1 if σ is even, −1 if odd, 0 otherwise (checked on probe points), for
+    :func:`lattice_moments`."""
+    return _parity(act, 0)

@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnsupportedError
-from ._deep_gaussian import connected_four
-from ._moment_lattice import lattice_moments, symmetric
+from ._deep_gaussian import check_on_line, connected_four
+from ._moment_lattice import lattice_moments, parity, symmetric
 from ._ntk_relu import relu_mixed_moments
 from ._quadrature import rank_factor
 from .activations import Activation, get_activation
@@ -112,7 +112,9 @@ def _lattice_moments(act: Activation, K: np.ndarray, with_sigma: bool = False) -
         ]
 
     patterns = ((1, 1, 0, 0), (1, 1, 1, 1)) + (((0, 0, 0, 0),) if with_sigma else ())
-    values, worst = lattice_moments(functions, patterns, K, rtol=_MOMENT_RTOL, even=symmetric(act))
+    values, worst = lattice_moments(
+        functions, patterns, K, rtol=_MOMENT_RTOL, even=symmetric(act), parity=parity(act)
+    )
     if worst > _WARN_RTOL:
         warnings.warn(
             f"four-point moments of activation {act.name!r} converged only to ~{worst:.1e} "
@@ -277,12 +279,15 @@ def _response(
     rho = np.clip(np.abs(k12) / root, 0.0, 1.0)
     # the diagonal, and duplicated inputs (K_ab = K_aa = K_bb): one variable
     single = (k12 > 0) & (1.0 - rho <= _DUPLICATE) & np.isclose(k11, k22, rtol=1e-10)
-    off = ~single
+    # other perfectly (anti)correlated pairs, z_b = c z_a with c = K_ab/K_aa: the kernel and
+    # its fluctuations stay on the line (K_aa, K_bb, K_ab) = s (1, c², c) (line_values)
+    line = ~single & (1.0 - rho <= _DUPLICATE)
+    off = ~single & ~line
     if np.any(off & (1.0 - rho < _SINGULAR)):
         raise UnsupportedError(
             "X",
-            "two inputs have (anti)perfectly correlated pre-activations that are not copies "
-            "of one input; the NTK-fluctuation recursions are singular there",
+            "two inputs have nearly, but not exactly, (anti)perfectly correlated "
+            "pre-activations; the NTK-fluctuation recursions are singular there",
         )
     # keep every differenced point inside the PSD cone: step ≤ (1 − |ρ|)/4 of the scale
     room = np.where(off, (1.0 - rho) / 4.0, 1.0)
@@ -307,8 +312,19 @@ def _response(
     t_grad = (one_variable(d + hg1) - one_variable(d - hg1)) / (2 * hg1)
     t_curv = (tp - 2 * t0 + tm) / (hd * hd)
     dg = np.broadcast_to(t_grad[:, None], (P, P))
-    T1 = np.where(single, 0.0, grad[0])
+    T1 = np.where(single | line, 0.0, grad[0])
     T3 = np.where(single, dg, grad[2])
+    line_curv = np.zeros((P, P))
+    if np.any(line):
+        idx = np.nonzero(line)
+        c = k12[idx] / k11[idx]
+        line_grad, curv = line_values(pair, k11[idx], c, hessian_step)
+        T3 = T3.copy()
+        T3[idx] = line_grad / c
+        line_curv[idx] = curv
+        if V is not None:
+            for a, b, ratio in zip(*idx, c, strict=True):
+                check_on_line(V, int(a), int(b), float(ratio))
     source = np.zeros((P, P))
     if K1 is not None:
         diag = np.diag(K1)
@@ -342,5 +358,29 @@ def _response(
             + hess[2, 2] * v33
         )
         curv = 0.5 * t_curv[:, None] * v11  # ½ t''(K_aa) V_aaaa
-        source += np.where(single, np.broadcast_to(curv, (P, P)), np.where(off, second, 0.0))
+        curv = np.where(line, 0.5 * line_curv * v11, curv)
+        source += np.where(single | line, curv, np.where(off, second, 0.0))
     return T1, T3, source
+
+
+def line_values(
+    pair: Any, k11: np.ndarray, c: np.ndarray, hessian_step: float
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""g'(K_aa) and g''(K_aa) of :math:`g(s) = h(s, c^2s, cs)` for perfectly (anti)correlated
+    pairs z_b = c z_a (central differences, steps 1e-4 and ``hessian_step`` of K_aa).
+
+    Where the kernel has z_b = c z_a exactly (a rank-1 first layer, d_in = 1 and C_b = 0; odd σ
+    with C_b = 0 and x_b = −x_a; positively homogeneous σ and x_b = c x_a, c > 0), so do the
+    finite-width pre-activations: every perturbation of (K_aa, K_bb, K_ab) that the recursions
+    contract with the gradient or the Hessian of h (K^{1}, V, D, F) lies on the line
+    s (1, c², c), and only the derivatives of h along it are needed, while its partial
+    derivatives in the correlation diverge there for a pair function with a kink.
+    """
+    hg, hh = _GRADIENT_STEP * k11, hessian_step * k11
+
+    def g(s: np.ndarray) -> np.ndarray:
+        return pair(s, c * c * s, c * s)
+
+    grad = (g(k11 + hg) - g(k11 - hg)) / (2 * hg)
+    curv = (g(k11 + hh) - 2 * g(k11) + g(k11 - hh)) / (hh * hh)
+    return grad, curv

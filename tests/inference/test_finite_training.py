@@ -164,3 +164,27 @@ def test_long_training_outside_the_expansion():
     z_inf = np.sqrt(np.mean(((m - r.mean_infinite) / se) ** 2))
     z_fin = np.sqrt(np.mean(((m - r.mean) / se) ** 2))
     assert z_inf > 5 and z_fin > 2 * z_inf
+
+
+@pytest.mark.slow
+def test_ntk_change_during_training_against_trained_networks():
+    # the same networks' empirical NTK before and after 100 steps (paired): E[Ĥ(t) − Ĥ(0)] is
+    # zero at infinite width and O(1/n) here; n = 256 resolves it at ≥ 6σ
+    from fieldnn.inference._network import MLPSpec, gradient_descent, init_parameters
+    from fieldnn.inference._network import empirical_ntk as network_ntk
+
+    n, R, steps, eta = 256, 1000, 100, 0.05
+    mlp = _mlp(n)
+    spec = MLPSpec.of(mlp)
+    lb, lw = spec.learning_rates(1.0, 1.0)
+    params = init_parameters(spec, R, np.random.default_rng(n))
+    X = np.concatenate([XA, XB])
+    H0 = network_ntk(spec, params, X, lb, lw)[:, 0, :, 0, :4]
+    gradient_descent(
+        spec, params, XA, Y[:, None], steps=steps, learning_rate=eta, lambda_b=lb, lambda_W=lw
+    )
+    change = network_ntk(spec, params, X, lb, lw)[:, 0, :, 0, :4] - H0
+    se = change.std(0) / np.sqrt(R)
+    pred = fnn.finite_width_prediction(mlp, XA, Y, XB, t=eta * steps, learning_rate=eta)
+    assert np.max(np.abs(pred.ntk_change) / se) > 6
+    assert np.max(np.abs(change.mean(0) - pred.ntk_change) / se) < 4

@@ -3,7 +3,7 @@
 Public names (re-exported here once):
 
 * activation registry: :class:`Activation`, :func:`get_activation`, :func:`leaky_relu`,
-  :data:`KNOWN_ACTIVATIONS`
+  :func:`monomial`, :data:`KNOWN_ACTIVATIONS`
 * Gaussian expectations: :func:`pair_expectation`, :func:`single_expectation`,
   :func:`gaussian_expectation`, :func:`product_moments`
 * single-hidden-layer (seed 001) GP kernels: :func:`preactivation_covariance`,
@@ -25,6 +25,7 @@ from .activations import KNOWN_ACTIVATIONS as KNOWN_ACTIVATIONS
 from .activations import Activation as Activation
 from .activations import get_activation as get_activation
 from .activations import leaky_relu as leaky_relu
+from .activations import monomial as monomial
 
 # Gaussian expectations
 from .gaussian import gaussian_expectation as gaussian_expectation

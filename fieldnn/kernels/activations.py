@@ -22,6 +22,14 @@ leaky_relu (slope a)    :math:`(1-a)^2\,\mathrm{relu} + a k_{12}`; σ'σ':
                         :math:`a + (1-a)^2(\pi-\theta)/(2\pi)`
 sin                     :math:`e^{-(k_{11}+k_{22})/2}\sinh k_{12}`; σ'σ' (cos cos):
                         :math:`e^{-(k_{11}+k_{22})/2}\cosh k_{12}`
+cos                     :math:`e^{-(k_{11}+k_{22})/2}\cosh k_{12}`; σ'σ' (sin sin):
+                        :math:`e^{-(k_{11}+k_{22})/2}\sinh k_{12}` (sin's two forms swapped)
+gauss_cdf               Φ(z) = (1 + erf(z/√2))/2: :math:`\tfrac14 + \tfrac{1}{2\pi}\arcsin
+                        [k_{12}/\sqrt{(1+k_{11})(1+k_{22})}]`; σ'σ' (φ φ):
+                        :math:`[2\pi\sqrt{(1+k_{11})(1+k_{22}) - k_{12}^2}]^{-1}`
+monomial (power p)      z^p: :math:`\sum_{j\equiv p\,(2)} \binom{p}{j}^2 j!\,[(p-j-1)!!]^2
+                        k_{12}^j (k_{11}k_{22})^{(p-j)/2}` (Isserlis); σ'σ': p² × the same
+                        at p − 1 (:mod:`fieldnn.kernels._closed_pairs`)
 linear                  :math:`k_{12}`; σ'σ': 1
 gauss (normalised)      σ(z) = exp(z − q), q the pre-activation variance:
                         :math:`e^{k_{12} - (k_{11}+k_{22})/2}` for both
@@ -47,6 +55,8 @@ smooth σ).
 References
 ----------
 C. K. I. Williams, "Computing with infinite networks", NIPS 1996 (erf kernel).
+W. F. Sheppard, Phil. Trans. R. Soc. A 192 (1899) 101 (orthant probability: gauss_cdf).
+L. Isserlis, Biometrika 12 (1918) 134 (Gaussian product moments: monomial).
 Y. Cho and L. K. Saul, "Kernel methods for deep learning", NIPS 2009 (arc-cosine kernel).
 J. Halverson, A. Maiti, K. Stoner, arXiv:2008.08601, Sec. 2.3 (seed 001: Erf-, ReLU-, Gauss-net).
 """
@@ -63,11 +73,17 @@ import numpy as np
 from array_api_compat import array_namespace, is_numpy_namespace
 
 from ..errors import ArgumentError, ArgumentTypeError, UnknownNameError
+from ._closed_pairs import (
+    gauss_cdf_derivative_pair,
+    gauss_cdf_pair,
+    monomial_derivative_pair,
+    monomial_pair,
+)
 from ._erf import erf as _erf
 from ._erf import ndtr as _ndtr
 from ._gelu import gelu_derivative_pair, gelu_pair
 
-__all__ = ["KNOWN_ACTIVATIONS", "Activation", "get_activation", "leaky_relu"]
+__all__ = ["KNOWN_ACTIVATIONS", "Activation", "get_activation", "leaky_relu", "monomial"]
 
 KNOWN_ACTIVATIONS: tuple[str, ...] = (
     "erf",
@@ -75,7 +91,9 @@ KNOWN_ACTIVATIONS: tuple[str, ...] = (
     "leaky_relu",
     "tanh",
     "sin",
+    "cos",
     "gelu",
+    "gauss_cdf",
     "swish",
     "linear",
     "gauss",
@@ -263,6 +281,36 @@ def _sin_dpair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple)
     return 0.5 * (np.exp(s + k12) + np.exp(s - k12))
 
 
+def _cos_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
+    return xp.cos(z)
+
+
+def _cos_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
+    return -xp.sin(z)
+
+
+# cos: ⟨cos u cos v⟩ is sin's derivative pair and ⟨(−sin u)(−sin v)⟩ its pair (the same
+# product-to-sum identities); the registry entry below reuses _sin_dpair and _sin_pair
+
+
+def _gauss_cdf_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
+    return _ndtr(z, xp)
+
+
+def _gauss_cdf_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
+    return xp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+
+
+def _monomial_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
+    (p,) = params
+    return z**p
+
+
+def _monomial_d(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
+    (p,) = params
+    return p * z ** (p - 1) if p > 1 else xp.ones_like(z)
+
+
 def _gelu_f(z: Any, xp: Any, params: tuple, variance: Any) -> Any:
     return z * _ndtr(z, xp)
 
@@ -313,7 +361,8 @@ def _gauss_pair(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray, params: tuple
 class Activation:
     """A pointwise activation σ with its derivative and closed-form Gaussian expectations.
 
-    Build one with :func:`get_activation` or :func:`leaky_relu`; do not call the constructor.
+    Build one with :func:`get_activation`, :func:`leaky_relu` or :func:`monomial`; do not call
+    the constructor.
 
     Attributes
     ----------
@@ -324,7 +373,7 @@ class Activation:
         variance q (pass ``variance=q``).
     parameters : tuple of float
         Shape parameters: ``(a,)`` for leaky relu with negative slope a (relu: a = 0),
-        else ``()``.
+        ``(p,)`` (an int) for the monomial z^p, else ``()``.
     """
 
     name: str
@@ -425,6 +474,52 @@ def leaky_relu(slope: float = _DEFAULT_LEAKY_SLOPE) -> Activation:
     )
 
 
+_MAX_POWER = 16
+
+
+def monomial(power: int) -> Activation:
+    """The monomial σ(z) = z^p, p = ``power``, with closed pair expectations (Isserlis).
+
+    Parameters
+    ----------
+    power : int
+        p, from 1 to 16 (p = 1 is linear's function under another name). The bound keeps the
+        closed form's moments, ⟨z^{2p}⟩ = (2p − 1)!! k^p, and its term count small.
+
+    Returns
+    -------
+    Activation
+        Named ``"monomial"`` with ``parameters == (p,)``; σ' = p z^{p−1}. Its pair expectations
+        are :func:`fieldnn.kernels._closed_pairs.monomial_pair` and ``monomial_derivative_pair``
+        (docs/numerics.md, "Activations").
+
+    References
+    ----------
+    L. Isserlis, Biometrika 12 (1918) 134.
+
+    Examples
+    --------
+    >>> cube = monomial(3)
+    >>> float(cube(-2.0)), float(cube.derivative(-2.0))
+    (-8.0, 12.0)
+    >>> float(cube.pair_expectation(1.0, 2.0, 0.5))  # 9 k11 k22 k12 + 6 k12³
+    9.75
+    """
+    from .._validate import positive_int
+
+    p = positive_int(power, "power", minimum=1, maximum=_MAX_POWER)
+    return Activation(
+        "monomial",
+        False,
+        (p,),
+        _monomial_f,
+        _monomial_d,
+        monomial_pair,
+        monomial_derivative_pair,
+        (1.0, 1.0) if p == 1 else None,
+    )
+
+
 _REGISTRY: dict[str, Activation] = {
     "erf": Activation("erf", False, (), _erf_f, _erf_d, _erf_pair, _erf_dpair),
     "relu": Activation(
@@ -433,7 +528,17 @@ _REGISTRY: dict[str, Activation] = {
     "leaky_relu": leaky_relu(),
     "tanh": Activation("tanh", False, (), _tanh_f, _tanh_d),
     "sin": Activation("sin", False, (), _sin_f, _sin_d, _sin_pair, _sin_dpair),
+    "cos": Activation("cos", False, (), _cos_f, _cos_d, _sin_dpair, _sin_pair),
     "gelu": Activation("gelu", False, (), _gelu_f, _gelu_d, gelu_pair, gelu_derivative_pair),
+    "gauss_cdf": Activation(
+        "gauss_cdf",
+        False,
+        (),
+        _gauss_cdf_f,
+        _gauss_cdf_d,
+        gauss_cdf_pair,
+        gauss_cdf_derivative_pair,
+    ),
     "swish": Activation("swish", False, (), _swish_f, _swish_d),
     "linear": Activation(
         "linear", False, (), _linear_f, _linear_d, _linear_pair, _linear_dpair, (1.0, 1.0)

@@ -20,7 +20,9 @@ REFERENCE = {
     "leaky_relu": lambda z: np.where(z > 0, z, 0.01 * z),
     "tanh": np.tanh,
     "sin": np.sin,
+    "cos": np.cos,
     "gelu": lambda z: z * sc.ndtr(z),
+    "gauss_cdf": sc.ndtr,
     "swish": lambda z: z * sc.expit(z),
     "linear": lambda z: z,
     "gauss": lambda z: np.exp(z - 0.7),
@@ -55,8 +57,9 @@ def test_array_api_strict_matches_numpy(name):
     value = act(xps.asarray(z), variance=0.7)
     deriv = act.derivative(xps.asarray(z), variance=0.7)
     assert type(value) is type(xps.asarray(0.0)) and value.dtype == xps.float64
-    # full double precision, except where 1 + erf or 1/(1 + e) round differently (gelu, swish)
-    rtol = 1e-13 if name in ("gelu", "swish") else 2e-15
+    # full double precision, except where 1 + erf or 1/(1 + e) round differently (Φ in gelu and
+    # gauss_cdf, swish)
+    rtol = 1e-13 if name in ("gelu", "gauss_cdf", "swish") else 2e-15
     np.testing.assert_allclose(np.asarray(value), act(z, variance=0.7), rtol=rtol, atol=1e-300)
     np.testing.assert_allclose(np.asarray(deriv), act.derivative(z, variance=0.7), rtol=rtol)
 
@@ -116,7 +119,7 @@ def test_user_callable_derivatives():
 
 
 CASES = [(1.0, 1.0, 0.3), (2.0, 0.5, -0.7), (0.4, 1.7, 0.8)]
-CLOSED = ["erf", "relu", "leaky_relu", "sin", "linear", "gauss"]
+CLOSED = ["erf", "relu", "leaky_relu", "sin", "cos", "gauss_cdf", "linear", "gauss"]
 # every closed form once in the default suite, the full grid under -m slow
 PAIR_GRID = [
     pytest.param(name, *case, marks=() if (i + j) % 3 == 0 else pytest.mark.slow)

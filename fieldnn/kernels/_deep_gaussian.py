@@ -251,13 +251,10 @@ def _relu_second_order(K: np.ndarray, V: np.ndarray, c2: float) -> np.ndarray:
         if not np.any(block != 0):
             continue
         if det <= _DEGENERATE * k11 * k22:
-            if np.isclose(k11, k22, rtol=1e-10) and np.isclose(k11, k12, rtol=1e-10):
-                continue  # identical inputs: the single-input value, g'' = 0
-            raise UnsupportedError(
-                "X",
-                f"inputs {a} and {b} have perfectly correlated pre-activations with different "
-                "variances; the NLO second-derivative term of a piecewise-linear σ is singular",
-            )
+            # z_b = c z_a: on the line s (1, c², c), H = s ⟨σ(u)σ(cu)⟩ is linear in s (σ
+            # positively homogeneous), so g'' = 0 where V lies on the line
+            check_on_line(V, a, b, k12 / k11)
+            continue
         sq = np.sqrt(det)
         r11 = (k12 * k12 - 0.5 * k11 * k22) / (4 * np.pi * k11 * k11 * sq)
         r22 = (k12 * k12 - 0.5 * k11 * k22) / (4 * np.pi * k22 * k22 * sq)

@@ -1,4 +1,4 @@
-"""Deep NNGP + NTK (depth 10, relu and erf) against neural-tangents, and GELU pair kernels.
+"""Deep NNGP + NTK (depth 10, relu and erf) against neural-tangents; GELU and Φ pair kernels.
 
     python benchmarks/bench_kernels.py
 
@@ -147,8 +147,36 @@ def gelu_row(quick: bool) -> Row:
     return Row(f"9 GELU NNGP+NTK depth {DEPTH} P={P}", t_quad, t, merit, "closed form")
 
 
+def closed_form_row(name: str) -> Row:
+    """NNGP + NTK, depth 10, P = 50, of a registry activation with closed pair forms (cos,
+    gauss_cdf, monomials: ``fieldnn.kernels._closed_pairs``) against its quadrature path (the
+    same activation with the closed forms removed), both measured here."""
+    import dataclasses
+
+    from fieldnn.kernels.activations import get_activation
+
+    P = 50
+    X = np.random.default_rng(P).normal(size=(P, D_IN))
+    act = get_activation(name)
+    quadrature = dataclasses.replace(act, _pair=None, _derivative_pair=None)
+
+    def run(a):
+        return kernel_and_ntk(a, X, C_W=1.0, C_b=C_B, lambda_W=1.0, lambda_b=C_B, depth=DEPTH)
+
+    t_quad = best_times(None, lambda: run(quadrature), 1)[1]
+    K, T = run(act)
+    Kq, Tq = run(quadrature)
+    agree = max(_rel(K, Kq), _rel(T, Tq))
+    t = best_times(None, lambda: run(act), 3)[1]
+    merit = (
+        f"baseline: the 2-d quadrature path of the same activation; max rel. difference "
+        f"{agree:.1e}; {load()}"
+    )
+    return Row(f"9 {name} NNGP+NTK depth {DEPTH} P={P}", t_quad, t, merit, "closed form")
+
+
 def cases(quick: bool) -> list[Row]:
-    return [*deep_rows(quick), gelu_row(quick)]
+    return [*deep_rows(quick), gelu_row(quick), closed_form_row("gauss_cdf")]
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ import numpy as np
 
 from .._validate import input_points
 from ..errors import UnsupportedError
+from ._dntk_kinked import pair_moments, sigma2_sigma1_sigma1_sigma
 from ._dntk_moments import dntk_moments
 from ._ntk_fluctuations import NTKFluctuations, _checked_arguments, fluctuations_and_moments
 from .activations import Activation
@@ -97,20 +98,21 @@ class DNTKStatistics:
     P, Q : list of ndarray (P, P, P, P)
         dNTK–preactivation cross-correlations, layouts as in :mod:`fieldnn.kernels._dntk`
         (normalised by 1/n_{ℓ−1}); zero at ℓ = 1.
-    R : list of ndarray (P, P, P, P)
+    R : list of ndarray (P, P, P, P), or None
         Mean of the first ddNTK (layout in :mod:`fieldnn.kernels._dntk`); zero at ℓ = 1.
-    S, T, U : list of ndarray (P, P, P, P)
+    S, T, U : list of ndarray (P, P, P, P), or None
         Mean of the second ddNTK (layout in :mod:`fieldnn.kernels._dntk`); zero at ℓ = 1.
+        R, S, T, U are None when computed with ``ddntk=False``.
     ntk : NTKFluctuations
         K, Θ, V, A, B, D, F of every layer, which the recursions use.
     """
 
     P: list[np.ndarray]
     Q: list[np.ndarray]
-    R: list[np.ndarray]
-    S: list[np.ndarray]
-    T: list[np.ndarray]
-    U: list[np.ndarray]
+    R: list[np.ndarray] | None
+    S: list[np.ndarray] | None
+    T: list[np.ndarray] | None
+    U: list[np.ndarray] | None
     ntk: NTKFluctuations
 
 
@@ -125,14 +127,20 @@ def _grad(pm: dict, i: int, j: int) -> np.ndarray:
     return first[:, :, None] * eye[:, None, :] + second[:, :, None] * eye[None, :, :]
 
 
-def _unsupported(act: Activation) -> None:
+def _kink(act: Activation, ddntk: bool) -> tuple[float, float] | None:
+    """The slopes of a kinked σ (None for smooth or linear σ); refuses its ddNTK means."""
     slopes = act.piecewise_linear_slopes
-    if slopes is not None and slopes[0] != slopes[1]:
+    if slopes is None or slopes[0] == slopes[1]:
+        return None
+    if ddntk:
         raise UnsupportedError(
             "activation",
-            f"{act.name!r} has a kink: σ'' is a delta function there, and the dNTK recursions "
-            "are implemented for smooth σ (and linear) only",
+            f"{act.name!r} has a kink: its ddNTK means R, S, T, U contain ⟨σ''_aσ''_a⟩ = "
+            "⟨δ(z_a)²⟩ and ⟨σ'''_aσ'_a⟩ = ⟨δ'(z_a)Θ(z_a)⟩ at coincident inputs, each "
+            "infinite (only their sum in the training dynamics is finite); these are not "
+            "implemented. P and Q are: pass ddntk=False",
         )
+    return float(slopes[0]), float(slopes[1])
 
 
 def _second_ddntk(
@@ -212,6 +220,7 @@ def dntk_statistics(
     widths: Sequence[int] | None = None,
     lambda_W: PerLayer = 1.0,
     lambda_b: PerLayer = 1.0,
+    ddntk: bool = True,
 ) -> DNTKStatistics:
     r"""dNTK–preactivation cross-correlations P, Q and ddNTK means R, S, T, U of a deep MLP.
 
@@ -219,7 +228,8 @@ def dntk_statistics(
     ----------
     mlp_or_act : fieldnn.MLP, or str / callable / Activation
         The network; or its activation, then ``C_W``, ``C_b`` and ``widths`` are required.
-        σ must be smooth (or linear): σ'' and σ''' are taken by central differences of σ'.
+        For smooth σ, σ'' and σ''' are taken by central differences of σ'; for relu and leaky
+        relu (σ'' a delta function) P and Q are exact and R, S, T, U are refused.
     X : array_like (P, d_in)
         Inputs.
     C_W, C_b : float or sequence of L floats
@@ -228,6 +238,9 @@ def dntk_statistics(
         ``[d_in, n_1, …, n_{L−1}, d_out]`` (only with an activation).
     lambda_W, lambda_b : float or sequence of L floats
         Learning-rate tensor, as in :func:`~fieldnn.kernels.ntk_fluctuations`.
+    ddntk : bool
+        Also compute the ddNTK means R, S, T, U (default). With False they are None, and a
+        kinked σ is accepted.
 
     Returns
     -------
@@ -324,7 +337,11 @@ def dntk_statistics(
     and σ''' by central differences of σ' and the lattice rule of
     :mod:`fieldnn.kernels._moment_lattice` on blocks of at most four inputs (rtol 1e-7, a
     RuntimeWarning stating the measured accuracy above 1e-5). σ with a kink (relu, leaky
-    relu) is refused.
+    relu): σ'' = Δδ(z), σ''' = Δδ'(z), Δ = s₊ − s₋; the moments of P and Q are exact
+    (:mod:`fieldnn.kernels._dntk_kinked`: δ pins its argument, Stein's lemma, centred orthant
+    probabilities, δ(z_a)Θ(z_a) = δ(z_a)/2 and :math:`\langle\partial_\alpha(\sigma''_x
+    \sigma'_x)\rangle = 0`). R, S, T, U need :math:`\langle\delta(z_a)^2\rangle` and
+    :math:`\langle\delta'(z_a)\Theta(z_a)\rangle`, infinite one by one, and are refused.
 
     References
     ----------
@@ -341,7 +358,7 @@ def dntk_statistics(
     """
     act, cw_in, cb_in, w_in = _checked_arguments(mlp_or_act, C_W, C_b, widths)
     act = _activation(act, smooth_moments=True)
-    _unsupported(act)
+    slopes = _kink(act, bool(ddntk))
     X = input_points(X)
     fl, mixed = fluctuations_and_moments(
         act, X, C_W=cw_in, C_b=cb_in, widths=w_in, lambda_W=lambda_W, lambda_b=lambda_b
@@ -354,47 +371,54 @@ def dntk_statistics(
     Ps, Qs, Rs, Ss, Ts, Us = ([zero4] for _ in range(6))
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         c, lam = cw[layer], lw[layer]
-        r = w[layer] / w[layer - 1]
+        r = w[layer] / w[layer - 1] if layer >= 2 else 0.0
         K, Th, F, B = fl.K[layer - 1], fl.Theta[layer - 1], fl.F[layer - 1], fl.B[layer - 1]
-        Pl, Ql, Rl, Sl, Tl, Ul = Ps[-1], Qs[-1], Rs[-1], Ss[-1], Ts[-1], Us[-1]
         M = mixed[layer - 1].transpose(0, 2, 1, 3)  # ⟨σ'_aσ_bσ'_cσ_d⟩
-        pm, fm = dntk_moments(act, K)
-        N = fm[2, 1, 1, 0]  # ⟨σ''_aσ'_bσ'_cσ_d⟩
+        if slopes is None:
+            pm, fm = dntk_moments(act, K)
+            N = fm[2, 1, 1, 0]  # ⟨σ''_aσ'_bσ'_cσ_d⟩
+        else:
+            pm, N = pair_moments(K, slopes), sigma2_sigma1_sigma1_sigma(K, slopes)
         ds_s = _grad(pm, 1, 0)  # [x, y, α] = ⟨∂_α(σ'_xσ_y)⟩
         dds_ds = _grad(pm, 2, 1)  # ⟨∂_α(σ''_xσ'_y)⟩
         Tp = pm[1, 1]
         local = c**2 * Th[:, :, None, None] * Th[:, None, :, None] * N
         P_new = local
-        R_new = (
-            Th[:, None, :, None]
-            * Th[:, None, None, :]
-            * (c**2 * Th[:, :, None, None] * fm[3, 1, 1, 1] + lam * c * fm[2, 0, 1, 1])
-        )
         Q_new = lam * c * Th[:, None, :, None] * M + local
-        if layer >= 2:
+        if r:
             P_new = P_new + r * c**2 * Tp[None, :, :, None] * (
-                np.einsum("aabc,ad->abcd", B, pm[2, 0]) + np.einsum("abcz,adz->abcd", Pl, ds_s)
+                np.einsum("aabc,ad->abcd", B, pm[2, 0]) + np.einsum("abcz,adz->abcd", Ps[-1], ds_s)
             )
             Q_new = Q_new + r * (
                 lam * c * np.einsum("xayb,xwa,yzb->xwyz", F, ds_s, ds_s)
                 + c**2 * Th[:, :, None, None] * np.einsum("xayb,xwa,yzb->xwyz", F, dds_ds, ds_s)
-                + c**2 * Tp[:, :, None, None] * np.einsum("abcz,cdz->abcd", Ql, ds_s)
+                + c**2 * Tp[:, :, None, None] * np.einsum("abcz,cdz->abcd", Qs[-1], ds_s)
             )
-            Baa = np.einsum("aacd->acd", B)[:, None]  # B_aacd over (a, ·, c, d)
-            R_new = R_new + r * Tp[None, None] * (
-                c**2 * Th[:, :, None, None] * pm[3, 1][:, :, None, None] * Baa
-                + c**2 * Th[:, :, None, None] * np.einsum("acdz,abz->abcd", Pl, dds_ds)
-                + c**2 * Tp[:, :, None, None] * Rl
-                + lam * c * pm[2, 0][:, :, None, None] * Baa
-                + lam * c * np.einsum("acdz,abz->abcd", Pl, ds_s)
+        if ddntk:
+            Rl, Pl = Rs[-1], Ps[-1]
+            R_new = (
+                Th[:, None, :, None]
+                * Th[:, None, None, :]
+                * (c**2 * Th[:, :, None, None] * fm[3, 1, 1, 1] + lam * c * fm[2, 0, 1, 1])
             )
-        S_new, T_new, U_new = _second_ddntk(
-            lam, c, r if layer >= 2 else 0.0, Th, F, B, Ql, Sl, Tl, Ul, M, pm, fm, ds_s, dds_ds
-        )
+            if r:
+                Baa = np.einsum("aacd->acd", B)[:, None]  # B_aacd over (a, ·, c, d)
+                R_new = R_new + r * Tp[None, None] * (
+                    c**2 * Th[:, :, None, None] * pm[3, 1][:, :, None, None] * Baa
+                    + c**2 * Th[:, :, None, None] * np.einsum("acdz,abz->abcd", Pl, dds_ds)
+                    + c**2 * Tp[:, :, None, None] * Rl
+                    + lam * c * pm[2, 0][:, :, None, None] * Baa
+                    + lam * c * np.einsum("acdz,abz->abcd", Pl, ds_s)
+                )
+            S_new, T_new, U_new = _second_ddntk(
+                lam, c, r, Th, F, B, Qs[-1], Ss[-1], Ts[-1], Us[-1], M, pm, fm, ds_s, dds_ds
+            )
+            Rs.append(R_new)
+            Ss.append(S_new)
+            Ts.append(T_new)
+            Us.append(U_new)
         Ps.append(P_new)
         Qs.append(Q_new)
-        Rs.append(R_new)
-        Ss.append(S_new)
-        Ts.append(T_new)
-        Us.append(U_new)
+    if not ddntk:
+        return DNTKStatistics(P=Ps, Q=Qs, R=None, S=None, T=None, U=None, ntk=fl)
     return DNTKStatistics(P=Ps, Q=Qs, R=Rs, S=Ss, T=Ts, U=Us, ntk=fl)

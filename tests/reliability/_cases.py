@@ -74,6 +74,9 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     # -- kernels ---------------------------------------------------------------------------------
     ("get_activation", "fnn.get_activation('sigmoidx')", UNE, ("activation", ACTS)),
     ("get_activation", "fnn.get_activation(3)", ATE, ("activation", "callable")),
+    ("kernels.monomial", "fnn.kernels.monomial(0)", AE, ("power", ">= 1")),
+    ("kernels.monomial", "fnn.kernels.monomial(17)", AE, ("power", "<= 16")),
+    ("kernels.monomial", "fnn.kernels.monomial(2.0)", ATE, ("power", "integer")),
     ("single_layer_kernel", "fnn.single_layer_kernel('erf', X, sigma_w2=-1.0, sigma_b2=1.0)",
      AE, ("sigma_w2", ">= 0")),
     ("single_layer_kernel", "fnn.single_layer_kernel('erf', X, sigma_w2=nan, sigma_b2=1.0)",

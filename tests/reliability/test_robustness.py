@@ -80,6 +80,31 @@ def test_large_weight_variance_quadrature_warns_instead_of_nan(act: str) -> None
     assert all("converged only" in str(r.message) for r in record)
 
 
+@pytest.mark.parametrize("act", ["cos", "gauss_cdf"])
+def test_closed_pair_recursions_at_large_weight_variance(act: str) -> None:
+    """20 layers at C_W = 1e4 (variances ~5e3): the closed forms against the same recursion
+    iterated in 50-digit mpmath (cos: e^{−(k11+k22)/2} cosh k12; Φ: 1/4 + arcsin(ρ)/(2π))."""
+    X = np.array([[1.0], [0.25]])
+    Ks = fnn.kernel_recursion(act, X, C_W=1e4, C_b=0.0, depth=20)
+    mpmath.mp.dps = 50
+
+    def pair(a, b, c):
+        if act == "cos":
+            return mpmath.exp(-(a + b) / 2) * mpmath.cosh(c)
+        return mpmath.mpf(1) / 4 + mpmath.asin(c / mpmath.sqrt((1 + a) * (1 + b))) / (2 * mpmath.pi)
+
+    K = [[1e4 * mpmath.mpf(float(x)) * float(y) for y in X[:, 0]] for x in X[:, 0]]
+    for _ in range(19):
+        K = [[1e4 * pair(K[i][i], K[j][j], K[i][j]) for j in range(2)] for i in range(2)]
+    want = np.array([[float(v) for v in row] for row in K])
+    np.testing.assert_allclose(Ks[-1], want, rtol=1e-12, atol=1e-300)
+
+
+def test_monomial_recursion_overflow_is_a_clear_error() -> None:
+    with pytest.raises(ArgumentError, match="C_W"):
+        fnn.kernel_recursion(fnn.kernels.monomial(4), [[1.0]], C_W=2.0, C_b=0.0, depth=20)
+
+
 def test_sin_pair_expectation_does_not_overflow() -> None:
     sin = fnn.get_activation("sin")
     k11, k22, k12 = (

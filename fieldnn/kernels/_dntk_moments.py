@@ -17,10 +17,11 @@ left is a polynomial of degree ≤ 2 times at most one erf factor:
 by Stein's lemma :math:`\langle z_p\operatorname{erf}z_e\rangle = C'_{pe}\,(2/\sqrt\pi)
 (1 + 2C'_{ee})^{-1/2}`. **linear** σ(z) = s z: σ' = s, σ'' = σ''' = 0.
 
-**Other smooth σ**: σ'' and σ''' by central differences of σ' (five-point first and second
-differences, ~1e-10 relative) and the lattice trapezoid rule of
-:func:`~fieldnn.kernels._ntk_moments.lattice_expectation` on blocks of at most four inputs,
-each entry computed once, on the first block that holds its inputs (rtol 1e-7; a
+**Other smooth σ**: σ'' and σ''' exactly for tanh (polynomials in σ), otherwise by central
+differences of σ' (five-point first and second differences, ~1e-10 relative), and the lattice
+trapezoid rule of :func:`~fieldnn.kernels._moment_lattice.lattice_moments` on blocks of at most
+four inputs (one block when K has rank ≤ 4; exact copies and mirror images of inputs are not
+integrated), each entry computed once, on the first block that holds its inputs (rtol 1e-7; a
 RuntimeWarning states the measured accuracy when it is worse than 1e-5).
 
 References
@@ -45,6 +46,7 @@ _MOMENT_RTOL = 1e-7  # σ'' and σ''' by differences carry ~1e-9 relative noise
 _WARN_RTOL = 1e-5
 _EPS = float(np.finfo(np.float64).eps)
 _ERF = get_activation("erf")
+_TANH = get_activation("tanh")
 _C = 2.0 / np.sqrt(np.pi)
 
 
@@ -89,7 +91,12 @@ def _second_difference(fn: Any, z: np.ndarray) -> np.ndarray:
 
 def derivatives(act: Activation, z: np.ndarray) -> list[np.ndarray]:
     """σ, σ', σ'', σ''' at z: σ'' and σ''' by central differences of σ' (five-point first and
-    second differences, the machinery of :mod:`fieldnn.kernels.activations` for σ')."""
+    second differences, the machinery of :mod:`fieldnn.kernels.activations` for σ'); for tanh
+    exactly, σ' = 1 − σ², σ'' = −2σσ', σ''' = −2σ'(σ' − 2σ²)."""
+    if act == _TANH:
+        s = np.tanh(np.asarray(z, dtype=np.float64))
+        d = 1.0 - s * s
+        return [s, d, -2.0 * s * d, -2.0 * d * (d - 2.0 * s * s)]
     d1 = lambda u: np.asarray(act.derivative(u), dtype=np.float64)  # noqa: E731
     return [
         np.asarray(act(z), dtype=np.float64),

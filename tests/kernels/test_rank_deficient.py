@@ -147,3 +147,20 @@ def test_tanh_at_zero_bias_against_sampled_networks() -> None:
     ):
         assert np.max(np.abs(mean - T) / err) < 4.0
         assert np.median(np.abs(T) / err) > 10.0
+
+
+def test_exact_tanh_derivatives_against_sympy_and_differences() -> None:
+    # σ'' and σ''' of tanh are exact polynomials in σ (sympy), and agree with the five-point
+    # differences used for other σ to their ~1e-10 accuracy
+    import sympy as sp
+
+    from fieldnn.kernels.activations import _five_point
+
+    x = sp.symbols("x")
+    z = np.linspace(-4.0, 4.0, 17)
+    exact = [np.array([float(sp.diff(sp.tanh(x), x, k).subs(x, v)) for v in z]) for k in range(4)]
+    ours = derivatives(get_activation("tanh"), z)
+    for k in range(4):
+        np.testing.assert_allclose(ours[k], exact[k], rtol=0, atol=2e-15)
+    second = _five_point(lambda u: 1.0 - np.tanh(u) ** 2, z, np)
+    np.testing.assert_allclose(second, ours[2], rtol=0, atol=1e-9)

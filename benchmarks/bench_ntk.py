@@ -5,11 +5,13 @@
 Issue 13 ("Speed"): all the recursions — ``ntk_fluctuations`` (K, Θ, K^{1}, Θ^{1}, V, A, B, D,
 F) and ``dntk_statistics`` (P, Q, R, S, T, U, which recomputes the NTK statistics it needs) —
 for depth 10 (widths [1, 100 × 9, 1], C_b = 0.1) at 10 inputs on [−1.1, 1], target under 5 s
-for erf and relu; relu only ``ntk_fluctuations`` (``dntk_statistics`` refuses a kinked σ).
+for erf and relu; for relu ``dntk_statistics(..., ddntk=False)`` (P, Q: the ddNTK means R, S, T,
+U of a kinked σ are not implemented).
 tanh is the quadrature activation (no closed forms: the lattice rule on every block of four
 inputs, one block at 4 inputs, C(P, 4) blocks per layer at P inputs): its time at the same
 depth at 4 inputs, and in the case the issue measured,
-[1, 64, 64, 1], C_W = 1, C_b = 0 at 7 inputs (a rank-1 first layer), where erf is timed too.
+[1, 64, 64, 1], C_W = 1, C_b = 0 at 7 inputs (a rank-1 first layer), where erf is timed too,
+and ``finite_width_prediction`` on the issue's own example (its 7 inputs are mirrored pairs).
 Wall-clock seconds, best of REPEAT runs after one warm-up call (numba compilation of the relu
 orthant program), the CPU seconds of those runs and the 1-minute load average (the machine is
 shared: compare wall with CPU time).
@@ -46,13 +48,12 @@ def depth_ten(act: str, repeat: int, inputs: int = P) -> Row:
     fl = best(lambda: fnn.ntk_fluctuations(mlp, X), repeat)
     parts = f"ntk_fluctuations {fl[0]:.3g} s"
     wall, cpu = fl
-    if act != "relu":
-        dn = best(lambda: fnn.dntk_statistics(mlp, X), repeat)
-        parts += f", dntk_statistics {dn[0]:.3g} s"
-        wall, cpu = wall + dn[0], cpu + dn[1]
+    kink = act == "relu"
+    dn = best(lambda: fnn.dntk_statistics(mlp, X, ddntk=not kink), repeat)
+    parts += f", dntk_statistics{' (P, Q)' if kink else ''} {dn[0]:.3g} s"
+    wall, cpu = wall + dn[0], cpu + dn[1]
     return Row(
-        f"13 finite-width NTK{'' if act == 'relu' else ' + dNTK'} statistics {act}, "
-        f"depth {DEPTH}, {inputs} inputs",
+        f"13 finite-width NTK + dNTK statistics {act}, depth {DEPTH}, {inputs} inputs",
         None,
         wall,
         f"{parts} (CPU {cpu:.3g} s); {load()}",
@@ -73,6 +74,29 @@ def rank_one_case(act: str) -> Row:
         fl[0] + dn[0],
         f"ntk_fluctuations {fl[0]:.3g} s, dntk_statistics {dn[0]:.3g} s (CPU "
         f"{fl[1] + dn[1]:.3g} s), no warning; {load()}",
+        "< 10 s",
+    )
+
+
+def issue_case() -> Row:
+    """Issue 13's own example: tanh [1, 64, 64, 1], C_W = 1, C_b = 0, 4 training points of
+    sin 2x on [−1.5, 1.5] and test points −1, 0.25, 1 (gradient descent η = 0.05 to t = 40).
+    d_in = 1 and C_b = 0: a rank-1 first layer, and z(−x) = −z(x) at every layer (three mirrored
+    pairs among the 7 inputs, integrated once; a layer-2 kernel of rank 4, one lattice)."""
+    XA = np.linspace(-1.5, 1.5, 4)[:, None]
+    XB = np.array([[-1.0], [0.25], [1.0]])
+    mlp = fnn.MLP("tanh", [1, 64, 64, 1], C_W=1.0, C_b=0.0)
+    y = np.sin(2 * XA[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gd = best(
+            lambda: fnn.finite_width_prediction(mlp, XA, y, XB, t=40.0, learning_rate=0.05), 1
+        )
+    return Row(
+        "13 finite_width_prediction tanh [1, 64, 64, 1], C_b = 0, the issue's example",
+        None,
+        gd[0],
+        f"gradient descent 800 steps {gd[0]:.3g} s (CPU {gd[1]:.3g} s), no warning; {load()}",
         "< 10 s",
     )
 
@@ -99,7 +123,7 @@ def training_case(act: str) -> Row:
 def cases(quick: bool) -> list[Row]:
     repeat = 1 if quick else REPEAT
     rows = [depth_ten(act, repeat) for act in ("erf", "relu")]
-    rows += [rank_one_case("erf"), rank_one_case("tanh"), training_case("erf")]
+    rows += [rank_one_case("erf"), rank_one_case("tanh"), issue_case(), training_case("erf")]
     if not quick:
         rows.append(depth_ten("tanh", 1, inputs=4))
         rows.append(training_case("tanh"))

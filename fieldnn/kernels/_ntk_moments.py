@@ -373,8 +373,9 @@ def line_values(
     with C_b = 0 and x_b = −x_a; positively homogeneous σ and x_b = c x_a, c > 0), so do the
     finite-width pre-activations: every perturbation of (K_aa, K_bb, K_ab) that the recursions
     contract with the gradient or the Hessian of h (K^{1}, V, D, F) lies on the line
-    s (1, c², c), and only the derivatives of h along it are needed, while its partial
-    derivatives in the correlation diverge there for a pair function with a kink.
+    s (1, c², c), and only the derivatives of h along it are needed (its partial derivatives
+    in the correlation cannot be differenced inside the PSD cone there, and diverge for a σ
+    with a kink).
     """
     hg, hh = _GRADIENT_STEP * k11, hessian_step * k11
 

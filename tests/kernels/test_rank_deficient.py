@@ -67,7 +67,7 @@ def test_tanh_at_zero_bias_is_the_limit_of_small_biases() -> None:
 def test_bias_free_linear_net_is_multilinear_in_x() -> None:
     # z(x) = x · z(1) exactly: every tensor at inputs (x_a, x_b, …) is x_a x_b … times its value
     # at the single input x = 1; the pairs here are perfectly correlated with variance ratios
-    # 4, 1/16 and −1/2 (the line of the degenerate kernel, c ≠ ±1)
+    # 4, 1/16 and 1/4 (input ratios 2, −1/2, −1/4: the line of the kernel, c ≠ ±1)
     x = np.array([1.0, 2.0, -0.5])
     kw = dict(C_W=[1.2, 0.8, 1.5, 1.1], C_b=0.0, widths=[1, 20, 30, 40, 1], lambda_b=0.0)
     many = _last(dntk_statistics("linear", x[:, None], **kw))

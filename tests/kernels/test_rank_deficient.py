@@ -164,3 +164,16 @@ def test_exact_tanh_derivatives_against_sympy_and_differences() -> None:
         np.testing.assert_allclose(ours[k], exact[k], rtol=0, atol=2e-15)
     second = _five_point(lambda u: 1.0 - np.tanh(u) ** 2, z, np)
     np.testing.assert_allclose(second, ours[2], rtol=0, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_relu_at_zero_bias_against_sampled_networks() -> None:
+    # relu keeps z(2x) = 2 z(x): inputs 0.5 and 1 are perfectly correlated with variance ratio
+    # 4 at every layer (second-order term 0 on the line, responses along it); 6000 nets
+    X = np.array([[0.5], [1.0], [-1.0]])
+    mlp = fnn.MLP("relu", [1, 64, 64, 2], C_W=2.0, C_b=0.0)
+    pulls, signal, _ = _pulls(mlp, X, R=6000, seed=13)
+    for key, p in pulls.items():
+        assert np.max(np.abs(p)) < 4.0, (key, p)
+    for key, snr in signal.items():
+        assert snr > 5.0, key

@@ -2,21 +2,25 @@ r"""The moments with σ'' and σ''' of the dNTK recursions for a kinked σ (relu
 
 For σ(z) = s₋z + Δ·relu(z), Δ = s₊ − s₋ (relu: s₋ = 0; leaky relu: s₋ = a, s₊ = 1),
 σ' = s₋ + ΔΘ(z), σ'' = Δδ(z), σ''' = Δδ'(z). Over z ~ N(0, K) every moment the recursions for
-P and Q need is exact and elementary (``docs/finite_width_training.md``, "The dNTK of kinked
-activations"):
+P and Q need is exact and elementary (``docs/finite_width_training.md``, "Kinked activations:
+relu and leaky relu"):
 
 * a δ pins its argument: :math:`\langle\delta(z_a)f(z)\rangle = p_a(0)\,\langle f\rangle_{a}`,
   :math:`p_a(0) = (2\pi K_{aa})^{-1/2}`, the mean ⟨·⟩_a over the centred conditional Gaussian
   :math:`C = K - K_{\cdot a}K_{a\cdot}/K_{aa}`;
 * a factor z_d against steps by Stein's lemma,
   :math:`\langle z_d\prod_{k\in S}\Theta_k\rangle = \sum_{k\in S}C_{dk}\,p_k(0)\,
-  \Pr(\text{all of }S\setminus k > 0 \mid z_k = 0)`;
-* centred orthant probabilities: 1/2 for one variable, :math:`\tfrac14 + \arcsin(\rho)/(2\pi)`
-  for two (ρ their correlation, conditioned on the pinned ones);
-* a variable pinned at 0 with its δ (conditional variance 0: the same input, or a collinear
-  one) counts Θ(0) = 1/2: :math:`\delta\,\Theta = \tfrac12(\Theta^2)' = \tfrac12\delta`, the
-  value every smooth σ_ε → σ gives (σ''σ' = ((σ')²)'/2) and the one a central finite
-  difference of sampled networks measures;
+  \langle\prod_{s\ne k}\Theta_s\mid z_k = 0\rangle`, with the centred orthant probabilities
+  1/2 for one variable and :math:`\tfrac14 + \arcsin(\rho)/(2\pi)` for two; slots collinear
+  with z_k (z_s = γ_s z_k) are functions of z_k, and this identity between honest Gaussian
+  integrals needs :math:`\Theta^m\delta = \delta/(m + 1)` (m₊! m₋!/(m₊ + m₋ + 1)! with m₋
+  slots of γ < 0);
+* the kink's own δ (σ''_a of the forward equation) is different: slots pinned by z_a = 0 (the
+  same input, or a collinear one) are the tangent factors σ' of the base point, which lies on
+  either side of the kink with weight 1/2: they are evaluated at z_a = 0± (so
+  :math:`\langle\sigma''_a\sigma'_a\sigma'_a\sigma_d\rangle` weighs (s₊² + s₋²)/2, not the
+  smooth-σ limit's (s₊³ − s₋³)/(3Δ)); this is what finite differences of sampled networks
+  measure;
 * :math:`\langle\sigma''_x\sigma''_y\rangle = \Delta^2/(2\pi\sqrt{\det K_{\{xy\}}})` and, by
   :math:`\langle\delta'(z_x)g\rangle = -\partial_u[p_x(u)\langle g\mid z_x = u\rangle]_{u=0}`,
   :math:`\langle\sigma'''_x\sigma'_y\rangle = -\Delta^2K_{xy}/(2\pi K_{xx}\sqrt{\det K_{\{xy\}}})`

@@ -190,8 +190,8 @@ def _mean_err(x):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("s0", [0.0, 0.2])
-def test_two_layer_nets_are_exact_at_any_width(s0):
+@pytest.mark.parametrize(("s0", "separation"), [(0.0, 4.0), (0.2, 2.5)])
+def test_two_layer_nets_are_exact_at_any_width(s0, separation):
     # one hidden layer: its preactivations are exactly Gaussian and its NTK deterministic, so
     # P = C_W²Θ_abΘ_acN_abcd and Q = λ_WC_WΘ_ac⟨σ'_aσ_bσ'_cσ_d⟩ + (the same) hold at any n;
     # n = 16, 100 000 networks, 3 inputs on a line (rank-2 kernel: collinear slots after the
@@ -221,7 +221,7 @@ def test_two_layer_nets_are_exact_at_any_width(s0):
         x = samples[eps[0]][k][:, mask].mean(1)
         xm, xe = _mean_err(x)
         assert abs(xm - T[mask].mean()) / xe < 4.0
-        assert abs(xm - smooth[k][mask].mean()) / xe > 3.0
+        assert abs(xm - smooth[k][mask].mean()) / xe > separation  # measured 5.1, 3.1
 
 
 @pytest.mark.slow

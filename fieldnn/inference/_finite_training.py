@@ -250,7 +250,9 @@ def finite_width_prediction(
     ----------
     mlp : MLP or SingleLayerNet
         The architecture (widths, C_W, C_b, activation) the ensemble is initialised from. σ
-        must be smooth (the dNTK needs σ''; ReLU is refused by :func:`fieldnn.dntk_statistics`).
+        must be smooth: the ddNTK means need σ'''. Kinked σ (relu, leaky relu) are refused by
+        :func:`fieldnn.dntk_statistics` (their P, Q exist, ``ddntk=False``; their ddNTKs contain
+        δ(z)² terms with no O(1/n) mean of that form, ``docs/finite_width_training.md``).
     X_train : array_like (P, d_in)
     y_train : array_like (P,) or (P, d_out)
         Targets Y (the mean of the data replicas when ``C_Y`` is given).

@@ -23,6 +23,13 @@ no error estimate; the rule there is a nested *anisotropic* trapezoid rule on
 diag(h)ℤ⁴ in the ball |u| ≤ 9 (Gaussian tail mass 1e-16 beyond). With s_j = max_a |L_aj|, the
 change of the inputs per unit step along axis j:
 
+* an axis with s_j ≤ 0.02 takes the Gauss–Hermite rule (tensor product with the lattice of
+  the other axes, which alone are kept in the ball) with the fewest nodes n such that
+  (s_j/ρ)^{2n}(2n − 1)!! ≤ 1e-15, ρ = 0.5: the first Hermite term an n-node rule misses, for
+  σ analytic in |Im z| < ρ (tanh π/2, swish π, erf and gelu entire) — 3 to 8 nodes instead
+  of the 26 of a weak lattice axis (measured on the erf closed forms at a kernel with axes of
+  scale 1e-3 and 9e-3: 1e-10 with 3 nodes, 4e-7 with 2; the tanh dNTK moments at seven
+  inputs on [−1.1, 1], 35 blocks, 18× faster, equal to 2e-15);
 * an axis with s_j ≤ 0.1 ("weak": the inputs vary on a scale ≥ 10 along it) keeps h_j = 0.7,
   where the trapezoid error of the Gaussian weight, 2e^{−2π²/h²}, is 6e-18;
 * every other axis starts at h_j = 1/2 and has its aliasing error measured: by Poisson
@@ -62,6 +69,7 @@ from ._quadrature import (
     MAX_GRID_POINTS,
     TRAPEZOID_STEPS,
     adaptive_trapezoid,
+    hermite_rule,
     rank_factor,
 )
 from .activations import Activation
@@ -71,6 +79,9 @@ Pattern = tuple[int, ...]
 _RADIUS = 9.0
 _WEAK_STEP = 0.7  # for axes with scale ≤ 0.1
 _WEAK_SCALE = 0.1
+_HERMITE_SCALE = 0.02  # axes with scale ≤ 0.02: Gauss–Hermite (hermite_nodes)
+_MAX_HERMITE = 32
+_SMOOTH_RADIUS = 0.5  # σ assumed analytic in |Im z| < 0.5 (tanh π/2, swish π, erf/gelu entire)
 _CHUNK = 1 << 14  # lattice points per chunk
 
 
@@ -153,29 +164,55 @@ def _weighted_products(
     return (wa.T @ b)[li, ri], np.sqrt((wa * a).sum(axis=0)[li] * (w @ (b * b))[ri])
 
 
-def _lattice(h: np.ndarray, offset: np.ndarray, even: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Points of diag(h)(ℤ^r + offset) in the ball |u| ≤ 9 and their weights Π h_j φ_r(u);
-    with ``even`` (an integrand with F(−u) = F(u); the lattice is symmetric) only the points
-    whose first nonzero coordinate is positive, with doubled weight, and the origin."""
-    return _cached_lattice(tuple(h.tolist()), tuple(offset.tolist()), even)
+def hermite_nodes(scale: float) -> int:
+    r"""Gauss–Hermite nodes for an axis along which the inputs change by ``scale`` per unit of
+    u: the least n with :math:`(s/\rho)^{2n}(2n-1)!! \le 10^{-15}`, ρ = 0.5 — the first
+    Hermite term the n-node rule misses, for σ analytic in |Im z| < ρ (Taylor coefficients of
+    F(z₀ + s u) in u below (s/ρ)^k)."""
+    n, ratio, term = 1, (scale / _SMOOTH_RADIUS) ** 2, (scale / _SMOOTH_RADIUS) ** 2
+    while term > 1e-15:
+        if n >= _MAX_HERMITE:
+            raise ValueError(f"axis scale {scale:g} is too large for the Hermite weak-axis rule")
+        n += 1
+        term *= ratio * (2 * n - 1)
+    return n
+
+
+def _lattice(
+    h: np.ndarray, offset: np.ndarray, even: bool, nodes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points of diag(h)(ℤ^r + offset) in the ball |u| ≤ 9 and their weights Π h_j φ_r(u),
+    along the axes with ``nodes`` = 0; along the others the Gauss–Hermite rule with that many
+    nodes (tensor product; the ball over the lattice axes only); with ``even`` (an integrand
+    with F(−u) = F(u); the rule is symmetric) only the points whose first nonzero coordinate is
+    positive, with doubled weight, and the origin."""
+    return _cached_lattice(
+        tuple(h.tolist()), tuple(offset.tolist()), even, tuple(int(n) for n in nodes)
+    )
 
 
 @lru_cache(maxsize=8)
 def _cached_lattice(
-    steps: tuple[float, ...], offsets: tuple[float, ...], even: bool
+    steps: tuple[float, ...], offsets: tuple[float, ...], even: bool, nodes: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     h, offset = np.array(steps), np.array(offsets)
     r = h.size
-    points = np.zeros((1, 0))
-    for j in range(r):  # one coordinate at a time, keeping the points inside the ball
+    points, weight = np.zeros((1, r)), np.ones(1)
+    lattice_axes = [j for j in range(r) if nodes[j] == 0]
+    for j in lattice_axes:  # one coordinate at a time, keeping the points inside the ball
         m = int(np.floor(_RADIUS / h[j])) + 1
         axis = h[j] * (np.arange(-m, m + 1) + offset[j])
-        grown = np.hstack(
-            [np.repeat(points, axis.size, axis=0), np.tile(axis, points.shape[0])[:, None]]
-        )
+        grown = np.repeat(points, axis.size, axis=0)
+        grown[:, j] = np.tile(axis, points.shape[0])
         points = grown[np.sum(grown * grown, axis=1) <= _RADIUS**2]
-    weight = np.prod(h) * np.exp(-0.5 * np.sum(points * points, axis=1))
-    weight /= (2.0 * np.pi) ** (0.5 * r)
+    weight = np.prod(h[lattice_axes]) * np.exp(-0.5 * np.sum(points * points, axis=1))
+    weight /= (2.0 * np.pi) ** (0.5 * len(lattice_axes))
+    for j in range(r):
+        if nodes[j]:
+            x, w = hermite_rule(nodes[j])
+            points = np.repeat(points, x.size, axis=0)
+            points[:, j] = np.tile(x, points.shape[0] // x.size)
+            weight = np.repeat(weight, x.size) * np.tile(w, weight.size)
     if even:
         nonzero = points != 0.0
         first = points[np.arange(points.shape[0]), np.argmax(nonzero, axis=1)]
@@ -200,11 +237,13 @@ def _refined_lattice(
     r = L.shape[1]
     scale = np.max(np.abs(L), axis=0)  # change of the inputs per unit step along each axis
     h = np.where(scale <= _WEAK_SCALE, _WEAK_STEP, TRAPEZOID_STEPS[0])
+    nodes = np.array([hermite_nodes(s) if s <= _HERMITE_SCALE else 0 for s in scale])
+    h[nodes > 0] = 1.0  # unused
 
     def lattice_sum(h: np.ndarray, offsets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         value = magnitude = 0.0
         for offset in offsets:
-            u, w = _lattice(h, offset, even)
+            u, w = _lattice(h, offset, even, nodes)
             for lo in range(0, w.size, chunk):
                 v, a = partial(u[lo : lo + chunk] @ L.T, w[lo : lo + chunk])
                 value, magnitude = value + v, magnitude + a
@@ -229,8 +268,9 @@ def _refined_lattice(
         error = np.sum([axis_error[j] for j in axes], axis=0) + np.zeros_like(value)
         if np.all(error <= rtol * magnitude):
             return value, error, magnitude
-        points = np.pi ** (0.5 * r) / gamma(0.5 * r + 1.0) * _RADIUS**r / np.prod(h)
-        if 2 * points > MAX_GRID_POINTS:
+        rl = int(np.sum(nodes == 0))
+        points = np.pi ** (0.5 * rl) / gamma(0.5 * rl + 1.0) * _RADIUS**rl / np.prod(h)
+        if 2 * points * np.prod(np.maximum(nodes, 1)) > MAX_GRID_POINTS:
             return value, error, magnitude
         # halve the step of the axis with the largest error: the finer lattice is the old one
         # and its copy shifted by h_j/2 along j; the change bounds the error left along j

@@ -177,3 +177,32 @@ def test_relu_at_zero_bias_against_sampled_networks() -> None:
         assert np.max(np.abs(p)) < 4.0, (key, p)
     for key, snr in signal.items():
         assert snr > 5.0, key
+
+
+def test_weak_axes_by_gauss_hermite_against_the_erf_closed_forms() -> None:
+    # layer 2 of [1, n, n, 1] at C_b = 0 and seven inputs on [−1.1, 1] (no mirrors): full rank,
+    # 35 blocks of rank 4, the first with axes of scale 1e-3 and 9e-3 (Gauss–Hermite, 4 and 6
+    # nodes), 0.06 (weak lattice axis) and 0.7; exact erf derivatives on that rule against the
+    # closed forms
+    from scipy.special import erf
+
+    from fieldnn.kernels._dntk_moments import dntk_moments
+    from fieldnn.kernels._moment_lattice import hermite_nodes
+    from fieldnn.kernels._quadrature import rank_factor
+
+    def erf_derivatives(z: np.ndarray) -> list[np.ndarray]:
+        d = 2 / np.sqrt(np.pi) * np.exp(-z * z)
+        return [erf(z), d, -2 * z * d, (4 * z * z - 2) * d]
+
+    act = get_activation("erf")
+    x = np.linspace(-1.1, 1.0, 7)
+    K = _pair_matrix(act, np.outer(x, x))
+    scales = np.sort(np.max(np.abs(rank_factor(K[:4, :4])), axis=0))
+    assert scales[1] < 0.02 < scales[2]
+    assert [hermite_nodes(s) for s in scales[:2]] == [4, 6]
+    values, worst = lattice_moments(erf_derivatives, PAIRS + FOURS, K, rtol=1e-9)
+    assert worst < 1e-9
+    pm, fm = dntk_moments(act, K)
+    for key, ref in zip(PAIRS + FOURS, values, strict=True):
+        closed = pm[key] if len(key) == 2 else fm[key]
+        np.testing.assert_allclose(ref, closed, rtol=0, atol=1e-9 * np.max(np.abs(closed)))

@@ -131,19 +131,20 @@ def test_issue_example_runs_and_is_mirror_symmetric() -> None:
 
 
 @pytest.mark.slow
-def test_tanh_at_zero_bias_against_sampled_networks() -> None:
+@pytest.mark.parametrize("act", ["tanh", "erf"])
+def test_zero_bias_against_sampled_networks(act: str) -> None:
     # C_b = 0 with a mirrored pair: NTK statistics (6000 nets) and P, Q of the dNTK (2000 nets)
     X = np.array([[0.5], [-0.5], [1.0]])
-    mlp = fnn.MLP("tanh", [1, 64, 64, 2], C_W=1.0, C_b=0.0)
+    mlp = fnn.MLP(act, [1, 64, 64, 2], C_W=1.0, C_b=0.0)
     pulls, signal, _ = _pulls(mlp, X, R=6000, seed=13)
     for key, p in pulls.items():
         assert np.max(np.abs(p)) < 4.0, (key, p)
     for key, snr in signal.items():
         assert snr > 5.0, key
     widths = [1, 64, 64, 3]
-    theory = dntk_statistics("tanh", X, C_W=1.0, C_b=0.0, widths=widths)
+    theory = dntk_statistics(act, X, C_W=1.0, C_b=0.0, widths=widths)
     for (mean, err), T in zip(
-        sampled_PQ("tanh", widths, X, 1.0, 0.0, 2000), (theory.P[-1], theory.Q[-1]), strict=True
+        sampled_PQ(act, widths, X, 1.0, 0.0, 2000), (theory.P[-1], theory.Q[-1]), strict=True
     ):
         assert np.max(np.abs(mean - T) / err) < 4.0
         assert np.median(np.abs(T) / err) > 10.0

@@ -47,12 +47,14 @@ chapter 4 (Gaussian-expectation derivative identities, sec. 4.3 and 4.5).
 
 from __future__ import annotations
 
+import warnings
 from itertools import combinations
 
 import numpy as np
 
 from ..errors import ArgumentError, UnsupportedError
 from ._erf_four import erf_four_moments
+from ._moment_lattice import lattice_moments, parity, symmetric
 from ._quadrature import rank_factor
 from ._relu_four import relu_moment_values
 from .activations import Activation, get_activation
@@ -68,6 +70,8 @@ from .gaussian import (
 _DEGENERATE = 1e-12
 ERF_FOUR_KAPPA = 2e4  # κ up to which the Plackett rule's accuracy is measured (docs/eft.md)
 _ERF = get_activation("erf")
+FOUR_RTOL = 1e-9  # target of the lattice ⟨σσσσ⟩ at ≥ 4 inputs, relative to ⟨|F|⟩
+FOUR_WARN_RTOL = 1e-6  # measured accuracy above which it warns
 
 
 def _block(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,6 +125,29 @@ def _erf_connected_four_large(K: np.ndarray, argument: str) -> np.ndarray:
     return out
 
 
+def _lattice_four(act: Activation, K: np.ndarray) -> np.ndarray:
+    """⟨σ_aσ_bσ_cσ_d⟩ of a smooth σ at P ≥ 4 inputs by
+    :func:`~fieldnn.kernels._moment_lattice.lattice_moments` (each distinct moment once; at
+    rank 4 the nested anisotropic rule with a measured error per axis), refined to
+    :data:`FOUR_RTOL` of ⟨|F|⟩; a RuntimeWarning stating the measured accuracy above
+    :data:`FOUR_WARN_RTOL`."""
+
+    def functions(z: np.ndarray) -> list[np.ndarray]:
+        return [np.asarray(act(z), dtype=np.float64)]
+
+    (M4,), worst = lattice_moments(
+        functions, ((0, 0, 0, 0),), K, rtol=FOUR_RTOL, even=symmetric(act), parity=parity(act)
+    )
+    if worst > FOUR_WARN_RTOL:
+        warnings.warn(
+            f"four-point moments of activation {act.name!r} converged only to ~{worst:.1e} "
+            "relative (a kink in σ or a huge variance)",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+    return M4
+
+
 def connected_four(act: Activation, K: np.ndarray, argument: str = "C_W") -> np.ndarray:
     r"""⟨σ_a σ_b σ_c σ_d⟩_K − ⟨σ_a σ_b⟩_K ⟨σ_c σ_d⟩_K, shape (P, P, P, P).
 
@@ -130,10 +157,11 @@ def connected_four(act: Activation, K: np.ndarray, argument: str = "C_W") -> np.
     rank-1 K, else the Plackett rule with its error estimate; an error naming ``argument``
     where cancellation leaves less than 1e-6 relative). For relu-type σ the Stein recursion of
     :mod:`fieldnn.kernels._relu_four` (any P and rank, exact up to an O(1e-12) lift of nearly
-    singular rank-3 blocks); otherwise they come from
+    singular rank-3 blocks); otherwise, at P ≤ 3, from
     :func:`~fieldnn.kernels.gaussian.product_moments` (without its argument checks: K comes
-    from the recursion), for P > 3 assembled from the 4-subsets
-    of inputs (each moment involves at most four inputs).
+    from the recursion), and at P ≥ 4 from :func:`_lattice_four`, the measured rank-4 rule the
+    NTK-fluctuation recursion uses (the Gauss-net unit, whose σ depends on the variance, still
+    from :func:`~fieldnn.kernels.gaussian.product_moments` on the 4-subsets of inputs).
     """
     P = K.shape[0]
     slopes = act.piecewise_linear_slopes
@@ -145,6 +173,8 @@ def connected_four(act: Activation, K: np.ndarray, argument: str = "C_W") -> np.
         M4 = scatter_symmetric(relu_moment_values(K, slopes, 4), P, 4)
     elif P <= 3:
         M4 = product_moment_tensors(act, K, (4,))[4]
+    elif not act.normalised:
+        M4 = _lattice_four(act, K)
     else:
         M4 = np.empty((P,) * 4)
         for S in combinations(range(P), 4):

@@ -619,8 +619,11 @@ def four_point_vertex(
     :mod:`fieldnn.kernels._deep_gaussian`). For erf the product moments are one-dimensional
     Plackett integrals at any P (:mod:`fieldnn.kernels._erf_four`; D1 in closed form too), so
     depth 1000 at ten inputs takes well under a second; otherwise they come from
-    :func:`~fieldnn.kernels.gaussian.product_moments` (lattice quadrature in rank ≤ 4; for
-    P > 3 assembled from 4-subsets of inputs). For relu-type σ (relu, leaky relu, linear) they
+    :func:`~fieldnn.kernels.gaussian.product_moments` (lattice quadrature in rank ≤ 3) at
+    P ≤ 3, and at P ≥ 4 from the lattice rule of :mod:`fieldnn.kernels._moment_lattice` (the
+    nested rule with a measured error per axis at rank 4; the same moments as
+    :func:`~fieldnn.kernels.ntk_fluctuations`, a RuntimeWarning when the measured accuracy is
+    above 1e-6). For relu-type σ (relu, leaky relu, linear) they
     are exact at any P and rank: Stein's-lemma recursion to orthant probabilities, the
     four-variable one a Plackett integral (:mod:`fieldnn.kernels._relu_four`; blocks of K of
     rank ≤ 2 exactly by the circle average, nearly singular rank-3 blocks of four inputs lifted

@@ -55,15 +55,16 @@ def test_correlator_refuses_before_generating() -> None:
 
 
 def test_vertex_warns_up_front_for_the_generic_quadrature() -> None:
-    """tanh [1, 10, 10, 10, 1] at P = 7: 35 rank-4 quadratures per layer, ~21 s: the warning
-    comes before the computation (turned into an error here, nothing is computed); erf has a
-    fast exact path and P ≤ 3 uses low-rank rules (no warning)."""
-    assert four_point_vertex_seconds(7, 4) == pytest.approx(21.0)
+    """tanh [1, 10, 10, 10, 1] at P = 10: 210 rank-4 quadratures per layer, ~31.5 s: the
+    warning comes before the computation (turned into an error here, nothing is computed); erf
+    has a fast exact path and P ≤ 3 uses low-rank rules (no warning)."""
+    assert four_point_vertex_seconds(7, 4) == pytest.approx(5.25)
     assert four_point_vertex_seconds(3, 400) == 0.0
     X7 = np.linspace(-1.0, 1.0, 7)[:, None]
+    X10 = np.linspace(-1.0, 1.0, 10)[:, None]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(RuntimeWarning, match="estimated 21 s"):
-            MLP("tanh", [1, 10, 10, 10, 1], C_W=1.5, C_b=0.1).four_point_vertex(X7)
+        with pytest.raises(RuntimeWarning, match=r"estimated 31\.5 s"):
+            MLP("tanh", [1, 10, 10, 10, 1], C_W=1.5, C_b=0.1).four_point_vertex(X10)
         erf = MLP("erf", [1, 10, 10, 10, 1], C_W=1.5, C_b=0.1)
         assert erf.four_point_vertex(X7).shape == (7,) * 4

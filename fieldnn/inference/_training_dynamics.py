@@ -54,7 +54,6 @@ Arrays (leading axis q: one row per evaluation point): ``u`` (q, NA) = ε_0;
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -62,7 +61,6 @@ from ..errors import ArgumentError
 from ._spectral import chain_integrals
 
 __all__ = [
-    "descent_correction",
     "descent_steps_to_converge",
     "descent_trajectory",
     "flow_correction",
@@ -202,8 +200,3 @@ def descent_trajectory(
         h += dh
         e = e @ Q.T
     return z, h
-
-
-def descent_correction(*args: Any, **kwargs: Any) -> np.ndarray:
-    """z^{(1)} (q, N) of :func:`descent_trajectory` (same arguments)."""
-    return descent_trajectory(*args, **kwargs)[0]

@@ -165,21 +165,20 @@ def _kernel_terms(theta: np.ndarray, covH: np.ndarray, NA: int, filt: TrainingFi
 
 def _gaussian_points(K: np.ndarray, CY: np.ndarray | None) -> tuple:
     """Degree-5 rule for z_0 ~ N(0, K) (and the replica noise ξ ~ N(0, C_Y)): nodes of z_0,
-    of ξ, the weights, and the map ζ → z_0 (N, r) whose pseudo-inverse pairs dH_0 with ζ."""
-    w, V = np.linalg.eigh(K)
-    keep = w > 1e-12 * max(float(w[-1]), 1e-300)
-    Lz = V[:, keep] * np.sqrt(w[keep])
-    blocks = [Lz]
-    if CY is not None:
-        wy, Vy = np.linalg.eigh(CY)
-        ky = wy > 1e-12 * max(float(wy[-1]), 1e-300)
-        blocks.append(Vy[:, ky] * np.sqrt(wy[ky]))
+    of ξ (None without C_Y), the weights, the standard-normal nodes ζ of z_0 = Lζ, and the
+    pseudo-inverse map (N, r) that pairs dH_0 with ζ."""
+
+    def root(C: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        w, V = np.linalg.eigh(C)
+        keep = w > 1e-12 * max(float(w[-1]), 1e-300)
+        return V[:, keep] * np.sqrt(w[keep]), V[:, keep], w[keep]
+
+    Lz, Vz, wz = root(K)
+    Lxi = None if CY is None else root(CY)[0]
     r = Lz.shape[1]
-    d = r + (blocks[1].shape[1] if len(blocks) > 1 else 0)
-    nodes, weights = gauss_rule5(d)
-    z0 = nodes[:, :r] @ Lz.T
-    xi = nodes[:, r:] @ blocks[1].T if len(blocks) > 1 else None
-    return z0, xi, weights, nodes[:, :r], V[:, keep] / np.sqrt(w[keep])
+    nodes, weights = gauss_rule5(r + (0 if Lxi is None else Lxi.shape[1]))
+    xi = None if Lxi is None else nodes[:, r:] @ Lxi.T
+    return nodes[:, :r] @ Lz.T, xi, weights, nodes[:, :r], Vz / np.sqrt(wz)
 
 
 def _check_time(t: Any, learning_rate: Any) -> tuple[float, float | None]:
@@ -325,11 +324,12 @@ def finite_width_prediction(
     # dNTK / ddNTK-driven change at the Gaussian points
     z0, xi, w, zeta, pinv = _gaussian_points(s["K"], CY)
     u = z0[:, :NA] - Y - (0.0 if xi is None else xi)
-    C = np.einsum("abcm,mk->abck", s["PQ"], pinv)
-    D = np.einsum("abck,qk->qabc", C, zeta, optimize=True)
+    PQz = np.einsum("abcm,mk->abck", s["PQ"], pinv)  # E[dH_0 ζ_k]
     DD = s["ddI"] + s["ddII"] + s["ddII"].transpose(0, 2, 1, 3)
     E2 = s["ddI"] + s["ddI"].transpose(1, 0, 2, 3) + 2.0 * s["ddII"]
-    args = (D[:, :, :NA, :NA], D[:, :NA, :, :NA])
+    args = tuple(
+        np.einsum("abck,qk->qabc", block, zeta) for block in (PQz[:, :NA, :NA], PQz[:NA, :, :NA])
+    )
     dd = (DD[:, :NA, :NA, :NA], DD[:NA, :, :NA, :NA])
     if eta is None:
         z_dntk, z_ddntk = flow_correction(theta, u, *args, *dd, t)

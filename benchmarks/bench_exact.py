@@ -65,11 +65,17 @@ def cases(quick: bool) -> list[Row]:
             f"({need_1pc / rate / 3600:.2g} h at {rate:.3g} nets/s); the exact path's ~1e-10 "
             f"needs {need_exact:.0e} nets ({need_exact / rate / 3.15e7:.0e} years)"
         )
-    return [Row(
-        "3 exact G4+G6, 6 inputs, 10 widths x 3 nets", None, t_exact,
-        f"all 60 tensors, {min(times):.3g}–{max(times):.3g} s; " + "; ".join(notes) + f"; {load()}",
-        "< 1 s",
-    )]
+    return [
+        Row(
+            "3 exact G4+G6, 6 inputs, 10 widths x 3 nets",
+            None,
+            t_exact,
+            f"all 60 tensors, {min(times):.3g}–{max(times):.3g} s; "
+            + "; ".join(notes)
+            + f"; {load()}",
+            "< 1 s",
+        )
+    ]
 
 
 def main() -> None:

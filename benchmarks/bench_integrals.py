@@ -202,18 +202,29 @@ def cases(quick: bool) -> list[Row]:
         integrate.dblquad, f, -cutoff, cutoff, -cutoff, cutoff, epsabs=0, epsrel=1e-9
     )
     rel = abs(res.values[0] - val) / abs(val)
-    rows = [Row(
-        "5 vertex integrals: 35 multisets d_in=2 vs ONE dblquad", t_dbl, min(times),
-        f"rtol 1e-9, agreement with dblquad {rel:.1e}, {res.n_evaluations} nodes; {load()}",
-        "faster than 1 dblquad",
-    )]
+    rows = [
+        Row(
+            "5 vertex integrals: 35 multisets d_in=2 vs ONE dblquad",
+            t_dbl,
+            min(times),
+            f"rtol 1e-9, agreement with dblquad {rel:.1e}, {res.n_evaluations} nodes; {load()}",
+            "faster than 1 dblquad",
+        )
+    ]
     tet = np.array([[[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1.0]]])
     t_all = 0.0
     for k in (erf_kernel, relu_kernel, gauss_kernel):
         _, t = timed(vertex_integral, k, tet, cutoff=cutoff, rtol=1e-9)
         t_all += t
-    rows.append(Row("5 vertex integral d_in=3 tetrahedron, erf+relu+gauss", None, t_all,
-                    f"rtol 1e-9, three kernels; {load()}", "< 10 s"))
+    rows.append(
+        Row(
+            "5 vertex integral d_in=3 tetrahedron, erf+relu+gauss",
+            None,
+            t_all,
+            f"rtol 1e-9, three kernels; {load()}",
+            "< 10 s",
+        )
+    )
     return rows
 
 

@@ -39,17 +39,22 @@ print(json.dumps({"seconds": time.perf_counter() - t,
 def rss_rows(sizes: list[int]) -> list[Row]:
     results = []
     for n in sizes:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(n)], capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(n)], capture_output=True, text=True, check=True
+        )
         results.append((n, json.loads(out.stdout)))
     rate = sizes[-1] / results[-1][1]["seconds"]
     rss = ", ".join(f"{n}: {r['rss_mb']:.0f} MB" for n, r in results)
-    return [Row(
-        "7a estimate_correlators float32 peak RSS vs n_nets", None, results[-1][1]["seconds"],
-        f"peak RSS {rss}; 1e8 nets at {rate:.3g} nets/s ≈ {1e8 / rate / 3600:.1f} h on this "
-        f"machine, same RSS; {load()}",
-        "RSS flat",
-    )]
+    return [
+        Row(
+            "7a estimate_correlators float32 peak RSS vs n_nets",
+            None,
+            results[-1][1]["seconds"],
+            f"peak RSS {rss}; 1e8 nets at {rate:.3g} nets/s ≈ {1e8 / rate / 3600:.1f} h on this "
+            f"machine, same RSS; {load()}",
+            "RSS flat",
+        )
+    ]
 
 
 CHUNK = 10_000
@@ -64,27 +69,36 @@ def dask_row(n: int) -> list[Row]:
     net = SingleLayerNet("erf", width=1000)
     seconds, results = [], []
     for workers in (1, 2):
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             # warm the workers (numba's cached kernels load once per process)
             estimate_correlators(net, X, 2000, client=client, dtype=np.float32)
             t = time.perf_counter()
             # chunks of 10 000 nets (≈ 0.25 s of work each): scheduler traffic per task is
             # then negligible, and the two workers' clocks are the whole story
-            est = estimate_correlators(net, X, n, orders=(2, 4, 6), client=client,
-                                       dtype=np.float32, chunk_size=CHUNK)
+            est = estimate_correlators(
+                net, X, n, orders=(2, 4, 6), client=client, dtype=np.float32, chunk_size=CHUNK
+            )
             seconds.append(time.perf_counter() - t)
             results.append(est)
     same = all(
         np.array_equal(getattr(results[0], f)(k), getattr(results[1], f)(k), equal_nan=True)
-        for f in ("full", "connected", "stderr") for k in (2, 4, 6)
+        for f in ("full", "connected", "stderr")
+        for k in (2, 4, 6)
     )
-    return [Row(
-        f"7b dask LocalCluster 2 workers vs 1, float32, {n} nets, chunks of {CHUNK}",
-        seconds[0], seconds[1],
-        f"bitwise identical: {same}; {n / seconds[1]:.3g} nets/s on 2 workers; {load()}",
-        ">= 1.7x",
-    )]
+    return [
+        Row(
+            f"7b dask LocalCluster 2 workers vs 1, float32, {n} nets, chunks of {CHUNK}",
+            seconds[0],
+            seconds[1],
+            f"bitwise identical: {same}; {n / seconds[1]:.3g} nets/s on 2 workers; {load()}",
+            ">= 1.7x",
+        )
+    ]
 
 
 def cases(quick: bool) -> list[Row]:

@@ -52,17 +52,27 @@ def cases(quick: bool) -> list[Row]:
         t = time.perf_counter()
         c = theory.correlator(4, order, connected=True)
         dt = time.perf_counter() - t
-        rows.append(Row(
-            f"4 phi^4 connected 4-pt, {order - 1} loops (all orders <= {order})", None, dt,
-            f"{len(c.terms)} diagrams; {load()}", target,
-        ))
+        rows.append(
+            Row(
+                f"4 phi^4 connected 4-pt, {order - 1} loops (all orders <= {order})",
+                None,
+                dt,
+                f"{len(c.terms)} diagrams; {load()}",
+                target,
+            )
+        )
         for style in ("full", "paper"):  # issue 16: the LaTeX costs less than the derivation
             t = time.perf_counter()
             text = c.latex(style)
-            rows.append(Row(
-                f"latex(style={style!r}) of that correlator (baseline: its derivation)", dt,
-                time.perf_counter() - t, f"{len(text)} characters; {load()}", "< derivation",
-            ))
+            rows.append(
+                Row(
+                    f"latex(style={style!r}) of that correlator (baseline: its derivation)",
+                    dt,
+                    time.perf_counter() - t,
+                    f"{len(text)} characters; {load()}",
+                    "< derivation",
+                )
+            )
     return rows
 
 

@@ -52,20 +52,31 @@ def main() -> None:
 
     threading.Thread(target=watch, daemon=True).start()
     net = SingleLayerNet("erf", width=1000)
-    est = estimate_correlators(net, X, args.nets, orders=(2, 4, 6), chunk_size=args.chunk,
-                               checkpoint=args.checkpoint, checkpoint_every=10)
+    est = estimate_correlators(
+        net,
+        X,
+        args.nets,
+        orders=(2, 4, 6),
+        chunk_size=args.chunk,
+        checkpoint=args.checkpoint,
+        checkpoint_every=10,
+    )
     seconds = time.perf_counter() - start
     done.set()
     pulls = {}
     for order in (4, 6):
         exact = np.asarray(net.exact_connected(X, order))
         pull = (est.connected(order) - exact) / est.stderr(order, connected=True)
-        pulls[order] = {"max_abs": float(np.nanmax(np.abs(pull))),
-                        "rms": float(np.sqrt(np.nanmean(pull**2)))}
+        pulls[order] = {
+            "max_abs": float(np.nanmax(np.abs(pull))),
+            "rms": float(np.sqrt(np.nanmean(pull**2))),
+        }
     result = {
-        "n_nets": est.n_nets, "seconds_this_process": seconds,
+        "n_nets": est.n_nets,
+        "seconds_this_process": seconds,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_trace_mb": trace, "pulls_connected": pulls,
+        "rss_trace_mb": trace,
+        "pulls_connected": pulls,
     }
     with open(args.out, "w") as fh:
         json.dump(result, fh, indent=1)

@@ -78,18 +78,39 @@ import numpy as np
 
 _F32 = np.float32
 # Coefficients, highest degree first (Horner). q: erf(x)/x − 1 in s = x², s ∈ [0, 1].
-_SMALL = tuple(_F32(c) for c in (
-    7.882497448008507e-05, -0.0008018855005502701, 0.005189312156289816, -0.02685432881116867,
-    0.11283597350120544, -0.3761262595653534, 0.12837916612625122,
-))
+_SMALL = tuple(
+    _F32(c)
+    for c in (
+        7.882497448008507e-05,
+        -0.0008018855005502701,
+        0.005189312156289816,
+        -0.02685432881116867,
+        0.11283597350120544,
+        -0.3761262595653534,
+        0.12837916612625122,
+    )
+)
 # p: erfc(a) in t = (a − 2.46)/1.46, a ∈ [1, 3.92].
-_LARGE = tuple(_F32(c) for c in (
-    -0.00021884188754484057, -1.2985969988221768e-05, 0.0016258660471066833,
-    -0.0015874085947871208, -0.003337017260491848, 0.009031123481690884,
-    -0.007347635459154844, -0.006495251320302486, 0.028447646647691727,
-    -0.04510702192783356, 0.04504726082086563, -0.030599944293498993, 0.01392898429185152,
-    -0.003878106130287051, 0.0005033535999245942,
-))
+_LARGE = tuple(
+    _F32(c)
+    for c in (
+        -0.00021884188754484057,
+        -1.2985969988221768e-05,
+        0.0016258660471066833,
+        -0.0015874085947871208,
+        -0.003337017260491848,
+        0.009031123481690884,
+        -0.007347635459154844,
+        -0.006495251320302486,
+        0.028447646647691727,
+        -0.04510702192783356,
+        0.04504726082086563,
+        -0.030599944293498993,
+        0.01392898429185152,
+        -0.003878106130287051,
+        0.0005033535999245942,
+    )
+)
 _CUT = _F32(1.0)
 _CLAMP = _F32(3.92)
 _MID = _F32(2.46)
@@ -147,7 +168,11 @@ def _lane_sum(x: np.ndarray) -> np.ndarray:
 
 
 def erf_net_numpy(
-    g: np.ndarray, F: np.ndarray, mean: np.ndarray, R: np.ndarray, coef: np.ndarray,
+    g: np.ndarray,
+    F: np.ndarray,
+    mean: np.ndarray,
+    R: np.ndarray,
+    coef: np.ndarray,
     out: np.ndarray,
 ) -> np.ndarray:
     """float32 outputs ``out`` (b, P, d_out) of one-hidden-layer Erf-nets (NumPy reference).
@@ -355,7 +380,11 @@ def _lane_dot(w: np.ndarray, h: np.ndarray, n: int) -> float:  # pragma: no cove
 
 
 def _erf_net_loop(
-    g: np.ndarray, F: np.ndarray, mean: np.ndarray, R: np.ndarray, coef: np.ndarray,
+    g: np.ndarray,
+    F: np.ndarray,
+    mean: np.ndarray,
+    R: np.ndarray,
+    coef: np.ndarray,
     out: np.ndarray,
 ) -> None:  # pragma: no cover - compiled by numba
     """Compiled :func:`erf_net_numpy`: the first layer as :func:`_first_layer_loop`, one row
@@ -545,7 +574,11 @@ def standard_normals(bitgen: np.random.SFC64, out: np.ndarray) -> np.ndarray:
 
 
 def erf_net(
-    g: np.ndarray, F: np.ndarray, mean: np.ndarray, R: np.ndarray, coef: np.ndarray,
+    g: np.ndarray,
+    F: np.ndarray,
+    mean: np.ndarray,
+    R: np.ndarray,
+    coef: np.ndarray,
     out: np.ndarray,
 ) -> np.ndarray:
     """float32 outputs (b, P, d_out) of one-hidden-layer Erf-nets (:func:`erf_net_numpy`;

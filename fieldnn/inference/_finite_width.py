@@ -107,8 +107,14 @@ def _weighted_shift(logw: np.ndarray, obs: np.ndarray) -> tuple[Any, ...]:
     post_stderr = infl_post.std(axis=0, ddof=1) / np.sqrt(n)
     ess = w.sum() ** 2 / (w**2).sum()
     shape = obs.shape[1:]
-    return (prior.reshape(shape), post.reshape(shape), (post - prior).reshape(shape),
-            stderr.reshape(shape), float(ess), post_stderr.reshape(shape))
+    return (
+        prior.reshape(shape),
+        post.reshape(shape),
+        (post - prior).reshape(shape),
+        stderr.reshape(shape),
+        float(ess),
+        post_stderr.reshape(shape),
+    )
 
 
 @dataclass(frozen=True)
@@ -196,14 +202,17 @@ def conditional_second_moment_sampled(
     if phi.ndim != 1 or not np.all(np.isfinite(phi)):
         raise ArgumentError("phi1", "must be a finite 1-d array of observed outputs")
     n_samples, chunk_size, gen = _sampling_arguments(n_samples, chunk_size, rng)
-    G_hat = np.concatenate([
-        _readout_covariance(mlp, z)[:, 0, 0]
-        for z in _hidden_samples(mlp, X, n_samples, gen, chunk_size)
-    ])
+    G_hat = np.concatenate(
+        [
+            _readout_covariance(mlp, z)[:, 0, 0]
+            for z in _hidden_samples(mlp, X, n_samples, gen, chunk_size)
+        ]
+    )
     if np.any(G_hat <= 0) and np.any(phi == 0):
         raise UnsupportedError(
-            "phi1", "some sampled networks have an exactly zero output variance at x (dead "
-            "units with C_b = 0): conditioning on φ1 = 0 would hit their point mass"
+            "phi1",
+            "some sampled networks have an exactly zero output variance at x (dead "
+            "units with C_b = 0): conditioning on φ1 = 0 would hit their point mass",
         )
     rows = []
     safe = np.where(G_hat > 0, G_hat, 1.0)
@@ -305,9 +314,7 @@ def hidden_kernel_posterior(
         logw.append(_log_likelihood(*_readout_eigh(_readout_covariance(mlp, z[:, :p])), y))
         zb = z[:, p:]
         obs.append(np.matmul(zb, np.swapaxes(zb, 1, 2)) / z.shape[-1])
-    prior, post, shift, stderr, ess, _ = _weighted_shift(
-        np.concatenate(logw), np.concatenate(obs)
-    )
+    prior, post, shift, stderr, ess, _ = _weighted_shift(np.concatenate(logw), np.concatenate(obs))
     return HiddenKernelPosterior(prior, post, shift, stderr, int(mlp.widths[-2]), ess, n_samples)
 
 
@@ -425,5 +432,4 @@ def sampled_posterior(
     w = w / w.sum()
     dev = m_all - mean
     cov = np.einsum("b,bpq->pq", w, c_all) + np.einsum("b,bpi,bqi->pq", w, dev, dev) / y.shape[1]
-    return SampledPosterior(mean, mean_se, 0.5 * (cov + cov.T), int(mlp.widths[-2]), ess,
-                            n_samples)
+    return SampledPosterior(mean, mean_se, 0.5 * (cov + cov.T), int(mlp.widths[-2]), ess, n_samples)

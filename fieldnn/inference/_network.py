@@ -70,8 +70,9 @@ class MLPSpec:
         act = mlp.activation
         if getattr(act, "normalised", False):
             raise UnsupportedError(
-                "mlp", f"activation {act.name!r} depends on the pre-activation variance; "
-                "explicit training supports unnormalised activations only"
+                "mlp",
+                f"activation {act.name!r} depends on the pre-activation variance; "
+                "explicit training supports unnormalised activations only",
             )
         C_W = np.asarray(_per_layer(tuple(mlp.C_W), "C_W", depth))
         C_b = np.asarray(_per_layer(tuple(mlp.C_b), "C_b", depth))
@@ -81,8 +82,10 @@ class MLPSpec:
         return input_points(X, argument, d_in=self.widths[0])
 
     def learning_rates(self, lambda_b: Any, lambda_W: Any) -> tuple[np.ndarray, np.ndarray]:
-        return (np.asarray(_per_layer(lambda_b, "lambda_b", self.depth)),
-                np.asarray(_per_layer(lambda_W, "lambda_W", self.depth)))
+        return (
+            np.asarray(_per_layer(lambda_b, "lambda_b", self.depth)),
+            np.asarray(_per_layer(lambda_W, "lambda_W", self.depth)),
+        )
 
 
 @dataclass
@@ -233,6 +236,7 @@ def check_finite(losses: np.ndarray, learning_rate: float) -> None:
     """Raise (naming ``learning_rate``) as soon as a loss overflows: GD has diverged."""
     if not np.all(np.isfinite(losses)) or np.any(losses > 1e150):
         raise ArgumentError(
-            "learning_rate", f"gradient descent diverged at learning_rate = {learning_rate}; "
-            "it must be below 2/λ_max(H) (H: the NTK on the training inputs)"
+            "learning_rate",
+            f"gradient descent diverged at learning_rate = {learning_rate}; "
+            "it must be below 2/λ_max(H) (H: the NTK on the training inputs)",
         )

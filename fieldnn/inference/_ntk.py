@@ -96,10 +96,12 @@ def empirical_ntk(
     chunk_size = positive_int(chunk_size, "chunk_size")
     lb, lw = spec.learning_rates(lambda_b, lambda_W)
     gen = as_generator(rng)
-    H = np.concatenate([
-        _batched_ntk(spec, init_parameters(spec, min(chunk_size, n_nets - s), gen), XA, lb, lw)
-        for s in range(0, n_nets, chunk_size)
-    ])  # (R, d_out, P, d_out, P)
+    H = np.concatenate(
+        [
+            _batched_ntk(spec, init_parameters(spec, min(chunk_size, n_nets - s), gen), XA, lb, lw)
+            for s in range(0, n_nets, chunk_size)
+        ]
+    )  # (R, d_out, P, d_out, P)
     if spec.widths[-1] == 1:
         return H[:, 0, :, 0, :]
     return H.transpose(0, 2, 4, 1, 3)

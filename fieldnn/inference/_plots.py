@@ -67,8 +67,16 @@ def plot_replica_bands(
         ax.plot(x, m + s, "k:", lw=1)
         ax.plot(x, m - s, "k:", lw=1)
     err = np.sqrt(np.clip(np.diag(result.C_Y), 0, None))
-    ax.errorbar(result.X_train[:, coordinate], result.Y[:, output], yerr=err, fmt="o",
-                color="C3", ms=4, capsize=2, label="data")
+    ax.errorbar(
+        result.X_train[:, coordinate],
+        result.Y[:, output],
+        yerr=err,
+        fmt="o",
+        color="C3",
+        ms=4,
+        capsize=2,
+        label="data",
+    )
     ax.set_xlabel(f"$x_{{{coordinate}}}$")
     ax.set_ylabel("$f(x)$")
     ax.set_title(f"{result.posterior.shape[0]} replicas, widths {list(result.widths)}")
@@ -80,10 +88,21 @@ def plot_conditional_moment(result: Any, ax: Any = None) -> Any:
     r"""Sampled :math:`\langle\phi_2^2\mid\phi_1^{\mathrm{obs}}\rangle` against the NLO
     formula, from a :class:`ConditionalSecondMoment`; returns the axes."""
     ax = _axes(ax)
-    ax.errorbar(result.phi1, result.sampled, yerr=result.stderr, fmt="o", ms=4, capsize=2,
-                label=f"importance-weighted samples, n = {result.width}")
-    ax.plot(result.phi1, result.predicted, "k-",
-            label=r"$G + \frac{1}{2}((\phi_1^{\mathrm{obs}})^2 - G)\,V/(nG^2)$")
+    ax.errorbar(
+        result.phi1,
+        result.sampled,
+        yerr=result.stderr,
+        fmt="o",
+        ms=4,
+        capsize=2,
+        label=f"importance-weighted samples, n = {result.width}",
+    )
+    ax.plot(
+        result.phi1,
+        result.predicted,
+        "k-",
+        label=r"$G + \frac{1}{2}((\phi_1^{\mathrm{obs}})^2 - G)\,V/(nG^2)$",
+    )
     ax.axhline(result.G, color="k", ls=":", lw=1, label=r"$G$")
     ax.set_xlabel(r"$\phi_1^{\mathrm{obs}}$")
     ax.set_ylabel(r"$\langle\phi_2^2\mid\phi_1^{\mathrm{obs}}\rangle$")

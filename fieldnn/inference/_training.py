@@ -95,8 +95,14 @@ class ReplicaEnsemble:
         """:func:`gradient_flow_prediction` for this training (same t, η, λ's and C_Y):
         mean (Q, d_out), covariance (Q, Q)."""
         return gradient_flow_prediction(
-            mlp, self.X_train, self.Y, self.X_test, t=self.t,
-            lambda_b=list(self.lambda_b), lambda_W=list(self.lambda_W), C_Y=self.C_Y,
+            mlp,
+            self.X_train,
+            self.Y,
+            self.X_test,
+            t=self.t,
+            lambda_b=list(self.lambda_b),
+            lambda_W=list(self.lambda_W),
+            C_Y=self.C_Y,
             learning_rate=self.learning_rate,
         )
 
@@ -113,7 +119,6 @@ class ReplicaEnsemble:
         d = np.diag(cov)
         var = (np.outer(d, d) + cov**2) / (d_out * (R - 1))
         return z_mean, (self.cov() - cov) / np.sqrt(var)
-
 
     def flow_distance(self, mlp: Any) -> dict[str, float]:
         r"""Distances of the trained ensemble to the infinite-width prediction (width scans).
@@ -240,15 +245,32 @@ def train_replicas(
     prior = forward(spec, params, XB)[0][-1]
     prior_train = forward(spec, params, XA)[0][-1]
     losses = gradient_descent(
-        spec, params, XA, replicas, steps=steps, learning_rate=learning_rate,
-        lambda_b=lb, lambda_W=lw,
+        spec,
+        params,
+        XA,
+        replicas,
+        steps=steps,
+        learning_rate=learning_rate,
+        lambda_b=lb,
+        lambda_W=lw,
     )
     return ReplicaEnsemble(
-        X_train=XA, Y=y, C_Y=C, replicas=replicas, X_test=XB,
-        prior=prior, posterior=forward(spec, params, XB)[0][-1],
-        prior_train=prior_train, posterior_train=forward(spec, params, XA)[0][-1],
-        losses=losses, widths=spec.widths, steps=steps, learning_rate=learning_rate,
-        lambda_b=lb, lambda_W=lw, t=learning_rate * steps,
+        X_train=XA,
+        Y=y,
+        C_Y=C,
+        replicas=replicas,
+        X_test=XB,
+        prior=prior,
+        posterior=forward(spec, params, XB)[0][-1],
+        prior_train=prior_train,
+        posterior_train=forward(spec, params, XA)[0][-1],
+        losses=losses,
+        widths=spec.widths,
+        steps=steps,
+        learning_rate=learning_rate,
+        lambda_b=lb,
+        lambda_W=lw,
+        t=learning_rate * steps,
         provenance={
             "rng": rng if isinstance(rng, int) else None,
             "draw_order": "replicas, then W^(1), b^(1), W^(2), ...",

@@ -189,8 +189,10 @@ def test_deep_mlp_moments_are_exact_finite_width(act, widths, cw, within_sigma) 
     x = np.array([[0.8, -0.6]])[:, : widths[0]]
     mlp = MLP(act, widths=widths, C_W=cw, C_b=0.0)
     est = estimate_correlators(mlp, x, 200_000, orders=(2, 4, 6), rng=12, chunk_size=10_000)
-    exact = {n: exact_single_input_moment(x[0], widths, C_W=cw, order=n, activation=act)
-             for n in (2, 4, 6)}
+    exact = {
+        n: exact_single_input_moment(x[0], widths, C_W=cw, order=n, activation=act)
+        for n in (2, 4, 6)
+    }
     for n in (2, 4, 6):
         within_sigma(est.full(n).ravel(), exact[n], est.stderr(n, connected=False).ravel())
     # the Gaussian (infinite-width) value 3 K² of the fourth moment is rejected
@@ -227,8 +229,14 @@ def test_large_mean_outputs_connected_parts_to_high_precision() -> None:
     x, y = f[:, 0], f[:, 1]
     E = np.mean
     naive = (
-        E(x * x * y * y) - 2 * E(x) * E(x * y * y) - 2 * E(y) * E(x * x * y)
-        - E(x * x) * E(y * y) - 2 * E(x * y) ** 2 + 2 * E(x) ** 2 * E(y * y)
-        + 2 * E(y) ** 2 * E(x * x) + 8 * E(x) * E(y) * E(x * y) - 6 * E(x) ** 2 * E(y) ** 2
+        E(x * x * y * y)
+        - 2 * E(x) * E(x * y * y)
+        - 2 * E(y) * E(x * x * y)
+        - E(x * x) * E(y * y)
+        - 2 * E(x * y) ** 2
+        + 2 * E(x) ** 2 * E(y * y)
+        + 2 * E(y) ** 2 * E(x * x)
+        + 8 * E(x) * E(y) * E(x * y)
+        - 6 * E(x) ** 2 * E(y) ** 2
     )
     assert abs(naive - k4) > 0.1 * abs(k4)

@@ -57,8 +57,11 @@ def test_compiled_kernels_are_bitwise_the_numpy_reference() -> None:
     want = f32.erf_net_numpy(g, F, mean, R, coef, np.empty((4, 7, 2), dtype=np.float32))
     assert np.array_equal(got, want)
     h = erf(np.einsum("bjk,kp->bpj", g, F.astype(np.float64)) + mean[:, None])
-    exact = (coef[0] * np.einsum("boj,bpj->bpo", R[:, :, :305], h) + coef[1] * R[:, None, :, 305]
-             + (coef[2] + coef[3] * h.sum(axis=2))[:, :, None])
+    exact = (
+        coef[0] * np.einsum("boj,bpj->bpo", R[:, :, :305], h)
+        + coef[1] * R[:, None, :, 305]
+        + (coef[2] + coef[3] * h.sum(axis=2))[:, :, None]
+    )
     assert np.abs(got - exact).max() < 1e-5
     a = f32.standard_normals(np.random.SFC64(8), np.empty(60_000))
     assert np.array_equal(a, f32.standard_normals_numpy(np.random.SFC64(8), np.empty(60_000)))
@@ -148,8 +151,9 @@ def test_float32_samples_do_not_depend_on_threads_or_numba(run_without_numba) ->
 def test_float32_correlators_match_exact_finite_width(width, X, d_out, within_sigma) -> None:
     """One and two species (the readout of these narrow nets is fused into the kernel)."""
     net = SingleLayerNet("erf", width=width, sigma_w2=1.5, sigma_b2=0.5, d_out=d_out)
-    est = estimate_correlators(net, X, 100_000, orders=(2, 4, 6), rng=5, chunk_size=5000,
-                               dtype=np.float32)
+    est = estimate_correlators(
+        net, X, 100_000, orders=(2, 4, 6), rng=5, chunk_size=5000, dtype=np.float32
+    )
     assert est.provenance["dtype"] == "float32"
     for n in (2, 4, 6):
         within_sigma(est.connected(n), net.exact_connected(X, n), est.stderr(n))

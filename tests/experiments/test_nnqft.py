@@ -184,7 +184,6 @@ def test_long_experiments_keep_partial_results_on_failure(monkeypatch) -> None:
     assert any("partial_result" in note for note in info.value.__notes__)
 
 
-
 def test_rg_flow_keeps_partial_results(monkeypatch) -> None:
     """An interruption at the third cutoff of rg_flow keeps the first two λ̄ values."""
     real, calls = _nnqft_rg.measure_lambda, []

@@ -106,8 +106,9 @@ def test_errors():
     with pytest.raises(UnsupportedError, match="mlp"):
         conditional_second_moment_sampled(MLP("relu", [1, 1]), [1.0], [0.5])
     with pytest.raises(UnsupportedError, match="phi1"):
-        conditional_second_moment_sampled(MLP("relu", [1, 2, 2], C_b=0.0), [1.0], [0.0],
-                                          n_samples=2000)
+        conditional_second_moment_sampled(
+            MLP("relu", [1, 2, 2], C_b=0.0), [1.0], [0.0], n_samples=2000
+        )
 
 
 def test_sampled_posterior_tends_to_the_gp_posterior_like_one_over_n():

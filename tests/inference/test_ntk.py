@@ -77,8 +77,9 @@ def test_empirical_ntk_mean_is_the_forward_recursion(name, C_W, C_b):
     mean = H.mean(axis=0)
     for i in range(2):
         assert np.max(se[..., i, i] / theta) < 0.05  # the comparison is informative
-        np.testing.assert_array_less(np.abs(mean[..., i, i] - theta),
-                                     4.5 * se[..., i, i] + 2.0 / n * np.abs(theta))
+        np.testing.assert_array_less(
+            np.abs(mean[..., i, i] - theta), 4.5 * se[..., i, i] + 2.0 / n * np.abs(theta)
+        )
     # different output neurons: zero mean
     np.testing.assert_array_less(np.abs(mean[..., 0, 1]), 4.5 * se[..., 0, 1] + 1e-12)
 
@@ -92,8 +93,9 @@ def test_empirical_ntk_draws_and_errors():
     # chunks draw their networks one after the other from the same generator
     gen = np.random.default_rng(3)
     parts = [empirical_ntk(mlp, X, 2, rng=gen) for _ in range(3)]
-    np.testing.assert_array_equal(empirical_ntk(mlp, X, 6, rng=3, chunk_size=2),
-                                  np.concatenate(parts))
+    np.testing.assert_array_equal(
+        empirical_ntk(mlp, X, 6, rng=3, chunk_size=2), np.concatenate(parts)
+    )
     assert not np.array_equal(parts[0], parts[1])
     with pytest.raises(ArgumentError, match="n_nets"):
         empirical_ntk(mlp, X, 0)
@@ -103,4 +105,3 @@ def test_empirical_ntk_draws_and_errors():
         empirical_ntk(mlp, X, lambda_W=[1.0, 2.0, 3.0])
     with pytest.raises(UnsupportedError, match="mlp"):
         empirical_ntk(MLP("gauss", [1, 8, 1]), X)
-

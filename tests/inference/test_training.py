@@ -59,8 +59,9 @@ def test_backprop_against_finite_differences():
         return 0.5 * np.sum((z[-1] - Y) ** 2)
 
     h = 1e-6
-    fd = np.array([(loss(theta + h * e) - loss(theta - h * e)) / (2 * h)
-                   for e in np.eye(theta.size)])
+    fd = np.array(
+        [(loss(theta + h * e) - loss(theta - h * e)) / (2 * h) for e in np.eye(theta.size)]
+    )
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
 
 
@@ -68,15 +69,21 @@ def test_vectorised_training_equals_one_network_at_a_time():
     mlp = MLP("tanh", [1, 16, 16, 1], C_W=1.5, C_b=0.1)
     spec = net.MLPSpec.of(mlp)
     params = net.init_parameters(spec, 3, np.random.default_rng(0))
-    singles = [net.Parameters([w[k : k + 1].copy() for w in params.W],
-                              [b[k : k + 1].copy() for b in params.b]) for k in range(3)]
+    singles = [
+        net.Parameters(
+            [w[k : k + 1].copy() for w in params.W], [b[k : k + 1].copy() for b in params.b]
+        )
+        for k in range(3)
+    ]
     Y = np.random.default_rng(1).standard_normal((3, len(XA), 1))
     lam = np.ones(3)
-    net.gradient_descent(spec, params, XA, Y, steps=20, learning_rate=0.05, lambda_b=lam,
-                         lambda_W=lam)
+    net.gradient_descent(
+        spec, params, XA, Y, steps=20, learning_rate=0.05, lambda_b=lam, lambda_W=lam
+    )
     for k, p in enumerate(singles):
-        net.gradient_descent(spec, p, XA, Y[k], steps=20, learning_rate=0.05, lambda_b=lam,
-                             lambda_W=lam)
+        net.gradient_descent(
+            spec, p, XA, Y[k], steps=20, learning_rate=0.05, lambda_b=lam, lambda_W=lam
+        )
         for a, b in zip(p.W + p.b, params.W + params.b, strict=True):
             np.testing.assert_allclose(a[0], b[k], rtol=1e-12, atol=1e-14)
 
@@ -111,13 +118,12 @@ def test_replica_draws_have_the_data_covariance():
 XW = np.array([[-2.0], [-0.7], [0.7], [2.0]])
 YW = np.sin(1.5 * XW[:, 0])
 XT = np.linspace(-2.5, 2.5, 6)[:, None]
-C_W_DATA = 0.02 * np.exp(-np.subtract.outer(XW[:, 0], XW[:, 0]) ** 2)
+C_W_DATA = 0.02 * np.exp(-(np.subtract.outer(XW[:, 0], XW[:, 0]) ** 2))
 
 
 def test_wide_replica_ensemble_matches_gradient_flow():
     mlp = MLP("erf", [1, 256, 1], C_W=1.5, C_b=0.5)
-    res = train_replicas(mlp, XW, YW, C_W_DATA, 300, steps=100, learning_rate=0.2, rng=7,
-                         X_test=XT)
+    res = train_replicas(mlp, XW, YW, C_W_DATA, 300, steps=100, learning_rate=0.2, rng=7, X_test=XT)
     assert res.prior.shape == (300, 6, 1) and res.losses.shape == (101, 300)
     assert res.t == pytest.approx(20.0)
     # prior: the GP with kernel K (mean 0, covariance K)
@@ -161,8 +167,9 @@ def test_replica_ensembles_approach_gradient_flow_with_width():
     dist = []
     for n in (32, 96, 256):
         mlp = MLP("tanh", [1, n, n, 1], C_W=1.5, C_b=0.5)
-        res = train_replicas(mlp, XW, YW, C_W_DATA, 200, steps=100, learning_rate=0.1, rng=n,
-                             X_test=XT)
+        res = train_replicas(
+            mlp, XW, YW, C_W_DATA, 200, steps=100, learning_rate=0.1, rng=n, X_test=XT
+        )
         z_mean, z_cov = res.flow_zscores(mlp)
         dist.append(res.flow_distance(mlp)["mean_distance"])
     assert dist[-1] < dist[0]

@@ -92,9 +92,7 @@ def test_matching_against_m_dimensional_integration(m):
     assert np.all(np.abs(r1) < 0.5 * v_over_n**2 * 10)
     np.testing.assert_allclose(r2 / r1, 4.0, rtol=0.05)
     # the seed's 1/γ(2) misses by (m+2) V/(2 n G) at first order
-    np.testing.assert_allclose(
-        seed_residuals[0], -(m + 2) * v_over_n / (2 * g_val), rtol=0.05
-    )
+    np.testing.assert_allclose(seed_residuals[0], -(m + 2) * v_over_n / (2 * g_val), rtol=0.05)
 
 
 @pytest.mark.parametrize("m", [2, 3])
@@ -134,8 +132,10 @@ def test_symbolic_engine_reproduces_the_matching(m):
 
     def restore(expr, legs):
         poly = sp.Poly(sp.expand(expr), lam)
-        return sum(coef * (-g4 / 8) ** k * g2 ** -(sp.Rational(legs, 2) + 2 * k)
-                   for (k,), coef in poly.terms())
+        return sum(
+            coef * (-g4 / 8) ** k * g2 ** -(sp.Rational(legs, 2) + 2 * k)
+            for (k,), coef in poly.terms()
+        )
 
     two = th.correlator((1, 1), order=1).zero_dim()
     labels = (1, 1, 1, 1) if m == 1 else (1, 1, 2, 2)

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import math
 import sys
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from ._erf_four import checked_njit, run_split
+from . import _erf_four
+from ._erf_four import checked_njit
 from .activations import Activation
 
 __all__ = ["layer_step"]
@@ -54,16 +56,21 @@ def _first_pass(
     d1: np.ndarray,
     d2: np.ndarray,
     K: np.ndarray,
+    T: np.ndarray,
+    cw: float,
     square: bool,
+    with_theta: bool,
     lo: int,
     hi: int,
     U: np.ndarray,
     V: np.ndarray,
+    W: np.ndarray,
 ) -> None:
     """Rows lo..hi − 1 of the arguments of the inverse trigonometric functions. ``kind`` 0
     (relu family): U = cos θ (as :func:`~fieldnn.kernels.activations._cos_theta`); 1 (erf):
     U = the clipped arcsin argument of ``_erf_pair``, V = √(min(gap, 1)/2) of its tail form
-    where ``|arg|`` > 0.9, else 0. U, V are packed by rows: entries j ≥ i of a square block
+    where ``|arg|`` > 0.9, else −1, and (``with_theta``) W = C_W⟨σ'σ'⟩Θ, the last term of Θ'
+    (no inverse function in it). U, V, W are packed by rows: entries j ≥ i of a square block
     (at i·P − i(i + 1)/2 + j), all entries otherwise (at i·P + j)."""
     P2 = K.shape[1]
     for i in range(lo, hi):
@@ -82,9 +89,13 @@ def _first_pass(
                 U[at] = min(max(c, -1.0), 1.0)
             else:
                 big = max(1.0 + 2.0 * k11, 1.0 + 2.0 * k22)
-                m = 1.0 if big < 1e150 else big
-                p, q, r, e = k11 / m, k22 / m, k12 / m, 1.0 / m
-                root = math.sqrt((e + 2.0 * p) * (e + 2.0 * q))
+                if big < 1e150:  # m = 1: the divisions by m are exact, skip them
+                    m, p, q, r, e = 1.0, k11, k22, k12, 1.0
+                else:
+                    m = big
+                    p, q, r, e = k11 / m, k22 / m, k12 / m, 1.0 / m
+                prod = (e + 2.0 * p) * (e + 2.0 * q)
+                root = math.sqrt(prod)
                 arg = 2.0 * r / root
                 U[at] = min(max(arg, -1.0), 1.0)
                 if abs(arg) > 0.9:
@@ -92,7 +103,14 @@ def _first_pass(
                     gap = det / (root * (root + 2.0 * abs(r)))
                     V[at] = math.sqrt(0.5 * min(gap, 1.0))
                 else:
-                    V[at] = 0.0
+                    V[at] = -1.0
+                if with_theta:
+                    if m == 1.0:  # (1 + 2 k11)(1 + 2 k22) is prod, the divisions exact
+                        dd = (4.0 / math.pi) / math.sqrt(prod - 4.0 * r * r)
+                    else:
+                        det = ((1.0 + 2.0 * k11) / m) * ((1.0 + 2.0 * k22) / m) - 4.0 * r * r
+                        dd = (4.0 / math.pi) / m / math.sqrt(det)
+                    W[at] = cw * dd * T[i, j]
 
 
 def _second_pass(
@@ -104,6 +122,7 @@ def _second_pass(
     T: np.ndarray,
     U: np.ndarray,
     V: np.ndarray,
+    W: np.ndarray,
     cw: float,
     cb: float,
     lw: float,
@@ -117,7 +136,8 @@ def _second_pass(
 ) -> None:
     """Rows lo..hi − 1 of K' (and Θ' if ``with_theta``) from the inverse trigonometric values:
     relu family U = θ = arccos c, V = φ = arccos(−c); erf U = arcsin(arg), V = arcsin of the
-    tail argument. A square block fills j ≥ i and the mirror image."""
+    tail argument (negative: no tail), W = C_W⟨σ'σ'⟩Θ. A square block fills j ≥ i and the
+    mirror image."""
     a = slope
     P2 = K.shape[1]
     for i in range(lo, hi):
@@ -154,24 +174,21 @@ def _second_pass(
                         hh = h1 * h2
                     dd = a * a + a * (1.0 - a) * (h1 + h2) + (1.0 - a) ** 2 * hh
             else:
-                big = max(1.0 + 2.0 * k11, 1.0 + 2.0 * k22)
-                m = 1.0 if big < 1e150 else big
-                p, q, r, e = k11 / m, k22 / m, k12 / m, 1.0 / m
-                arg = 2.0 * r / math.sqrt((e + 2.0 * p) * (e + 2.0 * q))
-                if abs(arg) > 0.9:
-                    tail = 1.0 - (4.0 / math.pi) * V[at]
-                    ss = tail if arg > 0.0 else -tail
+                tail_arg = V[at]
+                if tail_arg >= 0.0:  # |arg| > 0.9: U = arcsin(arg) has the sign of arg
+                    tail = 1.0 - (4.0 / math.pi) * tail_arg
+                    ss = tail if U[at] > 0.0 else -tail
                 else:
                     ss = (2.0 / math.pi) * U[at]
-                if with_theta:
-                    det = ((1.0 + 2.0 * k11) / m) * ((1.0 + 2.0 * k22) / m) - 4.0 * r * r
-                    dd = (4.0 / math.pi) / m / math.sqrt(det)
             knew = cb + cw * ss
             K_out[i, j] = knew
             if square:
                 K_out[j, i] = knew
             if with_theta:
-                tnew = lb + lw * ss + cw * dd * T[i, j]
+                if kind == 0:
+                    tnew = lb + lw * ss + cw * dd * T[i, j]
+                else:
+                    tnew = lb + lw * ss + W[at]
                 T_out[i, j] = tnew
                 if square:
                     T_out[j, i] = tnew
@@ -226,6 +243,35 @@ def _probe() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return d, K, 1.0 + np.abs(K)
 
 
+@lru_cache(maxsize=16)
+def _row_owner(P1: int, P2: int, triangle: bool) -> np.ndarray:
+    """Row of each of ≤ 4096 equal-cost work units (entries j ≥ i of a square block, else
+    all entries), for :func:`~fieldnn.kernels._erf_four.run_split`; cached per shape."""
+    cost = np.cumsum(np.arange(P1, 0, -1) if triangle else np.full(P1, P2)).astype(float)
+    units = int(min(cost[-1], 4096))
+    owner = np.searchsorted(cost, (np.arange(units) + 0.5) * (cost[-1] / units), "right")
+    owner.flags.writeable = False
+    return owner
+
+
+def _split_rows(call: Any, P1: int, P2: int, triangle: bool, per_entry: float) -> None:
+    """``call(lo, hi)`` on row ranges covering 0..P1 − 1, on several threads from
+    :data:`~fieldnn.kernels._erf_four.BREAK_EVEN` units of work (``per_entry`` per entry),
+    each row written by one thread; below it one call, with no further set-up."""
+    entries = P1 * (P1 + 1) // 2 if triangle else P1 * P2
+    if per_entry * entries < _erf_four.BREAK_EVEN or _erf_four.thread_count() == 1:
+        call(0, P1)
+        return
+    owner = _row_owner(P1, P2, triangle)
+    units = owner.size
+
+    # a range of units covers the rows from its first unit's row to the next range's
+    def run(lo: int, hi: int) -> None:
+        call(0 if lo == 0 else int(owner[lo]), P1 if hi == units else int(owner[hi]))
+
+    _erf_four.run_split(run, owner, per_entry * entries)
+
+
 def _compiled_step(
     loops: tuple[Any, Any],
     kind: tuple[int, float],
@@ -246,23 +292,17 @@ def _compiled_step(
     T_in = np.ascontiguousarray(T) if with_theta else K
     size = P1 * (P1 + 1) // 2 if square else P1 * P2  # packed rows (j ≥ i if square)
     U, V = np.empty(size), np.empty(size)
+    W = np.empty(size) if with_theta and kind[0] == _ERF else U
     K_out = np.empty((P1, P2))
     T_out = np.empty((P1, P2)) if with_theta else K_out
     cw, cb, lw, lb = coefficients
-
-    # work units spread over the rows by cost; a range of units covers the rows from its
-    # first unit's row to the next range's (each row written by one thread)
-    def split(call: Any, triangle: bool, per_entry: float) -> None:
-        cost = np.cumsum(np.arange(P1, 0, -1) if triangle else np.full(P1, P2))
-        units = int(min(cost[-1], 4096))
-        owner = np.searchsorted(cost, (np.arange(units) + 0.5) * (cost[-1] / units), "right")
-
-        def run(lo: int, hi: int) -> None:
-            call(0 if lo == 0 else int(owner[lo]), P1 if hi == units else int(owner[hi]))
-
-        run_split(run, owner, per_entry * float(cost[-1]))
-
-    split(lambda lo, hi: first(kind[0], d1, d2, K, square, lo, hi, U, V), square, 1.0)
+    _split_rows(
+        lambda lo, hi: first(kind[0], d1, d2, K, T_in, cw, square, with_theta, lo, hi, U, V, W),
+        P1,
+        P2,
+        square,
+        1.0,
+    )
     if kind[0] == _RELU:
         np.negative(U, out=V)
         np.arccos(V, out=V)  # φ = arccos(−c)
@@ -270,9 +310,9 @@ def _compiled_step(
             np.arccos(U, out=U)  # θ = arccos c
     else:
         np.arcsin(U, out=U)
-        near = np.flatnonzero(V)  # the tail form's arguments (|arg| > 0.9), usually few
+        near = np.flatnonzero(V >= 0.0)  # the tail form's arguments (|arg| > 0.9), usually few
         V[near] = np.arcsin(V[near])
-    split(
+    _split_rows(
         lambda lo, hi: second(
             kind[0],
             kind[1],
@@ -282,6 +322,7 @@ def _compiled_step(
             T_in,
             U,
             V,
+            W,
             cw,
             cb,
             lw,
@@ -293,6 +334,8 @@ def _compiled_step(
             K_out,
             T_out,
         ),
+        P1,
+        P2,
         square,
         2.0,
     )

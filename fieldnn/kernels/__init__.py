@@ -10,6 +10,8 @@ Public names (re-exported here once):
   :func:`single_layer_kernel`
 * O(1/n) NTK statistics of deep MLPs: :func:`ntk_fluctuations`, :class:`NTKFluctuations`
 * dNTK statistics of deep MLPs: :func:`dntk_statistics`, :class:`DNTKStatistics`
+* single-input cumulants of deep MLPs to O(1/n²): :func:`single_input_cumulants`,
+  :class:`SingleInputCumulants`
 """
 
 # dNTK–preactivation cross-correlations P, Q of deep MLPs
@@ -19,6 +21,10 @@ from ._dntk import dntk_statistics as dntk_statistics
 # O(1/n) NTK statistics of deep MLPs (NLO mean, variance A, B, cross-correlations D, F)
 from ._ntk_fluctuations import NTKFluctuations as NTKFluctuations
 from ._ntk_fluctuations import ntk_fluctuations as ntk_fluctuations
+
+# single-input K, V and the six-point vertex U of deep MLPs to O(1/n^2)
+from ._single_input_nnlo import SingleInputCumulants as SingleInputCumulants
+from ._single_input_nnlo import single_input_cumulants as single_input_cumulants
 
 # activation registry
 from .activations import KNOWN_ACTIVATIONS as KNOWN_ACTIVATIONS

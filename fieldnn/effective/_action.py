@@ -379,7 +379,8 @@ def effective_action(
         * ``SingleLayerNet``: exact finite-width cumulants (G2 = K exactly, G4c ∝ 1/N,
           G6c ∝ 1/N²); orders 1 and 2.
         * ``MLP``: K, the 1/n kernel correction K^{1} and V from the deep recursions
-          (n = n_{L−1}); order 1 only.
+          (n = n_{L−1}); order 2 at one input only (P = 1: K^{2}/n², V^{1}/n² and the
+          six-point vertex U/n² of :func:`~fieldnn.kernels.single_input_cumulants`).
         * ``CorrelatorEstimate``, or a list of independent ones (different seeds): sampled
           connected correlators (orders (2, 4[, 6])), averaged over the list; with two or more
           the standard error of every coupling is the jackknife over the list
@@ -401,8 +402,8 @@ def effective_action(
     Raises
     ------
     UnsupportedError
-        ``order`` the source cannot supply (an MLP at order 2, an estimate without 6-point
-        functions), or tensors too large for order 2.
+        ``order`` the source cannot supply (an estimate without 6-point functions), an MLP at
+        order 2 on several inputs (naming ``X``), or tensors too large for order 2.
     ArgumentError
         Duplicated or nearly coincident inputs (singular kernel; the rows are named).
 

@@ -109,26 +109,70 @@ def from_single_layer(net: Any, X: Any, order: int) -> Correlators:
     return Correlators(two, four, six, P, d, f"exact single-layer cumulants ({net!r})")
 
 
+def _pairing_six(c: float, d: int) -> np.ndarray:
+    """c Σ over the 15 pairings of six output indices of Π δ (one input, d outputs)."""
+    e = np.eye(d)
+    t = np.zeros((d,) * 6)
+    letters = "abcdef"
+    for pairing in _pairings(list(range(6))):
+        spec = ",".join(letters[i] + letters[j] for i, j in pairing)
+        t += np.einsum(f"{spec}->{letters}", e, e, e)
+    return c * t
+
+
+def _pairings(items: list[int]) -> list[list[tuple[int, int]]]:
+    if not items:
+        return [[]]
+    first, rest = items[0], items[1:]
+    return [
+        [(first, b), *p] for k, b in enumerate(rest) for p in _pairings(rest[:k] + rest[k + 1 :])
+    ]
+
+
 def from_mlp(mlp: Any, X: Any, order: int) -> Correlators:
-    """K, K^{1}/n and V/n of the deep recursions (n = n_{L-1}): order 1 only."""
-    if order != 1:
-        raise UnsupportedError(
-            "order",
-            f"an MLP supplies K, K^{{1}}/n and V/n (first order in 1/n) but not the O(1/n^2) "
-            f"four-point and the six-point functions; use order=1, got order={order}",
-        )
+    """K, K^{1}/n and V/n of the deep recursions (n = n_{L-1}); at one input and order 2 also
+    K^{2}/n², V^{1}/n² and the six-point vertex U/n²
+    (:func:`~fieldnn.kernels.single_input_cumulants`)."""
     from ..kernels.deep import nlo_kernel_correction
 
     X = input_points(X, "X", d_in=mlp.d_in)
     check_distinct_rows(X)
     P, d = X.shape[0], mlp.d_out
     n = mlp.widths[-2]
+    e = np.eye(d)
+    if order >= 2:
+        if P != 1:
+            raise UnsupportedError(
+                "X",
+                f"order=2 from an MLP is built for one input only (P = 1), got P = {P}: at several "
+                "inputs the O(1/n^2) four-point function and the six-point vertex need the "
+                "six-index U and rank-6 Gaussian moments, which are not built; use one row of X "
+                "or order=1",
+            )
+        from ..kernels import single_input_cumulants
+
+        check_size(d, order)
+        c = single_input_cumulants(
+            mlp.activation, X[0], C_W=list(mlp.C_W), C_b=list(mlp.C_b), widths=list(mlp.widths)
+        )
+        K, K1, K2, V, V1, U = (float(getattr(c, k)[-1]) for k in ("K", "K1", "K2", "V", "V1", "U"))
+        one = np.ones((1,) * 4)
+        two = {0: K * e, 1: K1 / n * e, 2: K2 / n**2 * e}
+        four = {1: _pairing_four(V / n * one, d), 2: _pairing_four(V1 / n**2 * one, d)}
+        six = {2: _pairing_six(U / n**2, d)}
+        return Correlators(
+            two,
+            four,
+            six,
+            P,
+            d,
+            f"single-input recursions K, K^{{1}}, K^{{2}}, V, V^{{1}}, U at n = {n} ({mlp!r})",
+        )
     K = mlp.kernel(X)
     K1 = nlo_kernel_correction(
         mlp.activation, X, C_W=list(mlp.C_W), C_b=list(mlp.C_b), widths=list(mlp.widths)
     )
     V = mlp.four_point_vertex(X)
-    e = np.eye(d)
     two = {0: np.kron(K, e), 1: np.kron(K1 / n, e)}
     four = {1: _pairing_four(V / n, d)}
     return Correlators(two, four, {}, P, d, f"deep recursions K, K^{{1}}, V at n = {n} ({mlp!r})")

@@ -364,7 +364,7 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     # -- further public entry points ---------------------------------------------------------------
     ("match_quartic", "fnn.match_quartic(0)", AE, ("m", ">= 1")),
     ("match_quartic", "fnn.match_quartic(2.5)", ATE, ("m", "integer")),
-    ("effective_action", "fnn.effective_action(mlp, X, order=2)", UE, ("order", "order=1")),
+    ("effective_action", "fnn.effective_action(mlp, X, order=2)", UE, ("X", "P = 1", "order=1")),
     ("effective_action", "fnn.effective_action(net, X, order=3)", AE, ("order", "1 or 2")),
     ("effective_action", "fnn.effective_action(net, [[0.1], [0.4], [0.1]])",
      AE, ("X", "rows 0 and 2", "singular")),

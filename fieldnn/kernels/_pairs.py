@@ -38,12 +38,14 @@ from typing import Any
 import numpy as np
 
 from . import _erf_four
+from ._closed_pairs import gauss_cdf_derivative_pair, gauss_cdf_pair
 from ._erf_four import checked_njit
+from ._gelu import _CANCELLATION, gelu_derivative_pair, gelu_pair
 from .activations import Activation
 
 __all__ = ["layer_step"]
 
-_RELU, _ERF = 0, 1
+_RELU, _ERF, _GELU, _GAUSS_CDF = 0, 1, 2, 3
 COMPILE_WORTH = 250_000
 """Entries of a block from which :func:`layer_step` loads numba if no one has yet: the NumPy
 path costs ≈ 0.15 µs an entry and layer (P = 1000, depth 10: 1.4 s; P = 500: 0.35 s), numba's
@@ -194,6 +196,145 @@ def _second_pass(
                     T_out[j, i] = tnew
 
 
+def _smooth_layers(
+    kind: int,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray,
+    cw: np.ndarray,
+    cb: np.ndarray,
+    lw: np.ndarray,
+    lb: np.ndarray,
+    square: bool,
+    with_theta: bool,
+    start: int,
+    stop: int,
+    lo: int,
+    hi: int,
+    d1n: np.ndarray,
+    d2n: np.ndarray,
+    flags: np.ndarray,
+) -> tuple[int, int]:
+    """Layers start..stop − 1 of K (and Θ if ``with_theta``) for GELU (``kind`` 2) or Φ (3),
+    in place on rows lo..hi − 1 of K, T (P₁, P₂), the coefficients of layer ℓ at cw[ℓ], ….
+    A square block (d2 is d1) reads entries j ≥ i and writes them and their mirror image; the
+    next variances go to d1n (its diagonal) and, for a cross block, d1n and (rows from 0) d2n
+    from ⟨σσ⟩ at k11 = k22 = k12 (row −1 of the loop: d2; column P₂: d1). Between two layers
+    (one call covers all rows) d1n, d2n are copied to d1, d2; after the last the caller does.
+
+    Every entry is a transcription of :func:`~fieldnn.kernels._gelu._parts` and the closed
+    forms of ``gelu_pair``/``gelu_derivative_pair`` (``gauss_cdf_pair``/…), libm's asin for
+    NumPy's arcsin. Returns (layer, status) after the last layer run: status bit 1, GELU
+    entries where the closed form cancels (flags[i, j] = 1, K and T left unchanged there: the
+    caller computes them by ``gelu_pair``'s conditioned integral); bit 2, a value not finite.
+    The loop stops after any layer with a non-zero status."""
+    P2 = K.shape[1]
+    inv1, inv2 = np.empty(d1.size), np.empty(d2.size)
+    status = 0
+    layer = start
+    while layer < stop:
+        c_w, c_b, l_w, l_b = cw[layer], cb[layer], lw[layer], lb[layer]
+        for i in range(d1.size):
+            inv1[i] = 1.0 / (1.0 + d1[i])
+        for j in range(d2.size):
+            inv2[j] = 1.0 / (1.0 + d2[j])
+        first_row = lo - 1 if (not square and lo == 0) else lo
+        for i in range(first_row, hi):
+            j0 = 0 if (i < 0 or not square) else i
+            j1 = P2 if (i < 0 or square) else P2 + 1
+            for j in range(j0, j1):
+                t = 0.0
+                if i < 0:
+                    k11 = k22 = k12 = d2[j]
+                elif j == P2:
+                    k11 = k22 = k12 = d1[i]
+                else:
+                    k11, k22, k12 = d1[i], d2[j], K[i, j]
+                    if with_theta:
+                        t = T[i, j]
+                # the operations of _parts, less those exact by construction: the larger of
+                # A/m, B/m is 1 and 1/A, 1/B are the same quotients taken once per layer
+                A, B = 1.0 + k11, 1.0 + k22
+                inv_a = inv2[j] if i < 0 else inv1[i]
+                inv_b = inv1[i] if j == P2 else inv2[j]
+                if A >= B:
+                    m, e, a, b = A, inv_a, 1.0, B / A
+                else:
+                    m, e, a, b = B, inv_b, A / B, 1.0
+                c = k12 / m
+                root_ab = math.sqrt(a * b)
+                p, q = k11 / m, k22 / m
+                det = max(p * q - c * c, 0.0)
+                root_d = math.sqrt(e * e + (p + q) * e + det)
+                if c < 0.0:
+                    one_plus = root_d * root_d / (root_ab * (root_ab + abs(c)))
+                    angle = 2.0 * math.asin(math.sqrt(0.5 * min(one_plus, 2.0))) / _TWO_PI
+                else:
+                    angle = 0.25 + math.asin(min(max(c / root_ab, -1.0), 1.0)) / _TWO_PI
+                bad = False
+                dd = 0.0
+                if kind == _GELU:
+                    n = det + c * c * (inv_a + inv_b)
+                    tail = m * (n / root_d) / _TWO_PI
+                    ss = k12 * angle + tail
+                    bad = k12 < 0.0 and abs(tail) > _CANCELLATION * abs(ss)
+                    if with_theta:
+                        first = p + m * det
+                        second = q + m * det
+                        first = first if b == 1.0 else first / b
+                        second = second if a == 1.0 else second / a
+                        big_m = 3.0 * e + first * e + second * e
+                        dd = angle + (c / root_d) * (big_m / (m * root_d * root_d)) / _TWO_PI
+                else:
+                    ss = angle
+                    if with_theta:
+                        dd = 1.0 / (_TWO_PI * root_d) / m
+                knew = c_b + c_w * ss
+                if i < 0 or j == P2:
+                    if i < 0:
+                        d2n[j] = knew
+                    else:
+                        d1n[i] = knew
+                    if not math.isfinite(knew):
+                        status |= 2
+                    continue
+                tnew = l_b + l_w * ss + c_w * dd * t
+                if bad and (
+                    abs(c_w * tail) > _OUTPUT_SLACK * max(abs(knew), abs(c_b))
+                    or (
+                        with_theta
+                        and abs(l_w * tail)
+                        > _OUTPUT_SLACK * max(abs(tnew), abs(l_b), abs(c_w * dd * t))
+                    )
+                ):
+                    flags[i, j] = 1  # the cancellation would cost digits of K' or Θ'
+                    status |= 1
+                    continue
+                K[i, j] = knew
+                if square:
+                    K[j, i] = knew
+                    if j == i:
+                        d1n[i] = knew
+                if not math.isfinite(knew):
+                    status |= 2
+                if with_theta:
+                    T[i, j] = tnew
+                    if square:
+                        T[j, i] = tnew
+                    if not math.isfinite(tnew):
+                        status |= 2
+        if status != 0 or layer + 1 == stop:
+            return layer, status
+        for i in range(d1.size):
+            d1[i] = d1n[i]
+        if not square:
+            for j in range(d2.size):
+                d2[j] = d2n[j]
+        layer += 1
+    return stop - 1, status
+
+
 def _kind(act: Activation) -> tuple[int, float] | None:
     """(kind, slope) of the compiled loop for ``act``, or None (NumPy path)."""
     if act.name in ("relu", "leaky_relu") and act.piecewise_linear_slopes is not None:
@@ -223,6 +364,15 @@ def _step_numpy(
     dd = act.derivative_pair_expectation(d1[:, None], d2[None, :], K)
     return cb + cw * ss, lb + lw * ss + cw * dd * T
 
+
+_OUTPUT_SLACK = 10.0
+"""Where GELU's closed form ⟨σσ⟩ cancels (:data:`~fieldnn.kernels._gelu._CANCELLATION`), its
+error, a few ulp of its terms (``tail``), is still below 10 ulp of the largest term of
+K' = C_b + C_W⟨σσ⟩ (of Θ' = λ_b + λ_W⟨σσ⟩ + C_W⟨σ'σ'⟩Θ) if ``|C_W tail|`` ≤ 10 max(``|K'|``,
+``|C_b|``) (and ``|λ_W tail|`` ≤ 10 max(``|Θ'|``, ``|λ_b|``, ``|C_W⟨σ'σ'⟩Θ|``)): no larger than
+the rounding of K' and Θ' themselves. Then the compiled layers keep the closed form (near the
+sign change of ⟨σσ⟩ at moderate variance, where C_b dominates K'); otherwise the entry takes
+``gelu_pair``'s conditioned 1-d integral (≈ 50 µs an entry)."""
 
 _LOOPS: list[Any] = []  # [(compiled first pass, compiled second pass) or None], on first use
 
@@ -404,3 +554,195 @@ def layer_step(
     if loops is None:
         return _step_numpy(act, d1, d2, K, T, C_W, C_b, lambda_W, lambda_b)
     return _compiled_step(loops, kind, d1, d2, K, T, (C_W, C_b, lambda_W, lambda_b), square)
+
+
+def _smooth_kind(act: Activation) -> int | None:
+    """2 (GELU) or 3 (Φ) if ``act`` has exactly those closed forms, else None."""
+    if act._pair is gelu_pair and act._derivative_pair is gelu_derivative_pair:
+        return _GELU
+    if act._pair is gauss_cdf_pair and act._derivative_pair is gauss_cdf_derivative_pair:
+        return _GAUSS_CDF
+    return None
+
+
+_SMOOTH: list[Any] = []  # [compiled _smooth_layers or None], on first use
+SMOOTH_TOLERANCE = 1e-14
+"""Largest difference of the compiled GELU/Φ layers from :func:`_step_numpy` on the probe,
+relative to the largest term of the entry (libm's asin against NumPy's arcsin; where
+⟨σσ⟩ of GELU changes sign its own magnitude is no scale)."""
+
+
+def smooth_loop() -> Any:
+    """The numba-compiled :func:`_smooth_layers`, or None (numba missing, ``FIELDNN_NUMBA=0``,
+    or on :func:`_probe` one layer differs from :func:`_step_numpy` for GELU or Φ, square or
+    not, by more than :data:`SMOOTH_TOLERANCE`)."""
+    if not _SMOOTH:
+        from .activations import get_activation
+
+        def agrees(loop: Any) -> bool:
+            d, K, T = _probe()
+            coefficients = (1.3, 0.2, 0.7, 0.1)
+            for name in ("gelu", "gauss_cdf"):
+                act = get_activation(name)
+                with np.errstate(all="ignore"):
+                    want = _step_numpy(act, d, d, K, T, *coefficients)
+                    for square in (True, False):
+                        got = _run_smooth(
+                            loop,
+                            act,
+                            d,
+                            d,
+                            K,
+                            T,
+                            *(np.array([c]) for c in coefficients),
+                            square=square,
+                            start=0,
+                            stop=1,
+                        )[1:3]
+                        for g, w in zip(got, want, strict=True):
+                            if not np.all(np.abs(g - w) <= SMOOTH_TOLERANCE * _scale(w, K)):
+                                return False
+            return True
+
+        _SMOOTH.append(checked_njit(_smooth_layers, agrees))
+    return _SMOOTH[0]
+
+
+def _scale(value: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The magnitude a layer's value is measured against: max(|value|, |K|)."""
+    return np.maximum(np.abs(value), np.abs(K))
+
+
+def _run_smooth(
+    loop: Any,
+    act: Activation,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray | None,
+    cw: np.ndarray,
+    cb: np.ndarray,
+    lw: np.ndarray,
+    lb: np.ndarray,
+    *,
+    square: bool,
+    start: int,
+    stop: int,
+) -> tuple[int, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Layers start..stop − 1 by :func:`_smooth_layers` on copies of K, T, d1, d2 (rows over
+    threads from :data:`~fieldnn.kernels._erf_four.BREAK_EVEN`, then one call per layer);
+    entries where GELU's closed form cancels by ``act``'s own pair functions. Returns
+    (layers done, K, T, d1, d2), stopping early after a layer with a non-finite value."""
+    kind = _smooth_kind(act)
+    P1, P2 = K.shape
+    K = np.array(K, dtype=np.float64, order="C")
+    with_theta = T is not None
+    T = np.array(T, dtype=np.float64, order="C") if with_theta else K
+    d1 = np.array(d1, dtype=np.float64)
+    d2 = d1 if square else np.array(d2, dtype=np.float64)
+    d1n, d2n = np.empty(P1), (np.empty(P2) if not square else None)
+    d2n = d1n if d2n is None else d2n
+    flags = np.zeros((P1, P2), dtype=np.uint8)
+    per_entry = 3.0  # units of BREAK_EVEN (≈ 0.04 µs an entry)
+    entries = P1 * (P1 + 1) // 2 if square else P1 * P2
+    threaded = per_entry * entries >= _erf_four.BREAK_EVEN and _erf_four.thread_count() > 1
+    layer = start
+    while layer < stop:
+        if threaded:
+            status = [0]
+
+            def call(lo: int, hi: int, layer: int = layer, status: list = status) -> None:
+                args = (d1, d2, K, T, cw, cb, lw, lb, square, with_theta, layer, layer + 1)
+                status[0] |= loop(kind, *args, lo, hi, d1n, d2n, flags)[1]
+
+            _split_rows(call, P1, P2, square, per_entry)
+            last, code = layer, status[0]
+        else:
+            last, code = loop(
+                kind,
+                d1,
+                d2,
+                K,
+                T,
+                cw,
+                cb,
+                lw,
+                lb,
+                square,
+                with_theta,
+                layer,
+                stop,
+                0,
+                P1,
+                d1n,
+                d2n,
+                flags,
+            )
+        if code & 1:  # GELU entries where the closed form cancels (old variances d1, d2)
+            i, j = np.nonzero(flags)
+            flags[i, j] = 0
+            k11, k22, k12 = d1[i], d2[j], K[i, j]
+            ss = act.pair_expectation(k11, k22, k12)
+            K[i, j] = cb[last] + cw[last] * ss
+            if with_theta:
+                dd = act.derivative_pair_expectation(k11, k22, k12)
+                T[i, j] = lb[last] + lw[last] * ss + cw[last] * dd * T[i, j]
+            if square:
+                K[j, i] = K[i, j]
+                T[j, i] = T[i, j]
+            if not (np.all(np.isfinite(K[i, j])) and np.all(np.isfinite(T[i, j]))):
+                code |= 2
+        d1[:] = d1n
+        if not square:
+            d2[:] = d2n
+        layer = last + 1
+        if code & 2:
+            break
+    return layer, K, (T if with_theta else None), d1, d2
+
+
+def run_layers(
+    act: Activation,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray | None,
+    cw: np.ndarray,
+    cb: np.ndarray,
+    lw: np.ndarray | None,
+    lb: np.ndarray | None,
+    *,
+    square: bool,
+    start: int,
+    stop: int,
+) -> tuple[int, np.ndarray, np.ndarray | None, np.ndarray, np.ndarray] | None:
+    """Layers start..stop − 1 of the K (and Θ) recursion in one compiled loop, for GELU and Φ;
+    None for other activations, without numba, or below :data:`COMPILE_WORTH` entries while
+    numba is not loaded (then :func:`layer_step`, the NumPy closed forms).
+
+    Arguments as :func:`layer_step`, with the per-layer coefficient arrays (lw, lb None
+    without Θ); the inputs are not modified. Returns (layers done, K, Θ, d1, d2): the values
+    after layer ``layers done`` − 1; fewer than ``stop`` only if that layer has a value that
+    is not finite (the caller's check names it). Agrees with :func:`layer_step` to ≤
+    :data:`SMOOTH_TOLERANCE` per layer (libm's asin for NumPy's arcsin)."""
+    if _smooth_kind(act) is None or not (K.size >= COMPILE_WORTH or "numba" in sys.modules):
+        return None
+    loop = smooth_loop()
+    if loop is None:
+        return None
+    zeros = np.zeros_like(cw)
+    return _run_smooth(
+        loop,
+        act,
+        d1,
+        d2,
+        K,
+        T,
+        np.ascontiguousarray(cw, dtype=np.float64),
+        np.ascontiguousarray(cb, dtype=np.float64),
+        zeros if lw is None else np.ascontiguousarray(lw, dtype=np.float64),
+        zeros if lb is None else np.ascontiguousarray(lb, dtype=np.float64),
+        square=square,
+        start=start,
+        stop=stop,
+    )

@@ -51,7 +51,7 @@ from ._deep_gaussian import (
     pair_terms,
     propagate,
 )
-from ._pairs import layer_step
+from ._pairs import layer_step, run_layers
 from .activations import Activation, get_activation
 from .gaussian import pair_values, single_expectation
 from .gp import variance_argument
@@ -385,29 +385,29 @@ def _recursion(
     if with_theta:
         _check_finite_kernel(T, 1, blame=_blame(X, T) if square else blame)
     Ks, Ts = [K], ([T] if with_theta else [])
-    for layer in range(1, depth):
-        coefficients = (cw[layer], cb[layer]) + ((lw[layer], lb[layer]) if with_theta else (0, 0))
+    layer = 0
+    while (layer := layer + 1) < depth:
+        # GELU, Φ: the layers up to the next one kept (or the last) in one compiled loop
         with np.errstate(over="ignore", invalid="ignore"):
-            step = layer_step(
+            fused = run_layers(
                 act,
                 d1,
                 d2,
                 K,
                 T,
-                C_W=coefficients[0],
-                C_b=coefficients[1],
-                lambda_W=coefficients[2],
-                lambda_b=coefficients[3],
+                cw,
+                cb,
+                lw,
+                lb,
                 square=triangle,
+                start=layer,
+                stop=layer + 1 if all_layers else depth,
             )
-            if step is None:
-                step = _quadrature_step(act, d1, d2, K, T, *coefficients, square)
-            K, T = step
-            if square:
-                d1 = d2 = np.diag(K).copy()
-            else:
-                d1 = _next_diagonal(act, d1, cw[layer], cb[layer])
-                d2 = _next_diagonal(act, d2, cw[layer], cb[layer])
+        if fused is not None:
+            done, K, T, d1, d2 = fused
+            layer = done - 1
+        else:
+            K, T, d1, d2 = _one_layer(act, d1, d2, K, T, cw, cb, lw, lb, layer, square, triangle)
         if not square:
             _check_finite_kernel(np.concatenate([d1, d2]), layer + 1, blame=blame)
         _check_finite_kernel(K, layer + 1, blame=blame)
@@ -420,6 +420,48 @@ def _recursion(
     if not all_layers:
         Ks, Ts = [K], ([T] if with_theta else [])
     return Ks, Ts
+
+
+def _one_layer(
+    act: Activation,
+    d1: np.ndarray,
+    d2: np.ndarray,
+    K: np.ndarray,
+    T: np.ndarray | None,
+    cw: np.ndarray,
+    cb: np.ndarray,
+    lw: np.ndarray | None,
+    lb: np.ndarray | None,
+    layer: int,
+    square: bool,
+    triangle: bool,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """K, Θ and the variances d1, d2 after ``layer`` by :func:`layer_step` (closed forms) or
+    the quadrature step."""
+    with_theta = T is not None
+    coefficients = (cw[layer], cb[layer]) + ((lw[layer], lb[layer]) if with_theta else (0, 0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = layer_step(
+            act,
+            d1,
+            d2,
+            K,
+            T,
+            C_W=coefficients[0],
+            C_b=coefficients[1],
+            lambda_W=coefficients[2],
+            lambda_b=coefficients[3],
+            square=triangle,
+        )
+        if step is None:
+            step = _quadrature_step(act, d1, d2, K, T, *coefficients, square)
+        K, T = step
+        if square:
+            d1 = d2 = np.diag(K).copy()
+        else:
+            d1 = _next_diagonal(act, d1, cw[layer], cb[layer])
+            d2 = _next_diagonal(act, d2, cw[layer], cb[layer])
+    return K, T, d1, d2
 
 
 def kernel_and_ntk(

@@ -382,3 +382,26 @@ def test_how_far_the_expansion_goes_against_the_relu_product(n: int) -> None:
     assert abs(second - exact) < 0.1 * exact and 0.2 * exact < exact - first < 0.4 * exact
     exact, first, second = rows[0.5]
     assert 0.5 * exact < second < 0.75 * exact
+
+
+def test_relu_closed_forms() -> None:
+    """Relu, C_W = 2, C_b = 0, equal widths: m₁ = G/2, m₂ = 5G²/4, m₃ = 11G³/2 give
+    V = 5(L − 1)K², V^{1} = 25 C(L − 1, 2) K², U = [44(L − 1) + 150 C(L − 1, 2)] K³."""
+    K = 1.3
+    for L in range(1, 9):
+        c = single_input_cumulants(
+            "relu", [math.sqrt(K / 2)], C_W=2.0, C_b=0.0, widths=[1] + [7] * (L - 1) + [1]
+        )
+        h, pairs = L - 1, math.comb(L - 1, 2)
+        assert c.V[-1] == pytest.approx(5 * h * K**2, rel=1e-14)
+        assert c.V1[-1] == pytest.approx(25 * pairs * K**2, rel=1e-14, abs=1e-14)
+        assert c.U[-1] == pytest.approx((44 * h + 150 * pairs) * K**3, rel=1e-14, abs=1e-14)
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import fieldnn.kernels._single_input_nnlo as module
+
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

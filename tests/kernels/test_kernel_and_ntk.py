@@ -141,6 +141,8 @@ def test_small_blocks_skip_loading_numba():
         "fnn.kernel_and_ntk('relu', np.ones((30, 2)), C_W=2.0, C_b=0.1, lambda_W=1.0,"
         " lambda_b=0.1, depth=3)\n"
         "fnn.kernel_recursion('erf', np.ones((30, 2)), C_W=1.0, C_b=0.1, depth=3)\n"
+        "fnn.kernel_and_ntk('gelu', np.ones((30, 2)), C_W=1.0, C_b=0.1, lambda_W=1.0,"
+        " lambda_b=0.1, depth=3)\n"
         "assert 'numba' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -173,3 +175,105 @@ def test_bad_arguments():
         )
     with pytest.raises(ArgumentError, match="C_W"):
         kernel_and_ntk("relu", X, X, C_W=1e200, C_b=0.0, lambda_W=1.0, lambda_b=0.0, depth=30)
+
+
+def _closed_forms_only(fn):
+    """Run ``fn`` with the compiled GELU/Φ layers switched off (the NumPy closed forms)."""
+    saved = list(_pairs._SMOOTH)
+    _pairs._SMOOTH[:] = [None]
+    try:
+        return fn()
+    finally:
+        _pairs._SMOOTH[:] = saved
+
+
+def _smooth_or_skip():
+    import numba  # noqa: F401  (loaded: blocks of any size take the compiled layers)
+
+    if _pairs.smooth_loop() is None:
+        pytest.skip("numba not available: only the NumPy closed forms exist")
+
+
+@pytest.mark.parametrize("act", ["gelu", "gauss_cdf"])
+@pytest.mark.parametrize(("cw", "cb"), [(1.0, 0.1), (1.7, 0.0)])
+@pytest.mark.parametrize("cross", [False, True])
+def test_compiled_smooth_layers_equal_the_closed_forms(act, cw, cb, cross):
+    pytest.importorskip("numba")
+    _smooth_or_skip()
+    X = _inputs()
+    args = (X[:9], X[9:]) if cross else (X,)
+
+    def run():
+        return kernel_and_ntk(
+            act, *args, C_W=cw, C_b=cb, lambda_W=0.7, lambda_b=cb, depth=12, all_layers=True
+        )
+
+    (Ks, Ts), (Kn, Tn) = run(), _closed_forms_only(run)
+    assert len(Ks) == len(Ts) == 12
+    for got, want in zip(Ks + Ts, Kn + Tn, strict=True):
+        # measured ≤ 1.1e-15 of the block's largest entry; entry by entry ≤ 1e-14 unless
+        # the entry is itself a cancellation (C_b = λ_b = 0: Θ changes sign between inputs)
+        scale = np.max(np.abs(want))
+        assert np.max(np.abs(got - want)) <= 1e-14 * scale
+        if cb > 0:
+            np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    last = kernel_and_ntk(act, *args, C_W=cw, C_b=cb, lambda_W=0.7, lambda_b=cb, depth=12)
+    assert np.array_equal(last[0], Ks[-1]) and np.array_equal(last[1], Ts[-1])
+
+
+def test_gelu_cancelling_entries_take_the_conditioned_integral(monkeypatch):
+    # C_b = 0 and anti-correlated inputs of large variance: ⟨σσ⟩ ≪ its terms and K' = C_W⟨σσ⟩
+    # has no larger term, so those entries must leave the compiled loop for gelu_pair's
+    # conditioned integral (the closed form would be ~1e-12 off there)
+    from fieldnn.kernels import _gelu
+
+    pytest.importorskip("numba")
+    _smooth_or_skip()
+    calls = []
+    conditioned = _gelu._conditioned
+    monkeypatch.setattr(_gelu, "_conditioned", lambda *a: calls.append(a) or conditioned(*a))
+    x = np.array([[30.0, 1.0], [-60.0, -1.9], [3.0, 40.0], [-20.0, 0.5]])
+
+    def run():
+        return kernel_and_ntk(
+            "gelu", x, C_W=1.2, C_b=0.0, lambda_W=1.0, lambda_b=0.0, depth=4, all_layers=True
+        )
+
+    got = run()
+    assert len(calls) > 0
+    want = _closed_forms_only(run)
+    for g, w in zip(got[0] + got[1], want[0] + want[1], strict=True):
+        # the NumPy path integrates over z1 of each (i, j) and (j, i) (symmetric to 1e-14);
+        # the compiled loop computes j ≥ i and mirrors it: compare the upper triangles
+        upper = np.triu(w) + np.triu(w, 1).T
+        np.testing.assert_allclose(g, upper, rtol=1e-14, atol=0)
+        np.testing.assert_allclose(g, w, rtol=2e-14, atol=0)
+
+
+@pytest.mark.parametrize("act", ["gelu", "gauss_cdf"])
+def test_smooth_thread_split_is_bitwise(act, monkeypatch):
+    from fieldnn.kernels import _erf_four
+
+    pytest.importorskip("numba")
+    _smooth_or_skip()
+    X = np.random.default_rng(6).normal(size=(120, 4))
+    Y = np.random.default_rng(7).normal(size=(70, 4))
+    kw = {"C_W": 1.3, "C_b": 0.1, "lambda_W": 1.0, "lambda_b": 0.1, "depth": 4}
+    one = kernel_and_ntk(act, X, **kw), kernel_and_ntk(act, X, Y, **kw)
+    monkeypatch.setattr(_erf_four, "BREAK_EVEN", 0)
+    two = kernel_and_ntk(act, X, **kw), kernel_and_ntk(act, X, Y, **kw)
+    for a, b in zip(one, two, strict=True):
+        assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
+
+
+def test_smooth_overflow_names_the_same_layer():
+    pytest.importorskip("numba")
+    _smooth_or_skip()
+    X = np.ones((3, 2))
+
+    def run():
+        with pytest.raises(ArgumentError, match="C_W") as info:
+            kernel_and_ntk("gelu", X, C_W=1e100, C_b=0.0, lambda_W=1.0, lambda_b=0.0, depth=9)
+        return str(info.value)
+
+    assert "layer 4" in run() and run() == _closed_forms_only(run)

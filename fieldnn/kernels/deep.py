@@ -510,8 +510,9 @@ def kernel_and_ntk(
     share ⟨σσ⟩. An entry (α, β) of the next layer needs only the variances
     :math:`K_{\alpha\alpha}`, :math:`K_{\beta\beta}` (carried as two vectors for X × Y) and
     the entry itself. For relu, leaky relu and erf one compiled pass per layer computes ⟨σσ⟩
-    and ⟨σ'σ'⟩ together (:mod:`fieldnn.kernels._pairs`); other closed forms are evaluated on
-    the whole block, and σ without one by quadrature.
+    and ⟨σ'σ'⟩ together (:mod:`fieldnn.kernels._pairs`), for GELU and Φ (``"gauss_cdf"``)
+    one compiled loop runs all layers (≤ 1e-14 from the NumPy closed forms); other closed
+    forms are evaluated on the whole block, and σ without one by quadrature.
 
     References
     ----------

@@ -68,10 +68,10 @@ from typing import Any
 import numpy as np
 
 from .._validate import MAX_WIDTH, positive_int
-from ..errors import ArgumentError, ArgumentTypeError, ShapeError
+from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from ._quadrature import adaptive_sinh_trapezoid
-from .activations import Activation
-from .deep import _activation, _per_layer
+from .activations import Activation, get_activation
+from .deep import _per_layer
 from .gaussian import _warn_unconverged
 
 __all__ = ["SingleInputCumulants", "single_input_cumulants"]
@@ -351,7 +351,13 @@ def single_input_cumulants(
     >>> [round(float(v), 10) for v in (c.K[-1], c.V[-1], c.V1[-1], c.U[-1])]
     [2.0, 40.0, 100.0, 1904.0]
     """
-    act = _activation(activation, smooth_moments=True)
+    act = get_activation(activation)
+    if act.normalised:
+        raise UnsupportedError(
+            "activation",
+            f"{act.name!r} is normalised by the pre-activation variance; the single-input "
+            "recursions are defined for ordinary activations only",
+        )
     x = _input_vector(x)
     w = _width_tuple(widths, x.size)
     L = len(w) - 1
@@ -367,8 +373,12 @@ def single_input_cumulants(
     for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
         G = float(K[layer - 1])
         if not np.isfinite(G):
+            with np.errstate(over="ignore"):
+                large_x = layer == 1 and float(x @ x) / x.size > 1.0
             raise ArgumentError(
-                "C_W", f"the kernel overflows float64 at layer {layer}; reduce C_W, C_b or depth"
+                "x" if large_x else "C_W",
+                f"the kernel overflows float64 at layer {layer}; "
+                + ("rescale the input" if large_x else "reduce C_W, C_b or the depth"),
             )
         if slopes is not None:
             M, D = _raw_moments_piecewise(slopes, G)

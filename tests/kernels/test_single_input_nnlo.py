@@ -305,11 +305,11 @@ def test_residual_after_second_order_falls_like_n_cubed(act, C_W, shape) -> None
 # --------------------------------------------------------------------------------------------
 def test_bad_arguments_are_named() -> None:
     ok = dict(C_W=1.5, C_b=0.1, widths=[2, 10, 1])
-    with pytest.raises(ShapeError, match="x"):
+    with pytest.raises(ShapeError, match="'x'"):
         single_input_cumulants("tanh", np.ones((2, 2)), **ok)
-    with pytest.raises(ArgumentError, match="x"):
+    with pytest.raises(ArgumentError, match="'x'"):
         single_input_cumulants("tanh", [np.nan, 1.0], **ok)
-    with pytest.raises(ArgumentTypeError, match="x"):
+    with pytest.raises(ArgumentTypeError, match="'x'"):
         single_input_cumulants("tanh", "ab", **ok)
     with pytest.raises(ArgumentError, match="C_W"):
         single_input_cumulants("tanh", [1.0, 0.0], C_W=0.0, C_b=0.1, widths=[2, 10, 1])
@@ -321,10 +321,14 @@ def test_bad_arguments_are_named() -> None:
         single_input_cumulants("tanh", [1.0, 0.0], C_W=1.0, C_b=0.1, widths=[2, 0, 1])
     with pytest.raises(ShapeError, match="C_W"):
         single_input_cumulants("tanh", [1.0, 0.0], C_W=[1.0], C_b=0.1, widths=[2, 10, 1])
-    with pytest.raises(UnsupportedError, match="act"):
+    with pytest.raises(UnsupportedError, match="'activation'"):
         single_input_cumulants("gauss", [1.0, 0.0], **ok)
-    with pytest.raises(ArgumentError, match="x"):
+    with pytest.raises(ArgumentError, match=r"'x'.*vanishes"):
         single_input_cumulants("tanh", [0.0, 0.0], C_W=1.0, C_b=0.0, widths=[2, 10, 10, 1])
+    with pytest.raises(ArgumentError, match=r"'x'.*overflows"):
+        single_input_cumulants("relu", [1e200, 0.0], C_W=2.0, C_b=0.0, widths=[2, 10, 10, 1])
+    with pytest.raises(ArgumentError, match=r"'C_W'.*overflow"):
+        single_input_cumulants("tanh", [1.0, 0.0], C_W=1e300, C_b=0.1, widths=[2, 5, 5, 5, 1])
     c = single_input_cumulants("tanh", [1.0, 0.0], C_W=1.0, C_b=0.1, widths=[2, 10, 10, 1])
     with pytest.raises(ArgumentError, match="order"):
         c.two(3)

@@ -365,6 +365,12 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("match_quartic", "fnn.match_quartic(0)", AE, ("m", ">= 1")),
     ("match_quartic", "fnn.match_quartic(2.5)", ATE, ("m", "integer")),
     ("effective_action", "fnn.effective_action(mlp, X, order=2)", UE, ("X", "P = 1", "order=1")),
+    ("single_input_cumulants", "fnn.single_input_cumulants('tanh', X, C_W=1.0, C_b=0.1, "
+     "widths=[1, 4, 1])", SE, ("x", "one input vector")),
+    ("single_input_cumulants", "fnn.single_input_cumulants('tanh', [1.0], C_W=0.0, C_b=0.1, "
+     "widths=[1, 4, 1])", AE, ("C_W", "> 0")),
+    ("single_input_cumulants", "fnn.single_input_cumulants('tanh', [0.0], C_W=1.0, C_b=0.0, "
+     "widths=[1, 4, 4, 1])", AE, ("'x'", "vanishes")),
     ("effective_action", "fnn.effective_action(net, X, order=3)", AE, ("order", "1 or 2")),
     ("effective_action", "fnn.effective_action(net, [[0.1], [0.4], [0.1]])",
      AE, ("X", "rows 0 and 2", "singular")),

@@ -178,27 +178,32 @@ def _raw_moments_smooth(act: Activation, G: float) -> tuple[np.ndarray, np.ndarr
     # 3 moments, 4 derivatives of M_1, 2 of M_2
     count = 9
 
-    def partial(z: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        zz = z[:, 0]
+    # the rule maps u = a sinh t with a = 1/scale: scale = max(√G, 1) as in single_expectation
+    # (nodes dense on |z| ≲ 1 at large variance, on |u| ≲ 1 at small variance)
+    scale = max(root, 1.0)
+
+    def partial(v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u = v[:, 0] / scale
+        zz = root * u
         s = np.asarray(act(zz), dtype=np.float64)
         d = np.asarray(act.derivative(zz), dtype=np.float64)
-        he = _hermite_odd(zz / root)
+        he = _hermite_odd(u)
         s2 = s * s
         g1 = 2.0 * s * d  # (σ²)'
         g2 = 4.0 * s2 * s * d  # (σ⁴)'
         F = np.stack([s2, s2 * s2, s2 * s2 * s2, *(g1 * h for h in he), g2 * he[0], g2 * he[1]])
         return F @ w, np.abs(F) @ w
 
-    value, error, magnitude = adaptive_sinh_trapezoid(partial, np.array([[root]]), rtol=_RTOL)
+    value, error, magnitude = adaptive_sinh_trapezoid(partial, np.array([[scale]]), rtol=_RTOL)
     if not (np.all(np.isfinite(value)) and value.shape == (count,)):
         raise ArgumentError(
             "activation", f"σ or σ' of {act.name!r} is not finite on the Gaussian at variance {G}"
         )
     _warn_unconverged(act, error, magnitude)
-    scale = [2.0**-k * G ** (0.5 - k) for k in range(1, 5)]
+    factor = [2.0**-k * G ** (0.5 - k) for k in range(1, 5)]
     D = np.zeros((2, 5))
-    D[0, 1:] = [scale[k] * value[3 + k] for k in range(4)]
-    D[1, 1:3] = [scale[k] * value[7 + k] for k in range(2)]
+    D[0, 1:] = [factor[k] * value[3 + k] for k in range(4)]
+    D[1, 1:3] = [factor[k] * value[7 + k] for k in range(2)]
     return value[:3], D
 
 

@@ -208,13 +208,11 @@ def _pair_quadrature(
 ) -> np.ndarray:
     shape = a.shape
     a, b, c = a.ravel(), b.ravel(), c.ravel()
-    # collinear pairs (the diagonal K(x, x) among them) at a large variance: one variable,
-    # z2 = ±√(b/a) z1, where the sinh-mapped 1-d rule resolves σ at any variance
-    collinear = (
-        (a > 0)
-        & (b > 0)
-        & (np.abs(c) >= np.sqrt(a) * np.sqrt(b) * (1.0 - 1e-14))
-        & (np.maximum(a, b) > SINH_THRESHOLD**2)
+    # collinear pairs (the diagonal K(x, x) among them) and pairs with a zero variance (one
+    # factor constant) at a large variance: one variable, z2 = ±√(b/a) z1 (or z1 = 0), where
+    # the sinh-mapped 1-d rule resolves σ at any variance
+    collinear = (np.abs(c) >= np.sqrt(a) * np.sqrt(b) * (1.0 - 1e-14)) & (
+        np.maximum(a, b) > SINH_THRESHOLD**2
     )
     if np.any(collinear):
         out = np.empty(a.size)
@@ -237,21 +235,20 @@ def _pair_quadrature(
     for step, h in enumerate(TRAPEZOID_STEPS):
         # the lattice of step h is that of 2h plus the new points: Q(h) = Q(2h)/4 + Σ_new
         u, weight, u1, column = _refinement(h, even, first=step == 0)
-        chunk = max(1, (1 << 21) // weight.size)
-        value, scale = np.empty(active.size), np.empty(active.size)
-        for lo in range(0, active.size, chunk):
-            idx = active[lo : lo + chunk]
-            # σ(z1) depends on u1 alone: evaluated on its distinct values, then gathered
-            f = _evaluate(act, orders[0], l11[idx, None] * u1[None, :], a[idx, None])[:, column]
-            z2 = l21[idx, None] * u[None, :, 0] + l22[idx, None] * u[None, :, 1]
-            f = f * _evaluate(act, orders[1], z2, b[idx, None])
-            value[lo : lo + chunk] = f @ weight
-            scale[lo : lo + chunk] = np.abs(f) @ weight
+        value, scale = _lattice_sums(act, orders, active, pair, (u, weight, u1, column))
         if step > 0:
             value += 0.25 * out[active]
             scale += 0.25 * magnitude[active]
             error[active] = np.abs(value - out[active])
         out[active], magnitude[active] = value, scale
+        # nested lattices share the aliases of the finer one (a σ oscillating at ~2π/h in u
+        # is aliased alike by Q(h) and Q(2h)): an element is accepted only if the shifted
+        # lattices 2hℤ² ± δ_j, which alias it with other phases, agree with Q(h) as well
+        candidates = active[error[active] <= _PAIR_RTOL * magnitude[active]]
+        if candidates.size:
+            shifted, _ = _lattice_sums(act, orders, candidates, pair, _shifted_check(h, even))
+            miss = np.max(np.abs(shifted - out[candidates, None]), axis=1)
+            error[candidates] = np.maximum(error[candidates], miss)
         active = active[~(error[active] <= _PAIR_RTOL * magnitude[active])]
         if step == 1 and active.size:
             # a σ that turns on |z| ~ 1 at a scale the finest lattice cannot resolve: try the
@@ -266,6 +263,62 @@ def _pair_quadrature(
             _nested_into(act, orders, i, pair, state, if_converged=False)
         _warn_unconverged(act, error, magnitude)
     return out.reshape(shape)
+
+
+def _lattice_sums(
+    act: Activation,
+    orders: tuple[int, int],
+    active: np.ndarray,
+    pair: tuple[np.ndarray, ...],
+    rule: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Σ_m w_m F(u_m), Σ_m w_m ``|F(u_m)|``) of the elements ``active`` on the points of
+    ``rule`` = (points (m, 2), weights (m,) or (m, j), distinct u1, column of u1);
+    F = σ^(d1)(l11 u1) σ^(d2)(l21 u1 + l22 u2)."""
+    l11, l21, l22, a, b, _ = pair
+    u, weight, u1, column = rule
+    chunk = max(1, (1 << 21) // weight.shape[0])
+    value = np.empty((active.size, *weight.shape[1:]))
+    scale = np.empty_like(value)
+    for lo in range(0, active.size, chunk):
+        idx = active[lo : lo + chunk]
+        # σ(z1) depends on u1 alone: evaluated on its distinct values, then gathered
+        f = _evaluate(act, orders[0], l11[idx, None] * u1[None, :], a[idx, None])[:, column]
+        z2 = l21[idx, None] * u[None, :, 0] + l22[idx, None] * u[None, :, 1]
+        f = f * _evaluate(act, orders[1], z2, b[idx, None])
+        value[lo : lo + chunk] = f @ weight
+        scale[lo : lo + chunk] = np.abs(f) @ weight
+    return value, scale
+
+
+#: shifts δ_j = h (α_j, β_j) of the check lattices 2hℤ² ± δ_j. An alias of Q(h) at the dual
+#: point 2πn/h enters the symmetrised shifted sum with the factor cos 2π n·(α_j, β_j); the
+#: pair below keeps max_j (1 − cos 2π n·(α_j, β_j)) ≥ 0.22 for all 0 < max(|n1|, |n2|) ≤ 8
+#: (searched over 2·10⁵ random pairs), so no alias of those orders escapes both checks
+_CHECK_SHIFTS = ((0.5541, 0.9914), (0.9981, 0.8901))
+
+
+@lru_cache(maxsize=16)
+def _shifted_check(h: float, even: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The check lattices of step h: the points of 2hℤ² + δ_j and 2hℤ² − δ_j in the ball,
+    weights (m, 2) with column j the symmetrised rule of shift δ_j ((2h)² φ/2 at each point;
+    for an even integrand the −δ_j lattice mirrors the +δ_j one, so only +δ_j is evaluated with
+    the weight (2h)² φ), the distinct u1 and the column of each point's u1."""
+    m = int(np.floor(BALL_RADIUS / (2.0 * h))) + 1
+    axis = 2.0 * h * np.arange(-m, m + 1)
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    points, weights = [], []
+    for j, (alpha, beta) in enumerate(_CHECK_SHIFTS):
+        for sign in (1.0,) if even else (1.0, -1.0):
+            u = grid + sign * h * np.array([alpha, beta])
+            u = u[np.sum(u * u, axis=1) <= BALL_RADIUS**2]
+            w = np.zeros((u.shape[0], len(_CHECK_SHIFTS)))
+            w[:, j] = (2.0 * h) ** 2 * _normal_pdf(u[:, 0]) * _normal_pdf(u[:, 1])
+            points.append(u)
+            weights.append(w if even else 0.5 * w)
+    u = np.ascontiguousarray(np.vstack(points))
+    u1, column = np.unique(u[:, 0], return_inverse=True)
+    return u, np.ascontiguousarray(np.vstack(weights)), u1, column.ravel()
 
 
 #: pairs whose Cholesky factor has an entry above this leave the lattice for the nested sinh
@@ -346,6 +399,9 @@ def _pair_nested(
     σ analytic in a strip (``docs/numerics.md``)."""
     a = 1.0 / max(1.0, l11, abs(l21))
     b = 1.0 / max(1.0, l22)
+    # σ(z2) turns where z2 = 0, at u2 = −(l21/l22) u1; at l22 = 0 (|ρ| = 1, or a zero variance
+    # after the swap) z2 does not depend on u2 and the inner rule just integrates φ(u2)
+    slope = -l21 / l22 if l22 > 0.0 else 0.0
     previous = None
     for h in TRAPEZOID_STEPS:
         t1_max = float(np.arcsinh(BALL_RADIUS / a))
@@ -361,7 +417,7 @@ def _pair_nested(
         step = max(1, (1 << 20) // t2.size)
         for lo in range(0, u1.size, step):
             v1 = u1[lo : lo + step]
-            c = np.clip(-l21 * v1 / l22, -BALL_RADIUS, BALL_RADIUS)[:, None]
+            c = np.clip(slope * v1, -BALL_RADIUS, BALL_RADIUS)[:, None]
             u2 = c + b * np.sinh(t2)[None, :]
             w2 = np.where(
                 np.abs(u2) <= BALL_RADIUS, h * b * np.cosh(t2)[None, :] * _normal_pdf(u2), 0.0
@@ -386,12 +442,13 @@ def _normal_pdf(u: np.ndarray) -> np.ndarray:
 def _pair_rank_one(
     act: Activation, orders: tuple[int, int], a: np.ndarray, b: np.ndarray, c: np.ndarray
 ) -> np.ndarray:
-    """⟨σ^(d1)(z1) σ^(d2)(z2)⟩ for collinear pairs, z1 = √a u, z2 = sign(c) √b u: the 1-d
-    lattice cross-checked by the sinh-mapped rule (:func:`_cross_checked`), per distinct
-    element (typically the P diagonal entries)."""
+    """⟨σ^(d1)(z1) σ^(d2)(z2)⟩ for collinear pairs, z1 = √a u, z2 = ±√b u (the sign of c;
+    + at c = 0, where a or b is 0 and that factor is the constant σ(0)): the 1-d lattice
+    cross-checked by the sinh-mapped rule (:func:`_cross_checked`), per distinct element
+    (typically the P diagonal entries)."""
     out = np.empty(a.size)
     errors, scales = np.empty(a.size), np.empty(a.size)
-    keys = np.stack([a, b, np.sign(c)], axis=1)
+    keys = np.stack([a, b, np.where(c < 0, -1.0, 1.0)], axis=1)  # c = 0: one variance is 0
     unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     for k, (ak, bk, sk) in enumerate(unique):
         L = np.array([[np.sqrt(ak)], [sk * np.sqrt(bk)]])

@@ -70,3 +70,49 @@ def test_wide_pairs_leave_the_lattice_early(monkeypatch):
     k11, k22, k12 = _wide_pairs()
     pair_expectation(_plain_gelu, k11, k22, k12)
     assert calls["points"] < 2e5 * k11.size
+
+
+@pytest.mark.parametrize("h", TRAPEZOID_STEPS[1:4])
+def test_shifted_check_lattices_are_symmetrised_shifted_trapezoid_rules(h):
+    u, weight, u1, column = gaussian._shifted_check(h, False)
+    assert weight.shape == (u.shape[0], len(gaussian._CHECK_SHIFTS))
+    np.testing.assert_array_equal(u1[column], u[:, 0])
+    for j, shift in enumerate(gaussian._CHECK_SHIFTS):
+        on = weight[:, j] > 0
+
+        # the points of 2hℤ² + h(α_j, β_j) and their mirror images, none on the lattice hℤ²
+        # of the sums they check
+        def on_lattice(v, step):
+            return np.all(np.abs(v / step - np.rint(v / step)) < 1e-9, axis=1)
+
+        plus = on_lattice(u[on] - h * np.array(shift), 2 * h)
+        minus = on_lattice(u[on] + h * np.array(shift), 2 * h)
+        assert np.all(plus | minus) and plus.sum() == minus.sum()
+        assert not np.any(np.all(np.abs(u[on] / h - np.rint(u[on] / h)) < 1e-9, axis=1))
+        # a trapezoid rule for N(0, I₂): moments to rounding at 2h ≤ 1/2
+        w = weight[on, j]
+        assert abs(w.sum() - 1.0) < 1e-14
+        np.testing.assert_allclose(w @ (u[on] ** 2), [1.0, 1.0], rtol=1e-13)
+        assert abs(w @ np.prod(u[on], axis=1)) < 1e-15
+    # folded for an even integrand: the −δ_j points mirror the +δ_j ones
+    even_u, even_w, _, _ = gaussian._shifted_check(h, True)
+    F = lambda v: np.cos(3.0 * v[:, 0] + 1.7 * v[:, 1]) * np.tanh(v[:, 0] - v[:, 1]) ** 2  # noqa: E731
+    np.testing.assert_allclose(F(even_u) @ even_w, F(u) @ weight, rtol=1e-13, atol=1e-16)
+
+
+def test_shifted_check_sees_the_alias_the_nested_lattices_share():
+    # cos(10 u1) cos(9.9 u1 + 1.41 u2) (cos at k = 100, ρ = 0.99): the alias at 2π·2 = 25.1 of
+    # the frequency 19.9 is the same in Q(1/2) and Q(1/4), so they agree to 4e-13 while both
+    # are 2e-7 off; the shifted lattices of step 1/2 differ from Q(1/4) by > 1e-8
+    l11, l21 = 10.0, 9.9
+    l22 = np.sqrt(100.0 - l21 * l21)
+
+    def F(v):
+        return np.cos(l11 * v[:, 0]) * np.cos(l21 * v[:, 0] + l22 * v[:, 1])
+
+    q = {h: F(trapezoid_rule(2, h)[0]) @ trapezoid_rule(2, h)[1] for h in (0.5, 0.25, 0.125)}
+    exact = 0.5 * (np.exp(-(200.0 - 2 * 99.0) / 2) + np.exp(-(200.0 + 2 * 99.0) / 2))
+    assert abs(q[0.25] - q[0.5]) < 1e-12 < 1e-7 < abs(q[0.25] - exact)
+    assert abs(q[0.125] - exact) < 1e-14
+    u, weight, _, _ = gaussian._shifted_check(0.25, True)
+    assert np.max(np.abs(F(u) @ weight - q[0.25])) > 1e-8

@@ -11,6 +11,9 @@ parameterisation is fieldnn's C_W, C_b with λ_W = C_W, λ_b = C_b; the row stat
 relative difference of K and Θ between the two. neural-tangents is not a dependency of
 fieldnn: without it the row says "not installed" and times the NumPy path instead.
 
+Both rows time the compiled passes, loaded first (a fresh process below 250 000 entries
+takes the NumPy path and does not import numba: row 10, ``bench_cold.py``).
+
 GELU (rows 9): the same at C_W = 1, P = 50, 200, 1000, against NT's
 ``Gelu(approximate=False)``; fieldnn runs its compiled GELU layers (numba loaded, as after
 rows 8), the notes give the NumPy closed forms and, at P = 50, the 2-d quadrature path. Φ
@@ -75,7 +78,10 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 
 def _row(act: str, P: int, nt, repeat: int) -> Row:
     X = np.random.default_rng(P).normal(size=(P, D_IN))
-    _ours(act, X)  # compile / load the cache
+    # the compiled passes, also below 250 000 entries (a process that has loaded numba; a
+    # fresh one takes the NumPy path there and does not import it: row 10)
+    compiled = _pairs.compiled_loops() is not None
+    _ours(act, X)
     numpy_s = _numpy_path(act, X)
     case = f"8 deep NNGP+NTK {act} depth {DEPTH} P={P}"
     if nt is None:
@@ -90,7 +96,8 @@ def _row(act: str, P: int, nt, repeat: int) -> Row:
     base, t, _, _ = best_times(lambda: nt(X), lambda: _ours(act, X), repeat)
     merit = (
         f"neural-tangents 0.6.5 jit (jax, CPU, float64); max rel. difference of K, Θ "
-        f"{agree:.1e} off the diagonal, {diag:.1e} on it; NumPy path {numpy_s:.3g} s; {load()}"
+        f"{agree:.1e} off the diagonal, {diag:.1e} on it; NumPy path {numpy_s:.3g} s"
+        f"{'' if compiled else ' (no numba: timed twice)'}; {load()}"
     )
     return Row(case, base, t, merit, "<= 1x neural-tangents")
 

@@ -77,6 +77,17 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("kernels.monomial", "fnn.kernels.monomial(0)", AE, ("power", ">= 1")),
     ("kernels.monomial", "fnn.kernels.monomial(17)", AE, ("power", "<= 16")),
     ("kernels.monomial", "fnn.kernels.monomial(2.0)", ATE, ("power", "integer")),
+    # the pair quadrature of a user σ computes |ρ| = 1 exactly and a zero variance next to a
+    # wide one without numpy warnings, and cos at k = 100, ρ = 0.99 to 1e-13 (it was 4e-7 off,
+    # silently: tests/kernels/test_pair_quadrature_sweep.py); just beyond those it refuses
+    ("kernels.pair_expectation", "fnn.kernels.pair_expectation(np.cos, 0.0, 1e4, 1e-3)",
+     AE, ("k12", "k12² > k11 k22")),
+    ("kernels.pair_expectation",
+     "fnn.kernels.pair_expectation(np.tanh, 1e4, 1e4, 1e4 * (1 + 1e-9))",
+     AE, ("k12", "positive semidefinite")),
+    ("kernels.pair_expectation",
+     "fnn.kernels.pair_expectation(np.cos, 100.0, 100.0, 99.0, derivatives=(2, 0))",
+     UE, ("derivatives", "0 (σ) and 1 (σ')")),
     ("single_layer_kernel", "fnn.single_layer_kernel('erf', X, sigma_w2=-1.0, sigma_b2=1.0)",
      AE, ("sigma_w2", ">= 0")),
     ("single_layer_kernel", "fnn.single_layer_kernel('erf', X, sigma_w2=nan, sigma_b2=1.0)",

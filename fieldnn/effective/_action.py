@@ -379,8 +379,9 @@ def effective_action(
         * ``SingleLayerNet``: exact finite-width cumulants (G2 = K exactly, G4c ∝ 1/N,
           G6c ∝ 1/N²); orders 1 and 2.
         * ``MLP``: K, the 1/n kernel correction K^{1} and V from the deep recursions
-          (n = n_{L−1}); order 2 at one input only (P = 1: K^{2}/n², V^{1}/n² and the
-          six-point vertex U/n² of :func:`~fieldnn.kernels.single_input_cumulants`).
+          (n = n_{L−1}); order 2 at one input (any σ) or two (smooth σ): K^{2}/n², V^{1}/n²
+          and the six-point vertex U/n² (:func:`~fieldnn.kernels.single_input_cumulants`,
+          the two-input recursion of :mod:`fieldnn.kernels._two_input_nnlo`).
         * ``CorrelatorEstimate``, or a list of independent ones (different seeds): sampled
           connected correlators (orders (2, 4[, 6])), averaged over the list; with two or more
           the standard error of every coupling is the jackknife over the list
@@ -403,7 +404,8 @@ def effective_action(
     ------
     UnsupportedError
         ``order`` the source cannot supply (an estimate without 6-point functions), an MLP at
-        order 2 on several inputs (naming ``X``), or tensors too large for order 2.
+        order 2 on more than two inputs (naming ``X``) or on two with a relu-type σ (naming
+        ``activation``), or tensors too large for order 2.
     ArgumentError
         Duplicated or nearly coincident inputs (singular kernel; the rows are named).
 

@@ -109,15 +109,18 @@ def from_single_layer(net: Any, X: Any, order: int) -> Correlators:
     return Correlators(two, four, six, P, d, f"exact single-layer cumulants ({net!r})")
 
 
-def _pairing_six(c: float, d: int) -> np.ndarray:
-    """c Σ over the 15 pairings of six output indices of Π δ (one input, d outputs)."""
+def _pairing_six(U6: np.ndarray, d: int) -> np.ndarray:
+    """Σ over the 15 pairings of six (input, output) indices of U6[pair inputs] Π δ(outputs),
+    on the combined index; U6 (P,)*6 is κ(Ĝ_{a1b1}, Ĝ_{a2b2}, Ĝ_{a3b3})."""
+    P = U6.shape[0]
     e = np.eye(d)
-    t = np.zeros((d,) * 6)
-    letters = "abcdef"
+    inputs, outputs = "abcdef", "ghijkl"
+    t = np.zeros((P,) * 6 + (d,) * 6)
     for pairing in _pairings(list(range(6))):
-        spec = ",".join(letters[i] + letters[j] for i, j in pairing)
-        t += np.einsum(f"{spec}->{letters}", e, e, e)
-    return c * t
+        u = "".join(inputs[i] + inputs[j] for i, j in pairing)
+        deltas = ",".join(outputs[i] + outputs[j] for i, j in pairing)
+        t += np.einsum(f"{u},{deltas}->{inputs}{outputs}", U6, e, e, e)
+    return combine(t, 6, P, d) if d > 1 else t.reshape((P,) * 6)
 
 
 def _pairings(items: list[int]) -> list[list[tuple[int, int]]]:
@@ -129,10 +132,54 @@ def _pairings(items: list[int]) -> list[list[tuple[int, int]]]:
     ]
 
 
+def _mlp_second_order(mlp: Any, X: np.ndarray, n: int) -> Correlators:
+    """Order 2: K, K^{1}/n, K^{2}/n², V/n, V^{1}/n² and U/n² at one input (any σ) or two (smooth
+    σ), with the pairings over the outputs."""
+    P, d = X.shape[0], mlp.d_out
+    if P > 2:
+        raise UnsupportedError(
+            "X",
+            f"order=2 from an MLP is built for P = 1 (any σ) and P = 2 (smooth σ) inputs, got "
+            f"P = {P}: beyond two inputs the O(1/n^2) four-point function and the six-point "
+            "vertex need the six-index U on more pairs and rank-6 Gaussian moments, which are "
+            "not built; use at most two rows of X or order=1",
+        )
+    check_size(P * d, 2)
+    e = np.eye(d)
+    hyper = {"C_W": list(mlp.C_W), "C_b": list(mlp.C_b), "widths": list(mlp.widths)}
+    if P == 1:
+        from ..kernels import single_input_cumulants
+
+        c = single_input_cumulants(mlp.activation, X[0], **hyper)
+        K, K1, K2 = (np.full((1, 1), getattr(c, k)[-1]) for k in ("K", "K1", "K2"))
+        V, V1 = (np.full((1,) * 4, getattr(c, k)[-1]) for k in ("V", "V1"))
+        U = np.full((1,) * 6, c.U[-1])
+        what = "single-input"
+    else:
+        from ..kernels._two_input_nnlo import TwoInputCumulants, two_input_cumulants
+
+        c2 = two_input_cumulants(mlp.activation, X, **hyper)
+        K, K1, K2 = (TwoInputCumulants.matrix(getattr(c2, k)[-1]) for k in ("K", "K1", "K2"))
+        V, V1 = (TwoInputCumulants.tensor(getattr(c2, k)[-1]) for k in ("V", "V1"))
+        U = TwoInputCumulants.tensor(c2.U[-1])
+        what = "two-input"
+    two = {0: np.kron(K, e), 1: np.kron(K1 / n, e), 2: np.kron(K2 / n**2, e)}
+    four = {1: _pairing_four(V / n, d), 2: _pairing_four(V1 / n**2, d)}
+    six = {2: _pairing_six(U / n**2, d)}
+    return Correlators(
+        two,
+        four,
+        six,
+        P,
+        d,
+        f"{what} recursions K, K^{{1}}, K^{{2}}, V, V^{{1}}, U at n = {n} ({mlp!r})",
+    )
+
+
 def from_mlp(mlp: Any, X: Any, order: int) -> Correlators:
-    """K, K^{1}/n and V/n of the deep recursions (n = n_{L-1}); at one input and order 2 also
-    K^{2}/n², V^{1}/n² and the six-point vertex U/n²
-    (:func:`~fieldnn.kernels.single_input_cumulants`)."""
+    """K, K^{1}/n and V/n of the deep recursions (n = n_{L-1}); at order 2, for one input (any
+    σ) or two (smooth σ), also K^{2}/n², V^{1}/n² and the six-point vertex U/n²
+    (:func:`~fieldnn.kernels.single_input_cumulants`, :mod:`fieldnn.kernels._two_input_nnlo`)."""
     from ..kernels.deep import nlo_kernel_correction
 
     X = input_points(X, "X", d_in=mlp.d_in)
@@ -141,33 +188,7 @@ def from_mlp(mlp: Any, X: Any, order: int) -> Correlators:
     n = mlp.widths[-2]
     e = np.eye(d)
     if order >= 2:
-        if P != 1:
-            raise UnsupportedError(
-                "X",
-                f"order=2 from an MLP is built for one input only (P = 1), got P = {P}: at several "
-                "inputs the O(1/n^2) four-point function and the six-point vertex need the "
-                "six-index U and rank-6 Gaussian moments, which are not built; use one row of X "
-                "or order=1",
-            )
-        from ..kernels import single_input_cumulants
-
-        check_size(d, order)
-        c = single_input_cumulants(
-            mlp.activation, X[0], C_W=list(mlp.C_W), C_b=list(mlp.C_b), widths=list(mlp.widths)
-        )
-        K, K1, K2, V, V1, U = (float(getattr(c, k)[-1]) for k in ("K", "K1", "K2", "V", "V1", "U"))
-        one = np.ones((1,) * 4)
-        two = {0: K * e, 1: K1 / n * e, 2: K2 / n**2 * e}
-        four = {1: _pairing_four(V / n * one, d), 2: _pairing_four(V1 / n**2 * one, d)}
-        six = {2: _pairing_six(U / n**2, d)}
-        return Correlators(
-            two,
-            four,
-            six,
-            P,
-            d,
-            f"single-input recursions K, K^{{1}}, K^{{2}}, V, V^{{1}}, U at n = {n} ({mlp!r})",
-        )
+        return _mlp_second_order(mlp, X, n)
     K = mlp.kernel(X)
     K1 = nlo_kernel_correction(
         mlp.activation, X, C_W=list(mlp.C_W), C_b=list(mlp.C_b), widths=list(mlp.widths)

@@ -5,7 +5,10 @@
   (exact_single_input_moment); the residual falls like 1/n³;
 * tanh: the graded terms of the action's correlators are K^{1}/n, K^{2}/n², V/n, V^{1}/n² and
   15U/n² of single_input_cumulants, with the pairing structure over 1–3 outputs;
-* several inputs at order 2 are refused, naming X.
+* two inputs (smooth σ): the graded terms are those of the two-input recursion
+  (fieldnn.kernels._two_input_nnlo) with the pairings over (input, output) indices, built here
+  by explicit loops;
+* three inputs at order 2, relu at two, and nearly parallel inputs are refused.
 """
 
 from __future__ import annotations
@@ -117,8 +120,63 @@ def test_tanh_graded_terms_are_the_single_input_cumulants(d_out: int) -> None:
     assert set(S.to_dict()["gamma"]) == ({"2", "4", "6"} if d_out != 2 else {"2", "4"})
 
 
-def test_several_inputs_at_order_two_are_refused_naming_x() -> None:
+def _pairings(items):
+    if not items:
+        yield []
+        return
+    for k, other in enumerate(items[1:]):
+        for p in _pairings(items[1 : k + 1] + items[k + 2 :]):
+            yield [(items[0], other), *p]
+
+
+def _expected(tensor: np.ndarray, n_points: int, P: int, d: int) -> np.ndarray:
+    """Σ over pairings of the n (input, output) indices: tensor[input pairs] Π δ(outputs),
+    by explicit loops; shape (P,)*n (+ (d,)*n if d > 1)."""
+    out = np.zeros((P,) * n_points + (d,) * n_points)
+    pairings = list(_pairings(list(range(n_points))))
+    for a in itertools.product(range(P), repeat=n_points):
+        for i in itertools.product(range(d), repeat=n_points):
+            out[a + i] = sum(
+                tensor[tuple(a[x] for pair in p for x in pair)]
+                for p in pairings
+                if all(i[x] == i[y] for x, y in p)
+            )
+    return out if d > 1 else out.reshape((P,) * n_points)
+
+
+@pytest.mark.parametrize("d_out", [1, 2])
+def test_two_inputs_graded_terms_are_the_two_input_cumulants(d_out: int) -> None:
+    from fieldnn.kernels._two_input_nnlo import TwoInputCumulants as T
+    from fieldnn.kernels._two_input_nnlo import two_input_cumulants
+
+    X = np.array([[0.8, -0.3], [0.2, 0.9]])
+    widths = [2, 12, 9, 10, d_out]
+    mlp = fnn.MLP("tanh", widths=widths, C_W=1.5, C_b=0.1)
+    S = fnn.effective_action(mlp, X, order=2)
+    c = two_input_cumulants("tanh", X, C_W=1.5, C_b=0.1, widths=widths)
+    n = widths[-2]
+    G2, G4, G6 = (S.correlators(k, series=True) for k in (2, 4, 6))
+    eye = np.eye(d_out)
+    for g, K in enumerate((c.K[-1], c.K1[-1] / n, c.K2[-1] / n**2)):
+        want = np.einsum("ab,ij->abij", T.matrix(K), eye)
+        got = G2[g] if d_out > 1 else G2[g][..., None, None]
+        np.testing.assert_allclose(got, want, atol=1e-14)
+    for g, V in ((1, c.V[-1] / n), (2, c.V1[-1] / n**2)):
+        np.testing.assert_allclose(G4[g], _expected(T.tensor(V), 4, 2, d_out), atol=1e-15)
+    np.testing.assert_allclose(G6[2], _expected(T.tensor(c.U[-1] / n**2), 6, 2, d_out), atol=1e-16)
+    assert np.abs(G6[2]).max() > 1e-4
+    # the order-1 part is the order-1 action's
+    S1 = fnn.effective_action(mlp, X, order=1)
+    np.testing.assert_allclose(S.gamma(2, term=1), S1.gamma(2, term=1), rtol=1e-10)
+
+
+def test_order_two_refusals() -> None:
     mlp = fnn.MLP("tanh", widths=[1, 10, 10, 1], C_W=1.5, C_b=0.1)
-    with pytest.raises(UnsupportedError, match=r"'X'.*P = 1.*six-index U"):
-        fnn.effective_action(mlp, [[0.1], [0.5]], order=2)
-    fnn.effective_action(mlp, [[0.1], [0.5]], order=1)  # order 1 stays available
+    with pytest.raises(UnsupportedError, match=r"'X'.*P = 1.*P = 2.*got P = 3"):
+        fnn.effective_action(mlp, [[0.1], [0.5], [0.9]], order=2)
+    fnn.effective_action(mlp, [[0.1], [0.5], [0.9]], order=1)  # order 1 stays available
+    relu = fnn.MLP("relu", widths=[1, 10, 10, 1], C_W=2.0, C_b=0.1)
+    with pytest.raises(UnsupportedError, match=r"'activation'.*smooth"):
+        fnn.effective_action(relu, [[0.1], [0.5]], order=2)
+    with pytest.raises(UnsupportedError, match=r"'X'.*correlation"):
+        fnn.effective_action(mlp, [[0.5], [0.5001]], order=2)

@@ -21,7 +21,8 @@ trapezoid rule on the lattice hℤ^r restricted to the ball |u| ≤ 10.5,
 
 which converges geometrically for integrands analytic in a strip (error ~ e^{−2πd/h}): measured
 on ⟨erf(λu)^k⟩ (λ ≤ 2, k ≤ 8), h = 0.1 gives 4e-15. The step halves from 0.5 (nested grids)
-until two successive sums agree; the truncation e^{−T²/2} T^8 < 1e-16.
+until two successive sums agree and two shifted lattices agree with them (nested grids alias
+an oscillating integrand alike: :data:`CHECK_SHIFTS`); the truncation e^{−T²/2} T^8 < 1e-16.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from ._multisets import MAX_TENSOR, multiset_index, scatter_symmetric, unique_mu
 from ._piecewise import piecewise_moments
 from ._quadrature import (
     BALL_RADIUS,
+    CHECK_SHIFTS,
     SINH_THRESHOLD,
     TRAPEZOID_STEPS,
     adaptive_expectation,
@@ -299,12 +300,8 @@ def _lattice_sums(
     return value, scale
 
 
-#: shifts δ_j = h (α_j, β_j) of the check lattices 2hℤ² + δ_j. An alias of Q(h) at the dual
-#: point ±2πn/h, r e^{±iψ}, is 2r cos ψ in Q(h) and 2r cos(ψ + θ_j), θ_j = 2π n·(α_j, β_j), in
-#: the shifted sum: their difference is ≥ 0.0068 × 2r``|cos ψ|`` for one j at every phase ψ and
-#: every 0 < max(``|n1|``, ``|n2|``) ≤ 8, and ≥ 0.091 × for an even integrand (ψ = 0; searched
-#: over random pairs), so no such alias escapes both checks by more than ~150×
-_CHECK_SHIFTS = ((0.5538, 0.9609), (0.0346, 0.9098))
+#: shifts δ_j = h (α_j, β_j) of the check lattices 2hℤ² + δ_j (coverage: ``CHECK_SHIFTS``)
+_CHECK_SHIFTS = CHECK_SHIFTS[2]
 
 
 @lru_cache(maxsize=16)

@@ -39,6 +39,8 @@ from ..errors import UnsupportedError
 RANK_TOL = 1e-13
 BALL_RADIUS = 10.5
 TRAPEZOID_STEPS = (0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625)
+#: further steps for a 1-d lattice (≤ 2·10⁴ points), e.g. σ oscillating at frequency ≳ 200 in u
+RANK_ONE_STEPS = (2.0**-7, 2.0**-8, 2.0**-9, 2.0**-10)
 MAX_GRID_POINTS = 1 << 22
 ADAPTIVE_NODES = (10, 20, 40, 80, 160, 320)  # hermegauss underflows beyond ~350
 
@@ -223,10 +225,12 @@ def adaptive_trapezoid(
     rtol: float,
     chunk: int = 1 << 16,
     max_points: int = MAX_GRID_POINTS,
+    finer: tuple[float, ...] = (),
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """⟨F(L u)⟩ by the lattice trapezoid rule, step halved from 0.5 until successive sums agree
     to ``rtol`` · ⟨|F|⟩ elementwise and so do the two shifted lattices 2hℤ^r + δ_j (see
-    :data:`CHECK_SHIFTS`), or the lattice would exceed ``max_points``. Each refinement evaluates
+    :data:`CHECK_SHIFTS`), or the lattice would exceed ``max_points`` (h ≥ 1/64, then the
+    steps ``finer``, e.g. :data:`RANK_ONE_STEPS`). Each refinement evaluates
     only the new points: Q(h) = Q(2h)/2^r + h^r Σ_new φF.
 
     ``partial(z, w)`` returns (Σ_m w_m F(z_m), Σ_m w_m |F(z_m)|) for a chunk of points z (m, k)
@@ -238,7 +242,7 @@ def adaptive_trapezoid(
         value, magnitude = partial(np.zeros((1, L.shape[0])), np.ones(1))
         return value, np.zeros_like(value), magnitude
     value = None
-    for h in TRAPEZOID_STEPS:
+    for h in TRAPEZOID_STEPS + tuple(finer):
         ball = np.pi ** (0.5 * r) / gamma(0.5 * r + 1.0) * (BALL_RADIUS / h) ** r
         if ball > max_points and value is not None:
             break

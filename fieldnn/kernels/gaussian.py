@@ -31,6 +31,7 @@ from ._piecewise import piecewise_moments
 from ._quadrature import (
     BALL_RADIUS,
     CHECK_SHIFTS,
+    RANK_ONE_STEPS,
     SINH_THRESHOLD,
     TRAPEZOID_STEPS,
     adaptive_expectation,
@@ -463,7 +464,7 @@ def _pair_rank_one(
             return np.array([w @ f]), np.array([w @ np.abs(f)])
 
         value, error, scale = _cross_checked(
-            adaptive_trapezoid(partial, L, rtol=_PAIR_RTOL),
+            adaptive_trapezoid(partial, L, rtol=_PAIR_RTOL, finer=RANK_ONE_STEPS),
             adaptive_sinh_trapezoid(partial, L, rtol=_PAIR_RTOL),
         )
         mask = inverse.ravel() == k

@@ -189,6 +189,18 @@ def test_oscillating_sigma_beyond_the_coarse_lattices_is_resolved() -> None:
     assert abs(got) <= 1e-11
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_cos_at_perfect_correlation_and_variance_1e4(sign: float) -> None:
+    # the collinear 1-d path: cos(100 u)² = (1 + cos 200 u)/2 is aliased by h = 1/32 and
+    # resolved by h = 1/64; the 1-d lattice goes on to h = 1/1024, so h = 1/128 confirms it
+    # (before: a warning, 0.57 off)
+    act = fnn.get_activation(np.cos, derivative=lambda z: -np.sin(z))
+    for orders in ((0, 0), (1, 1)):
+        got = float(pair_expectation(act, 1e4, 1e4, sign * 1e4, derivatives=orders))
+        exact = _cos_pair(orders, 1e4, 1e4, sign * 1e4)
+        assert abs(got - exact) <= 1e-13
+
+
 @pytest.mark.parametrize("name", ["cos", "sin", "erf", "gelu", "gauss_cdf", "cube"])
 def test_sweep_coarse_smooth(name: str) -> None:
     rows = sweep([name], (1e-2, 1.0, 100.0), (-1.0, -0.99, 0.0, 0.99, 0.999, 1.0), (1.0, 0.1))

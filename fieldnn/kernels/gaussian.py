@@ -3,10 +3,11 @@ r"""Gaussian expectations of activations: pairs, single variables, products, gen
 Everything here is deterministic: closed forms where they exist (see
 :mod:`fieldnn.kernels.activations`), exact piecewise formulas for relu-type activations, and
 otherwise quadrature in the rank of the covariance with an error estimate from the next coarser
-rule (no Monte Carlo): Gauss–Hermite for a general F (:func:`gaussian_expectation`), and the
-lattice trapezoid rule for activations, which converges geometrically also for saturating σ
-where Gauss–Hermite does not (:mod:`fieldnn.kernels._quadrature`). Node counts and measured
-accuracy: ``docs/numerics.md``, section "Gaussian expectations".
+rule and, for the lattice rules, two shifted lattices (no Monte Carlo): Gauss–Hermite for a
+general F (:func:`gaussian_expectation`), and the lattice trapezoid rule for activations, which
+converges geometrically also for saturating σ where Gauss–Hermite does not
+(:mod:`fieldnn.kernels._quadrature`). Node counts and measured accuracy: ``docs/numerics.md``,
+section "Gaussian expectations".
 
 Conventions: z ~ N(0, K) is centred; the Gauss-net unit σ(z) = exp(z − q) takes q = Var z of
 its own argument (the diagonal of K); σ' of the Gauss-net unit is taken at fixed q.

@@ -98,9 +98,7 @@ DOC_MEMORY_BYTES = 16 * 2**30
 def render() -> str:
     """The text of docs/errors.md (machine-independent: memory fixed at ``DOC_MEMORY_BYTES``)."""
     rows = []
-    with mock.patch(
-        "fieldnn.ensembles.sampling._physical_memory", return_value=DOC_MEMORY_BYTES
-    ):
+    with mock.patch("fieldnn.ensembles.sampling._physical_memory", return_value=DOC_MEMORY_BYTES):
         for entry, call, _expected, _fragments in CASES:
             name, message = _message(call)
             rows.append(f"| `{entry}` | `{_cell(call)}` | `{name}` | {_cell(message)} |")

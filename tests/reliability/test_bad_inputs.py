@@ -32,9 +32,21 @@ def test_bad_input(entry: str, call: str, expected: type[Exception], fragments) 
 def test_every_listed_entry_point_is_covered() -> None:
     covered = {c[0].split(".")[0] for c in CASES}
     wanted = {
-        "Theory", "SingleLayerNet", "MLP", "exact_connected", "sample_outputs",
-        "estimate_correlators", "measure_lambda", "criticality", "critical_point",
-        "gp_posterior", "gradient_flow_prediction", "train_replicas", "vertex_integral",
-        "single_layer_kernel", "kernel_recursion", "get_activation",
+        "Theory",
+        "SingleLayerNet",
+        "MLP",
+        "exact_connected",
+        "sample_outputs",
+        "estimate_correlators",
+        "measure_lambda",
+        "criticality",
+        "critical_point",
+        "gp_posterior",
+        "gradient_flow_prediction",
+        "train_replicas",
+        "vertex_integral",
+        "single_layer_kernel",
+        "kernel_recursion",
+        "get_activation",
     }
     assert wanted <= covered, wanted - covered

@@ -17,7 +17,11 @@ def _cli(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDNN_")}
     return subprocess.run(
         [sys.executable, "-m", "fieldnn", *argv],
-        capture_output=True, text=True, timeout=120, cwd=cwd, env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=env,
     )
 
 
@@ -67,18 +71,24 @@ def _main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str
     [
         (["derive", "--points", "4"], "--interaction"),
         (["derive", "--interaction", "lambda:1", "--points", "4"], "interactions"),
-        (["derive", "--interaction", "lambda:4", "--interaction", "lambda:6", "--points", "4"],
-         "given twice"),
+        (
+            ["derive", "--interaction", "lambda:4", "--interaction", "lambda:6", "--points", "4"],
+            "given twice",
+        ),
         (["derive", "--interaction", ":4", "--points", "4"], "NAME:DEGREE"),
         (["derive", "--interaction", "lambda:4", "--points", "-2"], "points"),
         (["derive", "--interaction", "lambda:4", "--points", "4", "--order", "-1"], "order"),
-        (["derive", "--interaction", "lambda:4", "--points", "4", "--order", "x"],
-         "invalid int value"),
+        (
+            ["derive", "--interaction", "lambda:4", "--points", "4", "--order", "x"],
+            "invalid int value",
+        ),
         (["derive", "--interaction", "lambda:4", "--points", "4", "--species", "0"], "species"),
         (["derive", "--interaction", "lambda:4", "--points", "4", "--species", "2 N"], "species"),
         (["derive", "--interaction", "lambda:4", "--points", "i,,j"], "points"),
-        (["derive", "--interaction", "lambda:4", "--points", "4", "--tikz", "--json"],
-         "not allowed with"),
+        (
+            ["derive", "--interaction", "lambda:4", "--points", "4", "--tikz", "--json"],
+            "not allowed with",
+        ),
         (["reproduce", "--out", ""], "--out"),
         (["reproduce", "nnqft", "--out", "   "], "--out"),
     ],

@@ -19,13 +19,15 @@ from hypothesis import strategies as st
 
 import fieldnn as fnn
 
-SETTINGS = settings(max_examples=8, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _points(draw, P: int, d_in: int) -> np.ndarray:
-    vals = draw(st.lists(st.floats(-1.5, 1.5, allow_nan=False), min_size=P * d_in,
-                         max_size=P * d_in))
+    vals = draw(
+        st.lists(st.floats(-1.5, 1.5, allow_nan=False), min_size=P * d_in, max_size=P * d_in)
+    )
     return np.asarray(vals, dtype=float).reshape(P, d_in)
 
 
@@ -36,8 +38,12 @@ def architectures(draw):
     P = draw(st.integers(1, 3))
     X = _points(draw, P, d_in)
     return dict(
-        act=act, X=X, width=draw(st.integers(1, 6)), d_in=d_in,
-        sigma_w2=draw(st.floats(0.5, 2.0)), sigma_b2=draw(st.floats(0.0, 1.0)),
+        act=act,
+        X=X,
+        width=draw(st.integers(1, 6)),
+        d_in=d_in,
+        sigma_w2=draw(st.floats(0.5, 2.0)),
+        sigma_b2=draw(st.floats(0.0, 1.0)),
         d_out=draw(st.integers(1, 2)),
     )
 
@@ -52,9 +58,15 @@ def _pair_permutation(order: int, d_out: int, perm: list[int]) -> list[int]:
 @SETTINGS
 @given(arch=architectures(), order=st.sampled_from([2, 4]), data=st.data())
 def test_exact_correlators_are_symmetric_and_equivariant(arch, order, data) -> None:
-    T = fnn.exact_connected(arch["act"], arch["X"], order, width=arch["width"],
-                            sigma_w2=arch["sigma_w2"], sigma_b2=arch["sigma_b2"],
-                            d_out=arch["d_out"])
+    T = fnn.exact_connected(
+        arch["act"],
+        arch["X"],
+        order,
+        width=arch["width"],
+        sigma_w2=arch["sigma_w2"],
+        sigma_b2=arch["sigma_b2"],
+        d_out=arch["d_out"],
+    )
     P = arch["X"].shape[0]
     assert T.shape == (P,) * order + ((arch["d_out"],) * order if arch["d_out"] > 1 else ())
     assert np.all(np.isfinite(T))
@@ -63,25 +75,41 @@ def test_exact_correlators_are_symmetric_and_equivariant(arch, order, data) -> N
     np.testing.assert_allclose(T, T.transpose(axes), rtol=1e-12, atol=1e-14)
     # relabel the inputs: T(X[s]) = T(X)[s, s, ...]
     s = np.asarray(data.draw(st.permutations(range(P))))
-    T2 = fnn.exact_connected(arch["act"], arch["X"][s], order, width=arch["width"],
-                             sigma_w2=arch["sigma_w2"], sigma_b2=arch["sigma_b2"],
-                             d_out=arch["d_out"])
-    relabelled = T[np.ix_(*([s] * order))] if arch["d_out"] == 1 else T[
-        np.ix_(*([s] * order + [np.arange(arch["d_out"])] * order))]
+    T2 = fnn.exact_connected(
+        arch["act"],
+        arch["X"][s],
+        order,
+        width=arch["width"],
+        sigma_w2=arch["sigma_w2"],
+        sigma_b2=arch["sigma_b2"],
+        d_out=arch["d_out"],
+    )
+    relabelled = (
+        T[np.ix_(*([s] * order))]
+        if arch["d_out"] == 1
+        else T[np.ix_(*([s] * order + [np.arange(arch["d_out"])] * order))]
+    )
     np.testing.assert_allclose(T2, relabelled, rtol=1e-10, atol=1e-13)
 
 
-@settings(max_examples=5, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=5, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(arch=architectures(), seed=st.integers(0, 2**32 - 1), data=st.data())
 def test_sampled_agrees_with_exact_within_k_sigma(arch, seed, data) -> None:
     if arch["act"] == "gauss":  # lognormal unit: sampled high moments are biased low (DESIGN)
         arch["act"] = "erf"
-    net = fnn.SingleLayerNet(arch["act"], width=arch["width"], d_in=arch["d_in"],
-                             sigma_w2=arch["sigma_w2"], sigma_b2=arch["sigma_b2"],
-                             d_out=arch["d_out"])
-    est = fnn.estimate_correlators(net, arch["X"], 20_000, orders=(2, 4), rng=seed,
-                                   chunk_size=2_000)
+    net = fnn.SingleLayerNet(
+        arch["act"],
+        width=arch["width"],
+        d_in=arch["d_in"],
+        sigma_w2=arch["sigma_w2"],
+        sigma_b2=arch["sigma_b2"],
+        d_out=arch["d_out"],
+    )
+    est = fnn.estimate_correlators(
+        net, arch["X"], 20_000, orders=(2, 4), rng=seed, chunk_size=2_000
+    )
     for order in (2, 4):
         exact = net.exact_connected(arch["X"], order)
         sampled, err = est.connected(order), est.stderr(order)
@@ -113,8 +141,11 @@ def _zero_dim_moment(n: int, interactions: dict, order: int) -> sp.Expr:
 
 
 @settings(max_examples=10, deadline=None, derandomize=True)
-@given(n=st.sampled_from([1, 2, 3, 4, 6]), degrees=st.sampled_from([(4,), (3,), (4, 6), (3, 4)]),
-       order=st.integers(0, 1))
+@given(
+    n=st.sampled_from([1, 2, 3, 4, 6]),
+    degrees=st.sampled_from([(4,), (3,), (4, 6), (3, 4)]),
+    order=st.integers(0, 1),
+)
 def test_wick_counts_and_zero_dimensional_expansion(n, degrees, order) -> None:
     couplings = sp.symbols(f"g0:{len(degrees)}")
     interactions = dict(zip(couplings, degrees, strict=True))

@@ -29,9 +29,7 @@ SECTIONS = ("lambda", "so")
 ARGS = {"command": "test", "mode": "tiny"}
 
 
-def _cli(
-    out: Path, *, signal_after: str | None = None, sections=SECTIONS, talk: str = "nnqft"
-):
+def _cli(out: Path, *, signal_after: str | None = None, sections=SECTIONS, talk: str = "nnqft"):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDNN_")}
     env["FIELDNN_REPRODUCE_SIZE"] = "tiny"
     if talk == "nnqft":
@@ -40,7 +38,10 @@ def _cli(
         env["FIELDNN_TEST_SIGNAL_AFTER_STEP"] = signal_after
     return subprocess.run(
         [sys.executable, "-m", "fieldnn", "reproduce", talk, "--out", str(out)],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
 
 
@@ -102,8 +103,7 @@ def test_killed_and_interrupted_eft_run_resumes_to_the_same_results(
     intro, SIGINT after the criticality section, then resumed in-process to the end: the same
     results.json (but for the wall time), report.md and files as an uninterrupted run, and the
     warnings caught per section survive the checkpoint."""
-    reference = eft_report._write(tmp_path / "ref", eft_report._TINY, force=False,
-                                  progress=False)
+    reference = eft_report._write(tmp_path / "ref", eft_report._TINY, force=False, progress=False)
     out = tmp_path / "out"
 
     _kill_then_interrupt(out, "intro", "criticality", talk="eft")
@@ -162,7 +162,8 @@ def test_resume_skips_completed_steps_and_restores_state(tmp_path: Path) -> None
     w2.step("second", lambda: w2.store("b", 2))
     w2.finish()
     assert json.loads((tmp_path / "results.json").read_text()) == {
-        "a": {"value": 0.30000000000000004}, "b": 2,
+        "a": {"value": 0.30000000000000004},
+        "b": 2,
     }
     assert (tmp_path / "report.md").read_text().count("first paragraph") == 1
 

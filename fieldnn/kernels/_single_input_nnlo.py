@@ -341,10 +341,10 @@ def single_input_cumulants(
     (K^{1} = K^{2} = V^{1} = 0, V = C_W² Var σ², U = C_W³ κ₃(σ²)). For relu, leaky relu and
     linear σ the one-unit moments are polynomials in G and the result is exact arithmetic; for
     other σ the moments and their first four G-derivatives come from one sinh-mapped trapezoid
-    rule per layer refined to 1e-13 of the mean absolute integrand (a RuntimeWarning above 1e-8). The k-th
-    derivative carries a factor :math:`G^{1/2-k}` and loses accuracy at small variance (erf:
-    the fourth derivative to 1e-9 at K = 1e-3, 1e-13 from K = 0.1 on); it enters K^{2} weighted
-    by V² ∝ K⁴.
+    rule per layer refined to 1e-13 of the mean absolute integrand (a RuntimeWarning above
+    1e-8). The k-th derivative carries a factor :math:`G^{1/2-k}` and loses accuracy at small
+    variance (erf: the fourth derivative to 1e-9 at K = 1e-3, 1e-13 from K = 0.1 on); it enters
+    K^{2} weighted by V² ∝ K⁴.
 
     References
     ----------

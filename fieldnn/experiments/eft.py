@@ -23,8 +23,9 @@ chapters 4–5 (criticality, four-point vertex), 7–10 (NTK and inference); see
 
 The implementation lives in the private modules ``_eft_criticality`` (sections 1–4),
 ``_eft_vertex`` (four-point vertex, NLO two-point function), ``_eft_inference`` (matching,
-conditioning, NTK, replica ensembles) and ``_eft_training`` (trained ensembles against the O(1/n)
-training prediction); this module is the public surface.
+conditioning, NTK, replica ensembles), ``_eft_training`` (trained ensembles against the O(1/n)
+training prediction) and ``_eft_next_order`` (the O(1/n) and O(1/n²) truncations against exact
+ReLU moments); this module is the public surface.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from ._eft_inference import conditional_variance as conditional_variance
 from ._eft_inference import ntk_check as ntk_check
 from ._eft_inference import quartic_matching as quartic_matching
 from ._eft_inference import replica_inference as replica_inference
+from ._eft_next_order import NextOrderScan as NextOrderScan
+from ._eft_next_order import next_order_scan as next_order_scan
 from ._eft_training import FiniteWidthTraining as FiniteWidthTraining
 from ._eft_training import finite_width_training as finite_width_training
 from ._eft_vertex import NLOTwoPoint as NLOTwoPoint
@@ -63,6 +66,7 @@ __all__ = [
     "FixedPointSolution",
     "NLOTwoPoint",
     "NTKCheck",
+    "NextOrderScan",
     "PhaseDiagram",
     "QuarticMatching",
     "ReplicaInference",
@@ -73,6 +77,7 @@ __all__ = [
     "depth_asymptotics_experiment",
     "finite_width_training",
     "fixed_point_solution",
+    "next_order_scan",
     "nlo_two_point",
     "ntk_check",
     "phase_diagram_experiment",

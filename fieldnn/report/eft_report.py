@@ -27,6 +27,7 @@ __all__ = ["run"]
 from ._eft_common import _DOCS, _FULL, _QUICK, _TINY, _Sizes
 from ._eft_inference_sections import _inference, _matching, _ntk
 from ._eft_kernel_sections import _criticality, _nlo, _vertex
+from ._eft_next_order_section import _next_order
 from ._eft_training_section import _training
 
 
@@ -115,6 +116,18 @@ def _summary(w: ReportWriter) -> None:
             f"{format_number(r['training']['z_rms_infinite'][-1], 3)}",
             r["training"]["z_rms_finite"][-1],
         ],
+        *(
+            [
+                f"E[z⁴]_c, relu, L/n = {row['L_over_n']:g} (n = {row['n']})",
+                "O(1/n²) truncation",
+                "exact ∏(1 + 5/n) − 1",
+                "ratio",
+                row["values"][2] / row["values"][0],
+            ]
+            for row in r["next_order"]["rows"]
+            if row["n"] == max(q["n"] for q in r["next_order"]["rows"])
+            and row["L_over_n"] in (0.1, 0.2)
+        ),
         [
             "dL/dt",
             "−ε·H·ε",
@@ -274,6 +287,7 @@ def _write(
         ("ntk", lambda: _ntk(w, sz)),
         ("inference", lambda: _inference(w, sz)),
         ("training", lambda: _training(w, sz)),
+        ("next_order", lambda: _next_order(w)),
         ("summary", lambda: _summary(w)),
         ("corrections", lambda: _corrections(w)),
     ]

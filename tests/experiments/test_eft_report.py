@@ -28,6 +28,7 @@ FIGURES = (
     "gradient_flow",
     "hidden_shift",
     "finite_width_mean",
+    "next_order",
 )
 TABLES = (
     "critical_points",
@@ -40,6 +41,7 @@ TABLES = (
     "finite_training",
     "finite_training_variance",
     "finite_training_terms",
+    "next_order",
     "summary",
 )
 
@@ -102,6 +104,12 @@ def _check_output(out: Path) -> None:
         format_number(tanh["C_b"], 6),
         format_number(tanh["C_W"], 6),
     ]
+    # the next-order table is results.json, and its exact column is ∏(1 + 5/n) − 1
+    rows = table_rows(report, "| n | L | L/n |")
+    stored = results["next_order"]["rows"]
+    assert [r[3:] for r in rows] == [[format_number(v, 3) for v in e["values"]] for e in stored]
+    for e in stored:
+        assert e["values"][0] == pytest.approx((1 + 5 / e["n"]) ** (e["L"] - 1) - 1, rel=1e-12)
     # the summary table repeats stored values
     summary = {row[0]: row[4] for row in table_rows(report, "| quantity | method 1 |")}
     for entry in results["summary"]:

@@ -79,7 +79,7 @@ def next_order_scan(widths: tuple[int, ...] = (50, 100), max_ratio: float = 1.0)
     --------
     >>> r = next_order_scan((50,), max_ratio=0.2)
     >>> round(float(r.four_exact[0, -1]), 4), round(float(r.four_nlo[0, -1]), 2)
-    (1.358, 1.26)
+    (1.3579, 1.26)
     """
     ns = tuple(positive_int(n, "widths", minimum=2) for n in widths)
     if not ns:

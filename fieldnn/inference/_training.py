@@ -56,6 +56,11 @@ class ReplicaEnsemble:
         Equivalent gradient-flow time η · steps.
     provenance : dict
         ``rng`` seed (if an int was passed), the order of the draws, dtype.
+    prior_hidden_kernel, posterior_hidden_kernel : ndarray (R, Q, Q) or None
+        With ``train_replicas(..., hidden_kernel=True)``: the last hidden kernel
+        :math:`\hat G'_{\delta_1\delta_2} = n^{-1}\sum_j\sigma(z^{(L-1)}_{j\delta_1})
+        \sigma(z^{(L-1)}_{j\delta_2})` (n = n_{L−1}) of each network at X_test, before and
+        after training; None otherwise.
     """
 
     X_train: np.ndarray
@@ -75,6 +80,8 @@ class ReplicaEnsemble:
     lambda_W: np.ndarray
     t: float
     provenance: dict = field(default_factory=dict)
+    prior_hidden_kernel: np.ndarray | None = field(default=None, repr=False)
+    posterior_hidden_kernel: np.ndarray | None = field(default=None, repr=False)
 
     def mean(self, which: str = "posterior") -> np.ndarray:
         """Ensemble mean (Q, d_out) of ``"prior"`` or ``"posterior"`` outputs at X_test."""
@@ -183,6 +190,7 @@ def train_replicas(
     lambda_b: Any = 1.0,
     lambda_W: Any = 1.0,
     X_test: Any = None,
+    hidden_kernel: bool = False,
 ) -> ReplicaEnsemble:
     r"""Train one network per Monte Carlo data replicum by full-batch gradient descent.
 
@@ -211,6 +219,10 @@ def train_replicas(
     lambda_b, lambda_W : float or sequence of L floats
     X_test : array_like (Q, d_in), optional
         Where prior and posterior are evaluated (default: X).
+    hidden_kernel : bool, default False
+        Also record the last hidden kernel :math:`\hat G' = n^{-1}\sigma(z^{(L-1)})
+        \sigma(z^{(L-1)})^T` of every network at X_test before and after training
+        (``prior_hidden_kernel``, ``posterior_hidden_kernel``; needs a hidden layer).
 
     Returns
     -------
@@ -239,10 +251,13 @@ def train_replicas(
     if C.shape != (P, P):
         raise ArgumentError("C_Y", f"must have shape ({P}, {P}), got {C.shape}")
     n_replicas = positive_int(n_replicas, "n_replicas", minimum=2)
+    if hidden_kernel and spec.depth < 2:
+        raise ArgumentError("hidden_kernel", "needs a hidden layer (len(widths) >= 3)")
     gen = as_generator(rng)
     replicas = _replica_draws(y, C, n_replicas, gen)
     params = init_parameters(spec, n_replicas, gen)
     prior = forward(spec, params, XB)[0][-1]
+    prior_hidden = _hidden_kernel(spec, params, XB) if hidden_kernel else None
     prior_train = forward(spec, params, XA)[0][-1]
     losses = gradient_descent(
         spec,
@@ -279,7 +294,15 @@ def train_replicas(
             "C_W": spec.C_W.tolist(),
             "C_b": spec.C_b.tolist(),
         },
+        prior_hidden_kernel=prior_hidden,
+        posterior_hidden_kernel=_hidden_kernel(spec, params, XB) if hidden_kernel else None,
     )
+
+
+def _hidden_kernel(spec: MLPSpec, params: Any, X: np.ndarray) -> np.ndarray:
+    r""":math:`n^{-1}\sigma(z^{(L-1)})\sigma(z^{(L-1)})^T` per network, (R, Q, Q)."""
+    h = forward(spec, params, X)[1][-1]
+    return np.matmul(h, np.swapaxes(h, 1, 2)) / spec.widths[-2]
 
 
 @dataclass(frozen=True)

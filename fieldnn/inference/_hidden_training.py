@@ -1,0 +1,290 @@
+r"""The O(1/n) mean change of the last hidden kernel during training (representation learning
+by gradient descent; derivation in ``docs/representation_learning.md``, section "The hidden
+kernel during training").
+
+Conventions as in :mod:`fieldnn.inference._finite_training` and ``docs/finite_width_training.md``
+(Roberts–Yaida–Hanin arXiv:2106.10165 ch. 11, ∞): L layers, n = n_{L−1}, learning-rate tensor
+λ_b, λ_W/n_{ℓ−1}, MSE loss :math:`\tfrac12\sum_A\varepsilon_A^2`, multi-indices A = (output i,
+training input α). The object is
+
+.. math:: \hat G'_{\delta_1\delta_2} = \frac1n\sum_j\sigma(z^{(L-1)}_{j\delta_1})
+          \sigma(z^{(L-1)}_{j\delta_2}),
+
+so that the output NTK is :math:`\delta_{i_1i_2}[\lambda_b^{(L)} + \lambda_W^{(L)}\hat G'] +
+\sum WW\sigma'\sigma'\hat H^{(L-1)}` and the output kernel :math:`C_b^{(L)} + C_W^{(L)}\hat G'`.
+Along a training trajectory :math:`d\hat G'/dt = -\sum_A\widehat{dG}_A\varepsilon_A` and
+:math:`d\widehat{dG}_A/dt = -\sum_B\widehat{ddG}_{AB}\varepsilon_B` with
+
+.. math::
+
+    \widehat{dG}_{A;\delta_1\delta_2} = \sum_\mu\lambda_\mu\,\partial_\mu z_A\,\partial_\mu
+        \hat G'_{\delta_1\delta_2},\qquad
+    \widehat{ddG}_{AB} = X_{AB} + Y_{AB},\quad
+    X_{AB} = \sum_{\mu\nu}\lambda_\mu\lambda_\nu\,\partial_\mu\partial_\nu z_A\,
+        \partial_\mu\hat G'\,\partial_\nu z_B,\quad
+    Y_{AB} = \sum_{\mu\nu}\lambda_\mu\lambda_\nu\,\partial_\mu z_A\,\partial_\nu z_B\,
+        \partial_\mu\partial_\nu\hat G';
+
+one gradient-descent step moves :math:`\hat G'` by :math:`-\eta\,\widehat{dG}[\varepsilon] +
+\tfrac{\eta^2}2Y[\varepsilon, \varepsilon]` and :math:`\widehat{dG}` by
+:math:`-\eta\,\widehat{ddG}[\varepsilon]`. With the last-layer statistics of
+:func:`fieldnn.kernels.dntk_statistics` split by their dependence on the last layer's
+:math:`\lambda_W = \lambda_W^{(L)}` and :math:`C_W = C_W^{(L)}` — :math:`Q^{(L)} =
+\lambda_WQ^G + Q^C`, :math:`R^{(L)} = \lambda_WR^G + R^C`, :math:`S^{(L)} = \lambda_WS^G +
+S^C` — and A = (i, α), B = (i', β),
+
+.. math::
+
+    n\,\mathbb E[\widehat{dG}_{A;\delta_1\delta_2}z_B] &= \delta_{ii'}\big(Q^G_{\delta_1\delta_2
+        \alpha\beta} + Q^G_{\delta_2\delta_1\alpha\beta}\big),\\
+    n\,\mathbb E[Y_{AB;\delta_1\delta_2}] &= \delta_{ii'}\big(R^G_{\delta_1\delta_2\alpha\beta}
+        + R^G_{\delta_2\delta_1\alpha\beta} + S^G_{\alpha\beta\delta_1\delta_2}
+        + S^G_{\alpha\beta\delta_2\delta_1}\big),\\
+    n\,\mathbb E[X_{AB;\delta_1\delta_2}] &= \delta_{ii'}\Big(\frac{\lambda_W}{C_W}
+        \big(Q^G_{\delta_1\delta_2\alpha\beta} + Q^G_{\delta_2\delta_1\alpha\beta}\big)
+        + \frac1{C_W}\big(Q^C_{\alpha\beta\delta_1\delta_2} + Q^C_{\alpha\beta\delta_2\delta_1}
+        \big)\Big),
+
+and :math:`\mathbb E\widehat{dG} = 0` (flip the sign of W^{(L)}). The mean change is then the
+accumulated-change part of the training dynamics of
+:mod:`fieldnn.inference._training_dynamics` with these tensors in place of the dNTK and ddNTK
+ones (the Gaussian model :math:`\widehat{dG}_0 = \mathbb E[\widehat{dG}z_A^T]K_{AA}^{-1}z_A`
+along the infinite-width error :math:`e_s`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validate import symmetric_psd
+from ..errors import ArgumentError, UnsupportedError
+from ._finite_training import _check_learning_rate, _check_time, _gaussian_points
+from ._flow import _with_ntk
+from ._linalg import checked_eigh, conditioning_data, joint
+from ._spectral import TrainingFilter
+from ._training_dynamics import descent_steps_to_converge, descent_trajectory, flow_ntk_change
+
+__all__ = ["HiddenKernelChange", "hidden_kernel_change"]
+
+
+@dataclass(frozen=True)
+class HiddenKernelChange:
+    r"""The O(1/n) mean change of the last hidden kernel :math:`\hat G'` during training.
+
+    Attributes
+    ----------
+    change : ndarray (Q, Q)
+        :math:`\mathbb E[\hat G'(t) - \hat G'(0)]` at the test inputs, to O(1/n) (zero at
+        infinite width).
+    first_order, second_order : ndarray (Q, Q)
+        The parts linear in the error (from :math:`\mathbb E[\widehat{dG}\,z]`) and quadratic
+        in it (from the means of X, Y); they sum to ``change``.
+    kernel : ndarray (Q, Q)
+        The infinite-width :math:`\langle\sigma\sigma\rangle_{K^{(L-1)}}`, the prior mean of
+        :math:`\hat G'`.
+    width : int
+        n = n_{L−1}.
+    t, learning_rate : float, float or None
+        Training time and step (None: gradient flow).
+    """
+
+    change: np.ndarray
+    first_order: np.ndarray
+    second_order: np.ndarray
+    kernel: np.ndarray
+    width: int
+    t: float
+    learning_rate: float | None
+
+    @property
+    def scaled_change(self) -> np.ndarray:
+        """n · change, (Q, Q): width-independent when all hidden widths scale together."""
+        return self.width * self.change
+
+
+def _split_statistics(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> dict:
+    r"""The last-layer pieces :math:`Q^G, Q^C/C_W, R^G, S^G` (at the true C_W^{(L)}).
+
+    The last step of each recursion of :func:`fieldnn.kernels.dntk_statistics` is affine in
+    :math:`\lambda_W^{(L)}` (Q, R, S: the first-line terms of the forward equations) and
+    homogeneous in :math:`C_W^{(L)}` (degree 1 for the λ_W-terms, 2 for :math:`Q^C`), and the
+    earlier layers do not depend on either; so two evaluations at :math:`C_W^{(L)} = 1`,
+    :math:`\lambda_W^{(L)} = 1, 0` give every piece.
+    """
+    from ..ensembles.architectures import _per_layer
+    from ..kernels import dntk_statistics
+
+    L = len(net.widths) - 1
+    cw = list(_per_layer(tuple(net.C_W), "C_W", L))
+    cb = list(_per_layer(tuple(net.C_b), "C_b", L))
+    lw = list(_per_layer(lambda_W, "lambda_W", L))
+    lb = list(_per_layer(lambda_b, "lambda_b", L))
+    kw = {"C_W": cw[:-1] + [1.0], "C_b": cb, "widths": list(net.widths), "lambda_b": lb}
+    one = dntk_statistics(net.activation, X, lambda_W=lw[:-1] + [1.0], **kw)
+    zero = dntk_statistics(net.activation, X, lambda_W=lw[:-1] + [0.0], **kw)
+    c = cw[-1]
+    return {
+        "QG": c * (one.Q[-1] - zero.Q[-1]),
+        "QC_over_CW": c * zero.Q[-1],
+        "RG": c * (one.R[-1] - zero.R[-1]),
+        "SG": c * (one.S[-1] - zero.S[-1]),
+        "lambda_W": lw[-1],
+        "C_W": c,
+        "kernel": (one.ntk.K[-1] - cb[-1]),  # ⟨σσ⟩ at C_W^{(L)} = 1
+        "width": int(one.ntk.widths[-2]),
+    }
+
+
+def _hidden_statistics(
+    s: dict, PA: int, PB: int, d_out: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""n·E[dG z_A], n·E[X + Y], n·E[Y] as (PB², NA, NA) arrays: rows the test pairs
+    (δ1, δ2) flattened, columns the training multi-indices A = (i, α) (output-major)."""
+    a, b = slice(0, PA), slice(PA, PA + PB)
+    QG, QC, RG, SG = s["QG"], s["QC_over_CW"], s["RG"], s["SG"]
+    g1 = QG[b, b, a, a] + QG[b, b, a, a].transpose(1, 0, 2, 3)
+    rg = RG[b, b, a, a] + RG[b, b, a, a].transpose(1, 0, 2, 3)
+    sg = SG[a, a, b, b] + SG[a, a, b, b].transpose(0, 1, 3, 2)
+    qc = QC[a, a, b, b] + QC[a, a, b, b].transpose(0, 1, 3, 2)
+    yy = rg + sg.transpose(2, 3, 0, 1)
+    xx = qc.transpose(2, 3, 0, 1)
+    if s["C_W"] != 0.0:  # (C_W^{(L)} = 0: the outputs do not see the hidden layer, all zero)
+        xx = xx + s["lambda_W"] / s["C_W"] * g1
+    eye = np.eye(d_out)
+
+    def lift(T: np.ndarray) -> np.ndarray:
+        out = np.einsum("ij,xyab->xyiajb", eye, T).reshape(PB * PB, d_out * PA, d_out * PA)
+        return out
+
+    return lift(g1), lift(xx + yy), lift(yy)
+
+
+def hidden_kernel_change(
+    mlp: Any,
+    X_train: Any,
+    y_train: Any,
+    X_test: Any,
+    *,
+    t: float = math.inf,
+    lambda_b: Any = 1.0,
+    lambda_W: Any = 1.0,
+    C_Y: Any = None,
+    learning_rate: float | None = None,
+) -> HiddenKernelChange:
+    r"""The O(1/n) mean change of the last hidden kernel of an MLP ensemble trained on the MSE.
+
+    Parameters
+    ----------
+    mlp : MLP
+        The architecture (at least one hidden layer; σ smooth: the second-order part needs
+        the ddNTK pieces R, S, which :func:`fieldnn.dntk_statistics` refuses for kinked σ).
+    X_train : array_like (P, d_in)
+    y_train : array_like (P,) or (P, d_out)
+    X_test : array_like (Q, d_in)
+        Where :math:`\hat G'_{\delta_1\delta_2}` is predicted.
+    t, lambda_b, lambda_W, C_Y, learning_rate
+        As in :func:`~fieldnn.inference.finite_width_prediction` (gradient flow for a time t,
+        or t / learning_rate steps of full-batch gradient descent; replicas y ~ N(Y, C_Y)).
+
+    Returns
+    -------
+    HiddenKernelChange
+        ``.change`` = :math:`\mathbb E[\hat G'(t) - \hat G'(0)]` (Q, Q), ``.scaled_change`` =
+        n · change.
+
+    Notes
+    -----
+    :math:`\hat G'_{\delta_1\delta_2} = n^{-1}\sum_j\sigma(z^{(L-1)}_{j\delta_1})
+    \sigma(z^{(L-1)}_{j\delta_2})`, n = n_{L−1}. Under gradient flow, with
+    :math:`\Theta_{AA} = U\mathrm{diag}(\lambda)U^T`, :math:`\tilde u = U^T\varepsilon_0` and
+    the training slots rotated by U,
+
+    .. math::
+
+        \mathbb E\,\Delta\hat G'(t) = \mathbb E\Big[-\sum_j\widetilde{dG}_j\tilde u_j
+            I(0, \lambda_j) + \sum_{jk}\widetilde{ddG}_{jk}\tilde u_j\tilde u_k
+            I(0, \lambda_j, \lambda_j{+}\lambda_k)\Big],
+
+    the first term :math:`-n^{-1}\mathrm{tr}\big(\mathbb E[\widehat{dG}z_A^T]\,
+    g_t(\Theta_{AA})\big)` with the training filter :math:`g_t(x) = (1 - e^{-xt})/x`; gradient
+    descent adds :math:`\tfrac{\eta^2}2Y[e_s, e_s]` per step. The statistics
+    :math:`\mathbb E[\widehat{dG}z]`, :math:`\mathbb E[\widehat{ddG}]`, :math:`\mathbb E[Y]`
+    are the λ_W^{(L)}-terms of the last step of the Q, R, S recursions of
+    :func:`fieldnn.dntk_statistics` (divided by λ_W^{(L)}) and the C_W^{(L)}²-terms of Q
+    (divided by C_W^{(L)}), module docstring; derivation in
+    ``docs/representation_learning.md``.
+
+    References
+    ----------
+    D. A. Roberts, S. Yaida, B. Hanin, arXiv:2106.10165, ch. 11 (dNTK, ddNTKs: forward
+    equations and statistics), ch. ∞ (training dynamics at O(1/n)).
+    """
+    XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_test)
+    t, eta = _check_time(t, learning_rate)
+    net = _with_ntk(mlp)
+    if len(net.widths) < 3:
+        raise UnsupportedError(
+            "mlp", "needs at least one hidden layer (widths [d_in, n, …, d_out])"
+        )
+    d_out = int(net.widths[-1])
+    PA, PB = XA.shape[0], XB.shape[0]
+    Y = np.broadcast_to(y, (PA, d_out)).T.reshape(-1)
+    CY = None
+    if C_Y is not None:
+        C = symmetric_psd(C_Y, "C_Y")
+        if C.shape != (PA, PA):
+            raise ArgumentError("C_Y", f"must have shape {(PA, PA)}, got {C.shape}")
+        CY = np.kron(np.eye(d_out), C)
+    TAA, _, _ = joint(lambda X: net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), XA, XB)
+    checked_eigh(TAA, "X_train", 1e-12)
+    _check_learning_rate(TAA, eta, t)
+    filt = TrainingFilter(t, eta)
+
+    s = _split_statistics(net, np.concatenate([XA, XB]), lambda_W, lambda_b)
+    n = s["width"]
+    g1, dd, yy = _hidden_statistics(s, PA, PB, d_out)
+    NA, X2 = PA * d_out, PB * PB
+    theta = np.kron(np.eye(d_out), TAA)
+    KAA = np.kron(np.eye(d_out), net.kernel(XA))
+    z0, xi, w, zeta, pinv = _gaussian_points(KAA, CY)
+    u = z0 - Y - (0.0 if xi is None else xi)
+    dG = np.einsum("xab,bk,qk->qxa", g1 / n, pinv, zeta)  # Gaussian model of dG_0 per node
+    # embed as the NTK rows m = (δ1, δ2) of the dynamics helpers, column slot a = 0 only
+    Np = max(X2, NA)
+    D1 = np.zeros((w.shape[0], Np, NA, NA))
+    D1[:, :X2, 0, :] = dG
+    DD1 = np.zeros((Np, NA, NA, NA))
+    DD1[:X2, 0] = dd / n
+    zeros_D2 = np.zeros((w.shape[0], NA, Np, NA))
+    zeros_DD2 = np.zeros((NA, Np, NA, NA))
+    th = np.zeros((Np, Np))
+    th[:NA, :NA] = theta
+    parts = []
+    for D, DD in ((D1, 0.0 * DD1), (0.0 * D1, DD1)):
+        if eta is None:
+            h = flow_ntk_change(th, u, D, zeros_D2, DD, zeros_DD2, t)
+        else:
+            steps = filt.steps
+            if steps is None:
+                steps = descent_steps_to_converge(theta, eta)
+            E2 = np.zeros((Np, NA, NA, NA))
+            if DD is DD1:
+                E2[:X2, 0] = yy / n
+            _, h = descent_trajectory(
+                th, u, D, zeros_D2, DD, zeros_DD2, E2, np.zeros_like(E2), eta, steps
+            )
+        parts.append((w @ h[:, :X2, 0]).reshape(PB, PB))
+    first, second = (0.5 * (p + p.T) for p in parts)
+    return HiddenKernelChange(
+        change=first + second,
+        first_order=first,
+        second_order=second,
+        kernel=s["kernel"][PA:, PA:],
+        width=n,
+        t=t,
+        learning_rate=eta,
+    )

@@ -83,6 +83,7 @@ from .inference import gp_posterior as gp_posterior
 from .inference import FiniteWidthPrediction as FiniteWidthPrediction
 from .inference import finite_width_prediction as finite_width_prediction
 from .inference import gradient_flow_prediction as gradient_flow_prediction
+from .inference import hidden_kernel_change as hidden_kernel_change
 from .inference import hidden_kernel_shift as hidden_kernel_shift
 from .inference import train_replicas as train_replicas
 

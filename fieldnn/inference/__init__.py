@@ -22,6 +22,8 @@ hidden_kernel_posterior, HiddenKernelPosterior
     infinite width; O(1/n) at finite width).
 hidden_kernel_shift, HiddenKernelShift
     Its O(1/n) prediction: the posterior shift of the last hidden kernel from the mixed vertex.
+hidden_kernel_change, HiddenKernelChange
+    The O(1/n) mean change of the last hidden kernel during training (gradient flow/descent).
 train_replicas, ReplicaEnsemble
     NNPDF-style replica ensembles trained by full-batch gradient descent, vectorised over the
     ensemble with hand-written backpropagation.
@@ -45,6 +47,8 @@ from ._finite_width import sampled_posterior as sampled_posterior
 from ._flow import flow_operator as flow_operator
 from ._flow import gradient_flow_prediction as gradient_flow_prediction
 from ._gp import gp_posterior as gp_posterior
+from ._hidden_training import HiddenKernelChange as HiddenKernelChange
+from ._hidden_training import hidden_kernel_change as hidden_kernel_change
 from ._ntk import empirical_ntk as empirical_ntk
 from ._plots import plot_conditional_moment as plot_conditional_moment
 from ._plots import plot_replica_bands as plot_replica_bands
@@ -58,6 +62,7 @@ from ._training import train_replicas as train_replicas
 __all__ = [
     "ConditionalSecondMoment",
     "FiniteWidthPrediction",
+    "HiddenKernelChange",
     "HiddenKernelPosterior",
     "HiddenKernelShift",
     "LossRateCheck",
@@ -69,6 +74,7 @@ __all__ = [
     "flow_operator",
     "gp_posterior",
     "gradient_flow_prediction",
+    "hidden_kernel_change",
     "hidden_kernel_posterior",
     "hidden_kernel_shift",
     "loss_rate_check",

@@ -123,9 +123,9 @@ def _split_statistics(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> 
     cb = list(_per_layer(tuple(net.C_b), "C_b", L))
     lw = list(_per_layer(lambda_W, "lambda_W", L))
     lb = list(_per_layer(lambda_b, "lambda_b", L))
-    kw = {"C_W": cw[:-1] + [1.0], "C_b": cb, "widths": list(net.widths), "lambda_b": lb}
-    one = dntk_statistics(net.activation, X, lambda_W=lw[:-1] + [1.0], **kw)
-    zero = dntk_statistics(net.activation, X, lambda_W=lw[:-1] + [0.0], **kw)
+    kw = {"C_W": [*cw[:-1], 1.0], "C_b": cb, "widths": list(net.widths), "lambda_b": lb}
+    one = dntk_statistics(net.activation, X, lambda_W=[*lw[:-1], 1.0], **kw)
+    zero = dntk_statistics(net.activation, X, lambda_W=[*lw[:-1], 0.0], **kw)
     c = cw[-1]
     return {
         "QG": c * (one.Q[-1] - zero.Q[-1]),

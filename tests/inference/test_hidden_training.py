@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
-from fieldnn.errors import ArgumentError
+from fieldnn.errors import ArgumentError, ShapeError, UnsupportedError
 from fieldnn.inference import train_replicas
 from fieldnn.inference._hidden_training import _split_statistics
 from fieldnn.inference._network import MLPSpec, Parameters, forward, gradients, init_parameters
@@ -167,3 +167,167 @@ def test_dG_statistics_against_sampled_networks():
 def test_dG_statistics_against_sampled_networks_wide(n):
     rep = _check_statistics(fnn.MLP("tanh", [1, n, n, 1], C_W=1.5, C_b=0.1), 2000, 12 + n)
     print(n, rep)
+
+
+# --------------------------------------------------------------------------------------------
+# hidden_kernel_change
+# --------------------------------------------------------------------------------------------
+C1, C2, L1, L2 = 1.3, 0.8, 0.9, 1.6  # per-layer C_W and λ_W of a two-layer linear net
+
+
+def _linear(n: int) -> fnn.MLP:
+    return fnn.MLP("linear", [1, n, 1], C_W=[C1, C2], C_b=0.0)
+
+
+def test_two_layer_linear_closed_form():
+    # [1, n, 1] linear, x = 1, no biases: with a = Ĝ' = |w1|²/n, b = |w2|², c = z = w2·w1,
+    # gradient flow is ȧ = −(2λ1/n)εc, ċ = −ε(λ1 b + λ2 a); p = λ1 b + λ2 a obeys
+    # p dp = (2λ1λ2/n) d(c²), so p(∞)² − p(0)² = (4λ1λ2/n)(y² − c0²) and Δa = Δp/(2λ2):
+    # E Δa = λ1 (E y² − K)/(n Θ) + O(1/n²), Θ = λ1 C2 + λ2 C1, K = C1 C2 — the first-order
+    # part alone is −2λ1K/(nΘ), so every piece of ddG (λ_W Q^G/C_W and S^G here) is needed.
+    y, s2 = 1.5, 0.3
+    theta = L1 * C2 + L2 * C1
+    for n, CY in ((10, None), (1000, [[s2]])):
+        r = fnn.hidden_kernel_change(
+            _linear(n), [[1.0]], [y], [[1.0], [-0.5]], lambda_W=[L1, L2], lambda_b=0.0, C_Y=CY
+        )
+        noise = 0.0 if CY is None else s2
+        exact = L1 * (y**2 + noise - C1 * C2) / theta
+        # Ĝ' is quadratic in x (bias-free linear net): entries exact·[[1, −½], [−½, ¼]]
+        np.testing.assert_allclose(
+            r.scaled_change, exact * np.outer([1.0, -0.5], [1.0, -0.5]), rtol=1e-12
+        )
+        np.testing.assert_allclose(r.change * n, r.scaled_change, rtol=1e-15)
+        np.testing.assert_allclose(n * r.first_order[0, 0], -2 * L1 * C1 * C2 / theta, rtol=1e-12)
+
+
+def _linear_descent(n, n_nets, eta, steps, y, seed):
+    """Exact gradient descent of [1, n, 1] linear nets (x = 1, no biases) on the three
+    invariants a = |w1|²/n, b = |w2|², c = w2·w1 (the step maps them into themselves); the
+    initial invariants drawn exactly (w2 split along w1 and orthogonal to it)."""
+    g = np.random.default_rng(seed)
+    a = C1 * g.chisquare(n, n_nets) / n
+    along = g.standard_normal(n_nets)
+    c = np.sqrt(C2 * a) * along
+    b = C2 / n * (along**2 + g.chisquare(n - 1, n_nets))
+    a0 = a.copy()
+    for _ in range(steps):
+        e = c - y
+        a, b, c = (
+            a - 2 * eta * L1 * e * c / n + (eta * L1 * e) ** 2 * b / n,
+            b - 2 * eta * L2 * e * c / n + (eta * L2 * e) ** 2 * a / n,
+            c - eta * e * (L1 * b + L2 * a) + eta**2 * L1 * L2 * e**2 * c / n,
+        )
+    d = n * (a - a0)
+    return d.mean(), d.std(ddof=1) / np.sqrt(n_nets)
+
+
+def test_two_layer_linear_descent_against_the_exact_map():
+    # 40 steps of η = 0.1 (t = 4, not converged), 4·10⁵ networks at n = 4096, where the
+    # O(1/n²) remainder (≈ 1.3/n² in n·Δ, from n = 256) is below the error bar
+    y = 1.5
+    r = fnn.hidden_kernel_change(
+        _linear(4096),
+        [[1.0]],
+        [y],
+        [[1.0]],
+        lambda_W=[L1, L2],
+        lambda_b=0.0,
+        t=4.0,
+        learning_rate=0.1,
+    )
+    mu, se = _linear_descent(4096, 400_000, 0.1, 40, y, 5)
+    pred = float(r.scaled_change[0, 0])
+    assert abs(mu - pred) < 4 * se
+    assert abs(mu - float(r.width * r.first_order[0, 0])) > 100 * se  # the O(ε²) part is there
+    assert abs(mu) > 100 * se
+
+
+def test_descent_tends_to_flow_and_zero_time():
+    mlp = fnn.MLP("erf", [1, 32, 32, 1], C_W=1.0, C_b=0.1)
+    flow = fnn.hidden_kernel_change(mlp, XA, Y, XB, t=2.0)
+    dev = []
+    for eta in (0.04, 0.02):
+        gd = fnn.hidden_kernel_change(mlp, XA, Y, XB, t=2.0, learning_rate=eta)
+        dev.append(np.max(np.abs(gd.change - flow.change)))
+    assert 1.7 < dev[0] / dev[1] < 2.3
+    np.testing.assert_allclose(flow.change, flow.change.T)
+    for eta in (None, 0.05):
+        r = fnn.hidden_kernel_change(mlp, XA, Y, XB, t=0.0, learning_rate=eta)
+        assert np.max(np.abs(r.change)) == 0.0
+    # n·change is width-independent, and the kernel is ⟨σσ⟩ of the last hidden layer
+    wide = fnn.hidden_kernel_change(
+        fnn.MLP("erf", [1, 64, 64, 1], C_W=1.0, C_b=0.1), XA, Y, XB, t=2.0
+    )
+    np.testing.assert_allclose(wide.scaled_change, flow.scaled_change, rtol=1e-10)
+    np.testing.assert_allclose(0.1 + 1.0 * flow.kernel, mlp.kernel(XB), rtol=1e-12)
+
+
+def test_arguments_are_checked():
+    mlp = fnn.MLP("erf", [1, 16, 16, 1], C_W=1.0, C_b=0.1)
+    with pytest.raises(ArgumentError, match="learning_rate"):
+        fnn.hidden_kernel_change(mlp, XA, Y, XB, t=5.0, learning_rate=5.0)
+    with pytest.raises(ArgumentError, match="'t'"):
+        fnn.hidden_kernel_change(mlp, XA, Y, XB, t=1.01, learning_rate=0.05)
+    with pytest.raises(ArgumentError, match="C_Y"):
+        fnn.hidden_kernel_change(mlp, XA, Y, XB, C_Y=np.eye(3))
+    with pytest.raises(UnsupportedError, match="hidden layer"):
+        fnn.hidden_kernel_change(fnn.MLP("erf", [1, 1], C_W=1.0, C_b=0.1), XA, Y, XB)
+    with pytest.raises(UnsupportedError, match="kink"):
+        fnn.hidden_kernel_change(fnn.MLP("relu", [1, 8, 8, 1], C_W=2.0, C_b=0.1), XA, Y, XB)
+    with pytest.raises(ShapeError, match="y_train"):
+        fnn.hidden_kernel_change(mlp, XA, Y[:3], XB)
+
+
+# --------------------------------------------------------------------------------------------
+# against trained replicas
+# --------------------------------------------------------------------------------------------
+def _trained_change(n: int, n_nets: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Paired per-network change Ĝ'(after) − Ĝ'(before) at XB: mean and standard error."""
+    mlp = fnn.MLP("erf", [1, n, n, 1], C_W=1.0, C_b=0.1)
+    d = []
+    for k in range(n_nets // 1000):
+        e = train_replicas(
+            mlp,
+            XA,
+            Y,
+            None,
+            1000,
+            steps=steps,
+            learning_rate=0.05,
+            rng=100 + k,
+            X_test=XB,
+            hidden_kernel=True,
+        )
+        d.append(e.posterior_hidden_kernel - e.prior_hidden_kernel)
+    d = np.concatenate(d)
+    return d.mean(0), d.std(0, ddof=1) / np.sqrt(len(d))
+
+
+@pytest.mark.slow
+def test_against_trained_replicas():
+    # erf [1, n, n, 1], C_W = 1, C_b = 0.1, 4 points of sin 2x, η = 0.05, 100 steps (t = 5);
+    # 2000 replicas at n = 64 and 256
+    iu = np.triu_indices(3)
+    res = {}
+    for n in (64, 256):
+        mu, se = _trained_change(n, 2000, 100)
+        r = fnn.hidden_kernel_change(
+            fnn.MLP("erf", [1, n, n, 1], C_W=1.0, C_b=0.1), XA, Y, XB, t=5.0, learning_rate=0.05
+        )
+        res[n] = (mu, se, r)
+        pull = ((mu - r.change) / se)[iu]
+        print(n, "n·Δ", np.round(n * mu[iu], 4), "±", np.round(n * se[iu], 4))
+        print(n, "pred", np.round(r.scaled_change[iu], 4), "pull", np.round(pull, 2))
+        print(n, "first-order pull", np.round(((mu - r.first_order) / se)[iu], 2))
+        # the change is resolved, and the first-order part alone is rejected
+        assert np.max(np.abs(mu / se)) > 10
+        assert np.max(np.abs((mu - r.first_order) / se)) > 10
+    mu, se, r = res[256]
+    assert np.max(np.abs((mu - r.change) / se)) < 4
+    # n·Δ is width-independent up to the O(1/n) remainder, which falls from 64 to 256
+    rms = {
+        n: float(np.sqrt(np.mean((n * m - rr.scaled_change) ** 2))) for n, (m, _, rr) in res.items()
+    }
+    print("rms of n·(measured − predicted)", rms)
+    assert rms[256] < rms[64]

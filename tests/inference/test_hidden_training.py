@@ -201,6 +201,19 @@ def test_two_layer_linear_closed_form():
         np.testing.assert_allclose(n * r.first_order[0, 0], -2 * L1 * C1 * C2 / theta, rtol=1e-12)
 
 
+@pytest.mark.parametrize("L", [2, 3, 4, 5])
+def test_deep_linear_closed_form(L):
+    # C_W = λ_W = 1, C_b = λ_b = 0, x = 1, equal widths: K = 1, Θ = L, Q^(ℓ), B^(ℓ) in closed
+    # form give n E[dG z] = 2Q^G = (L−1)L and n E[ddG] = (L−1)L + (L−1)L(L−2)/3 (X)
+    # + 2(L−1)² + (L−2)(L−1)(2L−3)/3 (Y, R^G = 0) = (L−1)L², so at t = ∞ (flow)
+    # n E ΔĜ' = −(L−1) + (L−1)L²(1 + y²)/(2L²) = (L−1)(y² − 1)/2
+    y = 1.5
+    mlp = fnn.MLP("linear", [1] + [50] * (L - 1) + [1], C_W=1.0, C_b=0.0)
+    r = fnn.hidden_kernel_change(mlp, [[1.0]], [y], [[1.0]], lambda_b=0.0)
+    np.testing.assert_allclose(r.scaled_change[0, 0], (L - 1) * (y**2 - 1) / 2, rtol=1e-12)
+    np.testing.assert_allclose(r.width * r.first_order[0, 0], -(L - 1), rtol=1e-12)
+
+
 def _linear_descent(n, n_nets, eta, steps, y, seed):
     """Exact gradient descent of [1, n, 1] linear nets (x = 1, no biases) on the three
     invariants a = |w1|²/n, b = |w2|², c = w2·w1 (the step maps them into themselves); the

@@ -75,12 +75,12 @@ def _dG(spec, params, XA, XB, a, lb, lw, s=1e-3):
     return (_hidden_kernel(spec, up, XB) - _hidden_kernel(spec, down, XB)) / (2 * s)
 
 
-def _sampled(mlp, XA, XB, n_nets, seed, batch=250, s=1e-3):
+def _sampled(mlp, XA, XB, n_nets, seed, lam=(1.0, 1.0), batch=250, s=1e-3):
     """Per network: dG_a z_b, ddG_ab = d(dG_a)/dθ·λ∂z_b (tangent recomputed at the shifted
     point) and Y_ab (the mixed second difference of Ĝ' along two fixed tangents), each
     (R, Q, Q, P, P)."""
     spec = MLPSpec.of(mlp)
-    lb, lw = spec.learning_rates(1.0, 1.0)
+    lb, lw = spec.learning_rates(*lam)
     gen = np.random.default_rng(seed)
     P, Q = XA.shape[0], XB.shape[0]
     out = {"dGz": [], "ddG": [], "Y": []}
@@ -109,9 +109,9 @@ def _sampled(mlp, XA, XB, n_nets, seed, batch=250, s=1e-3):
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def _pieces(mlp, XA, XB) -> dict:
+def _pieces(mlp, XA, XB, lam=(1.0, 1.0)) -> dict:
     """n E[dG z], and the four pieces of n E[ddG] = n E[X] + n E[Y], as (Q, Q, P, P)."""
-    s = _split_statistics(mlp, np.concatenate([XA, XB]), 1.0, 1.0)
+    s = _split_statistics(mlp, np.concatenate([XA, XB]), lam[1], lam[0])
     P = XA.shape[0]
     a, b = slice(0, P), slice(P, None)
 
@@ -131,14 +131,14 @@ def _pieces(mlp, XA, XB) -> dict:
     }
 
 
-def _check_statistics(mlp, n_nets, seed):
+def _check_statistics(mlp, n_nets, seed, lam=(1.0, 1.0)):
     """Pulls of the sampled n·E[dG z], n·E[ddG], n·E[Y] against the formulas (all entries
     below 4), each resolved (largest |theory|/stderr ≥ 5), and every piece of ddG needed:
     without any one of them the sampled means reject the formula at > 5σ."""
     XA2, XB2 = np.array([[0.5], [-1.0]]), np.array([[0.3], [-0.7]])
     n = mlp.widths[-2]
-    got = _sampled(mlp, XA2, XB2, n_nets, seed)
-    pc = _pieces(mlp, XA2, XB2)
+    got = _sampled(mlp, XA2, XB2, n_nets, seed, lam)
+    pc = _pieces(mlp, XA2, XB2, lam)
     X = sum(v for k, v in pc.items() if k.startswith("X"))
     Yp = sum(v for k, v in pc.items() if k.startswith("Y"))
     report = {}
@@ -160,6 +160,12 @@ def test_dG_statistics_against_sampled_networks():
     # erf [1, 64, 64, 1] far from criticality, 500 networks (the slow test: tanh, 2000, n = 256)
     rep = _check_statistics(fnn.MLP("erf", [1, 64, 64, 1], C_W=1.5, C_b=0.1), 500, 11)
     assert set(rep) == {"dGz", "ddG", "Y"}
+
+
+def test_dG_statistics_unequal_widths_and_per_layer_rates():
+    # r = n_2/n_1 = 80/48, and C_W^(L), λ_W^(L), λ_b ≠ 1 (the λ_W^(L)- and C_W^(L)-split)
+    mlp = fnn.MLP("erf", [1, 48, 80, 1], C_W=[1.2, 1.6, 0.7], C_b=[0.2, 0.1, 0.3])
+    _check_statistics(mlp, 500, 21, lam=([0.5, 1.0, 2.0], [1.5, 0.8, 2.5]))
 
 
 @pytest.mark.slow

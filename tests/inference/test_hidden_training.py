@@ -357,3 +357,10 @@ def test_against_trained_replicas():
     }
     print("rms of n·(measured − predicted)", rms)
     assert rms[256] < rms[64]
+
+
+@pytest.mark.slow
+def test_dG_statistics_three_hidden_layers():
+    # erf [1, 64, 64, 64, 1]: P, Q, B, F of layer L − 1 = 3 carry their own recursive terms
+    rep = _check_statistics(fnn.MLP("erf", [1, 64, 64, 64, 1], C_W=1.5, C_b=0.1), 2000, 31)
+    print(rep)

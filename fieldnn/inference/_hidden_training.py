@@ -62,7 +62,7 @@ import numpy as np
 
 from .._validate import symmetric_psd
 from ..errors import ArgumentError, UnsupportedError
-from ._finite_training import _check_learning_rate, _check_time, _gaussian_points
+from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
 from ._linalg import checked_eigh, conditioning_data, joint
 from ._spectral import TrainingFilter
@@ -249,34 +249,44 @@ def hidden_kernel_change(
     g1, dd, yy = _hidden_statistics(s, PA, PB, d_out)
     NA, X2 = PA * d_out, PB * PB
     theta = np.kron(np.eye(d_out), TAA)
-    KAA = np.kron(np.eye(d_out), net.kernel(XA))
-    z0, xi, w, zeta, pinv = _gaussian_points(KAA, CY)
-    u = z0 - Y - (0.0 if xi is None else xi)
-    dG = np.einsum("xab,bk,qk->qxa", g1 / n, pinv, zeta)  # Gaussian model of dG_0 per node
+    M2 = np.kron(np.eye(d_out), net.kernel(XA)) + np.outer(Y, Y)  # E[ε_0 ε_0ᵀ]
+    if CY is not None:
+        M2 = M2 + CY
+    # The first part is bilinear in (dG_0, ε_0) and needs only E[dG_0 ε_0ᵀ] = E[dG_0 z_Aᵀ]
+    # (E dG_0 = 0); the second is quadratic in ε_0 and needs only E[ε_0 ε_0ᵀ]. NA points with
+    # weights 1/NA reproduce both moments exactly: ε_k = √NA e_k with dG_k = √NA 𝒬[·, k]/n
+    # (𝒬 = n E[dG z_Aᵀ]) for the first, ε_k = √(NA μ_k) v_k (M2 = Σ μ_k v_k v_kᵀ) for the second.
+    mu, V = np.linalg.eigh(M2)
+    u1 = np.sqrt(NA) * np.eye(NA)
+    u2 = (V * np.sqrt(NA * np.clip(mu, 0.0, None))).T
+    w = np.full(NA, 1.0 / NA)
     # embed as the NTK rows m = (δ1, δ2) of the dynamics helpers, column slot a = 0 only
     Np = max(X2, NA)
-    D1 = np.zeros((w.shape[0], Np, NA, NA))
-    D1[:, :X2, 0, :] = dG
+    D1 = np.zeros((NA, Np, NA, NA))
+    D1[:, :X2, 0, :] = np.sqrt(NA) * np.moveaxis(g1, 2, 0) / n
     DD1 = np.zeros((Np, NA, NA, NA))
     DD1[:X2, 0] = dd / n
-    zeros_D2 = np.zeros((w.shape[0], NA, Np, NA))
+    E2 = np.zeros((Np, NA, NA, NA))
+    E2[:X2, 0] = yy / n
+    zeros_D2 = np.zeros((NA, NA, Np, NA))
     zeros_DD2 = np.zeros((NA, Np, NA, NA))
     th = np.zeros((Np, Np))
     th[:NA, :NA] = theta
     parts = []
-    for D, DD in ((D1, 0.0 * DD1), (0.0 * D1, DD1)):
+    for u, D, DD, E in ((u1, D1, None, None), (u2, None, DD1, E2)):
         if eta is None:
+            D = np.zeros_like(D1) if D is None else D
+            DD = np.zeros_like(DD1) if DD is None else DD
             h = flow_ntk_change(th, u, D, zeros_D2, DD, zeros_DD2, t)
         else:
             steps = filt.steps
             if steps is None:
                 steps = descent_steps_to_converge(theta, eta)
-            E2 = np.zeros((Np, NA, NA, NA))
-            if DD is DD1:
-                E2[:X2, 0] = yy / n
-            _, h = descent_trajectory(
-                th, u, D, zeros_D2, DD, zeros_DD2, E2, np.zeros_like(E2), eta, steps
-            )
+            if DD is None:
+                args = (D, zeros_D2, None, None, None, None)
+            else:
+                args = (None, None, DD, zeros_DD2, E, np.zeros_like(E))
+            _, h = descent_trajectory(th, u, *args, eta, steps)
         parts.append((w @ h[:, :X2, 0]).reshape(PB, PB))
     first, second = (0.5 * (p + p.T) for p in parts)
     return HiddenKernelChange(

@@ -289,6 +289,25 @@ def test_descent_tends_to_flow_and_zero_time():
     np.testing.assert_allclose(0.1 + 1.0 * flow.kernel, mlp.kernel(XB), rtol=1e-12)
 
 
+@pytest.mark.parametrize("eta", [None, 0.05])
+def test_first_order_part_is_the_filtered_trace(eta):
+    # the first part through the dynamics helpers equals −n⁻¹ tr(𝒬 g_t(Θ_AA)) per entry,
+    # 𝒬 = n E[dG z_Aᵀ] and g_t the training filter (matrix function, no helpers); two
+    # outputs, so the δ_ii' lift is exercised
+    from fieldnn.inference._hidden_training import _hidden_statistics
+    from fieldnn.inference._spectral import TrainingFilter
+
+    mlp = fnn.MLP("erf", [1, 24, 24, 2], C_W=1.0, C_b=0.1)
+    y2 = np.stack([Y, 0.5 * Y**2], axis=1)
+    r = fnn.hidden_kernel_change(mlp, XA, y2, XB, t=3.0, learning_rate=eta, lambda_W=0.8)
+    s = _split_statistics(mlp, np.concatenate([XA, XB]), 0.8, 1.0)
+    g1, _, _ = _hidden_statistics(s, 4, 3, 2)
+    theta = np.kron(np.eye(2), mlp.ntk(XA, lambda_W=0.8, lambda_b=1.0))
+    g = TrainingFilter(3.0, eta).matrix(theta)
+    expected = -np.einsum("xab,ab->x", g1, g).reshape(3, 3) / 24
+    np.testing.assert_allclose(r.first_order, expected, rtol=1e-10, atol=1e-14)
+
+
 def test_arguments_are_checked():
     mlp = fnn.MLP("erf", [1, 16, 16, 1], C_W=1.0, C_b=0.1)
     with pytest.raises(ArgumentError, match="learning_rate"):

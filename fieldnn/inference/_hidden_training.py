@@ -48,8 +48,11 @@ S^C` — and A = (i, α), B = (i', β),
 and :math:`\mathbb E\widehat{dG} = 0` (flip the sign of W^{(L)}). The mean change is then the
 accumulated-change part of the training dynamics of
 :mod:`fieldnn.inference._training_dynamics` with these tensors in place of the dNTK and ddNTK
-ones (the Gaussian model :math:`\widehat{dG}_0 = \mathbb E[\widehat{dG}z_A^T]K_{AA}^{-1}z_A`
-along the infinite-width error :math:`e_s`).
+ones, driven by the infinite-width error :math:`e_s = (1 - \eta\Theta_{AA})^s\varepsilon_0`:
+its part linear in the error needs only :math:`\mathbb E[\widehat{dG}_0\varepsilon_0^T] =
+\mathbb E[\widehat{dG}_0z_A^T]`, its quadratic part only :math:`\mathbb E[\varepsilon_0
+\varepsilon_0^T] = K_{AA} + C_Y + YY^T`, each reproduced exactly by d_out·P equally weighted
+points.
 """
 
 from __future__ import annotations

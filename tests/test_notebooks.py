@@ -30,6 +30,7 @@ EXPECTED_OUTPUT = {
     "07_writing_it_up.py": "overfull boxes: 0",
     "08_exact_density.py": "order 2 beats order 1 from N =",
     "09_finite_width_training.py": "rms z vs O(1/n)",
+    "10_next_order.py": "residual ratio n = 64 / n = 256",
 }
 
 

@@ -7,6 +7,17 @@ independent methods.
   differences;
 * sampled finite tanh networks (slow): the residual of κ₃ and of Cov of the kernel components
   after the O(1/n²) terms falls like 1/n³ (n = 8 → 16), the O(1/n²) terms resolved.
+
+Relu, leaky relu, linear (the exact polar rule):
+
+* the diagonal components and K^{1}, V as above (closed forms there);
+* the one-unit terms against closed forms: the arc-cosine kernel E σ₀σ₁, Price's theorem
+  ∂E σ₀σ₁/∂K₀₁ = E σ'₀σ'₁ and ∂²/∂K₀₁² = E δ(z₀)δ(z₁) = φ_K(0, 0);
+* a smooth polynomial σ (z³, z + z²/2) where both rules apply: polar rule = lattice rule;
+* deep linear nets: the polar recursion = the lattice recursion for σ(z) = z given as a plain
+  callable, and Cov of the kernel components against the exact Wishart recursion (closed in
+  the second moments, a polynomial in 1/n);
+* sampled relu networks (slow), with and without bias, two and three hidden layers.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ import numpy as np
 import pytest
 
 from fieldnn.errors import ArgumentError, UnsupportedError
-from fieldnn.kernels import get_activation, single_input_cumulants
+from fieldnn.kernels import get_activation, leaky_relu, single_input_cumulants
 from fieldnn.kernels._two_input_nnlo import (
     TwoInputCumulants,
     _unit_terms,
@@ -75,9 +86,122 @@ def test_unit_terms_against_monte_carlo_and_differences() -> None:
             np.testing.assert_allclose(lower / (2 * h), higher, atol=tol)
 
 
+RELU_TYPE = [
+    ("relu", 2.0, 0.0),
+    ("relu", 1.8, 0.1),
+    (leaky_relu(0.2), 1.5, 0.05),
+    ("linear", 1.0, 0.1),
+]
+
+
+@pytest.mark.parametrize(("act", "C_W", "C_b"), RELU_TYPE)
+@pytest.mark.parametrize("widths", [[2, 12, 9, 10, 1], [2, 20, 20, 3]])
+def test_relu_type_diagonal_and_first_order(act, C_W, C_b, widths) -> None:
+    hyper = {"C_W": C_W, "C_b": C_b, "widths": widths}
+    c = two_input_cumulants(act, X2, **hyper)
+    for a, comp in ((0, 0), (1, 2)):
+        s = single_input_cumulants(act, X2[a], **hyper)  # closed form in G at one input
+        for name, pick in (
+            ("K", (slice(None), comp)),
+            ("K1", (slice(None), comp)),
+            ("K2", (slice(None), comp)),
+            ("V", (slice(None), comp, comp)),
+            ("V1", (slice(None), comp, comp)),
+            ("U", (slice(None), comp, comp, comp)),
+        ):
+            ref = getattr(s, name)
+            scale = max(1.0, np.abs(ref).max())
+            np.testing.assert_allclose(getattr(c, name)[pick], ref, atol=1e-12 * scale)
+    V = four_point_vertex(act, X2, **hyper, all_layers=True)
+    K1 = nlo_kernel_correction(act, X2, **hyper, all_layers=True)
+    for ell in range(len(widths) - 1):
+        scale = max(1.0, np.abs(V[ell]).max())
+        np.testing.assert_allclose(TwoInputCumulants.tensor(c.V[ell]), V[ell], atol=1e-12 * scale)
+        np.testing.assert_allclose(TwoInputCumulants.matrix(c.K1[ell]), K1[ell], atol=1e-12 * scale)
+    assert np.min(np.abs(c.U[-1])) > 1e-3 and abs(c.V1[-1][0, 1]) > 1e-2
+
+
+@pytest.mark.parametrize("a", [0.0, 0.2, -0.5, 1.0])
+@pytest.mark.parametrize("K01", [0.5, -0.9, 0.0])
+def test_polar_rule_against_closed_forms(a, K01) -> None:
+    """σ = a z + (1 − a) relu(z): E σ₀σ₁ = a K₀₁ + (1 − a)² k(K), k the arc-cosine kernel;
+    ∂/∂K₀₁ gives E σ'₀σ'₁ = a² + a(1 − a) + (1 − a)²(π − θ)/2π (Price's theorem), ∂²/∂K₀₁²
+    gives (1 − a)² φ_K(0, 0); E σ(z_a)² = (1 + a²)K_aa/2."""
+    K = np.array([[1.3, K01], [K01, 0.8]])
+    m = _unit_terms(leaky_relu(a) if a else get_activation("relu"), K)
+    root = np.sqrt(K[0, 0] * K[1, 1])
+    theta = np.arccos(K01 / root)
+    arccos_kernel = root / (2 * np.pi) * (np.sin(theta) + (np.pi - theta) * np.cos(theta))
+    b = 1.0 - a
+    slope_slope = a * a + a * b + b * b * (np.pi - theta) / (2 * np.pi)
+    delta_delta = b * b / (2 * np.pi * np.sqrt(np.linalg.det(K)))
+    s2 = (a * a + 1.0) / 2.0
+    expected = [s2 * K[0, 0], a * K01 + b * b * arccos_kernel, s2 * K[1, 1]]
+    np.testing.assert_allclose(m.m1, expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(m.d1[1, 1], slope_slope, atol=1e-14)
+    np.testing.assert_allclose(m.d1[0], [s2, 0.0, 0.0], atol=1e-14)
+    np.testing.assert_allclose(m.d2[1, 1, 1], delta_delta, atol=1e-13)
+
+
+@pytest.mark.parametrize("sigma", [lambda z: z**3, lambda z: z + 0.5 * z * z])
+def test_polar_rule_equals_lattice_rule_for_a_polynomial(sigma) -> None:
+    act = get_activation(sigma)
+    K = np.array([[1.1, 0.4], [0.4, 0.7]])
+    polar, lattice = _unit_terms(act, K, polar=True), _unit_terms(act, K, polar=False)
+    names = ("m1", "d1", "d2", "d3", "d4", "m2", "e1", "e2", "m3")
+    scale = max(np.abs(getattr(lattice, name)).max() for name in names)
+    for name in names:
+        np.testing.assert_allclose(
+            getattr(polar, name), getattr(lattice, name), rtol=0, atol=1e-12 * scale
+        )
+
+
+def _wishart_cov(K0: np.ndarray, C_W: float, C_b: float, layers: int) -> np.ndarray:
+    """Cov(Ĝ_ab, Ĝ_cd) of a deep linear net with all hidden widths n, as polynomial
+    coefficients in 1/n (axis 0), (2, 2, 2, 2): exact, since with σ(z) = z
+    Cov(G'_ab, G'_cd) = (C_W²/n)[E G_ac E G_bd + E G_ad E G_bc + Cov(G_ac, G_bd) + Cov(G_ad, G_bc)]
+    + C_W² Cov(G_ab, G_cd) and E G' = C_b + C_W E G (Isserlis for z ~ N(0, G) given G)."""
+    mean = K0
+    cov = np.zeros((layers + 1, 2, 2, 2, 2))
+    for _ in range(layers):
+        new = C_W**2 * cov.copy()
+        pair = np.einsum("ac,bd->abcd", mean, mean) + np.einsum("ad,bc->abcd", mean, mean)
+        new[1] += C_W**2 * pair
+        new[1:] += C_W**2 * (
+            np.transpose(cov, (0, 1, 3, 2, 4))[:-1] + np.transpose(cov, (0, 1, 3, 4, 2))[:-1]
+        )
+        cov, mean = new, C_b + C_W * mean
+    return cov
+
+
+@pytest.mark.parametrize(("C_W", "C_b"), [(1.0, 0.0), (0.8, 0.3)])
+@pytest.mark.parametrize("hidden", [2, 3])
+def test_deep_linear_nets(C_W, C_b, hidden) -> None:
+    """Cov: the exact Wishart recursion (its 1/n and 1/n² coefficients); K^{1} = K^{2} = 0;
+    everything (U included) equal to the lattice rule's recursion for σ(z) = z as a callable."""
+    widths = [2] + [7] * hidden + [1]
+    c = two_input_cumulants("linear", X2, C_W=C_W, C_b=C_b, widths=widths)
+    K0 = C_b + C_W * X2 @ X2.T / 2
+    exact = _wishart_cov(K0, C_W, C_b, hidden)
+    scale = np.abs(exact[1]).max()
+    np.testing.assert_allclose(TwoInputCumulants.tensor(c.V[-1]), exact[1], atol=1e-13 * scale)
+    np.testing.assert_allclose(TwoInputCumulants.tensor(c.V1[-1]), exact[2], atol=1e-13 * scale)
+    assert np.abs(exact[2]).max() > 0.1 * scale
+    np.testing.assert_allclose(c.K1, 0.0, atol=1e-13)
+    np.testing.assert_allclose(c.K2, 0.0, atol=1e-13)
+    lattice = two_input_cumulants(lambda z: z, X2, C_W=C_W, C_b=C_b, widths=widths)
+    for name in ("K", "V", "V1", "U"):
+        ref = getattr(lattice, name)
+        np.testing.assert_allclose(getattr(c, name), ref, atol=1e-12 * np.abs(ref).max())
+
+
 def test_bad_arguments() -> None:
-    with pytest.raises(UnsupportedError, match="'activation'"):
-        two_input_cumulants("relu", X2, C_W=2.0, C_b=0.0, widths=[2, 5, 1])
+    with pytest.raises(UnsupportedError, match=r"'activation'.*normalised"):
+        two_input_cumulants("gauss", X2, C_W=1.0, C_b=0.1, widths=[2, 5, 5, 1])
+    with pytest.raises(UnsupportedError, match=r"'X'.*correlation"):
+        two_input_cumulants(
+            "relu", [[1.0, 0.0], [1.0, 0.05]], C_W=2.0, C_b=0.0, widths=[2, 5, 5, 1]
+        )
     with pytest.raises(ArgumentError, match="'X'"):
         two_input_cumulants("tanh", X2[:1], C_W=1.0, C_b=0.1, widths=[2, 5, 1])
     with pytest.raises(UnsupportedError, match=r"'X'.*correlation"):

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
-from ..inference import finite_width_prediction, train_replicas
+from ..inference import finite_width_prediction, hidden_kernel_change, train_replicas
 from ._nnqft_common import _partial_on_failure
 
 __all__ = ["FiniteWidthTraining", "finite_width_training"]
@@ -53,6 +53,12 @@ class FiniteWidthTraining:
     mean_terms : dict of str to ndarray (w, Q)
         The O(1/n) mean correction split by origin (``.mean_terms``): ``"ntk_mean"``,
         ``"ntk_variance"``, ``"dntk"``, ``"ddntk"``.
+    hidden_change, hidden_change_stderr : ndarray (w, Q, Q)
+        Mean over the networks of the paired change Ĝ′(t) − Ĝ′(0) of the last hidden kernel
+        :math:`\hat G'_{\delta_1\delta_2} = n^{-1}\sum_j\sigma_{j\delta_1}\sigma_{j\delta_2}`
+        at the test inputs, and its standard error.
+    hidden_predicted : ndarray (w, Q, Q)
+        ``.change`` of :func:`fieldnn.hidden_kernel_change` (O(1/n)).
 
     Notes
     -----
@@ -83,6 +89,9 @@ class FiniteWidthTraining:
     infinite_mean: np.ndarray
     infinite_var: np.ndarray
     mean_terms: dict[str, np.ndarray]
+    hidden_change: np.ndarray
+    hidden_change_stderr: np.ndarray
+    hidden_predicted: np.ndarray
 
     @property
     def z_infinite(self) -> np.ndarray:
@@ -123,6 +132,8 @@ def finite_width_training(
 
     The toy problem y = sin(2x) at 4 points of [−1.5, 1.5], tested at x = −1, 0.25, 1; every
     network is trained on the same targets (no replica noise) with learning rates λ_b = λ_W = 1.
+    The same networks also give the paired change of their last hidden kernel, held against
+    :func:`fieldnn.hidden_kernel_change`.
 
     Parameters
     ----------
@@ -191,19 +202,24 @@ def finite_width_training(
         finite_width_prediction(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta)
         for n in widths
     ]
+    hidden = [
+        hidden_kernel_change(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta).change
+        for n in widths
+    ]
     # chunks of chunk_size … 2·chunk_size − 1 networks (each at least 2)
     sizes = [
         len(c) for c in np.array_split(np.arange(n_replicas), max(1, n_replicas // chunk_size))
     ]
     seeds = np.random.SeedSequence(rng).spawn(len(widths) * len(sizes))
     moments: list[tuple[np.ndarray, ...]] = []
+    changes: list[tuple[np.ndarray, np.ndarray]] = []
 
     def done() -> dict:
         return {"widths": widths[: len(moments)], "moments": list(moments), "predictions": preds}
 
     with _partial_on_failure("finite_width_training", done):
         for i, n in enumerate(widths):
-            outputs = [
+            ensembles = [
                 train_replicas(
                     mlp(n),
                     X,
@@ -214,10 +230,16 @@ def finite_width_training(
                     learning_rate=eta,
                     rng=np.random.default_rng(seeds[i * len(sizes) + j]),
                     X_test=X_test,
-                ).posterior[:, :, 0]
+                    hidden_kernel=True,
+                )
                 for j, size in enumerate(sizes)
             ]
-            moments.append(_moments(np.concatenate(outputs)))
+            moments.append(_moments(np.concatenate([e.posterior[:, :, 0] for e in ensembles])))
+            delta = np.concatenate(
+                [e.posterior_hidden_kernel - e.prior_hidden_kernel for e in ensembles]
+            )
+            err = delta.std(axis=0, ddof=1) / np.sqrt(delta.shape[0])
+            changes.append((delta.mean(axis=0), err))
     m, m_err, v, v_err = (np.array([mo[k] for mo in moments]) for k in range(4))
     return FiniteWidthTraining(
         activation=activation,
@@ -246,4 +268,7 @@ def finite_width_training(
             k: np.array([np.asarray(p.mean_terms[k]).reshape(-1) for p in preds])
             for k in _MEAN_TERMS
         },
+        hidden_change=np.array([c[0] for c in changes]),
+        hidden_change_stderr=np.array([c[1] for c in changes]),
+        hidden_predicted=np.array(hidden),
     )

@@ -116,6 +116,14 @@ def _summary(w: ReportWriter) -> None:
             f"{format_number(r['training']['z_rms_infinite'][-1], 3)}",
             r["training"]["z_rms_finite"][-1],
         ],
+        [
+            "hidden kernel in training",
+            "hidden_kernel_change, O(1/n)",
+            "trained ensemble (paired change)",
+            f"rms n·(measured − predicted), n = {r['training']['widths'][-1]}; n·stderr: "
+            f"{format_number(r['training']['hidden']['rms_scaled_stderr'][-1], 3)}",
+            r["training"]["hidden"]["rms_scaled_residual"][-1],
+        ],
         *(
             [
                 f"E[z⁴]_c, relu, L/n = {row['L_over_n']:g} (n = {row['n']})",

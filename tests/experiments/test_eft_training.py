@@ -66,6 +66,22 @@ def test_trained_ensembles_agree_with_the_order_one_over_n_prediction(small):
     assert np.all(np.abs(small.measured_mean) > 10 * small.mean_stderr)
 
 
+def test_hidden_kernel_change_of_the_same_networks(small):
+    """The paired change of the last hidden kernel: the prediction is hidden_kernel_change at
+    every width, the measurement is symmetric, seen (> 3σ), and within k·σ at these short times"""
+    for i, n in enumerate(small.widths):
+        mlp = fnn.MLP("erf", [1, int(n), int(n), 1], C_W=1.0, C_b=0.1)
+        pred = fnn.hidden_kernel_change(
+            mlp, small.X_train, small.y_train, small.X_test, t=small.t,
+            learning_rate=small.learning_rate,
+        )  # fmt: skip
+        np.testing.assert_allclose(small.hidden_predicted[i], pred.change, rtol=1e-12)
+    np.testing.assert_allclose(small.hidden_change, np.swapaxes(small.hidden_change, 1, 2))
+    pulls = (small.hidden_change - small.hidden_predicted) / small.hidden_change_stderr
+    assert np.all(np.abs(pulls) < K_SIGMA), pulls
+    assert np.max(np.abs(small.hidden_change) / small.hidden_change_stderr) > 3  # seen
+
+
 def test_same_seed_same_result_and_chunks_are_drawn_independently():
     kw = {"widths": (8,), "n_replicas": 9, "steps": 2}
     a = eft.finite_width_training(**kw, chunk_size=4, rng=3)

@@ -68,7 +68,7 @@ def test_trained_ensembles_agree_with_the_order_one_over_n_prediction(small):
 
 def test_hidden_kernel_change_of_the_same_networks(small):
     """The paired change of the last hidden kernel: the prediction is hidden_kernel_change at
-    every width, the measurement is symmetric, seen (> 3σ), and within k·σ at these short times"""
+    every width, the measurement is symmetric, seen (> 3σ), and within k·σ at these short times."""
     for i, n in enumerate(small.widths):
         mlp = fnn.MLP("erf", [1, int(n), int(n), 1], C_W=1.0, C_b=0.1)
         pred = fnn.hidden_kernel_change(

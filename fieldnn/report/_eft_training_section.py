@@ -130,7 +130,6 @@ def _training(w: ReportWriter, sz: _Sizes) -> None:
         "(FiniteWidthPrediction.mean_terms; the same at every width).",
         digits=3,
     )
-    _hidden_table(w, r, widths, xs)
     fig, ax = _fig()
     plots_training.plot_finite_width_mean(r, ax=ax)
     w.figure(
@@ -143,6 +142,7 @@ def _training(w: ReportWriter, sz: _Sizes) -> None:
     )
     for paragraph in _findings(w, r, widths, xs, lam):
         w.text(paragraph)
+    _hidden_table(w, r, widths, xs)
 
 
 def _hidden_table(w: ReportWriter, r: eft.FiniteWidthTraining, widths: list[int],

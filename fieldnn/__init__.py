@@ -56,6 +56,8 @@ from .ensembles import sample_outputs as sample_outputs
 from .effective import EffectiveAction as EffectiveAction
 from .effective import effective_action as effective_action
 from .effective import exact_density as exact_density
+from .effective import DeepDensity as DeepDensity
+from .effective import exact_deep_density as exact_deep_density
 from .effective import DensityComparison as DensityComparison
 from .effective import DensityCurves as DensityCurves
 from .effective import compare_with_density as compare_with_density

@@ -231,6 +231,45 @@ def _multi_index(PA: int, PB: int, d_out: int) -> tuple[np.ndarray, np.ndarray]:
     return inp, ch
 
 
+def training_setup(
+    mlp: Any,
+    XA: np.ndarray,
+    XB: np.ndarray,
+    y: np.ndarray,
+    *,
+    t: float,
+    learning_rate: float | None,
+    C_Y: Any,
+    lambda_W: Any,
+    lambda_b: Any,
+) -> tuple[Any, float, float | None, np.ndarray, np.ndarray | None, np.ndarray, TrainingFilter]:
+    """The checks and ingredients every O(1/n) training prediction starts from.
+
+    Returns (net with an NTK, t, η or None, Y (d_out·P_A,) channel-major, the replica
+    covariance on that index or None, Θ_AA, the training filter); raises, naming the argument,
+    for a bad t / learning_rate, a net without a hidden layer, a C_Y of the wrong shape, a
+    singular Θ_AA and η·λmax(Θ_AA) ≥ 2.
+    """
+    t, eta = _check_time(t, learning_rate)
+    net = _with_ntk(mlp)
+    if len(net.widths) < 3:
+        raise UnsupportedError(
+            "mlp", "needs at least one hidden layer (widths [d_in, n, …, d_out])"
+        )
+    d_out, PA = int(net.widths[-1]), XA.shape[0]
+    Y = np.broadcast_to(y, (PA, d_out)).T.reshape(-1)
+    CY = None
+    if C_Y is not None:
+        C = symmetric_psd(C_Y, "C_Y")
+        if C.shape != (PA, PA):
+            raise ArgumentError("C_Y", f"must have shape {(PA, PA)}, got {C.shape}")
+        CY = np.kron(np.eye(d_out), C)
+    TAA, _, _ = joint(lambda X: net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), XA, XB)
+    checked_eigh(TAA, "X_train", 1e-12)
+    _check_learning_rate(TAA, eta, t)
+    return net, t, eta, Y, CY, TAA, TrainingFilter(t, eta)
+
+
 def finite_width_prediction(
     mlp: Any,
     X_train: Any,
@@ -288,25 +327,12 @@ def finite_width_prediction(
     (dNTK, ddNTKs), ch. ∞ (training at finite width); seed 000, last slides.
     """
     XA, XB, y, squeeze = conditioning_data(mlp, X_train, y_train, X_test)
-    t, eta = _check_time(t, learning_rate)
-    net = _with_ntk(mlp)
+    net, t, eta, Y, CY, _, filt = training_setup(
+        mlp, XA, XB, y, t=t, learning_rate=learning_rate, C_Y=C_Y, lambda_W=lambda_W,
+        lambda_b=lambda_b,
+    )  # fmt: skip
     d_out = int(net.widths[-1])
-    if len(net.widths) < 3:
-        raise UnsupportedError(
-            "mlp", "needs at least one hidden layer (widths [d_in, n, …, d_out])"
-        )
     PA, PB = XA.shape[0], XB.shape[0]
-    Y = np.broadcast_to(y, (PA, d_out)).T.reshape(-1)
-    CY = None
-    if C_Y is not None:
-        C = symmetric_psd(C_Y, "C_Y")
-        if C.shape != (PA, PA):
-            raise ArgumentError("C_Y", f"must have shape {(PA, PA)}, got {C.shape}")
-        CY = np.kron(np.eye(d_out), C)
-    TAA, _, _ = joint(lambda X: net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), XA, XB)
-    checked_eigh(TAA, "X_train", 1e-12)
-    _check_learning_rate(TAA, eta, t)
-    filt = TrainingFilter(t, eta)
 
     from ..kernels import dntk_statistics
 

@@ -63,12 +63,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import symmetric_psd
-from ..errors import ArgumentError, UnsupportedError
-from ._finite_training import _check_learning_rate, _check_time
-from ._flow import _with_ntk
-from ._linalg import checked_eigh, conditioning_data, joint
-from ._spectral import TrainingFilter
+from ._finite_training import training_setup
+from ._linalg import conditioning_data
 from ._training_dynamics import descent_steps_to_converge, descent_trajectory, flow_ntk_change
 
 __all__ = ["HiddenKernelChange", "hidden_kernel_change"]
@@ -227,25 +223,12 @@ def hidden_kernel_change(
     equations and statistics), ch. ∞ (training dynamics at O(1/n)).
     """
     XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_test)
-    t, eta = _check_time(t, learning_rate)
-    net = _with_ntk(mlp)
-    if len(net.widths) < 3:
-        raise UnsupportedError(
-            "mlp", "needs at least one hidden layer (widths [d_in, n, …, d_out])"
-        )
+    net, t, eta, Y, CY, TAA, filt = training_setup(
+        mlp, XA, XB, y, t=t, learning_rate=learning_rate, C_Y=C_Y, lambda_W=lambda_W,
+        lambda_b=lambda_b,
+    )  # fmt: skip
     d_out = int(net.widths[-1])
     PA, PB = XA.shape[0], XB.shape[0]
-    Y = np.broadcast_to(y, (PA, d_out)).T.reshape(-1)
-    CY = None
-    if C_Y is not None:
-        C = symmetric_psd(C_Y, "C_Y")
-        if C.shape != (PA, PA):
-            raise ArgumentError("C_Y", f"must have shape {(PA, PA)}, got {C.shape}")
-        CY = np.kron(np.eye(d_out), C)
-    TAA, _, _ = joint(lambda X: net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), XA, XB)
-    checked_eigh(TAA, "X_train", 1e-12)
-    _check_learning_rate(TAA, eta, t)
-    filt = TrainingFilter(t, eta)
 
     s = _split_statistics(net, np.concatenate([XA, XB]), lambda_W, lambda_b)
     n = s["width"]

@@ -134,15 +134,15 @@ def _pairings(items: list[int]) -> list[list[tuple[int, int]]]:
 
 def _mlp_second_order(mlp: Any, X: np.ndarray, n: int) -> Correlators:
     """Order 2: K, K^{1}/n, K^{2}/n², V/n, V^{1}/n² and U/n² at one input (any σ) or two (smooth
-    σ), with the pairings over the outputs."""
+    σ, relu, leaky relu, linear), with the pairings over the outputs."""
     P, d = X.shape[0], mlp.d_out
     if P > 2:
         raise UnsupportedError(
             "X",
-            f"order=2 from an MLP is built for P = 1 (any σ) and P = 2 (smooth σ) inputs, got "
-            f"P = {P}: beyond two inputs the O(1/n^2) four-point function and the six-point "
-            "vertex need the six-index U on more pairs and rank-6 Gaussian moments, which are "
-            "not built; use at most two rows of X or order=1",
+            "order=2 from an MLP is built for P = 1 (any σ) and P = 2 (smooth or relu-type σ) "
+            f"inputs, got P = {P}: beyond two inputs the O(1/n^2) four-point function and the "
+            "six-point vertex need the six-index U on more pairs and rank-6 Gaussian moments, "
+            "which are not built; use at most two rows of X or order=1",
         )
     check_size(P * d, 2)
     e = np.eye(d)
@@ -178,8 +178,9 @@ def _mlp_second_order(mlp: Any, X: np.ndarray, n: int) -> Correlators:
 
 def from_mlp(mlp: Any, X: Any, order: int) -> Correlators:
     """K, K^{1}/n and V/n of the deep recursions (n = n_{L-1}); at order 2, for one input (any
-    σ) or two (smooth σ), also K^{2}/n², V^{1}/n² and the six-point vertex U/n²
-    (:func:`~fieldnn.kernels.single_input_cumulants`, :mod:`fieldnn.kernels._two_input_nnlo`)."""
+    σ) or two (smooth σ, relu, leaky relu, linear), also K^{2}/n², V^{1}/n² and the six-point
+    vertex U/n² (:func:`~fieldnn.kernels.single_input_cumulants`,
+    :mod:`fieldnn.kernels._two_input_nnlo`)."""
     from ..kernels.deep import nlo_kernel_correction
 
     X = input_points(X, "X", d_in=mlp.d_in)

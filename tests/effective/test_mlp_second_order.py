@@ -5,10 +5,10 @@
   (exact_single_input_moment); the residual falls like 1/n³;
 * tanh: the graded terms of the action's correlators are K^{1}/n, K^{2}/n², V/n, V^{1}/n² and
   15U/n² of single_input_cumulants, with the pairing structure over 1–3 outputs;
-* two inputs (smooth σ): the graded terms are those of the two-input recursion
-  (fieldnn.kernels._two_input_nnlo) with the pairings over (input, output) indices, built here
-  by explicit loops;
-* three inputs at order 2, relu at two, and nearly parallel inputs are refused.
+* two inputs (tanh, and relu with and without bias): the graded terms are those of the
+  two-input recursion (fieldnn.kernels._two_input_nnlo) with the pairings over (input, output)
+  indices, built here by explicit loops;
+* three inputs at order 2 (relu too) and nearly parallel inputs are refused.
 """
 
 from __future__ import annotations
@@ -145,25 +145,31 @@ def _expected(tensor: np.ndarray, n_points: int, P: int, d: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("d_out", [1, 2])
-def test_two_inputs_graded_terms_are_the_two_input_cumulants(d_out: int) -> None:
+@pytest.mark.parametrize(
+    ("act", "C_W", "C_b"), [("tanh", 1.5, 0.1), ("relu", 2.0, 0.0), ("relu", 1.8, 0.1)]
+)
+def test_two_inputs_graded_terms_are_the_two_input_cumulants(act, C_W, C_b, d_out: int) -> None:
     from fieldnn.kernels._two_input_nnlo import TwoInputCumulants as T
     from fieldnn.kernels._two_input_nnlo import two_input_cumulants
 
     X = np.array([[0.8, -0.3], [0.2, 0.9]])
     widths = [2, 12, 9, 10, d_out]
-    mlp = fnn.MLP("tanh", widths=widths, C_W=1.5, C_b=0.1)
+    mlp = fnn.MLP(act, widths=widths, C_W=C_W, C_b=C_b)
     S = fnn.effective_action(mlp, X, order=2)
-    c = two_input_cumulants("tanh", X, C_W=1.5, C_b=0.1, widths=widths)
+    c = two_input_cumulants(act, X, C_W=C_W, C_b=C_b, widths=widths)
     n = widths[-2]
     G2, G4, G6 = (S.correlators(k, series=True) for k in (2, 4, 6))
     eye = np.eye(d_out)
+    scale = max(1.0, np.abs(c.U[-1]).max())  # relu's U is O(10)
     for g, K in enumerate((c.K[-1], c.K1[-1] / n, c.K2[-1] / n**2)):
         want = np.einsum("ab,ij->abij", T.matrix(K), eye)
         got = G2[g] if d_out > 1 else G2[g][..., None, None]
-        np.testing.assert_allclose(got, want, atol=1e-14)
+        np.testing.assert_allclose(got, want, atol=1e-14 * scale)
     for g, V in ((1, c.V[-1] / n), (2, c.V1[-1] / n**2)):
-        np.testing.assert_allclose(G4[g], _expected(T.tensor(V), 4, 2, d_out), atol=1e-15)
-    np.testing.assert_allclose(G6[2], _expected(T.tensor(c.U[-1] / n**2), 6, 2, d_out), atol=1e-16)
+        np.testing.assert_allclose(G4[g], _expected(T.tensor(V), 4, 2, d_out), atol=1e-15 * scale)
+    np.testing.assert_allclose(
+        G6[2], _expected(T.tensor(c.U[-1] / n**2), 6, 2, d_out), atol=1e-16 * scale
+    )
     assert np.abs(G6[2]).max() > 1e-4
     # the order-1 part is the order-1 action's
     S1 = fnn.effective_action(mlp, X, order=1)
@@ -176,7 +182,8 @@ def test_order_two_refusals() -> None:
         fnn.effective_action(mlp, [[0.1], [0.5], [0.9]], order=2)
     fnn.effective_action(mlp, [[0.1], [0.5], [0.9]], order=1)  # order 1 stays available
     relu = fnn.MLP("relu", widths=[1, 10, 10, 1], C_W=2.0, C_b=0.1)
-    with pytest.raises(UnsupportedError, match=r"'activation'.*smooth"):
-        fnn.effective_action(relu, [[0.1], [0.5]], order=2)
+    with pytest.raises(UnsupportedError, match=r"'X'.*got P = 3"):
+        fnn.effective_action(relu, [[0.1], [0.5], [0.9]], order=2)
+    fnn.effective_action(relu, [[0.1], [0.5]], order=2)  # two inputs: relu is built
     with pytest.raises(UnsupportedError, match=r"'X'.*correlation"):
         fnn.effective_action(mlp, [[0.5], [0.5001]], order=2)

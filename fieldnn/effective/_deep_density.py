@@ -311,7 +311,7 @@ def exact_deep_density(mlp: Any, X: Any, f: Any) -> DeepDensity:
     >>> mlp = MLP("linear", widths=[1, 1, 1])  # z = product of two standard normals
     >>> d = exact_deep_density(mlp, [[1.0]], [1.0])
     >>> round(float(d.density[0]), 12)  # K_0(1)/π
-    0.133994727036
+    0.134016241017
     """
     from ..ensembles.architectures import MLP
 

@@ -143,6 +143,27 @@ def test_polar_rule_against_closed_forms(a, K01) -> None:
     np.testing.assert_allclose(m.d2[1, 1, 1], delta_delta, atol=1e-13)
 
 
+@pytest.mark.parametrize(
+    ("rho", "rtol"), [(0.0, 1e-13), (-0.7, 1e-13), (0.9, 1e-12), (0.99, 1e-10)]
+)
+def test_polar_rule_fourth_derivative_up_to_the_correlation_limit(rho, rtol) -> None:
+    """Relu: ∂^k E σ₀σ₁/∂K₀₁^k, k = 1..4 (Hermite weights up to H_(4,4)), against
+    (π − θ)/2π, 1/(2π√D), K₀₁/(2πD^{3/2}), (D^{-3/2} + 3K₀₁²D^{-5/2})/2π, D = det K, up to
+    |ρ| = MAX_CORRELATION."""
+    K00, K11 = 1.3, 0.8
+    K01 = rho * np.sqrt(K00 * K11)
+    m = _unit_terms(get_activation("relu"), np.array([[K00, K01], [K01, K11]]))
+    D = K00 * K11 - K01**2
+    want = [
+        (np.pi - np.arccos(rho)) / (2 * np.pi),
+        1 / (2 * np.pi * np.sqrt(D)),
+        K01 / (2 * np.pi * D**1.5),
+        (D**-1.5 + 3 * K01**2 * D**-2.5) / (2 * np.pi),
+    ]
+    got = [m.d1[1, 1], m.d2[1, 1, 1], m.d3[1, 1, 1, 1], m.d4[1, 1, 1, 1, 1]]
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-15)
+
+
 @pytest.mark.parametrize("sigma", [lambda z: z**3, lambda z: z + 0.5 * z * z])
 def test_polar_rule_equals_lattice_rule_for_a_polynomial(sigma) -> None:
     act = get_activation(sigma)

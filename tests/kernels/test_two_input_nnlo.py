@@ -8,7 +8,7 @@ independent methods.
 * sampled finite tanh networks (slow): the residual of κ₃ and of Cov of the kernel components
   after the O(1/n²) terms falls like 1/n³ (n = 8 → 16), the O(1/n²) terms resolved.
 
-Relu, leaky relu, linear (the exact polar rule):
+Relu, leaky relu, linear (the polar rule):
 
 * the diagonal components and K^{1}, V as above (closed forms there);
 * the one-unit terms against closed forms: the arc-cosine kernel E σ₀σ₁, Price's theorem

@@ -1,6 +1,6 @@
-"""Exact single-input output law of deep bias-free relu / linear MLPs, held against independent
-methods: the Bessel (variance-gamma) closed forms of one hidden layer, the single-layer exact
-density, the exact moments, and sampled networks."""
+"""Exact single-input output law of deep bias-free relu / leaky relu / linear MLPs, held against
+independent methods: the Bessel (variance-gamma) closed forms of one hidden layer, the single-layer
+exact density, the exact moments, and sampled networks."""
 
 from __future__ import annotations
 
@@ -77,6 +77,18 @@ def test_agrees_with_single_layer_exact_density_for_linear():
         np.testing.assert_allclose(p, net.exact_density(X1, f), rtol=1e-10, atol=0)
 
 
+@pytest.mark.parametrize(("slope", "N"), [(0.1, 6), (0.01, 12), (-0.3, 7), (2.0, 6)])
+def test_leaky_relu_one_hidden_layer_equals_single_layer_exact_density(slope, N):
+    """Leaky relu (Beta-mixture layer factor) against the characteristic-function path."""
+    act = fnn.kernels.leaky_relu(slope)
+    net = fnn.SingleLayerNet(act, width=N, sigma_w2=1.7, sigma_b2=0.0)
+    mlp = fnn.MLP(act, widths=[1, N, 1], C_W=1.7)
+    f = np.array([0.0, 0.1, 0.5, 1.0, 2.0, 3.5])
+    d = fnn.exact_deep_density(mlp, X1, f)
+    np.testing.assert_allclose(d.density, net.exact_density(X1, f), rtol=1e-10, atol=0)
+    assert d.atom == 0.0
+
+
 def _moments(mlp, x, ks, *, h=0.1, v_lo=-50.0):
     """∫ f^{2k} p df = 2∫ e^{(2k+1)v} p(e^v) dv by the trapezoid rule in v = log f (the
     integrand is analytic and decays exponentially on both sides)."""
@@ -105,17 +117,36 @@ def test_moments_equal_exact_single_input_moments_deeper(act, widths, cw):
     _check_moments(act, widths, cw)
 
 
-def _check_moments(act, widths, cw):
+LEAKY_MOMENT_CASES = [
+    (0.01, [2, 4, 7, 1], [1.5, 2.0, 2.5]),
+    (0.2, [2, 4, 7, 3, 6, 1], [1.5, 2.0, 2.5, 2.0, 1.0]),
+    (0.1, [1, 1, 2, 1], 1.0),
+]
+
+
+@pytest.mark.slow
+def test_leaky_moments_equal_exact_single_input_moments():
+    """p(0) is finite here (every width ≥ 2): h = 0.15 from v = −36 is exact to ~1e-14."""
+    _check_moments(fnn.kernels.leaky_relu(0.3), [1, 2, 3, 1], [1.0, 2.0, 1.5], h=0.15, v_lo=-36.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("slope", "widths", "cw"), LEAKY_MOMENT_CASES)
+def test_leaky_moments_equal_exact_single_input_moments_deeper(slope, widths, cw):
+    _check_moments(fnn.kernels.leaky_relu(slope), widths, cw)
+
+
+def _check_moments(act, widths, cw, **grid):
     x = np.array([[0.7, -0.4][: widths[0]]])
     mlp = fnn.MLP(act, widths=widths, C_W=cw)
-    got, atom = _moments(mlp, x, range(4))
+    got, atom = _moments(mlp, x, range(4), **grid)
     got[0] += atom
     want = [
         exact_single_input_moment(x[0], widths, C_W=cw, order=2 * k, activation=act)
         for k in range(4)
     ]
     np.testing.assert_allclose(got, want, rtol=1e-11, atol=0)
-    if act == "relu":
+    if mlp.activation.name == "relu":
         survive = math.prod(1 - 2.0**-n for n in widths[1:-1])
         assert atom == pytest.approx(1 - survive, rel=1e-14)
 
@@ -151,9 +182,9 @@ def _bin_probabilities(mlp, x, edges):
     return np.concatenate([[1 - d.atom - rest.sum()], rest]), d.atom
 
 
-def _sampled_check(widths, n_nets, rng):
+def _sampled_check(widths, n_nets, rng, act="relu"):
     x = np.array([[1.0]])
-    mlp = fnn.MLP("relu", widths=widths, C_W=2.0)
+    mlp = fnn.MLP(act, widths=widths, C_W=2.0)
     z = np.asarray(fnn.sample_outputs(mlp, x, n_nets, rng=rng))[:, 0, 0]
     zeros = int(np.sum(z == 0.0))
     a = np.abs(z[z != 0.0])
@@ -165,7 +196,10 @@ def _sampled_check(widths, n_nets, rng):
     dof = len(counts)
     assert abs(np.sum(pulls**2) - dof) < 4 * math.sqrt(2 * dof)
     assert np.max(np.abs(pulls)) < 4
-    assert abs(zeros - n_nets * atom) < 4 * math.sqrt(n_nets * atom * (1 - atom))
+    if atom == 0.0:
+        assert zeros == 0
+    else:
+        assert abs(zeros - n_nets * atom) < 4 * math.sqrt(n_nets * atom * (1 - atom))
     # the sign is symmetric
     pos = int(np.sum(z > 0))
     assert abs(pos - a.size / 2) < 4 * math.sqrt(a.size / 4)
@@ -180,6 +214,12 @@ def test_sampled_relu_nets():
     """10⁶ networks [1, 4, 4, 1] (atom 1 − (15/16)² = 0.1211) and [1, 3, 5, 2, 1]."""
     _sampled_check([1, 4, 4, 1], 1_000_000, 12)
     _sampled_check([1, 3, 5, 2, 1], 1_000_000, 13)
+
+
+@pytest.mark.slow
+def test_sampled_leaky_relu_nets():
+    """10⁶ networks [1, 4, 4, 1], leaky relu slope 0.1: no atom (no sampled output is 0)."""
+    _sampled_check([1, 4, 4, 1], 1_000_000, 14, act=fnn.kernels.leaky_relu(0.1))
 
 
 def _action_errors(L: int, n: int) -> np.ndarray:
@@ -226,7 +266,7 @@ def test_action_error_exponents_deep_relu():
         (fnn.MLP("tanh", widths=[1, 4, 1]), "mlp"),
         (fnn.MLP("relu", widths=[1, 4, 1], C_b=0.1), "mlp"),
         (fnn.MLP("relu", widths=[1, 4, 2]), "mlp"),
-        (fnn.MLP(fnn.kernels.leaky_relu(0.1), widths=[1, 4, 1]), "mlp"),
+        (fnn.MLP("gelu", widths=[1, 4, 1]), "mlp"),
         (fnn.SingleLayerNet("relu", width=4), "mlp"),
     ],
 )

@@ -67,11 +67,10 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import MAX_WIDTH, positive_int
 from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from ._quadrature import adaptive_sinh_trapezoid
 from .activations import Activation, get_activation
-from .deep import _per_layer
+from .deep import _per_layer, _widths
 from .gaussian import _warn_unconverged
 
 __all__ = ["SingleInputCumulants", "single_input_cumulants"]
@@ -281,21 +280,6 @@ def _input_vector(x: Any) -> np.ndarray:
     return arr
 
 
-def _width_tuple(widths: Any, d_in: int) -> tuple[int, ...]:
-    if isinstance(widths, str | bytes):
-        raise ArgumentTypeError("widths", f"must be a sequence of ints, got {widths!r}")
-    try:
-        items = list(widths)
-    except TypeError:
-        raise ArgumentTypeError("widths", f"must be a sequence of ints, got {widths!r}") from None
-    if len(items) < 2:
-        raise ShapeError("widths", "needs [d_in, n_1, …, d_out]: at least two entries")
-    out = tuple(positive_int(w, f"widths[{i}]", maximum=MAX_WIDTH) for i, w in enumerate(items))
-    if out[0] != d_in:
-        raise ShapeError("widths", f"widths[0] = {out[0]} but x has d_in = {d_in}")
-    return out
-
-
 def single_input_cumulants(
     activation: str | Callable | Activation,
     x: Any,
@@ -365,7 +349,7 @@ def single_input_cumulants(
             "recursions are defined for ordinary activations only",
         )
     x = _input_vector(x)
-    w = _width_tuple(widths, x.size)
+    w = _widths(widths, x.size)
     L = len(w) - 1
     cw = _per_layer(C_W, "C_W", L)
     cb = _per_layer(C_b, "C_b", L)

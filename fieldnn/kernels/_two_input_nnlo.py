@@ -50,9 +50,8 @@ import numpy as np
 from .._validate import input_points
 from ..errors import ArgumentError, UnsupportedError
 from ._quadrature import adaptive_trapezoid
-from ._single_input_nnlo import _width_tuple
 from .activations import Activation, get_activation
-from .deep import _per_layer
+from .deep import _per_layer, _widths
 from .gaussian import _warn_unconverged
 
 __all__ = ["TwoInputCumulants", "two_input_cumulants"]
@@ -356,7 +355,7 @@ def two_input_cumulants(
     X = input_points(X)
     if X.shape[0] != 2:
         raise ArgumentError("X", f"must hold exactly two inputs, got {X.shape[0]}")
-    w = _width_tuple(widths, X.shape[1])
+    w = _widths(widths, X.shape[1])
     L = len(w) - 1
     cw = _per_layer(C_W, "C_W", L)
     cb = _per_layer(C_b, "C_b", L)

@@ -88,6 +88,8 @@ def _per_layer(value: Any, argument: str, L: int) -> np.ndarray:
 
 
 def _widths(widths: Any, d_in: int) -> tuple[int, ...]:
+    if isinstance(widths, str | bytes):
+        raise ArgumentTypeError("widths", f"must be a sequence of ints, got {widths!r}")
     try:
         items = list(widths)
     except TypeError:

@@ -61,6 +61,7 @@ ReLU nets); docs/exact_density.md, "Deep bias-free nets at one input".
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,6 +133,11 @@ class _Factor:
         mean = float(w @ d1)
         return mean, float(w @ (d2 + d1 * d1)) - mean * mean
 
+    def size(self, c: float) -> float:
+        """Magnitude of the log-terms at real c (sets the rounding floor)."""
+        top = float(np.max(self.half_k))
+        return abs(math.lgamma(top + 0.5 * c)) + abs(math.lgamma(top)) + abs(0.5 * c * self.log2a)
+
     def kept(self, c: float) -> _Factor:
         """The terms within e^-80 of the largest at real c (the rest bound < e^-80 n of it)."""
         t = self.log_terms(c)
@@ -188,8 +194,8 @@ class _LeakyFactor:
 
     m(R) = Σ_{k=1}^{n−1} P(k) Beta(R; k/2, (n − k)/2), P(k) = C(n, k)2^{−n}. The integral is
     taken by the tanh-sinh rule R = 1/(1 + e^{−π sinh s}) (endpoint singularities R^{−1/2}
-    and (1 − R)^{−1/2} of m), the step halving from 1/4 until the factor changes by less than
-    1e-15 of its value at real τ (checked at τ = −0.9, 0, 3 and along Im τ ≤ 40)."""
+    and (1 − R)^{−1/2} of m), the step halving from min(1/4, 1/√n) until the factor changes by
+    less than 1e-15 of its value at real τ (checked at τ = −0.9, 0, 3 and along Im τ ≤ 40)."""
 
     def __init__(self, a: float, n: int, q: float) -> None:
         self.log2a = math.log(2.0 * a)
@@ -199,16 +205,24 @@ class _LeakyFactor:
         self.singular = n == 1
         log_end = -n * math.log(2.0)
         self.log_p0 = self.log_pn = log_end
-        hs = 0.25
+        hs = min(0.25, 1.0 / math.sqrt(n))  # m(R) has width ~ 0.9/√n in s around R = ½
         previous = None
         probes = np.array([-0.9, 0.0, 3.0, 0.5 + 10j, 0.5 + 20j, 0.5 + 40j, 3.0 + 15j])
-        for _ in range(10):
+        for _ in range(12):
             self._nodes(hs, q)
             values = self._log_factor(probes) - np.array([self.log_real(p.real) for p in probes])
             if previous is not None and np.max(np.abs(np.exp(values) - np.exp(previous))) < 1e-15:
                 break
             previous = values
             hs /= 2.0
+        else:
+            warnings.warn(
+                f"exact_deep_density: the tanh-sinh rule of a leaky relu layer (n = {n}, "
+                f"q = {q:.3g}) did not converge (change "
+                f"{np.max(np.abs(np.exp(values) - np.exp(previous))):.2e})",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
     def _nodes(self, hs: float, q: float) -> None:
         n = self.n
@@ -220,9 +234,12 @@ class _LeakyFactor:
         log_r = -np.logaddexp(0.0, -u)  # R = 1/(1 + e^{-u})
         log_1r = -np.logaddexp(0.0, u)
         log_jac = math.log(math.pi) + np.log(np.cosh(s)) + log_r + log_1r
-        k = np.arange(1, n)[:, None]
-        hk, hnk = 0.5 * k, 0.5 * (n - k)
+        k = np.arange(1, n)
         log_pk = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0) - n * math.log(2)
+        # binomial terms below e^-80 of the largest carry < n e^-80 q^{-1/2} of the factor
+        keep_k = log_pk >= np.max(log_pk) - 80.0
+        k, log_pk = k[keep_k][:, None], log_pk[keep_k][:, None]
+        hk, hnk = 0.5 * k, 0.5 * (n - k)
         log_beta = (
             (hk - 1) * log_r + (hnk - 1) * log_1r - (gammaln(hk) + gammaln(hnk) - gammaln(0.5 * n))
         )
@@ -233,7 +250,10 @@ class _LeakyFactor:
         # nodes below e^-70 of the largest weigh < e^-70 q^{-1/2} each ((q + (1 − q)R)^{c/2}
         # ≤ q^{-1/2} for c > −1 on the real line, and |·| there bounds the complex values)
         keep = lw >= np.max(lw) - 70.0
-        self.lw = lw[keep]
+        lw = lw[keep]
+        # the mixture has mass 1 − 2^{1−n} exactly: remove the rounding of the log-Beta and
+        # log-binomial constants (a few ε·n log n)
+        self.lw = lw - (np.logaddexp.reduce(lw) - math.log1p(-math.exp((1 - n) * math.log(2.0))))
         self.ell = np.logaddexp(self.log_q, np.log1p(-q) + log_r[keep])  # log(q + (1 − q)R)
 
     def _log_bracket(self, half_tau: np.ndarray) -> np.ndarray:
@@ -277,6 +297,14 @@ class _LeakyFactor:
         f0, fp, fm = (self.log_real(c + e) for e in (0.0, d, -d))
         return (fp - fm) / (2 * d), max((fp - 2 * f0 + fm) / (d * d), 0.0)
 
+    def size(self, c: float) -> float:
+        """Magnitude of the log-terms at real c (sets the rounding floor)."""
+        return (
+            abs(math.lgamma(self.half_n + 0.5 * c))
+            + abs(math.lgamma(self.half_n))
+            + abs(0.5 * c * self.log2a)
+        )
+
     def kept(self, c: float) -> _LeakyFactor:
         return self
 
@@ -315,7 +343,9 @@ def _factors(mlp: Any, X: np.ndarray) -> tuple[list[_Factor], float, float]:
         if s2[0] == 0.0:  # relu-like: Y = s² χ²_B, B ~ Binomial(n, 1/2), B = 0 is the atom
             k = np.arange(1, n + 1)
             log_p = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0) - n * math.log(2)
-            log_survive += math.log1p(-math.exp(-n * math.log(2.0)))
+            log_nonzero = math.log1p(-math.exp(-n * math.log(2.0)))
+            log_p -= np.logaddexp.reduce(log_p) - log_nonzero  # Σ_{k≥1} P(k) = 1 − 2^{−n}
+            log_survive += log_nonzero
         elif s2[0] < s2[1]:  # leaky relu: Y = s₊²χ²_B + s₋²χ²_{n−B}
             factors.append(_LeakyFactor(a, n, s2[0] / s2[1]))
             continue
@@ -362,10 +392,10 @@ def _group(factors: list[_Factor], c: float, v: np.ndarray) -> np.ndarray:
         if t_hi > 1e8:
             raise UnsupportedError("f", "the Mellin transform does not decay (internal limit)")
     D = 30.0 * math.sqrt(var) + 10.0
-    # rounding floor: log Φ(c + it) carries an absolute error of a few ε |log Φ(c)|
-    tol = max(
-        _RTOL, 64.0 * np.finfo(float).eps * (abs(log_phi_c) + abs(c) * float(np.max(np.abs(v))))
-    )
+    # rounding floor: log Φ(c + it) carries an absolute error of a few ε times the size of its
+    # parts (log Γ of arguments up to n/2 + c/2, and c log f)
+    size = sum(fa.size(c) for fa in fs) + abs(c) * float(np.max(np.abs(v)))
+    tol = max(_RTOL, 64.0 * np.finfo(float).eps * size)
     h = 2.0 * math.pi / D
     n = math.ceil(t_hi / h)
     t = h * np.arange(1, n + 1)

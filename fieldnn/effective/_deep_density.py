@@ -3,7 +3,7 @@ r"""Exact output density of a deep bias-free relu / leaky relu / linear MLP at o
 With widths :math:`[d_{in}, n_1, \dots, n_{L-1}, 1]`, weights
 :math:`W^{(\ell)} \sim \mathcal N(0, C_W^{(\ell)}/n_{\ell-1})`, every :math:`C_b^{(\ell)} = 0` and a
 positively homogeneous σ (relu, leaky relu, linear), the output at one input x is an exact scale
-mixture (docs/eft.md, "the exact ReLU result"):
+mixture (docs/eft.md §5, "Exact finite-width ReLU (and leaky relu, linear) with one input"):
 
 .. math:: z = \sqrt{\hat G}\,u,\qquad u\sim\mathcal N(0, 1),\qquad
           \hat G = K_1\prod_{\ell=1}^{L-1}\frac{C_W^{(\ell+1)}}{n_\ell}\,Y_\ell,\qquad

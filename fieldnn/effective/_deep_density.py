@@ -69,8 +69,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaln, loggamma, polygamma
 
-from .._validate import input_points, real_array
-from ..errors import ArgumentError, ShapeError, UnsupportedError
+from ..errors import UnsupportedError
+from ._density import one_input_and_outputs
 
 __all__ = ["DeepDensity", "exact_deep_density"]
 
@@ -496,16 +496,7 @@ def exact_deep_density(mlp: Any, X: Any, f: Any) -> DeepDensity:
             )
     if mlp.d_out != 1:
         raise UnsupportedError("mlp", f"the exact deep density is for d_out = 1, got {mlp.d_out}")
-    X = input_points(X, "X", d_in=mlp.d_in)
-    if X.shape[0] != 1:
-        raise ShapeError("X", f"the exact deep density is for one input, got {X.shape[0]} inputs")
-    values = real_array(f, "f")
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1:
-        raise ShapeError("f", f"must have shape (M,) or (M, 1) for one input, got {values.shape}")
-    if not np.all(np.isfinite(values)):
-        raise ArgumentError("f", "contains NaN or infinite entries")
+    X, values = one_input_and_outputs(X, f, mlp.d_in, "the exact deep density")
     factors, atom, log_p0 = _factors(mlp, X)
     logp = np.full(values.shape, log_p0)
     nonzero = values != 0.0

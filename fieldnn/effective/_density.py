@@ -183,6 +183,21 @@ def _density(
         p = p_next
 
 
+def one_input_and_outputs(X: Any, f: Any, d_in: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X (1, d_in), f (M,)) checked for a density at one input; errors name ``X`` or ``f``."""
+    X = input_points(X, "X", d_in=d_in)
+    if X.shape[0] != 1:
+        raise ShapeError("X", f"{what} is for one input, got {X.shape[0]} inputs")
+    values = real_array(f, "f")
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ShapeError("f", f"must have shape (M,) or (M, 1) for one input, got {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ArgumentError("f", "contains NaN or infinite entries")
+    return X, values
+
+
 def exact_density(net: Any, X: Any, f: Any, *, log: bool = False) -> np.ndarray:
     r"""Exact density of the output of a single-hidden-layer net at one input, finite width.
 
@@ -235,16 +250,7 @@ def exact_density(net: Any, X: Any, f: Any, *, log: bool = False) -> np.ndarray:
     net._require_zero_means("the exact density")
     if net.d_out != 1:
         raise UnsupportedError("net", f"the exact density is for d_out = 1, got {net.d_out}")
-    X = input_points(X, "X", d_in=net.d_in)
-    if X.shape[0] != 1:
-        raise ShapeError("X", f"the exact density is for one input, got {X.shape[0]} inputs")
-    values = real_array(f, "f")
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if values.ndim != 1:
-        raise ShapeError("f", f"must have shape (M,) or (M, 1) for one input, got {values.shape}")
-    if not np.all(np.isfinite(values)):
-        raise ArgumentError("f", "contains NaN or infinite entries")
+    X, values = one_input_and_outputs(X, f, net.d_in, "the exact density")
     q = float(net.sigma_b2 + net.sigma_w2 * np.sum(X * X) / net.d_in)
     K = float(net.kernel(X)[0, 0])
     if not K > 0.0:

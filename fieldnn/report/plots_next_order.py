@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .plots_eft import _axes
+
 __all__ = ["plot_next_order"]
 
 
@@ -29,10 +31,7 @@ def plot_next_order(res: Any, ax: Any = None) -> Any:
     -------
     matplotlib.axes.Axes
     """
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots()
+    ax = _axes(ax)
     curves = (
         (res.four_lo / res.four_exact, "C0", "4-pt, O(1/n)"),
         (res.four_nlo / res.four_exact, "C1", "4-pt, O(1/n²)"),

@@ -111,20 +111,21 @@ def _split_statistics(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> 
     The last step of each recursion of :func:`fieldnn.kernels.dntk_statistics` is affine in
     :math:`\lambda_W^{(L)}` (Q, R, S: the first-line terms of the forward equations) and
     homogeneous in :math:`C_W^{(L)}` (degree 1 for the λ_W-terms, 2 for :math:`Q^C`), and the
-    earlier layers do not depend on either; so two evaluations at :math:`C_W^{(L)} = 1`,
-    :math:`\lambda_W^{(L)} = 1, 0` give every piece.
+    earlier layers do not depend on either; so the last step at :math:`C_W^{(L)} = 1`,
+    :math:`\lambda_W^{(L)} = 1, 0` (one recursion, two last steps) gives every piece.
     """
     from ..ensembles.architectures import _per_layer
-    from ..kernels import dntk_statistics
+    from ..kernels._dntk import last_step_variants
 
     L = len(net.widths) - 1
     cw = list(_per_layer(tuple(net.C_W), "C_W", L))
     cb = list(_per_layer(tuple(net.C_b), "C_b", L))
     lw = list(_per_layer(lambda_W, "lambda_W", L))
     lb = list(_per_layer(lambda_b, "lambda_b", L))
-    kw = {"C_W": [*cw[:-1], 1.0], "C_b": cb, "widths": list(net.widths), "lambda_b": lb}
-    one = dntk_statistics(net.activation, X, lambda_W=[*lw[:-1], 1.0], **kw)
-    zero = dntk_statistics(net.activation, X, lambda_W=[*lw[:-1], 0.0], **kw)
+    one, zero = last_step_variants(
+        net.activation, X, C_W=[*cw[:-1], 1.0], C_b=cb, widths=list(net.widths),
+        lambda_W=lw, lambda_b=lb, last_lambda_W=(1.0, 0.0),
+    )  # fmt: skip
     c = cw[-1]
     return {
         "QG": c * (one.Q[-1] - zero.Q[-1]),

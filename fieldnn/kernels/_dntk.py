@@ -74,7 +74,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -356,6 +356,41 @@ def dntk_statistics(
     >>> [round(float(q[0, 0, 0, 0]), 9) for q in s.Q]  # (ℓ−1)ℓ(ℓ+1)/6
     [0.0, 1.0, 4.0, 10.0]
     """
+    return _recursion(mlp_or_act, X, C_W, C_b, widths, lambda_W, lambda_b, ddntk)[0]
+
+
+def last_step_variants(
+    mlp_or_act: Any,
+    X: Any,
+    *,
+    C_W: PerLayer | None = None,
+    C_b: PerLayer | None = None,
+    widths: Sequence[int] | None = None,
+    lambda_W: PerLayer = 1.0,
+    lambda_b: PerLayer = 1.0,
+    last_lambda_W: Sequence[float],
+) -> list[DNTKStatistics]:
+    """:func:`dntk_statistics` (with the ddNTKs) for each value of the last layer's λ_W in
+    ``last_lambda_W``, from one recursion: the layers below the last do not depend on it, so
+    only the last step is evaluated once per value (the rest of ``lambda_W`` as given)."""
+    return _recursion(
+        mlp_or_act, X, C_W, C_b, widths, lambda_W, lambda_b, True, tuple(last_lambda_W)
+    )
+
+
+def _recursion(
+    mlp_or_act: Any,
+    X: Any,
+    C_W: PerLayer | None,
+    C_b: PerLayer | None,
+    widths: Sequence[int] | None,
+    lambda_W: PerLayer,
+    lambda_b: PerLayer,
+    ddntk: bool,
+    last_lambda_W: tuple[float, ...] | None = None,
+) -> list[DNTKStatistics]:
+    """The layer recursion of :func:`dntk_statistics`; one result per last-layer λ_W (the
+    given one when ``last_lambda_W`` is None)."""
     act, cw_in, cb_in, w_in = _checked_arguments(mlp_or_act, C_W, C_b, widths)
     act = _activation(act, smooth_moments=True)
     slopes = _kink(act, bool(ddntk))
@@ -368,57 +403,110 @@ def dntk_statistics(
     cw = _per_layer(cw_in, "C_W", L)
     lw = _per_layer(lambda_W, "lambda_W", L)
     zero4 = np.zeros((X.shape[0],) * 4)
-    Ps, Qs, Rs, Ss, Ts, Us = ([zero4] for _ in range(6))
-    for layer in range(1, L):  # from layer ℓ = `layer` to ℓ + 1
-        c, lam = cw[layer], lw[layer]
-        r = w[layer] / w[layer - 1] if layer >= 2 else 0.0
-        K, Th, F, B = fl.K[layer - 1], fl.Theta[layer - 1], fl.F[layer - 1], fl.B[layer - 1]
-        M = mixed[layer - 1].transpose(0, 2, 1, 3)  # ⟨σ'_aσ_bσ'_cσ_d⟩
-        if slopes is None:
-            pm, fm = dntk_moments(act, K)
-            N = fm[2, 1, 1, 0]  # ⟨σ''_aσ'_bσ'_cσ_d⟩
-        else:
-            pm, N = pair_moments(K, slopes), sigma2_sigma1_sigma1_sigma(K, slopes)
-        ds_s = _grad(pm, 1, 0)  # [x, y, α] = ⟨∂_α(σ'_xσ_y)⟩
-        dds_ds = _grad(pm, 2, 1)  # ⟨∂_α(σ''_xσ'_y)⟩
-        Tp = pm[1, 1]
-        local = c**2 * Th[:, :, None, None] * Th[:, None, :, None] * N
-        P_new = local
-        Q_new = lam * c * Th[:, None, :, None] * M + local
-        if r:
-            P_new = P_new + r * c**2 * Tp[None, :, :, None] * (
-                np.einsum("aabc,ad->abcd", B, pm[2, 0]) + np.einsum("abcz,adz->abcd", Ps[-1], ds_s)
-            )
-            Q_new = Q_new + r * (
-                lam * c * np.einsum("xayb,xwa,yzb->xwyz", F, ds_s, ds_s)
-                + c**2 * Th[:, :, None, None] * np.einsum("xayb,xwa,yzb->xwyz", F, dds_ds, ds_s)
-                + c**2 * Tp[:, :, None, None] * np.einsum("abcz,cdz->abcd", Qs[-1], ds_s)
-            )
-        if ddntk:
-            Rl, Pl = Rs[-1], Ps[-1]
-            R_new = (
-                Th[:, None, :, None]
-                * Th[:, None, None, :]
-                * (c**2 * Th[:, :, None, None] * fm[3, 1, 1, 1] + lam * c * fm[2, 0, 1, 1])
-            )
-            if r:
-                Baa = np.einsum("aacd->acd", B)[:, None]  # B_aacd over (a, ·, c, d)
-                R_new = R_new + r * Tp[None, None] * (
-                    c**2 * Th[:, :, None, None] * pm[3, 1][:, :, None, None] * Baa
-                    + c**2 * Th[:, :, None, None] * np.einsum("acdz,abz->abcd", Pl, dds_ds)
-                    + c**2 * Tp[:, :, None, None] * Rl
-                    + lam * c * pm[2, 0][:, :, None, None] * Baa
-                    + lam * c * np.einsum("acdz,abz->abcd", Pl, ds_s)
-                )
-            S_new, T_new, U_new = _second_ddntk(
-                lam, c, r, Th, F, B, Qs[-1], Ss[-1], Ts[-1], Us[-1], M, pm, fm, ds_s, dds_ds
-            )
-            Rs.append(R_new)
-            Ss.append(S_new)
-            Ts.append(T_new)
-            Us.append(U_new)
-        Ps.append(P_new)
-        Qs.append(Q_new)
+    stats = [[zero4] for _ in range(6)]  # P, Q, R, S, T, U of every layer so far
+    for layer in range(1, L - 1):  # from layer ℓ = `layer` to ℓ + 1
+        new = _step(
+            _layer_inputs(act, slopes, fl, mixed, w, layer), cw[layer], lw[layer], stats, ddntk
+        )
+        for lst, value in zip(stats, new, strict=True):
+            lst.append(value)
+    lams = (lw[L - 1],) if last_lambda_W is None else last_lambda_W
+    g = _layer_inputs(act, slopes, fl, mixed, w, L - 1) if L >= 2 else None
+    out = []
+    for lam in lams:  # the last step, once per λ_W of the last layer
+        last = [list(lst) for lst in stats]
+        if g is not None:
+            for lst, value in zip(last, _step(g, cw[L - 1], lam, stats, ddntk), strict=True):
+                lst.append(value)
+        Ps, Qs, Rs, Ss, Ts, Us = last if ddntk else (*last[:2], None, None, None, None)
+        out.append(DNTKStatistics(P=Ps, Q=Qs, R=Rs, S=Ss, T=Ts, U=Us, ntk=fl))
+    return out
+
+
+class _Layer(NamedTuple):
+    """What the step from layer ℓ to ℓ + 1 reads of layer ℓ (independent of C_W, λ_W of ℓ + 1)."""
+
+    r: float
+    Th: np.ndarray
+    F: np.ndarray
+    B: np.ndarray
+    M: np.ndarray  # ⟨σ'_aσ_bσ'_cσ_d⟩
+    N: np.ndarray  # ⟨σ''_aσ'_bσ'_cσ_d⟩
+    pm: dict
+    fm: Any  # None for a kinked σ (no ddNTKs)
+    ds_s: np.ndarray  # [x, y, α] = ⟨∂_α(σ'_xσ_y)⟩
+    dds_ds: np.ndarray  # ⟨∂_α(σ''_xσ'_y)⟩
+    Tp: np.ndarray  # ⟨σ'_aσ'_b⟩
+
+
+def _layer_inputs(
+    act: Activation,
+    slopes: tuple[float, float] | None,
+    fl: NTKFluctuations,
+    mixed: list,
+    w: Sequence[int],
+    layer: int,
+) -> _Layer:
+    """The moments of layer ℓ = ``layer`` that the step to ℓ + 1 needs."""
+    K = fl.K[layer - 1]
+    if slopes is None:
+        pm, fm = dntk_moments(act, K)
+        N = fm[2, 1, 1, 0]
+    else:
+        pm, fm, N = pair_moments(K, slopes), None, sigma2_sigma1_sigma1_sigma(K, slopes)
+    return _Layer(
+        r=w[layer] / w[layer - 1] if layer >= 2 else 0.0,
+        Th=fl.Theta[layer - 1],
+        F=fl.F[layer - 1],
+        B=fl.B[layer - 1],
+        M=mixed[layer - 1].transpose(0, 2, 1, 3),
+        N=N,
+        pm=pm,
+        fm=fm,
+        ds_s=_grad(pm, 1, 0),
+        dds_ds=_grad(pm, 2, 1),
+        Tp=pm[1, 1],
+    )
+
+
+def _step(
+    g: _Layer, c: float, lam: float, stats: list[list[np.ndarray]], ddntk: bool
+) -> tuple[np.ndarray | None, ...]:
+    """P, Q (and R, S, T, U if ``ddntk``, else None) of layer ℓ + 1 from those of layer ℓ (the
+    last entries of ``stats``) and its moments ``g``, with C_W = c, λ_W = lam of layer ℓ + 1
+    (equations in :func:`dntk_statistics`)."""
+    Ps, Qs, Rs, Ss, Ts, Us = stats
+    r, Th, F, B, M, N, pm, fm, ds_s, dds_ds, Tp = g
+    local = c**2 * Th[:, :, None, None] * Th[:, None, :, None] * N
+    P_new = local
+    Q_new = lam * c * Th[:, None, :, None] * M + local
+    if r:
+        P_new = P_new + r * c**2 * Tp[None, :, :, None] * (
+            np.einsum("aabc,ad->abcd", B, pm[2, 0]) + np.einsum("abcz,adz->abcd", Ps[-1], ds_s)
+        )
+        Q_new = Q_new + r * (
+            lam * c * np.einsum("xayb,xwa,yzb->xwyz", F, ds_s, ds_s)
+            + c**2 * Th[:, :, None, None] * np.einsum("xayb,xwa,yzb->xwyz", F, dds_ds, ds_s)
+            + c**2 * Tp[:, :, None, None] * np.einsum("abcz,cdz->abcd", Qs[-1], ds_s)
+        )
     if not ddntk:
-        return DNTKStatistics(P=Ps, Q=Qs, R=None, S=None, T=None, U=None, ntk=fl)
-    return DNTKStatistics(P=Ps, Q=Qs, R=Rs, S=Ss, T=Ts, U=Us, ntk=fl)
+        return P_new, Q_new, None, None, None, None
+    Rl, Pl = Rs[-1], Ps[-1]
+    R_new = (
+        Th[:, None, :, None]
+        * Th[:, None, None, :]
+        * (c**2 * Th[:, :, None, None] * fm[3, 1, 1, 1] + lam * c * fm[2, 0, 1, 1])
+    )
+    if r:
+        Baa = np.einsum("aacd->acd", B)[:, None]  # B_aacd over (a, ·, c, d)
+        R_new = R_new + r * Tp[None, None] * (
+            c**2 * Th[:, :, None, None] * pm[3, 1][:, :, None, None] * Baa
+            + c**2 * Th[:, :, None, None] * np.einsum("acdz,abz->abcd", Pl, dds_ds)
+            + c**2 * Tp[:, :, None, None] * Rl
+            + lam * c * pm[2, 0][:, :, None, None] * Baa
+            + lam * c * np.einsum("acdz,abz->abcd", Pl, ds_s)
+        )
+    S_new, T_new, U_new = _second_ddntk(
+        lam, c, r, Th, F, B, Qs[-1], Ss[-1], Ts[-1], Us[-1], M, pm, fm, ds_s, dds_ds
+    )
+    return P_new, Q_new, R_new, S_new, T_new, U_new

@@ -34,8 +34,9 @@ Gauss–Laguerre with α = r/2 − 1 (``radial_nodes`` nodes, ``scipy.special.ro
 exact when F is a polynomial of even degrees ≤ 4·radial_nodes − 2 (degree k in u is degree k/2
 in t). What is left is :math:`\sum_k F_k(\hat w)` (F_k the degree-k part of F) times the area
 element — analytic, since the edges are independent. On the flat simplex it carries the factor
-:math:`|w|^{-r-k}`, which varies by 3^{(r+k)/2} on an orthant; a collapsed Gauss–Jacobi rule
-there reached only 3e-9 on degree-8 moments at r = 3 with 16² nodes per cone. The rule therefore
+:math:`|w|^{-r-k}`, which varies by r^{(r+k)/2} on an orthant; a collapsed Gauss–Jacobi rule
+there converged far more slowly (in a trial at r = 3, 16² nodes per cone: 3e-9 on degree-8
+moments against 1e-15 for the map below). The rule therefore
 parametrises the cross-section on the unit sphere (|w| = 1) by geodesic collapse (a spherical
 Duffy / Stroud conical-product map):
 
@@ -50,16 +51,18 @@ on an orthant it is hyperspherical coordinates.
 Node counts (defaults radial_nodes = 8, simplex_nodes = 16 for r ≤ 4, 10 for r ≥ 5; the accuracy
 at r ≥ 5 has not been measured): 2·8 = 16 points at r = 1; wedges·8·16 at r = 2 (512 at P = 2);
 cones·8·16^{r−1} at r ≥ 3 — 16 384 at P = r = 3 and 524 288 at P = r = 4 when no cone is split,
-24 576 and 786 432 with a correlation 0.99 (tests/kernels/test_conical.py). Measured there
-against closed forms (Isserlis moments to degree 8, orthant probabilities, arc-cosine kernels):
-≤ 2e-15 relative at r ≤ 3 and ≤ 1e-13 at r = 4 for moderate K; with a correlation 0.99 ≤ 2e-15
-at r = 3 and 3e-14 at r = 4.
+24 576 and 786 432 with a correlation 0.99. Measured in tests/kernels/test_conical.py against
+closed forms, relative to their scale (Isserlis moments to degree 8 against their Hölder bound
+(d − 1)!! Π√K_aa; orthant probabilities; arc-cosine kernels), moderate K (correlations ≤ 0.5):
+≤ 1.2e-15 at r ≤ 3 and 4.1e-15 at r = 4; with a correlation 0.99: 1.6e-15 at r = 3 and 4.6e-15
+at r = 4 (the same rule without the bisection: errors above 1e-4 at r = 3). A product of six
+relu-type factors times a degree-4 polynomial at P = 3 agrees with doubled node counts to 3e-15.
 
 References
 ----------
 A. H. Stroud, *Approximate Calculation of Multiple Integrals* (Prentice-Hall, 1971), §2.7
-(conical product rules); M. G. Duffy, SIAM J. Numer. Anal. 19, 1260 (1982), eq. (3.4);
-J. R. R. A. Martins, P. Sturdza, J. J. Alonso, ACM Trans. Math. Softw. 29, 245 (2003), eq. (5)
+(conical product rules); M. G. Duffy, SIAM J. Numer. Anal. 19, 1260 (1982) (the collapsed
+map); J. R. R. A. Martins, P. Sturdza, J. J. Alonso, ACM Trans. Math. Softw. 29, 245 (2003)
 (complex-step derivative).
 """
 
@@ -115,9 +118,9 @@ def _check_L(L: object) -> np.ndarray:
     if 3 <= r < P:
         raise UnsupportedError(
             "L",
-            f"the P = {P} inputs span r = {r} < P dimensions with r >= 3; the cones cut by the "
-            "kink hyperplanes are then not simplicial and this case is not built (r = 1, r = 2 "
-            "and r = P are)",
+            f"the P = {P} inputs span only r = {r} < P = {P} dimensions (r >= 3); the cones cut "
+            "by the kink hyperplanes are then not simplicial and this case is not built (r = 1, "
+            "r = 2 and r = P are)",
         )
     return A
 
@@ -255,7 +258,7 @@ def conical_rule(
     References
     ----------
     A. H. Stroud, *Approximate Calculation of Multiple Integrals* (1971), §2.7 (conical product
-    rules); M. G. Duffy, SIAM J. Numer. Anal. 19, 1260 (1982), eq. (3.4).
+    rules); M. G. Duffy, SIAM J. Numer. Anal. 19, 1260 (1982).
 
     Examples
     --------

@@ -60,7 +60,7 @@ relu-type factors times a degree-4 polynomial at P = 3 agrees with doubled node 
 
 References
 ----------
-A. H. Stroud, *Approximate Calculation of Multiple Integrals* (Prentice-Hall, 1971), §2.7
+A. H. Stroud, *Approximate Calculation of Multiple Integrals* (Prentice-Hall, 1971)
 (conical product rules); M. G. Duffy, SIAM J. Numer. Anal. 19, 1260 (1982) (the collapsed
 map); J. R. R. A. Martins, P. Sturdza, J. J. Alonso, ACM Trans. Math. Softw. 29, 245 (2003)
 (complex-step derivative).
@@ -85,6 +85,8 @@ _SIMPLEX_NODES = 16
 _SIMPLEX_NODES_HIGH = 10
 #: largest number of nodes built (memory: 8·(P + 1) bytes each)
 _MAX_POINTS = 50_000_000
+#: narrowest wedge kept at r = 2 (radians); closer kink rays are merged
+_MIN_WEDGE = 1e-12
 #: imaginary step of the complex-step derivatives of the geodesic map
 _COMPLEX_STEP = 1e-30
 
@@ -133,7 +135,11 @@ def _cones(L: np.ndarray) -> np.ndarray:
     if r == 2:
         rows = L[np.linalg.norm(L, axis=1) > 0.0]
         kinks = np.arctan2(rows[:, 0], -rows[:, 1]) % np.pi  # (Lu)_a = 0 on u ∝ (−L_a1, L_a0)
-        edges = np.unique(np.concatenate([kinks, kinks + np.pi]))
+        edges = np.sort(np.concatenate([kinks, kinks + np.pi]))
+        # rays closer than _MIN_WEDGE are one ray (rows parallel up to rounding)
+        edges = edges[np.append(True, np.diff(edges) > _MIN_WEDGE)]
+        if edges[-1] > edges[0] + 2.0 * np.pi - _MIN_WEDGE:
+            edges = edges[:-1]
         edges = np.append(edges, edges[0] + 2.0 * np.pi)
         cones = []
         for lo, hi in itertools.pairwise(edges):
@@ -175,7 +181,9 @@ def _geodesic_map(V: np.ndarray, X: np.ndarray) -> np.ndarray:
     q = V[:, None, :, r - 1] * np.ones((1, X.shape[0], 1), dtype=X.dtype)
     for j in range(r - 2, -1, -1):
         a = V[:, None, :, j]
-        theta = np.arccos(np.sum(a * q, axis=-1))  # (C, q); < π for independent edges
+        # θ = angle(v_j, q_{j+1}) = 2 asin(|v_j − q_{j+1}|/2): accurate for small angles, and
+        # analytic in x (no complex conjugate) for the complex step; θ ≤ 2π/3 after bisection
+        theta = 2.0 * np.arcsin(0.5 * np.sqrt(np.sum((a - q) ** 2, axis=-1)))  # (C, q)
         y = X[None, :, j]
         q = (np.sin((1.0 - y) * theta)[..., None] * a + np.sin(y * theta)[..., None] * q) / np.sin(
             theta
@@ -257,7 +265,7 @@ def conical_rule(
 
     References
     ----------
-    A. H. Stroud, *Approximate Calculation of Multiple Integrals* (1971), §2.7 (conical product
+    A. H. Stroud, *Approximate Calculation of Multiple Integrals* (1971) (conical product
     rules); M. G. Duffy, SIAM J. Numer. Anal. 19, 1260 (1982).
 
     Examples

@@ -118,6 +118,47 @@ def test_node_counts() -> None:
     assert conical_rule(np.linalg.cholesky(_near_degenerate(3)))[1].size == 24_576
 
 
+def _flat_simplex_rule(L: np.ndarray, n: int = 36, n_t: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The flat-simplex form of the cone integral, P = r = 3, written out independently:
+    |det V| ∫_T ds |w|^{−3} (2π)^{−3/2} 2^{1/2} ∫ F(√(2t) ŵ) t^{1/2} e^{−t} dt, w = Vs, on the
+    2³ cones with unit edges ∝ s_a (L⁻¹)_{:,a}; T by the collapsed Gauss–Jacobi rule
+    s = (x, (1 − x)y, (1 − x)(1 − y)), weight (1 − x) in x."""
+    from scipy.special import roots_genlaguerre, roots_jacobi
+
+    xj, wj = roots_jacobi(n, 1.0, 0.0)
+    yl, wl = np.polynomial.legendre.leggauss(n)
+    x, wx = 0.5 * (1 + xj), 0.25 * wj
+    y, wy = 0.5 * (1 + yl), 0.5 * wl
+    X, Y = (a.ravel() for a in np.meshgrid(x, y, indexing="ij"))
+    S = np.stack([X, (1 - X) * Y, (1 - X) * (1 - Y)], -1)
+    WS = np.outer(wx, wy).ravel()
+    t, wt = roots_genlaguerre(n_t, 0.5)
+    Linv = np.linalg.inv(L)
+    zs, ws = [], []
+    for signs in itertools.product((1.0, -1.0), repeat=3):
+        V = Linv / np.linalg.norm(Linv, axis=0) * np.array(signs)
+        w = S @ V.T
+        norm = np.linalg.norm(w, axis=1)
+        weight = abs(np.linalg.det(V)) * WS * norm**-3 * (2 * np.pi) ** -1.5 * math.sqrt(2)
+        u = np.sqrt(2 * t)[None, :, None] * (w / norm[:, None])[:, None, :]
+        zs.append(u.reshape(-1, 3) @ L.T)
+        ws.append((weight[:, None] * wt[None]).ravel())
+    return np.concatenate(zs), np.concatenate(ws)
+
+
+def test_flat_simplex_form_of_the_derivation() -> None:
+    """The |det V| ∫_T |w|^{−r} form (a different cross-section, its own Jacobian) gives the same
+    six-factor integral and moments (it converges more slowly: 36² nodes per cone for 6e-15,
+    where 28² give 2e-12)."""
+    K = _moderate_K(3, 8)
+    L = np.linalg.cholesky(K)
+    zf, wf = _flat_simplex_rule(L)
+    z, w = conical_rule(L)
+    assert abs(wf.sum() - 1) < 1e-14
+    assert max(_moment_errors(K, zf, wf)) < 3e-14
+    assert w @ _six_factor(z) == pytest.approx(wf @ _six_factor(zf), rel=5e-14)
+
+
 def test_radial_exactness() -> None:
     """r = 1 has no cross-section: radial_nodes = 3 is exact for E z¹⁰ = 945 K⁵ (degree 10 =
     4·3 − 2), radial_nodes = 2 is not (exact to degree 6 only)."""
@@ -260,6 +301,19 @@ def test_rank_two_of_three_inputs() -> None:
     sample = rs[:, 0] * rs[:, 1] * rs[:, 2] * _leaky(zs[:, 2], 0.2)
     se = sample.std(ddof=1) / math.sqrt(sample.size)
     assert abs(w @ f - sample.mean()) < 4 * se
+
+
+@pytest.mark.parametrize("eps", [1e-17, 1e-14, 1e-9])
+def test_rows_parallel_up_to_rounding(eps: float) -> None:
+    """Two kink rays ε apart (merged below 1e-12, a sliver wedge above): no NaN, closed forms."""
+    L = np.array([[0.0, 1.0], [eps, 1.0], [1.0, 0.3], [1.0, -eps]])
+    K = L @ L.T
+    z, w = conical_rule(L)
+    assert np.all(np.isfinite(z)) and np.all(np.isfinite(w))
+    assert abs(w.sum() - 1) < 1e-14
+    relu = np.maximum(z, 0.0)
+    for a, b in itertools.combinations(range(4), 2):
+        assert w @ (relu[:, a] * relu[:, b]) == pytest.approx(_arccos(K, a, b), rel=1e-13)
 
 
 def test_rank_one_of_four_inputs() -> None:

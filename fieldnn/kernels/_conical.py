@@ -54,9 +54,10 @@ cones·8·16^{r−1} at r ≥ 3 — 16 384 at P = r = 3 and 524 288 at P = r = 4
 24 576 and 786 432 with a correlation 0.99. Measured in tests/kernels/test_conical.py against
 closed forms, relative to their scale (Isserlis moments to degree 8 against their Hölder bound
 (d − 1)!! Π√K_aa; orthant probabilities; arc-cosine kernels), moderate K (correlations ≤ 0.5):
-≤ 1.2e-15 at r ≤ 3 and 4.1e-15 at r = 4; with a correlation 0.99: 1.6e-15 at r = 3 and 4.6e-15
-at r = 4 (the same rule without the bisection: errors above 1e-4 at r = 3). A product of six
-relu-type factors times a degree-4 polynomial at P = 3 agrees with doubled node counts to 3e-15.
+≤ 1.2e-15 at r ≤ 3 and 4.1e-15 at r = 4; with a correlation 0.99 (0.9999 at r = 3): ≤ 2.0e-15
+at r = 3 and 4.6e-15 at r = 4 (the same rule without the bisection: errors above 1e-4 at
+r = 3). A product of six relu-type factors times a degree-4 polynomial at P = 3 agrees with
+doubled node counts to 3e-15.
 
 References
 ----------

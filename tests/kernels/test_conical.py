@@ -332,17 +332,18 @@ def test_rank_one_of_four_inputs() -> None:
         )
 
 
-def _near_degenerate(P: int) -> np.ndarray:
+def _near_degenerate(P: int, rho: float = 0.99) -> np.ndarray:
     K = np.full((P, P), 0.3)
     np.fill_diagonal(K, 1.0)
-    K[0, 1] = K[1, 0] = 0.99
+    K[0, 1] = K[1, 0] = rho
     return K
 
 
-def test_near_degenerate_correlation() -> None:
-    """A correlation 0.99 at P = 3 (cones close to half-spaces are bisected): every closed form
-    to 1e-14 of its scale (measured ≤ 1.6e-15)."""
-    K = _near_degenerate(3)
+@pytest.mark.parametrize("rho", [0.99, 0.9999])
+def test_near_degenerate_correlation(rho: float) -> None:
+    """A correlation 0.99 (and 0.9999) at P = 3 (cones close to half-spaces are bisected): every
+    closed form to 1e-14 of its scale (measured ≤ 2.0e-15)."""
+    K = _near_degenerate(3, rho)
     z, w = conical_rule(np.linalg.cholesky(K))
     assert abs(w.sum() - 1) < 1e-14
     assert max(_moment_errors(K, z, w)) < 1e-14

@@ -37,6 +37,8 @@ from .kernels import DNTKStatistics as DNTKStatistics
 from .kernels import dntk_statistics as dntk_statistics
 from .kernels import SingleInputCumulants as SingleInputCumulants
 from .kernels import single_input_cumulants as single_input_cumulants
+from .kernels import MultiInputCumulants as MultiInputCumulants
+from .kernels import multi_input_cumulants as multi_input_cumulants
 from .kernels.criticality import CriticalityResult as CriticalityResult
 from .kernels.criticality import CriticalPoint as CriticalPoint
 from .kernels.criticality import critical_point as critical_point

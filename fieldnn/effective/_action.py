@@ -379,9 +379,10 @@ def effective_action(
         * ``SingleLayerNet``: exact finite-width cumulants (G2 = K exactly, G4c ∝ 1/N,
           G6c ∝ 1/N²); orders 1 and 2.
         * ``MLP``: K, the 1/n kernel correction K^{1} and V from the deep recursions
-          (n = n_{L−1}); order 2 at one input (any σ) or two (smooth σ): K^{2}/n², V^{1}/n²
-          and the six-point vertex U/n² (:func:`~fieldnn.kernels.single_input_cumulants`,
-          the two-input recursion of :mod:`fieldnn.kernels._two_input_nnlo`).
+          (n = n_{L−1}); order 2 at one input (any σ) or P inputs (smooth σ: P <= 3;
+          relu, leaky relu, linear: P <= 4): K^{2}/n², V^{1}/n² and the six-point vertex
+          U/n² (:func:`~fieldnn.kernels.single_input_cumulants`,
+          :func:`~fieldnn.kernels.multi_input_cumulants`).
         * ``CorrelatorEstimate``, or a list of independent ones (different seeds): sampled
           connected correlators (orders (2, 4[, 6])), averaged over the list; with two or more
           the standard error of every coupling is the jackknife over the list
@@ -404,8 +405,9 @@ def effective_action(
     ------
     UnsupportedError
         ``order`` the source cannot supply (an estimate without 6-point functions), an MLP at
-        order 2 on more than two inputs (naming ``X``) or on two with a relu-type σ (naming
-        ``activation``), or tensors too large for order 2.
+        order 2 on more inputs than its σ's rule handles or on a nearly singular kernel
+        (naming ``X``), a normalised σ at two or more inputs (naming ``activation``), or
+        tensors too large for order 2.
     ArgumentError
         Duplicated or nearly coincident inputs (singular kernel; the rows are named).
 

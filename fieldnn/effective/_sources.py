@@ -133,17 +133,9 @@ def _pairings(items: list[int]) -> list[list[tuple[int, int]]]:
 
 
 def _mlp_second_order(mlp: Any, X: np.ndarray, n: int) -> Correlators:
-    """Order 2: K, K^{1}/n, K^{2}/n², V/n, V^{1}/n² and U/n² at one input (any σ) or two (smooth
-    σ, relu, leaky relu, linear), with the pairings over the outputs."""
+    """Order 2: K, K^{1}/n, K^{2}/n², V/n, V^{1}/n² and U/n² at one input (any σ) or P inputs
+    (smooth σ, relu, leaky relu, linear), with the pairings over the outputs."""
     P, d = X.shape[0], mlp.d_out
-    if P > 2:
-        raise UnsupportedError(
-            "X",
-            "order=2 from an MLP is built for P = 1 (any σ) and P = 2 (smooth or relu-type σ) "
-            f"inputs, got P = {P}: beyond two inputs the O(1/n^2) four-point function and the "
-            "six-point vertex need the six-index U on more pairs and rank-6 Gaussian moments, "
-            "which are not built; use at most two rows of X or order=1",
-        )
     check_size(P * d, 2)
     e = np.eye(d)
     hyper = {"C_W": list(mlp.C_W), "C_b": list(mlp.C_b), "widths": list(mlp.widths)}
@@ -156,13 +148,13 @@ def _mlp_second_order(mlp: Any, X: np.ndarray, n: int) -> Correlators:
         U = np.full((1,) * 6, c.U[-1])
         what = "single-input"
     else:
-        from ..kernels._two_input_nnlo import TwoInputCumulants, two_input_cumulants
+        from ..kernels import multi_input_cumulants
 
-        c2 = two_input_cumulants(mlp.activation, X, **hyper)
-        K, K1, K2 = (TwoInputCumulants.matrix(getattr(c2, k)[-1]) for k in ("K", "K1", "K2"))
-        V, V1 = (TwoInputCumulants.tensor(getattr(c2, k)[-1]) for k in ("V", "V1"))
-        U = TwoInputCumulants.tensor(c2.U[-1])
-        what = "two-input"
+        cm = multi_input_cumulants(mlp.activation, X, **hyper)
+        K, K1, K2 = (cm.matrix(getattr(cm, k)[-1]) for k in ("K", "K1", "K2"))
+        V, V1 = (cm.tensor(getattr(cm, k)[-1]) for k in ("V", "V1"))
+        U = cm.tensor(cm.U[-1])
+        what = f"{P}-input"
     two = {0: np.kron(K, e), 1: np.kron(K1 / n, e), 2: np.kron(K2 / n**2, e)}
     four = {1: _pairing_four(V / n, d), 2: _pairing_four(V1 / n**2, d)}
     six = {2: _pairing_six(U / n**2, d)}
@@ -178,9 +170,9 @@ def _mlp_second_order(mlp: Any, X: np.ndarray, n: int) -> Correlators:
 
 def from_mlp(mlp: Any, X: Any, order: int) -> Correlators:
     """K, K^{1}/n and V/n of the deep recursions (n = n_{L-1}); at order 2, for one input (any
-    σ) or two (smooth σ, relu, leaky relu, linear), also K^{2}/n², V^{1}/n² and the six-point
-    vertex U/n² (:func:`~fieldnn.kernels.single_input_cumulants`,
-    :mod:`fieldnn.kernels._two_input_nnlo`)."""
+    σ) or P inputs (smooth σ, relu, leaky relu, linear), also K^{2}/n², V^{1}/n² and the
+    six-point vertex U/n² (:func:`~fieldnn.kernels.single_input_cumulants`,
+    :func:`~fieldnn.kernels.multi_input_cumulants`)."""
     from ..kernels.deep import nlo_kernel_correction
 
     X = input_points(X, "X", d_in=mlp.d_in)

@@ -11,12 +11,17 @@ Public names (re-exported here once):
 * O(1/n) NTK statistics of deep MLPs: :func:`ntk_fluctuations`, :class:`NTKFluctuations`
 * dNTK statistics of deep MLPs: :func:`dntk_statistics`, :class:`DNTKStatistics`
 * single-input cumulants of deep MLPs to O(1/n²): :func:`single_input_cumulants`,
-  :class:`SingleInputCumulants`
+  :class:`SingleInputCumulants`; at P inputs: :func:`multi_input_cumulants`,
+  :class:`MultiInputCumulants`
 """
 
 # dNTK–preactivation cross-correlations P, Q of deep MLPs
 from ._dntk import DNTKStatistics as DNTKStatistics
 from ._dntk import dntk_statistics as dntk_statistics
+
+# K, V and the six-point vertex U of deep MLPs to O(1/n^2) at P inputs
+from ._multi_input_nnlo import MultiInputCumulants as MultiInputCumulants
+from ._multi_input_nnlo import multi_input_cumulants as multi_input_cumulants
 
 # O(1/n) NTK statistics of deep MLPs (NLO mean, variance A, B, cross-correlations D, F)
 from ._ntk_fluctuations import NTKFluctuations as NTKFluctuations

@@ -11,13 +11,14 @@ odd degrees are not integrated exactly in the radius.
 
 Cones. The hyperplanes split :math:`\mathbb R^r` into cones; the rule needs them simplicial. They
 are for r = 1 (the two half-lines), r = 2 (the wedges between consecutive kink rays, sorted by
-angle, as in ``_two_input_nnlo._polar_rule``) and r = P (the 2^P cones
+angle) and r = P (the 2^P cones
 :math:`\{u : s_a (Lu)_a \ge 0\}`, s ∈ {±1}^P, with edges :math:`v_a = s_a (L^{-1})_{:,a}`). For
 3 ≤ r < P they are not simplicial in general and the rule is not built
 (:class:`~fieldnn.errors.UnsupportedError`). A cone two of whose unit edges enclose an angle
-above 2π/3 is bisected (the widest pair of edges gives its normalised mid-direction as a new edge
-to each half) until none does: near-degenerate K has cones close to half-spaces, on which the
-cross-section rule below converges slowly. Moderate K (correlations ≤ 0.5) are not split.
+above π/2 is bisected (the widest pair of edges gives its normalised mid-direction as a new edge
+to each half) until none does: strongly correlated K (deep relu nets) have cones close to
+half-spaces, on which the cross-section rule below converges slowly (with 2π/3 as the limit,
+all correlations 0.95 at P = 3 left errors of 1e-2).
 
 Cone integral. Let V = (v_1 … v_r) be the edges and w(x), x ∈ [0, 1]^{r−1}, any parametrisation
 of a cross-section of the cone, u = ρ w(x). Then :math:`du = \rho^{r-1}
@@ -48,16 +49,16 @@ with Gauss–Legendre in every x_j (``simplex_nodes`` nodes each) and the area e
 is analytic in x). At r = 2 this is Gauss–Legendre in the angle on each wedge, as the polar rule;
 on an orthant it is hyperspherical coordinates.
 
-Node counts (defaults radial_nodes = 8, simplex_nodes = 16 for r ≤ 4, 10 for r ≥ 5; the accuracy
-at r ≥ 5 has not been measured): 2·8 = 16 points at r = 1; wedges·8·16 at r = 2 (512 at P = 2);
-cones·8·16^{r−1} at r ≥ 3 — 16 384 at P = r = 3 and 524 288 at P = r = 4 when no cone is split,
-24 576 and 786 432 with a correlation 0.99. Measured in tests/kernels/test_conical.py against
+Node counts (defaults radial_nodes = 8, simplex_nodes = 16 for r ≤ 3, 12 at r = 4, 10 for
+r ≥ 5; the accuracy at r ≥ 5 has not been measured): 2·8 = 16 points at r = 1; wedges·8·16 at
+r = 2 (768 at P = 2 for a moderate K); cones·8·n^{r−1} at r ≥ 3 — 49 152 at P = r = 3 and
+1.6–2.9·10⁶ at P = r = 4 after the bisection. Measured in tests/kernels/test_conical.py against
 closed forms, relative to their scale (Isserlis moments to degree 8 against their Hölder bound
-(d − 1)!! Π√K_aa; orthant probabilities; arc-cosine kernels), moderate K (correlations ≤ 0.5):
-≤ 1.2e-15 at r ≤ 3 and 4.1e-15 at r = 4; with a correlation 0.99 (0.9999 at r = 3): ≤ 2.0e-15
-at r = 3 and 4.6e-15 at r = 4 (the same rule without the bisection: errors above 1e-4 at
-r = 3). A product of six relu-type factors times a degree-4 polynomial at P = 3 agrees with
-doubled node counts to 3e-15.
+(d − 1)!! Π√K_aa; orthant probabilities; arc-cosine kernels): moderate K (correlations ≤ 0.5)
+≤ 1.4e-14 at r ≤ 3 and 1.1e-13 at r = 4; every pair at correlation 0.8–0.99 ≤ 1.6e-15 at
+r = 3 and 2.1e-14 at r = 4; one correlation 0.99 (0.9999 at r = 3) ≤ 2e-15 at r = 3 and 3.2e-13
+at r = 4 (without any bisection: errors above 1e-4 at r = 3). A product of six relu-type factors
+times a degree-4 polynomial at P = 3 agrees with doubled node counts to 3e-15.
 
 References
 ----------
@@ -80,9 +81,9 @@ from ..errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedEr
 __all__ = ["conical_rule"]
 
 #: largest angle between two unit edges of a cone before it is bisected
-_MAX_EDGE_ANGLE = 2.0 * np.pi / 3.0
-#: default Gauss–Legendre nodes per direction x_j of the cross-section, r <= 4 and r >= 5
-_SIMPLEX_NODES = 16
+_MAX_EDGE_ANGLE = 0.5 * np.pi
+#: default Gauss–Legendre nodes per direction x_j of the cross-section, by r (10 beyond)
+_SIMPLEX_NODES = {1: 16, 2: 16, 3: 16, 4: 12}
 _SIMPLEX_NODES_HIGH = 10
 #: largest number of nodes built (memory: 8·(P + 1) bytes each)
 _MAX_POINTS = 50_000_000
@@ -183,7 +184,7 @@ def _geodesic_map(V: np.ndarray, X: np.ndarray) -> np.ndarray:
     for j in range(r - 2, -1, -1):
         a = V[:, None, :, j]
         # θ = angle(v_j, q_{j+1}) = 2 asin(|v_j − q_{j+1}|/2): accurate for small angles, and
-        # analytic in x (no complex conjugate) for the complex step; θ ≤ 2π/3 after bisection
+        # analytic in x (no complex conjugate) for the complex step; θ ≤ π/2 after bisection
         theta = 2.0 * np.arcsin(0.5 * np.sqrt(np.sum((a - q) ** 2, axis=-1)))  # (C, q)
         y = X[None, :, j]
         q = (np.sin((1.0 - y) * theta)[..., None] * a + np.sin(y * theta)[..., None] * q) / np.sin(
@@ -281,7 +282,7 @@ def conical_rule(
     A = _check_L(L)
     r = A.shape[1]
     if simplex_nodes is None:
-        n_s = _SIMPLEX_NODES if r <= 4 else _SIMPLEX_NODES_HIGH
+        n_s = _SIMPLEX_NODES.get(r, _SIMPLEX_NODES_HIGH)
     else:
         n_s = _positive_int(simplex_nodes, "simplex_nodes")
     if r >= 3 and 2**r * n_t * n_s ** (r - 1) > _MAX_POINTS:  # 2^r cones at r = P, or more

@@ -5,10 +5,11 @@
   (exact_single_input_moment); the residual falls like 1/n³;
 * tanh: the graded terms of the action's correlators are K^{1}/n, K^{2}/n², V/n, V^{1}/n² and
   15U/n² of single_input_cumulants, with the pairing structure over 1–3 outputs;
-* two inputs (tanh, and relu with and without bias): the graded terms are those of the
-  two-input recursion (fieldnn.kernels._two_input_nnlo) with the pairings over (input, output)
-  indices, built here by explicit loops;
-* three inputs at order 2 (relu too) and nearly parallel inputs are refused.
+* two and three inputs (tanh, and relu with and without bias): the graded terms are those of
+  the multi-input recursion (multi_input_cumulants) with the pairings over (input, output)
+  indices, built here by explicit loops; three inputs on a line (d_in = 1: the first layer's
+  kernel has rank 2);
+* nearly parallel inputs and six-index tensors beyond the size limit are refused.
 """
 
 from __future__ import annotations
@@ -144,31 +145,43 @@ def _expected(tensor: np.ndarray, n_points: int, P: int, d: int) -> np.ndarray:
     return out if d > 1 else out.reshape((P,) * n_points)
 
 
-@pytest.mark.parametrize("d_out", [1, 2])
-@pytest.mark.parametrize(
-    ("act", "C_W", "C_b"), [("tanh", 1.5, 0.1), ("relu", 2.0, 0.0), ("relu", 1.8, 0.1)]
-)
-def test_two_inputs_graded_terms_are_the_two_input_cumulants(act, C_W, C_b, d_out: int) -> None:
-    from fieldnn.kernels._two_input_nnlo import TwoInputCumulants as T
-    from fieldnn.kernels._two_input_nnlo import two_input_cumulants
+X2 = np.array([[0.8, -0.3], [0.2, 0.9]])
+X3 = np.array([[0.8, -0.3, 0.1], [0.2, 0.9, -0.4], [-0.5, 0.3, 0.7]])
+X3_LINE = np.array([[-0.9], [0.2], [1.1]])
 
-    X = np.array([[0.8, -0.3], [0.2, 0.9]])
-    widths = [2, 12, 9, 10, d_out]
+
+@pytest.mark.parametrize(
+    ("act", "C_W", "C_b", "X", "hidden", "d_out"),
+    [
+        ("tanh", 1.5, 0.1, X2, [12, 9, 10], 1),
+        ("tanh", 1.5, 0.1, X2, [12, 9, 10], 2),
+        ("relu", 2.0, 0.0, X2, [12, 9, 10], 1),
+        ("relu", 2.0, 0.0, X2, [12, 9, 10], 2),
+        ("relu", 1.8, 0.1, X2, [12, 9, 10], 1),
+        ("relu", 1.8, 0.1, X2, [12, 9, 10], 2),
+        pytest.param("erf", 1.5, 0.1, X3_LINE, [9, 10], 1, marks=pytest.mark.slow),
+        ("relu", 1.8, 0.1, X3_LINE, [9, 10], 1),
+        ("relu", 1.8, 0.1, X3, [12, 9, 10], 2),
+    ],
+)
+def test_graded_terms_are_the_multi_input_cumulants(act, C_W, C_b, X, hidden, d_out) -> None:
+    widths = [X.shape[1], *hidden, d_out]
+    P = X.shape[0]
     mlp = fnn.MLP(act, widths=widths, C_W=C_W, C_b=C_b)
     S = fnn.effective_action(mlp, X, order=2)
-    c = two_input_cumulants(act, X, C_W=C_W, C_b=C_b, widths=widths)
+    c = fnn.kernels.multi_input_cumulants(act, X, C_W=C_W, C_b=C_b, widths=widths)
     n = widths[-2]
     G2, G4, G6 = (S.correlators(k, series=True) for k in (2, 4, 6))
     eye = np.eye(d_out)
     scale = max(1.0, np.abs(c.U[-1]).max())  # relu's U is O(10)
     for g, K in enumerate((c.K[-1], c.K1[-1] / n, c.K2[-1] / n**2)):
-        want = np.einsum("ab,ij->abij", T.matrix(K), eye)
+        want = np.einsum("ab,ij->abij", c.matrix(K), eye)
         got = G2[g] if d_out > 1 else G2[g][..., None, None]
         np.testing.assert_allclose(got, want, atol=1e-14 * scale)
     for g, V in ((1, c.V[-1] / n), (2, c.V1[-1] / n**2)):
-        np.testing.assert_allclose(G4[g], _expected(T.tensor(V), 4, 2, d_out), atol=1e-15 * scale)
+        np.testing.assert_allclose(G4[g], _expected(c.tensor(V), 4, P, d_out), atol=1e-15 * scale)
     np.testing.assert_allclose(
-        G6[2], _expected(T.tensor(c.U[-1] / n**2), 6, 2, d_out), atol=1e-16 * scale
+        G6[2], _expected(c.tensor(c.U[-1] / n**2), 6, P, d_out), atol=1e-16 * scale
     )
     assert np.abs(G6[2]).max() > 1e-4
     # the order-1 part is the order-1 action's
@@ -178,12 +191,9 @@ def test_two_inputs_graded_terms_are_the_two_input_cumulants(act, C_W, C_b, d_ou
 
 def test_order_two_refusals() -> None:
     mlp = fnn.MLP("tanh", widths=[1, 10, 10, 1], C_W=1.5, C_b=0.1)
-    with pytest.raises(UnsupportedError, match=r"'X'.*P = 1.*P = 2.*got P = 3"):
-        fnn.effective_action(mlp, [[0.1], [0.5], [0.9]], order=2)
-    fnn.effective_action(mlp, [[0.1], [0.5], [0.9]], order=1)  # order 1 stays available
-    relu = fnn.MLP("relu", widths=[1, 10, 10, 1], C_W=2.0, C_b=0.1)
-    with pytest.raises(UnsupportedError, match=r"'X'.*got P = 3"):
-        fnn.effective_action(relu, [[0.1], [0.5], [0.9]], order=2)
-    fnn.effective_action(relu, [[0.1], [0.5]], order=2)  # two inputs: relu is built
+    with pytest.raises(UnsupportedError, match=r"'X'.*six-index tensors"):
+        fnn.effective_action(mlp, np.linspace(-1, 1, 17)[:, None], order=2)
+    with pytest.raises(UnsupportedError, match=r"'X'.*smooth σ at most 3 inputs.*got 4"):
+        fnn.effective_action(mlp, np.linspace(-1, 1, 4)[:, None], order=2)
     with pytest.raises(UnsupportedError, match=r"'X'.*correlation"):
         fnn.effective_action(mlp, [[0.5], [0.5001]], order=2)

@@ -6,6 +6,11 @@ nearly singular (cond(K) ≳ 10⁴) that six legs of K⁻¹ leave no digit of G6
 and ``effective_action`` refuses them (``EffectiveAction.precision``). Each repeat rotates the
 circle, so no cached single-unit moments are reused; "total" includes the exact finite-width
 cumulants (G2, G4c, G6c), "reconstruction alone" is a second call with them cached.
+
+The O(1/n²) action of a deep MLP at three and four inputs (``multi_input_cumulants``: the
+one-unit terms with Hermite weights to order 8 at every layer whose input fluctuates) has no
+public counterpart; the sampled alternative resolves the same terms with 10⁶–4·10⁶ networks
+(``tests/kernels/test_multi_input_nnlo.py``, slow), minutes per width.
 """
 
 from __future__ import annotations
@@ -40,8 +45,39 @@ def _time_action(activation: str, P: int, order: int, repeat: int) -> tuple[floa
     return min(totals), min(alone)
 
 
-def cases(quick: bool) -> list[Row]:
+def _time_mlp(activation: str, P: int, repeat: int) -> float:
+    """Best wall-clock seconds of effective_action(mlp, X, order=2), [3, 64, 64, 64, 1]."""
+    mlp = fnn.MLP(activation, widths=[3, 64, 64, 64, 1], C_W=1.8, C_b=0.1)
+    rng = np.random.default_rng(0)
+    best = np.inf
+    for _ in range(repeat):
+        X = rng.standard_normal((P, 3))
+        t = time.perf_counter()
+        fnn.effective_action(mlp, X, order=2)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def mlp_rows(quick: bool) -> list[Row]:
     rows = []
+    for act, P in (("tanh", 2), ("tanh", 3), ("relu", 3), ("relu", 4)):
+        if quick and P == 4:
+            continue
+        seconds = _time_mlp(act, P, 1 if quick or P > 2 else 3)
+        rows.append(
+            Row(
+                f"effective_action({act} MLP [3, 64, 64, 64, 1], P = {P}, order 2)",
+                None,
+                seconds,
+                f"two layers of one-unit terms at rank {P}; {load()}",
+                "—",
+            )
+        )
+    return rows
+
+
+def cases(quick: bool) -> list[Row]:
+    rows = mlp_rows(quick)
     for act in ("relu",):  # erf: its exact G6c at ten inputs in d_in = 2 is refused (cancellation)
         total, alone = _time_action(act, 10, 2, 2 if quick else 4)
         rows.append(

@@ -490,9 +490,9 @@ def multi_input_cumulants(
         The inputs: P <= 3 for smooth σ, P <= 4 for relu-type σ (:data:`MAX_INPUTS`; any P
         with one hidden layer, where nothing fluctuates before the last step). Wherever a
         layer's fluctuations enter the next one (layers 2 … L − 1), the kernel's correlation
-        matrix must have smallest eigenvalue >= 0.01 (|ρ| <= 0.99 at P = 2). Relu-type σ: the
-        first layer's kernel has rank <= 2 or P (the inputs with the bias span at most two
-        dimensions, or P).
+        matrix must have smallest eigenvalue >= 0.01 (correlation <= 0.99 in modulus at P = 2).
+        Relu-type σ: the first layer's kernel has rank <= 2 or P (the inputs with the bias span
+        at most two dimensions, or P).
     C_W, C_b : float or sequence (one per layer)
     widths : sequence of int
         [d_in, n_1, …, n_{L−1}, d_out].

@@ -377,7 +377,16 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     # -- further public entry points ---------------------------------------------------------------
     ("match_quartic", "fnn.match_quartic(0)", AE, ("m", ">= 1")),
     ("match_quartic", "fnn.match_quartic(2.5)", ATE, ("m", "integer")),
-    ("effective_action", "fnn.effective_action(mlp, X, order=2)", UE, ("X", "P = 1", "order=1")),
+    ("effective_action", "fnn.effective_action(fnn.MLP('tanh', [1, 4, 4, 1]), np.linspace(-1, 1, "
+     "4)[:, None], order=2)", UE, ("X", "smooth σ at most 3 inputs", "got 4")),
+    ("multi_input_cumulants", "fnn.multi_input_cumulants('gauss', X, C_W=1.0, C_b=0.1, "
+     "widths=[1, 4, 4, 1])", UE, ("activation", "normalised")),
+    ("multi_input_cumulants", "fnn.multi_input_cumulants('tanh', [[1.0], [1.001]], C_W=1.0, "
+     "C_b=0.0, widths=[1, 4, 4, 1])", UE, ("X", "correlation", "0.99")),
+    ("multi_input_cumulants", "fnn.multi_input_cumulants('relu', [[1, 0], [0, 1], [1, 1], "
+     "[2, -1]], C_W=2.0, C_b=0.1, widths=[2, 4, 4, 1])", UE, ("X", "span 3 dimensions")),
+    ("multi_input_cumulants", "fnn.multi_input_cumulants('tanh', X, C_W=[1.0, 1.0], C_b=0.1, "
+     "widths=[1, 4, 4, 1])", AE, ("C_W",)),
     ("single_input_cumulants", "fnn.single_input_cumulants('tanh', X, C_W=1.0, C_b=0.1, "
      "widths=[1, 4, 1])", SE, ("x", "one input vector")),
     ("single_input_cumulants", "fnn.single_input_cumulants('tanh', [1.0], C_W=0.0, C_b=0.1, "

@@ -49,7 +49,7 @@ from ..errors import ArgumentError, UnsupportedError
 from ._erf_four import checked_njit
 from ._quadrature import adaptive_trapezoid, rank_factor
 from .activations import Activation, get_activation
-from .deep import _per_layer, _widths
+from .deep import _per_layer, _widths, kernel_recursion
 from .gaussian import _warn_unconverged
 
 __all__ = ["MultiInputCumulants", "kernel_pairs", "multi_input_cumulants"]
@@ -542,6 +542,12 @@ def multi_input_cumulants(
     U = np.zeros((L, C, C, C))
     K[0] = [first[a, b] for a, b in pairs]
     shell = MultiInputCumulants(K, K1, K2, V, V1, U, w, P)
+    if L > 2:  # every kernel that enters with derivatives, checked before the long loop
+        for layer, Kl in enumerate(
+            kernel_recursion(act, X, C_W=list(cw[:-1]), C_b=list(cb[:-1]), depth=L - 1), start=1
+        ):
+            if layer > 1:
+                _check_full_rank(Kl, layer)
     for layer in range(1, L):
         Km = shell.matrix(K[layer - 1])
         fluctuating = layer > 1

@@ -578,3 +578,16 @@ def test_relu_three_input_second_order_against_sampled_networks() -> None:
     assert pull2[resolved].max() > 8, pull2
     triples = [t for t in itertools.product(range(6), repeat=3) if spans_three(*t) and resolved[t]]
     assert len(triples) >= 3 and max(pull2[t] for t in triples) > 5, pull2
+
+
+def test_a_late_singular_layer_is_refused_before_any_long_step(monkeypatch) -> None:
+    """Deep tanh at C_b = 1.5: the correlations approach 1 and the kernel of layer 4 is nearly
+    singular; the refusal names that layer and comes before any one-unit term is integrated."""
+    import fieldnn.kernels._multi_input_nnlo as module
+
+    def no_integration(*args, **kwargs):
+        raise AssertionError("a one-unit term was integrated before the refusal")
+
+    monkeypatch.setattr(module, "_unit_terms", no_integration)
+    with pytest.raises(UnsupportedError, match=r"'X'.*layer 4.*smallest eigenvalue"):
+        multi_input_cumulants("tanh", np.eye(3), C_W=1.0, C_b=1.5, widths=[3] + [8] * 30 + [1])

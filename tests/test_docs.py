@@ -84,6 +84,7 @@ DOCTEST_MODULES = [
     "fieldnn.ensembles.exact",
     "fieldnn.experiments.couplings",
     "fieldnn.experiments._eft_next_order",
+    "fieldnn.experiments._eft_three_inputs",
     "fieldnn.effective._deep_density",
     "fieldnn.integrals._vertex",
     "fieldnn.integrals._two_vertex",

@@ -50,6 +50,8 @@ from ._eft_inference import quartic_matching as quartic_matching
 from ._eft_inference import replica_inference as replica_inference
 from ._eft_next_order import NextOrderScan as NextOrderScan
 from ._eft_next_order import next_order_scan as next_order_scan
+from ._eft_three_inputs import ThreeInputCheck as ThreeInputCheck
+from ._eft_three_inputs import three_input_check as three_input_check
 from ._eft_training import FiniteWidthTraining as FiniteWidthTraining
 from ._eft_training import finite_width_training as finite_width_training
 from ._eft_vertex import NLOTwoPoint as NLOTwoPoint
@@ -70,6 +72,7 @@ __all__ = [
     "PhaseDiagram",
     "QuarticMatching",
     "ReplicaInference",
+    "ThreeInputCheck",
     "VertexGrowth",
     "conditional_variance",
     "correlation_flow",
@@ -83,5 +86,6 @@ __all__ = [
     "phase_diagram_experiment",
     "quartic_matching",
     "replica_inference",
+    "three_input_check",
     "vertex_growth",
 ]

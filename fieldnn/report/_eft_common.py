@@ -28,6 +28,7 @@ class _Sizes:
     replica_nets: int
     replica_steps: int
     hidden_samples: int
+    three_input_nets: int
 
 
 _FULL = _Sizes(
@@ -45,6 +46,7 @@ _FULL = _Sizes(
     replica_nets=500,
     replica_steps=400,
     hidden_samples=200_000,
+    three_input_nets=2_000_000,
 )
 _QUICK = _Sizes(
     quick=True,
@@ -61,6 +63,7 @@ _QUICK = _Sizes(
     replica_nets=200,
     replica_steps=200,
     hidden_samples=20_000,
+    three_input_nets=1_000_000,
 )
 _TINY = _Sizes(
     quick=True,
@@ -77,6 +80,7 @@ _TINY = _Sizes(
     replica_nets=10,
     replica_steps=5,
     hidden_samples=500,
+    three_input_nets=5_000,
 )
 
 

@@ -137,6 +137,13 @@ def _summary(w: ReportWriter) -> None:
             and row["L_over_n"] in (0.1, 0.2)
         ),
         [
+            f"G4c, relu, three inputs (n = {int(r['three_inputs']['widths'][-1])})",
+            "O(1/n²) action (multi_input_cumulants)",
+            "sampled",
+            "max abs. pull",
+            r["three_inputs"]["four_nlo"][-1],
+        ],
+        [
             "dL/dt",
             "−ε·H·ε",
             "trained networks",
@@ -295,7 +302,7 @@ def _write(
         ("ntk", lambda: _ntk(w, sz)),
         ("inference", lambda: _inference(w, sz)),
         ("training", lambda: _training(w, sz)),
-        ("next_order", lambda: _next_order(w)),
+        ("next_order", lambda: _next_order(w, sz)),
         ("summary", lambda: _summary(w)),
         ("corrections", lambda: _corrections(w)),
     ]

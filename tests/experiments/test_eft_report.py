@@ -42,6 +42,7 @@ TABLES = (
     "finite_training_variance",
     "finite_training_terms",
     "next_order",
+    "three_inputs",
     "summary",
 )
 
@@ -110,6 +111,14 @@ def _check_output(out: Path) -> None:
     assert [r[3:] for r in rows] == [[format_number(v, 3) for v in e["values"]] for e in stored]
     for e in stored:
         assert e["values"][0] == pytest.approx((1 + 5 / e["n"]) ** (e["L"] - 1) - 1, rel=1e-12)
+    # the three-input table is results.json
+    three = results["three_inputs"]
+    rows = table_rows(report, "| n | G4c: O(1/n) |")
+    keys = ("four_lo", "four_nlo", "four_resolution", "six_lo", "six_resolution")
+    assert rows == [
+        [str(n), *(format_number(three[k][i], 3) for k in keys)]
+        for i, n in enumerate(three["widths"])
+    ]
     # the summary table repeats stored values
     summary = {row[0]: row[4] for row in table_rows(report, "| quantity | method 1 |")}
     for entry in results["summary"]:

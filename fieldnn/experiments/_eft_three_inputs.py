@@ -37,14 +37,16 @@ class ThreeInputCheck:
     widths : ndarray (w,) of int
     n_nets : int
     four_lo, four_nlo : ndarray (w,)
-        max over the 3⁴ entries of |G4c(sampled) − G4c(action)|/stderr with the action's
-        correlators summed to O(1/n) (V/n pairings) and to O(1/n²) (+ V^{1}/n²).
+        The largest absolute pull over the 3⁴ entries of the sampled G4c against the action's
+        correlators summed to O(1/n) (the V/n pairings) and to O(1/n²) (+ V^{1}/n²).
     four_resolution : ndarray (w,)
-        max |V^{1}/n² term|/stderr: how well the sample resolves the O(1/n²) part.
+        The largest V^{1}/n² term over its standard error, in modulus: how well the sample
+        resolves the O(1/n²) part.
     six_lo : ndarray (w,)
-        max over the 3⁶ entries of |G6c(sampled) − 15-pairing U/n²|/stderr.
+        The largest absolute pull over the 3⁶ entries of the sampled G6c against the pairings
+        of U/n².
     six_resolution : ndarray (w,)
-        max |U/n² term|/stderr.
+        The largest U/n² term over its standard error, in modulus.
     """
 
     widths: np.ndarray

@@ -96,8 +96,11 @@ def test_isserlis_oracle() -> None:
 
 @pytest.mark.parametrize(
     ("P", "seed"),
-    [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (3, 2), (4, 1)]
-    + [pytest.param(4, 2, marks=pytest.mark.slow)],
+    [
+        *((P, seed) for P in (1, 2, 3) for seed in (1, 2)),
+        (4, 1),
+        pytest.param(4, 2, marks=pytest.mark.slow),
+    ],
 )
 def test_sum_and_moments_full_rank(P: int, seed: int) -> None:
     K = _moderate_K(P, seed)
@@ -363,8 +366,11 @@ def test_near_degenerate_correlation_four_inputs() -> None:
 
 @pytest.mark.parametrize(
     ("P", "rho"),
-    [(3, 0.8), (3, 0.95), (3, 0.99), (4, 0.95)]
-    + [pytest.param(4, rho, marks=pytest.mark.slow) for rho in (0.8, 0.99)],
+    [
+        *((3, rho) for rho in (0.8, 0.95, 0.99)),
+        (4, 0.95),
+        *(pytest.param(4, rho, marks=pytest.mark.slow) for rho in (0.8, 0.99)),
+    ],
 )
 def test_all_inputs_correlated(P: int, rho: float) -> None:
     """Every pair at correlation ρ (what deep relu nets produce): with edges up to 2π/3 kept

@@ -216,38 +216,78 @@ def _unit_terms(
     """One-unit cumulants of y_c = σ(z_a)σ(z_b), c = (a, b), at the P×P kernel K, and (with
     ``derivatives``) their derivatives in the kernel components.
 
-    ``conical``: the conical rule (default for relu-type σ) instead of the lattice rule."""
+    ``conical``: the conical rule (default for relu-type σ) instead of the lattice rule.
+
+    At P >= 3 the m₁ table is assembled from the pairs of inputs: E[y_(ab) H_α(z; K)] =
+    ∫ y_(ab) ∂^α φ_K vanishes unless α lives on {a, b} (integrate by parts in the other
+    coordinates), and then equals E[y_(ab) H_α(z_ab; K_ab)] over the 2×2 block (the derivatives
+    in a, b commute with integrating out the rest). Only m₂ (|α| <= 4) and m₃ need rank P."""
     if conical is None:
         conical = act.piecewise_linear_slopes is not None
+    P = K.shape[0]
+    if not derivatives:
+        return _assemble(P, *_tables(act, K, 0, 0, conical), derivatives=False)
+    if P <= 2:
+        return _assemble(P, *_tables(act, K, 8, 4, conical), derivatives=True)
+    _, t2, t3 = _tables(act, K, -1, 4, conical)
+    return _assemble(P, _pair_m1_table(act, K, conical), t2, t3, derivatives=True)
+
+
+def _pair_m1_table(act: Activation, K: np.ndarray, conical: bool) -> np.ndarray:
+    """E[y_p H_α(z; K)] (C, #even α of order <= 8 at P inputs) from the 2×2 blocks: the α on
+    {a, b} of y_(aa), y_(ab), y_(bb) from the block (a, b), every other α zero."""
+    P = K.shape[0]
+    where = {c: k for k, c in enumerate(kernel_pairs(P))}
+    even = [al for al in _alphas(P, 8) if sum(al) % 2 == 0]
+    column = {al: k for k, al in enumerate(even)}
+    sub_even = [al for al in _alphas(2, 8) if sum(al) % 2 == 0]
+    table = np.zeros((len(where), len(even)))
+    for a, b in itertools.combinations(range(P), 2):
+        block = K[np.ix_((a, b), (a, b))]
+        t1 = _tables(act, block, 8, -1, conical)[0]
+        rows = [where[(a, a)], where[(a, b)], where[(b, b)]]
+        for k, (i, j) in enumerate(sub_even):
+            alpha = [0] * P
+            alpha[a], alpha[b] = i, j
+            table[rows, column[tuple(alpha)]] = t1[:, k]
+    return table
+
+
+def _tables(
+    act: Activation, K: np.ndarray, order1: int, order2: int, conical: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw moments E[y_p H_α] (|α| <= order1, even), E[y_py_q H_α] (|α| <= order2, even) and
+    E[y_py_qy_r] at the kernel K, on one rule; an order −1 leaves that table out (empty)."""
     P = K.shape[0]
     pairs = kernel_pairs(P)
     C = len(pairs)
     ia = np.array([a for a, _ in pairs])
     ib = np.array([b for _, b in pairs])
     two, three = _products(P)
-    order = 8 if derivatives else 0
-    n8 = _hermite_tables(P, order)[-1].size
-    n4 = sum(1 for a in _alphas(P, 4 if derivatives else 0) if sum(a) % 2 == 0)
-    Kinv = np.linalg.inv(K) if derivatives else None
-    sizes = (C * n8, len(two) * n4, len(three))
+    if order2 < 0:
+        two, three = two[:0], three[:0]
+    order = max(order1, order2, 0)
+    n1 = 0 if order1 < 0 else sum(1 for al in _alphas(P, order1) if sum(al) % 2 == 0)
+    n2 = 0 if order2 < 0 else sum(1 for al in _alphas(P, order2) if sum(al) % 2 == 0)
+    Kinv = np.linalg.inv(K) if order else None
+    sizes = (C * n1, len(two) * n2, len(three))
 
     def partial(z: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = np.asarray(act(z), dtype=np.float64)
         y = s[:, ia] * s[:, ib]
         yy = y[:, two[:, 0]] * y[:, two[:, 1]]
         yyy = y[:, three[:, 0]] * y[:, three[:, 1]] * y[:, three[:, 2]]
-        if derivatives:
-            H = _hermite_even(z @ Kinv, Kinv, order) * weight[:, None]
-        else:
-            H = weight[:, None]
-        value = np.concatenate([(y.T @ H).ravel(), (yy.T @ H[:, :n4]).ravel(), yyy.T @ H[:, 0]])
+        H = _hermite_even(z @ Kinv, Kinv, order) if order else np.ones((z.shape[0], 1))
+        H *= weight[:, None]
+        parts = [(y.T @ H[:, :n1]).ravel(), (yy.T @ H[:, :n2]).ravel(), yyy.T @ H[:, 0]]
+        value = np.concatenate(parts)
         if conical:  # an exact rule: no error estimate, so no magnitudes
             return value, value
         Ha = np.abs(H)
         magnitude = np.concatenate(
             [
-                (np.abs(y).T @ Ha).ravel(),
-                (np.abs(yy).T @ Ha[:, :n4]).ravel(),
+                (np.abs(y).T @ Ha[:, :n1]).ravel(),
+                (np.abs(yy).T @ Ha[:, :n2]).ravel(),
                 np.abs(yyy).T @ Ha[:, 0],
             ]
         )
@@ -268,10 +308,9 @@ def _unit_terms(
         raise ArgumentError("activation", f"σ of {act.name!r} is not finite on the Gaussian")
     if not conical:
         _warn_unconverged(act, error, magnitude)
-    t1 = value[: sizes[0]].reshape(C, n8)
-    t2 = value[sizes[0] : sizes[0] + sizes[1]].reshape(len(two), n4)
-    t3 = value[sizes[0] + sizes[1] :]
-    return _assemble(P, t1, t2, t3, derivatives)
+    t1 = value[: sizes[0]].reshape(C, n1)
+    t2 = value[sizes[0] : sizes[0] + sizes[1]].reshape(len(two), n2)
+    return t1, t2, value[sizes[0] + sizes[1] :]
 
 
 def _pair_position(C: int, p: np.ndarray, q: np.ndarray) -> np.ndarray:

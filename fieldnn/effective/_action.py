@@ -379,8 +379,8 @@ def effective_action(
         * ``SingleLayerNet``: exact finite-width cumulants (G2 = K exactly, G4c ∝ 1/N,
           G6c ∝ 1/N²); orders 1 and 2.
         * ``MLP``: K, the 1/n kernel correction K^{1} and V from the deep recursions
-          (n = n_{L−1}); order 2 at one input (any σ) or P inputs (smooth σ: P <= 3;
-          relu, leaky relu, linear: P <= 4): K^{2}/n², V^{1}/n² and the six-point vertex
+          (n = n_{L−1}); order 2 at one input (any σ) or up to four inputs (smooth σ, relu,
+          leaky relu, linear): K^{2}/n², V^{1}/n² and the six-point vertex
           U/n² (:func:`~fieldnn.kernels.single_input_cumulants`,
           :func:`~fieldnn.kernels.multi_input_cumulants`).
         * ``CorrelatorEstimate``, or a list of independent ones (different seeds): sampled

@@ -25,13 +25,17 @@ H_\alpha(z; K)\phi_K` for even :math:`|\alpha|`, with :math:`H_{\alpha+e_i} = w_
 \sum_j (K^{-1})_{ij}\alpha_jH_{\alpha-e_j}`, :math:`w = K^{-1}z`. A derivative of order k of m₁
 is E[y_p H_α] with |α| = 2k, so one table of E[y_p H_α] (|α| ≤ 8 even), E[y_py_q H_α]
 (|α| ≤ 4 even) and E[y_py_qy_r] holds every one-unit term; the tensors are read from it.
+E[y_(ab) H_α] vanishes unless α lives on {a, b} and is then the integral over the 2×2 block of
+(a, b), so at P ≥ 3 the m₁ part is assembled from the pairs and only m₂ and m₃ need rank P.
 
-Smooth σ: the lattice trapezoid rule in the whitened variables (rank P). Relu, leaky relu and
-linear σ (positively homogeneous, kinks on the hyperplanes z_a = 0): the conical rule of
-:mod:`fieldnn.kernels._conical`, exact in the radius. Derivatives need K⁻¹: a (nearly) singular
-kernel, smallest eigenvalue of the correlation matrix below 1 − :data:`MAX_CORRELATION`, is refused
-wherever the previous layer fluctuates. The first hidden layer's kernel is deterministic (no
-derivative is needed there), so inputs spanning fewer than P dimensions are accepted.
+Smooth σ: the lattice trapezoid rule in the whitened variables (rank ≤ 3), the nested
+anisotropic trapezoid rule of :mod:`fieldnn.kernels._moment_lattice` at rank 4 (aliasing error
+measured per axis). Relu, leaky relu and linear σ (positively homogeneous, kinks on the
+hyperplanes z_a = 0): the conical rule of :mod:`fieldnn.kernels._conical`, exact in the radius.
+Derivatives need K⁻¹: a (nearly) singular kernel, smallest eigenvalue of the correlation matrix
+below 1 − :data:`MAX_CORRELATION`, is refused wherever the previous layer fluctuates. The first
+hidden layer's kernel is deterministic (no derivative is needed there), so inputs spanning fewer
+than P dimensions are accepted.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import numpy as np
 from .._validate import input_points
 from ..errors import ArgumentError, UnsupportedError
 from ._erf_four import checked_njit
+from ._moment_lattice import _refined_lattice, symmetric
 from ._quadrature import adaptive_trapezoid, rank_factor
 from .activations import Activation, get_activation
 from .deep import _per_layer, _widths, kernel_recursion
@@ -58,9 +63,10 @@ _RTOL = 1e-12
 #: largest |correlation| at two inputs; at P inputs the smallest eigenvalue of the correlation
 #: matrix must be >= 1 − MAX_CORRELATION (K⁻¹ enters the Hermite weights of order 8)
 MAX_CORRELATION = 0.99
-#: inputs at which a layer's fluctuations can be propagated: the rank-P lattice (smooth σ) is
-#: ~10⁶ points at P = 3 and beyond memory at P = 4; the conical rule (relu-type σ) has 2^P cones
-MAX_INPUTS = {"lattice": 3, "conical": 4}
+#: inputs at which a layer's fluctuations can be propagated: smooth σ on the lattice rules (rank
+#: 3: ~3·10⁶ points; rank 4: the anisotropic rule of :mod:`._moment_lattice`, ≤ 4·10⁶ points),
+#: relu-type σ on the conical rule (2^P cones, ~2·10⁶ nodes at P = 4)
+MAX_INPUTS = {"lattice": 4, "conical": 4}
 #: the lattice chunk: (C + C(C+1)/2) integrands times the Hermite table per node
 _CHUNK = 1 << 13
 
@@ -302,6 +308,8 @@ def _tables(
             partial(z[lo : lo + _CHUNK], weight[lo : lo + _CHUNK])[0]
             for lo in range(0, weight.size, _CHUNK)
         )
+    elif L.shape[1] >= 4:  # the nested anisotropic rule with measured aliasing errors
+        value, error, magnitude = _refined_lattice(partial, L, _RTOL, _CHUNK, symmetric(act))
     else:
         value, error, magnitude = adaptive_trapezoid(partial, L, rtol=_RTOL, chunk=_CHUNK)
     if not np.all(np.isfinite(value)):
@@ -526,8 +534,8 @@ def multi_input_cumulants(
     activation : str, callable or Activation
         Smooth σ (lattice rule) or relu, leaky relu, linear (conical rule).
     X : array (P, d_in)
-        The inputs: P <= 3 for smooth σ, P <= 4 for relu-type σ (:data:`MAX_INPUTS`; any P
-        with one hidden layer, where nothing fluctuates before the last step). Wherever a
+        The inputs: P <= 4 (:data:`MAX_INPUTS`; any P with one hidden layer, where nothing
+        fluctuates before the last step). Wherever a
         layer's fluctuations enter the next one (layers 2 … L − 1), the kernel's correlation
         matrix must have smallest eigenvalue >= 0.01 (correlation <= 0.99 in modulus at P = 2).
         Relu-type σ: the first layer's kernel has rank <= 2 or P (the inputs with the bias span

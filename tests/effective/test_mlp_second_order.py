@@ -193,7 +193,7 @@ def test_order_two_refusals() -> None:
     mlp = fnn.MLP("tanh", widths=[1, 10, 10, 1], C_W=1.5, C_b=0.1)
     with pytest.raises(UnsupportedError, match=r"'X'.*six-index tensors"):
         fnn.effective_action(mlp, np.linspace(-1, 1, 17)[:, None], order=2)
-    with pytest.raises(UnsupportedError, match=r"'X'.*smooth σ at most 3 inputs.*got 4"):
-        fnn.effective_action(mlp, np.linspace(-1, 1, 4)[:, None], order=2)
+    with pytest.raises(UnsupportedError, match=r"'X'.*smooth σ at most 4 inputs.*got 5"):
+        fnn.effective_action(mlp, np.linspace(-1, 1, 5)[:, None], order=2)
     with pytest.raises(UnsupportedError, match=r"'X'.*correlation"):
         fnn.effective_action(mlp, [[0.5], [0.5001]], order=2)

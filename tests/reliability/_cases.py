@@ -378,7 +378,7 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("match_quartic", "fnn.match_quartic(0)", AE, ("m", ">= 1")),
     ("match_quartic", "fnn.match_quartic(2.5)", ATE, ("m", "integer")),
     ("effective_action", "fnn.effective_action(fnn.MLP('tanh', [1, 4, 4, 1]), np.linspace(-1, 1, "
-     "4)[:, None], order=2)", UE, ("X", "smooth σ at most 3 inputs", "got 4")),
+     "5)[:, None], order=2)", UE, ("X", "smooth σ at most 4 inputs", "got 5")),
     ("multi_input_cumulants", "fnn.multi_input_cumulants('gauss', X, C_W=1.0, C_b=0.1, "
      "widths=[1, 4, 4, 1])", UE, ("activation", "normalised")),
     ("multi_input_cumulants", "fnn.multi_input_cumulants('tanh', [[1.0], [1.001]], C_W=1.0, "

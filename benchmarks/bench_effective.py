@@ -7,7 +7,7 @@ and ``effective_action`` refuses them (``EffectiveAction.precision``). Each repe
 circle, so no cached single-unit moments are reused; "total" includes the exact finite-width
 cumulants (G2, G4c, G6c), "reconstruction alone" is a second call with them cached.
 
-The O(1/n²) action of a deep MLP at three and four inputs (``multi_input_cumulants``: the
+The O(1/n²) action of a deep MLP at two to four inputs (``multi_input_cumulants``: the
 one-unit terms with Hermite weights to order 8 at every layer whose input fluctuates) has no
 public counterpart; the sampled alternative resolves the same terms with 10⁶–4·10⁶ networks
 (``tests/kernels/test_multi_input_nnlo.py``, slow), minutes per width.
@@ -60,7 +60,7 @@ def _time_mlp(activation: str, P: int, repeat: int) -> float:
 
 def mlp_rows(quick: bool) -> list[Row]:
     rows = []
-    for act, P in (("tanh", 2), ("tanh", 3), ("relu", 3), ("relu", 4)):
+    for act, P in (("tanh", 2), ("tanh", 3), ("tanh", 4), ("relu", 3), ("relu", 4)):
         if quick and P == 4:
             continue
         seconds = _time_mlp(act, P, 1 if quick or P > 2 else 3)

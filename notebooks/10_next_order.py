@@ -96,8 +96,9 @@ assert np.allclose([G2, G4, G6], [cum.two(2), cum.four(2), cum.six()], rtol=1e-9
 #
 # At P inputs the kernel Ĝ has P(P + 1)/2 components; `multi_input_cumulants` gives
 # Cov(Ĝ_p, Ĝ_q) = V/n + V^{1}/n² and κ₃ = U/n² on them (relu: an exact conical quadrature; smooth
-# σ: a rank-3 lattice, P ≤ 3). Against 2·10⁵ sampled relu nets [3, 8, 8, 1], the covariance of the
-# six components of the output layer's kernel (pulls after V/n and after V/n + V^{1}/n²):
+# σ: lattice rules; up to four inputs). Against 2·10⁵ sampled relu nets [3, 8, 8, 1], the
+# covariance of the six components of the output layer's kernel (pulls after V/n and after
+# V/n + V^{1}/n²):
 
 # %%
 X3 = np.array([[0.8, -0.3, 0.1], [0.2, 0.9, -0.4], [-0.5, 0.3, 0.7]])

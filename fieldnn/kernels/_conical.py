@@ -12,8 +12,11 @@ odd degrees are not integrated exactly in the radius.
 Cones. The hyperplanes split :math:`\mathbb R^r` into cones; the rule needs them simplicial. They
 are for r = 1 (the two half-lines), r = 2 (the wedges between consecutive kink rays, sorted by
 angle) and r = P (the 2^P cones
-:math:`\{u : s_a (Lu)_a \ge 0\}`, s ∈ {±1}^P, with edges :math:`v_a = s_a (L^{-1})_{:,a}`). For
-3 ≤ r < P they are not simplicial in general and the rule is not built
+:math:`\{u : s_a (Lu)_a \ge 0\}`, s ∈ {±1}^P, with edges :math:`v_a = s_a (L^{-1})_{:,a}`). At
+r = 3 < P (e.g. four or more inputs in R² with a bias) the cells are convex spherical polygons:
+the octant cones of three independent rows are clipped by each further plane in turn (a polygon
+cut by a great circle splits at the arc points w ∝ d_iv_j − d_jv_i, d = n·v) and fanned into
+triangles. For 4 ≤ r < P the cells are not simplicial and the rule is not built
 (:class:`~fieldnn.errors.UnsupportedError`). A cone two of whose unit edges enclose an angle
 above π/2 is bisected (the widest pair of edges gives its normalised mid-direction as a new edge
 to each half) until none does: strongly correlated K (deep relu nets) have cones close to
@@ -119,14 +122,56 @@ def _check_L(L: object) -> np.ndarray:
             f"columns are (numerically) dependent (singular values {sv[0]:.3g} … {sv[-1]:.3g}); "
             "pass a factor with r = rank K independent columns",
         )
-    if 3 <= r < P:
+    if 4 <= r < P:
         raise UnsupportedError(
             "L",
-            f"the P = {P} inputs span only r = {r} < P = {P} dimensions (r >= 3); the cones cut "
-            "by the kink hyperplanes are then not simplicial and this case is not built (r = 1, "
-            "r = 2 and r = P are)",
+            f"the P = {P} inputs span only r = {r} < P = {P} dimensions (r >= 4); the cones cut "
+            "by the kink hyperplanes are then not simplicial and this case is not built (r <= 3 "
+            "and r = P are)",
         )
     return A
+
+
+def _clipped_triangles(L: np.ndarray) -> np.ndarray:
+    """Unit edges (C, 3, 3) of spherical triangles tiling the cells of P > 3 planes
+    {u : (Lu)_a = 0} in R³: the eight octant cones of three independent rows, each convex
+    spherical polygon clipped by the other planes in turn (a polygon on both sides of a great
+    circle splits in two at the arc points w ∝ d_i v_j − d_j v_i, d = n·v), then fanned."""
+    normals = L / np.linalg.norm(L, axis=1, keepdims=True)
+    first = [0]
+    for a in range(1, normals.shape[0]):
+        if len(first) < 3 and np.linalg.matrix_rank(normals[[*first, a]], tol=1e-10) > len(first):
+            first.append(a)
+    polygons = [list(V.T) for V in _cones(normals[first])]
+    for a in (a for a in range(normals.shape[0]) if a not in first):
+        n = normals[a]
+        clipped = []
+        for poly in polygons:
+            d = np.array([n @ v for v in poly])
+            d[np.abs(d) <= 1e-13] = 0.0
+            if np.all(d >= 0.0) or np.all(d <= 0.0):
+                clipped.append(poly)
+                continue
+            sides: tuple[list, list] = ([], [])
+            for i, v in enumerate(poly):
+                j = (i + 1) % len(poly)
+                if d[i] >= 0.0:
+                    sides[0].append(v)
+                if d[i] <= 0.0:
+                    sides[1].append(v)
+                if d[i] * d[j] < 0.0:  # the arc from v_i to v_j crosses the plane
+                    cut = d[i] * poly[j] - d[j] * poly[i]
+                    cut = cut / np.linalg.norm(cut) * np.sign(d[i])
+                    sides[0].append(cut)
+                    sides[1].append(cut)
+            clipped += [side for side in sides if len(side) >= 3]
+        polygons = clipped
+    triangles = [
+        np.stack([poly[0], poly[k], poly[k + 1]], axis=1)
+        for poly in polygons
+        for k in range(1, len(poly) - 1)
+    ]
+    return np.array([T for T in triangles if abs(np.linalg.det(T)) > 1e-14])
 
 
 def _cones(L: np.ndarray) -> np.ndarray:
@@ -148,6 +193,8 @@ def _cones(L: np.ndarray) -> np.ndarray:
             v = np.array([[np.cos(lo), np.cos(hi)], [np.sin(lo), np.sin(hi)]])
             cones.append(v)
         return np.array(cones)
+    if r < P:  # r = 3
+        return _clipped_triangles(L)
     Linv = np.linalg.inv(L)
     base = Linv / np.linalg.norm(Linv, axis=0)
     signs = np.array(list(itertools.product((1.0, -1.0), repeat=P)))
@@ -223,7 +270,7 @@ def conical_rule(
     Parameters
     ----------
     L : ndarray, shape (P, r)
-        A factor of K = LLᵀ with r independent columns; r = 1, r = 2 or r = P.
+        A factor of K = LLᵀ with r independent columns; r ≤ 3 or r = P.
     radial_nodes : int
         Generalised Gauss–Laguerre nodes in t = |u|²/2; the rule is exact in the radius for
         even degrees ≤ 4·radial_nodes − 2.
@@ -248,7 +295,7 @@ def conical_rule(
         L has non-finite entries or dependent columns (r > P included); the rule would have
         more than 5·10⁷ nodes.
     UnsupportedError
-        3 ≤ r < P: the cones of the arrangement are not simplicial; not built.
+        4 ≤ r < P: the cones of the arrangement are not simplicial; not built.
     ArgumentTypeError
         radial_nodes or simplex_nodes is not an integer.
 

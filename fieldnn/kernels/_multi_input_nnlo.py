@@ -538,8 +538,8 @@ def multi_input_cumulants(
         fluctuates before the last step). Wherever a
         layer's fluctuations enter the next one (layers 2 … L − 1), the kernel's correlation
         matrix must have smallest eigenvalue >= 0.01 (correlation <= 0.99 in modulus at P = 2).
-        Relu-type σ: the first layer's kernel has rank <= 2 or P (the inputs with the bias span
-        at most two dimensions, or P).
+        Relu-type σ: the first layer's kernel has rank <= 3 or P (the inputs with the bias span
+        at most three dimensions, or P).
     C_W, C_b : float or sequence (one per layer)
     widths : sequence of int
         [d_in, n_1, …, n_{L−1}, d_out].
@@ -576,12 +576,12 @@ def multi_input_cumulants(
     C = len(pairs)
     first = cb[0] + cw[0] * (X @ X.T) / X.shape[1]
     rank = rank_factor(first).shape[1]
-    if rule == "conical" and L > 1 and 2 < rank < P:
+    if rule == "conical" and L > 1 and 3 < rank < P:
         raise UnsupportedError(
             "X",
             f"the {P} inputs with the bias span {rank} dimensions; the exact rule for "
-            f"{act.name!r} needs 1, 2 or all {P} (its kink hyperplanes must cut simplicial "
-            "cones): add or remove input dimensions, or use fewer inputs",
+            f"{act.name!r} needs at most 3 or all {P} (its kink hyperplanes must cut cells it can "
+            "triangulate): add or remove input dimensions, or use fewer inputs",
         )
     K = np.zeros((L, C))
     K1, K2 = np.zeros((L, C)), np.zeros((L, C))

@@ -402,8 +402,8 @@ def test_bad_input() -> None:
     bad[1, 0] = np.nan
     with pytest.raises(ArgumentError, match=r"'L'.*non-finite"):
         conical_rule(bad)
-    with pytest.raises(UnsupportedError, match=r"'L'.*r = 3 < P = 4.*not built"):
-        conical_rule(np.vstack([L, [[1.0, 2.0, 3.0]]]))
+    with pytest.raises(UnsupportedError, match=r"'L'.*r = 4 < P = 5.*not built"):
+        conical_rule(np.vstack([np.eye(4), [[1.0, 2.0, 3.0, 0.5]]]))
     with pytest.raises(ArgumentError, match=r"'L'.*dependent"):
         conical_rule(np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]]))
     with pytest.raises(ArgumentError, match=r"'L'.*columns"):
@@ -419,3 +419,29 @@ def test_bad_input() -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(conical, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("P", [4, 5, 6])
+def test_rank_three_below_P(P: int) -> None:
+    """r = 3 < P (the octant cones of three rows clipped by the other planes, fanned into
+    triangles): Σw = 1 and E zzᵀ = K to 1e-13, the arc-cosine kernel of every pair to 1e-14 of
+    its scale, a product of leaky relus with kinks on every plane against Monte Carlo (pull < 4)
+    and against doubled nodes (1e-13)."""
+    rng = np.random.default_rng(P)
+    L = rng.standard_normal((P, 3))
+    K = L @ L.T
+    z, w = conical_rule(L)
+    assert np.all(w > 0) and abs(w.sum() - 1.0) < 1e-13
+    np.testing.assert_allclose((z * w[:, None]).T @ z, K, atol=1e-13 * K.diagonal().max())
+    relu = np.maximum(z, 0.0)
+    for a, b in itertools.combinations(range(P), 2):
+        assert abs(w @ (relu[:, a] * relu[:, b]) - _arccos(K, a, b)) < 1e-14 * K.diagonal().max()
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.prod(_leaky(x, 0.3), axis=1) * (x[:, 0] if P % 2 else 1.0)
+
+    sample = f(rng.standard_normal((1_000_000, 3)) @ L.T)
+    pull = (w @ f(z) - sample.mean()) / (sample.std() / 1e3)
+    assert abs(pull) < 4, pull
+    z2, w2 = conical_rule(L, simplex_nodes=24)
+    assert abs(w @ f(z) - w2 @ f(z2)) < 1e-13 * abs(w2 @ f(z2))

@@ -92,14 +92,16 @@ X4 = np.array([[0.8, -0.3, 0.1, 0.2], [0.2, 0.9, -0.4, 0.0], [-0.5, 0.3, 0.7, 0.
         ("relu", np.array([[-0.9], [0.2], [1.1]]), 1e-12),
         pytest.param("tanh", X4, 1e-11, marks=pytest.mark.slow),
         pytest.param("relu", X4, 1e-11, marks=pytest.mark.slow),
+        pytest.param("relu", X4[:, :2], 1e-11, marks=pytest.mark.slow),
     ],
-    ids=["erf", "relu", "relu-on-a-line", "tanh-four", "relu-four"],
+    ids=["erf", "relu", "relu-on-a-line", "tanh-four", "relu-four", "relu-four-in-a-plane"],
 )
 def test_restriction_to_fewer_inputs(act, X, tol) -> None:
     """P inputs restricted to a subset of them equal the recursion at that subset: three inputs
     (rank-3 lattice, the conical rule at rank 3, or at rank 2 for inputs on a line, where the
     first layer's kernel is singular) against every pair (rank-2 rules); four inputs (the
-    anisotropic rank-4 lattice, the conical rule at rank 4) against every triple; one input
+    anisotropic rank-4 lattice, the conical rule at rank 4, and at rank 3 for four inputs in a
+    plane, clipped spherical polygons) against every triple; one input
     against the single-input chain. K^{1} and V equal the multi-input first-order recursions;
     entries on all P inputs are not zero."""
     P = X.shape[0]
@@ -377,13 +379,13 @@ def test_bad_arguments() -> None:
         multi_input_cumulants(
             "relu", [[1.0, 0.0], [1.0, 0.05]], C_W=2.0, C_b=0.0, widths=[2, 5, 5, 1]
         )
-    with pytest.raises(UnsupportedError, match=r"'X'.*span 3 dimensions"):
+    with pytest.raises(UnsupportedError, match=r"'X'.*span 4 dimensions"):
         multi_input_cumulants(
             "relu",
-            np.eye(4)[:, :2] + [[0, 0], [1, 1], [2, -1], [0.5, 3]],
+            np.vstack([np.eye(3), [[1.0, 1.0, 0.0], [0.0, 2.0, -1.0]]]),
             C_W=2.0,
             C_b=0.1,
-            widths=[2, 5, 5, 1],
+            widths=[3, 5, 1],
         )
     with pytest.raises(ArgumentError, match="'C_W'"):
         multi_input_cumulants("tanh", X2, C_W=0.0, C_b=0.1, widths=[2, 5, 1])

@@ -383,8 +383,9 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      "widths=[1, 4, 4, 1])", UE, ("activation", "normalised")),
     ("multi_input_cumulants", "fnn.multi_input_cumulants('tanh', [[1.0], [1.001]], C_W=1.0, "
      "C_b=0.0, widths=[1, 4, 4, 1])", UE, ("X", "correlation", "0.99")),
-    ("multi_input_cumulants", "fnn.multi_input_cumulants('relu', [[1, 0], [0, 1], [1, 1], "
-     "[2, -1]], C_W=2.0, C_b=0.1, widths=[2, 4, 4, 1])", UE, ("X", "span 3 dimensions")),
+    ("multi_input_cumulants", "fnn.multi_input_cumulants('relu', [[1, 0, 0], [0, 1, 0], [0, 0, "
+     "1], [1, 1, 0], [0, 2, -1]], C_W=2.0, C_b=0.1, widths=[3, 4, 1])", UE,
+     ("X", "span 4 dimensions")),
     ("multi_input_cumulants", "fnn.multi_input_cumulants('tanh', X, C_W=[1.0, 1.0], C_b=0.1, "
      "widths=[1, 4, 4, 1])", AE, ("C_W",)),
     ("single_input_cumulants", "fnn.single_input_cumulants('tanh', X, C_W=1.0, C_b=0.1, "

@@ -66,7 +66,7 @@ def _next_order(w: ReportWriter, sz: _Sizes) -> None:
         f"{share(0.2, 4)} at 0.2: higher connected functions leave their leading order at "
         "smaller depth. Derivation of the O(1/n²) recursions (K^{2}, V^{1}, U; law of total "
         "cumulance on the scalar chain), the sampled tanh check of the six-point vertex and the "
-        f"two-input case: {w.docs_link(_DOCS)}, section 6a.",
+        f"case of several inputs: {w.docs_link(_DOCS)}, section 6a.",
     )
     _three_inputs(w, sz.three_input_nets)
 

@@ -37,15 +37,14 @@ from fieldnn.kernels import (
     multi_input_cumulants,
     single_input_cumulants,
 )
-from fieldnn.kernels._multi_input_nnlo import (
+from fieldnn.kernels._hermite import (
     _alphas,
     _hermite_even,
     _hermite_loop,
     _hermite_numpy,
     _hermite_tables,
-    _unit_terms,
-    kernel_pairs,
 )
+from fieldnn.kernels._multi_input_units import _unit_terms, kernel_pairs
 from fieldnn.kernels.deep import four_point_vertex, nlo_kernel_correction
 
 X2 = np.array([[0.8, -0.3], [0.2, 0.9]])

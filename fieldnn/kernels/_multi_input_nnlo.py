@@ -275,11 +275,7 @@ def multi_input_cumulants(
             if layer > 1:
                 _check_full_rank(Kl, layer)
     for layer in range(1, L):
-        Km = shell.matrix(K[layer - 1])
-        fluctuating = layer > 1
-        if fluctuating:
-            _check_full_rank(Km, layer)
-        m = _unit_terms(act, Km, derivatives=fluctuating)
+        m = _unit_terms(act, shell.matrix(K[layer - 1]), derivatives=layer > 1)
         r = w[layer] / w[layer - 1]
         i = layer - 1
         values = _step(

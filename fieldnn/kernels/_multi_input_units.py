@@ -14,7 +14,6 @@ lattice trapezoid rule (rank ≤ 3), the anisotropic rank-4 lattice of
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +22,7 @@ import numpy as np
 from ..errors import ArgumentError
 from ._hermite import _alphas, _hermite_even
 from ._moment_lattice import _refined_lattice, symmetric
+from ._multisets import scatter_symmetric, unique_multisets
 from ._quadrature import adaptive_trapezoid, rank_factor
 from .activations import Activation
 from .gaussian import _warn_unconverged
@@ -36,8 +36,9 @@ _CHUNK = 1 << 13
 
 @lru_cache(maxsize=16)
 def kernel_pairs(P: int) -> tuple[tuple[int, int], ...]:
-    """The kernel components (a, b), a <= b, in the order of the component axes."""
-    return tuple(itertools.combinations_with_replacement(range(P), 2))
+    """The kernel components (a, b), a <= b, in the order of the component axes (the sorted
+    pairs of :func:`~fieldnn.kernels._multisets.unique_multisets`)."""
+    return tuple((int(a), int(b)) for a, b in unique_multisets(P, 2))
 
 
 @lru_cache(maxsize=64)
@@ -78,14 +79,6 @@ class _UnitTerms:
     e1: np.ndarray
     e2: np.ndarray
     m3: np.ndarray
-
-
-def _products(P: int) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs p <= q and triples p <= q <= r of the components."""
-    C = len(kernel_pairs(P))
-    two = np.array(list(itertools.combinations_with_replacement(range(C), 2)), dtype=np.intp)
-    three = np.array(list(itertools.combinations_with_replacement(range(C), 3)), dtype=np.intp)
-    return two, three
 
 
 def _unit_terms(
@@ -141,7 +134,7 @@ def _tables(
     C = len(pairs)
     ia = np.array([a for a, _ in pairs])
     ib = np.array([b for _, b in pairs])
-    two, three = _products(P)
+    two, three = unique_multisets(C, 2), unique_multisets(C, 3)
     if order2 < 0:
         two, three = two[:0], three[:0]
     order = max(order1, order2, 0)
@@ -193,17 +186,6 @@ def _tables(
     return t1, t2, value[sizes[0] + sizes[1] :]
 
 
-def _pair_position(C: int, p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Position of the sorted pair (p, q), p <= q, in combinations_with_replacement(range(C), 2)."""
-    return p * C - p * (p - 1) // 2 + (q - p)
-
-
-def _sym_pairs(C: int, table: np.ndarray) -> np.ndarray:
-    """(C, C, …) from values on sorted pairs (len(pairs), …)."""
-    p, q = np.meshgrid(np.arange(C), np.arange(C), indexing="ij")
-    return table[_pair_position(C, np.minimum(p, q), np.maximum(p, q))]
-
-
 def _assemble(
     P: int, t1: np.ndarray, t2: np.ndarray, t3: np.ndarray, derivatives: bool
 ) -> _UnitTerms:
@@ -211,12 +193,8 @@ def _assemble(
     (raw moments), with the product rule for the centred ones."""
     C = len(kernel_pairs(P))
     m1 = t1[:, 0]
-    M2 = _sym_pairs(C, t2[:, 0])
-    M3 = np.empty((C, C, C))
-    for idx in itertools.product(range(C), repeat=3):
-        s = sorted(idx)
-        j = _triple_position(C, s)
-        M3[idx] = t3[j]
+    M2 = scatter_symmetric(t2[:, 0], C, 2)
+    M3 = scatter_symmetric(t3, C, 3)
     m2 = M2 - np.outer(m1, m1)
     m3 = (
         M3
@@ -235,7 +213,7 @@ def _assemble(
     E = []
     for k in range(1, 3):
         position, coefficient = _operators(P, k)
-        E.append(_sym_pairs(C, t2[:, position] * coefficient))
+        E.append(scatter_symmetric(t2[:, position] * coefficient, C, 2))
     d1 = D[0]
     e1 = E[0] - (np.einsum("pi,q->pqi", d1, m1) + np.einsum("p,qi->pqi", m1, d1))
     e2 = E[1] - (
@@ -245,13 +223,3 @@ def _assemble(
         + np.einsum("p,qij->pqij", m1, D[1])
     )
     return _UnitTerms(m1, d1, D[1], D[2], D[3], m2, e1, e2, m3)
-
-
-def _triple_position(C: int, s: Sequence[int]) -> int:
-    """Position of the sorted triple s in combinations_with_replacement(range(C), 3)."""
-    return _TRIPLES(C)[tuple(s)]
-
-
-@lru_cache(maxsize=16)
-def _TRIPLES(C: int) -> dict[tuple[int, ...], int]:
-    return {t: i for i, t in enumerate(itertools.combinations_with_replacement(range(C), 3))}

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._validate import finite_float, positive_int
 from ..ensembles import MLP, estimate_correlators
+from ..kernels import multi_input_cumulants
 from ..kernels.activations import get_activation
 from ..kernels.criticality import (
     critical_point,
@@ -47,12 +48,18 @@ class VertexGrowth:
     kernel_nlo : ndarray (D, P, P)
         K + K^{1}/n (:func:`fieldnn.kernels.deep.nlo_kernel_correction`), the two-point
         function to O(1/n).
+    kernel_nnlo : ndarray (D, P, P)
+        K + K^{1}/n + K^{2}/n² (:func:`fieldnn.kernels.multi_input_cumulants`), to O(1/n²).
     ratio : ndarray (D,)
         Leading-order V^(L)/(n K²) at X[0], from :func:`fieldnn.kernels.deep.four_point_vertex`.
+    ratio_nnlo : ndarray (D,)
+        (V + V^{1}/n)/(n K²) at X[0]: E[z⁴]_c/(3K²) to O(1/n²).
     sampled, stderr : ndarray (D,)
         E[z⁴]_c /(3 K²) from the sampled ensemble and its standard error.
     tensor : ndarray (D, P, P, P, P)
         Leading-order connected 4-pt tensor (V_{ab,cd} + V_{ac,bd} + V_{ad,bc})/n.
+    tensor_nnlo : ndarray (D, P, P, P, P)
+        The same with V → V + V^{1}/n: the connected 4-pt tensor to O(1/n²).
     tensor_sampled, tensor_stderr : ndarray (D, P, P, P, P)
         The sampled connected 4-pt tensor and its standard error.
     exact : ndarray (D,)
@@ -73,10 +80,13 @@ class VertexGrowth:
     kernel_sampled: np.ndarray
     kernel_stderr: np.ndarray
     kernel_nlo: np.ndarray
+    kernel_nnlo: np.ndarray
     ratio: np.ndarray
+    ratio_nnlo: np.ndarray
     sampled: np.ndarray
     stderr: np.ndarray
     tensor: np.ndarray
+    tensor_nnlo: np.ndarray
     tensor_sampled: np.ndarray
     tensor_stderr: np.ndarray
     exact: np.ndarray
@@ -135,7 +145,9 @@ def vertex_growth(
 
     so at a single input E[z⁴]_c /(3K²) = V/(nK²). Seed 000 slide "propagators and all that";
     arXiv:2106.10165 eq. (4.77), (5.108)–(5.112). Sampled values carry O(1/n²) corrections,
-    visible at large L/n.
+    visible at large L/n; the ``*_nnlo`` fields include them (V → V + V^{1}/n and
+    K → K + K^{1}/n + K^{2}/n², :func:`fieldnn.kernels.multi_input_cumulants`, eq. (4.106)
+    at one input and ``docs/eft.md`` section 6a at several).
     """
     positive_int(width, "width")
     if depths is None:
@@ -153,12 +165,14 @@ def vertex_growth(
     X = np.asarray(X, dtype=float)
     homogeneous = get_activation(activation).piecewise_linear_slopes is not None and C_b == 0
     K, ratio, sampled, stderr, tensor, t_s, t_e, exact = ([] for _ in range(8))
-    kern, k_s, k_e, k_nlo = [], [], [], []
+    kern, k_s, k_e, k_nlo, k_nnlo, ratio2, tensor2 = ([] for _ in range(7))
     for L in depths:
         widths = [X.shape[1], *([width] * (L - 1)), 1]
         Kl = kernel_recursion(activation, X, C_W=C_W, C_b=C_b, depth=L)[-1]
         V = np.asarray(four_point_vertex(activation, X, C_W=C_W, C_b=C_b, widths=widths))
         G4 = _connected_from_vertex(V, width)
+        cum = multi_input_cumulants(activation, X, C_W=C_W, C_b=C_b, widths=widths)
+        V2 = cum.tensor(cum.V[-1] + cum.V1[-1] / width)
         net = MLP(activation, widths, C_W=C_W, C_b=C_b)
         est = estimate_correlators(
             net, X, n_nets, orders=(2, 4), rng=rng + L, chunk_size=_chunk(n_nets)
@@ -173,7 +187,10 @@ def vertex_growth(
         )
         k_s.append(np.asarray(est.full(2)))
         k_e.append(np.asarray(est.stderr(2, connected=False)))
+        k_nnlo.append(cum.matrix(cum.K[-1] + cum.K1[-1] / width + cum.K2[-1] / width**2))
         ratio.append(float(V[0, 0, 0, 0]) / (width * k0**2))
+        ratio2.append(float(V2[0, 0, 0, 0]) / (width * k0**2))
+        tensor2.append(_connected_from_vertex(V2, width))
         sampled.append(float(c4[0, 0, 0, 0]) / (3 * k0**2))
         stderr.append(float(e4[0, 0, 0, 0]) / (3 * k0**2))
         tensor.append(G4)
@@ -199,10 +216,13 @@ def vertex_growth(
         kernel_sampled=np.array(k_s),
         kernel_stderr=np.array(k_e),
         kernel_nlo=np.array(k_nlo),
+        kernel_nnlo=np.array(k_nnlo),
         ratio=np.array(ratio),
+        ratio_nnlo=np.array(ratio2),
         sampled=np.array(sampled),
         stderr=np.array(stderr),
         tensor=np.array(tensor),
+        tensor_nnlo=np.array(tensor2),
         tensor_sampled=np.array(t_s),
         tensor_stderr=np.array(t_e),
         exact=np.array(exact),

@@ -202,10 +202,13 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
     rows = []
     for r in results:
         z = _z(r.sampled, r.ratio, r.stderr)
+        z2 = _z(r.sampled, r.ratio_nnlo, r.stderr)
         zt = _z(r.tensor_sampled, r.tensor, r.tensor_stderr)
+        zt2 = _z(r.tensor_sampled, r.tensor_nnlo, r.tensor_stderr)
         ze = _z(r.sampled, r.exact, r.stderr)
         zk = _z(r.kernel_sampled, r.kernel, r.kernel_stderr)
         zk1 = _z(r.kernel_sampled, r.kernel_nlo, r.kernel_stderr)
+        zk2 = _z(r.kernel_sampled, r.kernel_nnlo, r.kernel_stderr)
         w.store(
             f"vertex.{r.activation}",
             {
@@ -217,15 +220,20 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
                 "depths": r.depths,
                 "K": r.K,
                 "ratio_recursion": r.ratio,
+                "ratio_nnlo": r.ratio_nnlo,
                 "ratio_sampled": r.sampled,
                 "ratio_stderr": r.stderr,
                 "ratio_exact": r.exact,
                 "pull": z,
+                "pull_nnlo": z2,
                 "pull_exact": ze,
                 "tensor_max_abs_pull": np.max(np.abs(zt)),
                 "tensor_max_abs_pull_by_depth": np.max(np.abs(zt), axis=(1, 2, 3, 4)),
+                "tensor_max_abs_pull_NNLO": np.max(np.abs(zt2)),
+                "tensor_max_abs_pull_NNLO_by_depth": np.max(np.abs(zt2), axis=(1, 2, 3, 4)),
                 "kernel_max_abs_pull_LO": np.max(np.abs(zk)),
                 "kernel_max_abs_pull_NLO": np.max(np.abs(zk1)),
+                "kernel_max_abs_pull_NNLO": np.max(np.abs(zk2)),
             },
         )
         for j, L in enumerate(r.depths):
@@ -234,10 +242,12 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
                     r.activation,
                     int(L),
                     r.ratio[j],
+                    r.ratio_nnlo[j],
                     r.exact[j],
                     r.sampled[j],
                     r.stderr[j],
                     z[j],
+                    z2[j],
                     ze[j],
                 ]
             )
@@ -247,16 +257,18 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
             "activation",
             "L",
             "V/(nK²) recursion",
+            "(V + V^{1}/n)/(nK²)",
             "exact finite n",
             "sampled",
             "stderr",
             "pull (LO)",
+            "pull (O(1/n²))",
             "pull (exact)",
         ],
         rows,
         "Normalised four-point vertex at criticality, n = "
-        f"{results[0].width}: leading-order recursion, exact finite-width ReLU result "
-        "∏(1 + 5/n) − 1, and sampled ensembles.",
+        f"{results[0].width}: leading-order recursion, its O(1/n²) completion, the exact "
+        "finite-width ReLU result ∏(1 + 5/n) − 1, and sampled ensembles.",
     )
     fig, ax = _fig()
     plots_eft.plot_vertex_growth(
@@ -267,20 +279,24 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
     w.figure(
         "vertex_growth",
         fig,
-        "V/(nK²) against depth at criticality: recursion (lines) "
-        "and sampled deep ensembles (points, 1σ).",
+        "V/(nK²) against depth at criticality: leading-order recursion (solid lines), with the "
+        "O(1/n²) term V^{1}/n (dashed), and sampled deep ensembles (points, 1σ).",
     )
     for r in results:
         res = w.results["vertex"][r.activation]
         w.text(
             f"{r.activation}: n = {r.width}, {r.n_nets} networks per depth, inputs x = "
             f"{', '.join(format_number(v) for v in r.X[:, 0])}. Multi-input check: the largest "
-            "pull over all components of the connected 4-pt tensor (LO V vs sampled) is "
-            f"{format_number(res['tensor_max_abs_pull'], 3)} (by depth: "
-            f"{', '.join(format_number(p, 3) for p in res['tensor_max_abs_pull_by_depth'])}; "
-            "it grows with L/n like the single-input LO pulls); of the 2-pt function (all depths "
-            f"and input pairs), {format_number(res['kernel_max_abs_pull_LO'], 3)} against K and "
-            f"{format_number(res['kernel_max_abs_pull_NLO'], 3)} against K + K^{{1}}/n."
+            "pull over all components of the connected 4-pt tensor is "
+            f"{format_number(res['tensor_max_abs_pull'], 3)} against the leading order V/n (by "
+            f"depth: {_pulls(res['tensor_max_abs_pull_by_depth'])}; it grows with L/n like the "
+            "single-input pulls) and "
+            f"{format_number(res['tensor_max_abs_pull_NNLO'], 3)} against V/n + V^{{1}}/n² (by "
+            f"depth: {_pulls(res['tensor_max_abs_pull_NNLO_by_depth'])}); of the 2-pt function "
+            f"(all depths and input pairs), {format_number(res['kernel_max_abs_pull_LO'], 3)} "
+            f"against K, {format_number(res['kernel_max_abs_pull_NLO'], 3)} against "
+            f"K + K^{{1}}/n and {format_number(res['kernel_max_abs_pull_NNLO'], 3)} against "
+            "K + K^{1}/n + K^{2}/n²."
         )
     w.text(
         "The leading-order V/(nK²) grows linearly with depth (ReLU: 5(L − 1)/n; K* = 0 class: "
@@ -288,8 +304,16 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
         "For ReLU the exact finite-width value ∏(1 + 5/n) − 1 (derived in "
         f"{w.docs_link(_DOCS)}; `fieldnn.kernels.deep.exact_single_input_moment`) departs from "
         "the leading order once L/n is no longer small, and the sampled ensembles follow the "
-        "exact value: the 1/n expansion is an expansion in L/n."
+        "exact value: the 1/n expansion is an expansion in L/n. Its next term V^{1}/n² "
+        "(`fieldnn.kernels.multi_input_cumulants`, derived in section 6a of "
+        f"{w.docs_link(_DOCS)}; for ReLU 25(L − 1)(L − 2)/(2n²), the second term of the "
+        "exact product) accounts for what the leading order misses, for every activation "
+        "and every component of the tensor (column “pull (O(1/n²))”)."
     )
+
+
+def _pulls(values: np.ndarray) -> str:
+    return ", ".join(format_number(p, 3) for p in values)
 
 
 def _nlo(w: ReportWriter, sz: _Sizes) -> None:

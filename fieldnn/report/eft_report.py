@@ -66,17 +66,31 @@ def _summary(w: ReportWriter) -> None:
                 "max abs. pull",
                 worst(v["pull_exact"]),
             ]
-            if "pull_exact" in v
-            else [f"V/(nK²), {act}", "LO recursion", "sampled", "max abs. pull", worst(v["pull"])]
+            if np.any(np.isfinite(np.asarray(v["pull_exact"], dtype=float)))
+            else [
+                f"V/(nK²), {act}",
+                "(V + V^{1}/n)/(nK²), O(1/n²)",
+                "sampled",
+                f"max abs. pull; leading order V/(nK²): {format_number(worst(v['pull']), 3)}",
+                worst(v["pull_nnlo"]),
+            ]
             for act, v in r["vertex"].items()
-            if "pull_exact" in v or "pull" in v
         ),
         [
-            "2-pt function, 2 inputs",
-            "K + K^{1}/n",
+            "G4c, 2 inputs, relu, tanh, gelu",
+            "V/n + V^{1}/n², O(1/n²)",
             "sampled",
-            "max abs. pull",
-            max(r["vertex"][a]["kernel_max_abs_pull_NLO"] for a in ("relu", "tanh")),
+            "max abs. pull; leading order V/n: "
+            + format_number(max(v["tensor_max_abs_pull"] for v in r["vertex"].values()), 3),
+            max(v["tensor_max_abs_pull_NNLO"] for v in r["vertex"].values()),
+        ],
+        [
+            "2-pt function, 2 inputs, relu, tanh, gelu",
+            "K + K^{1}/n + K^{2}/n²",
+            "sampled",
+            "max abs. pull; K + K^{1}/n: "
+            + format_number(max(v["kernel_max_abs_pull_NLO"] for v in r["vertex"].values()), 3),
+            max(v["kernel_max_abs_pull_NNLO"] for v in r["vertex"].values()),
         ],
         ["NLO 2-pt, tanh", "G^{1}/n", "sampled", "max abs. pull", worst(r["nlo"]["pull"])],
         [

@@ -138,7 +138,8 @@ def plot_depth_asymptotics(da: Any, ax: Any = None) -> Any:
 def plot_vertex_growth(
     results: Sequence[Any], ax: Any = None, *, exact: dict[str, np.ndarray] | None = None
 ) -> Any:
-    """V/(nK²) against depth: leading-order recursion (lines) and sampled ensembles (points).
+    """V/(nK²) against depth: leading-order recursion (solid lines), its O(1/n²) completion
+    (V + V^{1}/n)/(nK²) (dashed) and sampled ensembles (points).
 
     Parameters
     ----------
@@ -151,6 +152,7 @@ def plot_vertex_growth(
     for i, r in enumerate(results):
         c = f"C{i}"
         ax.plot(r.depths, r.ratio, "-", color=c, label=f"{r.activation}: recursion (LO)")
+        ax.plot(r.depths, r.ratio_nnlo, "--", color=c, label=f"{r.activation}: to O(1/n²)")
         ax.errorbar(
             r.depths,
             r.sampled,

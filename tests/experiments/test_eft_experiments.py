@@ -140,6 +140,10 @@ def test_vertex_growth_relu_closed_forms_exact_cumulants_and_sampling() -> None:
     L = r.depths
     np.testing.assert_allclose(r.ratio, 5 * (L - 1) / n, rtol=1e-12)
     np.testing.assert_allclose(r.exact, (1 + 5 / n) ** (L - 1) - 1, rtol=1e-12)
+    # O(1/n²): the first two terms of the exact product's expansion in 1/n
+    np.testing.assert_allclose(
+        r.ratio_nnlo, 5 * (L - 1) / n + 25 * (L - 1) * (L - 2) / (2 * n**2), rtol=1e-12
+    )
     np.testing.assert_allclose(r.K, 2.0, rtol=1e-12)  # C_W = 2 preserves K = 2 x² at x = 1
     # L = 2: the LO tensor is exact, equal to the single-hidden-layer exact cumulant
     net = SingleLayerNet("relu", width=n, sigma_w2=2.0, sigma_b2=0.0)
@@ -150,12 +154,17 @@ def test_vertex_growth_relu_closed_forms_exact_cumulants_and_sampling() -> None:
     # one hidden layer: the 2-pt function is exactly K (deeper: K + K^{1}/n + O(1/n²))
     assert np.all(np.abs(r.kernel_sampled[0] - r.kernel[0]) < K_SIGMA * r.kernel_stderr[0])
     np.testing.assert_array_equal(r.kernel_nlo[0], r.kernel[0])
+    np.testing.assert_allclose(r.kernel_nnlo[0], r.kernel[0], rtol=1e-12)
+    np.testing.assert_allclose(r.tensor_nnlo[0], r.tensor[0], rtol=1e-12, atol=1e-15)
 
 
 def test_vertex_growth_tanh_two_point_function_to_nlo() -> None:
     r = eft.vertex_growth("tanh", width=8, depths=(4,), n_nets=40_000, rng=5)
     z_nlo = (r.kernel_sampled - r.kernel_nlo) / r.kernel_stderr
     assert np.all(np.abs(z_nlo) < K_SIGMA)
+    assert np.all(np.abs(r.kernel_sampled - r.kernel_nnlo) < K_SIGMA * r.kernel_stderr)
+    # the O(1/n²) 4-pt tensor against the sampled one, every component
+    assert np.all(np.abs(r.tensor_sampled - r.tensor_nnlo) < K_SIGMA * r.tensor_stderr)
     # LO vertex up to its O(L/n) relative correction
     assert np.all(np.abs(r.sampled - r.ratio) < K_SIGMA * r.stderr + r.ratio * r.depths / r.width)
     assert np.all(np.isnan(r.exact))
@@ -224,6 +233,15 @@ def test_vertex_growth_gelu_starts_on_the_critical_fixed_point() -> None:
     assert r.C_b + r.C_W * r.X[0, 0] ** 2 == pytest.approx(k_star, rel=1e-12)
     assert r.K[0] == pytest.approx(k_star, rel=1e-7)  # a fixed point of the recursion
     assert abs(r.sampled[0] - r.ratio[0]) < K_SIGMA * r.stderr[0] + r.ratio[0] * 3 / 20
+
+
+def test_vertex_growth_gelu_to_second_order_resolves_what_leading_order_misses() -> None:
+    """GELU at criticality, n = 10, L = 4 (L/n = 0.4), 10⁵ networks: the leading-order tensor
+    V/n misses the sampled connected 4-pt function by more than 5σ, V/n + V^{1}/n² does not."""
+    r = eft.vertex_growth("gelu", width=10, depths=(4,), n_nets=100_000, rng=7)
+    assert np.max(np.abs(r.tensor_sampled - r.tensor) / r.tensor_stderr) > 5.0
+    assert np.all(np.abs(r.tensor_sampled - r.tensor_nnlo) < K_SIGMA * r.tensor_stderr)
+    assert np.all(np.abs(r.sampled - r.ratio_nnlo) < K_SIGMA * r.stderr)
 
 
 def test_relu_exact_excess_over_leading_order() -> None:

@@ -83,10 +83,12 @@ def _check_output(out: Path) -> None:
                     format_number(v[key][j])
                     for key in (
                         "ratio_recursion",
+                        "ratio_nnlo",
                         "ratio_exact",
                         "ratio_sampled",
                         "ratio_stderr",
                         "pull",
+                        "pull_nnlo",
                         "pull_exact",
                     )
                 ]
@@ -146,4 +148,7 @@ def test_quick_run(tmp_path: Path) -> None:
     # the headline checks of the quick run
     relu = results["vertex"]["relu"]
     assert max(abs(p) for p in relu["pull_exact"]) < 4.5
+    for v in results["vertex"].values():  # the O(1/n²) four-point function
+        assert max(abs(p) for p in v["pull_nnlo"]) < 4.5
+        assert v["tensor_max_abs_pull_NNLO"] < 4.5
     assert results["ntk"]["offdiag_max_abs_pull"] < 4.5

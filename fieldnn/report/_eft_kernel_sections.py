@@ -280,7 +280,8 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
         "vertex_growth",
         fig,
         "V/(nK²) against depth at criticality: leading-order recursion (solid lines), with the "
-        "O(1/n²) term V^{1}/n (dashed), and sampled deep ensembles (points, 1σ).",
+        "O(1/n²) term added, (V + V^{1}/n)/(nK²) (dashed), and sampled deep ensembles (points, "
+        "1σ).",
     )
     for r in results:
         res = w.results["vertex"][r.activation]
@@ -289,8 +290,7 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
             f"{', '.join(format_number(v) for v in r.X[:, 0])}. Multi-input check: the largest "
             "pull over all components of the connected 4-pt tensor is "
             f"{format_number(res['tensor_max_abs_pull'], 3)} against the leading order V/n (by "
-            f"depth: {_pulls(res['tensor_max_abs_pull_by_depth'])}; it grows with L/n like the "
-            "single-input pulls) and "
+            f"depth: {_pulls(res['tensor_max_abs_pull_by_depth'])}) and "
             f"{format_number(res['tensor_max_abs_pull_NNLO'], 3)} against V/n + V^{{1}}/n² (by "
             f"depth: {_pulls(res['tensor_max_abs_pull_NNLO_by_depth'])}); of the 2-pt function "
             f"(all depths and input pairs), {format_number(res['kernel_max_abs_pull_LO'], 3)} "
@@ -307,9 +307,17 @@ def _vertex(w: ReportWriter, sz: _Sizes) -> None:
         "exact value: the 1/n expansion is an expansion in L/n. Its next term V^{1}/n² "
         "(`fieldnn.kernels.multi_input_cumulants`, derived in section 6a of "
         f"{w.docs_link(_DOCS)}; for ReLU 25(L − 1)(L − 2)/(2n²), the second term of the "
-        "exact product) accounts for what the leading order misses, for every activation "
-        "and every component of the tensor (column “pull (O(1/n²))”)."
+        "exact product) brings the largest pull over the three activations and all depths from "
+        f"{_worst(w, 'pull')} to {_worst(w, 'pull_nnlo')} at one input and from "
+        f"{_worst(w, 'tensor_max_abs_pull')} to {_worst(w, 'tensor_max_abs_pull_NNLO')}"
+        " over the components of the tensor."
     )
+
+
+def _worst(w: ReportWriter, key: str) -> str:
+    """Largest |value| of a stored vertex entry over the activations, formatted."""
+    stored = w.results["vertex"].values()
+    return format_number(max(float(np.max(np.abs(np.asarray(v[key])))) for v in stored), 3)
 
 
 def _pulls(values: np.ndarray) -> str:

@@ -81,13 +81,18 @@ assert abs(da.K[-1] * 2 * da.depths[-1] - 1) < 0.05
 #
 # For one output, $E[z^4]_c = 3V/n$, so $V/(nK^2) = E[z^4]_c/(3K^2)$. At criticality the
 # leading order is $5(L-1)/n$ for ReLU; the exact finite-width ReLU value is
-# $\prod_\ell(1 + 5/n) - 1$. We sample 20 000 networks of width 20 per depth.
+# $\prod_\ell(1 + 5/n) - 1$, and its expansion to $O(1/n^2)$, $(V + V^{\{1\}}/n)/(nK^2)$
+# (`fieldnn.kernels.multi_input_cumulants`; notebook 10), is $5(L-1)/n + 25(L-1)(L-2)/(2n^2)$.
+# We sample 20 000 networks of width 20 per depth.
 
 # %%
 vg = eft.vertex_growth("relu", width=20, depths=(2, 3, 4), n_nets=20_000, rng=1)
-for L, lo, ex, s, e in zip(vg.depths, vg.ratio, vg.exact, vg.sampled, vg.stderr, strict=True):
-    print(f"L = {L}: LO {lo:.3f}  exact {ex:.3f}  sampled {s:.3f} ± {e:.3f}")
+rows = zip(vg.depths, vg.ratio, vg.ratio_nnlo, vg.exact, vg.sampled, vg.stderr, strict=True)
+for L, lo, nnlo, ex, s, e in rows:
+    print(f"L = {L}: LO {lo:.3f}  O(1/n²) {nnlo:.3f}  exact {ex:.3f}  sampled {s:.3f} ± {e:.3f}")
 assert np.allclose(vg.ratio, 5 * (vg.depths - 1) / 20)
+L = vg.depths
+assert np.allclose(vg.ratio_nnlo, 5 * (L - 1) / 20 + 25 * (L - 1) * (L - 2) / (2 * 20**2))
 assert np.all(np.abs(vg.sampled - vg.exact) < 4.5 * vg.stderr)
 ax = plots_eft.plot_vertex_growth([vg], exact={"relu": vg.exact})
 plt.close(ax.figure)

@@ -9,7 +9,7 @@ for erf and relu; for relu ``dntk_statistics(..., ddntk=False)`` (P, Q: the ddNT
 U of a kinked σ are not implemented).
 tanh is the quadrature activation (no closed forms: the lattice rule on every block of four
 inputs, one block at 4 inputs, C(P, 4) blocks per layer at P inputs): its time at the same
-depth at 4 inputs, and in the case the issue measured,
+depth at 4 and at 10 inputs (210 blocks per layer: minutes), and in the case the issue measured,
 [1, 64, 64, 1], C_W = 1, C_b = 0 at 7 inputs (a rank-1 first layer), where erf is timed too,
 and ``finite_width_prediction`` on the issue's own example (its 7 inputs are mirrored pairs).
 Wall-clock seconds, best of REPEAT runs after one warm-up call (numba compilation of the relu
@@ -126,6 +126,7 @@ def cases(quick: bool) -> list[Row]:
     rows += [rank_one_case("erf"), rank_one_case("tanh"), issue_case(), training_case("erf")]
     if not quick:
         rows.append(depth_ten("tanh", 1, inputs=4))
+        rows.append(depth_ten("tanh", 1, inputs=P))
         rows.append(training_case("tanh"))
     return rows
 

@@ -256,6 +256,7 @@ def training_setup(
         raise UnsupportedError(
             "mlp", "needs at least one hidden layer (widths [d_in, n, …, d_out])"
         )
+    _refuse_kink(net.activation)
     d_out, PA = int(net.widths[-1]), XA.shape[0]
     Y = np.broadcast_to(y, (PA, d_out)).T.reshape(-1)
     CY = None
@@ -268,6 +269,19 @@ def training_setup(
     checked_eigh(TAA, "X_train", 1e-12)
     _check_learning_rate(TAA, eta, t)
     return net, t, eta, Y, CY, TAA, TrainingFilter(t, eta)
+
+
+def _refuse_kink(act: Any) -> None:
+    """A kinked σ is outside the O(1/n) expansion of training (before any statistics)."""
+    slopes = getattr(act, "piecewise_linear_slopes", None)
+    if slopes is not None and slopes[0] != slopes[1]:
+        raise UnsupportedError(
+            "mlp",
+            f"{getattr(act, 'name', act)!r} has a kink: in training, units whose preactivation "
+            "at a training input reaches the kink cross it one way only, and the ensemble-mean "
+            "NTK moves at O(1/√n), outside the O(1/n) expansion this prediction is "
+            "(docs/finite_width_training.md, 'Kinked activations in training')",
+        )
 
 
 def finite_width_prediction(
@@ -288,9 +302,10 @@ def finite_width_prediction(
     ----------
     mlp : MLP or SingleLayerNet
         The architecture (widths, C_W, C_b, activation) the ensemble is initialised from. σ
-        must be smooth: the ddNTK means need σ'''. Kinked σ (relu, leaky relu) are refused by
-        :func:`fieldnn.dntk_statistics` (their P, Q exist, ``ddntk=False``; their ddNTKs contain
-        δ(z)² terms with no O(1/n) mean of that form, ``docs/finite_width_training.md``).
+        must be smooth: the ddNTK means need σ'''. Kinked σ (relu, leaky relu) are refused: their
+        trained ensemble departs from the infinite-width one at O(1/√n) (the mean NTK falls as
+        units cross the kink one way), not O(1/n) (``docs/finite_width_training.md``, "Kinked
+        activations in training").
     X_train : array_like (P, d_in)
     y_train : array_like (P,) or (P, d_out)
         Targets Y (the mean of the data replicas when ``C_Y`` is given).

@@ -181,7 +181,8 @@ def hidden_kernel_change(
     ----------
     mlp : MLP
         The architecture (at least one hidden layer; σ smooth: the second-order part needs
-        the ddNTK pieces R, S, which :func:`fieldnn.dntk_statistics` refuses for kinked σ).
+        the ddNTK pieces R, S, and a kinked σ trains outside the O(1/n) expansion, as
+        :func:`fieldnn.finite_width_prediction` says).
     X_train : array_like (P, d_in)
     y_train : array_like (P,) or (P, d_out)
     X_test : array_like (Q, d_in)

@@ -106,7 +106,7 @@ def test_bad_input_is_named_before_any_statistics():
         fnn.finite_width_prediction(mlp, XA, Y, XB, learning_rate=1e-6)
     with pytest.raises(ArgumentError, match="C_Y"):
         fnn.finite_width_prediction(mlp, XA, Y, XB, C_Y=np.eye(3))
-    with pytest.raises(UnsupportedError):
+    with pytest.raises(UnsupportedError, match=r"kink.*O\(1/√n\)"):
         fnn.finite_width_prediction(fnn.MLP("relu", [1, 32, 32, 1]), XA, Y, XB)
 
 

@@ -461,6 +461,9 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      "fnn.dntk_statistics('relu', X, C_W=2.0, C_b=0.0, widths=[1, 8, 8, 1])",
      UE, ("activation", "kink")),
     ("dntk_statistics", "fnn.dntk_statistics(mlp, X, widths=[1, 4, 1])", AE, ("widths", "MLP")),
+    ("finite_width_prediction",
+     "fnn.finite_width_prediction(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], Y)",
+     UE, ("mlp", "O(1/√n)")),
     ("dntk_statistics", "fnn.dntk_statistics('tanh', X, C_W=1.0, widths=[1, 4, 1])",
      AE, ("C_b", "required")),
     # -- extreme inputs: an error naming the argument, never inf/NaN or a raw exception ------------

@@ -89,8 +89,8 @@ def test_relu_ntk_drifts_like_one_over_root_n() -> None:
 @pytest.mark.slow
 def test_relu_and_leaky_relu_drift_coefficients_at_larger_widths() -> None:
     """n = 256, 1024 (2·10⁴ networks): relu, and leaky relu with slope 0.2, whose coefficient
-    carries the factor (1 − a²)(1 − a) = 0.768 of the one-sided flux (units cross the kink
-    and keep moving instead of stopping; the jump of σ'² is 1 − a²)."""
+    carries the factor (s₊² − s₋²)(s₊ − s₋) = 0.768 of the one-sided flux (units cross the
+    kink and keep moving instead of stopping; the jump of σ'² is s₊² − s₋²)."""
     for act in ("relu", leaky_relu(0.2)):
         a, se, _ = _extrapolated(act, (256, 1024), 20_000)
         assert abs(a - _leading(act)) < 4 * se + 0.02

@@ -140,7 +140,7 @@ def test_ddntk_of_a_kink_is_refused_with_what_is_missing():
     X = np.array([[0.5], [-1.0]])
     with pytest.raises(UnsupportedError, match=r"R, S, T, U.*δ\(z_a\)²"):
         dntk_statistics("relu", X, C_W=2.0, C_b=0.1, widths=[1, 8, 8, 1])
-    with pytest.raises(UnsupportedError, match="R, S, T, U"):
+    with pytest.raises(UnsupportedError, match=r"kink.*O\(1/√n\)"):  # before any statistics
         fnn.finite_width_prediction(
             fnn.MLP("relu", [1, 16, 16, 1], C_W=2.0, C_b=0.1), X, [0.1, 0.2], np.zeros((1, 1))
         )

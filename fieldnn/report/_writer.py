@@ -317,5 +317,11 @@ def _test_signal(step: str) -> None:
     """The test-only knob ``FIELDNN_TEST_SIGNAL_AFTER_STEP=NAME:KILL|INT`` (module docstring)."""
     spec = os.environ.get("FIELDNN_TEST_SIGNAL_AFTER_STEP", "")
     name, _, sig = spec.partition(":")
-    if name == step and sig in ("KILL", "INT"):
-        os.kill(os.getpid(), signal.SIGKILL if sig == "KILL" else signal.SIGINT)
+    if name == step and sig == "KILL":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif name == step and sig == "INT":
+        # a process started in the background by a shell inherits SIGINT ignored, and Python
+        # then installs no KeyboardInterrupt handler: restore it, so the knob acts as a Ctrl-C
+        # whatever launched the run
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.kill(os.getpid(), signal.SIGINT)

@@ -24,6 +24,9 @@ hidden_kernel_shift, HiddenKernelShift
     Its O(1/n) prediction: the posterior shift of the last hidden kernel from the mixed vertex.
 hidden_kernel_change, HiddenKernelChange
     The O(1/n) mean change of the last hidden kernel during training (gradient flow/descent).
+kinked_training_shift, KinkedTrainingShift
+    Relu-type σ, one hidden layer, one training input: the O(1/√n) drift of the mean NTK and
+    shift of the mean trained output (units cross the kink one way).
 train_replicas, ReplicaEnsemble
     NNPDF-style replica ensembles trained by full-batch gradient descent, vectorised over the
     ensemble with hand-written backpropagation.
@@ -49,6 +52,8 @@ from ._flow import gradient_flow_prediction as gradient_flow_prediction
 from ._gp import gp_posterior as gp_posterior
 from ._hidden_training import HiddenKernelChange as HiddenKernelChange
 from ._hidden_training import hidden_kernel_change as hidden_kernel_change
+from ._kinked_training import KinkedTrainingShift as KinkedTrainingShift
+from ._kinked_training import kinked_training_shift as kinked_training_shift
 from ._ntk import empirical_ntk as empirical_ntk
 from ._plots import plot_conditional_moment as plot_conditional_moment
 from ._plots import plot_replica_bands as plot_replica_bands
@@ -65,6 +70,7 @@ __all__ = [
     "HiddenKernelChange",
     "HiddenKernelPosterior",
     "HiddenKernelShift",
+    "KinkedTrainingShift",
     "LossRateCheck",
     "ReplicaEnsemble",
     "SampledPosterior",
@@ -77,6 +83,7 @@ __all__ = [
     "hidden_kernel_change",
     "hidden_kernel_posterior",
     "hidden_kernel_shift",
+    "kinked_training_shift",
     "loss_rate_check",
     "plot_conditional_moment",
     "plot_replica_bands",

@@ -464,6 +464,11 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("finite_width_prediction",
      "fnn.finite_width_prediction(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], Y)",
      UE, ("mlp", "O(1/√n)")),
+    ("kinked_training_shift", "fnn.kinked_training_shift(mlp, X[:1], [1.0], X)",
+     UE, ("mlp", "finite_width_prediction")),
+    ("kinked_training_shift",
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], X)",
+     UE, ("X_train", "one training input")),
     ("dntk_statistics", "fnn.dntk_statistics('tanh', X, C_W=1.0, widths=[1, 4, 1])",
      AE, ("C_b", "required")),
     # -- extreme inputs: an error naming the argument, never inf/NaN or a raw exception ------------

@@ -185,3 +185,32 @@ def test_kinked_training_shift_limits_and_refusals() -> None:
         fnn.kinked_training_shift(mlp, [[X], [0.5]], [Y, Y], xt)
     with pytest.raises(UnsupportedError, match="one hidden layer"):
         fnn.kinked_training_shift(fnn.MLP("relu", [1, 8, 8, 1]), [[X]], [Y], xt)
+
+
+@pytest.mark.slow
+def test_ntk_drift_at_test_inputs_including_proportional_ones() -> None:
+    """Θ̂(x', x) at C_b = 0, where u(x') = x'·u(x) in every network: x' = 2 moves with the
+    training input (κ' = κ h(x', x)/h₁), x' = −1 not at all (κ' = 0); 2·10⁴ networks at n = 64,
+    256, the 1/√n coefficient by two widths against kinked_training_shift."""
+    xs = np.array([[X], [2.0], [-1.0]])
+    ests = []
+    for n in (64, 256):
+        mlp = fnn.MLP("relu", [1, n, 1], C_W=C_W, C_b=0.0)
+        spec = MLPSpec.of(mlp)
+        lb, lw = spec.learning_rates(1.0, 1.0)
+        params = init_parameters(spec, 20_000, np.random.default_rng(n))
+        h0 = empirical_ntk(spec, params, xs, lb, lw)[:, 0, 1:, 0, 0]
+        gradient_descent(
+            spec, params, xs[:1], np.array([[Y]]), steps=STEPS, learning_rate=ETA, lambda_b=lb,
+            lambda_W=lw,
+        )  # fmt: skip
+        d = empirical_ntk(spec, params, xs, lb, lw)[:, 0, 1:, 0, 0] - h0
+        ests.append((d.mean(0), d.std(0) / np.sqrt(d.shape[0])))
+    (d1, e1), (d2, e2) = ests
+    a, se = 32 * d2 - 8 * d1, np.hypot(32 * e2, 8 * e1)
+    mlp = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=0.0)
+    r = fnn.kinked_training_shift(mlp, [[X]], [Y], xs[1:], t=ETA * STEPS, learning_rate=ETA)
+    a_th = r.ntk_change * 8
+    assert a_th[1] == 0.0 and a_th[0] < 0
+    assert np.all(np.abs(a - a_th) < 4 * se + 0.05)
+    assert abs(a[0]) > 10 * se[0]

@@ -190,9 +190,9 @@ def test_kinked_training_shift_limits_and_refusals() -> None:
 @pytest.mark.slow
 def test_ntk_drift_at_test_inputs_including_proportional_ones() -> None:
     """Θ̂(x', x) at C_b = 0, where u(x') = x'·u(x) in every network: x' = 2 moves with the
-    training input (κ' = κ h(x', x)/h₁), x' = −1 not at all (κ' = 0); 2·10⁴ networks at n = 64,
+    training input (κ' = κ h(x', x)/h₁), x' = −2 not at all (κ' = 0); 2·10⁴ networks at n = 64,
     256, the 1/√n coefficient by two widths against kinked_training_shift."""
-    xs = np.array([[X], [2.0], [-1.0]])
+    xs = np.array([[X], [2.0], [-2.0]])
     ests = []
     for n in (64, 256):
         mlp = fnn.MLP("relu", [1, n, 1], C_W=C_W, C_b=0.0)

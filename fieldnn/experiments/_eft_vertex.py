@@ -9,6 +9,7 @@ import numpy as np
 
 from .._validate import finite_float, positive_int
 from ..ensembles import MLP, estimate_correlators
+from ..errors import UnsupportedError
 from ..kernels import multi_input_cumulants
 from ..kernels.activations import get_activation
 from ..kernels.criticality import (
@@ -50,6 +51,9 @@ class VertexGrowth:
         function to O(1/n).
     kernel_nnlo : ndarray (D, P, P)
         K + K^{1}/n + K^{2}/n² (:func:`fieldnn.kernels.multi_input_cumulants`), to O(1/n²).
+        This and the other ``*_nnlo`` fields are NaN where that function does not reach X (it
+        refuses more than four inputs, or kernels with correlations above 0.99, before any
+        sampling).
     ratio : ndarray (D,)
         Leading-order V^(L)/(n K²) at X[0], from :func:`fieldnn.kernels.deep.four_point_vertex`.
     ratio_nnlo : ndarray (D,)
@@ -164,6 +168,13 @@ def vertex_growth(
         X = np.array([[x], [-0.5 * x]])
     X = np.asarray(X, dtype=float)
     homogeneous = get_activation(activation).piecewise_linear_slopes is not None and C_b == 0
+    # every depth's O(1/n²) cumulants from the deepest net: layer ℓ depends on the widths
+    # before it only, equal for all depths
+    deepest = [X.shape[1], *([width] * (max(depths) - 1)), 1]
+    try:
+        cum = multi_input_cumulants(activation, X, C_W=C_W, C_b=C_b, widths=deepest)
+    except UnsupportedError:
+        cum = None
     K, ratio, sampled, stderr, tensor, t_s, t_e, exact = ([] for _ in range(8))
     kern, k_s, k_e, k_nlo, k_nnlo, ratio2, tensor2 = ([] for _ in range(7))
     for L in depths:
@@ -171,8 +182,12 @@ def vertex_growth(
         Kl = kernel_recursion(activation, X, C_W=C_W, C_b=C_b, depth=L)[-1]
         V = np.asarray(four_point_vertex(activation, X, C_W=C_W, C_b=C_b, widths=widths))
         G4 = _connected_from_vertex(V, width)
-        cum = multi_input_cumulants(activation, X, C_W=C_W, C_b=C_b, widths=widths)
-        V2 = cum.tensor(cum.V[-1] + cum.V1[-1] / width)
+        if cum is None:
+            V2 = np.full_like(V, np.nan)
+            K2 = np.full_like(Kl, np.nan)
+        else:
+            V2 = cum.tensor(cum.V[L - 1] + cum.V1[L - 1] / width)
+            K2 = cum.matrix(cum.K[L - 1] + cum.K1[L - 1] / width + cum.K2[L - 1] / width**2)
         net = MLP(activation, widths, C_W=C_W, C_b=C_b)
         est = estimate_correlators(
             net, X, n_nets, orders=(2, 4), rng=rng + L, chunk_size=_chunk(n_nets)
@@ -187,7 +202,7 @@ def vertex_growth(
         )
         k_s.append(np.asarray(est.full(2)))
         k_e.append(np.asarray(est.stderr(2, connected=False)))
-        k_nnlo.append(cum.matrix(cum.K[-1] + cum.K1[-1] / width + cum.K2[-1] / width**2))
+        k_nnlo.append(K2)
         ratio.append(float(V[0, 0, 0, 0]) / (width * k0**2))
         ratio2.append(float(V2[0, 0, 0, 0]) / (width * k0**2))
         tensor2.append(_connected_from_vertex(V2, width))

@@ -235,6 +235,16 @@ def test_vertex_growth_gelu_starts_on_the_critical_fixed_point() -> None:
     assert abs(r.sampled[0] - r.ratio[0]) < K_SIGMA * r.stderr[0] + r.ratio[0] * 3 / 20
 
 
+def test_vertex_growth_beyond_the_second_order_rules_keeps_the_leading_order() -> None:
+    """Five inputs: multi_input_cumulants refuses them (before any sampling), the O(1/n²) fields
+    are NaN and the leading-order ones are computed as before."""
+    X = np.linspace(0.3, 1.0, 5)[:, None]
+    r = eft.vertex_growth("tanh", width=10, depths=(3,), n_nets=1000, X=X, rng=2)
+    assert np.isnan(r.ratio_nnlo).all() and np.isnan(r.tensor_nnlo).all()
+    assert np.isnan(r.kernel_nnlo).all()
+    assert np.isfinite(r.ratio).all() and np.isfinite(r.tensor).all()
+
+
 def test_vertex_growth_gelu_to_second_order_resolves_what_leading_order_misses() -> None:
     """GELU at criticality, n = 10, L = 4 (L/n = 0.4), 10⁵ networks: the leading-order tensor
     V/n misses the sampled connected 4-pt function by more than 5σ, V/n + V^{1}/n² does not."""

@@ -39,6 +39,7 @@ from ..errors import UnsupportedError
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
 from ._linalg import conditioning_data
+from ._spectral import TrainingFilter
 
 __all__ = ["KinkedTrainingShift", "kinked_training_shift"]
 
@@ -156,7 +157,8 @@ def kinked_training_shift(
     e_abs_e = (mu**2 + s**2) * erf(mu / (s * math.sqrt(2))) + 2 * mu * s * math.exp(
         -(mu**2) / (2 * s**2)
     ) / math.sqrt(2 * math.pi)
-    g, first, second = _time_factors(theta, t, eta)
+    g = float(TrainingFilter(t, eta).values(np.array(theta)))  # the n → ∞ filter g(Θ)
+    first, second = _time_factors(theta, t, eta)
     root = math.sqrt(n)
     shift = e_abs_e * (kappa_t * first - theta_t * kappa * second) / root
     mean_inf = theta_t * float(y[0, 0]) * g
@@ -184,16 +186,15 @@ def _test_factors(K1: np.ndarray, h: np.ndarray) -> np.ndarray:
     return out
 
 
-def _time_factors(theta: float, t: float, eta: float | None) -> tuple[float, float, float]:
-    """g(t), ∫₀ᵗ g e^{−Θs} ds and ∫₀ᵗ e^{−Θs} ∫₀ˢ g dr ds (gradient flow), or their sums
-    over steps k < t/η with q = 1 − ηΘ, g_k = (1 − q^k)/Θ (gradient descent)."""
+def _time_factors(theta: float, t: float, eta: float | None) -> tuple[float, float]:
+    """∫₀ᵗ g e^{−Θs} ds and ∫₀ᵗ e^{−Θs} ∫₀ˢ g dr ds with g(s) = (1 − e^{−Θs})/Θ (gradient
+    flow), or their sums over steps k < t/η with q = 1 − ηΘ, g_k = (1 − q^k)/Θ (descent)."""
     if eta is None:
         e1 = 0.0 if math.isinf(t) else math.exp(-theta * t)
-        e2, te1 = e1 * e1, (0.0 if math.isinf(t) else t * e1)
-        g = (1 - e1) / theta
-        first = ((1 - e1) / theta - (1 - e2) / (2 * theta)) / theta
+        te1 = 0.0 if math.isinf(t) else t * e1
+        first = ((1 - e1) / theta - (1 - e1 * e1) / (2 * theta)) / theta
         second = ((1 - e1 - theta * te1) / theta**2 - first) / theta
-        return g, first, second
+        return first, second
     q = 1.0 - eta * theta
     if not math.isinf(t):
         steps = round(t / eta)
@@ -205,5 +206,4 @@ def _time_factors(theta: float, t: float, eta: float | None) -> tuple[float, flo
     gk = (1.0 - q**k) / theta
     first = eta * float(np.sum(gk * q**k))
     second = eta**2 * float(np.sum(q ** (k - 1.0) * (np.cumsum(gk) - gk))) if q != 0.0 else 0.0
-    g = (1.0 - q**steps) / theta
-    return g, first, second
+    return first, second

@@ -23,22 +23,49 @@ from fieldnn.kernels.activations import leaky_relu
 X, Y, C_W, C_B, ETA, STEPS = 1.0, 0.5, 2.0, 0.1, 0.02, 50
 
 
+def _paired(
+    mlp: fnn.MLP, xs: np.ndarray, y: float, steps: int, R: int, rng: np.random.Generator,
+    measure: str,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """R networks of ``mlp`` trained by fieldnn's gradient descent at xs[0] (target y): the
+    measured quantity at ``xs`` before and after, per network — ``measure`` "ntk" for
+    Θ̂(x', xs[0]), "output" for z(x')."""
+    spec = MLPSpec.of(mlp)
+    lb, lw = spec.learning_rates(1.0, 1.0)
+    params = init_parameters(spec, R, rng)
+
+    def value() -> np.ndarray:
+        if measure == "ntk":
+            return empirical_ntk(spec, params, xs, lb, lw)[:, 0, :, 0, 0]
+        return forward(spec, params, xs)[0][-1][:, :, 0]
+
+    before = value()
+    gradient_descent(
+        spec, params, xs[:1], np.array([[y]]), steps=steps, learning_rate=ETA, lambda_b=lb,
+        lambda_W=lw,
+    )  # fmt: skip
+    return before, value()
+
+
+def _richardson(
+    drifts: list[tuple[np.ndarray, np.ndarray]], widths: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """a and its standard error from d(n) = a/√n + b/n at two widths (means, stderrs)."""
+    (n1, n2), ((d1, e1), (d2, e2)) = widths, drifts
+    root = np.sqrt(n2) - np.sqrt(n1)
+    return (n2 * d2 - n1 * d1) / root, np.hypot(n2 * e2, n1 * e1) / root
+
+
 def _drift(
     act: object, widths: list[int], R: int, seed: int, chunks: int = 1
 ) -> tuple[float, float]:
     """Mean and standard error of the paired change Θ̂(t) − Θ̂(0) at the training input
     (``chunks`` batches of R networks, to bound the memory of wide deep nets)."""
-    spec = MLPSpec.of(fnn.MLP(act, widths, C_W=C_W, C_b=C_B))
-    lb, lw = spec.learning_rates(1.0, 1.0)
-    x, rng, d = np.array([[X]]), np.random.default_rng(seed), []
+    mlp, rng = fnn.MLP(act, widths, C_W=C_W, C_b=C_B), np.random.default_rng(seed)
+    d = []
     for _ in range(chunks):
-        params = init_parameters(spec, R, rng)
-        h0 = empirical_ntk(spec, params, x, lb, lw)[:, 0, 0, 0, 0]
-        gradient_descent(
-            spec, params, x, np.array([[Y]]), steps=STEPS, learning_rate=ETA, lambda_b=lb,
-            lambda_W=lw,
-        )  # fmt: skip
-        d.append(empirical_ntk(spec, params, x, lb, lw)[:, 0, 0, 0, 0] - h0)
+        before, after = _paired(mlp, np.array([[X]]), Y, STEPS, R, rng, "ntk")
+        d.append(after[:, 0] - before[:, 0])
     d = np.concatenate(d)
     return float(d.mean()), float(d.std() / np.sqrt(d.size))
 
@@ -51,13 +78,10 @@ def _leading(act: object) -> float:
 
 
 def _extrapolated(act: object, widths: tuple[int, int], R: int) -> tuple[float, float, list]:
-    """a from d(n) = a/√n + b/n at two widths (Richardson), its standard error, and the two
-    drifts (mean, stderr)."""
-    (n1, n2), sq = widths, np.sqrt(widths)
+    """a from d(n) = a/√n + b/n at two widths, its standard error, and the two drifts."""
     drifts = [_drift(act, [1, n, 1], R, seed=n) for n in widths]
-    (d1, e1), (d2, e2) = drifts
-    a = (n2 * d2 - n1 * d1) / (sq[1] - sq[0])
-    return a, float(np.hypot(n2 * e2, n1 * e1) / (sq[1] - sq[0])), drifts
+    a, se = _richardson(drifts, widths)
+    return float(a), float(se), drifts
 
 
 def test_relu_ntk_drifts_like_one_over_root_n() -> None:
@@ -104,22 +128,16 @@ Y_OUT, STEPS_OUT, X_TEST = 2.0, 30, np.array([-1.0, 0.5, 1.0, 2.0])
 
 def _output_shift(n: int, R: int, seed: int, act: object = "relu") -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard error, at X_TEST, of z(x', T) minus each network's own infinite-width
-    solution z(x', 0) − Θ(x', x)(z(x, 0) − y)(1 − q^T)/Θ (a control variate with the exact
-    infinite-width mean)."""
+    solution z(x', 0) − Θ(x', x) g(Θ) (z(x, 0) − y) (a control variate with the exact
+    infinite-width mean; Θ(x', x) g(Θ) from gradient_flow_prediction's mean divided by y)."""
     mlp = fnn.MLP(act, [1, n, 1], C_W=C_W, C_b=C_B)
-    spec = MLPSpec.of(mlp)
-    lb, lw = spec.learning_rates(1.0, 1.0)
-    params = init_parameters(spec, R, np.random.default_rng(seed))
     xs = np.concatenate([[[X]], X_TEST[:, None]])
-    z0 = forward(spec, params, xs)[0][-1][:, :, 0]
-    gradient_descent(
-        spec, params, np.array([[X]]), np.array([[Y_OUT]]), steps=STEPS_OUT, learning_rate=ETA,
-        lambda_b=lb, lambda_W=lw,
-    )  # fmt: skip
-    z1 = forward(spec, params, xs)[0][-1][:, :, 0]
-    th = mlp.ntk(xs)
-    g_T = (1.0 - (1.0 - ETA * th[0, 0]) ** STEPS_OUT) / th[0, 0]
-    r = z1[:, 1:] - (z0[:, 1:] - th[1:, 0] * (z0[:, [0]] - Y_OUT) * g_T)
+    z0, z1 = _paired(mlp, xs, Y_OUT, STEPS_OUT, R, np.random.default_rng(seed), "output")
+    flow = fnn.gradient_flow_prediction(
+        mlp, [[X]], [Y_OUT], X_TEST[:, None], t=ETA * STEPS_OUT, learning_rate=ETA
+    )
+    theta_g = np.asarray(flow[0]).ravel() / Y_OUT
+    r = z1[:, 1:] - (z0[:, 1:] - theta_g * (z0[:, [0]] - Y_OUT))
     return r.mean(0), r.std(0) / np.sqrt(R)
 
 
@@ -133,9 +151,7 @@ def _output_leading(act: object = "relu") -> np.ndarray:
 
 
 def _output_check(act: object, R: int) -> None:
-    (d1, e1), (d2, e2) = (_output_shift(n, R, seed=n, act=act) for n in (64, 256))
-    a = 2 * 16 * d2 - 8 * d1  # (n₂d₂ − n₁d₁)/(√n₂ − √n₁) with √n = 8, 16
-    se = np.hypot(2 * 16 * e2, 8 * e1)
+    a, se = _richardson([_output_shift(n, R, seed=n, act=act) for n in (64, 256)], (64, 256))
     assert np.all(np.abs(a - _output_leading(act)) < 4 * se + 0.02)
     assert abs(a[2]) > 5 * se[2]  # at the training input the shift is resolved
 
@@ -193,21 +209,13 @@ def test_ntk_drift_at_test_inputs_including_proportional_ones() -> None:
     training input (κ' = κ h(x', x)/h₁), x' = −2 not at all (κ' = 0); 2·10⁴ networks at n = 64,
     256, the 1/√n coefficient by two widths against kinked_training_shift."""
     xs = np.array([[X], [2.0], [-2.0]])
-    ests = []
+    drifts = []
     for n in (64, 256):
         mlp = fnn.MLP("relu", [1, n, 1], C_W=C_W, C_b=0.0)
-        spec = MLPSpec.of(mlp)
-        lb, lw = spec.learning_rates(1.0, 1.0)
-        params = init_parameters(spec, 20_000, np.random.default_rng(n))
-        h0 = empirical_ntk(spec, params, xs, lb, lw)[:, 0, 1:, 0, 0]
-        gradient_descent(
-            spec, params, xs[:1], np.array([[Y]]), steps=STEPS, learning_rate=ETA, lambda_b=lb,
-            lambda_W=lw,
-        )  # fmt: skip
-        d = empirical_ntk(spec, params, xs, lb, lw)[:, 0, 1:, 0, 0] - h0
-        ests.append((d.mean(0), d.std(0) / np.sqrt(d.shape[0])))
-    (d1, e1), (d2, e2) = ests
-    a, se = 32 * d2 - 8 * d1, np.hypot(32 * e2, 8 * e1)
+        before, after = _paired(mlp, xs, Y, STEPS, 20_000, np.random.default_rng(n), "ntk")
+        d = after[:, 1:] - before[:, 1:]
+        drifts.append((d.mean(0), d.std(0) / np.sqrt(d.shape[0])))
+    a, se = _richardson(drifts, (64, 256))
     mlp = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=0.0)
     r = fnn.kinked_training_shift(mlp, [[X]], [Y], xs[1:], t=ETA * STEPS, learning_rate=ETA)
     a_th = r.ntk_change * 8

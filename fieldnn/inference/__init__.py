@@ -25,8 +25,9 @@ hidden_kernel_shift, HiddenKernelShift
 hidden_kernel_change, HiddenKernelChange
     The O(1/n) mean change of the last hidden kernel during training (gradient flow/descent).
 kinked_training_shift, KinkedTrainingShift
-    Relu-type σ, one hidden layer, one training input: the O(1/√n) drift of the mean NTK and
-    shift of the mean trained output (units cross the kink one way).
+    Relu-type σ, one hidden layer: the O(1/√n) drift of the mean NTK and shift of the mean
+    trained output (units cross the kink one way, or slide along it; closed form for one
+    training input, a Monte Carlo of the kink flux for several).
 train_replicas, ReplicaEnsemble
     NNPDF-style replica ensembles trained by full-batch gradient descent, vectorised over the
     ensemble with hand-written backpropagation.

@@ -280,7 +280,8 @@ def _refuse_kink(act: Any) -> None:
             f"{getattr(act, 'name', act)!r} has a kink: in training, units whose preactivation "
             "at a training input reaches the kink cross it one way only, and the ensemble-mean "
             "NTK moves at O(1/√n), outside the O(1/n) expansion this prediction is "
-            "(docs/finite_width_training.md, 'Kinked activations in training')",
+            "(docs/finite_width_training.md, 'Kinked activations in training'); for one "
+            "hidden layer, kinked_training_shift gives the O(1/√n) terms",
         )
 
 

@@ -1,4 +1,4 @@
-r"""The leading finite-width shift of a relu-type ensemble trained at one input: O(1/√n).
+r"""The leading finite-width shift of a relu-type ensemble trained on MSE: O(1/√n).
 
 For σ with slopes s₋ < s₊ at a kink (relu: 0, 1), the velocity of a hidden preactivation carries
 the unit's own σ'(u), so it jumps at the kink and the flux through it is one-sided: a relu unit
@@ -14,15 +14,20 @@ g(s) = (1 − e^{−Θs})/Θ (gradient flow; (1 − (1 − ηΘ)^s)/Θ after s s
         \mathbb E|\varepsilon_0|\, g(t)/\sqrt n,\qquad
     \kappa = \frac{(s_+^2 - s_-^2)(s_+ - s_-)\,h_1^2 C_W^{3/2}}{\pi\sqrt{K_1}},
 
-κ' = κ h(x', x)/(2h₁) (κ' = κ h(x', x)/h₁ when u(x') = c u(x) with c > 0, 0 when c < 0), and
-the mean output at x' leaves the infinite-width one Θ(x', x) y g(t) by
+κ' = κ h(x', x)/(2h₁) (κ h(x', x)/h₁ or 0 for a test input with u(x') = c u(x), c > 0 or
+c < 0, in every network and throughout training, h(x', x) = c h₁; one with u(x') = c u(x) only
+at initialisation goes to the Monte Carlo below), and the mean output at x' leaves the
+infinite-width one Θ(x', x) y g(t) by
 
 .. math::
 
     \mathbb E[|\varepsilon_0|\varepsilon_0]\,\Big[\kappa'\!\int_0^t g(s)e^{-\Theta s}ds
         - \Theta(x', x)\,\kappa\!\int_0^t e^{-\Theta s}\!\int_0^s g(r)\,dr\,ds\Big]/\sqrt n
 
-(sums over steps for gradient descent), both + O(1/n). The O(1/n) terms are not computed.
+(sums over steps for gradient descent), both + O(1/n). With several training inputs a unit
+stopped at one input's kink is still moved by the others: it slides along the kink, and the flux
+is computed by the Monte Carlo of :mod:`fieldnn.inference._kink_flux` (its docstring has the
+formula). The O(1/n) terms are not computed.
 """
 
 from __future__ import annotations
@@ -34,30 +39,38 @@ from typing import Any
 import numpy as np
 from scipy.special import erf
 
+from .._validate import positive_int
 from ..ensembles.architectures import _per_layer
-from ..errors import UnsupportedError
+from ..errors import ArgumentError, ShapeError, UnsupportedError
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
+from ._kink_flux import KinkFlux, KinkProblem, clusters, kink_flux
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
 __all__ = ["KinkedTrainingShift", "kinked_training_shift"]
 
+_MAX_FLUX_STEPS = 20_000
+
 
 @dataclass(frozen=True)
 class KinkedTrainingShift:
-    r"""Leading finite-width terms (order 1/√n) of a kinked-σ ensemble trained at one input.
+    r"""Leading finite-width terms (order 1/√n) of a kinked-σ ensemble trained on MSE.
 
     Attributes
     ----------
     mean : ndarray (Q,)
         E z(x', t) to O(1/√n): ``mean_infinite + mean_shift``.
     mean_infinite : ndarray (Q,)
-        The n → ∞ mean Θ(x', x) y g(t).
+        The n → ∞ mean Θ(x', A) g(Θ_AA) y (``gradient_flow_prediction``'s).
     mean_shift : ndarray (Q,)
-        The O(1/√n) shift (module docstring).
-    ntk_change : ndarray (Q,)
-        E[Θ̂(x', x; t) − Θ̂(x', x; 0)] at O(1/√n).
+        The O(1/√n) shift.
+    mean_shift_stderr : ndarray (Q,)
+        Its Monte Carlo standard error (0 where it is in closed form: one training input).
+    ntk_change : ndarray (Q, P)
+        E[Θ̂(x', x_α; t) − Θ̂(x', x_α; 0)] at O(1/√n), test inputs × training inputs.
+    ntk_change_stderr : ndarray (Q, P)
+        Its Monte Carlo standard error (0 in closed form).
     width : int
         n, the hidden width the values are evaluated at (each scales as 1/√n).
     """
@@ -65,7 +78,9 @@ class KinkedTrainingShift:
     mean: np.ndarray
     mean_infinite: np.ndarray
     mean_shift: np.ndarray
+    mean_shift_stderr: np.ndarray
     ntk_change: np.ndarray
+    ntk_change_stderr: np.ndarray
     width: int
 
 
@@ -80,23 +95,29 @@ def kinked_training_shift(
     lambda_W: Any = 1.0,
     C_Y: Any = None,
     learning_rate: float | None = None,
+    samples: int = 20_000,
+    seed: int = 0,
 ) -> KinkedTrainingShift:
-    r"""The O(1/√n) NTK drift and mean shift of a relu-type ensemble trained at one input.
+    r"""The O(1/√n) NTK drift and mean shift of a relu-type ensemble trained on MSE.
 
     Parameters
     ----------
     mlp : MLP
         One hidden layer, one output, σ with a kink (relu, leaky relu). Smooth σ have no O(1/√n)
         term: use :func:`finite_width_prediction`.
-    X_train : array_like (1, d_in)
-        The one training input x (with several, units slide along the kink hyperplanes of
-        the others: not derived, refused).
-    y_train : array_like (1,)
-        Its target y (the mean of the data replicas when ``C_Y`` is given).
+    X_train : array_like (P, d_in)
+        Training inputs (none with u = 0 in every network, i.e. x = 0 at C_b = 0).
+    y_train : array_like (P,)
+        Targets (the mean of the data replicas when ``C_Y`` is given).
     X_test : array_like (Q, d_in)
     t, lambda_b, lambda_W, C_Y, learning_rate
         As :func:`finite_width_prediction` (learning-rate tensor λ_b, λ_W/n_{ℓ−1}; gradient flow
-        when ``learning_rate`` is None, else t/η steps of descent; C_Y (1, 1)).
+        when ``learning_rate`` is None, else t/η steps of descent; C_Y (P, P)).
+    samples : int
+        Monte Carlo samples of the kink flux (several training inputs, or test inputs with
+        u(x') ∝ u(x) in every network); one training input otherwise is in closed form.
+    seed : int
+        Seed of that Monte Carlo.
 
     Returns
     -------
@@ -104,12 +125,15 @@ def kinked_training_shift(
 
     Notes
     -----
-    Module docstring; ``docs/finite_width_training.md``, "Kinked activations in training".
-    Checked against fieldnn's gradient descent on sampled networks at n = 64 … 1024
-    (``tests/inference/test_relu_training_drift.py``).
+    One training input: closed form (module docstring). Several: units sliding along a kink
+    hyperplane, by the Monte Carlo of :mod:`fieldnn.inference._kink_flux`; gradient flow by two
+    Euler step sizes extrapolated. Derivation in ``docs/finite_width_training.md``, "Kinked
+    activations in training". Checked against fieldnn's gradient descent on sampled networks
+    (``tests/inference/test_relu_training_drift.py``, ``test_relu_training_several_inputs.py``).
     """
     XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_test)
     t, eta = _check_time(t, learning_rate)
+    samples = positive_int(samples, "samples")
     net = _with_ntk(mlp)
     slopes = getattr(net.activation, "piecewise_linear_slopes", None)
     if slopes is None or slopes[0] == slopes[1]:
@@ -121,36 +145,81 @@ def kinked_training_shift(
     widths = tuple(int(w) for w in net.widths)
     if len(widths) != 3 or widths[-1] != 1:
         raise UnsupportedError("mlp", f"one hidden layer and one output only, got {widths}")
-    if XA.shape[0] != 1:
-        raise UnsupportedError(
-            "X_train",
-            f"one training input only, got {XA.shape[0]}: with several, a unit stopped at one "
-            "input's kink keeps moving at the others (not derived)",
-        )
-    var_y = 0.0
-    if C_Y is not None:
-        var_y = float(np.asarray(C_Y, dtype=float).reshape(-1)[0])
-        if np.asarray(C_Y).size != 1 or not var_y >= 0.0:
-            raise UnsupportedError("C_Y", "must be one nonnegative variance (1, 1)")
+    N = XA.shape[0]
+    C_Y = _noise(C_Y, N)
     X = np.concatenate([XA, XB])
     lb, lw = _per_layer(lambda_b, "lambda_b", 2), _per_layer(lambda_W, "lambda_W", 2)
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
-    _check_learning_rate(theta_all[:1, :1], eta, t)
-    theta, theta_t = float(theta_all[0, 0]), theta_all[1:, 0]
-
+    theta_AA = theta_all[:N, :N]
+    _check_learning_rate(theta_AA, eta, t)
     C_W, C_b = _per_layer(tuple(net.C_W), "C_W", 2), _per_layer(tuple(net.C_b), "C_b", 2)
     n0, n = widths[0], widths[1]
-    K1 = C_b[0] + C_W[0] * (X @ X.T) / n0  # first-layer kernel on [x; X_test]
-    h = lb[0] + lw[0] * (X @ X[0]) / n0  # h(x', x), first layer
-    s_minus, s_plus = float(slopes[0]), float(slopes[1])
+    K1 = C_b[0] + C_W[0] * (X @ X.T) / n0  # first-layer kernel on [X_train; X_test]
+    for argument, rows in (("X_train", range(N)), ("X_test", range(N, X.shape[0]))):
+        bad = [r for r in rows if K1[r, r] <= 0.0]
+        if bad:
+            raise UnsupportedError(
+                argument,
+                f"input {bad[0] - (0 if argument == 'X_train' else N)} has u = 0 in every "
+                "network (x = 0 with C_b = 0): every unit sits on the kink there",
+            )
+    H = lb[0] + lw[0] * (X @ X.T) / n0  # h(x, x'), first layer
+    s_pair = (float(slopes[0]), float(slopes[1]))
+    K_AA = np.asarray(net.kernel(XA), dtype=float)
+    g_AA = TrainingFilter(t, eta).matrix(theta_AA)
+    mean_inf = theta_all[N:, :N] @ g_AA @ y[:, 0]
+    root = math.sqrt(n)
+    prob = KinkProblem(
+        K1=K1, H=H, theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=K_AA + C_Y,
+        slopes=s_pair, C_W=C_W[1],
+    )  # fmt: skip
+    if N == 1 and _rigid(K1, H):
+        shift, change = _one_input(prob, t, eta)
+        zeros = np.zeros_like(shift)
+        return KinkedTrainingShift(
+            mean=mean_inf + shift / root, mean_infinite=mean_inf, mean_shift=shift / root,
+            mean_shift_stderr=zeros, ntk_change=change / root,
+            ntk_change_stderr=np.zeros_like(change), width=n,
+        )  # fmt: skip
+    flux = _flux(prob, t, eta, samples, seed)
+    return KinkedTrainingShift(
+        mean=mean_inf + flux.output_shift[N:] / root,
+        mean_infinite=mean_inf,
+        mean_shift=flux.output_shift[N:] / root,
+        mean_shift_stderr=flux.output_shift_stderr[N:] / root,
+        ntk_change=flux.ntk_change[N:] / root,
+        ntk_change_stderr=flux.ntk_change_stderr[N:] / root,
+        width=n,
+    )
+
+
+def _noise(C_Y: Any, N: int) -> np.ndarray:
+    """The replica covariance C_Y (N, N), checked (zeros when None)."""
+    if C_Y is None:
+        return np.zeros((N, N))
+    cov = np.asarray(C_Y, dtype=float)
+    if cov.shape != (N, N):
+        raise ShapeError("C_Y", f"must be ({N}, {N}) for {N} training inputs, got {cov.shape}")
+    if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov)[0] < -1e-12:
+        raise ArgumentError("C_Y", "must be symmetric positive semidefinite")
+    return cov
+
+
+def _one_input(prob: KinkProblem, t: float, eta: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """√n × (mean shift (Q,), NTK change (Q, 1)) in closed form (module docstring): one training
+    input x; a test input with u(x') = c u(x) keeps it throughout (``_rigid``)."""
+    s_minus, s_plus = prob.slopes
+    K1, h = prob.K1, prob.H[:, 0]
+    theta, theta_t = float(prob.theta[0, 0]), prob.theta[1:, 0]
     kappa = (
-        (s_plus**2 - s_minus**2) * (s_plus - s_minus) * h[0] ** 2 * C_W[1] ** 1.5
+        (s_plus**2 - s_minus**2) * (s_plus - s_minus) * h[0] ** 2 * prob.C_W**1.5
         / (math.pi * math.sqrt(K1[0, 0]))
     )  # fmt: skip
-    kappa_t = _test_factors(K1, h) * kappa
-
-    K2 = float(net.kernel(XA)[0, 0])
-    mu, s = -float(y[0, 0]), math.sqrt(K2 + var_y)
+    _, mem, c = clusters(K1, 1)[0]
+    factor = np.full(K1.shape[0], 0.5)  # a dying unit is active at x' with probability ½
+    factor[mem] = c > 0  # u(x') = c u(x) throughout: σ'(u(x')) flips with σ'(u(x)) or never
+    kappa_t = kappa * factor[1:] * h[1:] / h[0]
+    mu, s = float(prob.eps_mean[0]), math.sqrt(float(prob.eps_cov[0, 0]))
     e_abs = s * math.sqrt(2 / math.pi) * math.exp(-(mu**2) / (2 * s**2)) + mu * erf(
         mu / (s * math.sqrt(2))
     )
@@ -158,43 +227,61 @@ def kinked_training_shift(
         -(mu**2) / (2 * s**2)
     ) / math.sqrt(2 * math.pi)
     g = float(TrainingFilter(t, eta).values(np.array(theta)))  # the n → ∞ filter g(Θ)
-    first, second = _time_factors(theta, t, eta)
-    root = math.sqrt(n)
-    shift = e_abs_e * (kappa_t * first - theta_t * kappa * second) / root
-    mean_inf = theta_t * float(y[0, 0]) * g
-    return KinkedTrainingShift(
-        mean=mean_inf + shift,
-        mean_infinite=mean_inf,
-        mean_shift=shift,
-        ntk_change=-kappa_t * e_abs * g / root,
-        width=n,
-    )
+    first, second, third, fourth = _time_factors(theta, t, eta)
+    direct = np.zeros(K1.shape[0])
+    direct[mem] = np.abs(c)  # a unit crossing at x crosses at x' = c x within the same step
+    curvature = 0.5 * kappa * (eta or 0.0) ** 2 * (direct[1:] * third - theta_t * fourth)
+    shift = e_abs_e * (kappa_t * first - theta_t * kappa * second + curvature)
+    return shift, (-kappa_t * e_abs * g)[:, None]
 
 
-def _test_factors(K1: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """κ'/κ at each test input: h(x', x)/(2h₁), or h(x', x)/h₁ · [c > 0] when the first-layer
-    preactivation at x' is c times the one at x in every network."""
-    k_xx = K1[0, 0]
-    out = np.empty(K1.shape[0] - 1)
-    for q in range(1, K1.shape[0]):
-        c = K1[q, 0] / k_xx
-        residual = K1[q, q] - c * K1[q, 0]
-        if residual <= 1e-12 * max(K1[q, q], k_xx):
-            out[q - 1] = h[q] / h[0] if c > 0 else 0.0
+def _rigid(K1: np.ndarray, H: np.ndarray) -> bool:
+    """Whether every input with u(x') = c u(x) at initialisation (x the one training input)
+    keeps it during training: its velocity h(x', x) equals c h(x, x)."""
+    _, mem, c = clusters(K1, 1)[0]
+    return bool(np.all(np.abs(H[mem, 0] - c * H[0, 0]) <= 1e-12 * abs(H[0, 0])))
+
+
+def _flux(prob: KinkProblem, t: float, eta: float | None, samples: int, seed: int) -> KinkFlux:
+    """kink_flux for descent (t/η steps; t = ∞ until the residuals have decayed by 1e-9), or
+    for the flow by two step sizes τ and τ/2 (τλ_max(Θ_AA) ≤ 0.05 and 0.025), extrapolated
+    (Richardson: the Euler error is O(τ)); the flow at t = ∞ stops where ε has decayed by 1e-6."""
+    lam = np.linalg.eigvalsh(prob.theta[: prob.theta.shape[1]])
+    if eta is not None:
+        if math.isinf(t):
+            steps = math.ceil(math.log(1e-9) / math.log(np.max(np.abs(1.0 - eta * lam))))
         else:
-            out[q - 1] = h[q] / (2 * h[0])
-    return out
+            steps = round(t / eta)
+        _check_steps(steps)
+        return KinkFlux.of(*kink_flux(prob, steps, eta, samples, seed))
+    horizon = math.log(1e6) / lam[0] if math.isinf(t) else t  # ε decayed by 1e-6 at t = ∞
+    coarse = max(50, math.ceil(horizon * lam[-1] / 0.05))
+    _check_steps(2 * coarse)
+    t1, z1 = kink_flux(prob, coarse, horizon / coarse, samples, seed)
+    t2, z2 = kink_flux(prob, 2 * coarse, horizon / (2 * coarse), samples, seed)
+    return KinkFlux.of(2 * t2 - t1, 2 * z2 - z1)  # common random numbers: per-sample errors
 
 
-def _time_factors(theta: float, t: float, eta: float | None) -> tuple[float, float]:
+def _check_steps(steps: int) -> None:
+    if steps > _MAX_FLUX_STEPS:
+        raise ArgumentError(
+            "t",
+            f"the kink flux needs {steps} steps (limit {_MAX_FLUX_STEPS}): slow modes of Θ_AA "
+            "or a long time; give a smaller finite t",
+        )
+
+
+def _time_factors(theta: float, t: float, eta: float | None) -> tuple[float, float, float, float]:
     """∫₀ᵗ g e^{−Θs} ds and ∫₀ᵗ e^{−Θs} ∫₀ˢ g dr ds with g(s) = (1 − e^{−Θs})/Θ (gradient
-    flow), or their sums over steps k < t/η with q = 1 − ηΘ, g_k = (1 − q^k)/Θ (descent)."""
+    flow), or their sums over steps k < T = t/η with q = 1 − ηΘ, g_k = (1 − q^k)/Θ (descent);
+    then the two sums of the in-step curvature (zero for the flow): its injections at the
+    training input Σ_k (q|q|)^k and their propagation η Σ_k (q|q|)^k Σ_{m=k+1}^{T−1} q^{m−k−1}."""
     if eta is None:
         e1 = 0.0 if math.isinf(t) else math.exp(-theta * t)
         te1 = 0.0 if math.isinf(t) else t * e1
         first = ((1 - e1) / theta - (1 - e1 * e1) / (2 * theta)) / theta
         second = ((1 - e1 - theta * te1) / theta**2 - first) / theta
-        return first, second
+        return first, second, 0.0, 0.0
     q = 1.0 - eta * theta
     if not math.isinf(t):
         steps = round(t / eta)
@@ -206,4 +293,7 @@ def _time_factors(theta: float, t: float, eta: float | None) -> tuple[float, flo
     gk = (1.0 - q**k) / theta
     first = eta * float(np.sum(gk * q**k))
     second = eta**2 * float(np.sum(q ** (k - 1.0) * (np.cumsum(gk) - gk))) if q != 0.0 else 0.0
-    return first, second
+    sq = (q * abs(q)) ** k
+    third = float(np.sum(sq))
+    fourth = eta * float(np.sum(sq * (1.0 - q ** (steps - 1.0 - k)) / (1.0 - q)))
+    return first, second, third, fourth

@@ -11,49 +11,11 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
-from fieldnn.inference._network import (
-    MLPSpec,
-    empirical_ntk,
-    forward,
-    gradient_descent,
-    init_parameters,
-)
 from fieldnn.kernels.activations import leaky_relu
 
+from ._paired_training import paired, richardson
+
 X, Y, C_W, C_B, ETA, STEPS = 1.0, 0.5, 2.0, 0.1, 0.02, 50
-
-
-def _paired(
-    mlp: fnn.MLP, xs: np.ndarray, y: float, steps: int, R: int, rng: np.random.Generator,
-    measure: str,
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """R networks of ``mlp`` trained by fieldnn's gradient descent at xs[0] (target y): the
-    measured quantity at ``xs`` before and after, per network — ``measure`` "ntk" for
-    Θ̂(x', xs[0]), "output" for z(x')."""
-    spec = MLPSpec.of(mlp)
-    lb, lw = spec.learning_rates(1.0, 1.0)
-    params = init_parameters(spec, R, rng)
-
-    def value() -> np.ndarray:
-        if measure == "ntk":
-            return empirical_ntk(spec, params, xs, lb, lw)[:, 0, :, 0, 0]
-        return forward(spec, params, xs)[0][-1][:, :, 0]
-
-    before = value()
-    gradient_descent(
-        spec, params, xs[:1], np.array([[y]]), steps=steps, learning_rate=ETA, lambda_b=lb,
-        lambda_W=lw,
-    )  # fmt: skip
-    return before, value()
-
-
-def _richardson(
-    drifts: list[tuple[np.ndarray, np.ndarray]], widths: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """a and its standard error from d(n) = a/√n + b/n at two widths (means, stderrs)."""
-    (n1, n2), ((d1, e1), (d2, e2)) = widths, drifts
-    root = np.sqrt(n2) - np.sqrt(n1)
-    return (n2 * d2 - n1 * d1) / root, np.hypot(n2 * e2, n1 * e1) / root
 
 
 def _drift(
@@ -64,8 +26,8 @@ def _drift(
     mlp, rng = fnn.MLP(act, widths, C_W=C_W, C_b=C_B), np.random.default_rng(seed)
     d = []
     for _ in range(chunks):
-        before, after = _paired(mlp, np.array([[X]]), Y, STEPS, R, rng, "ntk")
-        d.append(after[:, 0] - before[:, 0])
+        before, after = paired(mlp, np.array([[X]]), Y, STEPS, R, rng, "ntk")
+        d.append(after[:, 0, 0] - before[:, 0, 0])
     d = np.concatenate(d)
     return float(d.mean()), float(d.std() / np.sqrt(d.size))
 
@@ -74,13 +36,13 @@ def _leading(act: object) -> float:
     """The coefficient a of E[Θ̂(t) − Θ̂(0)] = a/√n + O(1/n) at the training input."""
     mlp = fnn.MLP(act, [1, 64, 1], C_W=C_W, C_b=C_B)
     r = fnn.kinked_training_shift(mlp, [[X]], [Y], [[X]], t=ETA * STEPS, learning_rate=ETA)
-    return float(r.ntk_change[0]) * np.sqrt(64)
+    return float(r.ntk_change[0, 0]) * np.sqrt(64)
 
 
 def _extrapolated(act: object, widths: tuple[int, int], R: int) -> tuple[float, float, list]:
     """a from d(n) = a/√n + b/n at two widths, its standard error, and the two drifts."""
     drifts = [_drift(act, [1, n, 1], R, seed=n) for n in widths]
-    a, se = _richardson(drifts, widths)
+    a, se = richardson(drifts, widths)
     return float(a), float(se), drifts
 
 
@@ -132,7 +94,7 @@ def _output_shift(n: int, R: int, seed: int, act: object = "relu") -> tuple[np.n
     infinite-width mean; Θ(x', x) g(Θ) from gradient_flow_prediction's mean divided by y)."""
     mlp = fnn.MLP(act, [1, n, 1], C_W=C_W, C_b=C_B)
     xs = np.concatenate([[[X]], X_TEST[:, None]])
-    z0, z1 = _paired(mlp, xs, Y_OUT, STEPS_OUT, R, np.random.default_rng(seed), "output")
+    z0, z1 = paired(mlp, xs, Y_OUT, STEPS_OUT, R, np.random.default_rng(seed), "output")
     flow = fnn.gradient_flow_prediction(
         mlp, [[X]], [Y_OUT], X_TEST[:, None], t=ETA * STEPS_OUT, learning_rate=ETA
     )
@@ -151,7 +113,7 @@ def _output_leading(act: object = "relu") -> np.ndarray:
 
 
 def _output_check(act: object, R: int) -> None:
-    a, se = _richardson([_output_shift(n, R, seed=n, act=act) for n in (64, 256)], (64, 256))
+    a, se = richardson([_output_shift(n, R, seed=n, act=act) for n in (64, 256)], (64, 256))
     assert np.all(np.abs(a - _output_leading(act)) < 4 * se + 0.02)
     assert abs(a[2]) > 5 * se[2]  # at the training input the shift is resolved
 
@@ -173,7 +135,7 @@ def test_kinked_training_shift_limits_and_refusals() -> None:
     """The n → ∞ part is gradient_flow_prediction's; descent tends to flow as O(η); the shift
     scales as 1/√n; the training input's shift vanishes at t = ∞ (it is fitted); bad input is
     named."""
-    from fieldnn.errors import UnsupportedError
+    from fieldnn.errors import ArgumentError, ShapeError, UnsupportedError
 
     xt = [[-1.0], [0.5], [1.0], [2.0]]
     mlp = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=C_B)
@@ -197,28 +159,34 @@ def test_kinked_training_shift_limits_and_refusals() -> None:
     assert abs(fnn.kinked_training_shift(mlp, [[X]], [Y_OUT], [[X]]).mean_shift[0]) < 1e-12
     with pytest.raises(UnsupportedError, match="finite_width_prediction"):
         fnn.kinked_training_shift(fnn.MLP("tanh", [1, 8, 1]), [[X]], [Y], xt)
-    with pytest.raises(UnsupportedError, match="X_train"):
-        fnn.kinked_training_shift(mlp, [[X], [0.5]], [Y, Y], xt)
+    with pytest.raises(ArgumentError, match="samples"):
+        fnn.kinked_training_shift(mlp, [[X], [0.5]], [Y, Y], xt, samples=0)
+    with pytest.raises(ShapeError, match="C_Y"):
+        fnn.kinked_training_shift(mlp, [[X], [0.5]], [Y, Y], xt, C_Y=[[0.1]])
+    bare = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=0.0)
+    with pytest.raises(UnsupportedError, match="X_test"):
+        fnn.kinked_training_shift(bare, [[X]], [Y], [[0.0]])
     with pytest.raises(UnsupportedError, match="one hidden layer"):
         fnn.kinked_training_shift(fnn.MLP("relu", [1, 8, 8, 1]), [[X]], [Y], xt)
 
 
 @pytest.mark.slow
 def test_ntk_drift_at_test_inputs_including_proportional_ones() -> None:
-    """Θ̂(x', x) at C_b = 0, where u(x') = x'·u(x) in every network: x' = 2 moves with the
-    training input (κ' = κ h(x', x)/h₁), x' = −2 not at all (κ' = 0); 2·10⁴ networks at n = 64,
-    256, the 1/√n coefficient by two widths against kinked_training_shift."""
+    """Θ̂(x', x) at C_b = 0, where u(x') = x'·u(x) in every network (kinked_training_shift
+    tracks u(x') on the kink flux's particles, with its own velocity ∝ h(x', x)): x' = 2 moves
+    with the training input, x' = −2 not at all (exactly: a relu unit is never active at both);
+    2·10⁴ networks at n = 64, 256, the 1/√n coefficient by two widths."""
     xs = np.array([[X], [2.0], [-2.0]])
     drifts = []
     for n in (64, 256):
         mlp = fnn.MLP("relu", [1, n, 1], C_W=C_W, C_b=0.0)
-        before, after = _paired(mlp, xs, Y, STEPS, 20_000, np.random.default_rng(n), "ntk")
-        d = after[:, 1:] - before[:, 1:]
+        before, after = paired(mlp, xs, Y, STEPS, 20_000, np.random.default_rng(n), "ntk")
+        d = after[:, 1:, 0] - before[:, 1:, 0]
         drifts.append((d.mean(0), d.std(0) / np.sqrt(d.shape[0])))
-    a, se = _richardson(drifts, (64, 256))
+    a, se = richardson(drifts, (64, 256))
     mlp = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=0.0)
     r = fnn.kinked_training_shift(mlp, [[X]], [Y], xs[1:], t=ETA * STEPS, learning_rate=ETA)
-    a_th = r.ntk_change * 8
-    assert a_th[1] == 0.0 and a_th[0] < 0
-    assert np.all(np.abs(a - a_th) < 4 * se + 0.05)
+    a_th, se_th = r.ntk_change[:, 0] * 8, r.ntk_change_stderr[:, 0] * 8
+    assert a_th[1] == 0.0 and a_th[0] < -10 * se_th[0]
+    assert np.all(np.abs(a - a_th) < 4 * np.hypot(se, se_th) + 0.05)
     assert abs(a[0]) > 10 * se[0]

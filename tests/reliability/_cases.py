@@ -467,8 +467,16 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("kinked_training_shift", "fnn.kinked_training_shift(mlp, X[:1], [1.0], X)",
      UE, ("mlp", "finite_width_prediction")),
     ("kinked_training_shift",
-     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], X)",
-     UE, ("X_train", "one training input")),
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], X, "
+     "C_Y=[[0.1]])",
+     SE, ("C_Y", "(3, 3)")),
+    ("kinked_training_shift",
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], X, "
+     "samples=0)",
+     AE, ("samples",)),
+    ("kinked_training_shift",
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X[:1], [1.0], [[0.0]])",
+     UE, ("X_test", "kink")),
     ("dntk_statistics", "fnn.dntk_statistics('tanh', X, C_W=1.0, widths=[1, 4, 1])",
      AE, ("C_b", "required")),
     # -- extreme inputs: an error naming the argument, never inf/NaN or a raw exception ------------

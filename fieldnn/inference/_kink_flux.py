@@ -18,8 +18,10 @@ summed over the clusters γ of the training inputs (a cluster without a training
 rigidly: its flux is odd in ω and cancels). The w₀ integral is a stratified sum over particles
 with a random offset (unbiased), and the expectation over ε₀ ~ N(−Y, K_AA + C_Y), ω and the fixed
 σ' (Gaussian given u_γ = 0) is a Monte Carlo average, returned with its standard error. The
-mean output shift is the linear response δz_{k+1} = δz_k − η[Θ_{·A} δz_{A,k} + δΘ_k ε_k] per
-sample (the drift of one network is deterministic given ε₀ at this order). Derivation in
+mean output shift is the linear response δz_{k+1} = δz_k − η[Θ_{·A} δz_{A,k} + δΘ_k ε_k] + c_k per
+sample (the drift of one network is deterministic given ε₀ at this order), where c_k at a tracked
+input is the in-step curvature p_γ(0) E[ω ∫dw₀ (σ(w + Δw) − σ(w) − σ'(w)Δw)]/√n of the units
+that cross its kink within step k (the NTK update overshoots them). Derivation in
 ``docs/finite_width_training.md``, "Several training inputs".
 """
 

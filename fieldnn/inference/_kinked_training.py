@@ -24,7 +24,16 @@ infinite-width one Θ(x', x) y g(t) by
     \mathbb E[|\varepsilon_0|\varepsilon_0]\,\Big[\kappa'\!\int_0^t g(s)e^{-\Theta s}ds
         - \Theta(x', x)\,\kappa\!\int_0^t e^{-\Theta s}\!\int_0^s g(r)\,dr\,ds\Big]/\sqrt n
 
-(sums over steps for gradient descent), both + O(1/n). With several training inputs a unit
+(sums over steps for gradient descent), plus for gradient descent the in-step curvature: units
+crossing the kink within a step overshoot the NTK update, and the output at x gains
+c_k = κη²ε_k|ε_k|/(2√n) per step (|c| c_k at x' = c x), propagated through the residual:
+
+.. math::
+
+    \mathbb E[|\varepsilon_0|\varepsilon_0]\,\frac{\kappa\eta^2}{2\sqrt n}\Big[d(x')
+        \sum_k (q|q|)^k - \Theta(x', x)\,\eta\sum_k (q|q|)^k \sum_{m=k+1}^{T-1} q^{m-k-1}\Big],
+
+q = 1 − ηΘ, d(x') = |c| for x' = c x, else 0. All + O(1/n). With several training inputs a unit
 stopped at one input's kink is still moved by the others: it slides along the kink, and the flux
 is computed by the Monte Carlo of :mod:`fieldnn.inference._kink_flux` (its docstring has the
 formula). The O(1/n) terms are not computed.

@@ -17,7 +17,7 @@ from fieldnn.inference._kink_flux import KinkProblem
 from fieldnn.inference._kinked_training import _flux, _one_input
 from fieldnn.kernels.activations import leaky_relu
 
-from ._paired_training import paired, richardson
+from ._paired_training import frozen_shift, paired, richardson
 
 C_W, C_B, ETA, STEPS = 2.0, 0.1, 0.02, 30
 XA, YA = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
@@ -91,21 +91,17 @@ def test_descent_tends_to_flow_with_several_inputs() -> None:
 def _sampled(act: object, widths: tuple[int, int], R: int, chunks: int) -> tuple:
     """The 1/√n coefficients from two widths (d = a/√n + b/n) and their standard errors, for
     Θ̂(x', x_α) − Θ̂ at initialisation (5, 2) and for the output shift (5,) at XT after STEPS
-    steps of descent, each network's own infinite-width solution z(x', 0) − Θ(x', A) g(Θ_AA)
-    (z_A(0) − y) subtracted as a control variate (R·chunks networks per width)."""
-    kw = {"t": ETA * STEPS, "learning_rate": ETA}
+    steps of descent (each network's frozen-kernel solution subtracted, ``frozen_shift``);
+    R·chunks networks per width."""
     xs = np.concatenate([XA, XT])
     ntk, out = [], []
     for n in widths:
         mlp = fnn.MLP(act, [1, n, 1], C_W=C_W, C_b=C_B)
-        M = np.stack(  # Θ(x', A) g(Θ_AA), column by column
-            [np.ravel(fnn.gradient_flow_prediction(mlp, XA, e, XT, **kw)[0]) for e in np.eye(2)], 1
-        )
-        rng, d_ntk, d_out = np.random.default_rng(1000 + n), [], []
+        rng, d_ntk, d_out = np.random.default_rng(3000 + n), [], []
         for _ in range(chunks):
             (k0, z0), (k1, z1) = paired(mlp, xs, YA, STEPS, R, rng, "both", eta=ETA, n_train=2)
             d_ntk.append((k1 - k0)[:, 2:])
-            d_out.append(z1[:, 2:] - (z0[:, 2:] - (z0[:, :2] - YA) @ M.T))
+            d_out.append(frozen_shift(k0, z0, z1, YA, ETA, STEPS))
         for store, d in ((ntk, np.concatenate(d_ntk)), (out, np.concatenate(d_out))):
             store.append((d.mean(0), d.std(0) / np.sqrt(d.shape[0])))
     return richardson(ntk, widths), richardson(out, widths)
@@ -118,32 +114,68 @@ def _theory(act: object) -> fnn.KinkedTrainingShift:
 
 # test inputs whose u(x') is nearly proportional to u(x_α) (correlation 0.87 and 0.995 for
 # x' = 0.25 and 2 against x_α = 1) converge slowly in n: their entries are checked at
-# n = 256, 1024 only (rows 2, 3 of column 0)
+# n = 256, 1024 only (rows 2, 3 of column 0), and the output there gets a wider allowance
 _FAR = np.ones((5, 2), dtype=bool)
 _FAR[2:4, 0] = False
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("act", ["relu", leaky_relu(0.2)], ids=["relu", "leaky"])
-def test_two_training_inputs_against_sampled_training(act: object) -> None:
-    """2·10⁴ networks at n = 64 and 256: the 1/√n coefficients of the NTK change (training
-    inputs and x' = −1.5) and of the output shift (all five inputs) agree within 4σ (allowance
-    0.05 and 0.02 for the c/n^{3/2} term, as for one input); the change at the training inputs
-    is resolved."""
-    (a, se), (b, sb) = _sampled(act, (64, 256), 5000, 4)
+def _check(act: object, widths: tuple[int, int], R: int, chunks: int, allowance: float) -> None:
+    (a, se), (b, sb) = _sampled(act, widths, R, chunks)
     r = _theory(act)
     th, eth = r.ntk_change * 8, r.ntk_change_stderr * 8
-    pull_ok = np.abs(a - th) < 4 * np.hypot(se, eth) + 0.05
-    assert np.all(pull_ok[_FAR])
-    assert np.all(np.abs(b - r.mean_shift * 8) < 4 * np.hypot(sb, r.mean_shift_stderr * 8) + 0.02)
+    far = _FAR if widths[0] < 256 else np.ones_like(_FAR)
+    assert np.all((np.abs(a - th) < 4 * np.hypot(se, eth) + allowance)[far])
+    out_allowance = (
+        np.where([0, 0, 1, 1, 0], 0.04, 0.3 * allowance) if widths[0] < 256 else 0.3 * allowance
+    )
+    assert np.all(
+        np.abs(b - r.mean_shift * 8) < 4 * np.hypot(sb, r.mean_shift_stderr * 8) + out_allowance
+    )
     assert abs(a[0, 0]) > 20 * se[0, 0] and abs(a[1, 1]) > 20 * se[1, 1]
-    assert abs(b[0]) > 5 * sb[0]
+    assert abs(b[0]) > 20 * sb[0] and abs(b[1]) > 20 * sb[1]
+
+
+def test_two_training_inputs_against_sampled_training() -> None:
+    """Relu, 10⁴ networks at n = 64 and 256: the 1/√n coefficients of the NTK change (all
+    entries but the two nearly proportional ones) and of the output shift agree within 4σ
+    (allowance 0.05 for the NTK, 0.015 for the output, 0.04 at x' = 0.25, 2: the c/n^{3/2} term);
+    the changes at the training inputs are resolved at > 20σ."""
+    _check("relu", (64, 256), 10_000, 1, 0.05)
 
 
 @pytest.mark.slow
-def test_nearly_proportional_test_inputs_converge_at_larger_width() -> None:
-    """The entries excluded above, at n = 256 and 1024 (2·10⁴ networks each), relu."""
-    (a, se), _ = _sampled("relu", (256, 1024), 2500, 8)
-    r = _theory("relu")
-    th, eth = r.ntk_change * 8, r.ntk_change_stderr * 8
-    assert np.all(np.abs(a - th)[~_FAR] < 4 * np.hypot(se, eth)[~_FAR] + 0.025)
+@pytest.mark.parametrize(
+    "act, widths",
+    [(leaky_relu(0.2), (64, 256)), ("relu", (256, 1024))],
+    ids=["leaky", "relu-wide"],
+)
+def test_two_training_inputs_at_more_networks(act: object, widths: tuple[int, int]) -> None:
+    """Leaky relu (slope 0.2) at n = 64, 256 as above, 2·10⁴ networks; relu at n = 256, 1024
+    (2·10⁴ networks each), where every entry, the nearly proportional ones included, agrees
+    within 4σ with allowances 0.02 (NTK) and 0.006 (output)."""
+    _check(act, widths, 5000, 4, 0.05 if widths[0] < 256 else 0.02)
+
+
+@pytest.mark.slow
+def test_sin_fit_approaches_the_leading_order_slowly() -> None:
+    """A longer fit (relu [1, n, 1], C_W = 2, C_b = 0.1, four points of sin 2x in [−1, 0.9],
+    η = 0.05, 100 steps, λ_min(Θ_AA) = 0.23; 4000 networks per width, frozen-kernel control
+    variate): √n times the mean output shift approaches the O(1/√n) coefficient from n = 64 to
+    1024 at the three test inputs where that coefficient is resolved, and is within 45 % of it
+    at n = 1024 — in one input dimension, inputs of one sign have nearly proportional
+    preactivations (correlation up to 0.994 here), so the higher orders are large."""
+    xa = np.array([[-1.0], [-0.35], [0.3], [0.9]])
+    ya, xt, eta, steps = np.sin(2 * xa[:, 0]), np.array([[-0.7], [0.0], [0.6], [1.3]]), 0.05, 100
+    mlp = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=C_B)
+    r = fnn.kinked_training_shift(mlp, xa, ya, xt, t=eta * steps, learning_rate=eta)
+    a_th, resolved = r.mean_shift * 8, np.abs(r.mean_shift) > 5 * r.mean_shift_stderr
+    assert resolved.sum() == 3
+    gaps = []
+    for n in (64, 1024):
+        mlp = fnn.MLP("relu", [1, n, 1], C_W=C_W, C_b=C_B)
+        xs, rng = np.concatenate([xa, xt]), np.random.default_rng(n)
+        (k0, z0), (_, z1) = paired(mlp, xs, ya, steps, 4000, rng, "both", eta=eta, n_train=4)
+        d = frozen_shift(k0, z0, z1, ya, eta, steps)
+        gaps.append(np.abs(np.sqrt(n) * d.mean(0) - a_th))
+    assert np.all((gaps[1] < gaps[0])[resolved])
+    assert np.all((gaps[1] < 0.45 * np.abs(a_th))[resolved])

@@ -146,3 +146,32 @@ assert between.all()
 ratios = gap[:-1] / gap[1:]
 print("remainder ratios n = 16 -> 32 -> 64:", np.round(ratios, 2), "(1/n^2: 4)")
 assert np.all(ratios > 1)
+
+# %% [markdown]
+# ## ReLU: outside the 1/n expansion
+#
+# For relu the mean NTK moves at O(1/√n): a unit whose preactivation at a training input reaches
+# the kink stops there (it dies) or slides along it, pushed by the other inputs; the flux through
+# the kink is one-sided, so it survives the ensemble average. `finite_width_prediction` refuses
+# relu for that reason, and `kinked_training_shift` gives the O(1/√n) terms for one hidden layer
+# (closed form at one training input; with several, a Monte Carlo of the kink flux whose
+# standard errors it returns). For gradient descent it includes the in-step curvature of units
+# that cross the kink within a step; the flow has none, and descent tends to it as η → 0.
+
+# %%
+relu = fnn.MLP("relu", [1, 256, 1], C_W=2.0, C_b=0.1)
+XA_r, YA_r = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
+XT_r = np.array([[0.25], [2.0], [-1.5]])
+try:
+    fnn.finite_width_prediction(relu, XA_r, YA_r, XT_r, t=0.6, learning_rate=0.02)
+except fnn.errors.UnsupportedError as err:
+    print("refused:", str(err)[:90], "...")
+kink = fnn.kinked_training_shift(relu, XA_r, YA_r, XT_r, t=0.6, learning_rate=0.02)
+flow = fnn.kinked_training_shift(relu, XA_r, YA_r, XT_r, t=0.6)
+fine = fnn.kinked_training_shift(relu, XA_r, YA_r, XT_r, t=0.6, learning_rate=0.002)
+for name, r in (("descent η = 0.02", kink), ("descent η = 0.002", fine), ("flow", flow)):
+    coef, err = np.sqrt(256) * r.mean_shift, np.sqrt(256) * r.mean_shift_stderr
+    print(f"{name:>18}: sqrt(n) * mean shift = {np.round(coef, 3)} ± {np.round(err, 3)}")
+print("sqrt(n) * NTK change, test x training:\n", np.round(np.sqrt(256) * kink.ntk_change, 3))
+gap = np.abs(fine.mean_shift - flow.mean_shift)
+assert np.all(gap < 4 * np.hypot(fine.mean_shift_stderr, flow.mean_shift_stderr) + 2e-3)

@@ -108,8 +108,7 @@ def kink_flux(
         dz -= eta * (dz[:, :N] @ prob.theta.T + np.einsum("sma,sa->sm", dtheta, eps_k[k]))
         for st in states:
             dz[:, st.mem] += e_abs_w3 * st.step(eps_k[k])
-    dtheta = e_abs_w3 * sum(st.change() for st in states) if states else np.zeros((samples, M, N))
-    return dtheta, dz
+    return e_abs_w3 * sum(st.change() for st in states), dz
 
 
 class _ClusterState:
@@ -136,8 +135,7 @@ class _ClusterState:
         self.Hm = prob.H[np.ix_(mem, np.arange(N))]  # (m, N)
         self.train_mem = np.flatnonzero(mem < N)  # positions in mem that are training inputs
         self.train_idx = mem[self.train_mem]
-        fixed_train = np.nan_to_num(self.fixed[:, :N])  # tracked training σ' enter separately
-        self.fixed_train = fixed_train
+        self.fixed_train = np.nan_to_num(self.fixed[:, :N])  # tracked ones enter separately
         # window: no particle beyond it changes side within the run
         s_max = max(abs(s_lo), abs(s_hi))
         reach = eta * s_max * np.einsum("mb,ksb->sm", np.abs(self.Hm), np.abs(eps_k[:-1]))

@@ -143,6 +143,7 @@ def kinked_training_shift(
     XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_test)
     t, eta = _check_time(t, learning_rate)
     samples = positive_int(samples, "samples")
+    seed = positive_int(seed, "seed", minimum=0)
     net = _with_ntk(mlp)
     slopes = getattr(net.activation, "piecewise_linear_slopes", None)
     if slopes is None or slopes[0] == slopes[1]:

@@ -51,19 +51,30 @@ class KinkProblem:
 
 @dataclass(frozen=True)
 class KinkFlux:
-    """Monte Carlo values (times √n) and their standard errors."""
+    """Monte Carlo values (times √n) at the test inputs and their standard errors."""
 
-    ntk_change: np.ndarray  # (M, N)
+    ntk_change: np.ndarray  # (Q, N)
     ntk_change_stderr: np.ndarray
-    output_shift: np.ndarray  # (M,)
+    output_shift: np.ndarray  # (Q,)
     output_shift_stderr: np.ndarray
+    cov_shift: np.ndarray  # (Q, Q)
+    cov_shift_stderr: np.ndarray
 
     @classmethod
-    def of(cls, dtheta: np.ndarray, dz: np.ndarray) -> KinkFlux:
-        """Means and standard errors over the samples (first axis) of the NTK change and the
-        output shift."""
+    def of(cls, dtheta: np.ndarray, dz: np.ndarray, eps: np.ndarray, L: np.ndarray) -> KinkFlux:
+        """Means and standard errors over the samples (first axis) at the test inputs (the rows
+        after the N training ones): the NTK change, the output shift, and the covariance shift
+        L Cov(ε₀, δz) + transpose, where L (Q, N) regresses the infinite-width trained outputs
+        on ε₀ (the shift of a network is a function of ε₀, at this order)."""
+        N = eps.shape[1]
         root = math.sqrt(dz.shape[0])
-        return cls(dtheta.mean(0), dtheta.std(0) / root, dz.mean(0), dz.std(0) / root)
+        d = dz[:, N:] - dz[:, N:].mean(0)
+        c = np.einsum("qa,sa,sr->sqr", L, eps - eps.mean(0), d) * (d.shape[0] / (d.shape[0] - 1))
+        c = c + c.transpose(0, 2, 1)
+        return cls(
+            dtheta[:, N:].mean(0), dtheta[:, N:].std(0) / root, dz[:, N:].mean(0),
+            dz[:, N:].std(0) / root, c.mean(0), c.std(0) / root,
+        )  # fmt: skip
 
 
 def clusters(K1: np.ndarray, n_train: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -83,10 +94,10 @@ def clusters(K1: np.ndarray, n_train: int) -> list[tuple[int, np.ndarray, np.nda
 
 def kink_flux(
     prob: KinkProblem, steps: int, eta: float, samples: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per sample, √n × the NTK change (S, M, N) and the output shift (S, M) after ``steps``
-    steps of size ``eta`` (gradient descent; a fine step approximates the flow), by ``samples``
-    Monte Carlo samples (module docstring); :meth:`KinkFlux.of` averages them."""
+    steps of size ``eta`` (gradient descent; a fine step approximates the flow), and ε₀ (S, N),
+    by ``samples`` Monte Carlo samples (module docstring); :meth:`KinkFlux.of` averages them."""
     rng = np.random.default_rng(seed)
     M, N = prob.theta.shape
     s_lo, s_hi = prob.slopes
@@ -108,7 +119,7 @@ def kink_flux(
         dz -= eta * (dz[:, :N] @ prob.theta.T + np.einsum("sma,sa->sm", dtheta, eps_k[k]))
         for st in states:
             dz[:, st.mem] += e_abs_w3 * st.step(eps_k[k])
-    return e_abs_w3 * sum(st.change() for st in states), dz
+    return e_abs_w3 * sum(st.change() for st in states), dz, eps
 
 
 class _ClusterState:

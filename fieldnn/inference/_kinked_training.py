@@ -33,10 +33,13 @@ c_k = κη²ε_k|ε_k|/(2√n) per step (|c| c_k at x' = c x), propagated throug
     \mathbb E[|\varepsilon_0|\varepsilon_0]\,\frac{\kappa\eta^2}{2\sqrt n}\Big[d(x')
         \sum_k (q|q|)^k - \Theta(x', x)\,\eta\sum_k (q|q|)^k \sum_{m=k+1}^{T-1} q^{m-k-1}\Big],
 
-q = 1 − ηΘ, d(x') = |c| for x' = c x, else 0. All + O(1/n). With several training inputs a unit
-stopped at one input's kink is still moved by the others: it slides along the kink, and the flux
-is computed by the Monte Carlo of :mod:`fieldnn.inference._kink_flux` (its docstring has the
-formula). The O(1/n) terms are not computed.
+q = 1 − ηΘ, d(x') = |c| for x' = c x, else 0. The shift of one network is a function of its ε₀,
+so the covariance of the trained outputs moves by L Cov(ε₀, δz) + transpose, L the regression of
+the infinite-width trained outputs on ε₀ (``KinkedTrainingShift.cov_shift``). All + O(1/n).
+With several training inputs a unit stopped at one input's kink is still moved by the others:
+it slides along the kink, and the flux is computed by the Monte Carlo of
+:mod:`fieldnn.inference._kink_flux` (its docstring has the formula). The O(1/n) terms are not
+computed.
 """
 
 from __future__ import annotations
@@ -48,11 +51,11 @@ from typing import Any
 import numpy as np
 from scipy.special import erf
 
-from .._validate import positive_int
+from .._validate import positive_int, symmetric_psd
 from ..ensembles.architectures import _per_layer
 from ..errors import ArgumentError, ShapeError, UnsupportedError
 from ._finite_training import _check_learning_rate, _check_time
-from ._flow import _with_ntk
+from ._flow import _with_ntk, gradient_flow_prediction
 from ._kink_flux import KinkFlux, KinkProblem, clusters, kink_flux
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
@@ -76,6 +79,16 @@ class KinkedTrainingShift:
         The O(1/√n) shift.
     mean_shift_stderr : ndarray (Q,)
         Its Monte Carlo standard error (0 where it is in closed form: one training input).
+    cov : ndarray (Q, Q)
+        Cov z(x', t) to O(1/√n): ``cov_infinite + cov_shift``.
+    cov_infinite : ndarray (Q, Q)
+        The n → ∞ covariance (``gradient_flow_prediction``'s, replica noise C_Y included).
+    cov_shift : ndarray (Q, Q)
+        The O(1/√n) covariance shift L Cov(ε₀, δz) + transpose: the shift δz of one network is
+        a function of its ε₀ = z₀(A) − y, and L = K(x', A)(K_AA + C_Y)⁻¹ − Θ(x', A)g(Θ_AA)
+        regresses the infinite-width trained outputs on ε₀.
+    cov_shift_stderr : ndarray (Q, Q)
+        Its Monte Carlo standard error (0 in closed form).
     ntk_change : ndarray (Q, P)
         E[Θ̂(x', x_α; t) − Θ̂(x', x_α; 0)] at O(1/√n), test inputs × training inputs.
     ntk_change_stderr : ndarray (Q, P)
@@ -88,6 +101,10 @@ class KinkedTrainingShift:
     mean_infinite: np.ndarray
     mean_shift: np.ndarray
     mean_shift_stderr: np.ndarray
+    cov: np.ndarray
+    cov_infinite: np.ndarray
+    cov_shift: np.ndarray
+    cov_shift_stderr: np.ndarray
     ntk_change: np.ndarray
     ntk_change_stderr: np.ndarray
     width: int
@@ -175,30 +192,37 @@ def kinked_training_shift(
             )
     H = lb[0] + lw[0] * (X @ X.T) / n0  # h(x, x'), first layer
     s_pair = (float(slopes[0]), float(slopes[1]))
-    K_AA = np.asarray(net.kernel(XA), dtype=float)
-    g_AA = TrainingFilter(t, eta).matrix(theta_AA)
-    mean_inf = theta_all[N:, :N] @ g_AA @ y[:, 0]
+    K = np.asarray(net.kernel(X), dtype=float)
+    mean_inf, cov_inf = gradient_flow_prediction(
+        net, XA, y[:, 0], XB, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y,
+        learning_rate=eta,
+    )  # fmt: skip
+    sigma = K[:N, :N] + C_Y  # Cov ε₀
+    # E[w | ε₀] = L (ε₀ − E ε₀) for the infinite-width trained outputs w at the test inputs
+    g_AA = TrainingFilter(t, eta).matrix(theta_all[:N, :N])
+    L = K[N:, :N] @ np.linalg.pinv(sigma, rcond=1e-12) - theta_all[N:, :N] @ g_AA
     root = math.sqrt(n)
     prob = KinkProblem(
-        K1=K1, H=H, theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=K_AA + C_Y,
-        slopes=s_pair, C_W=C_W[1],
+        K1=K1, H=H, theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=s_pair,
+        C_W=C_W[1],
     )  # fmt: skip
     if N == 1 and _rigid(K1, H):
-        shift, change = _one_input(prob, t, eta)
-        zeros = np.zeros_like(shift)
-        return KinkedTrainingShift(
-            mean=mean_inf + shift / root, mean_infinite=mean_inf, mean_shift=shift / root,
-            mean_shift_stderr=zeros, ntk_change=change / root,
-            ntk_change_stderr=np.zeros_like(change), width=n,
-        )  # fmt: skip
-    flux = _flux(prob, t, eta, samples, seed)
+        shift, change, cross = _one_input(prob, t, eta)
+        cov_shift = L @ cross + (L @ cross).T
+        flux = KinkFlux(change, 0.0 * change, shift, 0.0 * shift, cov_shift, 0.0 * cov_shift)
+    else:
+        flux = _flux(prob, t, eta, samples, seed, L)
     return KinkedTrainingShift(
-        mean=mean_inf + flux.output_shift[N:] / root,
+        mean=mean_inf + flux.output_shift / root,
         mean_infinite=mean_inf,
-        mean_shift=flux.output_shift[N:] / root,
-        mean_shift_stderr=flux.output_shift_stderr[N:] / root,
-        ntk_change=flux.ntk_change[N:] / root,
-        ntk_change_stderr=flux.ntk_change_stderr[N:] / root,
+        mean_shift=flux.output_shift / root,
+        mean_shift_stderr=flux.output_shift_stderr / root,
+        cov=cov_inf + flux.cov_shift / root,
+        cov_infinite=cov_inf,
+        cov_shift=flux.cov_shift / root,
+        cov_shift_stderr=flux.cov_shift_stderr / root,
+        ntk_change=flux.ntk_change / root,
+        ntk_change_stderr=flux.ntk_change_stderr / root,
         width=n,
     )
 
@@ -207,17 +231,18 @@ def _noise(C_Y: Any, N: int) -> np.ndarray:
     """The replica covariance C_Y (N, N), checked (zeros when None)."""
     if C_Y is None:
         return np.zeros((N, N))
-    cov = np.asarray(C_Y, dtype=float)
+    cov = symmetric_psd(C_Y, "C_Y")
     if cov.shape != (N, N):
         raise ShapeError("C_Y", f"must be ({N}, {N}) for {N} training inputs, got {cov.shape}")
-    if not np.allclose(cov, cov.T) or np.linalg.eigvalsh(cov)[0] < -1e-12:
-        raise ArgumentError("C_Y", "must be symmetric positive semidefinite")
     return cov
 
 
-def _one_input(prob: KinkProblem, t: float, eta: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """√n × (mean shift (Q,), NTK change (Q, 1)) in closed form (module docstring): one training
-    input x; a test input with u(x') = c u(x) keeps it throughout (``_rigid``)."""
+def _one_input(
+    prob: KinkProblem, t: float, eta: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """√n × (mean shift (Q,), NTK change (Q, 1), Cov(ε₀, δz(x')) (1, Q)) in closed form (module
+    docstring): one training input x; a test input with u(x') = c u(x) keeps it throughout
+    (``_rigid``). The shift of one network is |ε₀|ε₀ times a coefficient of x'."""
     s_minus, s_plus = prob.slopes
     K1, h = prob.K1, prob.H[:, 0]
     theta, theta_t = float(prob.theta[0, 0]), prob.theta[1:, 0]
@@ -229,20 +254,25 @@ def _one_input(prob: KinkProblem, t: float, eta: float | None) -> tuple[np.ndarr
     factor = np.full(K1.shape[0], 0.5)  # a dying unit is active at x' with probability ½
     factor[mem] = c > 0  # u(x') = c u(x) throughout: σ'(u(x')) flips with σ'(u(x)) or never
     kappa_t = kappa * factor[1:] * h[1:] / h[0]
-    mu, s = float(prob.eps_mean[0]), math.sqrt(float(prob.eps_cov[0, 0]))
-    e_abs = s * math.sqrt(2 / math.pi) * math.exp(-(mu**2) / (2 * s**2)) + mu * erf(
-        mu / (s * math.sqrt(2))
-    )
-    e_abs_e = (mu**2 + s**2) * erf(mu / (s * math.sqrt(2))) + 2 * mu * s * math.exp(
-        -(mu**2) / (2 * s**2)
-    ) / math.sqrt(2 * math.pi)
+    e_abs, e_abs_e, e_abs3 = _folded_moments(float(prob.eps_mean[0]), float(prob.eps_cov[0, 0]))
     g = float(TrainingFilter(t, eta).values(np.array(theta)))  # the n → ∞ filter g(Θ)
     first, second, third, fourth = _time_factors(theta, t, eta)
     direct = np.zeros(K1.shape[0])
     direct[mem] = np.abs(c)  # a unit crossing at x crosses at x' = c x within the same step
     curvature = 0.5 * kappa * (eta or 0.0) ** 2 * (direct[1:] * third - theta_t * fourth)
-    shift = e_abs_e * (kappa_t * first - theta_t * kappa * second + curvature)
-    return shift, (-kappa_t * e_abs * g)[:, None]
+    coef = kappa_t * first - theta_t * kappa * second + curvature
+    cross = (e_abs3 - float(prob.eps_mean[0]) * e_abs_e) * coef  # Cov(ε₀, |ε₀|ε₀) coef
+    return e_abs_e * coef, (-kappa_t * e_abs * g)[:, None], cross[None, :]
+
+
+def _folded_moments(mu: float, var: float) -> tuple[float, float, float]:
+    """E|ε|, E|ε|ε and E|ε|³ for ε ~ N(μ, var)."""
+    s = math.sqrt(var)
+    a, phi = erf(mu / (s * math.sqrt(2))), math.exp(-(mu**2) / (2 * var)) * math.sqrt(2 / math.pi)
+    e_abs = s * phi + mu * a
+    e_abs_e = (mu**2 + var) * a + mu * s * phi
+    e_abs3 = (mu**3 + 3 * mu * var) * a + s * (mu**2 + 2 * var) * phi
+    return e_abs, e_abs_e, e_abs3
 
 
 def _rigid(K1: np.ndarray, H: np.ndarray) -> bool:
@@ -252,10 +282,13 @@ def _rigid(K1: np.ndarray, H: np.ndarray) -> bool:
     return bool(np.all(np.abs(H[mem, 0] - c * H[0, 0]) <= 1e-12 * abs(H[0, 0])))
 
 
-def _flux(prob: KinkProblem, t: float, eta: float | None, samples: int, seed: int) -> KinkFlux:
+def _flux(
+    prob: KinkProblem, t: float, eta: float | None, samples: int, seed: int, L: np.ndarray
+) -> KinkFlux:
     """kink_flux for descent (t/η steps; t = ∞ until the residuals have decayed by 1e-9), or
     for the flow by two step sizes τ and τ/2 (τλ_max(Θ_AA) ≤ 0.05 and 0.025), extrapolated
-    (Richardson: the Euler error is O(τ)); the flow at t = ∞ stops where ε has decayed by 1e-6."""
+    (Richardson: the Euler error is O(τ)); the flow at t = ∞ stops where ε has decayed by 1e-6.
+    At the test inputs, with the covariance shift L Cov(ε₀, δz) + transpose."""
     lam = np.linalg.eigvalsh(prob.theta[: prob.theta.shape[1]])
     if eta is not None:
         if math.isinf(t):
@@ -263,13 +296,13 @@ def _flux(prob: KinkProblem, t: float, eta: float | None, samples: int, seed: in
         else:
             steps = round(t / eta)
         _check_steps(steps)
-        return KinkFlux.of(*kink_flux(prob, steps, eta, samples, seed))
+        return KinkFlux.of(*kink_flux(prob, steps, eta, samples, seed), L)
     horizon = math.log(1e6) / lam[0] if math.isinf(t) else t  # ε decayed by 1e-6 at t = ∞
     coarse = max(50, math.ceil(horizon * lam[-1] / 0.05))
     _check_steps(2 * coarse)
-    t1, z1 = kink_flux(prob, coarse, horizon / coarse, samples, seed)
-    t2, z2 = kink_flux(prob, 2 * coarse, horizon / (2 * coarse), samples, seed)
-    return KinkFlux.of(2 * t2 - t1, 2 * z2 - z1)  # common random numbers: per-sample errors
+    t1, z1, eps = kink_flux(prob, coarse, horizon / coarse, samples, seed)
+    t2, z2, _ = kink_flux(prob, 2 * coarse, horizon / (2 * coarse), samples, seed)
+    return KinkFlux.of(2 * t2 - t1, 2 * z2 - z1, eps, L)  # common random numbers
 
 
 def _check_steps(steps: int) -> None:

@@ -13,7 +13,7 @@ import pytest
 import fieldnn as fnn
 from fieldnn.kernels.activations import leaky_relu
 
-from ._paired_training import frozen_shift, paired, richardson
+from ._paired_training import frozen_cov_shift, frozen_shift, paired, richardson
 
 X, Y, C_W, C_B, ETA, STEPS = 1.0, 0.5, 2.0, 0.1, 0.02, 50
 
@@ -88,33 +88,35 @@ def test_deep_relu_ntk_drifts_like_one_over_root_n() -> None:
 Y_OUT, T_OUT, X_TEST = 2.0, 0.6, np.array([-1.0, 0.5, 1.0, 2.0])
 
 
-def _output_shift(
-    n: int, R: int, seed: int, act: object, eta: float, chunks: int = 1
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Mean and standard error, at X_TEST, of z(x', T) minus each network's own frozen-kernel
-    solution (``frozen_shift``: a control variate whose mean is the infinite-width one up to
-    O(1/n))."""
+def _output_shift(n: int, R: int, seed: int, act: object, eta: float, chunks: int = 1) -> tuple:
+    """At X_TEST: the mean (and standard error) of z(x', T) minus each network's own
+    frozen-kernel solution (``frozen_shift``: a control variate whose mean is the infinite-width
+    one up to O(1/n)), and Cov z(T) − Cov z_frozen (``frozen_cov_shift``) with its error."""
     mlp, rng = fnn.MLP(act, [1, n, 1], C_W=C_W, C_b=C_B), np.random.default_rng(seed)
-    xs, steps, r = np.concatenate([[[X]], X_TEST[:, None]]), round(T_OUT / eta), []
+    xs, steps, r, z = np.concatenate([[[X]], X_TEST[:, None]]), round(T_OUT / eta), [], []
     for _ in range(chunks):
         (k0, z0), (_, z1) = paired(mlp, xs, Y_OUT, steps, R, rng, "both", eta=eta)
         r.append(frozen_shift(k0, z0, z1, np.array([Y_OUT]), eta, steps))
+        z.append(z1[:, 1:])
     r = np.concatenate(r)
-    return r.mean(0), r.std(0) / np.sqrt(r.shape[0])
+    mean = (r.mean(0), r.std(0) / np.sqrt(r.shape[0]))
+    return mean, frozen_cov_shift(np.concatenate(z), r, 10 * chunks)
 
 
-def _output_leading(act: object, eta: float | None) -> np.ndarray:
-    """The coefficient of 1/√n of the mean output shift at X_TEST (descent, or flow if None)."""
+def _output_leading(act: object, eta: float | None) -> fnn.KinkedTrainingShift:
+    """The O(1/√n) terms at X_TEST at n = 64 (descent, or flow if ``eta`` is None)."""
     mlp = fnn.MLP(act, [1, 64, 1], C_W=C_W, C_b=C_B)
-    r = fnn.kinked_training_shift(mlp, [[X]], [Y_OUT], X_TEST[:, None], t=T_OUT, learning_rate=eta)
-    return r.mean_shift * np.sqrt(64)
+    return fnn.kinked_training_shift(
+        mlp, [[X]], [Y_OUT], X_TEST[:, None], t=T_OUT, learning_rate=eta
+    )
 
 
 def _output_coefficient(
     act: object, eta: float, widths: tuple[int, int], R: int, chunks: int = 1
-) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple:  # fmt: skip
+    """The 1/√n coefficients (and errors) of the mean and of the covariance from two widths."""
     shifts = [_output_shift(n, R, 3000 + n, act, eta, chunks) for n in widths]
-    return richardson(shifts, widths)
+    return tuple(richardson([s[k] for s in shifts], widths) for k in range(2))
 
 
 @pytest.mark.parametrize("eta", [0.02, 0.1])
@@ -123,12 +125,15 @@ def test_relu_trained_outputs_shift_like_one_over_root_n(eta: float) -> None:
     trained output leaves the infinite-width one at O(1/√n), as derived, at three test inputs
     and the training input (allowance 0.025 for the c/n^{3/2} term: largest at x' = 0.5, 0.022
     here and 0.004 at n = 256, 1024). At η = 0.1 the in-step curvature (units crossing the
-    kink within a step) is resolved: the flow's coefficient misses the measurement at x' = 2."""
-    a, se = _output_coefficient("relu", eta, (64, 256), 10_000)
-    assert np.all(np.abs(a - _output_leading("relu", eta)) < 4 * se + 0.025)
+    kink within a step) is resolved: the flow's coefficient misses the measurement at x' = 2.
+    The covariance's 1/√n coefficient agrees too (allowance 0.025)."""
+    (a, se), (c, sc) = _output_coefficient("relu", eta, (64, 256), 10_000)
+    r = _output_leading("relu", eta)
+    assert np.all(np.abs(a - 8 * r.mean_shift) < 4 * se + 0.025)
+    assert np.all(np.abs(c - 8 * r.cov_shift) < 4 * sc + 0.025)
     assert abs(a[2]) > 10 * se[2]  # at the training input the shift is resolved
     if eta == 0.1:
-        assert abs(a[3] - _output_leading("relu", None)[3]) > 6 * se[3]
+        assert abs(a[3] - 8 * _output_leading("relu", None).mean_shift[3]) > 6 * se[3]
 
 
 @pytest.mark.slow
@@ -138,10 +143,13 @@ def test_relu_trained_outputs_shift_like_one_over_root_n(eta: float) -> None:
     ids=["relu", "relu-0.1", "leaky"],
 )
 def test_trained_outputs_at_larger_width(act: object, eta: float) -> None:
-    """n = 256, 1024 (2·10⁴ networks each): every pull within 4σ with an allowance of 0.006,
-    relu (two steps) and leaky relu (slope 0.2: units cross the kink and keep moving)."""
-    a, se = _output_coefficient(act, eta, (256, 1024), 5000, chunks=4)
-    assert np.all(np.abs(a - _output_leading(act, eta)) < 4 * se + 0.006)
+    """n = 256, 1024 (2·10⁴ networks each): every pull of the mean within 4σ with an allowance
+    of 0.006, of the covariance with 0.005, relu (two steps) and leaky relu (slope 0.2: units
+    cross the kink and keep moving)."""
+    (a, se), (c, sc) = _output_coefficient(act, eta, (256, 1024), 5000, chunks=4)
+    r = _output_leading(act, eta)
+    assert np.all(np.abs(a - 8 * r.mean_shift) < 4 * se + 0.006)
+    assert np.all(np.abs(c - 8 * r.cov_shift) < 4 * sc + 0.005)
 
 
 def test_kinked_training_shift_limits_and_refusals() -> None:

@@ -17,7 +17,7 @@ from fieldnn.inference._kink_flux import KinkProblem
 from fieldnn.inference._kinked_training import _flux, _one_input
 from fieldnn.kernels.activations import leaky_relu
 
-from ._paired_training import frozen_shift, paired, richardson
+from ._paired_training import frozen_cov_shift, frozen_shift, paired, richardson
 
 C_W, C_B, ETA, STEPS = 2.0, 0.1, 0.02, 30
 XA, YA = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
@@ -41,18 +41,22 @@ def _one_input_problem(act: object) -> KinkProblem:
 @pytest.mark.parametrize("t, eta", [(0.6, 0.02), (0.6, None), (math.inf, None)])
 def test_monte_carlo_reproduces_the_one_input_closed_form(act: object, t: float, eta) -> None:
     """One training input: the particle Monte Carlo (descent, and the flow by two Euler steps
-    extrapolated) against the closed form, NTK change and output shift, within 4 standard
-    errors (2·10⁴ samples), and the Monte Carlo's own error is small enough to matter."""
+    extrapolated) against the closed form, NTK change, output shift and covariance shift (an
+    arbitrary regression matrix L: the identity Cov(ε₀, δz) = Cov(ε₀, |ε₀|ε₀)·coefficient is
+    what is checked), within 4 standard errors (2·10⁴ samples), and the Monte Carlo's own error
+    is small enough to matter (6 %, 6 % and 12 % of the largest value)."""
     prob = _one_input_problem(act)
-    shift, change = _one_input(prob, t, eta)
-    mc = _flux(prob, t, eta, 20_000, 1)
-    for got, err, want in (
-        (mc.ntk_change[1:, 0], mc.ntk_change_stderr[1:, 0], change[:, 0]),
-        (mc.output_shift[1:], mc.output_shift_stderr[1:], shift),
+    shift, change, cross = _one_input(prob, t, eta)
+    L = np.array([[0.3], [-1.2], [0.7]])
+    mc = _flux(prob, t, eta, 20_000, 1, L)
+    for got, err, want, resolution in (
+        (mc.ntk_change[:, 0], mc.ntk_change_stderr[:, 0], change[:, 0], 0.06),
+        (mc.output_shift, mc.output_shift_stderr, shift, 0.06),
+        (mc.cov_shift, mc.cov_shift_stderr, L @ cross + (L @ cross).T, 0.12),
     ):
         assert np.all(np.abs(got - want) < 4 * err + 1e-12)
-        assert np.all(err < 0.06 * np.abs(want).max())
-    assert np.all(mc.ntk_change_stderr[1:, 0][change[:, 0] != 0] > 0)  # not a closed form
+        assert np.all(err < resolution * np.abs(want).max())
+    assert np.all(mc.ntk_change_stderr[:, 0][change[:, 0] != 0] > 0)  # not a closed form
 
 
 def test_structure_of_the_several_input_shift() -> None:
@@ -90,21 +94,23 @@ def test_descent_tends_to_flow_with_several_inputs() -> None:
 
 def _sampled(act: object, widths: tuple[int, int], R: int, chunks: int) -> tuple:
     """The 1/√n coefficients from two widths (d = a/√n + b/n) and their standard errors, for
-    Θ̂(x', x_α) − Θ̂ at initialisation (5, 2) and for the output shift (5,) at XT after STEPS
-    steps of descent (each network's frozen-kernel solution subtracted, ``frozen_shift``);
-    R·chunks networks per width."""
+    Θ̂(x', x_α) − Θ̂ at initialisation (5, 2), the output shift (5,) and the covariance shift
+    (5, 5) at XT after STEPS steps of descent (each network's frozen-kernel solution as a
+    control variate, ``frozen_shift``, ``frozen_cov_shift``); R·chunks networks per width."""
     xs = np.concatenate([XA, XT])
-    ntk, out = [], []
+    ntk, out, cov = [], [], []
     for n in widths:
         mlp = fnn.MLP(act, [1, n, 1], C_W=C_W, C_b=C_B)
-        rng, d_ntk, d_out = np.random.default_rng(3000 + n), [], []
+        rng, d_ntk, d_out, z_out = np.random.default_rng(3000 + n), [], [], []
         for _ in range(chunks):
             (k0, z0), (k1, z1) = paired(mlp, xs, YA, STEPS, R, rng, "both", eta=ETA, n_train=2)
             d_ntk.append((k1 - k0)[:, 2:])
             d_out.append(frozen_shift(k0, z0, z1, YA, ETA, STEPS))
+            z_out.append(z1[:, 2:])
         for store, d in ((ntk, np.concatenate(d_ntk)), (out, np.concatenate(d_out))):
             store.append((d.mean(0), d.std(0) / np.sqrt(d.shape[0])))
-    return richardson(ntk, widths), richardson(out, widths)
+        cov.append(frozen_cov_shift(np.concatenate(z_out), np.concatenate(d_out), 10 * chunks))
+    return richardson(ntk, widths), richardson(out, widths), richardson(cov, widths)
 
 
 def _theory(act: object) -> fnn.KinkedTrainingShift:
@@ -120,8 +126,10 @@ _FAR[2:4, 0] = False
 
 
 def _check(act: object, widths: tuple[int, int], R: int, chunks: int, allowance: float) -> None:
-    (a, se), (b, sb) = _sampled(act, widths, R, chunks)
+    (a, se), (b, sb), (c, sc) = _sampled(act, widths, R, chunks)
     r = _theory(act)
+    cov_err = np.hypot(sc, r.cov_shift_stderr * 8)
+    assert np.all(np.abs(c - r.cov_shift * 8) < 4 * cov_err + (0.025 if widths[0] < 256 else 0.005))
     th, eth = r.ntk_change * 8, r.ntk_change_stderr * 8
     far = _FAR if widths[0] < 256 else np.ones_like(_FAR)
     assert np.all((np.abs(a - th) < 4 * np.hypot(se, eth) + allowance)[far])
@@ -137,9 +145,10 @@ def _check(act: object, widths: tuple[int, int], R: int, chunks: int, allowance:
 
 def test_two_training_inputs_against_sampled_training() -> None:
     """Relu, 10⁴ networks at n = 64 and 256: the 1/√n coefficients of the NTK change (all
-    entries but the two nearly proportional ones) and of the output shift agree within 4σ
-    (allowance 0.05 for the NTK, 0.015 for the output, 0.04 at x' = 0.25, 2: the c/n^{3/2} term);
-    the changes at the training inputs are resolved at > 20σ."""
+    entries but the two nearly proportional ones), of the output shift and of the covariance
+    agree within 4σ (allowance 0.05 for the NTK, 0.015 for the output, 0.04 at x' = 0.25, 2,
+    0.025 for the covariance: the c/n^{3/2} term); the changes at the training inputs are
+    resolved at > 20σ."""
     _check("relu", (64, 256), 10_000, 1, 0.05)
 
 
@@ -152,7 +161,7 @@ def test_two_training_inputs_against_sampled_training() -> None:
 def test_two_training_inputs_at_more_networks(act: object, widths: tuple[int, int]) -> None:
     """Leaky relu (slope 0.2) at n = 64, 256 as above, 2·10⁴ networks; relu at n = 256, 1024
     (2·10⁴ networks each), where every entry, the nearly proportional ones included, agrees
-    within 4σ with allowances 0.02 (NTK) and 0.006 (output)."""
+    within 4σ with allowances 0.02 (NTK), 0.006 (output) and 0.005 (covariance)."""
     _check(act, widths, 5000, 4, 0.05 if widths[0] < 256 else 0.02)
 
 

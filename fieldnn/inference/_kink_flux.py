@@ -101,8 +101,7 @@ def kink_flux(
     rng = np.random.default_rng(seed)
     M, N = prob.theta.shape
     s_lo, s_hi = prob.slopes
-    chol = np.linalg.cholesky(prob.eps_cov + 1e-300 * np.eye(N))
-    eps = prob.eps_mean + rng.standard_normal((samples, N)) @ chol.T
+    eps = prob.eps_mean + _gaussian(rng, prob.eps_cov, samples)
     decay = np.eye(N) - eta * prob.theta[:N]
     eps_k = np.empty((steps + 1, samples, N))
     eps_k[0] = eps
@@ -122,6 +121,12 @@ def kink_flux(
     return e_abs_w3 * sum(st.change() for st in states), dz, eps
 
 
+def _gaussian(rng: np.random.Generator, cov: np.ndarray, size: int) -> np.ndarray:
+    """``size`` draws of N(0, cov) (size, m); cov positive semidefinite, possibly singular."""
+    lam, vec = np.linalg.eigh(cov)
+    return rng.standard_normal((size, cov.shape[0])) @ (vec * np.sqrt(np.clip(lam, 0, None))).T
+
+
 class _ClusterState:
     """Particles of one cluster: members' coordinates (S, m, P), fixed σ' of the others."""
 
@@ -137,8 +142,7 @@ class _ClusterState:
         rest = np.setdiff1d(np.arange(M), mem)
         K1 = prob.K1
         cond = K1[np.ix_(rest, rest)] - np.outer(K1[rest, g], K1[g, rest]) / K1[g, g]
-        lam, vec = np.linalg.eigh(cond)
-        u = rng.standard_normal((S, rest.size)) @ (vec * np.sqrt(np.clip(lam, 0, None))).T
+        u = _gaussian(rng, cond, S)
         self.fixed = np.empty((S, M))
         self.fixed[:, rest] = np.where(u > 0, s_hi, s_lo)
         self.fixed[:, mem] = np.nan  # tracked

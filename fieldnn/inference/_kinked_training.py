@@ -177,8 +177,7 @@ def kinked_training_shift(
     X = np.concatenate([XA, XB])
     lb, lw = _per_layer(lambda_b, "lambda_b", 2), _per_layer(lambda_W, "lambda_W", 2)
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
-    theta_AA = theta_all[:N, :N]
-    _check_learning_rate(theta_AA, eta, t)
+    _check_learning_rate(theta_all[:N, :N], eta, t)
     C_W, C_b = _per_layer(tuple(net.C_W), "C_W", 2), _per_layer(tuple(net.C_b), "C_b", 2)
     n0, n = widths[0], widths[1]
     K1 = C_b[0] + C_W[0] * (X @ X.T) / n0  # first-layer kernel on [X_train; X_test]
@@ -206,8 +205,9 @@ def kinked_training_shift(
         K1=K1, H=H, theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=s_pair,
         C_W=C_W[1],
     )  # fmt: skip
-    if N == 1 and _rigid(K1, H):
-        shift, change, cross = _one_input(prob, t, eta)
+    one = clusters(K1, 1)[0] if N == 1 else None
+    if one is not None and _rigid(one, H):
+        shift, change, cross = _one_input(prob, one, t, eta)
         cov_shift = L @ cross + (L @ cross).T
         flux = KinkFlux(change, 0.0 * change, shift, 0.0 * shift, cov_shift, 0.0 * cov_shift)
     else:
@@ -238,7 +238,7 @@ def _noise(C_Y: Any, N: int) -> np.ndarray:
 
 
 def _one_input(
-    prob: KinkProblem, t: float, eta: float | None
+    prob: KinkProblem, cluster: tuple[int, np.ndarray, np.ndarray], t: float, eta: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """√n × (mean shift (Q,), NTK change (Q, 1), Cov(ε₀, δz(x')) (1, Q)) in closed form (module
     docstring): one training input x; a test input with u(x') = c u(x) keeps it throughout
@@ -250,7 +250,7 @@ def _one_input(
         (s_plus**2 - s_minus**2) * (s_plus - s_minus) * h[0] ** 2 * prob.C_W**1.5
         / (math.pi * math.sqrt(K1[0, 0]))
     )  # fmt: skip
-    _, mem, c = clusters(K1, 1)[0]
+    _, mem, c = cluster  # the inputs with u(x') = c u(x)
     factor = np.full(K1.shape[0], 0.5)  # a dying unit is active at x' with probability ½
     factor[mem] = c > 0  # u(x') = c u(x) throughout: σ'(u(x')) flips with σ'(u(x)) or never
     kappa_t = kappa * factor[1:] * h[1:] / h[0]
@@ -275,10 +275,10 @@ def _folded_moments(mu: float, var: float) -> tuple[float, float, float]:
     return e_abs, e_abs_e, e_abs3
 
 
-def _rigid(K1: np.ndarray, H: np.ndarray) -> bool:
-    """Whether every input with u(x') = c u(x) at initialisation (x the one training input)
-    keeps it during training: its velocity h(x', x) equals c h(x, x)."""
-    _, mem, c = clusters(K1, 1)[0]
+def _rigid(cluster: tuple[int, np.ndarray, np.ndarray], H: np.ndarray) -> bool:
+    """Whether every input with u(x') = c u(x) at initialisation (``cluster`` of the one
+    training input x) keeps it during training: its velocity h(x', x) equals c h(x, x)."""
+    _, mem, c = cluster
     return bool(np.all(np.abs(H[mem, 0] - c * H[0, 0]) <= 1e-12 * abs(H[0, 0])))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
-from fieldnn.inference._kink_flux import KinkProblem
+from fieldnn.inference._kink_flux import KinkProblem, clusters
 from fieldnn.inference._kinked_training import _flux, _one_input
 from fieldnn.kernels.activations import leaky_relu
 
@@ -56,7 +56,7 @@ def test_monte_carlo_reproduces_the_one_input_closed_form(act: object, t: float,
     what is checked), within 4 standard errors (2·10⁴ samples), and the Monte Carlo's own error
     is small enough to matter (6 %, 6 % and 12 % of the largest value)."""
     prob = _one_input_problem(act)
-    shift, change, cross = _one_input(prob, t, eta)
+    shift, change, cross = _one_input(prob, clusters(prob.K1, 1)[0], t, eta)
     L = np.array([[0.3], [-1.2], [0.7]])
     mc = _flux(prob, t, eta, 20_000, 1, L)
     for got, err, want, resolution in (

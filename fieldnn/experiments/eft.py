@@ -24,7 +24,8 @@ chapters 4–5 (criticality, four-point vertex), 7–10 (NTK and inference); see
 The implementation lives in the private modules ``_eft_criticality`` (sections 1–4),
 ``_eft_vertex`` (four-point vertex, NLO two-point function), ``_eft_inference`` (matching,
 conditioning, NTK, replica ensembles), ``_eft_training`` (trained ensembles against the O(1/n)
-training prediction) and ``_eft_next_order`` (the O(1/n) and O(1/n²) truncations against exact
+training prediction), ``_eft_kinked_training`` (trained relu nets against the O(1/√n) kink term)
+and ``_eft_next_order`` (the O(1/n) and O(1/n²) truncations against exact
 ReLU moments); this module is the public surface.
 """
 
@@ -48,6 +49,8 @@ from ._eft_inference import conditional_variance as conditional_variance
 from ._eft_inference import ntk_check as ntk_check
 from ._eft_inference import quartic_matching as quartic_matching
 from ._eft_inference import replica_inference as replica_inference
+from ._eft_kinked_training import KinkedTraining as KinkedTraining
+from ._eft_kinked_training import kinked_training as kinked_training
 from ._eft_next_order import NextOrderScan as NextOrderScan
 from ._eft_next_order import next_order_scan as next_order_scan
 from ._eft_three_inputs import ThreeInputCheck as ThreeInputCheck
@@ -66,6 +69,7 @@ __all__ = [
     "DepthAsymptotics",
     "FiniteWidthTraining",
     "FixedPointSolution",
+    "KinkedTraining",
     "NLOTwoPoint",
     "NTKCheck",
     "NextOrderScan",
@@ -80,6 +84,7 @@ __all__ = [
     "depth_asymptotics_experiment",
     "finite_width_training",
     "fixed_point_solution",
+    "kinked_training",
     "next_order_scan",
     "nlo_two_point",
     "ntk_check",

@@ -27,6 +27,7 @@ __all__ = ["run"]
 from ._eft_common import _DOCS, _FULL, _QUICK, _TINY, _Sizes
 from ._eft_inference_sections import _inference, _matching, _ntk
 from ._eft_kernel_sections import _criticality, _nlo, _vertex
+from ._eft_kinked_section import _kinked_training
 from ._eft_next_order_section import _next_order
 from ._eft_training_section import _training
 
@@ -129,6 +130,14 @@ def _summary(w: ReportWriter) -> None:
             f"rms z (mean), n = {r['training']['widths'][-1]}; n → ∞ prediction: "
             f"{format_number(r['training']['z_rms_infinite'][-1], 3)}",
             r["training"]["z_rms_finite"][-1],
+        ],
+        [
+            "relu nets in training",
+            "kinked_training_shift, O(1/√n)",
+            "trained ensemble (paired, 1/√n extrapolated)",
+            f"max abs. pull of the coefficient, n = "
+            f"{', '.join(str(k) for k in r['kinked_training']['widths'][-2:])}",
+            worst(r["kinked_training"]["z_extrapolated"]),
         ],
         [
             "hidden kernel in training",
@@ -316,6 +325,7 @@ def _write(
         ("ntk", lambda: _ntk(w, sz)),
         ("inference", lambda: _inference(w, sz)),
         ("training", lambda: _training(w, sz)),
+        ("kinked_training", lambda: _kinked_training(w, sz)),
         ("next_order", lambda: _next_order(w, sz)),
         ("summary", lambda: _summary(w)),
         ("corrections", lambda: _corrections(w)),

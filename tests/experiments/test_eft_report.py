@@ -28,6 +28,7 @@ FIGURES = (
     "gradient_flow",
     "hidden_shift",
     "finite_width_mean",
+    "kinked_training_shift",
     "next_order",
 )
 TABLES = (
@@ -41,6 +42,9 @@ TABLES = (
     "finite_training",
     "finite_training_variance",
     "finite_training_terms",
+    "kinked_training_shift",
+    "kinked_training_ntk",
+    "kinked_training_raw",
     "next_order",
     "three_inputs",
     "summary",
@@ -121,6 +125,20 @@ def _check_output(out: Path) -> None:
         [str(n), *(format_number(three[k][i], 3) for k in keys)]
         for i, n in enumerate(three["widths"])
     ]
+    # the relu training tables are results.json
+    kink = results["kinked_training"]
+    rows = table_rows(report, "| n | rms z vs n → ∞ | rms z vs n → ∞ + a/√n |")
+    assert [r[:3] for r in rows] == [
+        [
+            str(n),
+            format_number(kink["z_rms_infinite"][i], 3),
+            format_number(kink["z_rms_kinked"][i], 3),
+        ]
+        for i, n in enumerate(kink["widths"])
+    ]
+    rows = table_rows(report, "|  | x′ = ")
+    assert rows[-2][1::2] == [format_number(a, 3) for a in kink["coefficient"]]
+    assert rows[-3][1::2] == [format_number(a, 3) for a in kink["extrapolated"]]
     # the summary table repeats stored values
     summary = {row[0]: row[4] for row in table_rows(report, "| quantity | method 1 |")}
     for entry in results["summary"]:
@@ -152,3 +170,5 @@ def test_quick_run(tmp_path: Path) -> None:
         assert max(abs(p) for p in v["pull_nnlo"]) < 4.5
         assert v["tensor_max_abs_pull_NNLO"] < 4.5
     assert results["ntk"]["offdiag_max_abs_pull"] < 4.5
+    kink = results["kinked_training"]  # the relu kink term, extrapolated from n = 64, 256
+    assert max(abs(z) for z in kink["z_extrapolated"] + kink["z_ntk_extrapolated"]) < 4.5

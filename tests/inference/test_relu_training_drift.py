@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
+from fieldnn.experiments._paired_training import frozen_cov_shift, frozen_shift, paired, richardson
 from fieldnn.kernels.activations import leaky_relu
-
-from ._paired_training import frozen_cov_shift, frozen_shift, paired, richardson
 
 X, Y, C_W, C_B, ETA, STEPS = 1.0, 0.5, 2.0, 0.1, 0.02, 50
 

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
+from fieldnn.experiments._paired_training import frozen_cov_shift, frozen_shift, paired, richardson
 from fieldnn.inference._kink_flux import KinkProblem, clusters
 from fieldnn.inference._kinked_training import _flux, _one_input
 from fieldnn.kernels.activations import leaky_relu
-
-from ._paired_training import frozen_cov_shift, frozen_shift, paired, richardson
 
 C_W, C_B, ETA, STEPS = 2.0, 0.1, 0.02, 30
 XA, YA = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])

@@ -1,5 +1,7 @@
-"""Sampled networks trained by fieldnn's own gradient descent, measured before and after (the
-oracle of the O(1/√n) kink-flux checks), and the two-width extrapolation of a 1/√n drift."""
+"""Sampled networks trained by fieldnn's own gradient descent, measured before and after, each
+network's frozen-kernel solution as a control variate, and the two-width extrapolation of a 1/√n
+drift: the oracle of the O(1/√n) kink-flux checks (``tests/inference/test_relu_training_*``) and
+of :func:`fieldnn.experiments.eft.kinked_training` (private)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,254 @@
+r"""A relu net trained at finite width: sampled ensembles against the O(1/√n) kink term of
+:func:`fieldnn.kinked_training_shift` (private; public names in :mod:`fieldnn.experiments.eft`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+
+from .._validate import nonnegative_float, positive_int
+from ..ensembles import MLP
+from ..errors import ArgumentError
+from ..inference import kinked_training_shift
+from ._nnqft_common import _partial_on_failure
+from ._paired_training import frozen_shift, paired, richardson
+
+__all__ = ["KinkedTraining", "kinked_training"]
+
+
+@dataclass(frozen=True)
+class KinkedTraining:
+    r"""Relu-type networks [1, n, 1] trained by gradient descent at several widths against the
+    n → ∞ prediction and its O(1/√n) kink term.
+
+    Attributes
+    ----------
+    activation : str
+    C_b, C_W : float
+    X_train : ndarray (P, 1)
+    y_train : ndarray (P,)
+    X_test : ndarray (Q, 1)
+    learning_rate : float
+        η of full-batch gradient descent (λ_b = λ_W = 1).
+    steps : int
+    t : float
+        η · steps.
+    widths : ndarray (w,) of int
+    n_replicas : int
+        Networks trained per width (every one on ``y_train``, no replica noise).
+    infinite_mean : ndarray (Q,)
+        ``.mean_infinite`` of :func:`fieldnn.kinked_training_shift` (n → ∞, the same at every
+        width).
+    coefficient, coefficient_stderr : ndarray (Q,)
+        √n · ``.mean_shift`` (independent of n) and √n times its Monte Carlo standard error.
+    ntk_coefficient, ntk_coefficient_stderr : ndarray (P, P)
+        √n · ``.ntk_change`` at the training inputs, Θ(x_α, x_β, t) − Θ(x_α, x_β, 0), and its
+        Monte Carlo standard error.
+    measured_mean, mean_stderr : ndarray (w, Q)
+        Mean of the trained outputs over the networks and its standard error.
+    paired_shift, paired_stderr : ndarray (w, Q)
+        Mean over the networks of z(x′, T) minus the network's own frozen-kernel solution
+        (:func:`fieldnn.experiments._paired_training.frozen_shift`) and its standard error: the
+        kink term plus O(1/n), without the O(1/√n) sampling noise of z itself.
+    ntk_change, ntk_change_stderr : ndarray (w, P, P)
+        Mean over the networks of the paired change Θ̂(T) − Θ̂(0) at the training inputs.
+    extrapolated, extrapolated_stderr : ndarray (Q,)
+        a of paired_shift = a/√n + b/n fitted exactly at the two widest widths, and its error.
+    ntk_extrapolated, ntk_extrapolated_stderr : ndarray (P, P)
+        The same for ``ntk_change``.
+    """
+
+    activation: str
+    C_b: float
+    C_W: float
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    learning_rate: float
+    steps: int
+    t: float
+    widths: np.ndarray
+    n_replicas: int
+    infinite_mean: np.ndarray
+    coefficient: np.ndarray
+    coefficient_stderr: np.ndarray
+    ntk_coefficient: np.ndarray
+    ntk_coefficient_stderr: np.ndarray
+    measured_mean: np.ndarray
+    mean_stderr: np.ndarray
+    paired_shift: np.ndarray
+    paired_stderr: np.ndarray
+    ntk_change: np.ndarray
+    ntk_change_stderr: np.ndarray
+    extrapolated: np.ndarray
+    extrapolated_stderr: np.ndarray
+    ntk_extrapolated: np.ndarray
+    ntk_extrapolated_stderr: np.ndarray
+
+    @property
+    def z_infinite(self) -> np.ndarray:
+        """(w, Q) pulls of the measured mean against the n → ∞ mean."""
+        return (self.measured_mean - self.infinite_mean) / self.mean_stderr
+
+    @property
+    def z_kinked(self) -> np.ndarray:
+        """(w, Q) pulls of the measured mean against the n → ∞ mean plus the kink term."""
+        root = np.sqrt(self.widths.astype(float))[:, None]
+        return (self.measured_mean - self.infinite_mean - self.coefficient / root) / (
+            self.mean_stderr
+        )
+
+    @property
+    def z_extrapolated(self) -> np.ndarray:
+        """(Q,) pulls of the extrapolated 1/√n coefficient against the predicted one (both
+        errors)."""
+        err = np.hypot(self.extrapolated_stderr, self.coefficient_stderr)
+        return (self.extrapolated - self.coefficient) / err
+
+
+def kinked_training(
+    activation: str = "relu",
+    *,
+    C_b: float = 0.1,
+    C_W: float = 2.0,
+    widths: tuple[int, ...] | None = None,
+    n_replicas: int = 20_000,
+    steps: int = 30,
+    learning_rate: float = 0.02,
+    chunk_size: int = 5000,
+    rng: int = 0,
+    quick: bool = False,
+) -> KinkedTraining:
+    r"""Sampled relu-type networks [1, n, 1] trained on two points against
+    :func:`fieldnn.kinked_training_shift`.
+
+    Training inputs x = 1, −0.5 with targets 2, −1; test inputs x′ = 0.25, 2, −1.5 (the first
+    two have preactivations nearly proportional to those at x = 1: correlation 0.87 and 0.995,
+    where the 1/n remainder is largest). Every network is measured before and after training:
+    its output, and its empirical NTK at the training inputs.
+
+    Parameters
+    ----------
+    activation : str
+        A relu-type activation (relu, leaky relu); a smooth one is refused by the prediction
+        (it has no O(1/√n) term: :func:`fieldnn.experiments.eft.finite_width_training`).
+    C_b, C_W : float
+        Initialisation.
+    widths : tuple of int, optional
+        At least two increasing hidden widths (default 16, 64, 256, 1024; quick 16, 64, 256);
+        the 1/√n coefficient is extrapolated from the two widest.
+    n_replicas : int
+        Networks per width.
+    steps : int
+        Full-batch gradient-descent steps.
+    learning_rate : float
+        η (t = η · steps).
+    chunk_size : int
+        Networks trained at once (memory grows like chunk_size · n).
+    rng : int
+        Seed; width i, chunk j train with ``SeedSequence(rng).spawn`` child i·J + j.
+    quick : bool
+
+    Returns
+    -------
+    KinkedTraining
+        If a width fails or is interrupted, the exception carries ``partial_result``: a dict with
+        the widths finished and their measurements.
+
+    Notes
+    -----
+    The trained mean is :math:`m_\infty + a/\sqrt n + O(1/n)` for relu-type σ (units near the
+    kink cross it during training), and the paired shift z(T) − z_frozen has the same a. With
+    d(n) = a/√n + b/n at two widths n₁ < n₂, a = (n₂d₂ − n₁d₁)/(√n₂ − √n₁). The prediction is
+    computed (and its arguments checked) before any network is trained.
+
+    References
+    ----------
+    ``docs/finite_width_training.md``, "Kinked activations in training" and "Several training
+    inputs"; D. A. Roberts, S. Yaida, B. Hanin, arXiv:2106.10165, ch. ∞ (the smooth case).
+    """
+    if widths is None:
+        widths = (16, 64, 256) if quick else (16, 64, 256, 1024)
+    widths = tuple(positive_int(n, "widths") for n in widths)
+    if len(widths) < 2 or any(a >= b for a, b in pairwise(widths)):
+        raise ArgumentError("widths", f"must be at least two increasing widths, got {widths}")
+    n_replicas = positive_int(n_replicas, "n_replicas", minimum=2)
+    steps = positive_int(steps, "steps")
+    eta = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)
+    chunk_size = positive_int(chunk_size, "chunk_size", minimum=2)
+    rng = positive_int(rng, "rng", minimum=0)
+    C_b, C_W = float(C_b), float(C_W)
+    X, y = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
+    X_test = np.array([[0.25], [2.0], [-1.5]])
+    P = len(X)
+
+    def mlp(n: int) -> MLP:
+        return MLP(activation, [1, n, 1], C_W=C_W, C_b=C_b)
+
+    # the prediction first: it refuses a smooth activation or a diverging learning rate
+    n0 = widths[0]
+    pred = kinked_training_shift(
+        mlp(n0), X, y, np.concatenate([X, X_test]), t=eta * steps, learning_rate=eta
+    )
+    root0 = np.sqrt(n0)
+    sizes = [len(c) for c in np.array_split(np.arange(n_replicas), -(-n_replicas // chunk_size))]
+    seeds = np.random.SeedSequence(rng).spawn(len(widths) * len(sizes))
+    rows: list[tuple[np.ndarray, ...]] = []
+
+    def done() -> dict:
+        return {"widths": widths[: len(rows)], "measurements": list(rows)}
+
+    xs = np.concatenate([X, X_test])
+    with _partial_on_failure("kinked_training", done):
+        for i, n in enumerate(widths):
+            outputs, shifts, changes = [], [], []
+            for j, size in enumerate(sizes):
+                gen = np.random.default_rng(seeds[i * len(sizes) + j])
+                (k0, z0), (k1, z1) = paired(mlp(n), xs, y, steps, size, gen, "both", eta=eta,
+                                            n_train=P)  # fmt: skip
+                outputs.append(z1[:, P:])
+                shifts.append(frozen_shift(k0, z0, z1, y, eta, steps))
+                changes.append((k1 - k0)[:, :P])
+            measured = (outputs, shifts, changes)
+            rows.append(tuple(_mean_and_stderr(np.concatenate(v)) for v in measured))
+    (m, m_err), (s, s_err), (c, c_err) = (
+        tuple(np.array([row[k][e] for row in rows]) for e in range(2)) for k in range(3)
+    )
+    a, a_err = richardson([(s[k], s_err[k]) for k in (-2, -1)], widths[-2:])
+    b, b_err = richardson([(c[k], c_err[k]) for k in (-2, -1)], widths[-2:])
+    return KinkedTraining(
+        activation=str(activation),
+        C_b=C_b,
+        C_W=C_W,
+        X_train=X,
+        y_train=y,
+        X_test=X_test,
+        learning_rate=eta,
+        steps=steps,
+        t=eta * steps,
+        widths=np.array(widths),
+        n_replicas=n_replicas,
+        infinite_mean=np.asarray(pred.mean_infinite, dtype=float).reshape(-1)[P:],
+        coefficient=root0 * np.asarray(pred.mean_shift)[P:],
+        coefficient_stderr=root0 * np.asarray(pred.mean_shift_stderr)[P:],
+        ntk_coefficient=root0 * np.asarray(pred.ntk_change)[:P],
+        ntk_coefficient_stderr=root0 * np.asarray(pred.ntk_change_stderr)[:P],
+        measured_mean=m,
+        mean_stderr=m_err,
+        paired_shift=s,
+        paired_stderr=s_err,
+        ntk_change=c,
+        ntk_change_stderr=c_err,
+        extrapolated=a,
+        extrapolated_stderr=a_err,
+        ntk_extrapolated=b,
+        ntk_extrapolated_stderr=b_err,
+    )
+
+
+def _mean_and_stderr(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the first axis and its standard error √(s²/R)."""
+    return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])

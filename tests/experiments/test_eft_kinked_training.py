@@ -1,0 +1,84 @@
+"""Trained relu nets against the O(1/√n) kink term (``eft.kinked_training``, report section 7.1):
+the refusals come before any network is trained, the stored arrays are the prediction's and
+the measurement's, and (slow) at the report's full sizes the extrapolated coefficient agrees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fieldnn as fnn
+from fieldnn.errors import ArgumentError, UnsupportedError
+from fieldnn.experiments import _eft_kinked_training, eft
+from fieldnn.experiments._paired_training import richardson
+
+
+def _no_training(*args: object, **kwargs: object) -> None:
+    raise AssertionError("a network was trained before the arguments were checked")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"widths": (64,)}, ArgumentError, "widths"),
+        ({"widths": (64, 16)}, ArgumentError, "widths"),
+        ({"n_replicas": 1}, ArgumentError, "n_replicas"),
+        ({"learning_rate": 0.0}, ArgumentError, "learning_rate"),
+        ({"activation": "tanh"}, UnsupportedError, "kink"),
+    ],
+    ids=["one-width", "decreasing", "replicas", "eta", "smooth"],
+)
+def test_refuses_before_training(monkeypatch, kwargs: dict, error: type, match: str) -> None:
+    monkeypatch.setattr(_eft_kinked_training, "paired", _no_training)
+    with pytest.raises(error, match=match):
+        eft.kinked_training(**{"widths": (16, 64), **kwargs})
+
+
+def test_small_run_stores_the_prediction_and_the_measurement(monkeypatch) -> None:
+    """300 networks per width in two chunks of 150: the coefficient is √n times
+    kinked_training_shift's shift (training rows first), the extrapolation is the two-width
+    formula of the stored means, the pulls are their definitions, the run is reproducible from
+    its seed and another seed gives other networks."""
+    r = eft.kinked_training(widths=(16, 64), n_replicas=300, chunk_size=150, rng=3)
+    mlp = fnn.MLP("relu", [1, 16, 1], C_W=r.C_W, C_b=r.C_b)
+    xs = np.concatenate([r.X_train, r.X_test])
+    pred = fnn.kinked_training_shift(mlp, r.X_train, r.y_train, xs, t=r.t,
+                                     learning_rate=r.learning_rate)  # fmt: skip
+    np.testing.assert_allclose(r.coefficient, 4 * pred.mean_shift[2:], rtol=1e-12)
+    np.testing.assert_allclose(r.ntk_coefficient, 4 * pred.ntk_change[:2], rtol=1e-12)
+    np.testing.assert_allclose(r.infinite_mean, np.ravel(pred.mean_infinite)[2:], rtol=1e-12)
+    a, da = richardson([(r.paired_shift[k], r.paired_stderr[k]) for k in (0, 1)], (16, 64))
+    np.testing.assert_allclose(r.extrapolated, a, rtol=1e-12)
+    np.testing.assert_allclose(r.extrapolated_stderr, da, rtol=1e-12)
+    kinked = r.infinite_mean + r.coefficient / np.sqrt(r.widths)[:, None]
+    np.testing.assert_allclose(r.z_kinked, (r.measured_mean - kinked) / r.mean_stderr)
+    assert r.ntk_change.shape == (2, 2, 2) and np.all(r.paired_stderr > 0)
+    # the NTK of a trained relu net moves: resolved at n = 16 even with 300 networks
+    assert abs(r.ntk_change[0, 0, 0]) > 5 * r.ntk_change_stderr[0, 0, 0]
+    # reruns measure only (the prediction's own Monte Carlo is seeded and checked elsewhere)
+    monkeypatch.setattr(_eft_kinked_training, "kinked_training_shift", lambda *a, **k: pred)
+    again = eft.kinked_training(widths=(16, 64), n_replicas=300, chunk_size=150, rng=3)
+    np.testing.assert_array_equal(again.measured_mean, r.measured_mean)
+    other = eft.kinked_training(widths=(16, 64), n_replicas=300, chunk_size=150, rng=4)
+    assert np.all(other.measured_mean != r.measured_mean)
+
+
+@pytest.mark.slow
+def test_full_run_extrapolates_to_the_kink_term() -> None:
+    """The report's full sizes (2·10⁴ relu networks at n = 16, 64, 256, 1024): the 1/√n
+    coefficient from n = 256, 1024 agrees with kinked_training_shift within 3σ for the output at
+    the three test inputs and the NTK at the training inputs, with an error below 20 % of the
+    largest coefficient; the raw mean is 25σ from n → ∞ at n = 16 and within 3σ at n = 1024,
+    and the kink term alone does not close the gap at n = 16 (the O(1/n) part is larger)."""
+    r = eft.kinked_training()
+    assert np.all(np.abs(r.z_extrapolated) < 3)
+    pull = (r.ntk_extrapolated - r.ntk_coefficient) / np.hypot(
+        r.ntk_extrapolated_stderr, r.ntk_coefficient_stderr
+    )
+    assert np.all(np.abs(pull) < 3)
+    assert np.all(r.extrapolated_stderr < 0.2 * np.abs(r.coefficient).max())
+    assert np.all(r.ntk_extrapolated_stderr < 0.2 * np.abs(r.ntk_coefficient).max())
+    rms_inf = np.sqrt(np.mean(r.z_infinite**2, axis=1))
+    rms_kink = np.sqrt(np.mean(r.z_kinked**2, axis=1))
+    assert rms_inf[0] > 20 and rms_inf[-1] < 3 and rms_kink[-1] < 3
+    assert rms_kink[0] > rms_inf[0]

@@ -13,6 +13,7 @@ from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
 from ..errors import ArgumentError
 from ..inference import kinked_training_shift
+from ._eft_training import _moments
 from ._nnqft_common import _partial_on_failure
 from ._paired_training import frozen_shift, paired, richardson
 
@@ -213,7 +214,7 @@ def kinked_training(
                 shifts.append(frozen_shift(k0, z0, z1, y, eta, steps))
                 changes.append((k1 - k0)[:, :P])
             measured = (outputs, shifts, changes)
-            rows.append(tuple(_mean_and_stderr(np.concatenate(v)) for v in measured))
+            rows.append(tuple(_moments(np.concatenate(v))[:2] for v in measured))
     (m, m_err), (s, s_err), (c, c_err) = (
         tuple(np.array([row[k][e] for row in rows]) for e in range(2)) for k in range(3)
     )
@@ -247,8 +248,3 @@ def kinked_training(
         ntk_extrapolated=b,
         ntk_extrapolated_stderr=b_err,
     )
-
-
-def _mean_and_stderr(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean over the first axis and its standard error √(s²/R)."""
-    return values.mean(axis=0), values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])

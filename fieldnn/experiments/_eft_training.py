@@ -105,7 +105,7 @@ class FiniteWidthTraining:
 
 
 def _moments(outputs: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Mean, its stderr, variance (ddof 1) and its stderr of ``outputs`` (R, Q), per column."""
+    """Mean, its stderr, variance (ddof 1) and its stderr of ``outputs`` (R, …), per entry."""
     R = outputs.shape[0]
     mean = outputs.mean(axis=0)
     c = outputs - mean

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import nonnegative_float
+from .._validate import nonnegative_float, positive_int
 from ..errors import ArgumentError, ShapeError
 from ..kernels.activations import get_activation
 from ..kernels.criticality import (
@@ -186,6 +186,7 @@ def phase_diagram_experiment(
     *,
     C_b_range: tuple[float, float] = (0.0, 0.5),
     C_W_range: tuple[float, float] = (0.5, 3.0),
+    grid: int | None = None,
     quick: bool = False,
 ) -> PhaseDiagram:
     r"""The phase diagram of the kernel recursion in (C_b, C_W): χ∥ = 1 and χ⊥ = 1 lines.
@@ -200,6 +201,8 @@ def phase_diagram_experiment(
     C_b_range : (float, float)
         The grid runs over C_b ∈ [C_b_range[0], C_b_range[1]].
     C_W_range : (float, float)
+    grid : int, optional
+        Points per axis (at least 3; default 41, quick 15).
     quick : bool
         Coarser grid.
 
@@ -214,7 +217,7 @@ def phase_diagram_experiment(
 
     arXiv:2106.10165 eqs. (5.50)–(5.51).
     """
-    n = 15 if quick else 41
+    n = positive_int(grid if grid is not None else (15 if quick else 41), "grid", minimum=3)
     C_b = np.linspace(*_range(C_b_range, "C_b_range", positive=False), n)
     C_W = np.linspace(*_range(C_W_range, "C_W_range", positive=True), n)
     grid = phase_diagram(activation, C_b, C_W)

@@ -29,6 +29,7 @@ class _Sizes:
     replica_steps: int
     hidden_samples: int
     three_input_nets: int
+    phase_grid: int | None = None  # points per axis of the phase diagrams (None: the default)
 
 
 _FULL = _Sizes(
@@ -81,6 +82,7 @@ _TINY = _Sizes(
     replica_steps=5,
     hidden_samples=500,
     three_input_nets=5_000,
+    phase_grid=5,
 )
 
 

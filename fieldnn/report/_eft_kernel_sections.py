@@ -46,7 +46,9 @@ def _criticality(w: ReportWriter, sz: _Sizes) -> None:
         ("tanh", (0.0, 0.5), (0.5, 3.0)),
         ("gelu", (0.05, 0.3), (1.85, 2.1)),
     ):
-        pd = eft.phase_diagram_experiment(name, C_b_range=cb_range, C_W_range=cw_range, quick=quick)
+        pd = eft.phase_diagram_experiment(
+            name, C_b_range=cb_range, C_W_range=cw_range, grid=sz.phase_grid, quick=quick
+        )
         w.store(
             f"phase_diagram.{name}",
             {

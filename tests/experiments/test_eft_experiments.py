@@ -16,6 +16,7 @@ import sympy as sp
 from scipy import integrate, optimize
 
 from fieldnn.ensembles import SingleLayerNet
+from fieldnn.errors import ArgumentError
 from fieldnn.experiments import eft
 
 K_SIGMA = 4.5  # pulls allowed for sampled quantities (several are tested per run)
@@ -61,10 +62,8 @@ def test_fixed_point_solves_the_seed_equation_by_independent_quadrature() -> Non
 
 
 def test_phase_diagram_has_the_independent_susceptibilities() -> None:
-    pd = eft.phase_diagram_experiment(
-        "tanh", C_b_range=(0.0, 0.2), C_W_range=(0.8, 1.6), quick=True
-    )
-    assert pd.chi_perp.shape == (pd.C_b.size, pd.C_W.size)
+    pd = eft.phase_diagram_experiment("tanh", C_b_range=(0.0, 0.2), C_W_range=(0.8, 1.6), grid=11)
+    assert pd.chi_perp.shape == (11, 11)
     i, j = 7, 10
     cb, cw = pd.C_b[i], pd.C_W[j]
     root = optimize.brentq(lambda k: cb + cw * _g_tanh(k) - k, 1e-6, 20.0, xtol=1e-14)
@@ -74,6 +73,8 @@ def test_phase_diagram_has_the_independent_susceptibilities() -> None:
     np.testing.assert_allclose(pd.chi_perp[0][pd.C_W <= 1.0], pd.C_W[pd.C_W <= 1.0], atol=1e-9)
     assert np.all(pd.chi_perp[0][pd.C_W > 1.0] > 1.0)
     assert (pd.critical_C_b, pd.critical_C_W, pd.critical_K_star) == pytest.approx((0, 1, 0))
+    with pytest.raises(ArgumentError, match="grid"):
+        eft.phase_diagram_experiment("tanh", grid=2)
 
 
 def test_critical_points_are_critical_by_independent_quadrature() -> None:

@@ -151,6 +151,7 @@ def _check(act: object, widths: tuple[int, int], R: int, chunks: int, allowance:
     assert abs(b[0]) > 20 * sb[0] and abs(b[1]) > 20 * sb[1]
 
 
+@pytest.mark.slow
 def test_two_training_inputs_against_sampled_training() -> None:
     """Relu, 10⁴ networks at n = 64 and 256: the 1/√n coefficients of the NTK change (all
     entries but the two nearly proportional ones), of the output shift and of the covariance

@@ -13,7 +13,7 @@ from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
 from ..errors import ArgumentError
 from ..inference import kinked_training_shift
-from ._eft_training import _moments
+from ._eft_training import _moments, _TrainedEnsembles
 from ._nnqft_common import _partial_on_failure
 from ._paired_training import frozen_shift, paired, richardson
 
@@ -21,7 +21,7 @@ __all__ = ["KinkedTraining", "kinked_training"]
 
 
 @dataclass(frozen=True)
-class KinkedTraining:
+class KinkedTraining(_TrainedEnsembles):
     r"""Relu-type networks [1, n, 1] trained by gradient descent at several widths against the
     n → ∞ prediction and its O(1/√n) kink term.
 
@@ -62,24 +62,10 @@ class KinkedTraining:
         The same for ``ntk_change``.
     """
 
-    activation: str
-    C_b: float
-    C_W: float
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    learning_rate: float
-    steps: int
-    t: float
-    widths: np.ndarray
-    n_replicas: int
-    infinite_mean: np.ndarray
     coefficient: np.ndarray
     coefficient_stderr: np.ndarray
     ntk_coefficient: np.ndarray
     ntk_coefficient_stderr: np.ndarray
-    measured_mean: np.ndarray
-    mean_stderr: np.ndarray
     paired_shift: np.ndarray
     paired_stderr: np.ndarray
     ntk_change: np.ndarray
@@ -88,11 +74,6 @@ class KinkedTraining:
     extrapolated_stderr: np.ndarray
     ntk_extrapolated: np.ndarray
     ntk_extrapolated_stderr: np.ndarray
-
-    @property
-    def z_infinite(self) -> np.ndarray:
-        """(w, Q) pulls of the measured mean against the n → ∞ mean."""
-        return (self.measured_mean - self.infinite_mean) / self.mean_stderr
 
     @property
     def z_kinked(self) -> np.ndarray:

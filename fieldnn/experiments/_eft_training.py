@@ -19,7 +19,35 @@ _MEAN_TERMS = ("ntk_mean", "ntk_variance", "dntk", "ddntk")
 
 
 @dataclass(frozen=True)
-class FiniteWidthTraining:
+class _TrainedEnsembles:
+    r"""What every trained-ensemble experiment holds: the problem, the widths, and the measured
+    mean of the trained outputs at the test inputs against the n → ∞ mean (subclassed by
+    :class:`FiniteWidthTraining` and :class:`~fieldnn.experiments.eft.KinkedTraining`, whose
+    docstrings list every attribute)."""
+
+    activation: str
+    C_b: float
+    C_W: float
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    learning_rate: float
+    steps: int
+    t: float
+    widths: np.ndarray
+    n_replicas: int
+    measured_mean: np.ndarray
+    mean_stderr: np.ndarray
+    infinite_mean: np.ndarray
+
+    @property
+    def z_infinite(self) -> np.ndarray:
+        """(w, Q) pulls of the measured mean against the n → ∞ mean."""
+        return (self.measured_mean - self.infinite_mean) / self.mean_stderr
+
+
+@dataclass(frozen=True)
+class FiniteWidthTraining(_TrainedEnsembles):
     r"""Replica ensembles trained by gradient descent at several widths against the n → ∞ and
     the O(1/n) predictions of their mean and variance at the test inputs.
 
@@ -66,37 +94,18 @@ class FiniteWidthTraining:
     ``z_finite`` below are those of the mean.
     """
 
-    activation: str
-    C_b: float
-    C_W: float
     lambda_b: float
     lambda_W: float
     depth: int
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_test: np.ndarray
-    learning_rate: float
-    steps: int
-    t: float
-    widths: np.ndarray
-    n_replicas: int
-    measured_mean: np.ndarray
-    mean_stderr: np.ndarray
     measured_var: np.ndarray
     var_stderr: np.ndarray
     predicted_mean: np.ndarray
     predicted_var: np.ndarray
-    infinite_mean: np.ndarray
     infinite_var: np.ndarray
     mean_terms: dict[str, np.ndarray]
     hidden_change: np.ndarray
     hidden_change_stderr: np.ndarray
     hidden_predicted: np.ndarray
-
-    @property
-    def z_infinite(self) -> np.ndarray:
-        """(w, Q) pulls of the measured mean against the n → ∞ mean."""
-        return (self.measured_mean - self.infinite_mean) / self.mean_stderr
 
     @property
     def z_finite(self) -> np.ndarray:

@@ -125,15 +125,9 @@ def kink_case() -> Row:
     x = (1, −0.5), y = (2, −1), 5 test inputs, 2·10⁴ Monte Carlo samples): 30 descent steps of
     η = 0.02 and the flow to t = 0.6. Baseline: what measuring the same O(1/√n) coefficients
     takes without the theory — 10⁴ networks trained by fieldnn's gradient descent at n = 64 and
-    256 with their outputs and NTKs before and after (the default test's measurement, whose
-    errors on the coefficients are 2–5 times the Monte Carlo's)."""
-    from fieldnn.inference._network import (
-        MLPSpec,
-        empirical_ntk,
-        forward,
-        gradient_descent,
-        init_parameters,
-    )
+    256 with their outputs and NTKs before and after (``paired``, the sampled tests' measurement,
+    whose errors on the coefficients are 2–5 times the Monte Carlo's)."""
+    from fieldnn.experiments._paired_training import paired
 
     XA, y = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
     XT = np.array([[1.0], [-0.5], [0.25], [2.0], [-1.5]])
@@ -141,17 +135,8 @@ def kink_case() -> Row:
 
     def sampled() -> None:
         for n in (64, 256):
-            spec = MLPSpec.of(fnn.MLP("relu", [1, n, 1], C_W=2.0, C_b=0.1))
-            lb, lw = spec.learning_rates(1.0, 1.0)
-            params = init_parameters(spec, 10_000, np.random.default_rng(n))
-            for k in range(2):
-                empirical_ntk(spec, params, xs, lb, lw)
-                forward(spec, params, xs)
-                if k == 0:
-                    gradient_descent(
-                        spec, params, XA, y[:, None], steps=30, learning_rate=0.02,
-                        lambda_b=lb, lambda_W=lw,
-                    )  # fmt: skip
+            mlp_n = fnn.MLP("relu", [1, n, 1], C_W=2.0, C_b=0.1)
+            paired(mlp_n, xs, y, 30, 10_000, np.random.default_rng(n), "both", n_train=2)
 
     mlp = fnn.MLP("relu", [1, 64, 1], C_W=2.0, C_b=0.1)
     base = best(sampled, 1)

@@ -174,5 +174,5 @@ for name, r in (("descent η = 0.02", kink), ("descent η = 0.005", fine), ("flo
     coef, err = np.sqrt(256) * r.mean_shift, np.sqrt(256) * r.mean_shift_stderr
     print(f"{name:>18}: sqrt(n) * mean shift = {np.round(coef, 3)} ± {np.round(err, 3)}")
 print("sqrt(n) * NTK change, test x training:\n", np.round(np.sqrt(256) * kink.ntk_change, 3))
-gap = np.abs(fine.mean_shift - flow.mean_shift)
-assert np.all(gap < 4 * np.hypot(fine.mean_shift_stderr, flow.mean_shift_stderr) + 3e-3)
+step_gap = np.abs(fine.mean_shift - flow.mean_shift)
+assert np.all(step_gap < 4 * np.hypot(fine.mean_shift_stderr, flow.mean_shift_stderr) + 3e-3)

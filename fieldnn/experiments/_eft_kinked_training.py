@@ -90,6 +90,12 @@ class KinkedTraining(_TrainedEnsembles):
         err = np.hypot(self.extrapolated_stderr, self.coefficient_stderr)
         return (self.extrapolated - self.coefficient) / err
 
+    @property
+    def z_ntk_extrapolated(self) -> np.ndarray:
+        """(P, P) the same for the NTK change at the training inputs."""
+        err = np.hypot(self.ntk_extrapolated_stderr, self.ntk_coefficient_stderr)
+        return (self.ntk_extrapolated - self.ntk_coefficient) / err
+
 
 def kinked_training(
     activation: str = "relu",

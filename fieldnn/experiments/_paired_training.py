@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import fieldnn as fnn
-from fieldnn.inference._network import (
+from ..ensembles import MLP
+from ..inference._network import (
     MLPSpec,
     empirical_ntk,
     forward,
@@ -18,7 +18,7 @@ from fieldnn.inference._network import (
 
 
 def paired(
-    mlp: fnn.MLP, xs: np.ndarray, y: object, steps: int, R: int, rng: np.random.Generator,
+    mlp: MLP, xs: np.ndarray, y: object, steps: int, R: int, rng: np.random.Generator,
     measure: str, *, eta: float = 0.02, n_train: int = 1,
 ) -> tuple:  # fmt: skip
     """R networks of ``mlp`` trained (λ_b = λ_W = 1, step ``eta``) on the first ``n_train`` rows

@@ -29,9 +29,7 @@ def _kinked_training(w: ReportWriter, sz: _Sizes) -> None:
     P = len(r.X_train)
     pairs = [(a, b) for a in range(P) for b in range(a, P)]
     ntk = lambda v: np.array([v[..., a, b] for a, b in pairs]).T  # noqa: E731
-    ntk_pull = (ntk(r.ntk_extrapolated) - ntk(r.ntk_coefficient)) / np.hypot(
-        ntk(r.ntk_extrapolated_stderr), ntk(r.ntk_coefficient_stderr)
-    )
+    ntk_pull = ntk(r.z_ntk_extrapolated)
     z_inf, z_kink = r.z_infinite, r.z_kinked
     res = w.store(
         "kinked_training",

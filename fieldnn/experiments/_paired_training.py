@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ensembles import MLP
+from ..inference._linearised import linearised_outputs
 from ..inference._network import (
     MLPSpec,
     empirical_ntk,
@@ -55,18 +56,17 @@ def richardson(
 def frozen_shift(
     ntk0: np.ndarray, z0: np.ndarray, z1: np.ndarray, y: np.ndarray, eta: float, steps: int
 ) -> np.ndarray:
-    """z(x', T) minus each network's own frozen-kernel solution z(x', 0) − Θ̂₀(x', A) g(Θ̂₀_AA)
-    (z_A(0) − y), g(λ) = (1 − (1 − ηλ)^T)/λ, per network (R, Q) at the rows after the P training
-    inputs. ``ntk0`` (R, P + Q, P) is the initial empirical NTK, ``z0``, ``z1`` (R, P + Q) the
-    outputs before and after. A control variate: its mean differs from the infinite-width
-    solution's by O(1/n) (E ΔΘ̂ = O(1/n), E ΔΘ̂ z₀ = 0), which the two-width extrapolation
-    removes, and it takes out the O(1/√n) per-network NTK fluctuation."""
+    """z(x', T) minus each network's own frozen-kernel solution (its linearisation trained by
+    the same descent, :func:`~fieldnn.inference._linearised.linearised_outputs`), per network
+    (R, Q) at the rows after the P training inputs. ``ntk0`` (R, P + Q, P) is the initial
+    empirical NTK, ``z0``, ``z1`` (R, P + Q) the outputs before and after. A control variate:
+    its mean differs from the infinite-width solution's by O(1/n) (E ΔΘ̂ = O(1/n),
+    E ΔΘ̂ z₀ = 0), which the two-width extrapolation removes, and it takes out the O(1/√n)
+    per-network NTK fluctuation."""
     P = ntk0.shape[2]
-    lam, U = np.linalg.eigh(ntk0[:, :P, :P])
-    g = (1.0 - (1.0 - eta * lam) ** steps) / lam
-    G = np.einsum("rij,rj,rkj->rik", U, g, U)
-    frozen = z0[:, P:] - np.einsum("rqa,rab,rb->rq", ntk0[:, P:], G, z0[:, :P] - y)
-    return z1[:, P:] - frozen
+    targets = np.reshape(y, (1, P, 1))
+    frozen = linearised_outputs(ntk0[:, None, :, None, :], z0[..., None], targets, eta, steps)
+    return z1[:, P:] - frozen[..., 0]
 
 
 def frozen_cov_shift(

@@ -13,6 +13,7 @@ from .._validate import nonnegative_float, positive_int, symmetric_psd
 from ..errors import ArgumentError
 from ._flow import gradient_flow_prediction
 from ._linalg import train_targets
+from ._linearised import linearised_outputs
 from ._network import (
     MLPSpec,
     apply_update,
@@ -61,6 +62,14 @@ class ReplicaEnsemble:
         :math:`\hat G'_{\delta_1\delta_2} = n^{-1}\sum_j\sigma(z^{(L-1)}_{j\delta_1})
         \sigma(z^{(L-1)}_{j\delta_2})` (n = n_{L−1}) of each network at X_test, before and
         after training; None otherwise.
+    linearised_posterior : ndarray (R, Q, d_out) or None
+        With ``train_replicas(..., linearised=True)``: each network's linearisation around its
+        initialisation (initial empirical NTK frozen), trained by the same descent on the same
+        replica, at X_test — :math:`z(x', 0) - \hat\Theta_0(x', A)\,g(\hat\Theta_{0,AA})
+        (z_A(0) - Y^{(k)})`, :math:`g(\lambda) = (1 - (1 - \eta\lambda)^T)/\lambda`
+        (Lee et al. arXiv:1902.06720). ``posterior − linearised_posterior`` is a control
+        variate whose ensemble mean is the dNTK + ddNTK part of the O(1/n) mean
+        (``FiniteWidthPrediction.mean_terms``); None otherwise.
     """
 
     X_train: np.ndarray
@@ -82,6 +91,7 @@ class ReplicaEnsemble:
     provenance: dict = field(default_factory=dict)
     prior_hidden_kernel: np.ndarray | None = field(default=None, repr=False)
     posterior_hidden_kernel: np.ndarray | None = field(default=None, repr=False)
+    linearised_posterior: np.ndarray | None = field(default=None, repr=False)
 
     def mean(self, which: str = "posterior") -> np.ndarray:
         """Ensemble mean (Q, d_out) of ``"prior"`` or ``"posterior"`` outputs at X_test."""
@@ -191,6 +201,7 @@ def train_replicas(
     lambda_W: Any = 1.0,
     X_test: Any = None,
     hidden_kernel: bool = False,
+    linearised: bool = False,
 ) -> ReplicaEnsemble:
     r"""Train one network per Monte Carlo data replicum by full-batch gradient descent.
 
@@ -223,6 +234,9 @@ def train_replicas(
         Also record the last hidden kernel :math:`\hat G' = n^{-1}\sigma(z^{(L-1)})
         \sigma(z^{(L-1)})^T` of every network at X_test before and after training
         (``prior_hidden_kernel``, ``posterior_hidden_kernel``; needs a hidden layer).
+    linearised : bool, default False
+        Also train each network's linearisation around its initialisation (frozen empirical
+        NTK, closed form) and record it at X_test (``linearised_posterior``).
 
     Returns
     -------
@@ -259,6 +273,10 @@ def train_replicas(
     prior = forward(spec, params, XB)[0][-1]
     prior_hidden = _hidden_kernel(spec, params, XB) if hidden_kernel else None
     prior_train = forward(spec, params, XA)[0][-1]
+    if linearised:
+        both = np.concatenate([XA, XB])
+        ntk0 = empirical_ntk(spec, params, both, lb, lw)[..., :P]
+        z_both = np.concatenate([prior_train, prior], axis=1)
     losses = gradient_descent(
         spec,
         params,
@@ -296,6 +314,9 @@ def train_replicas(
         },
         prior_hidden_kernel=prior_hidden,
         posterior_hidden_kernel=_hidden_kernel(spec, params, XB) if hidden_kernel else None,
+        linearised_posterior=(
+            linearised_outputs(ntk0, z_both, replicas, learning_rate, steps) if linearised else None
+        ),
     )
 
 

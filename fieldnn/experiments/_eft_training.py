@@ -87,11 +87,21 @@ class FiniteWidthTraining(_TrainedEnsembles):
         at the test inputs, and its standard error.
     hidden_predicted : ndarray (w, Q, Q)
         ``.change`` of :func:`fieldnn.hidden_kernel_change` (O(1/n)).
+    training_shift, training_shift_stderr : ndarray (w, Q)
+        Mean over the networks of z(T) minus each network's linearisation trained by the same
+        descent (``ReplicaEnsemble.linearised_posterior``), and its standard error: a control
+        variate that keeps, at O(1/n), only the dNTK and ddNTK terms of the mean
+        (``mean_terms["dntk"] + mean_terms["ddntk"]``) and drops the O(1) output noise.
+    linearised_mean, linearised_stderr : ndarray (w, Q)
+        Mean of the linearised networks' outputs (``measured_mean − training_shift``) and its
+        standard error: the frozen-kernel part, whose O(1/n) prediction is the n → ∞ mean plus
+        ``mean_terms["ntk_mean"] + mean_terms["ntk_variance"]``.
 
     Notes
     -----
     Pulls use the measured standard errors: (measured − theory)/stderr; ``z_infinite`` and
-    ``z_finite`` below are those of the mean.
+    ``z_finite`` below are those of the mean, ``z_linearised`` and ``z_training`` those of its
+    frozen-kernel and training parts.
     """
 
     lambda_b: float
@@ -106,11 +116,38 @@ class FiniteWidthTraining(_TrainedEnsembles):
     hidden_change: np.ndarray
     hidden_change_stderr: np.ndarray
     hidden_predicted: np.ndarray
+    training_shift: np.ndarray
+    training_shift_stderr: np.ndarray
+    linearised_mean: np.ndarray
+    linearised_stderr: np.ndarray
 
     @property
     def z_finite(self) -> np.ndarray:
         """(w, Q) pulls of the measured mean against the O(1/n) mean."""
         return (self.measured_mean - self.predicted_mean) / self.mean_stderr
+
+    @property
+    def training_predicted(self) -> np.ndarray:
+        """(w, Q) the dNTK + ddNTK terms of the O(1/n) mean: the prediction of
+        ``training_shift``."""
+        return self.mean_terms["dntk"] + self.mean_terms["ddntk"]
+
+    @property
+    def linearised_predicted(self) -> np.ndarray:
+        """(w, Q) the n → ∞ mean plus the NTK mean-shift and NTK-fluctuation terms of the
+        O(1/n) mean: the prediction of ``linearised_mean``."""
+        terms = self.mean_terms["ntk_mean"] + self.mean_terms["ntk_variance"]
+        return self.infinite_mean + terms
+
+    @property
+    def z_linearised(self) -> np.ndarray:
+        """(w, Q) pulls of ``linearised_mean`` against ``linearised_predicted``."""
+        return (self.linearised_mean - self.linearised_predicted) / self.linearised_stderr
+
+    @property
+    def z_training(self) -> np.ndarray:
+        """(w, Q) pulls of ``training_shift`` against ``training_predicted``."""
+        return (self.training_shift - self.training_predicted) / self.training_shift_stderr
 
 
 def _moments(outputs: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -222,6 +259,7 @@ def finite_width_training(
     seeds = np.random.SeedSequence(rng).spawn(len(widths) * len(sizes))
     moments: list[tuple[np.ndarray, ...]] = []
     changes: list[tuple[np.ndarray, np.ndarray]] = []
+    shifts: list[tuple[np.ndarray, ...]] = []
 
     def done() -> dict:
         return {"widths": widths[: len(moments)], "moments": list(moments), "predictions": preds}
@@ -240,6 +278,7 @@ def finite_width_training(
                     rng=np.random.default_rng(seeds[i * len(sizes) + j]),
                     X_test=X_test,
                     hidden_kernel=True,
+                    linearised=True,
                 )
                 for j, size in enumerate(sizes)
             ]
@@ -249,6 +288,9 @@ def finite_width_training(
             )
             err = delta.std(axis=0, ddof=1) / np.sqrt(delta.shape[0])
             changes.append((delta.mean(axis=0), err))
+            lin = np.concatenate([e.linearised_posterior[:, :, 0] for e in ensembles])
+            shift = np.concatenate([e.posterior[:, :, 0] for e in ensembles]) - lin
+            shifts.append((*_moments(shift)[:2], *_moments(lin)[:2]))
     m, m_err, v, v_err = (np.array([mo[k] for mo in moments]) for k in range(4))
     return FiniteWidthTraining(
         activation=activation,
@@ -280,4 +322,8 @@ def finite_width_training(
         hidden_change=np.array([c[0] for c in changes]),
         hidden_change_stderr=np.array([c[1] for c in changes]),
         hidden_predicted=np.array(hidden),
+        training_shift=np.array([s[0] for s in shifts]),
+        training_shift_stderr=np.array([s[1] for s in shifts]),
+        linearised_mean=np.array([s[2] for s in shifts]),
+        linearised_stderr=np.array([s[3] for s in shifts]),
     )

@@ -42,6 +42,8 @@ TABLES = (
     "finite_training",
     "finite_training_variance",
     "finite_training_terms",
+    "finite_training_frozen",
+    "finite_training_dynamics",
     "kinked_training_shift",
     "kinked_training_ntk",
     "kinked_training_raw",

@@ -66,6 +66,21 @@ def test_trained_ensembles_agree_with_the_order_one_over_n_prediction(small):
     assert np.all(np.abs(small.measured_mean) > 10 * small.mean_stderr)
 
 
+def test_training_part_from_the_linearised_networks(small):
+    """The trained minus the linearised outputs against the dNTK + ddNTK terms, and the
+    linearised networks' mean against the rest of the prediction (n → ∞ mean + NTK mean shift +
+    NTK fluctuations), within k·σ; the control variate measures the training part with a
+    smaller error than the raw mean has (stderr ratio < 0.5)."""
+    assert np.all(np.abs(small.z_training) < K_SIGMA), small.z_training
+    np.testing.assert_allclose(small.linearised_mean + small.training_shift, small.measured_mean,
+                               rtol=0, atol=1e-12)  # fmt: skip
+    frozen = small.infinite_mean + small.mean_terms["ntk_mean"] + small.mean_terms["ntk_variance"]
+    pulls = (small.linearised_mean - frozen) / small.linearised_stderr
+    np.testing.assert_allclose(pulls, small.z_linearised, rtol=1e-12)
+    assert np.all(np.abs(pulls) < K_SIGMA), pulls
+    assert np.all(small.training_shift_stderr < 0.5 * small.mean_stderr)
+
+
 def test_hidden_kernel_change_of_the_same_networks(small):
     """The paired change of the last hidden kernel: the prediction is hidden_kernel_change at
     every width, the measurement is symmetric, seen (> 3σ), and within k·σ at these short times."""
@@ -145,7 +160,8 @@ def test_section_renders_stored_numbers(tmp_path):
     _training(w, _TINY)
     out = w.finish()
     assert (out / "finite_width_mean.png").stat().st_size > 1000
-    for name in ("finite_training", "finite_training_variance", "finite_training_terms"):
+    for name in ("finite_training", "finite_training_variance", "finite_training_terms",
+                 "finite_training_frozen", "finite_training_dynamics"):  # fmt: skip
         assert r"\bottomrule" in (out / f"{name}.tex").read_text()
     r = json.loads((out / "results.json").read_text())["training"]
     report = (out / "report.md").read_text()

@@ -86,10 +86,13 @@ _TINY = _Sizes(
 )
 
 
-def _fig() -> tuple[Any, Any]:
+def _fig(panels: int = 1) -> tuple[Any, Any]:
+    """A figure with one axes, or a row of ``panels`` axes (an array) of the same size each."""
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(5.5, 4.0))
+    if panels == 1:
+        return plt.subplots(figsize=(5.5, 4.0))
+    return plt.subplots(1, panels, figsize=(5.5 * panels, 4.0))
 
 
 def _z(sampled: np.ndarray, theory: np.ndarray, stderr: np.ndarray) -> np.ndarray:

@@ -12,10 +12,20 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ArgumentError
+
 __all__ = ["plot_finite_width_mean", "plot_kinked_shift"]
 
 
-def plot_finite_width_mean(res: Any, ax: Any = None) -> Any:
+_PARTS = {  # title, y label, label of the dashed prediction
+    "total": ("trained mean at finite width", "n · (mean − mean at n → ∞)", "O(1/n) prediction"),
+    "frozen": ("linearised networks", "n · (mean of z_lin − mean at n → ∞)",
+               "NTK mean + fluctuation terms"),
+    "training": ("trained minus linearised", "n · mean of (z − z_lin)", "dNTK + ddNTK terms"),
+}  # fmt: skip
+
+
+def plot_finite_width_mean(res: Any, ax: Any = None, part: str = "total") -> Any:
     r"""n·(measured mean − n → ∞ mean) against 1/n, with the predicted O(1/n) coefficient.
 
     One colour per test input: points with error bars n·stderr are the trained ensembles; the
@@ -27,32 +37,42 @@ def plot_finite_width_mean(res: Any, ax: Any = None) -> Any:
     ----------
     res : fieldnn.experiments.eft.FiniteWidthTraining
     ax : matplotlib.axes.Axes, optional
+    part : {"total", "frozen", "training"}
+        The whole mean; the mean of each network's linearisation (``res.linearised_mean``,
+        against the NTK mean-shift and fluctuation terms); or the mean of z − z_lin
+        (``res.training_shift``, against the dNTK + ddNTK terms, no n → ∞ part).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
+    if part not in _PARTS:
+        raise ArgumentError("part", f"must be one of {sorted(_PARTS)}, got {part!r}")
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots()
-    n = np.asarray(res.widths, dtype=float)
-    measured = n[:, None] * (res.measured_mean - res.infinite_mean)
-    predicted = n[:, None] * (res.predicted_mean - res.infinite_mean)
-    errors = n[:, None] * res.mean_stderr
+    n = np.asarray(res.widths, dtype=float)[:, None]
+    m_inf = res.infinite_mean
+    measured, predicted, errors = {
+        "total": (res.measured_mean - m_inf, res.predicted_mean - m_inf, res.mean_stderr),
+        "frozen": (res.linearised_mean - m_inf, res.linearised_predicted - m_inf,
+                   res.linearised_stderr),
+        "training": (res.training_shift, res.training_predicted, res.training_shift_stderr),
+    }[part]  # fmt: skip
+    title, label, theory = _PARTS[part]
     for q, x in enumerate(np.asarray(res.X_test)[:, 0]):
         colour = f"C{q}"
-        ax.errorbar(1 / n, measured[:, q], yerr=errors[:, q], fmt="o", ms=4, capsize=2,
-                    color=colour, label=f"trained, x = {x:g}")  # fmt: skip
-        ax.axhline(float(np.mean(predicted[:, q])), color=colour, ls="--", lw=1,
-                   label=f"O(1/n) prediction, x = {x:g}")  # fmt: skip
+        ax.errorbar(1 / n[:, 0], n[:, 0] * measured[:, q], yerr=n[:, 0] * errors[:, q], fmt="o",
+                    ms=4, capsize=2, color=colour, label=f"trained, x = {x:g}")  # fmt: skip
+        ax.axhline(float(np.mean(n[:, 0] * predicted[:, q])), color=colour, ls="--", lw=1,
+                   label=f"{theory}, x = {x:g}")  # fmt: skip
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.set_xlim(0.0, 1.1 / n.min())
     ax.set_xlabel("1/n (dimensionless)")
-    ax.set_ylabel("n · (mean − mean at n → ∞) (output units)")
+    ax.set_ylabel(f"{label} (output units)")
     ax.set_title(
-        f"trained mean at finite width ({res.activation}, L = {res.depth}, "
-        f"t = {res.t:g}, {res.n_replicas} networks)",
+        f"{title} ({res.activation}, L = {res.depth}, t = {res.t:g}, {res.n_replicas} networks)",
         fontsize=9,
     )
     ax.margins(y=0.3)  # room for the legend inside the axes

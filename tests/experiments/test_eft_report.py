@@ -28,6 +28,7 @@ FIGURES = (
     "gradient_flow",
     "hidden_shift",
     "finite_width_mean",
+    "finite_width_split",
     "kinked_training_shift",
     "next_order",
 )

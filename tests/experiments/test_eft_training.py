@@ -177,3 +177,32 @@ def test_section_renders_stored_numbers(tmp_path):
         assert claim and [int(k) for k in claim.group(1).split(", ")] == within
     else:
         assert claim is None and "at no width does it agree" in report
+
+
+def test_the_mean_plot_draws_each_part_against_its_own_terms(small):
+    """Dashed lines at n·(the part's O(1/n) terms), points at n·(its measured mean); an unknown
+    part is refused by name."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fieldnn.report import plots_training
+
+    n = small.widths[:, None].astype(float)
+    expected = {
+        "total": small.predicted_mean - small.infinite_mean,
+        "frozen": small.linearised_predicted - small.infinite_mean,
+        "training": small.training_predicted,
+    }
+    points = {"training": small.training_shift}
+    for part, terms in expected.items():
+        ax = plots_training.plot_finite_width_mean(small, part=part)
+        dashed = [ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+        np.testing.assert_allclose(dashed, n[0] * terms[0], rtol=1e-12)
+        if part in points:
+            drawn = ax.containers[0].lines[0].get_ydata()
+            np.testing.assert_allclose(drawn, n[:, 0] * points[part][:, 0], rtol=1e-12)
+        plt.close(ax.figure)
+    with pytest.raises(ArgumentError, match="part"):
+        plots_training.plot_finite_width_mean(small, part="kernel")

@@ -149,7 +149,7 @@ def kinked_training(
     Notes
     -----
     The trained mean is :math:`m_\infty + a/\sqrt n + O(1/n)` for relu-type σ (units near the
-    kink cross it during training), and the paired shift z(T) − z_frozen has the same a. With
+    kink cross it during training), and the paired shift z(T) − z_lin has the same a. With
     d(n) = a/√n + b/n at two widths n₁ < n₂, a = (n₂d₂ − n₁d₁)/(√n₂ − √n₁). The prediction is
     computed (and its arguments checked) before any network is trained.
 

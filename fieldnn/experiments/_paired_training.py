@@ -72,10 +72,10 @@ def frozen_shift(
 def frozen_cov_shift(
     z1: np.ndarray, shift: np.ndarray, batches: int = 10
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cov z(T) − Cov z_frozen (Q, Q) and its standard error by batch means, from the trained
-    outputs ``z1`` (R, Q) and ``shift`` = z1 − z_frozen (``frozen_shift``): 2 sym Cov(z_frozen,
+    """Cov z(T) − Cov z_lin (Q, Q) and its standard error by batch means, from the trained
+    outputs ``z1`` (R, Q) and ``shift`` = z1 − z_lin (``frozen_shift``): 2 sym Cov(z_lin,
     shift) + Cov(shift), whose mean is Cov z(T) minus the infinite-width covariance up to O(1/n)
-    (E Cov z_frozen = cov_infinite + O(1/n)), without the sampling noise of Cov z_frozen."""
+    (E Cov z_lin = cov_infinite + O(1/n)), without the sampling noise of Cov z_lin."""
     zf, parts = z1 - shift, []
     for idx in np.array_split(np.arange(z1.shape[0]), batches):
         a, b = zf[idx] - zf[idx].mean(0), shift[idx] - shift[idx].mean(0)

@@ -130,7 +130,7 @@ def _kinked_training(w: ReportWriter, sz: _Sizes) -> None:
     w.figure(
         "kinked_training_shift",
         fig,
-        "√n·(mean of z(T) − z_frozen) of trained relu nets against 1/√n (points, √n·stderr error "
+        "√n·(mean of z(T) − z_lin) of trained relu nets against 1/√n (points, √n·stderr error "
         "bars), the predicted coefficient a (dashed, Monte Carlo error band) and the straight "
         "line a + b/√n through the two widest widths (dotted), whose intercept is the measured a.",
     )

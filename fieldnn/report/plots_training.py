@@ -84,7 +84,7 @@ def plot_kinked_shift(res: Any, ax: Any = None) -> Any:
     r"""√n·(paired output shift) of trained relu nets against 1/√n, with the predicted kink term.
 
     One colour per test input: points with error bars √n·stderr are the trained ensembles'
-    mean of z(T) − z_frozen (each network's own frozen-kernel solution subtracted); the dashed
+    mean of z(T) − z_lin (each network's own frozen-kernel solution subtracted); the dashed
     line at the same colour is the O(1/√n) coefficient a of :func:`fieldnn.kinked_training_shift`
     (its Monte Carlo error as a band); the dotted line is a + b/√n through the two widest
     widths, whose intercept at 1/√n = 0 (open marker, with its error) is the measured a. O(1/n)

@@ -21,7 +21,7 @@ ETA = 0.05
 
 
 def _scaled_shift(mlp: fnn.MLP, steps: int, R: int, seed: int) -> tuple[np.ndarray, dict]:
-    """n·(z(T) − z_frozen) at XT per network (R, 3), R networks in chunks of 1000, and the
+    """n·(z(T) − z_lin) at XT per network (R, 3), R networks in chunks of 1000, and the
     predicted n·(dNTK term) and n·(ddNTK term) of the mean ("dntk", "ddntk", each (3,))."""
     n = mlp.widths[-2]
     xs, shifts = np.concatenate([X, XT]), []
@@ -42,7 +42,7 @@ def _mean_err(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.slow
 def test_one_hidden_layer_reaches_the_dntk_terms_at_long_time() -> None:
     """erf [1, n, 1], C_W = 2, C_b = 0.1, 200 steps (t = 10), 4000 networks at n = 1024: the
-    measured n·(z(T) − z_frozen) agrees with n·(dNTK + ddNTK) within 3σ at the three test
+    measured n·(z(T) − z_lin) agrees with n·(dNTK + ddNTK) within 3σ at the three test
     inputs, and the term at x = 0.25 is resolved at > 5σ."""
     mlp = fnn.MLP("erf", [1, 1024, 1], C_W=2.0, C_b=0.1)
     d, terms = _scaled_shift(mlp, 200, 4000, 1024)
@@ -54,7 +54,7 @@ def test_one_hidden_layer_reaches_the_dntk_terms_at_long_time() -> None:
 @pytest.mark.slow
 def test_issue_example_is_pre_asymptotic_at_sampled_widths() -> None:
     """tanh [1, n, n, 1], C_W = 1, C_b = 0, 800 steps (t = 40): at x = −1 the measured
-    n·(z(T) − z_frozen) rises by about the same amount at each doubling of n from 16 to 64
+    n·(z(T) − z_lin) rises by about the same amount at each doubling of n from 16 to 64
     (0.3–0.45, where an O(1/n²) remainder would halve it) and stays below the predicted
     coefficient — the widths one can sample are short of the expansion's range at this t. The
     quadratic extrapolation in 1/n through n = 32, 64, 128 is within 3σ of the prediction."""
@@ -77,7 +77,7 @@ def test_issue_example_is_pre_asymptotic_at_sampled_widths() -> None:
 @pytest.mark.slow
 def test_two_hidden_layers_approach_the_dntk_terms() -> None:
     """erf [1, n, n, 1], C_W = 1, C_b = 0.1 (section 7's problem), 100 steps (t = 5), 8000
-    networks at n = 32, 64, 128, 256. The weighted fit n·(z(T) − z_frozen) = a + c/n + d/n²
+    networks at n = 32, 64, 128, 256. The weighted fit n·(z(T) − z_lin) = a + c/n + d/n²
     gives a within 3σ of n·(dNTK + ddNTK) at x = 0.25 and for the odd part
     (z(−1) − z(1))/2 (odd σ and odd targets make the trained mean odd in x), and rejects the
     prediction without its ddNTK term, or without its dNTK term, by more than 3σ."""

@@ -90,7 +90,7 @@ Y_OUT, T_OUT, X_TEST = 2.0, 0.6, np.array([-1.0, 0.5, 1.0, 2.0])
 def _output_shift(n: int, R: int, seed: int, act: object, eta: float, chunks: int = 1) -> tuple:
     """At X_TEST: the mean (and standard error) of z(x', T) minus each network's own
     frozen-kernel solution (``frozen_shift``: a control variate whose mean is the infinite-width
-    one up to O(1/n)), and Cov z(T) − Cov z_frozen (``frozen_cov_shift``) with its error."""
+    one up to O(1/n)), and Cov z(T) − Cov z_lin (``frozen_cov_shift``) with its error."""
     mlp, rng = fnn.MLP(act, [1, n, 1], C_W=C_W, C_b=C_B), np.random.default_rng(seed)
     xs, steps, r, z = np.concatenate([[[X]], X_TEST[:, None]]), round(T_OUT / eta), [], []
     for _ in range(chunks):

@@ -2,7 +2,8 @@
 training times, against trained networks minus their own frozen-kernel solutions (a control
 variate, ``frozen_shift``, whose mean keeps exactly those terms at O(1/n)): where the expansion
 is reached (one hidden layer at n = 1024; two hidden layers, extrapolated from n = 32 … 256) and
-where, at the widths one can sample, it is not (the issue's example, t = 40). Numbers quoted in
+where, at the widths one can sample, it is not (the issue's example, t = 40, whose frozen-kernel
+part holds while its training part misses). Numbers quoted in
 ``docs/finite_width_training.md``, "Where the expansion holds".
 """
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
+from fieldnn.experiments import eft
 from fieldnn.experiments._paired_training import frozen_shift, paired
 
 X = np.linspace(-1.5, 1.5, 4)[:, None]
@@ -95,3 +97,19 @@ def test_two_hidden_layers_approach_the_dntk_terms() -> None:
         assert abs(a - dntk) > 3 * a_err
         if abs(dntk) > 0.1:
             assert abs(a - ddntk) > 3 * a_err
+
+
+@pytest.mark.slow
+def test_issue_example_misses_only_in_its_training_part() -> None:
+    """The issue's example (tanh [1, n, n, 1], C_W = 1, C_b = 0, η = 0.05, 800 steps), 1500
+    networks at n = 16, 32, 64, each also trained as its own linearisation: the frozen-kernel
+    part of the mean agrees with the NTK mean-shift and fluctuation terms (every pull < 4),
+    while the training part misses the dNTK + ddNTK terms by an rms pull > 10 that falls with
+    n — the O(1/n) failure of this example is the training dynamics' O(1/n²) remainder."""
+    r = eft.finite_width_training("tanh", C_b=0.0, C_W=1.0, widths=(16, 32, 64), n_replicas=1500,
+                                  steps=800, learning_rate=0.05, rng=1)  # fmt: skip
+    rms = {k: np.sqrt(np.mean(v**2, axis=1)) for k, v in
+           (("inf", r.z_infinite), ("lin", r.z_linearised), ("train", r.z_training))}  # fmt: skip
+    assert np.all(np.abs(r.z_linearised) < 4), r.z_linearised
+    assert np.all(rms["train"] > 10) and np.all(np.diff(rms["train"]) < 0), rms
+    assert np.all(rms["inf"] > 10), rms

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
+from ..errors import ArgumentError
 from ..inference import finite_width_prediction, hidden_kernel_change, train_replicas
 from ._nnqft_common import _partial_on_failure
 
@@ -143,6 +144,23 @@ class FiniteWidthTraining(_TrainedEnsembles):
     def z_linearised(self) -> np.ndarray:
         """(w, Q) pulls of ``linearised_mean`` against ``linearised_predicted``."""
         return (self.linearised_mean - self.linearised_predicted) / self.linearised_stderr
+
+    def mean_part(self, part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(measured, stderr, predicted), each (w, Q), of one part of the trained mean:
+        ``"total"`` (the mean), ``"frozen"`` (the linearised networks' mean), both measured
+        from the n → ∞ mean, or ``"training"`` (the mean of z − z_lin, which has no n → ∞
+        part)."""
+        m_inf = self.infinite_mean
+        parts = {
+            "total": (self.measured_mean - m_inf, self.mean_stderr, self.predicted_mean - m_inf),
+            "frozen": (self.linearised_mean - m_inf, self.linearised_stderr,
+                       self.linearised_predicted - m_inf),
+            "training": (self.training_shift, self.training_shift_stderr,
+                         self.training_predicted),
+        }  # fmt: skip
+        if part not in parts:
+            raise ArgumentError("part", f"must be one of {sorted(parts)}, got {part!r}")
+        return parts[part]
 
     @property
     def z_training(self) -> np.ndarray:

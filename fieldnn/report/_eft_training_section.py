@@ -176,12 +176,7 @@ def _linearised_tables(w: ReportWriter, r: eft.FiniteWidthTraining, widths: list
     terms, the training part against the dNTK + ddNTK terms."""
     res = w.results["training"]
     n = r.widths[:, None]
-    parts = {
-        "frozen": (r.linearised_mean - r.infinite_mean, r.linearised_stderr,
-                   r.linearised_predicted - r.infinite_mean, r.z_linearised),
-        "dynamics": (r.training_shift, r.training_shift_stderr, r.training_predicted,
-                     r.z_training),
-    }  # fmt: skip
+    parts = {"frozen": "frozen", "dynamics": "training"}  # table name: part of the mean
     headers = {
         "frozen": ["n·(z_lin − m∞) measured", "n·stderr", "n·(NTK mean + NTK fluct.)"],
         "dynamics": ["n·(z − z_lin) measured", "n·stderr", "n·(dNTK + ddNTK)"],
@@ -197,10 +192,11 @@ def _linearised_tables(w: ReportWriter, r: eft.FiniteWidthTraining, widths: list
         "O(1/n) prediction, which are all it keeps at O(1/n) (the O(1) initial output and the "
         "O(1/√n) NTK fluctuation cancel in the difference).",
     }
-    for part, (meas, err, pred, pull) in parts.items():
-        scaled = [n * v for v in (meas, err, pred)]
+    for part, name in parts.items():
+        meas, err, pred = (n * v for v in r.mean_part(name))
+        pull = (meas - pred) / err
         rows = [
-            [k, format_number(x), *(v[i, q] for v in scaled), pull[i, q]]
+            [k, format_number(x), meas[i, q], err[i, q], pred[i, q], pull[i, q]]
             for i, k in enumerate(widths)
             for q, x in enumerate(xs)
         ]

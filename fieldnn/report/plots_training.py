@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentError
-
 __all__ = ["plot_finite_width_mean", "plot_kinked_shift"]
 
 
@@ -46,26 +44,18 @@ def plot_finite_width_mean(res: Any, ax: Any = None, part: str = "total") -> Any
     -------
     matplotlib.axes.Axes
     """
-    if part not in _PARTS:
-        raise ArgumentError("part", f"must be one of {sorted(_PARTS)}, got {part!r}")
+    measured, errors, predicted = res.mean_part(part)  # refuses an unknown part by name
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots()
-    n = np.asarray(res.widths, dtype=float)[:, None]
-    m_inf = res.infinite_mean
-    measured, predicted, errors = {
-        "total": (res.measured_mean - m_inf, res.predicted_mean - m_inf, res.mean_stderr),
-        "frozen": (res.linearised_mean - m_inf, res.linearised_predicted - m_inf,
-                   res.linearised_stderr),
-        "training": (res.training_shift, res.training_predicted, res.training_shift_stderr),
-    }[part]  # fmt: skip
+    n = np.asarray(res.widths, dtype=float)
     title, label, theory = _PARTS[part]
     for q, x in enumerate(np.asarray(res.X_test)[:, 0]):
         colour = f"C{q}"
-        ax.errorbar(1 / n[:, 0], n[:, 0] * measured[:, q], yerr=n[:, 0] * errors[:, q], fmt="o",
-                    ms=4, capsize=2, color=colour, label=f"trained, x = {x:g}")  # fmt: skip
-        ax.axhline(float(np.mean(n[:, 0] * predicted[:, q])), color=colour, ls="--", lw=1,
+        ax.errorbar(1 / n, n * measured[:, q], yerr=n * errors[:, q], fmt="o", ms=4, capsize=2,
+                    color=colour, label=f"trained, x = {x:g}")  # fmt: skip
+        ax.axhline(float(np.mean(n * predicted[:, q])), color=colour, ls="--", lw=1,
                    label=f"{theory}, x = {x:g}")  # fmt: skip
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.set_xlim(0.0, 1.1 / n.min())

@@ -14,6 +14,7 @@ import pytest
 
 import fieldnn as fnn
 from fieldnn.experiments import eft
+from fieldnn.experiments._eft_training import _moments
 from fieldnn.experiments._paired_training import frozen_shift, paired
 
 X = np.linspace(-1.5, 1.5, 4)[:, None]
@@ -38,7 +39,7 @@ def _scaled_shift(mlp: fnn.MLP, steps: int, R: int, seed: int) -> tuple[np.ndarr
 
 
 def _mean_err(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return d.mean(0), d.std(0, ddof=1) / np.sqrt(d.shape[0])
+    return _moments(d)[:2]
 
 
 @pytest.mark.slow

@@ -72,6 +72,13 @@ class FiniteWidthPrediction:
     mean_terms : dict of ndarray
         The O(1/n) mean correction split by origin: ``"ntk_mean"`` (Θ^{1}), ``"ntk_variance"``
         (A, B), ``"dntk"`` (P, Q), ``"ddntk"`` (R, S, T, U); they sum to mean − mean_infinite.
+    cov_terms : dict of ndarray
+        The O(1/n) covariance correction split the same way, shaped as ``cov``: ``"kernel"``
+        (K^{1} of the initial outputs), ``"ntk_mean"``, ``"ntk_preactivation"`` (D, F: the
+        NTK's correlation with the initial outputs), ``"ntk_variance"``, ``"dntk"``,
+        ``"ddntk"``; they sum to cov − cov_infinite. The first four are the covariance of the
+        networks trained with their initial NTK frozen (the linearised networks), the last two
+        that of the NTK's motion: 2 sym Cov(z_lin, z^{(1)}).
     ntk_change : ndarray (P + Q, P), or (P + Q, d_out, P, d_out) when d_out > 1
         :math:`E[\hat H(t) - \hat H(0)]` to O(1/n), rows the training then the test inputs,
         columns the training inputs: the NTK's own motion during training (zero at infinite
@@ -87,6 +94,7 @@ class FiniteWidthPrediction:
     mean_infinite: np.ndarray
     cov_infinite: np.ndarray
     mean_terms: dict[str, np.ndarray] = field(repr=False)
+    cov_terms: dict[str, np.ndarray] = field(repr=False)
     ntk_change: np.ndarray = field(repr=False)
     width: int
     t: float
@@ -327,7 +335,7 @@ def finite_width_prediction(
     -------
     FiniteWidthPrediction
         ``.mean``, ``.cov`` (O(1/n)-corrected), ``.mean_infinite``, ``.cov_infinite`` and the
-        mean correction split by origin.
+        corrections of both split by origin (``.mean_terms``, ``.cov_terms``).
 
     Notes
     -----
@@ -386,9 +394,12 @@ def finite_width_prediction(
         h = h_d + h_dd
     change = np.zeros((PA + PB, d_out, PA, d_out))
     change[inp[:, None], ch[:, None], inp[None, :NA], ch[None, :NA]] = np.einsum("q,qma->ma", w, h)
-    z1 = z_dntk + z_ddntk
     a0c = z0 @ B.T + (0.0 if xi is None else xi @ M0.T)
-    cross = np.einsum("q,qb,qg->bg", w, a0c, z1)
+
+    def cross(z1: np.ndarray) -> np.ndarray:
+        """Cov(B z_0 + M_0 ξ, z^{(1)}) + transposed."""
+        c = np.einsum("q,qb,qg->bg", w, a0c, z1)
+        return c + c.T
 
     # mean
     terms = {"ntk_mean": M1 @ Y, "ntk_variance": EM2 @ Y, "dntk": w @ z_dntk, "ddntk": w @ z_ddntk}
@@ -399,11 +410,20 @@ def finite_width_prediction(
     K = s["K"]
     cov0 = B @ K @ B.T + M0 @ CYf @ M0.T
     Cwe = B @ K[:, :NA] - M0 @ CYf
-    ii = Cwe @ M1.T + np.einsum("bm,gaxy,xyma->bg", B, jac, s["DF"][:, :, :, :NA], optimize=True)
+    ii = Cwe @ M1.T
+    DF = np.einsum("bm,gaxy,xyma->bg", B, jac, s["DF"][:, :, :, :NA], optimize=True)
     Keps = K[:NA, :NA] + CYf + np.outer(Y, Y)
     iii = np.einsum("baxy,gcXY,xyXY,ac->bg", jac, jac, s["covH"], Keps, optimize=True)
     iv = Cwe @ EM2.T
-    cov = cov0 + B @ s["K1"] @ B.T - ii - ii.T + iii - iv - iv.T + cross + cross.T
+    cov_terms = {
+        "kernel": B @ s["K1"] @ B.T,
+        "ntk_mean": -ii - ii.T,
+        "ntk_preactivation": -DF - DF.T,
+        "ntk_variance": iii - iv - iv.T,
+        "dntk": cross(z_dntk),
+        "ddntk": cross(z_ddntk),
+    }
+    cov = cov0 + sum(cov_terms.values())
 
     def out_mean(v: np.ndarray) -> np.ndarray:
         m = v[NA:].reshape(d_out, PB).T
@@ -419,6 +439,7 @@ def finite_width_prediction(
         mean_infinite=out_mean(mean0),
         cov_infinite=out_cov(cov0),
         mean_terms={k: out_mean(v) for k, v in terms.items()},
+        cov_terms={k: out_cov(v) for k, v in cov_terms.items()},
         ntk_change=change[:, 0, :, 0] if d_out == 1 else change,
         width=int(stats.ntk.widths[-2]),
         t=t,

@@ -14,7 +14,11 @@ import pytest
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.inference import empirical_ntk, gradient_flow_prediction, train_replicas
+from fieldnn.experiments._paired_training import frozen_cov_shift
 from fieldnn.inference._finite_training import _kernel_terms, _multi_index, _statistics
+from fieldnn.inference._linearised import linearised_outputs
+from fieldnn.inference._network import MLPSpec, forward, init_parameters
+from fieldnn.inference._network import empirical_ntk as empirical_ntk_of
 from fieldnn.inference._spectral import TrainingFilter
 from fieldnn.kernels import dntk_statistics
 
@@ -34,6 +38,10 @@ def test_training_points_are_reproduced_at_infinite_time():
     np.testing.assert_allclose(r.mean, Y, atol=1e-12)
     np.testing.assert_allclose(r.cov, CY, atol=1e-12)
     assert np.max(np.abs(r.mean_terms["dntk"])) < 1e-12
+    # origin by origin: the linearised networks interpolate too (B = 1 − M_0Π_A vanishes on
+    # the training rows) and z^{(1)}_A = 0
+    for key, term in r.cov_terms.items():
+        assert np.max(np.abs(term)) < 1e-12, key
 
 
 def test_zero_time_is_the_nlo_prior():
@@ -47,6 +55,9 @@ def test_zero_time_is_the_nlo_prior():
         np.testing.assert_allclose(r.mean, 0.0, atol=1e-14)
         np.testing.assert_allclose(r.cov, prior, rtol=1e-11, atol=1e-14)
         assert np.max(np.abs(r.cov - r.cov_infinite)) > 1e-4  # K^{1} is there
+        # … and it is all there is: the "kernel" term, every other origin zero
+        np.testing.assert_allclose(r.cov_terms["kernel"], r.cov - r.cov_infinite, atol=1e-15)
+        assert max(np.max(np.abs(v)) for k, v in r.cov_terms.items() if k != "kernel") < 1e-15
 
 
 @pytest.mark.parametrize("t,eta", [(math.inf, None), (2.5, None), (2.5, 0.05), (math.inf, 0.1)])
@@ -58,6 +69,8 @@ def test_infinite_width_part_is_gradient_flow_prediction(t, eta):
     np.testing.assert_allclose(r.cov_infinite, c, rtol=1e-9, atol=1e-13)
     total = sum(r.mean_terms.values())
     np.testing.assert_allclose(r.mean - r.mean_infinite, total, atol=1e-14)
+    np.testing.assert_allclose(r.cov - r.cov_infinite, sum(r.cov_terms.values()), atol=1e-14)
+    assert all(v.shape == r.cov.shape for v in r.cov_terms.values())
     # the correction is O(1/n): doubling the width halves it
     r2 = fnn.finite_width_prediction(_mlp(64), XA, Y, XB, t=t, learning_rate=eta, C_Y=CY)
     np.testing.assert_allclose(
@@ -130,6 +143,40 @@ def test_kernel_part_against_sampled_empirical_ntks():
     se = sampled.std(0) / np.sqrt(len(sampled))
     assert np.all(np.abs(shift) > 6 * se)  # the O(1/n) kernel effect is resolved
     assert np.all(np.abs(sampled.mean(0) - pred) < 4 * se)
+
+
+@pytest.mark.slow
+def test_frozen_covariance_against_sampled_linearised_networks():
+    # Cov z_lin − Cov(B z_0) over sampled networks (z_lin: each network's own initial NTK frozen,
+    # the same 100 steps; B z_0 the n → ∞ map of the same outputs) = the "ntk_mean",
+    # "ntk_preactivation" and "ntk_variance" covariance terms + O(1/n²). Paired, so the O(1)
+    # sampling noise of Cov z_lin cancels and the O(1/n) terms are resolved at > 20σ.
+    n, steps, eta, R, X = 128, 100, 0.05, 40000, np.concatenate([XA, XB])
+    mlp = _mlp(n)
+    r = fnn.finite_width_prediction(mlp, XA, Y, XB, t=eta * steps, learning_rate=eta)
+    pred = sum(r.cov_terms[k] for k in ("ntk_mean", "ntk_preactivation", "ntk_variance"))
+    th = mlp.ntk(X)
+    lam, U = np.linalg.eigh(th[:4, :4])
+    M0 = th[4:, :4] @ (U * TrainingFilter(eta * steps, eta).values(lam)) @ U.T
+    spec = MLPSpec.of(mlp)
+    rng = np.random.default_rng(1)
+    z_lin, z_inf = [], []
+    for _ in range(8):
+        params = init_parameters(spec, R // 8, rng)
+        z0 = forward(spec, params, X)[0][-1]
+        H = empirical_ntk_of(spec, params, X, *spec.learning_rates(1.0, 1.0))
+        z_lin.append(linearised_outputs(H[..., :4], z0, Y[:, None], eta, steps)[..., 0])
+        z_inf.append(z0[:, 4:, 0] - z0[:, :4, 0] @ M0.T)
+    z_lin, z_inf = np.concatenate(z_lin), np.concatenate(z_inf)
+    shift, err = frozen_cov_shift(z_lin, z_lin - z_inf, 20)
+    # the batch-means error against the influence-function one, per sample
+    a, b = z_lin - z_lin.mean(0), z_inf - z_inf.mean(0)
+    phi = np.einsum("ri,rj->rij", a, a) - np.einsum("ri,rj->rij", b, b)
+    ratio = err / (phi.std(0) / np.sqrt(R))  # 0.87–1.08
+    assert np.all((ratio > 0.6) & (ratio < 1.6))
+    iu = np.triu_indices(3)
+    assert np.all(np.abs(np.diag(pred)) > 20 * np.diag(err))
+    assert np.max(np.abs((shift - pred) / err)[iu]) < 4  # largest 3.13, at (1, 1)
 
 
 @pytest.mark.slow

@@ -13,8 +13,8 @@ import pytest
 
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
-from fieldnn.inference import empirical_ntk, gradient_flow_prediction, train_replicas
 from fieldnn.experiments._paired_training import frozen_cov_shift
+from fieldnn.inference import empirical_ntk, gradient_flow_prediction, train_replicas
 from fieldnn.inference._finite_training import _kernel_terms, _multi_index, _statistics
 from fieldnn.inference._linearised import linearised_outputs
 from fieldnn.inference._network import MLPSpec, forward, init_parameters

@@ -12,11 +12,14 @@ from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
 from ..errors import ArgumentError
 from ..inference import finite_width_prediction, hidden_kernel_change, train_replicas
+from ..inference._flow import flow_operator
 from ._nnqft_common import _partial_on_failure
 
 __all__ = ["FiniteWidthTraining", "finite_width_training"]
 
 _MEAN_TERMS = ("ntk_mean", "ntk_variance", "dntk", "ddntk")
+_COV_TERMS = ("kernel", "ntk_mean", "ntk_preactivation", "ntk_variance", "dntk", "ddntk")
+_NTK_TERMS = ("ntk_mean", "ntk_preactivation", "ntk_variance")  # Var z_lin − Var(B z_0)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,19 @@ class FiniteWidthTraining(_TrainedEnsembles):
         Mean of the linearised networks' outputs (``measured_mean − training_shift``) and its
         standard error: the frozen-kernel part, whose O(1/n) prediction is the n → ∞ mean plus
         ``mean_terms["ntk_mean"] + mean_terms["ntk_variance"]``.
+    var_terms : dict of str to ndarray (w, Q)
+        The diagonal of ``.cov_terms``: the O(1/n) variance correction split by origin,
+        ``"kernel"``, ``"ntk_mean"``, ``"ntk_preactivation"``, ``"ntk_variance"``, ``"dntk"``,
+        ``"ddntk"``.
+    frozen_var_shift, frozen_var_stderr : ndarray (w, Q)
+        s²(z_lin) − s²(B z_0), paired over the same networks, and its standard error (per-network
+        influence function): the linearised networks' variance minus that of the n → ∞ map
+        :math:`B z_0 = z_0 - \Theta_{\cdot A}g(\Theta_{AA})z_{0,A}` of their own initial
+        outputs. Its O(1/n) prediction is the ``"ntk_mean"``, ``"ntk_preactivation"`` and
+        ``"ntk_variance"`` terms (the ``"kernel"`` term is in E s²(B z_0), measured only with
+        the O(1) noise of a sample variance).
+    training_var_shift, training_var_stderr : ndarray (w, Q)
+        s²(z) − s²(z_lin), paired, and its standard error: the ``"dntk"`` + ``"ddntk"`` terms.
 
     Notes
     -----
@@ -121,6 +137,11 @@ class FiniteWidthTraining(_TrainedEnsembles):
     training_shift_stderr: np.ndarray
     linearised_mean: np.ndarray
     linearised_stderr: np.ndarray
+    var_terms: dict[str, np.ndarray]
+    frozen_var_shift: np.ndarray
+    frozen_var_stderr: np.ndarray
+    training_var_shift: np.ndarray
+    training_var_stderr: np.ndarray
 
     @property
     def z_finite(self) -> np.ndarray:
@@ -162,6 +183,23 @@ class FiniteWidthTraining(_TrainedEnsembles):
             raise ArgumentError("part", f"must be one of {sorted(parts)}, got {part!r}")
         return parts[part]
 
+    def var_part(self, part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(measured, stderr, predicted), each (w, Q), of one part of the variance's shift from
+        its n → ∞ value: ``"total"`` (s²(z) − Σ∞), ``"frozen"`` (``frozen_var_shift``, the
+        NTK's terms) or ``"training"`` (``training_var_shift``, the dNTK and ddNTK terms)."""
+        terms = self.var_terms
+        parts = {
+            "total": (self.measured_var - self.infinite_var, self.var_stderr,
+                      self.predicted_var - self.infinite_var),
+            "frozen": (self.frozen_var_shift, self.frozen_var_stderr,
+                       sum(terms[k] for k in _NTK_TERMS)),
+            "training": (self.training_var_shift, self.training_var_stderr,
+                         terms["dntk"] + terms["ddntk"]),
+        }  # fmt: skip
+        if part not in parts:
+            raise ArgumentError("part", f"must be one of {sorted(parts)}, got {part!r}")
+        return parts[part]
+
     @property
     def z_training(self) -> np.ndarray:
         """(w, Q) pulls of ``training_shift`` against ``training_predicted``."""
@@ -176,6 +214,15 @@ def _moments(outputs: np.ndarray) -> tuple[np.ndarray, ...]:
     var = (c**2).sum(axis=0) / (R - 1)
     m4 = (c**4).mean(axis=0)
     return mean, np.sqrt(var / R), var, np.sqrt(np.maximum(m4 - var**2, 0.0) / R)
+
+
+def _paired_var(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """s²(u) − s²(v) (ddof 1) over paired samples (R, Q) and its standard error std(φ)/√R,
+    φ_r = (u_r − ū)² − (v_r − v̄)² the per-sample influence: the O(1) noise common to u and v
+    cancels."""
+    a, b = u - u.mean(axis=0), v - v.mean(axis=0)
+    phi = a**2 - b**2
+    return phi.sum(axis=0) / (u.shape[0] - 1), phi.std(axis=0, ddof=1) / np.sqrt(u.shape[0])
 
 
 def finite_width_training(
@@ -270,6 +317,10 @@ def finite_width_training(
         hidden_kernel_change(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta).change
         for n in widths
     ]
+    # M_0 = Θ_{BA} g(Θ_AA) (n-independent): the n → ∞ trained output is B z_0 + M_0 y
+    theta = mlp(widths[0]).ntk(np.concatenate([X, X_test]))
+    P = len(X)
+    m0_test = theta[P:, :P] @ flow_operator(theta[:P, :P], eta * steps, eta)
     # chunks of chunk_size … 2·chunk_size − 1 networks (each at least 2)
     sizes = [
         len(c) for c in np.array_split(np.arange(n_replicas), max(1, n_replicas // chunk_size))
@@ -278,6 +329,7 @@ def finite_width_training(
     moments: list[tuple[np.ndarray, ...]] = []
     changes: list[tuple[np.ndarray, np.ndarray]] = []
     shifts: list[tuple[np.ndarray, ...]] = []
+    var_shifts: list[tuple[np.ndarray, ...]] = []
 
     def done() -> dict:
         return {"widths": widths[: len(moments)], "moments": list(moments), "predictions": preds}
@@ -306,9 +358,13 @@ def finite_width_training(
             )
             err = delta.std(axis=0, ddof=1) / np.sqrt(delta.shape[0])
             changes.append((delta.mean(axis=0), err))
-            lin = np.concatenate([e.linearised_posterior[:, :, 0] for e in ensembles])
-            shift = np.concatenate([e.posterior[:, :, 0] for e in ensembles]) - lin
-            shifts.append((*_moments(shift)[:2], *_moments(lin)[:2]))
+            lin, z, z0, z0A = (
+                np.concatenate([getattr(e, k)[:, :, 0] for e in ensembles])
+                for k in ("linearised_posterior", "posterior", "prior", "prior_train")
+            )
+            shifts.append((*_moments(z - lin)[:2], *_moments(lin)[:2]))
+            z_inf = z0 - z0A @ m0_test.T  # the n → ∞ map of each network's own outputs
+            var_shifts.append((*_paired_var(lin, z_inf), *_paired_var(z, lin)))
     m, m_err, v, v_err = (np.array([mo[k] for mo in moments]) for k in range(4))
     return FiniteWidthTraining(
         activation=activation,
@@ -344,4 +400,11 @@ def finite_width_training(
         training_shift_stderr=np.array([s[1] for s in shifts]),
         linearised_mean=np.array([s[2] for s in shifts]),
         linearised_stderr=np.array([s[3] for s in shifts]),
+        var_terms={
+            k: np.array([np.diag(np.asarray(p.cov_terms[k])) for p in preds]) for k in _COV_TERMS
+        },
+        frozen_var_shift=np.array([s[0] for s in var_shifts]),
+        frozen_var_stderr=np.array([s[1] for s in var_shifts]),
+        training_var_shift=np.array([s[2] for s in var_shifts]),
+        training_var_stderr=np.array([s[3] for s in var_shifts]),
     )

@@ -92,7 +92,7 @@ def _fig(panels: int = 1) -> tuple[Any, Any]:
 
     if panels == 1:
         return plt.subplots(figsize=(5.5, 4.0))
-    return plt.subplots(1, panels, figsize=(5.5 * panels, 4.0))
+    return plt.subplots(1, panels, figsize=(5.5 * panels, 4.6), layout="constrained")
 
 
 def _z(sampled: np.ndarray, theory: np.ndarray, stderr: np.ndarray) -> np.ndarray:

@@ -12,14 +12,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_finite_width_mean", "plot_kinked_shift"]
+__all__ = ["plot_finite_width_mean", "plot_finite_width_variance", "plot_kinked_shift"]
 
 
-_PARTS = {  # title, y label, label of the dashed prediction
-    "total": ("trained mean at finite width", "n · (mean − mean at n → ∞)", "O(1/n) prediction"),
-    "frozen": ("linearised networks", "n · (mean of z_lin − mean at n → ∞)",
-               "NTK mean + fluctuation terms"),
-    "training": ("trained minus linearised", "n · mean of (z − z_lin)", "dNTK + ddNTK terms"),
+_PARTS = {  # (moment, part): title, y label, label of the dashed prediction
+    ("mean", "total"): ("trained mean at finite width", "n · (mean − mean at n → ∞)",
+                        "O(1/n) prediction"),
+    ("mean", "frozen"): ("linearised networks", "n · (mean of z_lin − mean at n → ∞)",
+                         "NTK mean + fluctuation terms"),
+    ("mean", "training"): ("trained minus linearised", "n · mean of (z − z_lin)",
+                           "dNTK + ddNTK terms"),
+    ("var", "total"): ("trained variance at finite width", "n · (s² − variance at n → ∞)",
+                       "O(1/n) prediction"),
+    ("var", "frozen"): ("linearised networks", "n · (s²(z_lin) − s²(B z₀))",
+                        "NTK mean, cross-corr., fluct. terms"),
+    ("var", "training"): ("trained minus linearised", "n · (s²(z) − s²(z_lin))",
+                          "dNTK + ddNTK terms"),
 }  # fmt: skip
 
 
@@ -44,13 +52,40 @@ def plot_finite_width_mean(res: Any, ax: Any = None, part: str = "total") -> Any
     -------
     matplotlib.axes.Axes
     """
-    measured, errors, predicted = res.mean_part(part)  # refuses an unknown part by name
+    return _scan(res, ax, "mean", part, res.mean_part(part))  # refuses an unknown part
+
+
+def plot_finite_width_variance(res: Any, ax: Any = None, part: str = "total") -> Any:
+    r"""n·(measured variance − n → ∞ variance) against 1/n, with the predicted O(1/n)
+    coefficient: the variance's counterpart of :func:`plot_finite_width_mean`.
+
+    Parameters
+    ----------
+    res : fieldnn.experiments.eft.FiniteWidthTraining
+    ax : matplotlib.axes.Axes, optional
+    part : {"total", "frozen", "training"}
+        The whole variance shift s² − Σ∞ (against ``.cov_terms`` summed); the linearised
+        networks' variance paired against the n → ∞ map of their own initial outputs,
+        s²(z_lin) − s²(B z₀) (``res.frozen_var_shift``, against the NTK mean, NTK–preactivation
+        and NTK-fluctuation terms); or s²(z) − s²(z_lin) (``res.training_var_shift``, against
+        the dNTK + ddNTK terms). See ``FiniteWidthTraining.var_part``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    return _scan(res, ax, "var", part, res.var_part(part))  # refuses an unknown part
+
+
+def _scan(res: Any, ax: Any, moment: str, part: str, values: tuple) -> Any:
+    """Points n·measured ± n·stderr against 1/n and the dashed n·prediction, per test input."""
+    measured, errors, predicted = values
     if ax is None:
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots()
     n = np.asarray(res.widths, dtype=float)
-    title, label, theory = _PARTS[part]
+    title, label, theory = _PARTS[moment, part]
     for q, x in enumerate(np.asarray(res.X_test)[:, 0]):
         colour = f"C{q}"
         ax.errorbar(1 / n, n * measured[:, q], yerr=n * errors[:, q], fmt="o", ms=4, capsize=2,
@@ -60,13 +95,12 @@ def plot_finite_width_mean(res: Any, ax: Any = None, part: str = "total") -> Any
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.set_xlim(0.0, 1.1 / n.min())
     ax.set_xlabel("1/n (dimensionless)")
-    ax.set_ylabel(f"{label} (output units)")
+    ax.set_ylabel(f"{label} (output units{'²' if moment == 'var' else ''})")
     ax.set_title(
-        f"{title} ({res.activation}, L = {res.depth}, t = {res.t:g}, {res.n_replicas} networks)",
+        f"{title}\n({res.activation}, L = {res.depth}, t = {res.t:g}, {res.n_replicas} networks)",
         fontsize=9,
     )
-    ax.margins(y=0.3)  # room for the legend inside the axes
-    ax.legend(fontsize=7, loc="best", ncol=2)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return ax
 
 

@@ -81,6 +81,35 @@ def test_training_part_from_the_linearised_networks(small):
     assert np.all(small.training_shift_stderr < 0.5 * small.mean_stderr)
 
 
+def test_variance_split_from_the_linearised_networks(small):
+    """The variance's parts: the predicted terms are FiniteWidthPrediction.cov_terms (they sum
+    to the O(1/n) shift), the NTK part s²(z_lin) − s²(B z₀) and the training part s²(z) −
+    s²(z_lin) agree with their terms within k·σ, and the three parts' predictions add up."""
+    terms = sum(small.var_terms.values())
+    np.testing.assert_allclose(terms, small.predicted_var - small.infinite_var, atol=1e-14)
+    total, frozen, training = (small.var_part(p) for p in ("total", "frozen", "training"))
+    np.testing.assert_allclose(total[2], frozen[2] + training[2] + small.var_terms["kernel"],
+                               atol=1e-14)  # fmt: skip
+    for part in (frozen, training):
+        pulls = (part[0] - part[2]) / part[1]
+        assert np.all(np.abs(pulls) < K_SIGMA), pulls
+    assert np.all(np.abs(frozen[2]) > 3 * frozen[1])  # the NTK's variance terms are resolved
+    with pytest.raises(ArgumentError, match="part"):
+        small.var_part("kernel")
+
+
+def test_paired_variance_and_its_error():
+    """_paired_var is numpy's s²(u) − s²(v), and its standard error is the spread of the
+    estimate over 400 independent repetitions (within 10 %)."""
+    rng = np.random.default_rng(7)
+    g, h = rng.standard_normal((2, 400, 2000, 2))
+    u, v = g + 0.1 * h + 0.05 * g**2, g
+    est = [_eft_training._paired_var(a, b) for a, b in zip(u, v, strict=True)]
+    np.testing.assert_allclose(est[0][0], u[0].var(0, ddof=1) - v[0].var(0, ddof=1), rtol=1e-12)
+    spread = np.std([e[0] for e in est], axis=0, ddof=1)
+    np.testing.assert_allclose(np.mean([e[1] for e in est], axis=0), spread, rtol=0.1)
+
+
 def test_hidden_kernel_change_of_the_same_networks(small):
     """The paired change of the last hidden kernel: the prediction is hidden_kernel_change at
     every width, the measurement is symmetric, seen (> 3σ), and within k·σ at these short times."""
@@ -160,8 +189,10 @@ def test_section_renders_stored_numbers(tmp_path):
     _training(w, _TINY)
     out = w.finish()
     assert (out / "finite_width_mean.png").stat().st_size > 1000
+    assert (out / "finite_width_variance_split.png").stat().st_size > 1000
     for name in ("finite_training", "finite_training_variance", "finite_training_terms",
-                 "finite_training_frozen", "finite_training_dynamics"):  # fmt: skip
+                 "finite_training_frozen", "finite_training_dynamics",
+                 "finite_training_variance_split"):  # fmt: skip
         assert r"\bottomrule" in (out / f"{name}.tex").read_text()
     r = json.loads((out / "results.json").read_text())["training"]
     report = (out / "report.md").read_text()
@@ -206,3 +237,13 @@ def test_the_mean_plot_draws_each_part_against_its_own_terms(small):
         plt.close(ax.figure)
     with pytest.raises(ArgumentError, match="part"):
         plots_training.plot_finite_width_mean(small, part="kernel")
+    for part in ("total", "frozen", "training"):  # the variance: its own parts and terms
+        measured, _, predicted = small.var_part(part)
+        ax = plots_training.plot_finite_width_variance(small, part=part)
+        dashed = [ln.get_ydata()[0] for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+        np.testing.assert_allclose(dashed, n[0] * predicted[0], rtol=1e-12)
+        drawn = ax.containers[0].lines[0].get_ydata()
+        np.testing.assert_allclose(drawn, n[:, 0] * measured[:, 0], rtol=1e-12)
+        plt.close(ax.figure)
+    with pytest.raises(ArgumentError, match="part"):
+        plots_training.plot_finite_width_variance(small, part="kernel")

@@ -172,6 +172,34 @@ for ax, part in zip(axes, ("frozen", "training"), strict=True):
 plt.close(fig)
 
 # %% [markdown]
+# ## The variance, split the same way
+#
+# `FiniteWidthPrediction.cov_terms` splits the O(1/n) covariance by origin: the kernel K^{1} of
+# the initial outputs, the NTK mean shift, the NTK–preactivation cross-correlation (D, F), the
+# NTK fluctuations (A, B), and the dNTK and ddNTKs. The scan measures two paired parts
+# (`var_part`): the linearised networks' variance against the n → ∞ map B z₀ of their own
+# initial outputs (the three NTK terms) and s²(z) − s²(z_lin) (the dNTK and ddNTK terms).
+
+# %%
+print("n * cov_terms at the test inputs (diagonal):")
+for key, value in pred.cov_terms.items():
+    print(f"{key:>17}: {np.round(32 * np.diag(value), 4)}")
+assert np.allclose(sum(pred.cov_terms.values()), pred.cov - pred.cov_infinite)
+for part in ("frozen", "training"):
+    measured, err, predicted = scan.var_part(part)
+    pulls = (measured - predicted) / err
+    scaled = np.round(scan.widths * measured[:, 1], 3)
+    print(
+        f"{part:>8}: n * measured at x = 0.25 {scaled}, predicted "
+        f"{np.round(64 * predicted[-1, 1], 3)}; pulls at n = 64 {np.round(pulls[-1], 1)}"
+    )
+    assert np.all(np.abs(pulls[-1]) < 4)
+fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), layout="constrained")
+for ax, part in zip(axes, ("total", "frozen", "training"), strict=True):
+    plots_training.plot_finite_width_variance(scan, ax=ax, part=part)
+plt.close(fig)
+
+# %% [markdown]
 # ## ReLU: outside the 1/n expansion
 #
 # For relu the mean NTK moves at O(1/√n): a unit whose preactivation at a training input reaches

@@ -14,7 +14,7 @@ import pytest
 
 import fieldnn as fnn
 from fieldnn.experiments import eft
-from fieldnn.experiments._eft_training import _moments
+from fieldnn.experiments._eft_training import _moments, _paired_var
 from fieldnn.experiments._paired_training import frozen_shift, paired
 
 X = np.linspace(-1.5, 1.5, 4)[:, None]
@@ -25,16 +25,21 @@ ETA = 0.05
 
 def _scaled_shift(mlp: fnn.MLP, steps: int, R: int, seed: int) -> tuple[np.ndarray, dict]:
     """n·(z(T) − z_lin) at XT per network (R, 3), R networks in chunks of 1000, and the
-    predicted n·(dNTK term) and n·(ddNTK term) of the mean ("dntk", "ddntk", each (3,))."""
+    predicted n·(dNTK term) and n·(ddNTK term) of the mean ("dntk", "ddntk", each (3,)); with
+    them, under "trained", the trained outputs z(T) at XT (R, 3) and, under "var", the predicted
+    n·(dNTK + ddNTK terms) of the variance (3,)."""
     n = mlp.widths[-2]
-    xs, shifts = np.concatenate([X, XT]), []
+    xs, shifts, trained = np.concatenate([X, XT]), [], []
     for c in range(-(-R // 1000)):
         rng = np.random.default_rng(seed + c)
         (k0, z0), (_, z1) = paired(mlp, xs, Y, steps, min(1000, R - 1000 * c), rng, "both",
                                    eta=ETA, n_train=4)  # fmt: skip
         shifts.append(frozen_shift(k0, z0, z1, Y, ETA, steps))
+        trained.append(z1[:, 4:])
     pred = fnn.finite_width_prediction(mlp, X, Y, XT, t=ETA * steps, learning_rate=ETA)
     terms = {k: n * np.ravel(pred.mean_terms[k]) for k in ("dntk", "ddntk")}
+    terms["trained"] = np.concatenate(trained)
+    terms["var"] = n * np.diag(pred.cov_terms["dntk"] + pred.cov_terms["ddntk"])
     return n * np.concatenate(shifts), terms
 
 
@@ -83,7 +88,9 @@ def test_two_hidden_layers_approach_the_dntk_terms() -> None:
     networks at n = 32, 64, 128, 256. The weighted fit n·(z(T) − z_lin) = a + c/n + d/n²
     gives a within 3σ of n·(dNTK + ddNTK) at x = 0.25 and for the odd part
     (z(−1) − z(1))/2 (odd σ and odd targets make the trained mean odd in x), and rejects the
-    prediction without its ddNTK term, or without its dNTK term, by more than 3σ."""
+    prediction without its ddNTK term, or without its dNTK term, by more than 3σ. The
+    variance's training part n·(s²(z) − s²(z_lin)) at n = 256 is within 3σ of its dNTK + ddNTK
+    terms at every test input, and the same fit of it within 3σ at x = 0.25."""
     widths = np.array([32, 64, 128, 256])
     rows = [_scaled_shift(fnn.MLP("erf", [1, n, n, 1], C_W=1.0, C_b=0.1), 100, 8000, 9 * n)
             for n in widths]  # fmt: skip
@@ -98,6 +105,15 @@ def test_two_hidden_layers_approach_the_dntk_terms() -> None:
         assert abs(a - dntk) > 3 * a_err
         if abs(dntk) > 0.1:
             assert abs(a - ddntk) > 3 * a_err
+    var = np.array([_paired_var(t["trained"], t["trained"] - d / n)
+                    for n, (d, t) in zip(widths, rows, strict=True)])  # fmt: skip
+    m, e = widths[:, None] * var[:, 0], widths[:, None] * var[:, 1]  # (widths, 3)
+    predicted = rows[0][1]["var"]
+    assert np.all(np.abs(m[-1] - predicted) < 3 * e[-1]), (m, e, predicted)
+    design = np.stack([widths**-k for k in (0.0, 1.0, 2.0)], axis=1) / e[:, 1, None]
+    cov = np.linalg.inv(design.T @ design)
+    a, a_err = (cov @ design.T @ (m[:, 1] / e[:, 1]))[0], np.sqrt(cov[0, 0])
+    assert abs(a - predicted[1]) < 3 * a_err, (m, e, a, a_err, predicted)
 
 
 @pytest.mark.slow

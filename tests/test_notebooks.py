@@ -58,7 +58,10 @@ def test_notebook_executes(
     for k, source in enumerate(code):
         exec(compile(source, f"{name} [code cell {k + 1}]", "exec"), namespace)
     printed = capsys.readouterr().out
-    assert EXPECTED_OUTPUT[name] in printed
+    if name == "07_writing_it_up.py" and not shutil.which("pdflatex"):
+        assert "pdflatex not found: paper.tex written, not compiled" in printed
+    else:
+        assert EXPECTED_OUTPUT[name] in printed
     if name == "05_exporting.py" and shutil.which("pdflatex"):
         assert "compiled:" in printed
         assert list(tmp_path.glob("*/paper.pdf")), "the PDF is written under the temporary dir"

@@ -40,8 +40,6 @@ SLOW_FOR_TIME = (
     "derivatives_on_the_lattice",
     "tests/effective/test_density.py::test_gauss_net_series_is_asymptotic_only_at_large_width",
     "tests/inference/test_relu_training_drift.py::test_relu_ntk_drifts_like_one_over_root_n",
-    "tests/inference/test_relu_training_drift.py::test_relu_trained_outputs_shift_like_one_over_"
-    "root_n[0.1]",
     "tests/inference/test_relu_training_several_inputs.py::test_descent_tends_to_flow_with_"
     "several_inputs",
     "tests/inference/test_finite_training.py::test_infinite_width_part_is_gradient_flow_"

@@ -85,6 +85,12 @@ class HiddenKernelChange:
     kernel : ndarray (Q, Q)
         The infinite-width :math:`\langle\sigma\sigma\rangle_{K^{(L-1)}}`, the prior mean of
         :math:`\hat G'`.
+    cov : ndarray (Q, Q, Q, Q)
+        :math:`\mathrm{Cov}[\hat G'_{\delta_1\delta_2}(t), \hat G'_{\delta_3\delta_4}(t)]`
+        over the trained ensemble, to O(1/n): :math:`V^{(L)}/n` with :math:`V^{(L)}` the
+        four-point vertex of the output layer at :math:`C_W^{(L)} = 1`. Training leaves it
+        unchanged at this order (the change of the covariance is O(1/n²); docstring of
+        :func:`hidden_kernel_change`).
     width : int
         n = n_{L−1}.
     t, learning_rate : float, float or None
@@ -95,6 +101,7 @@ class HiddenKernelChange:
     first_order: np.ndarray
     second_order: np.ndarray
     kernel: np.ndarray
+    cov: np.ndarray
     width: int
     t: float
     learning_rate: float | None
@@ -137,6 +144,20 @@ def _split_statistics(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> 
         "kernel": (one.ntk.K[-1] - cb[-1]),  # ⟨σσ⟩ at C_W^{(L)} = 1
         "width": int(one.ntk.widths[-2]),
     }
+
+
+def _hidden_kernel_cov(net: Any, X: np.ndarray) -> np.ndarray:
+    r""":math:`n\,\mathrm{Cov}(\hat G'_{12}, \hat G'_{34})` at leading order: the output layer's
+    :math:`V^{(L)}` at :math:`C_W^{(L)} = 1` (:math:`V^{(L)}/n_{L-1}` is the covariance of
+    :math:`C_b^{(L)} + C_W^{(L)}\hat G'`; :func:`fieldnn.kernels.deep.four_point_vertex`)."""
+    from ..ensembles.architectures import _per_layer
+    from ..kernels.deep import four_point_vertex
+
+    L = len(net.widths) - 1
+    cw = list(_per_layer(tuple(net.C_W), "C_W", L))
+    return four_point_vertex(
+        net.activation, X, C_W=[*cw[:-1], 1.0], C_b=list(net.C_b), widths=list(net.widths)
+    )
 
 
 def _hidden_statistics(
@@ -195,7 +216,7 @@ def hidden_kernel_change(
     -------
     HiddenKernelChange
         ``.change`` = :math:`\mathbb E[\hat G'(t) - \hat G'(0)]` (Q, Q), ``.scaled_change`` =
-        n · change.
+        n · change, ``.cov`` the covariance of :math:`\hat G'(t)` (Q, Q, Q, Q) to O(1/n).
 
     Notes
     -----
@@ -218,6 +239,20 @@ def hidden_kernel_change(
     :func:`fieldnn.dntk_statistics` (divided by λ_W^{(L)}) and the C_W^{(L)}²-terms of Q
     (divided by C_W^{(L)}), module docstring; derivation in
     ``docs/representation_learning.md``.
+
+    The covariance is not moved at O(1/n). :math:`\widehat{dG}`, X and Y are O(1/n) network
+    by network, not only in mean (:math:`\widehat{dG}_A = n^{-1}\sum_{jk}W_{ik}\sigma'_{k\alpha}
+    [\ldots]_{jk}` and :math:`\sum_kW_{ik}(\ldots)_k` is of order one), so the change
+    :math:`\Delta\hat G'` fluctuates at O(1/n): its variance is O(1/n²), and its covariance
+    with :math:`\hat G'(0)` (fluctuation O(n^{-1/2})) is a connected correlator of three unit
+    averages, even in :math:`W^{(L)}`, also O(1/n²). Hence
+
+    .. math:: \mathrm{Cov}[\hat G'_{\delta_1\delta_2}(t), \hat G'_{\delta_3\delta_4}(t)] =
+              \frac1n V^{(L)}_{(\delta_1\delta_2)(\delta_3\delta_4)}\Big|_{C_W^{(L)}=1}
+              + O(1/n^2),
+
+    the covariance at initialisation (RYH eq. (4.90): :math:`V^{(L)}/n_{L-1}` is the
+    covariance of the stochastic metric :math:`C_b^{(L)} + C_W^{(L)}\hat G'`).
 
     References
     ----------
@@ -282,6 +317,7 @@ def hidden_kernel_change(
         first_order=first,
         second_order=second,
         kernel=s["kernel"][PA:, PA:],
+        cov=_hidden_kernel_cov(net, XB) / n,
         width=n,
         t=t,
         learning_rate=eta,

@@ -91,6 +91,16 @@ class FiniteWidthTraining(_TrainedEnsembles):
         at the test inputs, and its standard error.
     hidden_predicted : ndarray (w, Q, Q)
         ``.change`` of :func:`fieldnn.hidden_kernel_change` (O(1/n)).
+    hidden_var, hidden_var_stderr : ndarray (w, Q)
+        Variance s² (ddof = 1) over the trained networks of the diagonal
+        :math:`\hat G'_{\delta\delta}(t)` and its standard error.
+    hidden_var_predicted : ndarray (w, Q)
+        Its O(1/n) prediction, the diagonal of ``.cov`` of :func:`fieldnn.hidden_kernel_change`:
+        :math:`V^{(L)}_{(\delta\delta)(\delta\delta)}/n` at :math:`C_W^{(L)} = 1`, the
+        variance at initialisation.
+    hidden_var_shift, hidden_var_shift_stderr : ndarray (w, Q)
+        s²(Ĝ′_δδ(t)) − s²(Ĝ′_δδ(0)), paired over the same networks, and its standard error:
+        the change of the variance during training, O(1/n²).
     training_shift, training_shift_stderr : ndarray (w, Q)
         Mean over the networks of z(T) minus each network's linearisation trained by the same
         descent (``ReplicaEnsemble.linearised_posterior``), and its standard error: a control
@@ -133,6 +143,11 @@ class FiniteWidthTraining(_TrainedEnsembles):
     hidden_change: np.ndarray
     hidden_change_stderr: np.ndarray
     hidden_predicted: np.ndarray
+    hidden_var: np.ndarray
+    hidden_var_stderr: np.ndarray
+    hidden_var_predicted: np.ndarray
+    hidden_var_shift: np.ndarray
+    hidden_var_shift_stderr: np.ndarray
     training_shift: np.ndarray
     training_shift_stderr: np.ndarray
     linearised_mean: np.ndarray
@@ -314,8 +329,7 @@ def finite_width_training(
         for n in widths
     ]
     hidden = [
-        hidden_kernel_change(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta).change
-        for n in widths
+        hidden_kernel_change(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta) for n in widths
     ]
     # M_0 = Θ_{BA} g(Θ_AA) (n-independent): the n → ∞ trained output is B z_0 + M_0 y
     theta = mlp(widths[0]).ntk(np.concatenate([X, X_test]))
@@ -328,6 +342,7 @@ def finite_width_training(
     seeds = np.random.SeedSequence(rng).spawn(len(widths) * len(sizes))
     moments: list[tuple[np.ndarray, ...]] = []
     changes: list[tuple[np.ndarray, np.ndarray]] = []
+    hidden_vars: list[tuple[np.ndarray, ...]] = []
     shifts: list[tuple[np.ndarray, ...]] = []
     var_shifts: list[tuple[np.ndarray, ...]] = []
 
@@ -358,6 +373,11 @@ def finite_width_training(
             )
             err = delta.std(axis=0, ddof=1) / np.sqrt(delta.shape[0])
             changes.append((delta.mean(axis=0), err))
+            g_t, g_0 = (
+                np.concatenate([np.diagonal(getattr(e, k), axis1=1, axis2=2) for e in ensembles])
+                for k in ("posterior_hidden_kernel", "prior_hidden_kernel")
+            )
+            hidden_vars.append((*_moments(g_t)[2:], *_paired_var(g_t, g_0)))
             lin, z, z0, z0A = (
                 np.concatenate([getattr(e, k)[:, :, 0] for e in ensembles])
                 for k in ("linearised_posterior", "posterior", "prior", "prior_train")
@@ -395,7 +415,12 @@ def finite_width_training(
         },
         hidden_change=np.array([c[0] for c in changes]),
         hidden_change_stderr=np.array([c[1] for c in changes]),
-        hidden_predicted=np.array(hidden),
+        hidden_predicted=np.array([h.change for h in hidden]),
+        hidden_var=np.array([h[0] for h in hidden_vars]),
+        hidden_var_stderr=np.array([h[1] for h in hidden_vars]),
+        hidden_var_predicted=np.array([np.einsum("aaaa->a", h.cov) for h in hidden]),
+        hidden_var_shift=np.array([h[2] for h in hidden_vars]),
+        hidden_var_shift_stderr=np.array([h[3] for h in hidden_vars]),
         training_shift=np.array([s[0] for s in shifts]),
         training_shift_stderr=np.array([s[1] for s in shifts]),
         linearised_mean=np.array([s[2] for s in shifts]),

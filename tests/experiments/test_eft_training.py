@@ -126,6 +126,29 @@ def test_hidden_kernel_change_of_the_same_networks(small):
     assert np.max(np.abs(small.hidden_change) / small.hidden_change_stderr) > 3  # seen
 
 
+def test_hidden_kernel_variance_of_the_same_networks(small):
+    """The variance of the trained hidden kernel: predicted by hidden_kernel_change(...).cov
+    at every width, measured within k·σ of it; its paired change during training is the
+    difference of numpy's sample variances, and small against the variance (O(1/n²))."""
+    for i, n in enumerate(small.widths):
+        mlp = fnn.MLP("erf", [1, int(n), int(n), 1], C_W=1.0, C_b=0.1)
+        pred = fnn.hidden_kernel_change(
+            mlp, small.X_train, small.y_train, small.X_test, t=small.t,
+            learning_rate=small.learning_rate,
+        )  # fmt: skip
+        np.testing.assert_allclose(
+            small.hidden_var_predicted[i], np.einsum("aaaa->a", pred.cov), rtol=1e-12
+        )
+    pulls = (small.hidden_var - small.hidden_var_predicted) / small.hidden_var_stderr
+    assert np.all(np.abs(pulls) < K_SIGMA), pulls
+    assert np.all(small.hidden_var / small.hidden_var_stderr > 10)  # the variance is resolved
+    assert np.all(np.abs(small.hidden_var_shift) < 0.1 * small.hidden_var_predicted)
+    # paired, the O(n^{-1/2}) fluctuation of Ĝ' cancels: the error of the change is a fraction
+    # ~ 1/√n of that of the variance (0.36–0.70 here), smaller at the larger width
+    ratio = small.hidden_var_shift_stderr / small.hidden_var_stderr
+    assert np.all(ratio < 0.8) and np.all(ratio[1] < ratio[0]), ratio
+
+
 def test_same_seed_same_result_and_chunks_are_drawn_independently():
     kw = {"widths": (8,), "n_replicas": 9, "steps": 2}
     a = eft.finite_width_training(**kw, chunk_size=4, rng=3)
@@ -192,11 +215,15 @@ def test_section_renders_stored_numbers(tmp_path):
     assert (out / "finite_width_variance_split.png").stat().st_size > 1000
     for name in ("finite_training", "finite_training_variance", "finite_training_terms",
                  "finite_training_frozen", "finite_training_dynamics",
-                 "finite_training_variance_split"):  # fmt: skip
+                 "finite_training_variance_split", "finite_training_hidden",
+                 "finite_training_hidden_variance"):  # fmt: skip
         assert r"\bottomrule" in (out / f"{name}.tex").read_text()
     r = json.loads((out / "results.json").read_text())["training"]
     report = (out / "report.md").read_text()
     assert "7. Training at finite width" in report
+    rel = r["hidden_variance"]["max_relative_shift"]
+    trend = "falls with the width here" if np.all(np.diff(rel) < 0) else "does not fall steadily"
+    assert f"relative to the variance it {trend}" in report
     for i, n in enumerate(r["widths"]):
         row = f"| {n} | {format_number(r['z_rms_infinite'][i], 3)} | "
         assert row + f"{format_number(r['z_rms_finite'][i], 3)} |" in report

@@ -110,15 +110,23 @@ def test_paired_variance_and_its_error():
     np.testing.assert_allclose(np.mean([e[1] for e in est], axis=0), spread, rtol=0.1)
 
 
-def test_hidden_kernel_change_of_the_same_networks(small):
+@pytest.fixture(scope="module")
+def hidden_predictions(small) -> list:
+    """hidden_kernel_change on the fixture's problem, one per width."""
+    kw = {"t": small.t, "learning_rate": small.learning_rate}
+    data = (small.X_train, small.y_train, small.X_test)
+    return [
+        fnn.hidden_kernel_change(
+            fnn.MLP("erf", [1, int(n), int(n), 1], C_W=1.0, C_b=0.1), *data, **kw
+        )
+        for n in small.widths
+    ]
+
+
+def test_hidden_kernel_change_of_the_same_networks(small, hidden_predictions):
     """The paired change of the last hidden kernel: the prediction is hidden_kernel_change at
     every width, the measurement is symmetric, seen (> 3σ), and within k·σ at these short times."""
-    for i, n in enumerate(small.widths):
-        mlp = fnn.MLP("erf", [1, int(n), int(n), 1], C_W=1.0, C_b=0.1)
-        pred = fnn.hidden_kernel_change(
-            mlp, small.X_train, small.y_train, small.X_test, t=small.t,
-            learning_rate=small.learning_rate,
-        )  # fmt: skip
+    for i, pred in enumerate(hidden_predictions):
         np.testing.assert_allclose(small.hidden_predicted[i], pred.change, rtol=1e-12)
     np.testing.assert_allclose(small.hidden_change, np.swapaxes(small.hidden_change, 1, 2))
     pulls = (small.hidden_change - small.hidden_predicted) / small.hidden_change_stderr
@@ -126,16 +134,11 @@ def test_hidden_kernel_change_of_the_same_networks(small):
     assert np.max(np.abs(small.hidden_change) / small.hidden_change_stderr) > 3  # seen
 
 
-def test_hidden_kernel_variance_of_the_same_networks(small):
+def test_hidden_kernel_variance_of_the_same_networks(small, hidden_predictions):
     """The variance of the trained hidden kernel: predicted by hidden_kernel_change(...).cov
     at every width, measured within k·σ of it; its paired change during training is the
     difference of numpy's sample variances, and small against the variance (O(1/n²))."""
-    for i, n in enumerate(small.widths):
-        mlp = fnn.MLP("erf", [1, int(n), int(n), 1], C_W=1.0, C_b=0.1)
-        pred = fnn.hidden_kernel_change(
-            mlp, small.X_train, small.y_train, small.X_test, t=small.t,
-            learning_rate=small.learning_rate,
-        )  # fmt: skip
+    for i, pred in enumerate(hidden_predictions):
         np.testing.assert_allclose(
             small.hidden_var_predicted[i], np.einsum("aaaa->a", pred.cov), rtol=1e-12
         )

@@ -133,7 +133,7 @@ _SYMBOLS = {
     "∼": r"\sim", "~": r"\sim", "∝": r"\propto", "ℓ": r"\ell", "∂": r"\partial",
     "⟨": r"\langle", "⟩": r"\rangle", "½": r"\frac{1}{2}", "∣": r"\mid", "ℝ": r"\mathbb{R}",
     "∈": r"\in", "⇔": r"\Leftrightarrow", "⟹": r"\Longrightarrow", "≲": r"\lesssim",
-    "′": r"\prime", "…": r"\ldots", "ᵀ": r"^{\top}", "ᵏ": "^{k}", "ⁿ": "^{n}",
+    "…": r"\ldots", "ᵀ": r"^{\top}", "ᵏ": "^{k}", "ⁿ": "^{n}",
 }  # fmt: skip
 _TEXT = {"–": "--", "—": "---", "§": r"\S{}"}
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾", "0123456789-+()")
@@ -143,6 +143,7 @@ _COMBINING = {"\u0304": r"\bar", "\u0302": r"\hat", "\u030c": r"\check", "\u0303
 _INLINE_MATH = re.compile(r"(\$[^$]+\$)")
 _SUP_RUN = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾]+")
 _SUB_RUN = re.compile("[₀₁₂₃₄₅₆₇₈₉₋₊]+")
+_PRIME_RUN = re.compile("′+")  # f′′ → ^{\prime\prime} (^{\prime}^{\prime} does not compile)
 
 
 def tex_text(text: str) -> str:
@@ -177,6 +178,11 @@ def tex_text(text: str) -> str:
         elif m := _SUB_RUN.match(text, i):
             parts.append((True, f"_{{{m.group().translate(_SUBSCRIPTS)}}}"))
             i = m.end()
+        elif m := _PRIME_RUN.match(text, i):
+            sup = _SUP_RUN.match(text, m.end())  # σ′²: one superscript, ^{\prime 2}
+            tail = " " + sup.group().translate(_SUPERSCRIPTS) if sup else ""
+            parts.append((True, "^{" + r"\prime" * len(m.group()) + tail + "}"))
+            i = sup.end() if sup else m.end()
         else:
             if ch in _SYMBOLS:
                 parts.append((True, _SYMBOLS[ch]))

@@ -67,3 +67,11 @@ def test_tex_text_is_ascii_and_refuses_what_it_cannot_write():
     assert r"$\ell$" in text and "$^{2}$" in text
     with pytest.raises(ValueError, match="U\\+263A"):
         tex_text("☺")
+
+
+def test_primes_are_superscripts():
+    # a prime is ^{\prime} (as TeX's own '), runs of primes and a following power share one
+    # superscript: ^{\prime}^{\prime} and ^{\prime}^{2} are double superscripts, which pdflatex
+    # refuses
+    assert tex_text("Ĝ′(x, x′)") == r"$\hat{G}^{\prime}$(x, x$^{\prime}$)"
+    assert tex_text("f′′ σ′²") == r"f$^{\prime\prime}$ $\sigma^{\prime 2}$"

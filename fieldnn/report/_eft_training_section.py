@@ -355,10 +355,10 @@ def _hidden_variance_table(w: ReportWriter, r: eft.FiniteWidthTraining, widths: 
         for i, k in enumerate(widths)
         for q, x in enumerate(xs)
     ]  # fmt: skip
-    header = ["n", "x", "n·Var Ĝ′(x, x) measured", "n·stderr", "n·Var O(1/n)", "pull"]
+    header = ["n", "x", "n·Var Ĝ′(x, x)", "n·stderr", "O(1/n)", "pull"]
     w.table(
         "finite_training_hidden_variance",
-        [*header, "n·ΔVar in training", "n·stderr"],
+        [*header, "n·ΔVar (training)", "n·stderr"],
         rows,
         "Variance over the same trained networks of the diagonal of the last hidden kernel, "
         "times n, against the O(1/n) prediction (fieldnn.hidden_kernel_change(...).cov: the "

@@ -150,7 +150,8 @@ def tex_text(text: str) -> str:
     r"""Report text (Unicode) as pure-ASCII LaTeX text mode, for pdflatex.
 
     Greek letters and mathematical signs become math (``λ`` → ``$\lambda$``, ``−`` → ``$-$``),
-    super- and subscript digits become ``$^{2}$``/``$_{1}$``, a combining macron/hat/check becomes
+    super- and subscript digits become ``$^{2}$``/``$_{1}$``, primes a superscript (``f′′`` →
+    ``$^{\prime\prime}$``, ``σ′²`` → ``$\sigma^{\prime 2}$``), a combining macron/hat/check becomes
     ``$\bar{\lambda}$`` etc., and the characters special to LaTeX are escaped. Text already in
     ``$…$`` is kept as it is. Anything else non-ASCII is refused (``ValueError``), so nothing is
     dropped silently.

@@ -372,7 +372,7 @@ def _hidden_variance_table(w: ReportWriter, r: eft.FiniteWidthTraining, widths: 
         for i, k in enumerate(widths)
     )
     w.text(
-        "Training shifts the hidden kernel at O(1/n) without spreading it: to O(1/n) its "
+        "At O(1/n) training shifts the hidden kernel without spreading it: to that order its "
         "covariance over the trained ensemble is the one at initialisation, and the change "
         f"is O(1/n²) ({w.docs_link(_HIDDEN_DOCS)}, section “The hidden kernel during "
         f"training”, “The covariance”). Per width: {per_width}. The paired change is "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 
 import pytest
 import sympy as sp
@@ -12,8 +11,11 @@ from fieldnn import Theory
 from fieldnn.errors import ArgumentError
 from fieldnn.symbolic._tikz_layout import layout
 
-from .._tex import compile_tex
+from .._tex import LUALATEX, TIKZ_FEYNMAN, compile_tex, tex_unavailable
 from ._layout_checks import crossings, label_clearance, vertex_separation
+
+_PDF = tex_unavailable("pdflatex", TIKZ_FEYNMAN)
+_LUA = tex_unavailable("lualatex", TIKZ_FEYNMAN + LUALATEX)
 
 lam, kap = sp.symbols("lambda kappa")
 
@@ -76,14 +78,14 @@ def test_tikz_options_and_structure():
     assert err.value.argument == "line_style"
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
+@pytest.mark.skipif(bool(_PDF), reason=str(_PDF))
 def test_diagrams_compile_with_pdflatex(tmp_path):
     c = Theory({lam: 4}).correlator(4, 3, connected=True)
     compile_tex(tmp_path, "d", c.tikz(by_topology=True, standalone=True))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("lualatex") is None, reason="lualatex not installed")
+@pytest.mark.skipif(bool(_LUA), reason=str(_LUA))
 def test_diagrams_compile_with_lualatex(tmp_path):
     c = Theory({lam: 4, kap: 6}).correlator(4, 2, connected=True)
     compile_tex(tmp_path, "d", c.tikz(standalone=True), engine="lualatex")

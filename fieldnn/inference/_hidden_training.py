@@ -150,13 +150,10 @@ def _hidden_kernel_cov(net: Any, X: np.ndarray) -> np.ndarray:
     r""":math:`n\,\mathrm{Cov}(\hat G'_{12}, \hat G'_{34})` at leading order: the output layer's
     :math:`V^{(L)}` at :math:`C_W^{(L)} = 1` (:math:`V^{(L)}/n_{L-1}` is the covariance of
     :math:`C_b^{(L)} + C_W^{(L)}\hat G'`; :func:`fieldnn.kernels.deep.four_point_vertex`)."""
-    from ..ensembles.architectures import _per_layer
     from ..kernels.deep import four_point_vertex
 
-    L = len(net.widths) - 1
-    cw = list(_per_layer(tuple(net.C_W), "C_W", L))
     return four_point_vertex(
-        net.activation, X, C_W=[*cw[:-1], 1.0], C_b=list(net.C_b), widths=list(net.widths)
+        net.activation, X, C_W=[*net.C_W[:-1], 1.0], C_b=list(net.C_b), widths=list(net.widths)
     )
 
 

@@ -64,16 +64,33 @@ def _sampling_arguments(
     )
 
 
-def _hidden_samples(
-    mlp: Any, X: np.ndarray, n_samples: int, rng: np.random.Generator, chunk_size: int
-) -> Any:
-    """Yield chunks of last-hidden-layer pre-activations z^(L−1), each (b, P, n_{L−1})."""
+def hidden_layer(mlp: Any, layer: Any) -> int:
+    """The hidden layer ℓ (1 <= ℓ <= L − 1) of ``mlp`` named by ``layer``; None: the last, L − 1.
+    Raises naming ``mlp`` for a net without hidden layer or a normalised activation."""
     if len(mlp.widths) < 3:
         raise UnsupportedError("mlp", "needs at least one hidden layer (len(widths) >= 3)")
     if getattr(mlp.activation, "normalised", False):
         raise UnsupportedError("mlp", "normalised (Gauss-net) activations are not supported here")
+    last = len(mlp.widths) - 2
+    return last if layer is None else positive_int(layer, "layer", maximum=last)
+
+
+def _hidden_samples(
+    mlp: Any,
+    X: np.ndarray,
+    n_samples: int,
+    rng: np.random.Generator,
+    chunk_size: int,
+    layer: int | None = None,
+) -> Any:
+    """Yield chunks of hidden pre-activations z^(ℓ), each (b, P, n_ℓ); ℓ = ``layer``, by default
+    the last hidden layer L − 1."""
+    layer = hidden_layer(mlp, layer)
     trunk = type(mlp)(
-        mlp.activation, list(mlp.widths[:-1]), C_W=list(mlp.C_W[:-1]), C_b=list(mlp.C_b[:-1])
+        mlp.activation,
+        list(mlp.widths[: layer + 1]),
+        C_W=list(mlp.C_W[:layer]),
+        C_b=list(mlp.C_b[:layer]),
     )
     done = 0
     while done < n_samples:
@@ -82,11 +99,28 @@ def _hidden_samples(
         done += b
 
 
-def _readout_covariance(mlp: Any, z: np.ndarray) -> np.ndarray:
-    """Ĝ (b, P, P) of the output layer given hidden pre-activations z (b, P, n)."""
+def _propagate(mlp: Any, z: np.ndarray, layer: int, rng: np.random.Generator) -> np.ndarray:
+    """Pre-activations of the last hidden layer (b, P, n_{L−1}) drawn given those of hidden layer
+    ``layer`` (b, P, n_ℓ): given layer m, the n_{m+1} units of layer m + 1 are iid
+    N(0, Ĝ^(m+1)), Ĝ^(m+1) = C_b^(m+1) + (C_W^(m+1)/n_m) σ(z^(m))σ(z^(m))ᵀ."""
+    for m in range(layer, len(mlp.widths) - 2):
+        G = _layer_covariance(mlp, z, m)
+        lam, U = np.linalg.eigh(G)
+        root = U * np.sqrt(np.clip(lam, 0.0, None))[:, None, :]
+        z = root @ rng.standard_normal((z.shape[0], z.shape[1], int(mlp.widths[m + 1])))
+    return z
+
+
+def _layer_covariance(mlp: Any, z: np.ndarray, m: int) -> np.ndarray:
+    """Ĝ^(m+1) (b, P, P): the covariance of layer m + 1 given layer m's pre-activations z
+    (b, P, n_m)."""
     h = mlp.activation(z)
-    n = z.shape[-1]
-    return mlp.C_b[-1] + mlp.C_W[-1] / n * np.matmul(h, np.swapaxes(h, 1, 2))
+    return mlp.C_b[m] + mlp.C_W[m] / z.shape[-1] * np.matmul(h, np.swapaxes(h, 1, 2))
+
+
+def _readout_covariance(mlp: Any, z: np.ndarray) -> np.ndarray:
+    """Ĝ (b, P, P) of the output layer given the last hidden pre-activations z (b, P, n)."""
+    return _layer_covariance(mlp, z, len(mlp.widths) - 2)
 
 
 def _weighted_shift(logw: np.ndarray, obs: np.ndarray) -> tuple[Any, ...]:
@@ -243,20 +277,23 @@ def conditional_second_moment_sampled(
 
 @dataclass(frozen=True)
 class HiddenKernelPosterior:
-    r"""Prior and posterior mean of the last hidden layer's kernel at probe inputs.
+    r"""Prior and posterior mean of a hidden layer's kernel at probe inputs.
 
     Attributes
     ----------
     prior, posterior : ndarray (Q, Q)
-        :math:`E[\hat K^{(L-1)}]` and :math:`E[\hat K^{(L-1)}\mid y_A]`,
-        :math:`\hat K^{(L-1)}_{\delta\delta'} = n_{L-1}^{-1}\sum_j z_{j\delta}z_{j\delta'}`.
+        :math:`E[\hat K^{(\ell)}]` and :math:`E[\hat K^{(\ell)}\mid y_A]`,
+        :math:`\hat K^{(\ell)}_{\delta\delta'} = n_\ell^{-1}\sum_j z^{(\ell)}_{j\delta}
+        z^{(\ell)}_{j\delta'}`.
     shift, stderr : ndarray (Q, Q)
         posterior − prior (same samples, so their common noise cancels) and its standard error.
     width : int
-        n_{L−1}.
+        n_ℓ.
     ess : float
         Effective sample size of the importance weights.
     n_samples : int
+    layer : int
+        ℓ (the last hidden layer L − 1 unless another was asked for).
     """
 
     prior: np.ndarray
@@ -266,6 +303,7 @@ class HiddenKernelPosterior:
     width: int
     ess: float
     n_samples: int
+    layer: int
 
 
 def hidden_kernel_posterior(
@@ -277,9 +315,10 @@ def hidden_kernel_posterior(
     n_samples: int = 100_000,
     rng: Any = 0,
     chunk_size: int = 10_000,
+    layer: int | None = None,
 ) -> HiddenKernelPosterior:
-    r"""Representation learning in exact Bayesian inference: the hidden-layer kernel conditioned
-    on observed outputs, by importance weighting of sampled networks.
+    r"""Representation learning in exact Bayesian inference: the kernel of a hidden layer
+    conditioned on observed outputs, by importance weighting of sampled networks.
 
     Parameters
     ----------
@@ -292,6 +331,10 @@ def hidden_kernel_posterior(
         Inputs at which the hidden kernel is measured.
     n_samples, rng, chunk_size
         As in :func:`conditional_second_moment_sampled`.
+    layer : int, optional
+        The hidden layer ℓ, 1 <= ℓ <= L − 1, whose kernel is measured (default: the last,
+        L − 1). For ℓ < L − 1 the layers above are drawn given layer ℓ (each is Gaussian given
+        the one below) at the training inputs only, which is all the likelihood needs.
 
     Returns
     -------
@@ -303,19 +346,23 @@ def hidden_kernel_posterior(
     y_{iA}^T\hat G_{AA}^{-1}y_{iA}`. At infinite width Ĝ is deterministic, the weights are
     constant, and the posterior equals the prior (seed slide "Lack of representation
     learning": :math:`p(\phi^{(L-1)}\mid y_A) = p(\phi^{(L-1)})`). At finite width the shift is
-    :math:`\mathrm{Cov}(\hat K^{(L-1)}, \hat G_{\alpha\beta})\,\partial\log p(y_A\mid G)/
+    :math:`\mathrm{Cov}(\hat K^{(\ell)}, \hat G_{\alpha\beta})\,\partial\log p(y_A\mid G)/
     \partial G_{\alpha\beta} = O(1/n)`.
     """
     XA, XB, y = _conditioning_inputs(mlp, X_train, y_train, X_probe, "X_probe")
     n_samples, chunk_size, gen = _sampling_arguments(n_samples, chunk_size, rng)
+    layer = hidden_layer(mlp, layer)
     p = XA.shape[0]
     logw, obs = [], []
-    for z in _hidden_samples(mlp, np.concatenate([XA, XB]), n_samples, gen, chunk_size):
-        logw.append(_log_likelihood(*_readout_eigh(_readout_covariance(mlp, z[:, :p])), y))
+    X = np.concatenate([XA, XB])
+    for z in _hidden_samples(mlp, X, n_samples, gen, chunk_size, layer):
+        top = _propagate(mlp, z[:, :p], layer, gen)
+        logw.append(_log_likelihood(*_readout_eigh(_readout_covariance(mlp, top)), y))
         zb = z[:, p:]
         obs.append(np.matmul(zb, np.swapaxes(zb, 1, 2)) / z.shape[-1])
     prior, post, shift, stderr, ess, _ = _weighted_shift(np.concatenate(logw), np.concatenate(obs))
-    return HiddenKernelPosterior(prior, post, shift, stderr, int(mlp.widths[-2]), ess, n_samples)
+    width = int(mlp.widths[layer])
+    return HiddenKernelPosterior(prior, post, shift, stderr, width, ess, n_samples, layer)
 
 
 def _conditioning_inputs(

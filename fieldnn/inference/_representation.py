@@ -1,5 +1,6 @@
 r"""Representation learning in Bayesian inference, predicted at O(1/n): the posterior shift of
-the last hidden kernel (derivation in ``docs/representation_learning.md``).
+the last hidden kernel, or of any earlier hidden layer's (derivation in
+``docs/representation_learning.md``).
 
 For an MLP with L layers write n = n_{L−1} for the last hidden width,
 :math:`\hat K_{\delta_1\delta_2} = n^{-1}\sum_j z^{(L-1)}_{j\delta_1}z^{(L-1)}_{j\delta_2}` for
@@ -53,10 +54,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, UnsupportedError
+from ..errors import ArgumentTypeError
 from ..kernels._deep_gaussian import check_positive_diagonal, pair_terms
 from ..kernels.deep import four_point_vertex, kernel_recursion
-from ._finite_width import _conditioning_inputs
+from ._finite_width import _conditioning_inputs, hidden_layer
 from ._linalg import checked_eigh
 
 __all__ = ["HiddenKernelShift", "hidden_kernel_shift"]
@@ -64,7 +65,7 @@ __all__ = ["HiddenKernelShift", "hidden_kernel_shift"]
 
 @dataclass(frozen=True)
 class HiddenKernelShift:
-    r"""The O(1/n) posterior shift of the last hidden kernel and its ingredients.
+    r"""The O(1/n) posterior shift of a hidden layer's kernel (ℓ = ``layer``) and its ingredients.
 
     Indices δ run over the Q = P + P_test inputs (training inputs first), α over the P
     training inputs.
@@ -76,18 +77,20 @@ class HiddenKernelShift:
     n_train : int
         P.
     shift : ndarray (Q, Q)
-        :math:`\mathbb E[\hat K^{(L-1)}\mid y] - \mathbb E[\hat K^{(L-1)}]` at O(1/n).
+        :math:`\mathbb E[\hat K^{(\ell)}\mid y] - \mathbb E[\hat K^{(\ell)}]` at O(1/n).
     kernel : ndarray (Q, Q)
-        :math:`K^{(L-1)}` (the prior mean of :math:`\hat K^{(L-1)}` at infinite width).
+        :math:`K^{(\ell)}` (the prior mean of :math:`\hat K^{(\ell)}` at infinite width).
     output_kernel : ndarray (P, P)
         :math:`G = K^{(L)}_{AA}`.
     source : ndarray (P, P)
         :math:`M = G^{-1}YY^TG^{-1} - d_{out}G^{-1} = 2\,\partial\log p(y\mid G)/\partial G`.
     mixed_vertex : ndarray (Q, Q, P, P)
-        :math:`V^{(L-1,L)}`, :math:`\mathrm{Cov}(\hat K^{(L-1)}_{\delta_1\delta_2},
-        \hat G_{\alpha_1\alpha_2}) = V^{(L-1,L)}_{(\delta_1\delta_2)(\alpha_1\alpha_2)}/n`.
+        :math:`V^{(\ell,L)}`, :math:`\mathrm{Cov}(\hat K^{(\ell)}_{\delta_1\delta_2},
+        \hat G_{\alpha_1\alpha_2}) = V^{(\ell,L)}_{(\delta_1\delta_2)(\alpha_1\alpha_2)}/n`.
     width : int
-        n = n_{L−1}.
+        n = n_ℓ.
+    layer : int
+        ℓ (L − 1 unless another hidden layer was asked for).
     """
 
     inputs: np.ndarray
@@ -98,6 +101,7 @@ class HiddenKernelShift:
     source: np.ndarray
     mixed_vertex: np.ndarray
     width: int
+    layer: int
 
     @property
     def scaled_shift(self) -> np.ndarray:
@@ -106,9 +110,9 @@ class HiddenKernelShift:
 
 
 def hidden_kernel_shift(
-    mlp: Any, X_train: Any, y_train: Any, X_test: Any = None
+    mlp: Any, X_train: Any, y_train: Any, X_test: Any = None, *, layer: int | None = None
 ) -> HiddenKernelShift:
-    r"""Predicted posterior shift of the last hidden kernel at O(1/n) (representation learning).
+    r"""Predicted posterior shift of a hidden layer's kernel at O(1/n) (representation learning).
 
     Parameters
     ----------
@@ -120,6 +124,9 @@ def hidden_kernel_shift(
         Observed outputs (every component is conditioned on).
     X_test : array_like (P_test, d_in), optional
         Further inputs at which the hidden kernel is predicted.
+    layer : int, optional
+        The hidden layer ℓ, 1 <= ℓ <= L − 1, whose kernel :math:`\hat K^{(\ell)}` is predicted
+        (default: the last, L − 1).
 
     Returns
     -------
@@ -139,8 +146,17 @@ def hidden_kernel_shift(
               V^{(L-1)}_{(\cdot\,\cdot)(ab)}R_{ab}\Big].
 
     For a linear net with one hidden layer R = M and the shift is
-    :math:`(C_W/n)K_{\cdot A}MK_{A\cdot}`. Compare with the exact importance-weighted
-    measurement :func:`~fieldnn.inference.hidden_kernel_posterior`.
+    :math:`(C_W/n)K_{\cdot A}MK_{A\cdot}`.
+
+    An earlier layer ℓ < L − 1 (``layer``) reaches the likelihood only through the layers
+    above, whose conditional means are the kernel maps: :math:`\mathbb E[\hat G^{(m+1)}\mid
+    \text{layers} < m] = C_b^{(m+1)} + C_W^{(m+1)}\langle\sigma\sigma\rangle_{\hat G^{(m)}}`
+    exactly, so :math:`V^{(\ell,L)} = J^{(L-1)}\cdots J^{(\ell+1)}V^{(\ell,\ell+1)} + O(1/n)`,
+    with :math:`J^{(m)}` the linearised map :math:`\delta K'_{ab} = C_W^{(m+1)}[D^{(1)}_{ab}
+    \delta K_{aa} + D^{(1)}_{ba}\delta K_{bb} + D^{(3)}_{ab}\delta K_{ab}]` at
+    :math:`K^{(m)}_{AA}`; :math:`V^{(\ell,\ell+1)}` is the formula above with ℓ for L − 1, and
+    n = n_ℓ. Compare with the exact importance-weighted measurement
+    :func:`~fieldnn.inference.hidden_kernel_posterior` (same ``layer`` argument).
 
     References
     ----------
@@ -157,41 +173,36 @@ def hidden_kernel_shift(
     """
     if not hasattr(mlp, "widths"):
         raise ArgumentTypeError("mlp", f"must be an MLP, got {type(mlp).__name__}")
-    if len(mlp.widths) < 3:
-        raise UnsupportedError("mlp", "needs at least one hidden layer (len(widths) >= 3)")
-    if mlp.activation.normalised:
-        raise UnsupportedError("mlp", "normalised (Gauss-net) activations are not supported here")
+    layer = hidden_layer(mlp, layer)
     test_given = X_test is not None
     XA, XB, y = _conditioning_inputs(
         mlp, X_train, y_train, X_test if test_given else X_train, "X_test"
     )
     X = np.concatenate([XA, XB]) if test_given else XA
-    p, L, n = XA.shape[0], mlp.depth, int(mlp.widths[-2])
+    p, L, n = XA.shape[0], mlp.depth, int(mlp.widths[layer])
     Ks = kernel_recursion(mlp.activation, X, C_W=list(mlp.C_W), C_b=list(mlp.C_b), depth=L)
-    K, G = Ks[-2], Ks[-1][:p, :p]
+    K, G = Ks[layer - 1], Ks[-1][:p, :p]
     lam, U = checked_eigh(G, "X_train", rcond=1e-12)
     Gi = (U / lam) @ U.T
     Gy = Gi @ y
     M = Gy @ Gy.T - y.shape[1] * Gi
-    check_positive_diagonal(K[:p, :p], "X_train")
-    D1, D3, _ = pair_terms(mlp.activation, K[:p, :p])
-    # 𝒞 = n Cov(K̂, K̂) on (Q, Q) × (train pairs)
+    # 𝒞 = n_ℓ Cov(K̂^(ℓ), K̂^(ℓ)) on (Q, Q) × (train pairs)
     KA = K[:, :p]
     C = np.einsum("da,eb->deab", KA, KA)
     C = C + C.transpose(1, 0, 2, 3)
-    if L > 2:
+    if layer > 1:
         V = four_point_vertex(
             mlp.activation,
             X,
-            C_W=list(mlp.C_W[:-1]),
-            C_b=list(mlp.C_b[:-1]),
-            widths=list(mlp.widths[:-1]),
+            C_W=list(mlp.C_W[:layer]),
+            C_b=list(mlp.C_b[:layer]),
+            widths=list(mlp.widths[: layer + 1]),
         )
-        C = C + n / mlp.widths[-3] * V[:, :, :p, :p]
-    Cd = np.einsum("deaa->dea", C)
-    mixed = mlp.C_W[-1] * (
-        D1[None, None] * Cd[:, :, :, None] + D1.T[None, None] * Cd[:, :, None, :] + D3 * C
-    )
+        C = C + n / mlp.widths[layer - 1] * V[:, :, :p, :p]
+    # n_ℓ Cov(K̂^(ℓ), Ĝ^(m+1)) for m = ℓ, …, L − 1: one layer's Jacobian at a time
+    mixed = C
+    for m in range(layer, L):
+        mixed = _layer_jacobian(mlp.activation, mlp.C_W[m], Ks[m - 1][:p, :p], mixed)
     shift = np.einsum("deab,ab->de", mixed, M) / (2 * n)
     return HiddenKernelShift(
         inputs=X,
@@ -202,4 +213,16 @@ def hidden_kernel_shift(
         source=M,
         mixed_vertex=mixed,
         width=n,
+        layer=layer,
     )
+
+
+def _layer_jacobian(act: Any, C_W: float, K: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    r"""Cov(X, Ĝ^(m+1)) from Cov(X, Ĝ^(m)) (``cov`` (..., P, P), last axes the training pairs)
+    for X fixed by the layers below m: the linearised kernel map
+    :math:`\delta K'_{ab} = C_W[D^{(1)}_{ab}\delta K_{aa} + D^{(1)}_{ba}\delta K_{bb}
+    + D^{(3)}_{ab}\delta K_{ab}]` at K = K^(m)_AA (``pair_terms``)."""
+    check_positive_diagonal(K, "X_train")
+    D1, D3, _ = pair_terms(act, K)
+    diag = np.einsum("...aa->...a", cov)
+    return C_W * (D1 * diag[..., :, None] + D1.T * diag[..., None, :] + D3 * cov)

@@ -1,13 +1,15 @@
-"""The O(1/n) posterior shift of the last hidden kernel (representation learning in Bayesian
+"""The O(1/n) posterior shift of a hidden layer's kernel (representation learning in Bayesian
 inference): closed forms for linear nets (including the exact finite-width posterior at one
-input), the mixed vertex against sampled covariances, and the shift against the exact
-importance-weighted measurement ``hidden_kernel_posterior``."""
+input, for the last and for an earlier hidden layer), the mixed vertex against sampled
+covariances, and the shift against the exact importance-weighted measurement
+``hidden_kernel_posterior``."""
 
 from __future__ import annotations
 
 import doctest
 from unittest import mock
 
+import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
@@ -18,7 +20,7 @@ from fieldnn.ensembles import MLP
 from fieldnn.errors import ArgumentError, ArgumentTypeError, ShapeError, UnsupportedError
 from fieldnn.inference import HiddenKernelShift, hidden_kernel_posterior, hidden_kernel_shift
 from fieldnn.inference import _representation as representation
-from fieldnn.inference._finite_width import _hidden_samples, _readout_covariance
+from fieldnn.inference._finite_width import _hidden_samples, _propagate, _readout_covariance
 
 XA = np.array([[-1.0], [0.7]])
 XB = np.array([[-0.3], [1.2]])
@@ -166,16 +168,18 @@ def test_single_input_linear_exact_posterior(y):
     assert abs(exact8) > 20 * m.stderr[0, 0]
 
 
-def _sampled_mixed_vertex(mlp, X, p, n_samples, seed):
-    """n·Cov(K̂^(L−1)_δδ', Ĝ_αα') from sampled hidden layers, and its standard error."""
-    z = np.concatenate(
-        list(_hidden_samples(mlp, X, n_samples, np.random.default_rng(seed), 10_000))
-    )
-    n = z.shape[-1]
-    dK = np.einsum("bdj,bej->bde", z, z) / n
-    dG = _readout_covariance(mlp, z[:, :p])
+def _sampled_mixed_vertex(mlp, X, p, n_samples, seed, layer=None):
+    """n_ℓ·Cov(K̂^(ℓ)_δδ', Ĝ^(L)_αα') from sampled networks, and its standard error (ℓ = layer,
+    by default L − 1; the layers above ℓ drawn given ℓ at the training inputs)."""
+    rng = np.random.default_rng(seed)
+    layer = len(mlp.widths) - 2 if layer is None else layer
+    dK, dG = [], []
+    for z in _hidden_samples(mlp, X, n_samples, rng, 10_000, layer):
+        dK.append(np.einsum("bdj,bej->bde", z, z) / z.shape[-1])
+        dG.append(_readout_covariance(mlp, _propagate(mlp, z[:, :p], layer, rng)))
+    dK, dG = np.concatenate(dK), np.concatenate(dG)
     dK, dG = dK - dK.mean(axis=0), dG - dG.mean(axis=0)
-    prod = n * np.einsum("bde,bfg->bdefg", dK, dG)
+    prod = int(mlp.widths[layer]) * np.einsum("bde,bfg->bdefg", dK, dG)
     return prod.mean(axis=0), prod.std(axis=0, ddof=1) / np.sqrt(n_samples)
 
 
@@ -194,6 +198,116 @@ def test_mixed_vertex_against_sampled_covariance(activation):
     ):
         local = hidden_kernel_shift(mlp, X[:2], [0.3, -0.2], X[2:])
     assert np.max(np.abs(sampled - local.mixed_vertex) / se) > 10.0
+
+
+@pytest.mark.parametrize("activation", ["relu", "erf", "tanh"])
+@pytest.mark.parametrize("widths, layer", [([2, 128, 128, 1], 1), ([2, 96, 96, 96, 1], 2)])
+def test_earlier_layer_mixed_vertex_against_sampled_covariance(activation, widths, layer):
+    """V^(ℓ,L) = n_ℓ·Cov(K̂^(ℓ), Ĝ^(L)) for ℓ < L − 1 within 4σ of 20 000 sampled nets (every
+    entry); V^(ℓ,ℓ+1), the covariance with the next layer only (the chain of Jacobians
+    dropped), misses by more than 10σ."""
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -0.5]])
+    mlp = MLP(activation, widths, C_W=1.5, C_b=0.2)
+    r = hidden_kernel_shift(mlp, X[:2], [0.3, -0.2], X[2:], layer=layer)
+    assert r.layer == layer and r.width == widths[layer]
+    np.testing.assert_allclose(r.kernel, mlp.kernel(X, layer=layer), rtol=1e-12)
+    sampled, se = _sampled_mixed_vertex(mlp, X, 2, 20_000, 7, layer)
+    assert np.max(np.abs(sampled - r.mixed_vertex) / se) < 4.0
+    below = MLP(activation, [*widths[: layer + 1], 1], C_W=1.5, C_b=0.2)
+    unchained = hidden_kernel_shift(below, X[:2], [0.3, -0.2], X[2:]).mixed_vertex
+    assert np.max(np.abs(sampled - unchained) / se) > 10.0
+
+
+def test_last_layer_is_the_default():
+    """``layer=L − 1`` is the default, for the prediction and (same draws) the measurement."""
+    mlp = MLP("tanh", [1, 12, 10, 1], C_W=1.5, C_b=0.2)
+    a, b = (
+        hidden_kernel_shift(mlp, XA, [1.0, 0.5], XB),
+        hidden_kernel_shift(mlp, XA, [1.0, 0.5], XB, layer=2),
+    )
+    np.testing.assert_array_equal(a.shift, b.shift)
+    assert a.layer == 2 and a.width == 10
+    m, m2 = (
+        hidden_kernel_posterior(mlp, XA, [1.0, 0.5], XB, n_samples=500, rng=1, layer=k)
+        for k in (None, 2)
+    )
+    np.testing.assert_array_equal(m.shift, m2.shift)
+    assert m.layer == 2 and m.width == 10
+
+
+def _exact_first_layer_shift(n, x, C_W, C_b1, y):
+    """Exact E[K̂^(1)|y] − E[K̂^(1)] of the linear net [1, n, n, d_out] (C_b^(2,3) = 0) at one
+    input x.
+
+    K̂^(1) = K u/n and Ĝ^(3) = C_W[2] C_W[1] K u v/n², u, v ~ χ²_n independent. The v integral
+    of the likelihood is a Bessel function, ∫ χ²_n(v) (2πcuv)^{−d/2} e^{−|y|²/(2cuv)} dv ∝
+    u^{−(d+ν)/2} K_ν(√(s/u)), ν = (n − d)/2, s = |y|²/c, c = C_W[2] C_W[1] K/n² (the integral
+    ∫ v^{ν−1} e^{−av−β/v} dv = 2(β/a)^{ν/2} K_ν(2√(aβ))); the u integral is done by quadrature
+    at 30 digits."""
+    K = C_b1 + C_W[0] * x * x
+    d, nu = len(y), mp.mpf(n - len(y)) / 2
+    s = mp.mpf(float(np.dot(y, y))) * n * n / (C_W[2] * C_W[1] * K)
+
+    def log_weight(u, k):  # log of χ²_n(u) u^k E[w | u], up to a constant
+        bessel = mp.besselk(nu, mp.sqrt(s / u))
+        return (n / 2 - 1 + k - (d + nu) / 2) * mp.log(u) - u / 2 + mp.log(bessel)
+
+    def moment(k, ref):
+        nodes = [mp.mpf(n) / 1000, n / 2, n, 2 * n, 6 * n + 200]
+        return mp.quad(lambda u: mp.exp(log_weight(u, k) - ref), nodes)
+
+    with mp.workdps(30):
+        ref = log_weight(mp.mpf(n), 0)
+        return float(K * (moment(1, ref) / moment(0, ref) / n - 1))
+
+
+def test_first_layer_linear_exact_posterior():
+    """The first-layer kernel of the linear net [1, n, n, 1] at one input against its exact
+    finite-width posterior: n·shift → K(|y|²/(C_W3 C_W2) − K) with an O(1/n) remainder
+    (residual ratios 3.3 and 3.9 between n = 16, 64 and 256); the exact value itself agrees with
+    importance weighting at n = 8 (within 4σ, 200 000 networks; the shift > 20σ)."""
+    x, C_W, C_b1, y = 1.3, [0.8, 1.1, 1.7], 0.3, np.array([2.0])
+    K = C_b1 + C_W[0] * x * x
+
+    def mlp(n):
+        return MLP("linear", [1, n, n, 1], C_W=C_W, C_b=[C_b1, 0.0, 0.0])
+
+    residual = {}
+    for n in (16, 64, 256):
+        r = hidden_kernel_shift(mlp(n), [[x]], y[None, :], layer=1)
+        assert r.scaled_shift[0, 0] == pytest.approx(4.0 / (C_W[2] * C_W[1]) - K, rel=1e-12)
+        residual[n] = n * _exact_first_layer_shift(n, x, C_W, C_b1, y) - r.scaled_shift[0, 0]
+    assert abs(residual[256]) < 0.07 * abs(r.scaled_shift[0, 0])
+    for a, b in ((16, 64), (64, 256)):
+        assert 3.0 < residual[a] / residual[b] < 5.0
+    m = hidden_kernel_posterior(mlp(8), [[x]], y[None, :], [[x]], n_samples=200_000, rng=3, layer=1)
+    exact8 = _exact_first_layer_shift(8, x, C_W, C_b1, y)
+    assert abs(m.shift[0, 0] - exact8) < 4 * m.stderr[0, 0]
+    assert abs(exact8) > 20 * m.stderr[0, 0]
+
+
+@pytest.mark.parametrize(
+    "activation, depth, layer", [("tanh", 4, 1), ("tanh", 4, 2), ("relu", 3, 1)]
+)
+def test_earlier_layer_shift_approaches_prediction(activation, depth, layer):
+    """An earlier layer's predicted shift against importance weighting (40 000 networks) at
+    n = 16, 64, 256: pulls within 4σ at n = 256, the rms of n·(measured − predicted) falls by
+    more than 2 from n = 16 to 64 and by more than 2.5 from 64 to 256 (or reaches twice the
+    sampling noise): an O(1/n²) remainder."""
+    y = [1.5, -1.0]
+    rms, noise = [], []
+    for n in (16, 64, 256):
+        mlp = MLP(activation, [1, *[n] * (depth - 1), 1], C_W=1.5, C_b=0.2)
+        r = hidden_kernel_shift(mlp, XA, y, XB, layer=layer)
+        probe = np.concatenate([XA, XB])
+        m = hidden_kernel_posterior(mlp, XA, y, probe, n_samples=40_000, rng=n, layer=layer)
+        pull = (m.shift - r.shift) / m.stderr
+        rms.append(float(np.sqrt(np.mean((n * (m.shift - r.shift)) ** 2))))
+        noise.append(float(np.sqrt(np.mean((n * m.stderr) ** 2))))
+    assert np.max(np.abs(pull)) < 4.0
+    assert np.max(np.abs(r.shift) / m.stderr) > 10.0
+    assert rms[0] > 2 * rms[1]
+    assert rms[2] < max(rms[1] / 2.5, 2 * noise[2])
 
 
 def _pulls(mlp, y, n_samples, seed):
@@ -242,6 +356,12 @@ def test_errors():
         hidden_kernel_shift(MLP("erf", [1, 4, 2]), XA, [1.0, 2.0])
     with pytest.raises(ArgumentError, match="X_train"):
         hidden_kernel_shift(MLP("erf", [1, 4, 1]), [[0.5], [0.5]], [1.0, 2.0])
+    deep = MLP("erf", [1, 4, 4, 1])
+    for bad, err in ((0, ArgumentError), (3, ArgumentError), (1.0, ArgumentTypeError)):
+        with pytest.raises(err, match="layer"):
+            hidden_kernel_shift(deep, XA, [1.0, 2.0], layer=bad)
+        with pytest.raises(err, match="layer"):
+            hidden_kernel_posterior(deep, XA, [1.0, 2.0], XB, layer=bad)
 
 
 @pytest.mark.slow

@@ -289,6 +289,8 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      SE, ("X_test", "d_in")),
     ("hidden_kernel_shift", "fnn.hidden_kernel_shift(mlp, [[0.1], [0.1]], [1.0, 2.0])",
      AE, ("X_train", "singular")),
+    ("hidden_kernel_shift", "fnn.hidden_kernel_shift(mlp, X, [1.0, 2.0, 3.0], layer=0)",
+     AE, ("layer", ">= 1")),
     # -- more: wrong types and odd values --------------------------------------------------------
     ("SingleLayerNet.kernel", "net.kernel('abc')", ATE, ("X", "real numbers")),
     ("SingleLayerNet.kernel", "net.kernel(np.array([[1 + 1j]]))", ATE, ("X", "real")),

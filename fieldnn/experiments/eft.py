@@ -23,7 +23,8 @@ chapters 4–5 (criticality, four-point vertex), 7–10 (NTK and inference); see
 
 The implementation lives in the private modules ``_eft_criticality`` (sections 1–4),
 ``_eft_vertex`` (four-point vertex, NLO two-point function), ``_eft_inference`` (matching,
-conditioning, NTK, replica ensembles), ``_eft_training`` (trained ensembles against the O(1/n)
+conditioning, NTK, replica ensembles), ``_eft_hidden_layers`` (the posterior shift of every
+hidden kernel), ``_eft_training`` (trained ensembles against the O(1/n)
 training prediction), ``_eft_kinked_training`` (trained relu nets against the O(1/√n) kink term)
 and ``_eft_next_order`` (the O(1/n) and O(1/n²) truncations against exact
 ReLU moments); this module is the public surface.
@@ -41,6 +42,8 @@ from ._eft_criticality import critical_point_table as critical_point_table
 from ._eft_criticality import depth_asymptotics_experiment as depth_asymptotics_experiment
 from ._eft_criticality import fixed_point_solution as fixed_point_solution
 from ._eft_criticality import phase_diagram_experiment as phase_diagram_experiment
+from ._eft_hidden_layers import HiddenLayerShifts as HiddenLayerShifts
+from ._eft_hidden_layers import hidden_layer_shifts as hidden_layer_shifts
 from ._eft_inference import ConditionalVariance as ConditionalVariance
 from ._eft_inference import NTKCheck as NTKCheck
 from ._eft_inference import QuarticMatching as QuarticMatching
@@ -69,6 +72,7 @@ __all__ = [
     "DepthAsymptotics",
     "FiniteWidthTraining",
     "FixedPointSolution",
+    "HiddenLayerShifts",
     "KinkedTraining",
     "NLOTwoPoint",
     "NTKCheck",

@@ -25,6 +25,7 @@ from ._writer import ReportWriter, finished_with, format_number
 __all__ = ["run"]
 
 from ._eft_common import _DOCS, _FULL, _QUICK, _TINY, _Sizes
+from ._eft_hidden_layers_section import _hidden_layers
 from ._eft_inference_sections import _inference, _matching, _ntk
 from ._eft_kernel_sections import _criticality, _nlo, _vertex
 from ._eft_kinked_section import _kinked_training
@@ -138,6 +139,13 @@ def _summary(w: ReportWriter) -> None:
             f"max abs. pull of the coefficient, n = "
             f"{', '.join(str(k) for k in r['kinked_training']['widths'][-2:])}",
             worst(r["kinked_training"]["z_extrapolated"]),
+        ],
+        [
+            "hidden kernels, every layer",
+            "hidden_kernel_shift(layer=ℓ), O(1/n)",
+            "importance weighting",
+            f"max abs. pull, n = {r['hidden_layers']['widths'][-1]}",
+            worst(r["hidden_layers"]["max_abs_pull"][-1]),
         ],
         [
             "hidden kernel in training",
@@ -324,6 +332,7 @@ def _write(
         ("matching", lambda: _matching(w, sz)),
         ("ntk", lambda: _ntk(w, sz)),
         ("inference", lambda: _inference(w, sz)),
+        ("hidden_layers", lambda: _hidden_layers(w, sz)),
         ("training", lambda: _training(w, sz)),
         ("kinked_training", lambda: _kinked_training(w, sz)),
         ("next_order", lambda: _next_order(w, sz)),

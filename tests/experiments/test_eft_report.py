@@ -40,6 +40,7 @@ TABLES = (
     "conditional",
     "ntk",
     "replicas",
+    "hidden_layers",
     "finite_training",
     "finite_training_variance",
     "finite_training_terms",
@@ -173,5 +174,7 @@ def test_quick_run(tmp_path: Path) -> None:
         assert max(abs(p) for p in v["pull_nnlo"]) < 4.5
         assert v["tensor_max_abs_pull_NNLO"] < 4.5
     assert results["ntk"]["offdiag_max_abs_pull"] < 4.5
+    hidden = results["hidden_layers"]  # every hidden kernel's shift at n = 256
+    assert max(hidden["max_abs_pull"][-1]) < 4.5
     kink = results["kinked_training"]  # the relu kink term, extrapolated from n = 64, 256
     assert max(abs(z) for z in kink["z_extrapolated"] + kink["z_ntk_extrapolated"]) < 4.5

@@ -64,8 +64,10 @@ from typing import Any
 import numpy as np
 
 from ._finite_training import training_setup
+from ._finite_width import hidden_layer
 from ._linalg import conditioning_data
 from ._training_dynamics import descent_steps_to_converge, descent_trajectory, flow_ntk_change
+from ._upper_maps import UpperMaps, upper_maps
 
 __all__ = ["HiddenKernelChange", "hidden_kernel_change"]
 
@@ -92,9 +94,11 @@ class HiddenKernelChange:
         unchanged at this order (the change of the covariance is O(1/n²); docstring of
         :func:`hidden_kernel_change`).
     width : int
-        n = n_{L−1}.
+        n = n_ℓ (n_{L−1} for the last hidden layer).
     t, learning_rate : float, float or None
         Training time and step (None: gradient flow).
+    layer : int
+        ℓ, the hidden layer whose kernel :math:`\hat G'` is followed (L − 1 by default).
     """
 
     change: np.ndarray
@@ -105,6 +109,7 @@ class HiddenKernelChange:
     width: int
     t: float
     learning_rate: float | None
+    layer: int
 
     @property
     def scaled_change(self) -> np.ndarray:
@@ -158,20 +163,30 @@ def _hidden_kernel_cov(net: Any, X: np.ndarray) -> np.ndarray:
 
 
 def _hidden_statistics(
-    s: dict, PA: int, PB: int, d_out: int
+    s: dict, maps: UpperMaps, PA: int, PB: int, d_out: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""n·E[dG z_A], n·E[X + Y], n·E[Y] as (PB², NA, NA) arrays: rows the test pairs
-    (δ1, δ2) flattened, columns the training multi-indices A = (i, α) (output-major)."""
+    (δ1, δ2) flattened, columns the training multi-indices A = (i, α) (output-major).
+
+    ``s`` are the pieces of the net cut after layer ℓ + 1 (:func:`_split_statistics`), ``maps``
+    the slot derivatives of the layers above (:func:`upper_maps`; for the last hidden layer
+    D1 = E1 = 0, D3 = 1, E3 = λ_W/C_W, which leaves the pieces as they are)."""
     a, b = slice(0, PA), slice(PA, PA + PB)
     QG, QC, RG, SG = s["QG"], s["QC_over_CW"], s["RG"], s["SG"]
-    g1 = QG[b, b, a, a] + QG[b, b, a, a].transpose(1, 0, 2, 3)
+    q = QG[b, b, a, a] + QG[b, b, a, a].transpose(1, 0, 2, 3)
     rg = RG[b, b, a, a] + RG[b, b, a, a].transpose(1, 0, 2, 3)
     sg = SG[a, a, b, b] + SG[a, a, b, b].transpose(0, 1, 3, 2)
     qc = QC[a, a, b, b] + QC[a, a, b, b].transpose(0, 1, 3, 2)
-    yy = rg + sg.transpose(2, 3, 0, 1)
-    xx = qc.transpose(2, 3, 0, 1)
-    if s["C_W"] != 0.0:  # (C_W^{(L)} = 0: the outputs do not see the hidden layer, all zero)
-        xx = xx + s["lambda_W"] / s["C_W"] * g1
+    yy = maps.D3 * (rg + sg.transpose(2, 3, 0, 1))
+    xx = maps.D3 * qc.transpose(2, 3, 0, 1)
+    q_aa = np.einsum("xyaa->xya", q)[..., :, None]  # q_{δ1δ2, αα}, broadcast over β
+
+    def chain(A1: np.ndarray, A3: np.ndarray) -> np.ndarray:  # 2 A1_αβ q_αα + A3_αβ q_αβ
+        return 2.0 * A1 * q_aa + A3 * q
+
+    g1 = chain(maps.D1, maps.D3)
+    if s["C_W"] != 0.0:  # (C_W^{(ℓ+1)} = 0: the outputs do not see layer ℓ, all zero)
+        xx = xx + chain(maps.E1, maps.E3)
     eye = np.eye(d_out)
 
     def lift(T: np.ndarray) -> np.ndarray:
@@ -192,8 +207,9 @@ def hidden_kernel_change(
     lambda_W: Any = 1.0,
     C_Y: Any = None,
     learning_rate: float | None = None,
+    layer: int | None = None,
 ) -> HiddenKernelChange:
-    r"""The O(1/n) mean change of the last hidden kernel of an MLP ensemble trained on the MSE.
+    r"""The O(1/n) mean change of a hidden kernel of an MLP ensemble trained on the MSE.
 
     Parameters
     ----------
@@ -208,6 +224,11 @@ def hidden_kernel_change(
     t, lambda_b, lambda_W, C_Y, learning_rate
         As in :func:`~fieldnn.inference.finite_width_prediction` (gradient flow for a time t,
         or t / learning_rate steps of full-batch gradient descent; replicas y ~ N(Y, C_Y)).
+    layer : int, optional
+        The hidden layer ℓ, 1 <= ℓ <= L − 1, whose kernel :math:`\hat G'^{(\ell)} =
+        n_\ell^{-1}\sum_j\sigma(z^{(\ell)}_j)\sigma(z^{(\ell)}_j)` is followed (default: the
+        last, L − 1; the earlier ones are derived in ``docs/representation_learning.md``,
+        "Earlier hidden layers in training").
 
     Returns
     -------
@@ -264,9 +285,11 @@ def hidden_kernel_change(
     d_out = int(net.widths[-1])
     PA, PB = XA.shape[0], XB.shape[0]
 
-    s = _split_statistics(net, np.concatenate([XA, XB]), lambda_W, lambda_b)
+    layer = hidden_layer(net, layer)
+    cut, maps = _cut_at(net, XA, layer, lambda_W, lambda_b)
+    s = _split_statistics(cut["net"], np.concatenate([XA, XB]), cut["lambda_W"], cut["lambda_b"])
     n = s["width"]
-    g1, dd, yy = _hidden_statistics(s, PA, PB, d_out)
+    g1, dd, yy = _hidden_statistics(s, maps, PA, PB, d_out)
     NA, X2 = PA * d_out, PB * PB
     theta = np.kron(np.eye(d_out), TAA)
     M2 = np.kron(np.eye(d_out), net.kernel(XA)) + np.outer(Y, Y)  # E[ε_0 ε_0ᵀ]
@@ -314,8 +337,39 @@ def hidden_kernel_change(
         first_order=first,
         second_order=second,
         kernel=s["kernel"][PA:, PA:],
-        cov=_hidden_kernel_cov(net, XB) / n,
+        cov=_hidden_kernel_cov(cut["net"], XB) / n,
         width=n,
         t=t,
         learning_rate=eta,
+        layer=layer,
     )
+
+
+def _cut_at(
+    net: Any, XA: np.ndarray, layer: int, lambda_W: Any, lambda_b: Any
+) -> tuple[dict, UpperMaps]:
+    """The net cut after layer ℓ + 1 (one output; its statistics give those of layer ℓ's
+    kernel, which do not depend on the output width) with its learning rates, and the slot
+    derivatives of the layers above at the training inputs."""
+    from ..ensembles import MLP
+    from ..ensembles.architectures import _per_layer
+    from ..kernels.deep import kernel_recursion, ntk_recursion
+
+    L = len(net.widths) - 1
+    cw = list(_per_layer(tuple(net.C_W), "C_W", L))
+    cb = list(_per_layer(tuple(net.C_b), "C_b", L))
+    lw = list(_per_layer(lambda_W, "lambda_W", L))
+    lb = list(_per_layer(lambda_b, "lambda_b", L))
+    widths = [*net.widths[: layer + 1], 1]
+    cut = MLP(net.activation, widths, C_W=cw[: layer + 1], C_b=cb[: layer + 1])
+    Ks = kernel_recursion(net.activation, XA, C_W=cw, C_b=cb, depth=L)
+    top = layer + 1
+    ntk = ntk_recursion(
+        net.activation, XA, C_W=cw[:top], C_b=cb[:top], lambda_W=lw[:top], lambda_b=lb[:top],
+        depth=top,
+    )[-1]  # fmt: skip
+    maps = upper_maps(
+        net.activation, Ks[layer - 1 : L - 1], cw[layer:], ntk=ntk, lambda_W=lw[layer:],
+        lambda_b=lb[layer:],
+    )  # fmt: skip
+    return {"net": cut, "lambda_W": lw[: layer + 1], "lambda_b": lb[: layer + 1]}, maps

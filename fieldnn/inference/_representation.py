@@ -59,6 +59,7 @@ from ..kernels._deep_gaussian import check_positive_diagonal, pair_terms
 from ..kernels.deep import four_point_vertex, kernel_recursion
 from ._finite_width import _conditioning_inputs, hidden_layer
 from ._linalg import checked_eigh
+from ._upper_maps import pair_map, upper_maps
 
 __all__ = ["HiddenKernelShift", "hidden_kernel_shift"]
 
@@ -199,10 +200,14 @@ def hidden_kernel_shift(
             widths=list(mlp.widths[: layer + 1]),
         )
         C = C + n / mlp.widths[layer - 1] * V[:, :, :p, :p]
-    # n_ℓ Cov(K̂^(ℓ), Ĝ^(m+1)) for m = ℓ, …, L − 1: one layer's Jacobian at a time
-    mixed = C
-    for m in range(layer, L):
-        mixed = _layer_jacobian(mlp.activation, mlp.C_W[m], Ks[m - 1][:p, :p], mixed)
+    # n_ℓ Cov(K̂^(ℓ), Ĝ^(ℓ+1)): the map of layer ℓ + 1 on 𝒞; then to Ĝ^(L) by the layers above
+    check_positive_diagonal(K[:p, :p], "X_train")
+    D1, D3, _ = pair_terms(mlp.activation, K[:p, :p])
+    mixed = mlp.C_W[layer] * pair_map(D1, D3, C)
+    if layer < L - 1:
+        Kup = [k[:p, :p] for k in Ks[layer - 1 : L - 1]]
+        up = upper_maps(mlp.activation, Kup, list(mlp.C_W[layer:]))
+        mixed = pair_map(up.D1, up.D3, mixed)
     shift = np.einsum("deab,ab->de", mixed, M) / (2 * n)
     return HiddenKernelShift(
         inputs=X,
@@ -215,14 +220,3 @@ def hidden_kernel_shift(
         width=n,
         layer=layer,
     )
-
-
-def _layer_jacobian(act: Any, C_W: float, K: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    r"""Cov(X, Ĝ^(m+1)) from Cov(X, Ĝ^(m)) (``cov`` (..., P, P), last axes the training pairs)
-    for X fixed by the layers below m: the linearised kernel map
-    :math:`\delta K'_{ab} = C_W[D^{(1)}_{ab}\delta K_{aa} + D^{(1)}_{ba}\delta K_{bb}
-    + D^{(3)}_{ab}\delta K_{ab}]` at K = K^(m)_AA (``pair_terms``)."""
-    check_positive_diagonal(K, "X_train")
-    D1, D3, _ = pair_terms(act, K)
-    diag = np.einsum("...aa->...a", cov)
-    return C_W * (D1 * diag[..., :, None] + D1.T * diag[..., None, :] + D3 * cov)

@@ -60,8 +60,8 @@ class ReplicaEnsemble:
     prior_hidden_kernel, posterior_hidden_kernel : ndarray (R, Q, Q) or None
         With ``train_replicas(..., hidden_kernel=True)``: the last hidden kernel
         :math:`\hat G'_{\delta_1\delta_2} = n^{-1}\sum_j\sigma(z^{(L-1)}_{j\delta_1})
-        \sigma(z^{(L-1)}_{j\delta_2})` (n = n_{L−1}) of each network at X_test, before and
-        after training; None otherwise.
+        \sigma(z^{(L-1)}_{j\delta_2})` (n = n_{L−1}; layer ℓ's with ``hidden_layer=ℓ``) of
+        each network at X_test, before and after training; None otherwise.
     linearised_posterior : ndarray (R, Q, d_out) or None
         With ``train_replicas(..., linearised=True)``: each network's linearisation around its
         initialisation (initial empirical NTK frozen), trained by the same descent on the same
@@ -202,6 +202,7 @@ def train_replicas(
     X_test: Any = None,
     hidden_kernel: bool = False,
     linearised: bool = False,
+    hidden_layer: int | None = None,
 ) -> ReplicaEnsemble:
     r"""Train one network per Monte Carlo data replicum by full-batch gradient descent.
 
@@ -237,6 +238,10 @@ def train_replicas(
     linearised : bool, default False
         Also train each network's linearisation around its initialisation (frozen empirical
         NTK, closed form) and record it at X_test (``linearised_posterior``).
+    hidden_layer : int, optional
+        With ``hidden_kernel=True``: record the kernel :math:`n_\ell^{-1}\sigma(z^{(\ell)})
+        \sigma(z^{(\ell)})^T` of hidden layer ℓ = ``hidden_layer`` (1 <= ℓ <= L − 1) instead
+        of the last one.
 
     Returns
     -------
@@ -267,11 +272,15 @@ def train_replicas(
     n_replicas = positive_int(n_replicas, "n_replicas", minimum=2)
     if hidden_kernel and spec.depth < 2:
         raise ArgumentError("hidden_kernel", "needs a hidden layer (len(widths) >= 3)")
+    if hidden_layer is not None:
+        if not hidden_kernel:
+            raise ArgumentError("hidden_layer", "is used only with hidden_kernel=True")
+        hidden_layer = positive_int(hidden_layer, "hidden_layer", maximum=spec.depth - 1)
     gen = as_generator(rng)
     replicas = _replica_draws(y, C, n_replicas, gen)
     params = init_parameters(spec, n_replicas, gen)
     prior = forward(spec, params, XB)[0][-1]
-    prior_hidden = _hidden_kernel(spec, params, XB) if hidden_kernel else None
+    prior_hidden = _hidden_kernel(spec, params, XB, hidden_layer) if hidden_kernel else None
     prior_train = forward(spec, params, XA)[0][-1]
     if linearised:
         both = np.concatenate([XA, XB])
@@ -313,17 +322,23 @@ def train_replicas(
             "C_b": spec.C_b.tolist(),
         },
         prior_hidden_kernel=prior_hidden,
-        posterior_hidden_kernel=_hidden_kernel(spec, params, XB) if hidden_kernel else None,
+        posterior_hidden_kernel=(
+            _hidden_kernel(spec, params, XB, hidden_layer) if hidden_kernel else None
+        ),
         linearised_posterior=(
             linearised_outputs(ntk0, z_both, replicas, learning_rate, steps) if linearised else None
         ),
     )
 
 
-def _hidden_kernel(spec: MLPSpec, params: Any, X: np.ndarray) -> np.ndarray:
-    r""":math:`n^{-1}\sigma(z^{(L-1)})\sigma(z^{(L-1)})^T` per network, (R, Q, Q)."""
-    h = forward(spec, params, X)[1][-1]
-    return np.matmul(h, np.swapaxes(h, 1, 2)) / spec.widths[-2]
+def _hidden_kernel(
+    spec: MLPSpec, params: Any, X: np.ndarray, layer: int | None = None
+) -> np.ndarray:
+    r""":math:`n_\ell^{-1}\sigma(z^{(\ell)})\sigma(z^{(\ell)})^T` per network, (R, Q, Q);
+    ℓ = ``layer``, by default the last hidden layer L − 1."""
+    layer = spec.depth - 1 if layer is None else layer
+    h = forward(spec, params, X)[1][layer]
+    return np.matmul(h, np.swapaxes(h, 1, 2)) / spec.widths[layer]
 
 
 @dataclass(frozen=True)

@@ -68,17 +68,18 @@ def _tangent(spec: MLPSpec, params: Parameters, x: np.ndarray, lb, lw) -> tuple:
     return [lw[k] / spec.widths[k] * gW[k] for k in range(L)], [lb[k] * gb[k] for k in range(L)]
 
 
-def _dG(spec, params, XA, XB, a, lb, lw, s=1e-3):
-    """dG_a = Σ_μ λ_μ ∂_μz_a ∂_μĜ' (R, Q, Q): central difference of Ĝ' along the tangent."""
+def _dG(spec, params, XA, XB, a, lb, lw, s=1e-3, layer=None):
+    """dG_a = Σ_μ λ_μ ∂_μz_a ∂_μĜ' (R, Q, Q): central difference of Ĝ' (of hidden layer
+    ``layer``, by default the last) along the tangent."""
     v = _tangent(spec, params, XA[a : a + 1], lb, lw)
     up, down = _shifted(params, v, s), _shifted(params, v, -s)
-    return (_hidden_kernel(spec, up, XB) - _hidden_kernel(spec, down, XB)) / (2 * s)
+    return (_hidden_kernel(spec, up, XB, layer) - _hidden_kernel(spec, down, XB, layer)) / (2 * s)
 
 
-def _sampled(mlp, XA, XB, n_nets, seed, lam=(1.0, 1.0), batch=250, s=1e-3):
+def _sampled(mlp, XA, XB, n_nets, seed, lam=(1.0, 1.0), batch=250, s=1e-3, layer=None):
     """Per network: dG_a z_b, ddG_ab = d(dG_a)/dθ·λ∂z_b (tangent recomputed at the shifted
     point) and Y_ab (the mixed second difference of Ĝ' along two fixed tangents), each
-    (R, Q, Q, P, P)."""
+    (R, Q, Q, P, P); Ĝ' of hidden layer ``layer`` (default the last)."""
     spec = MLPSpec.of(mlp)
     lb, lw = spec.learning_rates(*lam)
     gen = np.random.default_rng(seed)
@@ -87,7 +88,7 @@ def _sampled(mlp, XA, XB, n_nets, seed, lam=(1.0, 1.0), batch=250, s=1e-3):
     for _ in range(n_nets // batch):
         p = init_parameters(spec, batch, gen)
         z = forward(spec, p, XA)[0][-1][..., 0]
-        d = np.stack([_dG(spec, p, XA, XB, a, lb, lw) for a in range(P)], -1)
+        d = np.stack([_dG(spec, p, XA, XB, a, lb, lw, layer=layer) for a in range(P)], -1)
         out["dGz"].append(d[..., :, None] * z[:, None, None, None, :])
         dd, Yt = np.zeros((2, batch, Q, Q, P, P))
         vs = [_tangent(spec, p, XA[b : b + 1], lb, lw) for b in range(P)]
@@ -95,12 +96,13 @@ def _sampled(mlp, XA, XB, n_nets, seed, lam=(1.0, 1.0), batch=250, s=1e-3):
             up, down = _shifted(p, vs[b], s), _shifted(p, vs[b], -s)
             for a in range(P):
                 dd[..., a, b] = (
-                    _dG(spec, up, XA, XB, a, lb, lw) - _dG(spec, down, XA, XB, a, lb, lw)
+                    _dG(spec, up, XA, XB, a, lb, lw, layer=layer)
+                    - _dG(spec, down, XA, XB, a, lb, lw, layer=layer)
                 ) / (2 * s)
 
                 va, vb = vs[a], vs[b]
                 G = [
-                    _hidden_kernel(spec, _shifted(_shifted(p, va, sa), vb, sb), XB)
+                    _hidden_kernel(spec, _shifted(_shifted(p, va, sa), vb, sb), XB, layer)
                     for sa, sb in ((s, s), (s, -s), (-s, s), (-s, -s))
                 ]
                 Yt[..., a, b] = (G[0] - G[1] - G[2] + G[3]) / (4 * s * s)
@@ -173,6 +175,47 @@ def test_dG_statistics_unequal_widths_and_per_layer_rates():
 def test_dG_statistics_against_sampled_networks_wide(n):
     rep = _check_statistics(fnn.MLP("tanh", [1, n, n, 1], C_W=1.5, C_b=0.1), 2000, 12 + n)
     print(n, rep)
+
+
+def _layer_theory(mlp, XA, XB, layer, lam, chained=True):
+    """n_ℓ E[dG z], n_ℓ E[ddG], n_ℓ E[Y] of hidden layer ``layer`` as (Q, Q, P, P) (one output);
+    ``chained=False``: the cut net's own statistics, without the maps of the layers above."""
+    from fieldnn.inference._hidden_training import _cut_at, _hidden_statistics
+    from fieldnn.inference._upper_maps import UpperMaps
+
+    cut, maps = _cut_at(mlp, XA, layer, lam[1], lam[0])
+    s = _split_statistics(cut["net"], np.concatenate([XA, XB]), cut["lambda_W"], cut["lambda_b"])
+    if not chained:
+        P, zero = XA.shape[0], np.zeros((XA.shape[0],) * 2)
+        e3 = s["lambda_W"] / s["C_W"]
+        maps = UpperMaps(D1=zero, D3=np.ones((P, P)), E1=zero, E3=np.full((P, P), e3))
+    Q, P = XB.shape[0], XA.shape[0]
+    out = _hidden_statistics(s, maps, P, Q, 1)
+    return dict(zip(("dGz", "ddG", "Y"), (t.reshape(Q, Q, P, P) for t in out), strict=True))
+
+
+@pytest.mark.parametrize(
+    "widths, layer", [([1, 48, 48, 1], 1), ([1, 40, 40, 40, 1], 1), ([1, 40, 40, 40, 1], 2)]
+)
+def test_earlier_layer_statistics_against_sampled_networks(widths, layer):
+    """Hidden layer ℓ < L − 1: n_ℓ·E[dG z], n_ℓ·E[ddG], n_ℓ·E[Y] of 500 sampled erf nets (finite
+    differences along tangents) against the cut net's pieces chained through the maps of the
+    layers above: pulls below 4, each resolved (> 5σ), and the unchained pieces rejected
+    (> 5σ for E[dG z] and E[ddG])."""
+    XA2, XB2 = np.array([[0.5], [-1.0]]), np.array([[0.3], [-0.7]])
+    lam = ([0.5, 1.0, 2.0, 0.8][: len(widths) - 1], [1.5, 0.8, 2.5, 1.1][: len(widths) - 1])
+    mlp = fnn.MLP("erf", widths, C_W=[1.2, 1.6, 0.9, 1.4][: len(widths) - 1], C_b=0.2)
+    got = _sampled(mlp, XA2, XB2, 500, 31 + layer, lam, layer=layer)
+    theory = _layer_theory(mlp, XA2, XB2, layer, lam)
+    unchained = _layer_theory(mlp, XA2, XB2, layer, lam, chained=False)
+    n = widths[layer]
+    for key in ("dGz", "ddG", "Y"):
+        x = n * got[key]
+        mu, se = x.mean(0), x.std(0, ddof=1) / np.sqrt(x.shape[0])
+        assert np.max(np.abs(mu - theory[key]) / se) < 4.0, key
+        assert np.max(np.abs(theory[key]) / se) > 5.0, key
+        if key != "Y":
+            assert np.max(np.abs(mu - unchained[key]) / se) > 5.0, key
 
 
 # --------------------------------------------------------------------------------------------
@@ -343,12 +386,15 @@ def test_first_order_part_is_the_filtered_trace(eta):
     # outputs, so the δ_ii' lift is exercised
     from fieldnn.inference._hidden_training import _hidden_statistics
     from fieldnn.inference._spectral import TrainingFilter
+    from fieldnn.inference._upper_maps import UpperMaps
 
     mlp = fnn.MLP("erf", [1, 24, 24, 2], C_W=1.0, C_b=0.1)
     y2 = np.stack([Y, 0.5 * Y**2], axis=1)
     r = fnn.hidden_kernel_change(mlp, XA, y2, XB, t=3.0, learning_rate=eta, lambda_W=0.8)
     s = _split_statistics(mlp, np.concatenate([XA, XB]), 0.8, 1.0)
-    g1, _, _ = _hidden_statistics(s, 4, 3, 2)
+    zero = np.zeros((4, 4))
+    last = UpperMaps(D1=zero, D3=np.ones((4, 4)), E1=zero, E3=np.full((4, 4), 0.8))
+    g1, _, _ = _hidden_statistics(s, last, 4, 3, 2)
     theta = np.kron(np.eye(2), mlp.ntk(XA, lambda_W=0.8, lambda_b=1.0))
     g = TrainingFilter(3.0, eta).matrix(theta)
     expected = -np.einsum("xab,ab->x", g1, g).reshape(3, 3) / 24

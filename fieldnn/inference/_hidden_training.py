@@ -1,6 +1,11 @@
-r"""The O(1/n) mean change of the last hidden kernel during training (representation learning
-by gradient descent; derivation in ``docs/representation_learning.md``, section "The hidden
-kernel during training").
+r"""The O(1/n) mean change of a hidden kernel during training (representation learning by
+gradient descent; derivation in ``docs/representation_learning.md``, sections "The hidden
+kernel during training" and "Earlier hidden layers in training").
+
+Below, the last hidden layer; for an earlier layer ℓ the same statistics of the net cut after
+layer ℓ + 1 are carried to the output by the slot derivatives 𝒟, ℰ of the kernel and NTK maps
+of the layers above (:mod:`fieldnn.inference._upper_maps`): n E[dG z] = 2𝒟1 q_αα + 𝒟3 q_αβ,
+n E[Y] = 𝒟3 (cut net's), n E[X] = 2ℰ1 q_αα + ℰ3 q_αβ + 𝒟3 (cut net's Q^C part).
 
 Conventions as in :mod:`fieldnn.inference._finite_training` and ``docs/finite_width_training.md``
 (Roberts–Yaida–Hanin arXiv:2106.10165 ch. 11, ∞): L layers, n = n_{L−1}, learning-rate tensor
@@ -74,7 +79,7 @@ __all__ = ["HiddenKernelChange", "hidden_kernel_change"]
 
 @dataclass(frozen=True)
 class HiddenKernelChange:
-    r"""The O(1/n) mean change of the last hidden kernel :math:`\hat G'` during training.
+    r"""The O(1/n) mean change of a hidden kernel :math:`\hat G'` during training.
 
     Attributes
     ----------

@@ -26,7 +26,7 @@
 # 3. the same at three inputs (`fnn.kernels.multi_input_cumulants`): the covariance of the
 #    output kernel's six components against sampled relu networks, and the order-2 action with
 #    its six-point couplings between three inputs;
-# 4. the O(1/n) change of the last hidden kernel during training (`fnn.hidden_kernel_change`)
+# 4. the O(1/n) change of the hidden kernels during training (`fnn.hidden_kernel_change`)
 #    against trained networks;
 # 5. the O(1/n) Bayesian posterior shift of every hidden layer's kernel
 #    (`fnn.hidden_kernel_shift(..., layer=ℓ)`) against exact importance weighting.
@@ -166,6 +166,26 @@ print("max |pull|:", round(float(np.max(np.abs(pulls))), 2))
 resolution = float(np.max(np.abs(pred.change) / err))
 print("resolution of the largest entry, |predicted|/stderr:", round(resolution, 1))
 assert np.max(np.abs(pulls)) < 4 and resolution > 5
+
+# %% [markdown]
+# The first hidden layer's kernel moves too, at the same order: `layer=1` predicts it from the
+# statistics of the net cut after layer 2 and the derivatives of the kernel and NTK maps of the
+# layers above (`docs/representation_learning.md`, "Earlier hidden layers in training"), and
+# `train_replicas(..., hidden_layer=1)` measures it.
+
+# %%
+pred1 = fnn.hidden_kernel_change(mlp, X, y, X_test, t=5.0, learning_rate=0.05, layer=1)
+ens1 = fnn.train_replicas(mlp, X, y, None, 400, steps=100, learning_rate=0.05, rng=2,
+                          X_test=X_test, hidden_kernel=True, hidden_layer=1)  # fmt: skip
+delta1 = ens1.posterior_hidden_kernel - ens1.prior_hidden_kernel
+mean1, err1 = delta1.mean(axis=0), delta1.std(axis=0, ddof=1) / np.sqrt(delta1.shape[0])
+pulls1 = (mean1 - pred1.change) / err1
+print("layer 1, n·predicted change:\n", np.round(pred1.scaled_change, 4))
+print("layer 1, n·measured change:\n", np.round(n * mean1, 4))
+print("max |pull|:", round(float(np.max(np.abs(pulls1))), 2))
+resolution1 = float(np.max(np.abs(pred1.change) / err1))
+print("resolution of the largest entry:", round(resolution1, 1))
+assert np.max(np.abs(pulls1)) < 4 and resolution1 > 5
 
 
 # %% [markdown]

@@ -178,7 +178,10 @@ def pair_values(
     derivatives: tuple[int, int] = (0, 0),
 ) -> np.ndarray:
     """:func:`pair_expectation` without the argument checks, for arrays that come from an
-    already checked recursion (the deep recursions call it every layer)."""
+    already checked recursion (the deep recursions call it every layer). Derivative orders 0
+    and 1 only (moments of higher derivatives: :mod:`fieldnn.kernels._dntk_moments`)."""
+    if not set(derivatives) <= {0, 1}:
+        raise ArgumentError("derivatives", f"orders 0 or 1 only, got {derivatives}")
     if derivatives == (0, 0) and (closed := act.pair_expectation(k11, k22, k12)) is not None:
         return closed
     if (

@@ -297,3 +297,14 @@ def test_wide_pair_rule_against_the_erf_closed_form(k11, k22, k12):
 
     value = float(pair_expectation(plain_erf, k11, k22, k12))
     assert value == pytest.approx(float(pair_expectation("erf", k11, k22, k12)), rel=1e-13)
+
+
+def test_internal_pair_values_refuses_higher_derivatives():
+    # the lattice evaluates σ or σ' only: an order of 2 or 3 must not be read as 1
+    from fieldnn.kernels.activations import get_activation
+    from fieldnn.kernels.gaussian import pair_values
+
+    one = np.ones(1)
+    for orders in ((2, 0), (2, 2), (3, 1)):
+        with pytest.raises(ArgumentError, match="derivatives"):
+            pair_values(get_activation("tanh"), one, one, 0.3 * one, orders)

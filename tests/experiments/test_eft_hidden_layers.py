@@ -13,6 +13,7 @@ from fieldnn.experiments import eft
 from fieldnn.inference import hidden_kernel_shift
 
 
+@pytest.mark.slow
 def test_every_layer_against_importance_weighting():
     """tanh [1, n, n, 1]: the stored prediction is ``hidden_kernel_shift(layer=ℓ)``; pulls within
     4σ at n = 256; the rms of n·(measured − predicted) falls from n = 64 to 256 at each layer."""

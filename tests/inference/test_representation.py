@@ -288,7 +288,11 @@ def test_first_layer_linear_exact_posterior():
 
 @pytest.mark.parametrize(
     "activation, depth, layer",
-    [("tanh", 4, 1), pytest.param("tanh", 4, 2, marks=pytest.mark.slow), ("relu", 3, 1)],
+    [
+        ("tanh", 4, 1),
+        pytest.param("tanh", 4, 2, marks=pytest.mark.slow),
+        pytest.param("relu", 3, 1, marks=pytest.mark.slow),
+    ],
 )
 def test_earlier_layer_shift_approaches_prediction(activation, depth, layer):
     """An earlier layer's predicted shift against importance weighting (40 000 networks) at

@@ -190,8 +190,7 @@ def _hidden_statistics(
         return 2.0 * A1 * q_aa + A3 * q
 
     g1 = chain(maps.D1, maps.D3)
-    if s["C_W"] != 0.0:  # (C_W^{(ℓ+1)} = 0: the outputs do not see layer ℓ, all zero)
-        xx = xx + chain(maps.E1, maps.E3)
+    xx = xx + chain(maps.E1, maps.E3)  # (C_W^(ℓ+1) = 0: q = 0, and upper_maps sets E3 = 0)
     eye = np.eye(d_out)
 
     def lift(T: np.ndarray) -> np.ndarray:

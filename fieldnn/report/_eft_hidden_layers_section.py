@@ -13,7 +13,7 @@ _DOCS = "docs/representation_learning.md"
 
 
 def _layer_sizes(sz: _Sizes) -> dict:
-    """Widths and networks per width and layer in each run mode (full: ~1 min on 2 cores)."""
+    """Widths and networks per width and layer in each run mode."""
     if sz == _TINY:
         return {"widths": (8, 16), "n_samples": 2000}
     return {"widths": (16, 64, 256), "n_samples": 40_000 if sz.quick else 200_000}
@@ -30,7 +30,7 @@ def _hidden_layers(w: ReportWriter, sz: _Sizes) -> None:
     layers = np.arange(1, r.depth)
 
     def pick(a: np.ndarray) -> np.ndarray:  # (W, L − 1): the chosen diagonal entry per layer
-        return np.array([[a[i, k, e, e] for k, e in enumerate(entry)] for i in range(len(n))])
+        return a[:, layers - 1, entry, entry]
 
     res = w.store(
         "hidden_layers",

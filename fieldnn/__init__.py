@@ -89,6 +89,7 @@ from .inference import finite_width_prediction as finite_width_prediction
 from .inference import gradient_flow_prediction as gradient_flow_prediction
 from .inference import hidden_kernel_change as hidden_kernel_change
 from .inference import hidden_kernel_shift as hidden_kernel_shift
+from .inference import kinked_ntk_change as kinked_ntk_change
 from .inference import kinked_training_shift as kinked_training_shift
 from .inference import train_replicas as train_replicas
 

@@ -255,3 +255,24 @@ for name, r in (("descent η = 0.02", kink), ("descent η = 0.005", fine), ("flo
 print("sqrt(n) * NTK change, test x training:\n", np.round(np.sqrt(256) * kink.ntk_change, 3))
 step_gap = np.abs(fine.mean_shift - flow.mean_shift)
 assert np.all(step_gap < 4 * np.hypot(fine.mean_shift_stderr, flow.mean_shift_stderr) + 3e-3)
+
+# %% [markdown]
+# ### Deeper relu nets
+#
+# In a deeper net every hidden layer's units cross kinks. A unit of layer ℓ ≥ 2 is moved by its
+# own (gated) term and by an ungated push ξ from the off-diagonal layer NTK, so below the kink it
+# can still move: it crosses, or slides into the kink from both sides. `kinked_ntk_change` gives
+# the O(1/√n) drift of the mean NTK at one training input, layer by layer (derivation in
+# docs/finite_width_training.md, "Deeper relu nets"; checked there against 16 000 sampled
+# networks per width). With one hidden layer it is `kinked_training_shift`'s closed form.
+
+# %%
+for widths in ([1, 256, 1], [1, 256, 256, 1], [1, 256, 256, 256, 1]):
+    deep = fnn.MLP("relu", widths, C_W=2.0, C_b=0.1)
+    d = fnn.kinked_ntk_change(deep, [[1.0]], [0.5], t=1.0, learning_rate=0.02)
+    per_layer, ungated = np.round(d.coefficients, 3), np.round(d.ungated, 2)
+    print(f"{widths!s:>22}: sqrt(n) * drift per layer = {per_layer}, total "
+          f"{d.ntk_change * 16:.3f}; ungated/gated velocity variance {ungated}")  # fmt: skip
+one = fnn.kinked_ntk_change(relu, [[1.0]], [0.5], t=1.0, learning_rate=0.02).ntk_change
+closed = fnn.kinked_training_shift(relu, [[1.0]], [0.5], [[1.0]], t=1.0, learning_rate=0.02)
+assert abs(one - closed.ntk_change[0, 0]) < 1e-10 * abs(one)

@@ -28,6 +28,9 @@ kinked_training_shift, KinkedTrainingShift
     Relu-type σ, one hidden layer: the O(1/√n) drift of the mean NTK and shift of the mean
     trained output (units cross the kink one way, or slide along it; closed form for one
     training input, a Monte Carlo of the kink flux for several).
+kinked_ntk_change, KinkedNTKChange
+    Relu-type σ, any depth, one training input: the O(1/√n) drift of the mean NTK, layer by
+    layer (units of deeper layers are also pushed by the off-diagonal NTK, ungated).
 train_replicas, ReplicaEnsemble
     NNPDF-style replica ensembles trained by full-batch gradient descent, vectorised over the
     ensemble with hand-written backpropagation.
@@ -40,6 +43,8 @@ plot_replica_bands, plot_conditional_moment
     Plot helpers (``ax=None``; return the axes).
 """
 
+from ._deep_kink import KinkedNTKChange as KinkedNTKChange
+from ._deep_kink import kinked_ntk_change as kinked_ntk_change
 from ._finite_training import FiniteWidthPrediction as FiniteWidthPrediction
 from ._finite_training import finite_width_prediction as finite_width_prediction
 from ._finite_width import ConditionalSecondMoment as ConditionalSecondMoment
@@ -71,6 +76,7 @@ __all__ = [
     "HiddenKernelChange",
     "HiddenKernelPosterior",
     "HiddenKernelShift",
+    "KinkedNTKChange",
     "KinkedTrainingShift",
     "LossRateCheck",
     "ReplicaEnsemble",
@@ -84,6 +90,7 @@ __all__ = [
     "hidden_kernel_change",
     "hidden_kernel_posterior",
     "hidden_kernel_shift",
+    "kinked_ntk_change",
     "kinked_training_shift",
     "loss_rate_check",
     "plot_conditional_moment",

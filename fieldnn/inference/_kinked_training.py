@@ -171,7 +171,11 @@ def kinked_training_shift(
         )
     widths = tuple(int(w) for w in net.widths)
     if len(widths) != 3 or widths[-1] != 1:
-        raise UnsupportedError("mlp", f"one hidden layer and one output only, got {widths}")
+        raise UnsupportedError(
+            "mlp",
+            f"one hidden layer and one output only, got {widths} (deeper nets: the NTK drift at "
+            "one training input is kinked_ntk_change)",
+        )
     N = XA.shape[0]
     C_Y = _noise(C_Y, N)
     X = np.concatenate([XA, XB])

@@ -61,7 +61,7 @@ from ..errors import UnsupportedError
 from ..kernels import ntk_fluctuations
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
-from ._kinked_training import _folded_moments, _noise
+from ._kinked_training import _folded_moments, _noise, kink_slopes
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -132,13 +132,7 @@ def kinked_ntk_change(
     XA, _, y, _ = conditioning_data(mlp, X_train, y_train, X_train)
     t, eta = _check_time(t, learning_rate)
     net = _with_ntk(mlp)
-    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
-    if slopes is None or slopes[0] == slopes[1]:
-        raise UnsupportedError(
-            "mlp",
-            "needs σ with a kink (relu, leaky relu); a smooth σ has no O(1/√n) term: use "
-            "finite_width_prediction",
-        )
+    s_minus, s_plus = kink_slopes(net)
     widths = tuple(int(w) for w in net.widths)
     if widths[-1] != 1:
         raise UnsupportedError("mlp", f"one output only, got widths {widths}")
@@ -156,7 +150,6 @@ def kinked_ntk_change(
     theta = float(stats.Theta[-1][0, 0])
     _check_learning_rate(np.array([[theta]]), eta, t)
     K = np.array([float(k[0, 0]) for k in stats.K])  # K^{(ℓ)}(x, x), ℓ = 1..L
-    s_minus, s_plus = float(slopes[0]), float(slopes[1])
     mean_sq = 0.5 * (s_minus**2 + s_plus**2)  # ⟨σ'²⟩ over a centred Gaussian
     C_W = [float(c) for c in net.C_W]
     depth = len(widths) - 1

@@ -162,13 +162,7 @@ def kinked_training_shift(
     samples = positive_int(samples, "samples")
     seed = positive_int(seed, "seed", minimum=0)
     net = _with_ntk(mlp)
-    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
-    if slopes is None or slopes[0] == slopes[1]:
-        raise UnsupportedError(
-            "mlp",
-            "needs σ with a kink (relu, leaky relu); a smooth σ has no O(1/√n) term: use "
-            "finite_width_prediction",
-        )
+    slopes = kink_slopes(net)
     widths = tuple(int(w) for w in net.widths)
     if len(widths) != 3 or widths[-1] != 1:
         raise UnsupportedError(
@@ -194,7 +188,6 @@ def kinked_training_shift(
                 "network (x = 0 with C_b = 0): every unit sits on the kink there",
             )
     H = lb[0] + lw[0] * (X @ X.T) / n0  # h(x, x'), first layer
-    s_pair = (float(slopes[0]), float(slopes[1]))
     K = np.asarray(net.kernel(X), dtype=float)
     mean_inf, cov_inf = gradient_flow_prediction(
         net, XA, y[:, 0], XB, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y,
@@ -206,7 +199,7 @@ def kinked_training_shift(
     L = K[N:, :N] @ np.linalg.pinv(sigma, rcond=1e-12) - theta_all[N:, :N] @ g_AA
     root = math.sqrt(n)
     prob = KinkProblem(
-        K1=K1, H=H, theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=s_pair,
+        K1=K1, H=H, theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=slopes,
         C_W=C_W[1],
     )  # fmt: skip
     one = clusters(K1, 1)[0] if N == 1 else None
@@ -229,6 +222,18 @@ def kinked_training_shift(
         ntk_change_stderr=flux.ntk_change_stderr / root,
         width=n,
     )
+
+
+def kink_slopes(net: Any) -> tuple[float, float]:
+    """The slopes (s₋, s₊) of the net's σ below and above its kink; refuses a smooth σ."""
+    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
+    if slopes is None or slopes[0] == slopes[1]:
+        raise UnsupportedError(
+            "mlp",
+            "needs σ with a kink (relu, leaky relu); a smooth σ has no O(1/√n) term: use "
+            "finite_width_prediction",
+        )
+    return float(slopes[0]), float(slopes[1])
 
 
 def _noise(C_Y: Any, N: int) -> np.ndarray:

@@ -11,9 +11,11 @@ import pytest
 
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
-from fieldnn.experiments._paired_training import paired, richardson
+from fieldnn.experiments._paired_training import richardson
 from fieldnn.inference._deep_kink import net_crossings
 from fieldnn.kernels.activations import leaky_relu
+
+from .test_relu_training_drift import _drift
 
 X, Y, C_W, C_B, ETA, STEPS = 1.0, 0.5, 2.0, 0.1, 0.02, 50
 
@@ -94,17 +96,6 @@ def test_depth_and_width_dependence() -> None:
         fnn.kinked_ntk_change(mlp, [[X]], [Y], t=1.0, learning_rate=1.0)
 
 
-def _drift(widths: list[int], R: int, seed: int, chunks: int) -> tuple[float, float]:
-    """Mean and standard error of the paired change Θ̂(t) − Θ̂(0) at the training input."""
-    mlp, rng = fnn.MLP("relu", widths, C_W=C_W, C_b=C_B), np.random.default_rng(seed)
-    d = []
-    for _ in range(chunks):
-        before, after = paired(mlp, np.array([[X]]), Y, STEPS, R, rng, "ntk")
-        d.append(after[:, 0, 0] - before[:, 0, 0])
-    d = np.concatenate(d)
-    return float(d.mean()), float(d.std() / np.sqrt(d.size))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "depth, seeds, batches",
@@ -119,7 +110,7 @@ def test_deep_relu_drift_against_sampled_networks(
     quarter at O(1/n)), and its 1/√n coefficient from the two widths (d = a/√n + b/n) is the
     derived one within 4σ."""
     drifts = [
-        _drift([1, *[n] * (depth - 1), 1], R, seed=seed, chunks=chunks)
+        _drift("relu", [1, *[n] * (depth - 1), 1], R, seed=seed, chunks=chunks)
         for n, seed, (chunks, R) in zip((64, 256), seeds, batches, strict=True)
     ]
     (d1, e1), (d2, e2) = drifts

@@ -12,7 +12,7 @@ import pytest
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.experiments._paired_training import richardson
-from fieldnn.inference._deep_kink import net_crossings
+from fieldnn.inference._deep_kink import _flux_moment, net_crossings
 from fieldnn.kernels.activations import leaky_relu
 
 from .test_relu_training_drift import _drift
@@ -120,3 +120,24 @@ def test_deep_relu_drift_against_sampled_networks(
     mlp = fnn.MLP("relu", [1, *[64] * (depth - 1), 1], C_W=C_W, C_b=C_B)
     predicted = fnn.kinked_ntk_change(mlp, [[X]], [Y], t=ETA * STEPS, learning_rate=ETA)
     assert abs(float(a) - predicted.coefficients.sum()) < 4 * float(se)
+
+
+def test_numbers_quoted_in_the_docs() -> None:
+    """docs/finite_width_training.md, "Deeper relu nets": the per-layer theory of the sampled
+    problem, the ungated share Ξ/(Θ²G), and the totals without the push (B = 0; by homogeneity
+    each layer's flux scales with E[F(A, B)] at σ_B/σ_A = √ungated)."""
+    quoted = {
+        3: ([-0.515, -2.016], -2.530, 0.24, -2.576),
+        4: ([-0.389, -1.524, -3.836], -5.749, 0.54, -5.464),
+    }
+    for depth, (layers, total, ungated, no_push) in quoted.items():
+        mlp = fnn.MLP("relu", [1, *[64] * (depth - 1), 1], C_W=C_W, C_b=C_B)
+        r = fnn.kinked_ntk_change(mlp, [[X]], [Y], t=ETA * STEPS, learning_rate=ETA)
+        np.testing.assert_allclose(r.coefficients, layers, atol=5e-4)
+        assert round(float(r.coefficients.sum()), 3) == total
+        assert round(float(r.ungated[-1]), 2) == ungated
+        alone = [
+            _flux_moment(1.0, 0.0, 0.0, 1.0) / _flux_moment(1.0, np.sqrt(u), 0.0, 1.0)
+            for u in r.ungated
+        ]
+        assert round(float(np.sum(r.coefficients * alone)), 3) == no_push

@@ -82,7 +82,7 @@ class KinkedNTKChange:
         √n_ℓ times each contribution: the width-independent coefficients.
     ungated : ndarray (L − 1,)
         Ξ_ℓ/(Θ_ℓ² G_ℓ), the variance of the ungated velocity relative to the gated one (0 at
-        ℓ = 1).
+        ℓ = 1, and where the layer does not move: Θ_ℓ G_ℓ = 0).
     widths : tuple of int
         ``[d_in, n_1, …, n_{L−1}, 1]``.
     """
@@ -162,6 +162,9 @@ def kinked_ntk_change(
     coefficients, ungated = np.empty(depth - 1), np.empty(depth - 1)
     for ell in range(1, depth):
         th = float(stats.Theta[ell - 1][0, 0])
+        if th * G[ell - 1] == 0.0:  # the layer's units do not move (λ = 0 up to ℓ, or C_W = 0)
+            coefficients[ell - 1] = ungated[ell - 1] = 0.0
+            continue
         Xi = widths[ell] / widths[ell - 1] * float(stats.B[ell - 1][0, 0, 0, 0]) * mean_sq
         Xi *= G[ell - 1]
         ungated[ell - 1] = Xi / (th**2 * G[ell - 1])

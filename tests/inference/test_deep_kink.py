@@ -84,6 +84,8 @@ def test_depth_and_width_dependence() -> None:
     assert deep.ungated[0] == 0.0 and 0.0 < deep.ungated[1] < deep.ungated[2]
     assert np.all(deep.layers < 0)
     mlp = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B)
+    frozen = fnn.kinked_ntk_change(mlp, [[X]], [Y], lambda_b=[0, 1, 1], lambda_W=[0, 1, 1])
+    assert frozen.layers[0] == 0.0 and frozen.ungated[1] == 0.0 and frozen.layers[1] < 0.0
     with pytest.raises(UnsupportedError, match="finite_width_prediction"):
         fnn.kinked_ntk_change(fnn.MLP("tanh", [1, 64, 64, 1]), [[X]], [Y])
     with pytest.raises(UnsupportedError, match="X_train"):

@@ -270,9 +270,9 @@ assert np.all(step_gap < 4 * np.hypot(fine.mean_shift_stderr, flow.mean_shift_st
 for widths in ([1, 256, 1], [1, 256, 256, 1], [1, 256, 256, 256, 1]):
     deep = fnn.MLP("relu", widths, C_W=2.0, C_b=0.1)
     d = fnn.kinked_ntk_change(deep, [[1.0]], [0.5], t=1.0, learning_rate=0.02)
-    per_layer, ungated = np.round(d.coefficients, 3), np.round(d.ungated, 2)
+    per_layer, ungated = np.round(d.coefficients[:, 0], 3), np.round(d.ungated, 2)
     print(f"{widths!s:>22}: sqrt(n) * drift per layer = {per_layer}, total "
-          f"{d.ntk_change * 16:.3f}; ungated/gated velocity variance {ungated}")  # fmt: skip
-one = fnn.kinked_ntk_change(relu, [[1.0]], [0.5], t=1.0, learning_rate=0.02).ntk_change
+          f"{d.ntk_change[0] * 16:.3f}; ungated/gated velocity variance {ungated}")  # fmt: skip
+one = fnn.kinked_ntk_change(relu, [[1.0]], [0.5], t=1.0, learning_rate=0.02).ntk_change[0]
 closed = fnn.kinked_training_shift(relu, [[1.0]], [0.5], [[1.0]], t=1.0, learning_rate=0.02)
 assert abs(one - closed.ntk_change[0, 0]) < 1e-10 * abs(one)

@@ -44,7 +44,13 @@ Flipping σ'_i changes the output NTK Σ_{ik} σ'_i g_i Ĥ_{ik} σ'_k g_k/n_ℓ 
 A ~ N(0, Θ_ℓ²G_ℓ), B ~ N(0, Ξ_ℓ). The expectation is homogeneous of degree 3: E[r³] = 3√(π/2)
 times an angular quadrature. At ℓ = 1 (B = 0) it is the one-hidden-layer closed form of
 :func:`fieldnn.kinked_training_shift`, −(s₊² − s₋²)(s₊ − s₋)h₁²G^{3/2}E|ε₀|g/(π√(K₁n)).
-Derivation in ``docs/finite_width_training.md``, "Deeper relu nets".
+
+At a test input x' (u(x') not ∝ u(x)) σ'_i(x') stays fixed, with mean (s₊ + s₋)/2 given
+u_i(x) = 0; g_i(x') regresses on g_i(x) with G_ℓ(x', x)/G_ℓ (the same chain with
+⟨σ'(x')σ'(x)⟩) and ξ'_i = Σ_{m≠i} σ'_m(x')g_m(x')Ĥ_{mi}(x', x) on ξ_i with
+ρ = B_{x'xxx}⟨σ'(x')σ'(x)⟩_ℓG_ℓ(x', x)/(B_{xxxx}⟨σ'²⟩_ℓG_ℓ), so the bracket becomes
+(s₊ − s₋)(½(s₊ + s₋)Θ_ℓ(x', x)G_ℓ(x', x)A²/(Θ_ℓG_ℓ) + ρAB). Derivation in
+``docs/finite_width_training.md``, "Deeper relu nets".
 """
 
 from __future__ import annotations
@@ -70,16 +76,17 @@ __all__ = ["KinkedNTKChange", "kinked_ntk_change"]
 
 @dataclass(frozen=True)
 class KinkedNTKChange:
-    r"""The O(1/√n) mean change of the NTK at the training input, layer by layer.
+    r"""The O(1/√n) mean change of the NTK Θ̂(x', x) at the training input x, layer by layer.
 
     Attributes
     ----------
-    ntk_change : float
-        E[Θ̂(x, x; t) − Θ̂(x, x; 0)] at the network's widths (the sum of ``layers``).
-    layers : ndarray (L − 1,)
+    ntk_change : ndarray (Q,)
+        E[Θ̂(x', x; t) − Θ̂(x', x; 0)] at the network's widths, for each test input x' (the sum
+        of ``layers`` over the layers).
+    layers : ndarray (L − 1, Q)
         The contribution of the units of hidden layer ℓ = 1..L−1 (each ∝ 1/√n_ℓ).
-    coefficients : ndarray (L − 1,)
-        √n_ℓ times each contribution: the width-independent coefficients.
+    coefficients : ndarray (L − 1, Q)
+        √n_ℓ times each contribution (it depends on the widths only through their ratios).
     ungated : ndarray (L − 1,)
         Ξ_ℓ/(Θ_ℓ² G_ℓ), the variance of the ungated velocity relative to the gated one (0 at
         ℓ = 1, and where the layer does not move: Θ_ℓ G_ℓ = 0).
@@ -87,7 +94,7 @@ class KinkedNTKChange:
         ``[d_in, n_1, …, n_{L−1}, 1]``.
     """
 
-    ntk_change: float
+    ntk_change: np.ndarray
     layers: np.ndarray
     coefficients: np.ndarray
     ungated: np.ndarray
@@ -98,6 +105,7 @@ def kinked_ntk_change(
     mlp: Any,
     X_train: Any,
     y_train: Any,
+    X_test: Any = None,
     *,
     t: float = math.inf,
     lambda_b: Any = 1.0,
@@ -115,6 +123,9 @@ def kinked_ntk_change(
         The training input (u ≠ 0 in some network: not x = 0 at C_b = 0).
     y_train : array_like (1,)
         Its target (the mean of the data replicas when ``C_Y`` is given).
+    X_test : array_like (Q, d_in), optional
+        Inputs x' of Θ̂(x', x) (default: the training input). Each is the training input itself
+        or has first-layer preactivations not proportional to it (x' ≠ c x at C_b = 0).
     t, lambda_b, lambda_W, C_Y, learning_rate
         As :func:`kinked_training_shift` (learning-rate tensor λ_b, λ_W/n_{ℓ−1}, per layer or
         one number; gradient flow when ``learning_rate`` is None, else t/η steps of descent).
@@ -126,10 +137,11 @@ def kinked_ntk_change(
     Notes
     -----
     Formula and derivation in the module docstring and ``docs/finite_width_training.md``,
-    "Deeper relu nets"; checked against fieldnn's gradient descent on sampled [1, n, n, 1] and
-    [1, n, n, n, 1] relu nets (``tests/inference/test_deep_kink.py``).
+    "Deeper relu nets"; checked against :func:`kinked_training_shift` with one hidden layer and
+    against fieldnn's gradient descent on sampled [1, n, n, 1] and [1, n, n, n, 1] relu nets
+    (``tests/inference/test_deep_kink.py``).
     """
-    XA, _, y, _ = conditioning_data(mlp, X_train, y_train, X_train)
+    XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_train if X_test is None else X_test)
     t, eta = _check_time(t, learning_rate)
     net = _with_ntk(mlp)
     s_minus, s_plus = kink_slopes(net)
@@ -142,43 +154,80 @@ def kinked_ntk_change(
             "layer, kinked_training_shift)",
         )  # fmt: skip
     C_Y = _noise(C_Y, 1)
-    if float(net.C_b[0]) + float(net.C_W[0]) * float(XA[0] @ XA[0]) / widths[0] <= 0.0:
-        raise UnsupportedError(
-            "X_train", "u = 0 in every network (x = 0 with C_b = 0): every unit sits on the kink"
-        )
-    stats = ntk_fluctuations(net, XA, lambda_W=lambda_W, lambda_b=lambda_b)
+    X = np.concatenate([XA, XB])
+    same = _check_inputs(net, X)
+    stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
     theta = float(stats.Theta[-1][0, 0])
     _check_learning_rate(np.array([[theta]]), eta, t)
-    K = np.array([float(k[0, 0]) for k in stats.K])  # K^{(ℓ)}(x, x), ℓ = 1..L
     mean_sq = 0.5 * (s_minus**2 + s_plus**2)  # ⟨σ'²⟩ over a centred Gaussian
     C_W = [float(c) for c in net.C_W]
     depth = len(widths) - 1
-    G = np.empty(depth - 1)  # Var of the backward signal of hidden layer ℓ (index ℓ − 1)
+    # backward-signal covariances G_ℓ(x', x) of hidden layer ℓ (row ℓ − 1; column 0: x' = x)
+    G = np.empty((depth - 1, X.shape[0]))
     G[-1] = C_W[-1]
     for ell in range(depth - 2, 0, -1):
-        G[ell - 1] = C_W[ell] * mean_sq * G[ell]
-    e_abs = _folded_moments(-float(y[0, 0]), float(K[-1] + C_Y[0, 0]))[0]
+        G[ell - 1] = C_W[ell] * _slope_pairs(stats.K[ell], s_minus, s_plus) * G[ell]
+    e_abs = _folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))[0]
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
-    coefficients, ungated = np.empty(depth - 1), np.empty(depth - 1)
+    coefficients = np.zeros((depth - 1, XB.shape[0]))
+    ungated = np.zeros(depth - 1)
     for ell in range(1, depth):
-        th = float(stats.Theta[ell - 1][0, 0])
-        if th * G[ell - 1] == 0.0:  # the layer's units do not move (λ = 0 up to ℓ, or C_W = 0)
-            coefficients[ell - 1] = ungated[ell - 1] = 0.0
+        H, B = stats.Theta[ell - 1], stats.B[ell - 1]
+        th, Gx = float(H[0, 0]), float(G[ell - 1, 0])
+        if th * Gx == 0.0:  # the layer's units do not move (λ = 0 up to ℓ, or C_W = 0)
             continue
-        Xi = widths[ell] / widths[ell - 1] * float(stats.B[ell - 1][0, 0, 0, 0]) * mean_sq
-        Xi *= G[ell - 1]
-        ungated[ell - 1] = Xi / (th**2 * G[ell - 1])
-        flux = _flux_moment(th * math.sqrt(G[ell - 1]), math.sqrt(Xi), s_minus, s_plus)
-        p0 = 1.0 / math.sqrt(2.0 * math.pi * K[ell - 1])
-        coefficients[ell - 1] = p0 * e_abs * g * flux / th
-    layers = coefficients / np.sqrt(np.asarray(widths[1:-1], dtype=float))
+        Xi = widths[ell] / widths[ell - 1] * float(B[0, 0, 0, 0]) * mean_sq * Gx
+        ungated[ell - 1] = Xi / (th**2 * Gx)
+        AA, AB = _flux_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
+        scale = e_abs * g / (math.sqrt(2.0 * math.pi * float(stats.K[ell - 1][0, 0])) * th)
+        own = scale * ((s_plus**2 - s_minus**2) * AA + 2.0 * (s_plus - s_minus) * AB)
+        pairs = _slope_pairs(stats.K[ell - 1], s_minus, s_plus)[1:]
+        rho = B[1:, 0, 0, 0] * pairs * G[ell - 1, 1:] / (B[0, 0, 0, 0] * mean_sq * Gx) if Xi else 0
+        # σ'(x') is fixed while σ'(x) flips, active with mean slope (s₋ + s₊)/2 given u(x) = 0
+        other = (s_plus - s_minus) * scale * (
+            0.5 * (s_plus + s_minus) * H[1:, 0] * G[ell - 1, 1:] / (th * Gx) * AA + rho * AB
+        )  # fmt: skip
+        coefficients[ell - 1] = np.where(same, own, other)
+    layers = coefficients / np.sqrt(np.asarray(widths[1:-1], dtype=float))[:, None]
     return KinkedNTKChange(
-        ntk_change=float(layers.sum()),
+        ntk_change=layers.sum(axis=0),
         layers=layers,
         coefficients=coefficients,
         ungated=ungated,
         widths=widths,
     )
+
+
+def _check_inputs(net: Any, X: np.ndarray) -> np.ndarray:
+    """Which test inputs (rows 1..) are the training input (row 0); refuses a training or test
+    input with u = 0 in every network and a test input with first-layer preactivations
+    proportional to the training input's (x' = c x, c ≠ 1, at C_b = 0): σ'(u(x')) then flips
+    with σ'(u(x)) or never, a case derived only for one hidden layer."""
+    K1 = float(net.C_b[0]) + float(net.C_W[0]) * (X @ X.T) / X.shape[1]
+    if K1[0, 0] <= 0.0:
+        raise UnsupportedError(
+            "X_train", "u = 0 in every network (x = 0 with C_b = 0): every unit sits on the kink"
+        )
+    same = np.all(X[1:] == X[0], axis=1)
+    for q in np.flatnonzero(~same):
+        k_qq = K1[q + 1, q + 1]
+        if k_qq <= 0.0 or K1[0, q + 1] ** 2 >= (1 - 1e-12) * K1[0, 0] * k_qq:
+            raise UnsupportedError(
+                "X_test",
+                f"input {q} has u(x') = c u(x) in every network (x' = c x at C_b = 0, or x' = 0): "
+                "its σ' flips with the training input's or never; derived for one hidden layer "
+                "only (kinked_training_shift)",
+            )
+    return same
+
+
+def _slope_pairs(K: np.ndarray, s_minus: float, s_plus: float) -> np.ndarray:
+    """⟨σ'(u(x_0))σ'(u(x_q))⟩ for u ~ N(0, K), all q (K is (P, P), row 0 the training input):
+    (s₊² + s₋²)(π − θ)/(2π) + s₊s₋θ/π with θ the angle between x_0 and x_q."""
+    corr = np.clip(K[0] / np.sqrt(K[0, 0] * np.diag(K)), -1.0, 1.0)
+    angle = np.arccos(corr)
+    same_side = (s_plus**2 + s_minus**2) * (np.pi - angle) / (2 * np.pi)
+    return same_side + s_plus * s_minus * angle / np.pi
 
 
 def net_crossings(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:
@@ -187,29 +236,27 @@ def net_crossings(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:
     return np.minimum(-(s_plus * A + B), 0.0) + np.maximum(-(s_minus * A + B), 0.0)
 
 
-def flux_integrand(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:
-    """((s₊² − s₋²)A² + 2(s₊ − s₋)AB) M(A, B): the NTK change carried by the units of one
-    (A, B) (module docstring)."""
-    jump = (s_plus**2 - s_minus**2) * A * A + 2.0 * (s_plus - s_minus) * A * B
-    return jump * net_crossings(A, B, s_minus, s_plus)
-
-
-def _flux_moment(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> float:
-    """E[flux_integrand(A, B)] for independent A ~ N(0, sd_A²), B ~ N(0, sd_B²): degree 3, so
-    E[r³] = 3√(π/2) times the mean over the angle (quadrature split where V₊ or V₋ vanish)."""
-
-    def angular(phi: float) -> float:
-        return float(flux_integrand(sd_A * math.cos(phi), sd_B * math.sin(phi), s_minus, s_plus))
-
+def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> tuple[float, float]:
+    """E[A²M(A, B)] and E[AB M(A, B)] for independent A ~ N(0, sd_A²), B ~ N(0, sd_B²): degree
+    3, so E[r³] = 3√(π/2) times the mean over the angle (quadrature split where V₊ or V₋
+    vanish)."""
     kinks = sorted(
         math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
         for s in (s_minus, s_plus)
         for sign in (1.0, -1.0)
     )  # the angles where s·A + B = 0
     edges = [0.0, *kinks, 2 * math.pi]
-    total = sum(
-        integrate.quad(angular, a, b, epsabs=0.0, epsrel=1e-12)[0]
-        for a, b in itertools.pairwise(edges)
-        if b > a
-    )
-    return 3.0 * math.sqrt(math.pi / 2.0) * total / (2.0 * math.pi)
+
+    def moment(power_B: int) -> float:
+        def angular(phi: float) -> float:
+            A, B = sd_A * math.cos(phi), sd_B * math.sin(phi)
+            return float(A ** (2 - power_B) * B**power_B * net_crossings(A, B, s_minus, s_plus))
+
+        total = sum(
+            integrate.quad(angular, a, b, epsabs=0.0, epsrel=1e-12)[0]
+            for a, b in itertools.pairwise(edges)
+            if b > a
+        )
+        return 3.0 * math.sqrt(math.pi / 2.0) * total / (2.0 * math.pi)
+
+    return moment(0), moment(1)

@@ -11,26 +11,28 @@ import pytest
 
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
-from fieldnn.experiments._paired_training import richardson
-from fieldnn.inference._deep_kink import _flux_moment, net_crossings
+from fieldnn.experiments._paired_training import paired, richardson
+from fieldnn.inference._deep_kink import _flux_moments, net_crossings
 from fieldnn.kernels.activations import leaky_relu
 
-from .test_relu_training_drift import _drift
-
 X, Y, C_W, C_B, ETA, STEPS = 1.0, 0.5, 2.0, 0.1, 0.02, 50
+X_TEST = [[1.0], [-1.0], [0.0], [0.5], [2.0]]
 
 
 @pytest.mark.parametrize("act", ["relu", leaky_relu(0.2)], ids=["relu", "leaky"])
 @pytest.mark.parametrize("kw", [{"t": 1.0, "learning_rate": 0.02}, {"t": 0.6}, {}])
 def test_one_hidden_layer_is_the_closed_form(act: object, kw: dict) -> None:
     """[1, n, 1]: no ungated velocity, and the angular quadrature equals the closed form of
-    kinked_training_shift (an independent derivation and code path)."""
+    kinked_training_shift (an independent derivation and code path), at the training input and
+    at test inputs (h(x', x) = 0 at x' = −1: no drift)."""
     mlp = fnn.MLP(act, [1, 64, 1], C_W=C_W, C_b=C_B)
-    r = fnn.kinked_ntk_change(mlp, [[X]], [Y], **kw)
-    closed = fnn.kinked_training_shift(mlp, [[X]], [Y], [[X]], **kw).ntk_change[0, 0]
-    assert r.ungated[0] == 0.0
-    np.testing.assert_allclose(r.ntk_change, closed, rtol=1e-10)
+    r = fnn.kinked_ntk_change(mlp, [[X]], [Y], X_TEST, **kw)
+    closed = fnn.kinked_training_shift(mlp, [[X]], [Y], X_TEST, **kw).ntk_change[:, 0]
+    assert r.ungated[0] == 0.0 and r.ntk_change[1] == 0.0
+    np.testing.assert_allclose(r.ntk_change, closed, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(r.coefficients, r.layers * 8, rtol=1e-14)
+    alone = fnn.kinked_ntk_change(mlp, [[X]], [Y], **kw)
+    assert alone.ntk_change.shape == (1,) and alone.ntk_change[0] == r.ntk_change[0]
 
 
 def _simulated_flux(A: float, B: float, s_minus: float, s_plus: float, steps: int) -> float:
@@ -85,7 +87,11 @@ def test_depth_and_width_dependence() -> None:
     assert np.all(deep.layers < 0)
     mlp = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B)
     frozen = fnn.kinked_ntk_change(mlp, [[X]], [Y], lambda_b=[0, 1, 1], lambda_W=[0, 1, 1])
-    assert frozen.layers[0] == 0.0 and frozen.ungated[1] == 0.0 and frozen.layers[1] < 0.0
+    assert frozen.layers[0, 0] == 0.0 and frozen.ungated[1] == 0.0 and frozen.layers[1, 0] < 0.0
+    bare = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=0.0)
+    for proportional in ([[2.0]], [[0.0]]):  # x' = 2x at C_b = 0, and x' = 0
+        with pytest.raises(UnsupportedError, match="X_test"):
+            fnn.kinked_ntk_change(bare, [[X]], [Y], proportional)
     with pytest.raises(UnsupportedError, match="finite_width_prediction"):
         fnn.kinked_ntk_change(fnn.MLP("tanh", [1, 64, 64, 1]), [[X]], [Y])
     with pytest.raises(UnsupportedError, match="X_train"):
@@ -98,48 +104,85 @@ def test_depth_and_width_dependence() -> None:
         fnn.kinked_ntk_change(mlp, [[X]], [Y], t=1.0, learning_rate=1.0)
 
 
+def _drifts(
+    widths: list[int], xs: np.ndarray, batches: tuple[int, int], seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard errors of the paired changes Θ̂(x', x; t) − Θ̂(x', x; 0) at the rows
+    x' of ``xs`` (the first is the training input x), over ``batches`` = (chunks, networks)."""
+    mlp, rng = fnn.MLP("relu", widths, C_W=C_W, C_b=C_B), np.random.default_rng(seed)
+    d = np.concatenate(
+        [np.subtract(*paired(mlp, xs, Y, STEPS, batches[1], rng, "ntk")[::-1])[:, :, 0]
+         for _ in range(batches[0])]
+    )  # fmt: skip
+    return d.mean(axis=0), d.std(axis=0) / np.sqrt(d.shape[0])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "depth, seeds, batches",
-    [(3, (1, 2), ((4, 4000), (4, 1000))), (4, (11, 12), ((8, 2000), (8, 500)))],
+    "depth, xs, seeds, batches",
+    [
+        (3, [X, -1.0, 0.0, 0.5], (201, 202), ((8, 2000), (8, 500))),
+        (4, [X], (11, 12), ((8, 2000), (8, 500))),
+    ],
     ids=["two-hidden", "three-hidden"],
 )
 def test_deep_relu_drift_against_sampled_networks(
-    depth: int, seeds: tuple[int, int], batches: tuple[tuple[int, int], ...]
+    depth: int, xs: list[float], seeds: tuple[int, int], batches: tuple[tuple[int, int], ...]
 ) -> None:
     """[1, n, …, n, 1] relu, C_W = 2, C_b = 0.1, x = 1, y = 0.5, η = 0.02, 50 steps, 16 000
     networks at n = 64 and 4000 at n = 256: the drift halves per fourfold width (it would
     quarter at O(1/n)), and its 1/√n coefficient from the two widths (d = a/√n + b/n) is the
-    derived one within 4σ."""
+    derived one within 4σ, at the training input and (two hidden layers) at x' = −1, 0. The
+    last test input, x' = 0.5, has u(x') nearly ∝ u(x) (first-layer correlation 0.98): its
+    higher orders are large, and it is recorded, not asserted (docs)."""
+    points = np.array(xs)[:, None]
     drifts = [
-        _drift("relu", [1, *[n] * (depth - 1), 1], R, seed=seed, chunks=chunks)
-        for n, seed, (chunks, R) in zip((64, 256), seeds, batches, strict=True)
+        _drifts([1, *[n] * (depth - 1), 1], points, batch, seed)
+        for n, seed, batch in zip((64, 256), seeds, batches, strict=True)
     ]
     (d1, e1), (d2, e2) = drifts
-    assert d1 < -20 * e1 and d2 < -20 * e2
-    assert 1.8 < d1 / d2 < 2.8
+    assert np.all(d1 < -20 * e1) and np.all(d2 < -20 * e2)
+    assert 1.8 < d1[0] / d2[0] < 2.8
     a, se = richardson(drifts, (64, 256))
     mlp = fnn.MLP("relu", [1, *[64] * (depth - 1), 1], C_W=C_W, C_b=C_B)
-    predicted = fnn.kinked_ntk_change(mlp, [[X]], [Y], t=ETA * STEPS, learning_rate=ETA)
-    assert abs(float(a) - predicted.coefficients.sum()) < 4 * float(se)
+    theory = fnn.kinked_ntk_change(mlp, [[X]], [Y], points, t=ETA * STEPS, learning_rate=ETA)
+    checked = slice(0, 3)
+    assert np.all(np.abs(a - theory.coefficients.sum(axis=0))[checked] < 4 * se[checked])
 
 
 def test_numbers_quoted_in_the_docs() -> None:
     """docs/finite_width_training.md, "Deeper relu nets": the per-layer theory of the sampled
     problem, the ungated share Ξ/(Θ²G), and the totals without the push (B = 0; by homogeneity
-    each layer's flux scales with E[F(A, B)] at σ_B/σ_A = √ungated)."""
+    each layer's flux scales with E[A²M + 2ABM] at σ_B/σ_A = √ungated)."""
     quoted = {
         3: ([-0.515, -2.016], -2.530, 0.24, -2.576),
         4: ([-0.389, -1.524, -3.836], -5.749, 0.54, -5.464),
     }
+
+    def flux(ratio: float) -> float:
+        AA, AB = _flux_moments(1.0, ratio, 0.0, 1.0)
+        return AA + 2 * AB
+
     for depth, (layers, total, ungated, no_push) in quoted.items():
         mlp = fnn.MLP("relu", [1, *[64] * (depth - 1), 1], C_W=C_W, C_b=C_B)
         r = fnn.kinked_ntk_change(mlp, [[X]], [Y], t=ETA * STEPS, learning_rate=ETA)
-        np.testing.assert_allclose(r.coefficients, layers, atol=5e-4)
-        assert round(float(r.coefficients.sum()), 3) == total
+        coefficients = r.coefficients[:, 0]
+        np.testing.assert_allclose(coefficients, layers, atol=5e-4)
+        assert round(float(coefficients.sum()), 3) == total
         assert round(float(r.ungated[-1]), 2) == ungated
-        alone = [
-            _flux_moment(1.0, 0.0, 0.0, 1.0) / _flux_moment(1.0, np.sqrt(u), 0.0, 1.0)
-            for u in r.ungated
-        ]
-        assert round(float(np.sum(r.coefficients * alone)), 3) == no_push
+        alone = [flux(0.0) / flux(np.sqrt(u)) for u in r.ungated]
+        assert round(float(np.sum(coefficients * alone)), 3) == no_push
+
+
+def test_test_input_numbers_quoted_in_the_docs() -> None:
+    """The theory column of the test-input table (two hidden layers, Θ̂(x', 1) at x' = −1, 0,
+    0.5, per layer) and the first-layer correlation 0.98 of x' = 0.5."""
+    mlp = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B)
+    xs = [[-1.0], [0.0], [0.5]]
+    r = fnn.kinked_ntk_change(mlp, [[X]], [Y], xs, t=ETA * STEPS, learning_rate=ETA)
+    np.testing.assert_allclose(
+        r.coefficients, [[0.0, -0.083, -0.177], [-0.195, -0.364, -0.716]], atol=5e-4
+    )
+    np.testing.assert_allclose(r.coefficients.sum(axis=0), [-0.195, -0.448, -0.894], atol=5e-4)
+    K1 = C_B + C_W * np.outer([X, 0.5], [X, 0.5])  # first-layer kernel, d_in = 1
+    assert round(K1[0, 1] / np.sqrt(K1[0, 0] * K1[1, 1]), 2) == 0.98

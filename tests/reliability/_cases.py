@@ -487,6 +487,9 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("kinked_ntk_change",
      "fnn.kinked_ntk_change(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), [[0.0]], [1.0])",
      UE, ("X_train", "kink")),
+    ("kinked_ntk_change",
+     "fnn.kinked_ntk_change(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), [[1.0]], [1.0], [[2.0]])",
+     UE, ("X_test", "c u(x)")),
     ("dntk_statistics", "fnn.dntk_statistics('tanh', X, C_W=1.0, widths=[1, 4, 1])",
      AE, ("C_b", "required")),
     # -- extreme inputs: an error naming the argument, never inf/NaN or a raw exception ------------

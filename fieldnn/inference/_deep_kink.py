@@ -65,8 +65,10 @@ from scipy import integrate
 
 from ..errors import UnsupportedError
 from ..kernels import ntk_fluctuations
+from ..kernels.gaussian import pair_values
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
+from ._kink_flux import clusters
 from ._kinked_training import _folded_moments, _noise, kink_slopes
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
@@ -159,14 +161,17 @@ def kinked_ntk_change(
     stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
     theta = float(stats.Theta[-1][0, 0])
     _check_learning_rate(np.array([[theta]]), eta, t)
-    mean_sq = 0.5 * (s_minus**2 + s_plus**2)  # ⟨σ'²⟩ over a centred Gaussian
     C_W = [float(c) for c in net.C_W]
     depth = len(widths) - 1
-    # backward-signal covariances G_ℓ(x', x) of hidden layer ℓ (row ℓ − 1; column 0: x' = x)
+    # ⟨σ'(u(x))σ'(u(x'))⟩ of hidden layer ℓ (row ℓ − 1; column 0: x' = x, i.e. ⟨σ'²⟩)
+    slope_pairs = np.array(
+        [pair_values(net.activation, K[0, 0], np.diag(K), K[0], (1, 1)) for K in stats.K[:-1]]
+    )
+    # backward-signal covariances G_ℓ(x', x), same layout
     G = np.empty((depth - 1, X.shape[0]))
     G[-1] = C_W[-1]
     for ell in range(depth - 2, 0, -1):
-        G[ell - 1] = C_W[ell] * _slope_pairs(stats.K[ell], s_minus, s_plus) * G[ell]
+        G[ell - 1] = C_W[ell] * slope_pairs[ell] * G[ell]
     e_abs = _folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))[0]
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
@@ -176,13 +181,14 @@ def kinked_ntk_change(
         th, Gx = float(H[0, 0]), float(G[ell - 1, 0])
         if th * Gx == 0.0:  # the layer's units do not move (λ = 0 up to ℓ, or C_W = 0)
             continue
-        Xi = widths[ell] / widths[ell - 1] * float(B[0, 0, 0, 0]) * mean_sq * Gx
+        # Cov(ξ'_i, ξ_i) at every x' (column 0: Var ξ_i = Ξ_ℓ)
+        cov_xi = widths[ell] / widths[ell - 1] * B[:, 0, 0, 0] * slope_pairs[ell - 1] * G[ell - 1]
+        Xi = float(cov_xi[0])
         ungated[ell - 1] = Xi / (th**2 * Gx)
         AA, AB = _flux_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
         scale = e_abs * g / (math.sqrt(2.0 * math.pi * float(stats.K[ell - 1][0, 0])) * th)
         own = scale * ((s_plus**2 - s_minus**2) * AA + 2.0 * (s_plus - s_minus) * AB)
-        pairs = _slope_pairs(stats.K[ell - 1], s_minus, s_plus)[1:]
-        rho = B[1:, 0, 0, 0] * pairs * G[ell - 1, 1:] / (B[0, 0, 0, 0] * mean_sq * Gx) if Xi else 0
+        rho = cov_xi[1:] / Xi if Xi else 0.0
         # σ'(x') is fixed while σ'(x) flips, active with mean slope (s₋ + s₊)/2 given u(x) = 0
         other = (s_plus - s_minus) * scale * (
             0.5 * (s_plus + s_minus) * H[1:, 0] * G[ell - 1, 1:] / (th * Gx) * AA + rho * AB
@@ -199,35 +205,27 @@ def kinked_ntk_change(
 
 
 def _check_inputs(net: Any, X: np.ndarray) -> np.ndarray:
-    """Which test inputs (rows 1..) are the training input (row 0); refuses a training or test
-    input with u = 0 in every network and a test input with first-layer preactivations
-    proportional to the training input's (x' = c x, c ≠ 1, at C_b = 0): σ'(u(x')) then flips
+    """Which test inputs (rows 1..) are the training input (row 0); refuses a training input
+    with u = 0 in every network and a test input with u(x') = c u(x), c ≠ 1, in every network
+    (x' = c x at C_b = 0, or x' = 0; the ``clusters`` of the kink flux): σ'(u(x')) then flips
     with σ'(u(x)) or never, a case derived only for one hidden layer."""
     K1 = float(net.C_b[0]) + float(net.C_W[0]) * (X @ X.T) / X.shape[1]
     if K1[0, 0] <= 0.0:
         raise UnsupportedError(
             "X_train", "u = 0 in every network (x = 0 with C_b = 0): every unit sits on the kink"
         )
-    same = np.all(X[1:] == X[0], axis=1)
-    for q in np.flatnonzero(~same):
-        k_qq = K1[q + 1, q + 1]
-        if k_qq <= 0.0 or K1[0, q + 1] ** 2 >= (1 - 1e-12) * K1[0, 0] * k_qq:
-            raise UnsupportedError(
-                "X_test",
-                f"input {q} has u(x') = c u(x) in every network (x' = c x at C_b = 0, or x' = 0): "
-                "its σ' flips with the training input's or never; derived for one hidden layer "
-                "only (kinked_training_shift)",
-            )
-    return same
-
-
-def _slope_pairs(K: np.ndarray, s_minus: float, s_plus: float) -> np.ndarray:
-    """⟨σ'(u(x_0))σ'(u(x_q))⟩ for u ~ N(0, K), all q (K is (P, P), row 0 the training input):
-    (s₊² + s₋²)(π − θ)/(2π) + s₊s₋θ/π with θ the angle between x_0 and x_q."""
-    corr = np.clip(K[0] / np.sqrt(K[0, 0] * np.diag(K)), -1.0, 1.0)
-    angle = np.arccos(corr)
-    same_side = (s_plus**2 + s_minus**2) * (np.pi - angle) / (2 * np.pi)
-    return same_side + s_plus * s_minus * angle / np.pi
+    _, members, ratios = clusters(K1, 1)[0]
+    same = np.zeros(X.shape[0], dtype=bool)
+    same[members] = np.isclose(ratios, 1.0, rtol=0.0, atol=1e-12)
+    if not np.all(same[members]):
+        q = int(members[~same[members]][0]) - 1
+        raise UnsupportedError(
+            "X_test",
+            f"input {q} has u(x') = c u(x) in every network (x' = c x at C_b = 0, or x' = 0): "
+            "its σ' flips with the training input's or never; derived for one hidden layer only "
+            "(kinked_training_shift)",
+        )
+    return same[1:]
 
 
 def net_crossings(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:

@@ -45,6 +45,20 @@ A ~ N(0, Θ_ℓ²G_ℓ), B ~ N(0, Ξ_ℓ). The expectation is homogeneous of deg
 times an angular quadrature. At ℓ = 1 (B = 0) it is the one-hidden-layer closed form of
 :func:`fieldnn.kinked_training_shift`, −(s₊² − s₋²)(s₊ − s₋)h₁²G^{3/2}E|ε₀|g/(π√(K₁n)).
 
+A sliding unit (V₊ < 0 < V₋) holds σ(0): its own term g_iσ'_iż_i/√n of the output's velocity,
+which the empirical NTK counts with its chatter average −(g_i/n)(s₊ − s₋)fV₊ (in units of ε), does
+not move the output at x. The other units' terms are linear in σ'_i and averaged correctly. With
+fV₊(V₋ − V₊) = V₊V₋ the kernel that drives the output at x is
+
+.. math::
+
+    \mathbb E[\Theta_{\rm drive} - \hat\Theta](t) = \sum_\ell
+        \frac{p_\ell(0)\,\mathbb E|\varepsilon_0|\,g(t)}{\Theta_\ell\sqrt{n_\ell}}\,
+        (s_+ - s_-)\,\mathbb E\big[A\,V_+V_-\,\mathbb 1\{V_+ < 0 < V_-\}\big]
+
+(``KinkedNTKChange.sliding``; zero at ℓ = 1, where B = 0 and nothing slides). At a test input the
+driving kernel is the empirical one: it is linear in σ'_i(x).
+
 At a test input x' (u(x') not ∝ u(x)) σ'_i(x') stays fixed, with mean (s₊ + s₋)/2 given
 u_i(x) = 0; g_i(x') regresses on g_i(x) with G_ℓ(x', x)/G_ℓ (the same chain with
 ⟨σ'(x')σ'(x)⟩) and ξ'_i = Σ_{m≠i} σ'_m(x')g_m(x')Ĥ_{mi}(x', x) on ξ_i with
@@ -68,8 +82,8 @@ from ..kernels import ntk_fluctuations
 from ..kernels.gaussian import pair_values
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
+from ._kink_common import folded_moments, kink_slopes, replica_noise
 from ._kink_flux import clusters
-from ._kinked_training import _folded_moments, _noise, kink_slopes
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -92,6 +106,11 @@ class KinkedNTKChange:
     ungated : ndarray (L − 1,)
         Ξ_ℓ/(Θ_ℓ² G_ℓ), the variance of the ungated velocity relative to the gated one (0 at
         ℓ = 1, and where the layer does not move: Θ_ℓ G_ℓ = 0).
+    sliding : ndarray (L − 1,)
+        √n_ℓ times E[Θ_drive(x, x; t) − Θ̂(x, x; t)], layer by layer (≤ 0; 0 at ℓ = 1): the
+        units sliding along the kink hold σ(0), so their own share of the empirical NTK does not
+        move the output at x. The kernel that drives the output at the training input is
+        Θ̂ + Σ_ℓ sliding_ℓ/√n_ℓ (the time average over the chatter of descent, or the flow).
     widths : tuple of int
         ``[d_in, n_1, …, n_{L−1}, 1]``.
     """
@@ -100,6 +119,7 @@ class KinkedNTKChange:
     layers: np.ndarray
     coefficients: np.ndarray
     ungated: np.ndarray
+    sliding: np.ndarray
     widths: tuple[int, ...]
 
 
@@ -155,7 +175,7 @@ def kinked_ntk_change(
             "X_train", f"one training input only, got {XA.shape[0]} (several: with one hidden "
             "layer, kinked_training_shift)",
         )  # fmt: skip
-    C_Y = _noise(C_Y, 1)
+    C_Y = replica_noise(C_Y, 1)
     X = np.concatenate([XA, XB])
     same = _check_inputs(net, X)
     stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
@@ -172,10 +192,10 @@ def kinked_ntk_change(
     G[-1] = C_W[-1]
     for ell in range(depth - 2, 0, -1):
         G[ell - 1] = C_W[ell] * slope_pairs[ell] * G[ell]
-    e_abs = _folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))[0]
+    e_abs = folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))[0]
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
-    ungated = np.zeros(depth - 1)
+    ungated, sliding = np.zeros(depth - 1), np.zeros(depth - 1)
     for ell in range(1, depth):
         H, B = stats.Theta[ell - 1], stats.B[ell - 1]
         th, Gx = float(H[0, 0]), float(G[ell - 1, 0])
@@ -185,9 +205,10 @@ def kinked_ntk_change(
         cov_xi = widths[ell] / widths[ell - 1] * B[:, 0, 0, 0] * slope_pairs[ell - 1] * G[ell - 1]
         Xi = float(cov_xi[0])
         ungated[ell - 1] = Xi / (th**2 * Gx)
-        AA, AB = _flux_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
+        AA, AB, AS = _flux_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
         scale = e_abs * g / (math.sqrt(2.0 * math.pi * float(stats.K[ell - 1][0, 0])) * th)
         own = scale * ((s_plus**2 - s_minus**2) * AA + 2.0 * (s_plus - s_minus) * AB)
+        sliding[ell - 1] = scale * (s_plus - s_minus) * AS
         rho = cov_xi[1:] / Xi if Xi else 0.0
         # σ'(x') is fixed while σ'(x) flips, active with mean slope (s₋ + s₊)/2 given u(x) = 0
         other = (s_plus - s_minus) * scale * (
@@ -200,6 +221,7 @@ def kinked_ntk_change(
         layers=layers,
         coefficients=coefficients,
         ungated=ungated,
+        sliding=sliding,
         widths=widths,
     )
 
@@ -234,10 +256,19 @@ def net_crossings(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:
     return np.minimum(-(s_plus * A + B), 0.0) + np.maximum(-(s_minus * A + B), 0.0)
 
 
-def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> tuple[float, float]:
-    """E[A²M(A, B)] and E[AB M(A, B)] for independent A ~ N(0, sd_A²), B ~ N(0, sd_B²): degree
-    3, so E[r³] = 3√(π/2) times the mean over the angle (quadrature split where V₊ or V₋
-    vanish)."""
+def sliding_product(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:
+    """V₊V₋ where a unit slides into the kink from both sides (V₊ < 0 < V₋), else 0: the count
+    (V₋ − V₊) of the units that reach it times f V₊, f = V₋/(V₋ − V₊) their share of time above."""
+    v_plus, v_minus = -(s_plus * A + B), -(s_minus * A + B)
+    return np.where((v_plus < 0.0) & (v_minus > 0.0), v_plus * v_minus, 0.0)
+
+
+def _flux_moments(
+    sd_A: float, sd_B: float, s_minus: float, s_plus: float
+) -> tuple[float, float, float]:
+    """E[A²M(A, B)], E[AB M(A, B)] and E[A V₊V₋ 1{V₊ < 0 < V₋}] (the sliding units) for
+    independent A ~ N(0, sd_A²), B ~ N(0, sd_B²): degree 3, so E[r³] = 3√(π/2) times the mean over
+    the angle (quadrature split where V₊ or V₋ vanish)."""
     kinks = sorted(
         math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
         for s in (s_minus, s_plus)
@@ -245,10 +276,14 @@ def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> tu
     )  # the angles where s·A + B = 0
     edges = [0.0, *kinks, 2 * math.pi]
 
-    def moment(power_B: int) -> float:
+    def integrand(A: float, B: float, which: int) -> float:
+        if which < 2:
+            return float(A ** (2 - which) * B**which * net_crossings(A, B, s_minus, s_plus))
+        return float(A * sliding_product(A, B, s_minus, s_plus))
+
+    def moment(which: int) -> float:
         def angular(phi: float) -> float:
-            A, B = sd_A * math.cos(phi), sd_B * math.sin(phi)
-            return float(A ** (2 - power_B) * B**power_B * net_crossings(A, B, s_minus, s_plus))
+            return integrand(sd_A * math.cos(phi), sd_B * math.sin(phi), which)
 
         total = sum(
             integrate.quad(angular, a, b, epsabs=0.0, epsrel=1e-12)[0]
@@ -257,4 +292,4 @@ def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> tu
         )
         return 3.0 * math.sqrt(math.pi / 2.0) * total / (2.0 * math.pi)
 
-    return moment(0), moment(1)
+    return moment(0), moment(1), moment(2)

@@ -49,13 +49,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import erf
 
-from .._validate import positive_int, symmetric_psd
+from .._validate import positive_int
 from ..ensembles.architectures import _per_layer
-from ..errors import ArgumentError, ShapeError, UnsupportedError
+from ..errors import ArgumentError, UnsupportedError
+from ._deep_kink_shift import deep_one_input
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk, gradient_flow_prediction
+from ._kink_common import folded_moments, kink_slopes, replica_noise, time_factors
 from ._kink_flux import KinkFlux, KinkProblem, clusters, kink_flux
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
@@ -164,51 +165,48 @@ def kinked_training_shift(
     net = _with_ntk(mlp)
     slopes = kink_slopes(net)
     widths = tuple(int(w) for w in net.widths)
-    if len(widths) != 3 or widths[-1] != 1:
+    if len(widths) < 3 or widths[-1] != 1:
+        raise UnsupportedError("mlp", f"needs a hidden layer and one output, got {widths}")
+    N, deep = XA.shape[0], len(widths) > 3
+    if deep and N != 1:
         raise UnsupportedError(
-            "mlp",
-            f"one hidden layer and one output only, got {widths} (deeper nets: the NTK drift at "
-            "one training input is kinked_ntk_change)",
+            "X_train", f"deeper nets: one training input only, got {N} (several: one hidden layer)"
         )
-    N = XA.shape[0]
-    C_Y = _noise(C_Y, N)
+    if deep and eta is not None:
+        raise UnsupportedError(
+            "learning_rate",
+            "deeper nets: gradient flow only (learning_rate=None); the O(η/√n) in-step terms of "
+            "descent (units crossing and chattering at the kink within a step) are derived for "
+            "one hidden layer only",
+        )
+    C_Y = replica_noise(C_Y, N)
     X = np.concatenate([XA, XB])
-    lb, lw = _per_layer(lambda_b, "lambda_b", 2), _per_layer(lambda_W, "lambda_W", 2)
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
     _check_learning_rate(theta_all[:N, :N], eta, t)
-    C_W, C_b = _per_layer(tuple(net.C_W), "C_W", 2), _per_layer(tuple(net.C_b), "C_b", 2)
-    n0, n = widths[0], widths[1]
-    K1 = C_b[0] + C_W[0] * (X @ X.T) / n0  # first-layer kernel on [X_train; X_test]
-    for argument, rows in (("X_train", range(N)), ("X_test", range(N, X.shape[0]))):
-        bad = [r for r in rows if K1[r, r] <= 0.0]
-        if bad:
-            raise UnsupportedError(
-                argument,
-                f"input {bad[0] - (0 if argument == 'X_train' else N)} has u = 0 in every "
-                "network (x = 0 with C_b = 0): every unit sits on the kink there",
-            )
-    H = lb[0] + lw[0] * (X @ X.T) / n0  # h(x, x'), first layer
     K = np.asarray(net.kernel(X), dtype=float)
-    mean_inf, cov_inf = gradient_flow_prediction(
-        net, XA, y[:, 0], XB, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y,
-        learning_rate=eta,
-    )  # fmt: skip
     sigma = K[:N, :N] + C_Y  # Cov ε₀
     # E[w | ε₀] = L (ε₀ − E ε₀) for the infinite-width trained outputs w at the test inputs
     g_AA = TrainingFilter(t, eta).matrix(theta_all[:N, :N])
     L = K[N:, :N] @ np.linalg.pinv(sigma, rcond=1e-12) - theta_all[N:, :N] @ g_AA
-    root = math.sqrt(n)
-    prob = KinkProblem(
-        K1=K1, H=H, theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=slopes,
-        C_W=C_W[1],
-    )  # fmt: skip
-    one = clusters(K1, 1)[0] if N == 1 else None
-    if one is not None and _rigid(one, H):
-        shift, change, cross = _one_input(prob, one, t, eta)
-        cov_shift = L @ cross + (L @ cross).T
-        flux = KinkFlux(change, 0.0 * change, shift, 0.0 * shift, cov_shift, 0.0 * cov_shift)
+    if deep:  # at the network's own widths
+        root, deep_terms = 1.0, deep_one_input(net, XA, XB, y, C_Y, t, lambda_b, lambda_W)
+        flux = _closed_form(*deep_terms, L)
     else:
-        flux = _flux(prob, t, eta, samples, seed, L)
+        prob = KinkProblem(
+            K1=_first_layer_kernel(net, X, N), H=_first_layer_h(lambda_b, lambda_W, X),
+            theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=slopes,
+            C_W=_per_layer(tuple(net.C_W), "C_W", 2)[1],
+        )  # fmt: skip
+        one = clusters(prob.K1, 1)[0] if N == 1 else None
+        if one is not None and _rigid(one, prob.H):
+            flux = _closed_form(*_one_input(prob, one, t, eta), L)
+        else:
+            flux = _flux(prob, t, eta, samples, seed, L)
+        root = math.sqrt(widths[1])
+    mean_inf, cov_inf = gradient_flow_prediction(
+        net, XA, y[:, 0], XB, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y,
+        learning_rate=eta,
+    )  # fmt: skip
     return KinkedTrainingShift(
         mean=mean_inf + flux.output_shift / root,
         mean_infinite=mean_inf,
@@ -220,30 +218,39 @@ def kinked_training_shift(
         cov_shift_stderr=flux.cov_shift_stderr / root,
         ntk_change=flux.ntk_change / root,
         ntk_change_stderr=flux.ntk_change_stderr / root,
-        width=n,
+        width=min(widths[1:-1]),
     )
 
 
-def kink_slopes(net: Any) -> tuple[float, float]:
-    """The slopes (s₋, s₊) of the net's σ below and above its kink; refuses a smooth σ."""
-    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
-    if slopes is None or slopes[0] == slopes[1]:
-        raise UnsupportedError(
-            "mlp",
-            "needs σ with a kink (relu, leaky relu); a smooth σ has no O(1/√n) term: use "
-            "finite_width_prediction",
-        )
-    return float(slopes[0]), float(slopes[1])
+def _first_layer_kernel(net: Any, X: np.ndarray, N: int) -> np.ndarray:
+    """K₁ on [X_train; X_test] of a one-hidden-layer net; refuses an input with u = 0 in every
+    network (x = 0 at C_b = 0)."""
+    C_W, C_b = _per_layer(tuple(net.C_W), "C_W", 2), _per_layer(tuple(net.C_b), "C_b", 2)
+    K1 = C_b[0] + C_W[0] * (X @ X.T) / X.shape[1]
+    for argument, rows in (("X_train", range(N)), ("X_test", range(N, X.shape[0]))):
+        bad = [r for r in rows if K1[r, r] <= 0.0]
+        if bad:
+            raise UnsupportedError(
+                argument,
+                f"input {bad[0] - (0 if argument == 'X_train' else N)} has u = 0 in every "
+                "network (x = 0 with C_b = 0): every unit sits on the kink there",
+            )
+    return K1
 
 
-def _noise(C_Y: Any, N: int) -> np.ndarray:
-    """The replica covariance C_Y (N, N), checked (zeros when None)."""
-    if C_Y is None:
-        return np.zeros((N, N))
-    cov = symmetric_psd(C_Y, "C_Y")
-    if cov.shape != (N, N):
-        raise ShapeError("C_Y", f"must be ({N}, {N}) for {N} training inputs, got {cov.shape}")
-    return cov
+def _first_layer_h(lambda_b: Any, lambda_W: Any, X: np.ndarray) -> np.ndarray:
+    """h(x, x') = λ_b + λ_W x·x'/n₀ of the first layer."""
+    lb, lw = _per_layer(lambda_b, "lambda_b", 2), _per_layer(lambda_W, "lambda_W", 2)
+    return lb[0] + lw[0] * (X @ X.T) / X.shape[1]
+
+
+def _closed_form(
+    shift: np.ndarray, change: np.ndarray, cross: np.ndarray, L: np.ndarray
+) -> KinkFlux:
+    """The flux result of a closed form (zero standard errors), with the covariance shift
+    L Cov(ε₀, δz) + transpose."""
+    cov_shift = L @ cross + (L @ cross).T
+    return KinkFlux(change, 0.0 * change, shift, 0.0 * shift, cov_shift, 0.0 * cov_shift)
 
 
 def _one_input(
@@ -263,25 +270,15 @@ def _one_input(
     factor = np.full(K1.shape[0], 0.5)  # a dying unit is active at x' with probability ½
     factor[mem] = c > 0  # u(x') = c u(x) throughout: σ'(u(x')) flips with σ'(u(x)) or never
     kappa_t = kappa * factor[1:] * h[1:] / h[0]
-    e_abs, e_abs_e, e_abs3 = _folded_moments(float(prob.eps_mean[0]), float(prob.eps_cov[0, 0]))
+    e_abs, e_abs_e, e_abs3 = folded_moments(float(prob.eps_mean[0]), float(prob.eps_cov[0, 0]))
     g = float(TrainingFilter(t, eta).values(np.array(theta)))  # the n → ∞ filter g(Θ)
-    first, second, third, fourth = _time_factors(theta, t, eta)
+    first, second, third, fourth = time_factors(theta, t, eta)
     direct = np.zeros(K1.shape[0])
     direct[mem] = np.abs(c)  # a unit crossing at x crosses at x' = c x within the same step
     curvature = 0.5 * kappa * (eta or 0.0) ** 2 * (direct[1:] * third - theta_t * fourth)
     coef = kappa_t * first - theta_t * kappa * second + curvature
     cross = (e_abs3 - float(prob.eps_mean[0]) * e_abs_e) * coef  # Cov(ε₀, |ε₀|ε₀) coef
     return e_abs_e * coef, (-kappa_t * e_abs * g)[:, None], cross[None, :]
-
-
-def _folded_moments(mu: float, var: float) -> tuple[float, float, float]:
-    """E|ε|, E|ε|ε and E|ε|³ for ε ~ N(μ, var)."""
-    s = math.sqrt(var)
-    a, phi = erf(mu / (s * math.sqrt(2))), math.exp(-(mu**2) / (2 * var)) * math.sqrt(2 / math.pi)
-    e_abs = s * phi + mu * a
-    e_abs_e = (mu**2 + var) * a + mu * s * phi
-    e_abs3 = (mu**3 + 3 * mu * var) * a + s * (mu**2 + 2 * var) * phi
-    return e_abs, e_abs_e, e_abs3
 
 
 def _rigid(cluster: tuple[int, np.ndarray, np.ndarray], H: np.ndarray) -> bool:
@@ -321,31 +318,3 @@ def _check_steps(steps: int) -> None:
             f"the kink flux needs {steps} steps (limit {_MAX_FLUX_STEPS}): slow modes of Θ_AA "
             "or a long time; give a smaller finite t",
         )
-
-
-def _time_factors(theta: float, t: float, eta: float | None) -> tuple[float, float, float, float]:
-    """∫₀ᵗ g e^{−Θs} ds and ∫₀ᵗ e^{−Θs} ∫₀ˢ g dr ds with g(s) = (1 − e^{−Θs})/Θ (gradient
-    flow), or their sums over steps k < T = t/η with q = 1 − ηΘ, g_k = (1 − q^k)/Θ (descent);
-    then the two sums of the in-step curvature (zero for the flow): its injections at the
-    training input Σ_k (q|q|)^k and their propagation η Σ_k (q|q|)^k Σ_{m=k+1}^{T−1} q^{m−k−1}."""
-    if eta is None:
-        e1 = 0.0 if math.isinf(t) else math.exp(-theta * t)
-        te1 = 0.0 if math.isinf(t) else t * e1
-        first = ((1 - e1) / theta - (1 - e1 * e1) / (2 * theta)) / theta
-        second = ((1 - e1 - theta * te1) / theta**2 - first) / theta
-        return first, second, 0.0, 0.0
-    q = 1.0 - eta * theta
-    if not math.isinf(t):
-        steps = round(t / eta)
-    elif q == 0.0:
-        steps = 1
-    else:  # to where q^k has decayed below double precision
-        steps = math.ceil(math.log(1e-18) / math.log(abs(q)))
-    k = np.arange(steps, dtype=float)
-    gk = (1.0 - q**k) / theta
-    first = eta * float(np.sum(gk * q**k))
-    second = eta**2 * float(np.sum(q ** (k - 1.0) * (np.cumsum(gk) - gk))) if q != 0.0 else 0.0
-    sq = (q * abs(q)) ** k
-    third = float(np.sum(sq))
-    fourth = eta * float(np.sum(sq * (1.0 - q ** (steps - 1.0 - k)) / (1.0 - q)))
-    return first, second, third, fourth

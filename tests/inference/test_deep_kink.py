@@ -159,7 +159,7 @@ def test_numbers_quoted_in_the_docs() -> None:
     }
 
     def flux(ratio: float) -> float:
-        AA, AB = _flux_moments(1.0, ratio, 0.0, 1.0)
+        AA, AB, _ = _flux_moments(1.0, ratio, 0.0, 1.0)
         return AA + 2 * AB
 
     for depth, (layers, total, ungated, no_push) in quoted.items():

@@ -1,0 +1,63 @@
+r"""The O(1/√n) mean and covariance shift of a deep relu-type ensemble trained by gradient flow on
+one input (private; public through :func:`fieldnn.kinked_training_shift`).
+
+Per network the drift of the NTK is deterministic given ε₀ = z₀(x) − y at leading order (a sum
+over the ~√n units that reach a kink), ∝ |ε₀| g(t), g(t) = (1 − e^{−Θt})/Θ
+(:func:`fieldnn.kinked_ntk_change`). Write the drift of the kernel that drives the output at x as
+−κ|ε₀|g(t) and that of Θ̂(x', x) as −κ'|ε₀|g(t) (at the network's widths): κ from the empirical
+drift plus the sliding units, which hold σ(0) and move no output (``KinkedNTKChange.sliding``),
+κ' the empirical drift at x' (linear in σ'(x): nothing to correct), κ' = κ at x' = x. To first
+order in the drift, ε(t) = ε₀e^{−Θt}(1 − ∫₀ᵗδ) and ż(x') = −(Θ(x', x) + δ')ε, so
+
+.. math::
+
+    \mathbb E z(x', t) - \mathbb E z_\infty(x', t) = \mathbb E[|\varepsilon_0|\varepsilon_0]\,
+        \Big[\kappa'\!\int_0^t g(s)e^{-\Theta s}ds
+        - \Theta(x', x)\,\kappa\!\int_0^t e^{-\Theta s}\!\int_0^s g(r)\,dr\,ds\Big] + O(1/n),
+
+the one-hidden-layer formula of :mod:`fieldnn.inference._kinked_training` with the deep κ, κ'.
+The covariance shift is L Cov(ε₀, δz) + transpose, Cov(ε₀, |ε₀|ε₀) = E|ε₀|³ − E ε₀ E|ε₀|ε₀.
+Gradient flow only: descent adds O(η/√n) terms from units that cross or chatter at a kink within
+a step, derived for one hidden layer only. Derivation in ``docs/finite_width_training.md``,
+"Deeper relu nets: the trained outputs".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._deep_kink import _check_inputs, kinked_ntk_change
+from ._kink_common import folded_moments, time_factors
+from ._spectral import TrainingFilter
+
+
+def deep_one_input(
+    net: Any,
+    XA: np.ndarray,
+    XB: np.ndarray,
+    y: np.ndarray,
+    C_Y: np.ndarray,
+    t: float,
+    lambda_b: Any,
+    lambda_W: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean shift (Q,), NTK change (Q, 1) and Cov(ε₀, δz(x')) (1, Q) at the net's widths, for
+    the training input XA (1, d_in), targets y (1, 1), replica noise C_Y (1, 1) and the test
+    inputs XB (Q, d_in), under gradient flow for a time t (module docstring)."""
+    X = np.concatenate([XA, XB])
+    r = kinked_ntk_change(net, XA, y[:, 0], X, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y)
+    same = _check_inputs(net, X)  # which test inputs are the training input
+    theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
+    theta, theta_t = float(theta_all[0, 0]), theta_all[1:, 0]
+    mu, var = -float(y[0, 0]), float(np.asarray(net.kernel(XA))[0, 0] + C_Y[0, 0])
+    e_abs, e_abs_e, e_abs3 = folded_moments(mu, var)
+    unit = e_abs * float(TrainingFilter(t, None).values(np.array(theta)))  # E|ε₀| g(t)
+    root = np.sqrt(np.asarray(r.widths[1:-1], dtype=float))
+    kappa = -(r.ntk_change[0] + float(np.sum(r.sliding / root))) / unit
+    kappa_t = np.where(same, kappa, -r.ntk_change[1:] / unit)
+    first, second, _, _ = time_factors(theta, t, None)
+    coef = kappa_t * first - theta_t * kappa * second
+    cross = (e_abs3 - mu * e_abs_e) * coef  # Cov(ε₀, |ε₀|ε₀) coef
+    return e_abs_e * coef, r.ntk_change[1:, None], cross[None, :]

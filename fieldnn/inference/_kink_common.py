@@ -1,0 +1,74 @@
+"""Helpers shared by the O(1/√n) theories of kinked-σ training (private): the slopes at the
+kink, the replica noise, the folded-normal moments of the initial residual and the time integrals
+of the one-training-input shift."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.special import erf
+
+from .._validate import symmetric_psd
+from ..errors import ShapeError, UnsupportedError
+
+
+def kink_slopes(net: Any) -> tuple[float, float]:
+    """The slopes (s₋, s₊) of the net's σ below and above its kink; refuses a smooth σ."""
+    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
+    if slopes is None or slopes[0] == slopes[1]:
+        raise UnsupportedError(
+            "mlp",
+            "needs σ with a kink (relu, leaky relu); a smooth σ has no O(1/√n) term: use "
+            "finite_width_prediction",
+        )
+    return float(slopes[0]), float(slopes[1])
+
+
+def replica_noise(C_Y: Any, N: int) -> np.ndarray:
+    """The replica covariance C_Y (N, N), checked (zeros when None)."""
+    if C_Y is None:
+        return np.zeros((N, N))
+    cov = symmetric_psd(C_Y, "C_Y")
+    if cov.shape != (N, N):
+        raise ShapeError("C_Y", f"must be ({N}, {N}) for {N} training inputs, got {cov.shape}")
+    return cov
+
+
+def folded_moments(mu: float, var: float) -> tuple[float, float, float]:
+    """E|ε|, E|ε|ε and E|ε|³ for ε ~ N(μ, var)."""
+    s = math.sqrt(var)
+    a, phi = erf(mu / (s * math.sqrt(2))), math.exp(-(mu**2) / (2 * var)) * math.sqrt(2 / math.pi)
+    e_abs = s * phi + mu * a
+    e_abs_e = (mu**2 + var) * a + mu * s * phi
+    e_abs3 = (mu**3 + 3 * mu * var) * a + s * (mu**2 + 2 * var) * phi
+    return e_abs, e_abs_e, e_abs3
+
+
+def time_factors(theta: float, t: float, eta: float | None) -> tuple[float, float, float, float]:
+    """∫₀ᵗ g e^{−Θs} ds and ∫₀ᵗ e^{−Θs} ∫₀ˢ g dr ds with g(s) = (1 − e^{−Θs})/Θ (gradient
+    flow), or their sums over steps k < T = t/η with q = 1 − ηΘ, g_k = (1 − q^k)/Θ (descent);
+    then the two sums of the in-step curvature (zero for the flow): its injections at the
+    training input Σ_k (q|q|)^k and their propagation η Σ_k (q|q|)^k Σ_{m=k+1}^{T−1} q^{m−k−1}."""
+    if eta is None:
+        e1 = 0.0 if math.isinf(t) else math.exp(-theta * t)
+        te1 = 0.0 if math.isinf(t) else t * e1
+        first = ((1 - e1) / theta - (1 - e1 * e1) / (2 * theta)) / theta
+        second = ((1 - e1 - theta * te1) / theta**2 - first) / theta
+        return first, second, 0.0, 0.0
+    q = 1.0 - eta * theta
+    if not math.isinf(t):
+        steps = round(t / eta)
+    elif q == 0.0:
+        steps = 1
+    else:  # to where q^k has decayed below double precision
+        steps = math.ceil(math.log(1e-18) / math.log(abs(q)))
+    k = np.arange(steps, dtype=float)
+    gk = (1.0 - q**k) / theta
+    first = eta * float(np.sum(gk * q**k))
+    second = eta**2 * float(np.sum(q ** (k - 1.0) * (np.cumsum(gk) - gk))) if q != 0.0 else 0.0
+    sq = (q * abs(q)) ** k
+    third = float(np.sum(sq))
+    fourth = eta * float(np.sum(sq * (1.0 - q ** (steps - 1.0 - k)) / (1.0 - q)))
+    return first, second, third, fourth

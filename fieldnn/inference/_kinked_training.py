@@ -95,7 +95,8 @@ class KinkedTrainingShift:
     ntk_change_stderr : ndarray (Q, P)
         Its Monte Carlo standard error (0 in closed form).
     width : int
-        n, the hidden width the values are evaluated at (each scales as 1/√n).
+        n, the hidden width the values are evaluated at (each scales as 1/√n; deeper nets: the
+        narrowest hidden layer, each layer's share scaling with its own width).
     """
 
     mean: np.ndarray
@@ -130,8 +131,9 @@ def kinked_training_shift(
     Parameters
     ----------
     mlp : MLP
-        One hidden layer, one output, σ with a kink (relu, leaky relu). Smooth σ have no O(1/√n)
-        term: use :func:`finite_width_prediction`.
+        One output, σ with a kink (relu, leaky relu); one hidden layer, or deeper with one
+        training input and gradient flow (:mod:`fieldnn.inference._deep_kink_shift`). Smooth σ
+        have no O(1/√n) term: use :func:`finite_width_prediction`.
     X_train : array_like (P, d_in)
         Training inputs (none with u = 0 in every network, i.e. x = 0 at C_b = 0).
     y_train : array_like (P,)
@@ -152,11 +154,15 @@ def kinked_training_shift(
 
     Notes
     -----
-    One training input: closed form (module docstring). Several: units sliding along a kink
-    hyperplane, by the Monte Carlo of :mod:`fieldnn.inference._kink_flux`; gradient flow by two
-    Euler step sizes extrapolated. Derivation in ``docs/finite_width_training.md``, "Kinked
-    activations in training". Checked against fieldnn's gradient descent on sampled networks
-    (``tests/inference/test_relu_training_drift.py``, ``test_relu_training_several_inputs.py``).
+    One training input: closed form (module docstring); deeper nets through the drift of
+    :func:`kinked_ntk_change` and the units that slide along a kink (their own NTK terms move no
+    output), values at the net's widths (``width`` is then the narrowest). Several training
+    inputs (one hidden layer): units sliding along a kink hyperplane, by the Monte Carlo of
+    :mod:`fieldnn.inference._kink_flux`; gradient flow by two Euler step sizes extrapolated.
+    Derivation in ``docs/finite_width_training.md``, "Kinked activations in training" and
+    "Deeper relu nets: the trained outputs". Checked against fieldnn's gradient descent on
+    sampled networks (``tests/inference/test_relu_training_drift.py``,
+    ``test_relu_training_several_inputs.py``, ``test_deep_kink_shift.py``).
     """
     XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_test)
     t, eta = _check_time(t, learning_rate)

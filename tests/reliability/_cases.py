@@ -479,6 +479,13 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
     ("kinked_training_shift",
      "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X[:1], [1.0], [[0.0]])",
      UE, ("X_test", "kink")),
+    ("kinked_training_shift",
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], X)",
+     UE, ("X_train", "one training input")),
+    ("kinked_training_shift",
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), X[:1], [1.0], X, t=1.0, "
+     "learning_rate=0.01)",
+     UE, ("learning_rate", "gradient flow")),
     ("kinked_ntk_change", "fnn.kinked_ntk_change(mlp, X[:1], [1.0])",
      UE, ("mlp", "finite_width_prediction")),
     ("kinked_ntk_change",

@@ -54,6 +54,8 @@ def deep_one_input(
     mu, var = -float(y[0, 0]), float(np.asarray(net.kernel(XA))[0, 0] + C_Y[0, 0])
     e_abs, e_abs_e, e_abs3 = folded_moments(mu, var)
     unit = e_abs * float(TrainingFilter(t, None).values(np.array(theta)))  # E|ε₀| g(t)
+    if unit == 0.0:  # t = 0: nothing has moved
+        return np.zeros(XB.shape[0]), np.zeros((XB.shape[0], 1)), np.zeros((1, XB.shape[0]))
     root = np.sqrt(np.asarray(r.widths[1:-1], dtype=float))
     kappa = -(r.ntk_change[0] + float(np.sum(r.sliding / root))) / unit
     kappa_t = np.where(same, kappa, -r.ntk_change[1:] / unit)

@@ -194,6 +194,10 @@ def kinked_training_shift(
     # E[w | ε₀] = L (ε₀ − E ε₀) for the infinite-width trained outputs w at the test inputs
     g_AA = TrainingFilter(t, eta).matrix(theta_all[:N, :N])
     L = K[N:, :N] @ np.linalg.pinv(sigma, rcond=1e-12) - theta_all[N:, :N] @ g_AA
+    mean_inf, cov_inf = gradient_flow_prediction(
+        net, XA, y[:, 0], XB, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y,
+        learning_rate=eta,
+    )  # fmt: skip
     if deep:  # at the network's own widths
         root, deep_terms = 1.0, deep_one_input(net, XA, XB, y, C_Y, t, lambda_b, lambda_W)
         flux = _closed_form(*deep_terms, L)
@@ -209,10 +213,6 @@ def kinked_training_shift(
         else:
             flux = _flux(prob, t, eta, samples, seed, L)
         root = math.sqrt(widths[1])
-    mean_inf, cov_inf = gradient_flow_prediction(
-        net, XA, y[:, 0], XB, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y,
-        learning_rate=eta,
-    )  # fmt: skip
     return KinkedTrainingShift(
         mean=mean_inf + flux.output_shift / root,
         mean_infinite=mean_inf,

@@ -124,6 +124,10 @@ def test_deep_shift_scaling_and_refusals() -> None:
     assert wide.width == 256 and np.all(wide.mean_shift_stderr == 0.0)
     drift = fnn.kinked_ntk_change(fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B), [[X]], [2.0])
     assert drift.sliding[0] == 0.0 and drift.sliding[1] < 0.0
+    still = fnn.kinked_training_shift(
+        fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B), [[X]], [2.0], xs, t=0.0
+    )
+    assert np.all(still.mean_shift == 0.0) and np.all(still.cov_shift == 0.0)
     mixed = fnn.MLP("relu", [1, 64, 256, 1], C_W=C_W, C_b=C_B)
     assert fnn.kinked_training_shift(mixed, [[X]], [2.0], xs, t=1.0).width == 64
     mlp = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ._deep_kink import _check_inputs, kinked_ntk_change
-from ._kink_common import folded_moments, time_factors
+from ._kink_common import folded_moments, residual_shift, time_factors
 from ._spectral import TrainingFilter
 
 
@@ -42,24 +42,22 @@ def deep_one_input(
     t: float,
     lambda_b: Any,
     lambda_W: Any,
+    theta: np.ndarray,
+    var: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean shift (Q,), NTK change (Q, 1) and Cov(ε₀, δz(x')) (1, Q) at the net's widths, for
     the training input XA (1, d_in), targets y (1, 1), replica noise C_Y (1, 1) and the test
-    inputs XB (Q, d_in), under gradient flow for a time t (module docstring)."""
+    inputs XB (Q, d_in), under gradient flow for a time t (module docstring). ``theta`` is
+    Θ(·, x) on [XA; XB] and ``var`` = K(x, x) + C_Y the variance of ε₀."""
     X = np.concatenate([XA, XB])
     r = kinked_ntk_change(net, XA, y[:, 0], X, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y)
-    same = _check_inputs(net, X)  # which test inputs are the training input
-    theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
-    theta, theta_t = float(theta_all[0, 0]), theta_all[1:, 0]
-    mu, var = -float(y[0, 0]), float(np.asarray(net.kernel(XA))[0, 0] + C_Y[0, 0])
-    e_abs, e_abs_e, e_abs3 = folded_moments(mu, var)
-    unit = e_abs * float(TrainingFilter(t, None).values(np.array(theta)))  # E|ε₀| g(t)
-    if unit == 0.0:  # t = 0: nothing has moved
-        return np.zeros(XB.shape[0]), np.zeros((XB.shape[0], 1)), np.zeros((1, XB.shape[0]))
+    mu, Q = -float(y[0, 0]), XB.shape[0]
+    unit = folded_moments(mu, var)[0] * float(TrainingFilter(t, None).values(theta[:1])[0])
+    if unit == 0.0:  # t = 0: nothing has moved (E|ε₀| g(t) = 0)
+        return np.zeros(Q), np.zeros((Q, 1)), np.zeros((1, Q))
     root = np.sqrt(np.asarray(r.widths[1:-1], dtype=float))
     kappa = -(r.ntk_change[0] + float(np.sum(r.sliding / root))) / unit
-    kappa_t = np.where(same, kappa, -r.ntk_change[1:] / unit)
-    first, second, _, _ = time_factors(theta, t, None)
-    coef = kappa_t * first - theta_t * kappa * second
-    cross = (e_abs3 - mu * e_abs_e) * coef  # Cov(ε₀, |ε₀|ε₀) coef
-    return e_abs_e * coef, r.ntk_change[1:, None], cross[None, :]
+    kappa_t = np.where(_check_inputs(net, X), kappa, -r.ntk_change[1:] / unit)
+    first, second, _, _ = time_factors(float(theta[0]), t, None)
+    shift, cross = residual_shift(kappa_t * first - theta[1:] * kappa * second, mu, var)
+    return shift, r.ntk_change[1:, None], cross

@@ -46,6 +46,13 @@ def folded_moments(mu: float, var: float) -> tuple[float, float, float]:
     return e_abs, e_abs_e, e_abs3
 
 
+def residual_shift(coef: np.ndarray, mu: float, var: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mean shift E[|ε₀|ε₀] coef (Q,) and Cov(ε₀, δz) = (E|ε₀|³ − μE|ε₀|ε₀) coef (1, Q) of
+    per-network output shifts δz = |ε₀|ε₀ coef, ε₀ ~ N(μ, var) (one training input)."""
+    _, e_abs_e, e_abs3 = folded_moments(mu, var)
+    return e_abs_e * coef, ((e_abs3 - mu * e_abs_e) * coef)[None, :]
+
+
 def time_factors(theta: float, t: float, eta: float | None) -> tuple[float, float, float, float]:
     """∫₀ᵗ g e^{−Θs} ds and ∫₀ᵗ e^{−Θs} ∫₀ˢ g dr ds with g(s) = (1 − e^{−Θs})/Θ (gradient
     flow), or their sums over steps k < T = t/η with q = 1 − ηΘ, g_k = (1 − q^k)/Θ (descent);

@@ -56,7 +56,13 @@ from ..errors import ArgumentError, UnsupportedError
 from ._deep_kink_shift import deep_one_input
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk, gradient_flow_prediction
-from ._kink_common import folded_moments, kink_slopes, replica_noise, time_factors
+from ._kink_common import (
+    folded_moments,
+    kink_slopes,
+    replica_noise,
+    residual_shift,
+    time_factors,
+)
 from ._kink_flux import KinkFlux, KinkProblem, clusters, kink_flux
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
@@ -199,7 +205,12 @@ def kinked_training_shift(
         learning_rate=eta,
     )  # fmt: skip
     if deep:  # at the network's own widths
-        root, deep_terms = 1.0, deep_one_input(net, XA, XB, y, C_Y, t, lambda_b, lambda_W)
+        root, deep_terms = (
+            1.0,
+            deep_one_input(
+                net, XA, XB, y, C_Y, t, lambda_b, lambda_W, theta_all[:, 0], float(sigma[0, 0])
+            ),
+        )
         flux = _closed_form(*deep_terms, L)
     else:
         prob = KinkProblem(
@@ -276,15 +287,14 @@ def _one_input(
     factor = np.full(K1.shape[0], 0.5)  # a dying unit is active at x' with probability ½
     factor[mem] = c > 0  # u(x') = c u(x) throughout: σ'(u(x')) flips with σ'(u(x)) or never
     kappa_t = kappa * factor[1:] * h[1:] / h[0]
-    e_abs, e_abs_e, e_abs3 = folded_moments(float(prob.eps_mean[0]), float(prob.eps_cov[0, 0]))
+    mu, var = float(prob.eps_mean[0]), float(prob.eps_cov[0, 0])
     g = float(TrainingFilter(t, eta).values(np.array(theta)))  # the n → ∞ filter g(Θ)
     first, second, third, fourth = time_factors(theta, t, eta)
     direct = np.zeros(K1.shape[0])
     direct[mem] = np.abs(c)  # a unit crossing at x crosses at x' = c x within the same step
     curvature = 0.5 * kappa * (eta or 0.0) ** 2 * (direct[1:] * third - theta_t * fourth)
-    coef = kappa_t * first - theta_t * kappa * second + curvature
-    cross = (e_abs3 - float(prob.eps_mean[0]) * e_abs_e) * coef  # Cov(ε₀, |ε₀|ε₀) coef
-    return e_abs_e * coef, (-kappa_t * e_abs * g)[:, None], cross[None, :]
+    shift, cross = residual_shift(kappa_t * first - theta_t * kappa * second + curvature, mu, var)
+    return shift, (-kappa_t * folded_moments(mu, var)[0] * g)[:, None], cross
 
 
 def _rigid(cluster: tuple[int, np.ndarray, np.ndarray], H: np.ndarray) -> bool:

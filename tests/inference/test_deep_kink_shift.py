@@ -91,19 +91,21 @@ def test_deep_path_on_one_hidden_layer_is_the_closed_form(act: object, t: float)
     the one-hidden-layer closed form of kinked_training_shift: mean shift, NTK change and
     Cov(ε₀, δz), at the training input and at test inputs, with and without replica noise."""
     mlp = fnn.MLP(act, [1, 64, 1], C_W=C_W, C_b=C_B)
+    X_all = [[X], *X_TEST]
+    K, theta = np.asarray(mlp.kernel(X_all)), np.asarray(mlp.ntk(X_all))
+    g = (1.0 - math.exp(-theta[0, 0] * t)) / theta[0, 0]
     for C_Y in (None, [[0.3]]):
         closed = fnn.kinked_training_shift(mlp, [[X]], [2.0], X_TEST, t=t, C_Y=C_Y)
         noise = np.zeros((1, 1)) if C_Y is None else np.array(C_Y)
+        var = K[0, 0] + noise[0, 0]
         shift, change, cross = deep_one_input(
-            mlp, np.array([[X]]), np.array(X_TEST), np.array([[2.0]]), noise, t, 1.0, 1.0
-        )
+            mlp, np.array([[X]]), np.array(X_TEST), np.array([[2.0]]), noise, t, 1.0, 1.0,
+            theta[:, 0], var,
+        )  # fmt: skip
         np.testing.assert_allclose(shift, closed.mean_shift, rtol=1e-9, atol=1e-14)
         np.testing.assert_allclose(change, closed.ntk_change, rtol=1e-9, atol=1e-14)
         # L regresses the infinite-width trained outputs on ε₀ (kinked_training_shift.cov_shift)
-        X_all = [[X], *X_TEST]
-        K, theta = np.asarray(mlp.kernel(X_all)), np.asarray(mlp.ntk(X_all))
-        g = (1.0 - math.exp(-theta[0, 0] * t)) / theta[0, 0]
-        L = K[1:, :1] / (K[0, 0] + noise[0, 0]) - theta[1:, :1] * g
+        L = K[1:, :1] / var - theta[1:, :1] * g
         np.testing.assert_allclose(L @ cross + (L @ cross).T, closed.cov_shift, atol=1e-13)
 
 

@@ -70,16 +70,20 @@ def frozen_shift(
 
 
 def frozen_cov_shift(
-    z1: np.ndarray, shift: np.ndarray, batches: int = 10
+    z1: np.ndarray, shift: np.ndarray, batches: int = 10, part: str = "all"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cov z(T) − Cov z_lin (Q, Q) and its standard error by batch means, from the trained
     outputs ``z1`` (R, Q) and ``shift`` = z1 − z_lin (``frozen_shift``): 2 sym Cov(z_lin,
     shift) + Cov(shift), whose mean is Cov z(T) minus the infinite-width covariance up to O(1/n)
-    (E Cov z_lin = cov_infinite + O(1/n)), without the sampling noise of Cov z_lin."""
+    (E Cov z_lin = cov_infinite + O(1/n)), without the sampling noise of Cov z_lin. ``part``
+    "cross" keeps the first term only, "scatter" the second: for a kinked σ the first carries
+    the O(1/√n) covariance shift and the second the scatter of the kink term over the networks,
+    O(n^{−3/2}) (a sum over the ~√n units that reach a kink)."""
     zf, parts = z1 - shift, []
     for idx in np.array_split(np.arange(z1.shape[0]), batches):
         a, b = zf[idx] - zf[idx].mean(0), shift[idx] - shift[idx].mean(0)
         c = a.T @ b / (idx.size - 1)
-        parts.append(c + c.T + b.T @ b / (idx.size - 1))
+        cross, scatter = c + c.T, b.T @ b / (idx.size - 1)
+        parts.append({"all": cross + scatter, "cross": cross, "scatter": scatter}[part])
     parts = np.array(parts)
     return parts.mean(0), parts.std(0) / np.sqrt(batches)

@@ -59,6 +59,16 @@ fV₊(V₋ − V₊) = V₊V₋ the kernel that drives the output at x is
 (``KinkedNTKChange.sliding``; zero at ℓ = 1, where B = 0 and nothing slides). At a test input the
 driving kernel is the empirical one: it is linear in σ'_i(x).
 
+Under descent (steps λ_k = ηq^k in units of |ε₀|/√n_ℓ, q = 1 − ηΘ > 0, Λ_k = Σ_{j<k}λ_j = g_k)
+a sliding unit chatters in a band (λ_kV₊, λ_kV₋) that shrinks with the steps; from
+Λ_aV₊ + Λ_bV₋ = u_k − u₀ and Λ_a + Λ_b = Λ_k (Λ_a, Λ_b the step sums spent above and below) the
+number above changes by (V₊ + V₋)Λ_k(1 + 1/q)/2 instead of (V₊ + V₋)Λ_k, and its own terms by
+the flow's plus (s₊ − s₋)(V₊² + V₊V₋ + V₋²)Λ_k(λ_k − λ_{k−1})/2: both are drifts ∝ g_k with
+weight ηΘ/(2q) on the moments E[(…)(V₊ + V₋)1] and E[A(V₊² + V₊V₋ + V₋²)1]. Units crossing or
+entering the kink within a step overshoot it, which injects Σ_ℓ o_ℓ η²ε_k|ε_k|/(2√n_ℓ) at x per
+step, o_ℓ = p_ℓ(0)(s₊ − s₋)E[A(V₊²1{V₊ < 0} + V₋²1{V₋ > 0})]/Θ_ℓ (``overshoot``). Refused for
+η·Θ ≥ 1 with two or more hidden layers (the residual changes sign every step).
+
 At a test input x' (u(x') not ∝ u(x)) σ'_i(x') stays fixed, with mean (s₊ + s₋)/2 given
 u_i(x) = 0; g_i(x') regresses on g_i(x) with G_ℓ(x', x)/G_ℓ (the same chain with
 ⟨σ'(x')σ'(x)⟩) and ξ'_i = Σ_{m≠i} σ'_m(x')g_m(x')Ĥ_{mi}(x', x) on ξ_i with
@@ -72,7 +82,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import integrate
@@ -107,10 +117,16 @@ class KinkedNTKChange:
         Ξ_ℓ/(Θ_ℓ² G_ℓ), the variance of the ungated velocity relative to the gated one (0 at
         ℓ = 1, and where the layer does not move: Θ_ℓ G_ℓ = 0).
     sliding : ndarray (L − 1,)
-        √n_ℓ times E[Θ_drive(x, x; t) − Θ̂(x, x; t)], layer by layer (≤ 0; 0 at ℓ = 1): the
-        units sliding along the kink hold σ(0), so their own share of the empirical NTK does not
-        move the output at x. The kernel that drives the output at the training input is
-        Θ̂ + Σ_ℓ sliding_ℓ/√n_ℓ (the time average over the chatter of descent, or the flow).
+        √n_ℓ times E[Θ_drive(x, x; t) − Θ̂(x, x; t)], layer by layer (≤ 0 under gradient flow;
+        0 at ℓ = 1): the units sliding along the kink hold σ(0), so their own share of the
+        empirical NTK does not move the output at x. The kernel that drives the output at the
+        training input is Θ̂ + Σ_ℓ sliding_ℓ/√n_ℓ (under descent, averaged over the chatter
+        across the kink, with the O(η) lag of the shrinking steps).
+    overshoot : ndarray (L − 1,)
+        √n_ℓ times the coefficient o_ℓ of the in-step overshoot of descent: units that cross or
+        enter a kink within a step move the output at x by Σ_ℓ o_ℓ η²ε_k|ε_k|/(2√n_ℓ) in step k
+        beyond what the empirical NTK accounts for (nothing under gradient flow). Independent of
+        t and η.
     widths : tuple of int
         ``[d_in, n_1, …, n_{L−1}, 1]``.
     """
@@ -120,6 +136,7 @@ class KinkedNTKChange:
     coefficients: np.ndarray
     ungated: np.ndarray
     sliding: np.ndarray
+    overshoot: np.ndarray
     widths: tuple[int, ...]
 
 
@@ -183,6 +200,13 @@ def kinked_ntk_change(
     _check_learning_rate(np.array([[theta]]), eta, t)
     C_W = [float(c) for c in net.C_W]
     depth = len(widths) - 1
+    if eta is not None and depth > 2 and eta * theta >= 1.0:
+        raise UnsupportedError(
+            "learning_rate",
+            f"deeper nets: descent needs η·Θ(x, x) < 1, got {eta * theta:.4g}: above it the "
+            "residual changes sign every step and units sliding along a kink are pushed back and "
+            "forth across it, which the O(1/√n) theory does not follow",
+        )
     # ⟨σ'(u(x))σ'(u(x'))⟩ of hidden layer ℓ (row ℓ − 1; column 0: x' = x, i.e. ⟨σ'²⟩)
     slope_pairs = np.array(
         [pair_values(net.activation, K[0, 0], np.diag(K), K[0], (1, 1)) for K in stats.K[:-1]]
@@ -195,7 +219,8 @@ def kinked_ntk_change(
     e_abs = folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))[0]
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
-    ungated, sliding = np.zeros(depth - 1), np.zeros(depth - 1)
+    ungated, sliding, overshoot = np.zeros(depth - 1), np.zeros(depth - 1), np.zeros(depth - 1)
+    lag = 0.0 if eta is None else 0.5 * eta * theta / (1.0 - eta * theta)
     for ell in range(1, depth):
         H, B = stats.Theta[ell - 1], stats.B[ell - 1]
         th, Gx = float(H[0, 0]), float(G[ell - 1, 0])
@@ -205,10 +230,14 @@ def kinked_ntk_change(
         cov_xi = widths[ell] / widths[ell - 1] * B[:, 0, 0, 0] * slope_pairs[ell - 1] * G[ell - 1]
         Xi = float(cov_xi[0])
         ungated[ell - 1] = Xi / (th**2 * Gx)
-        AA, AB, AS = _flux_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
-        scale = e_abs * g / (math.sqrt(2.0 * math.pi * float(stats.K[ell - 1][0, 0])) * th)
+        m = _flux_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
+        density = 1.0 / (math.sqrt(2.0 * math.pi * float(stats.K[ell - 1][0, 0])) * th)
+        scale = e_abs * g * density
+        # descent: the sliding units' share of time above the kink lags f by ηΘ/(2q)
+        AA, AB = m.aa + lag * m.slide_aa, m.ab + lag * m.slide_ab
         own = scale * ((s_plus**2 - s_minus**2) * AA + 2.0 * (s_plus - s_minus) * AB)
-        sliding[ell - 1] = scale * (s_plus - s_minus) * AS
+        sliding[ell - 1] = scale * (s_plus - s_minus) * (m.slide + lag * m.slide_square)
+        overshoot[ell - 1] = density * (s_plus - s_minus) * m.overshoot
         rho = cov_xi[1:] / Xi if Xi else 0.0
         # σ'(x') is fixed while σ'(x) flips, active with mean slope (s₋ + s₊)/2 given u(x) = 0
         other = (s_plus - s_minus) * scale * (
@@ -222,6 +251,7 @@ def kinked_ntk_change(
         coefficients=coefficients,
         ungated=ungated,
         sliding=sliding,
+        overshoot=overshoot,
         widths=widths,
     )
 
@@ -263,12 +293,27 @@ def sliding_product(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:
     return np.where((v_plus < 0.0) & (v_minus > 0.0), v_plus * v_minus, 0.0)
 
 
-def _flux_moments(
-    sd_A: float, sd_B: float, s_minus: float, s_plus: float
-) -> tuple[float, float, float]:
-    """E[A²M(A, B)], E[AB M(A, B)] and E[A V₊V₋ 1{V₊ < 0 < V₋}] (the sliding units) for
-    independent A ~ N(0, sd_A²), B ~ N(0, sd_B²): degree 3, so E[r³] = 3√(π/2) times the mean over
-    the angle (quadrature split where V₊ or V₋ vanish)."""
+class FluxMoments(NamedTuple):
+    """Degree-3 moments over A ~ N(0, sd_A²), B ~ N(0, sd_B²) of a layer's units
+    (V± = −(s±A + B), 1 = 1{V₊ < 0 < V₋} the sliding units): ``aa`` E[A²M], ``ab`` E[AB M]
+    (M = ``net_crossings``), ``slide`` E[A V₊V₋ 1], ``slide_aa`` E[A²(V₊ + V₋) 1],
+    ``slide_ab`` E[AB(V₊ + V₋) 1], ``slide_square`` E[A(V₊² + V₊V₋ + V₋²) 1] and ``overshoot``
+    E[A(V₊² 1{V₊ < 0} + V₋² 1{V₋ > 0})]."""
+
+    aa: float
+    ab: float
+    slide: float
+    slide_aa: float
+    slide_ab: float
+    slide_square: float
+    overshoot: float
+
+
+def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> FluxMoments:
+    """The :class:`FluxMoments` of a layer: each is homogeneous of degree 3 in (A, B), so
+    E[r³] = 3√(π/2) times the mean over the angle φ, A = sd_A cos φ, B = sd_B sin φ. Between the
+    angles where V₊ or V₋ vanish every integrand is a trigonometric polynomial of degree 3, which
+    Gauss–Legendre quadrature with 32 nodes integrates to rounding."""
     kinks = sorted(
         math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
         for s in (s_minus, s_plus)
@@ -276,20 +321,25 @@ def _flux_moments(
     )  # the angles where s·A + B = 0
     edges = [0.0, *kinks, 2 * math.pi]
 
-    def integrand(A: float, B: float, which: int) -> float:
-        if which < 2:
-            return float(A ** (2 - which) * B**which * net_crossings(A, B, s_minus, s_plus))
-        return float(A * sliding_product(A, B, s_minus, s_plus))
+    def angular(phi: np.ndarray) -> np.ndarray:
+        A, B = sd_A * np.cos(phi), sd_B * np.sin(phi)
+        v_plus, v_minus = -(s_plus * A + B), -(s_minus * A + B)
+        # the side of each kink from the middle of the piece: exact on the piece
+        slide = np.mean((v_plus < 0.0) & (v_minus > 0.0)) > 0.5
+        down, up = np.mean(v_plus < 0.0) > 0.5, np.mean(v_minus > 0.0) > 0.5
+        M = np.minimum(v_plus, 0.0) * down + np.maximum(v_minus, 0.0) * up
+        return np.array([
+            A * A * M,
+            A * B * M,
+            A * v_plus * v_minus * slide,
+            A * A * (v_plus + v_minus) * slide,
+            A * B * (v_plus + v_minus) * slide,
+            A * (v_plus**2 + v_plus * v_minus + v_minus**2) * slide,
+            A * (v_plus**2 * down + v_minus**2 * up),
+        ])  # fmt: skip
 
-    def moment(which: int) -> float:
-        def angular(phi: float) -> float:
-            return integrand(sd_A * math.cos(phi), sd_B * math.sin(phi), which)
-
-        total = sum(
-            integrate.quad(angular, a, b, epsabs=0.0, epsrel=1e-12)[0]
-            for a, b in itertools.pairwise(edges)
-            if b > a
-        )
-        return 3.0 * math.sqrt(math.pi / 2.0) * total / (2.0 * math.pi)
-
-    return moment(0), moment(1), moment(2)
+    total = sum(
+        integrate.fixed_quad(angular, a, b, n=32)[0] for a, b in itertools.pairwise(edges) if b > a
+    )
+    moments = 3.0 * math.sqrt(math.pi / 2.0) * total / (2.0 * math.pi)
+    return FluxMoments(*(float(m) for m in moments))

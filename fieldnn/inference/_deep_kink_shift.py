@@ -17,9 +17,12 @@ order in the drift, ε(t) = ε₀e^{−Θt}(1 − ∫₀ᵗδ) and ż(x') = −(
 
 the one-hidden-layer formula of :mod:`fieldnn.inference._kinked_training` with the deep κ, κ'.
 The covariance shift is L Cov(ε₀, δz) + transpose, Cov(ε₀, |ε₀|ε₀) = E|ε₀|³ − E ε₀ E|ε₀|ε₀.
-Gradient flow only: descent adds O(η/√n) terms from units that cross or chatter at a kink within
-a step, derived for one hidden layer only. Derivation in ``docs/finite_width_training.md``,
-"Deeper relu nets: the trained outputs".
+Under t/η steps of descent (η·Θ(x, x) < 1) the integrals are sums over steps with
+g_k = (1 − q^k)/Θ, q = 1 − ηΘ; the sliding units' lag and the shrinking chatter band enter κ and
+κ' through :func:`fieldnn.kinked_ntk_change` (their time dependence is that of g_k), and units
+that cross or enter a kink within a step inject o η²ε_k|ε_k|/2 at x per step
+(``KinkedNTKChange.overshoot``), propagated through the residual as at one hidden layer.
+Derivation in ``docs/finite_width_training.md``, "Deeper relu nets: the trained outputs".
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ def deep_one_input(
     y: np.ndarray,
     C_Y: np.ndarray,
     t: float,
+    eta: float | None,
     lambda_b: Any,
     lambda_W: Any,
     theta: np.ndarray,
@@ -47,17 +51,25 @@ def deep_one_input(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean shift (Q,), NTK change (Q, 1) and Cov(ε₀, δz(x')) (1, Q) at the net's widths, for
     the training input XA (1, d_in), targets y (1, 1), replica noise C_Y (1, 1) and the test
-    inputs XB (Q, d_in), under gradient flow for a time t (module docstring). ``theta`` is
-    Θ(·, x) on [XA; XB] and ``var`` = K(x, x) + C_Y the variance of ε₀."""
+    inputs XB (Q, d_in), under gradient flow for a time t (``eta`` None) or t/η steps of descent
+    (module docstring). ``theta`` is Θ(·, x) on [XA; XB] and ``var`` = K(x, x) + C_Y the
+    variance of ε₀."""
     X = np.concatenate([XA, XB])
-    r = kinked_ntk_change(net, XA, y[:, 0], X, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y)
+    r = kinked_ntk_change(
+        net, XA, y[:, 0], X, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y, learning_rate=eta
+    )
     mu, Q = -float(y[0, 0]), XB.shape[0]
-    unit = folded_moments(mu, var)[0] * float(TrainingFilter(t, None).values(theta[:1])[0])
+    unit = folded_moments(mu, var)[0] * float(TrainingFilter(t, eta).values(theta[:1])[0])
     if unit == 0.0:  # t = 0: nothing has moved (E|ε₀| g(t) = 0)
         return np.zeros(Q), np.zeros((Q, 1)), np.zeros((1, Q))
     root = np.sqrt(np.asarray(r.widths[1:-1], dtype=float))
     kappa = -(r.ntk_change[0] + float(np.sum(r.sliding / root))) / unit
-    kappa_t = np.where(_check_inputs(net, X), kappa, -r.ntk_change[1:] / unit)
-    first, second, _, _ = time_factors(float(theta[0]), t, None)
-    shift, cross = residual_shift(kappa_t * first - theta[1:] * kappa * second, mu, var)
+    same = _check_inputs(net, X)
+    kappa_t = np.where(same, kappa, -r.ntk_change[1:] / unit)
+    first, second, third, fourth = time_factors(float(theta[0]), t, eta)
+    # descent: the in-step overshoot at x, and its propagation through the residual
+    overshoot = 0.5 * (eta or 0.0) ** 2 * float(np.sum(r.overshoot / root))
+    curvature = overshoot * (same * third - theta[1:] * fourth)
+    coef = kappa_t * first - theta[1:] * kappa * second + curvature
+    shift, cross = residual_shift(coef, mu, var)
     return shift, r.ntk_change[1:, None], cross

@@ -138,8 +138,9 @@ def kinked_training_shift(
     ----------
     mlp : MLP
         One output, σ with a kink (relu, leaky relu); one hidden layer, or deeper with one
-        training input and gradient flow (:mod:`fieldnn.inference._deep_kink_shift`). Smooth σ
-        have no O(1/√n) term: use :func:`finite_width_prediction`.
+        training input, under gradient flow or descent with η·Θ(x, x) < 1
+        (:mod:`fieldnn.inference._deep_kink_shift`). Smooth σ have no O(1/√n) term: use
+        :func:`finite_width_prediction`.
     X_train : array_like (P, d_in)
         Training inputs (none with u = 0 in every network, i.e. x = 0 at C_b = 0).
     y_train : array_like (P,)
@@ -162,7 +163,8 @@ def kinked_training_shift(
     -----
     One training input: closed form (module docstring); deeper nets through the drift of
     :func:`kinked_ntk_change` and the units that slide along a kink (their own NTK terms move no
-    output), values at the net's widths (``width`` is then the narrowest). Several training
+    output; under descent they lag and units overshoot the kink within a step), values at the
+    net's widths (``width`` is then the narrowest). Several training
     inputs (one hidden layer): units sliding along a kink hyperplane, by the Monte Carlo of
     :mod:`fieldnn.inference._kink_flux`; gradient flow by two Euler step sizes extrapolated.
     Derivation in ``docs/finite_width_training.md``, "Kinked activations in training" and
@@ -184,13 +186,6 @@ def kinked_training_shift(
         raise UnsupportedError(
             "X_train", f"deeper nets: one training input only, got {N} (several: one hidden layer)"
         )
-    if deep and eta is not None:
-        raise UnsupportedError(
-            "learning_rate",
-            "deeper nets: gradient flow only (learning_rate=None); the O(η/√n) in-step terms of "
-            "descent (units crossing and chattering at the kink within a step) are derived for "
-            "one hidden layer only",
-        )
     C_Y = replica_noise(C_Y, N)
     X = np.concatenate([XA, XB])
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
@@ -208,7 +203,7 @@ def kinked_training_shift(
         root, deep_terms = (
             1.0,
             deep_one_input(
-                net, XA, XB, y, C_Y, t, lambda_b, lambda_W, theta_all[:, 0], float(sigma[0, 0])
+                net, XA, XB, y, C_Y, t, eta, lambda_b, lambda_W, theta_all[:, 0], float(sigma[0, 0])
             ),
         )
         flux = _closed_form(*deep_terms, L)

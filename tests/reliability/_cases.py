@@ -483,9 +483,9 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], X)",
      UE, ("X_train", "one training input")),
     ("kinked_training_shift",
-     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), X[:1], [1.0], X, t=1.0, "
-     "learning_rate=0.01)",
-     UE, ("learning_rate", "gradient flow")),
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0, C_b=0.1), X[:1], [1.0], X, "
+     "t=2.0, learning_rate=0.4)",
+     UE, ("learning_rate", "η·Θ(x, x) < 1")),
     ("kinked_ntk_change", "fnn.kinked_ntk_change(mlp, X[:1], [1.0])",
      UE, ("mlp", "finite_width_prediction")),
     ("kinked_ntk_change",

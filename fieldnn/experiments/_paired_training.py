@@ -77,8 +77,9 @@ def frozen_cov_shift(
     shift) + Cov(shift), whose mean is Cov z(T) minus the infinite-width covariance up to O(1/n)
     (E Cov z_lin = cov_infinite + O(1/n)), without the sampling noise of Cov z_lin. ``part``
     "cross" keeps the first term only, "scatter" the second: for a kinked σ the first carries
-    the O(1/√n) covariance shift and the second the scatter of the kink term over the networks,
-    O(n^{−3/2}) (a sum over the ~√n units that reach a kink)."""
+    the O(1/√n) covariance shift, the second the spread of the kink term over the networks,
+    O(1/n) through their initial residuals and O(n^{−3/2}) at a fixed one (a sum over the ~√n
+    units that reach a kink)."""
     zf, parts = z1 - shift, []
     for idx in np.array_split(np.arange(z1.shape[0]), batches):
         a, b = zf[idx] - zf[idx].mean(0), shift[idx] - shift[idx].mean(0)

@@ -286,8 +286,9 @@ def test_deep_relu_outputs_against_sampled_networks() -> None:
     (d = a/√n + b/n), against the descent theory at each η, within 4σ: Q (the output the
     empirical NTK does not account for: sliding units and the in-step overshoot), resolved from
     zero; the mean shift at x, −1, 0; the covariance shift (its cross part 2 sym Cov(z_lin, δz);
-    the scatter Cov(δz) of the kink term over the networks is O(n^{−3/2}): n^{3/2}·Var δz(x) the
-    same at both widths within 25 %). Q extrapolated to η → 0 is the gradient-flow value."""
+    the spread Cov(δz) of the kink term over the networks is dominated at these widths by its
+    O(n^{−3/2}) scatter at fixed ε₀: n^{3/2}·Var δz(x) the same at both widths within 40 %).
+    Q extrapolated to η → 0 is the gradient-flow value."""
     mlp = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B)
     q_coefficients = []
     for k, eta in enumerate((0.01, 0.005)):
@@ -312,8 +313,10 @@ def test_deep_relu_outputs_against_sampled_networks() -> None:
 
 def test_numbers_quoted_in_the_docs() -> None:
     """docs/finite_width_training.md, "Deeper relu nets: the trained outputs": the theory rows
-    of the sampled problem (mean and covariance shifts, √n-scaled at n = 64; with and without the
-    sliding term; Q; the sliding coefficient) and the size of Var z(x, t) it corrects."""
+    of the sampled problem (mean and covariance shifts, √n-scaled at n = 64, under flow and
+    descent at η = 0.01, 0.005; with and without the sliding term; Q and its change per halving
+    of η; the sliding coefficient), the size of Var z(x, t) it corrects and the O(1/n) spread
+    of the mean shift over ε₀ (n·coef²Var(|ε₀|ε₀), and n^{3/2} times it at n = 64, 256)."""
     mlp = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B)
     r = fnn.kinked_training_shift(mlp, [[X]], [Y_OUT], POINTS, t=T_OUT)
     drift = fnn.kinked_ntk_change(mlp, [[X]], [Y_OUT], POINTS, t=T_OUT)
@@ -332,3 +335,19 @@ def test_numbers_quoted_in_the_docs() -> None:
     np.testing.assert_allclose(bare, [-0.194, 0.149, 0.102], atol=5e-4)
     variance = K * math.exp(-2 * theta * T_OUT)
     assert round(variance, 4) == 0.0049 and round(8 * r.cov_shift[0, 0] / 16, 4) == 0.0019
+    assert round(8 * r.cov_shift[0, 0] / 8, 4) == 0.0038
+    quoted = {  # descent: √n·(Q, mean shift at x, −1, 0) and the covariance shift, at n = 64
+        0.01: ([-0.0774, -0.2001, 0.1668, 0.1248],
+               [0.0268, 0.0137, -0.0546, -0.0415, 0.0230, 0.0577]),
+        0.005: ([-0.0638, -0.2027, 0.1642, 0.1207],
+                [0.0285, 0.0139, -0.0551, -0.0412, 0.0226, 0.0555]),
+    }  # fmt: skip
+    e4 = Y_OUT**4 + 6 * Y_OUT**2 * K + 3 * K**2  # E ε₀⁴
+    for eta, (means, covs) in quoted.items():
+        d = fnn.kinked_training_shift(mlp, [[X]], [Y_OUT], POINTS, t=T_OUT, learning_rate=eta)
+        np.testing.assert_allclose([_q_theory(mlp, eta), *(8 * d.mean_shift)], means, atol=5e-5)
+        np.testing.assert_allclose(8 * d.cov_shift[np.triu_indices(3)], covs, atol=5e-5)
+        spread = (8 * d.mean_shift[0] / e_abs_e) ** 2 * (e4 - e_abs_e**2)  # n·Var_ε₀ E[δz|ε₀]
+        assert round(spread, 2) == 0.05 and (round(8 * spread, 2), round(16 * spread, 2)) in (
+            (0.42, 0.84), (0.43, 0.86))  # fmt: skip
+    assert round(_q_theory(mlp, 0.01) - _q_theory(mlp, 0.005), 3) == -0.014

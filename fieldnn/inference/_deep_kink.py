@@ -220,7 +220,8 @@ def kinked_ntk_change(
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
     ungated, sliding, overshoot = np.zeros(depth - 1), np.zeros(depth - 1), np.zeros(depth - 1)
-    lag = 0.0 if eta is None else 0.5 * eta * theta / (1.0 - eta * theta)
+    # descent: the sliding units' lag (units slide only from the second hidden layer on)
+    lag = 0.0 if eta is None or depth == 2 else 0.5 * eta * theta / (1.0 - eta * theta)
     for ell in range(1, depth):
         H, B = stats.Theta[ell - 1], stats.B[ell - 1]
         th, Gx = float(H[0, 0]), float(G[ell - 1, 0])

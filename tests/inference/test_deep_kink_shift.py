@@ -192,7 +192,8 @@ def test_deep_shift_scaling_and_refusals() -> None:
     """Every term is O(1/√n): fourfold widths halve the mean and covariance shifts (``width`` is
     the narrowest layer); the sliding term is zero in the first layer (no ungated velocity) and
     negative above. Descent with η·Θ(x, x) ≥ 1, several training inputs and proportional test
-    inputs are refused for deeper nets, naming the argument."""
+    inputs are refused for deeper nets, naming the argument; one hidden layer (nothing slides)
+    takes η·Θ = 1 and 1.2, its drift equal to the closed form."""
     xs = [[X], [-1.0], [0.0]]
     narrow, wide = (
         fnn.kinked_training_shift(
@@ -218,6 +219,11 @@ def test_deep_shift_scaling_and_refusals() -> None:
     with pytest.raises(UnsupportedError, match="learning_rate"):
         fnn.kinked_ntk_change(mlp, [[X]], [2.0], t=6 / theta, learning_rate=1.2 / theta)
     one = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=C_B)
+    theta_one = float(one.ntk([[X]])[0, 0])  # no sliding units: any η·Θ < 2, η·Θ = 1 included
+    for eta in (1.0 / theta_one, 1.2 / theta_one):
+        drift = fnn.kinked_ntk_change(one, [[X]], [2.0], t=4 * eta, learning_rate=eta)
+        closed = fnn.kinked_training_shift(one, [[X]], [2.0], [[X]], t=4 * eta, learning_rate=eta)
+        np.testing.assert_allclose(drift.ntk_change, closed.ntk_change[:, 0], rtol=1e-9)
     assert fnn.kinked_training_shift(one, [[X]], [2.0], xs, t=6 / theta, learning_rate=1.2 / theta)
     with pytest.raises(UnsupportedError, match="X_train"):
         fnn.kinked_training_shift(mlp, [[X], [-1.0]], [2.0, 0.0], xs, t=1.0)

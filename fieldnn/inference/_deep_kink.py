@@ -314,7 +314,8 @@ def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> Fl
     """The :class:`FluxMoments` of a layer: each is homogeneous of degree 3 in (A, B), so
     E[r³] = 3√(π/2) times the mean over the angle φ, A = sd_A cos φ, B = sd_B sin φ. Between the
     angles where V₊ or V₋ vanish every integrand is a trigonometric polynomial of degree 3, which
-    Gauss–Legendre quadrature with 32 nodes integrates to rounding."""
+    Gauss–Legendre quadrature with 32 nodes integrates to 1e-10 or better (tested against adaptive
+    quadrature)."""
     kinks = sorted(
         math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
         for s in (s_minus, s_plus)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ._deep_kink import _check_inputs, kinked_ntk_change
-from ._kink_common import folded_moments, residual_shift, time_factors
+from ._kink_common import folded_moments, residual_shift, shift_coefficient
 from ._spectral import TrainingFilter
 
 
@@ -66,10 +66,7 @@ def deep_one_input(
     kappa = -(r.ntk_change[0] + float(np.sum(r.sliding / root))) / unit
     same = _check_inputs(net, X)
     kappa_t = np.where(same, kappa, -r.ntk_change[1:] / unit)
-    first, second, third, fourth = time_factors(float(theta[0]), t, eta)
-    # descent: the in-step overshoot at x, and its propagation through the residual
-    overshoot = 0.5 * (eta or 0.0) ** 2 * float(np.sum(r.overshoot / root))
-    curvature = overshoot * (same * third - theta[1:] * fourth)
-    coef = kappa_t * first - theta[1:] * kappa * second + curvature
+    overshoot = float(np.sum(r.overshoot / root))  # injected at x only
+    coef = shift_coefficient(kappa_t, kappa, overshoot, same, float(theta[0]), theta[1:], t, eta)
     shift, cross = residual_shift(coef, mu, var)
     return shift, r.ntk_change[1:, None], cross

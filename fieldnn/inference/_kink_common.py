@@ -79,3 +79,24 @@ def time_factors(theta: float, t: float, eta: float | None) -> tuple[float, floa
     third = float(np.sum(sq))
     fourth = eta * float(np.sum(sq * (1.0 - q ** (steps - 1.0 - k)) / (1.0 - q)))
     return first, second, third, fourth
+
+
+def shift_coefficient(
+    kappa_t: np.ndarray,
+    kappa: float,
+    overshoot: float,
+    direct: np.ndarray,
+    theta: float,
+    theta_t: np.ndarray,
+    t: float,
+    eta: float | None,
+) -> np.ndarray:
+    """The coefficient of a network's output shift δz(x') = |ε₀|ε₀ coef at one training input x
+    (the drifts −κ|ε₀|g of the kernel driving x and −κ'|ε₀|g of Θ̂(x', x), ``kappa_t`` (Q,)):
+    κ' ∫g e^{−Θs} − Θ(x', x) κ ∫e^{−Θs}∫g, plus under descent the in-step overshoot injecting
+    o η²ε_k|ε_k|/2 at x per step, ``direct`` (Q,) times at x' itself, propagated through the
+    residual: (o η²/2)(d Σ_k (q|q|)^k − Θ(x', x) η Σ_k (q|q|)^k Σ_{m>k} q^{m−k−1})
+    (:func:`time_factors`; ``theta`` = Θ(x, x), ``theta_t`` = Θ(x', x))."""
+    first, second, third, fourth = time_factors(theta, t, eta)
+    curvature = 0.5 * overshoot * (eta or 0.0) ** 2 * (direct * third - theta_t * fourth)
+    return kappa_t * first - theta_t * kappa * second + curvature

@@ -61,7 +61,7 @@ from ._kink_common import (
     kink_slopes,
     replica_noise,
     residual_shift,
-    time_factors,
+    shift_coefficient,
 )
 from ._kink_flux import KinkFlux, KinkProblem, clusters, kink_flux
 from ._linalg import conditioning_data
@@ -284,11 +284,11 @@ def _one_input(
     kappa_t = kappa * factor[1:] * h[1:] / h[0]
     mu, var = float(prob.eps_mean[0]), float(prob.eps_cov[0, 0])
     g = float(TrainingFilter(t, eta).values(np.array(theta)))  # the n → ∞ filter g(Θ)
-    first, second, third, fourth = time_factors(theta, t, eta)
     direct = np.zeros(K1.shape[0])
     direct[mem] = np.abs(c)  # a unit crossing at x crosses at x' = c x within the same step
-    curvature = 0.5 * kappa * (eta or 0.0) ** 2 * (direct[1:] * third - theta_t * fourth)
-    shift, cross = residual_shift(kappa_t * first - theta_t * kappa * second + curvature, mu, var)
+    # one hidden layer: the overshoot coefficient is κ itself
+    coef = shift_coefficient(kappa_t, kappa, kappa, direct[1:], theta, theta_t, t, eta)
+    shift, cross = residual_shift(coef, mu, var)
     return shift, (-kappa_t * folded_moments(mu, var)[0] * g)[:, None], cross
 
 

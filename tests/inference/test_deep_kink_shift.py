@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import integrate
 
 import fieldnn as fnn
 from fieldnn.errors import UnsupportedError
@@ -34,23 +35,27 @@ X, C_W, C_B = 1.0, 2.0, 0.1
 X_TEST = [[1.0], [-1.0], [0.0], [0.5], [2.0]]
 
 
-def _simulated_own_terms(A: float, B: float, s_minus: float, s_plus: float, steps: int) -> float:
-    """∫ dw₀ [σ(w(1)) − σ(w₀) − Σ_k σ'(w_k)Δw_k] over the starting points of units moved by
-    ``steps`` equal steps of V₊ = −(s₊A + B) above the kink and V₋ = −(s₋A + B) below it: the
-    output the units' own terms of the empirical NTK would move and do not (w₀ stratified, so
-    that units on the kink chatter with independent phases)."""
-    V_plus, V_minus = -(s_plus * A + B), -(s_minus * A + B)
-    reach, cells = 1.5 * max(abs(V_plus), abs(V_minus)), 50_000
-    rng = np.random.default_rng(5)
-    w0 = -reach + (np.arange(cells) + rng.random(cells)) * (2 * reach / cells)
-    sigma = lambda w: np.where(w > 0, s_plus * w, s_minus * w)  # noqa: E731
-    w, linear = w0.copy(), np.zeros(cells)
-    for _ in range(steps):
+def _units_at_a_kink(
+    v_plus: float, v_minus: float, s_minus: float, s_plus: float, lam: np.ndarray, cells: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Units moved by steps λ_k V₊ above the kink and λ_k V₋ below it, from ``cells``
+    stratified starting points (so that units on the kink chatter with independent phases):
+    per step, the output their own terms move beyond the empirical NTK,
+    ∫dw₀ [σ(w_{k+1}) − σ(w_k) − σ'(w_k)Δw_k], and the change of the number above the kink,
+    ∫dw₀ [1{w_k > 0} − 1{w₀ > 0}]."""
+    reach = 1.3 * max(abs(v_plus), abs(v_minus)) * lam.sum()
+    rng = np.random.default_rng(1)
+    w = -reach + (np.arange(cells) + rng.random(cells)) * (2 * reach / cells)
+    cell, above0 = 2 * reach / cells, np.count_nonzero(w > 0)
+    sigma = lambda u: np.where(u > 0, s_plus * u, s_minus * u)  # noqa: E731
+    own, flips = np.zeros(lam.size), np.zeros(lam.size)
+    for k, step_size in enumerate(lam):
         above = w > 0
-        dw = np.where(above, V_plus, V_minus) / steps
-        linear += np.where(above, s_plus, s_minus) * dw
-        w += dw
-    return float(np.mean(sigma(w) - sigma(w0) - linear) * 2 * reach)
+        flips[k] = (np.count_nonzero(above) - above0) * cell
+        step = np.where(above, v_plus, v_minus) * step_size
+        own[k] = np.sum(sigma(w + step) - sigma(w) - np.where(above, s_plus, s_minus) * step) * cell
+        w = w + step
+    return own, flips
 
 
 @pytest.mark.parametrize("slopes", [(0.0, 1.0), (0.2, 1.0), (-0.5, 1.0)])
@@ -64,34 +69,16 @@ def test_sliding_units_stop_their_own_terms(slopes: tuple[float, float]) -> None
     slid = 0
     for A, B in cases:
         predicted = -(s_plus - s_minus) * float(sliding_product(A, B, s_minus, s_plus)) / 2
-        simulated = [_simulated_own_terms(A, B, s_minus, s_plus, steps) for steps in (200, 400)]
+        v_plus, v_minus = -(s_plus * A + B), -(s_minus * A + B)
+        simulated = []
+        for steps in (200, 400):
+            lam = np.full(steps, 1.0 / steps)
+            own, _ = _units_at_a_kink(v_plus, v_minus, s_minus, s_plus, lam, 50_000)
+            simulated.append(own.sum())
         extrapolated = 2 * simulated[1] - simulated[0]  # the overshoot is O(1/steps)
         assert abs(extrapolated - predicted) < 2e-4 * max(1.0, abs(predicted))
         slid += predicted != 0.0
     assert slid >= 1
-
-
-def _descent_own_terms(
-    v_plus: float, v_minus: float, s_minus: float, s_plus: float, eta: float, q: float, steps: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Units moved by descent steps λ_k = ηq^k times V₊ above the kink and V₋ below it
-    (10⁶ stratified starting points): per step, the output their own terms move beyond the
-    empirical NTK, ∫dw₀ [σ(w_{k+1}) − σ(w_k) − σ'(w_k)Δw_k], and the change of the number
-    above the kink, ∫dw₀ [1{w_k > 0} − 1{w₀ > 0}]."""
-    lam = eta * q ** np.arange(steps)
-    reach, cells = 1.3 * max(abs(v_plus), abs(v_minus)) * lam.sum(), 1_000_000
-    rng = np.random.default_rng(1)
-    w = -reach + (np.arange(cells) + rng.random(cells)) * (2 * reach / cells)
-    cell, above0 = 2 * reach / cells, np.count_nonzero(w > 0)
-    sigma = lambda u: np.where(u > 0, s_plus * u, s_minus * u)  # noqa: E731
-    own, flips = np.zeros(steps), np.zeros(steps)
-    for k in range(steps):
-        above = w > 0
-        flips[k] = (np.count_nonzero(above) - above0) * cell
-        step = np.where(above, v_plus, v_minus) * lam[k]
-        own[k] = np.sum(sigma(w + step) - sigma(w) - np.where(above, s_plus, s_minus) * step) * cell
-        w = w + step
-    return own, flips
 
 
 @pytest.mark.parametrize(
@@ -109,8 +96,8 @@ def test_descent_terms_of_units_at_a_kink(v_plus: float, v_minus: float, s_minus
     within 5 % (they are ~1 % of the totals, so a wrong extra fails)."""
     eta, theta, steps, s_plus = 0.02, 2.5, 50, 1.0
     q = 1.0 - eta * theta
-    own, flips = _descent_own_terms(v_plus, v_minus, s_minus, s_plus, eta, q, steps)
     lam = eta * q ** np.arange(steps)
+    own, flips = _units_at_a_kink(v_plus, v_minus, s_minus, s_plus, lam, 1_000_000)
     Lam = np.cumsum(lam) - lam
     c, slides = s_plus - s_minus, v_plus < 0.0 < v_minus
     M = min(v_plus, 0.0) + max(v_minus, 0.0)
@@ -127,6 +114,22 @@ def test_descent_terms_of_units_at_a_kink(v_plus: float, v_minus: float, s_minus
     assert abs(np.sum(extra)) > 0.005 * np.abs(np.sum(own))
 
 
+def _moment_integrands(A: np.ndarray, B: np.ndarray, s_minus: float) -> list[np.ndarray]:
+    """The seven integrands of ``FluxMoments`` (s₊ = 1), written out independently."""
+    v_plus, v_minus = -(A + B), -(s_minus * A + B)
+    slide = (v_plus < 0) & (v_minus > 0)
+    M = np.minimum(v_plus, 0.0) + np.maximum(v_minus, 0.0)
+    return [
+        A * A * M,
+        A * B * M,
+        A * sliding_product(A, B, s_minus, 1.0),
+        A * A * (v_plus + v_minus) * slide,
+        A * B * (v_plus + v_minus) * slide,
+        A * (v_plus**2 + v_plus * v_minus + v_minus**2) * slide,
+        A * (v_plus**2 * (v_plus < 0) + v_minus**2 * (v_minus > 0)),
+    ]
+
+
 @pytest.mark.parametrize("ratio", [0.3, 0.7, 1.5])
 def test_flux_moments_against_sampled_velocities(ratio: float) -> None:
     """The seven degree-3 moments of the layer's units (``FluxMoments``: crossings, sliding
@@ -136,25 +139,35 @@ def test_flux_moments_against_sampled_velocities(ratio: float) -> None:
     rng = np.random.default_rng(3)
     A, B = rng.normal(0.0, 1.3, 4_000_000), rng.normal(0.0, 1.3 * ratio, 4_000_000)
     for s_minus in (0.0, 0.2):
-        v_plus, v_minus = -(1.0 * A + B), -(s_minus * A + B)
-        slide = (v_plus < 0) & (v_minus > 0)
-        M = np.minimum(v_plus, 0.0) + np.maximum(v_minus, 0.0)
-        samples = [
-            A * A * M,
-            A * B * M,
-            A * sliding_product(A, B, s_minus, 1.0),
-            A * A * (v_plus + v_minus) * slide,
-            A * B * (v_plus + v_minus) * slide,
-            A * (v_plus**2 + v_plus * v_minus + v_minus**2) * slide,
-            A * (v_plus**2 * (v_plus < 0) + v_minus**2 * (v_minus > 0)),
-        ]
         quadrature = _flux_moments(1.3, 1.3 * ratio, s_minus, 1.0)
         assert quadrature.slide < 0.0 < quadrature.slide_square
-        for values, moment in zip(samples, quadrature, strict=True):
+        for values, moment in zip(_moment_integrands(A, B, s_minus), quadrature, strict=True):
             assert abs(values.mean() - moment) < 4 * values.std() / math.sqrt(values.size)
     bare = _flux_moments(1.3, 0.0, 0.0, 1.0)
     assert bare.slide == bare.slide_aa == bare.slide_ab == bare.slide_square == 0.0
     assert bare.overshoot == pytest.approx(-bare.aa, rel=1e-14)  # one hidden layer: κ_inj = κ
+
+
+@pytest.mark.parametrize("s_minus", [0.0, 0.2, -0.5])
+def test_flux_moments_to_rounding(s_minus: float) -> None:
+    """The fixed 32-node Gauss–Legendre rule per piece against adaptive quadrature of the
+    integrands over the angle (E[r³] = 3√(π/2) times the angular mean) at 1e-10 relative."""
+    sd_A, sd_B = 1.3, 0.9
+    fixed = _flux_moments(sd_A, sd_B, s_minus, 1.0)
+    # where V₊ or V₋ changes sign: s·sd_A cos φ + sd_B sin φ = 0
+    kinks = [(math.atan2(-s * sd_A, sd_B) + m * math.pi) % (2 * math.pi)
+             for s in (s_minus, 1.0) for m in (0, 1)]  # fmt: skip
+    for k, moment in enumerate(fixed):
+
+        def angular(phi: float, k: int = k) -> float:
+            A, B = np.array([sd_A * math.cos(phi)]), np.array([sd_B * math.sin(phi)])
+            return float(_moment_integrands(A, B, s_minus)[k][0])
+
+        total = integrate.quad(
+            angular, 0.0, 2 * math.pi, epsabs=0.0, epsrel=1e-12, limit=400, points=kinks
+        )[0]
+        reference = 3.0 * math.sqrt(math.pi / 2.0) * total / (2.0 * math.pi)
+        assert moment == pytest.approx(reference, rel=1e-10, abs=1e-13)
 
 
 @pytest.mark.parametrize("act", ["relu", leaky_relu(0.2)], ids=["relu", "leaky"])

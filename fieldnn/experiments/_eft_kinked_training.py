@@ -22,13 +22,15 @@ __all__ = ["KinkedTraining", "kinked_training"]
 
 @dataclass(frozen=True)
 class KinkedTraining(_TrainedEnsembles):
-    r"""Relu-type networks [1, n, 1] trained by gradient descent at several widths against the
-    n → ∞ prediction and its O(1/√n) kink term.
+    r"""Relu-type networks [1, n, 1] (or [1, n, …, n, 1]) trained by gradient descent at several
+    widths against the n → ∞ prediction and its O(1/√n) kink term.
 
     Attributes
     ----------
     activation : str
     C_b, C_W : float
+    hidden_layers : int
+        Number of hidden layers, each of width n.
     X_train : ndarray (P, 1)
     y_train : ndarray (P,)
     X_test : ndarray (Q, 1)
@@ -74,6 +76,7 @@ class KinkedTraining(_TrainedEnsembles):
     extrapolated_stderr: np.ndarray
     ntk_extrapolated: np.ndarray
     ntk_extrapolated_stderr: np.ndarray
+    hidden_layers: int = 1
 
     @property
     def z_kinked(self) -> np.ndarray:
@@ -102,21 +105,25 @@ def kinked_training(
     *,
     C_b: float = 0.1,
     C_W: float = 2.0,
+    hidden_layers: int = 1,
     widths: tuple[int, ...] | None = None,
     n_replicas: int = 20_000,
     steps: int = 30,
     learning_rate: float = 0.02,
-    chunk_size: int = 5000,
+    chunk_size: int | None = None,
     rng: int = 0,
     quick: bool = False,
 ) -> KinkedTraining:
-    r"""Sampled relu-type networks [1, n, 1] trained on two points against
-    :func:`fieldnn.kinked_training_shift`.
+    r"""Sampled relu-type networks [1, n, 1] trained on two points, or deeper ones on one point,
+    against :func:`fieldnn.kinked_training_shift`.
 
-    Training inputs x = 1, −0.5 with targets 2, −1; test inputs x′ = 0.25, 2, −1.5 (the first
-    two have preactivations nearly proportional to those at x = 1: correlation 0.87 and 0.995,
-    where the 1/n remainder is largest). Every network is measured before and after training:
-    its output, and its empirical NTK at the training inputs.
+    One hidden layer: training inputs x = 1, −0.5 with targets 2, −1; test inputs
+    x′ = 0.25, 2, −1.5 (the first two have preactivations nearly proportional to those at x = 1:
+    correlation 0.87 and 0.995, where the 1/n remainder is largest). Deeper nets (the theory
+    takes one training input there): x = 1 with target 2; test inputs x′ = −1.5, −1, 0, away
+    from proportionality to x, where the 1/n remainder at the widths a deep ensemble affords
+    (n ≤ 256) is small. Every network is measured before and after training: its output, and its
+    empirical NTK at the training inputs.
 
     Parameters
     ----------
@@ -125,17 +132,20 @@ def kinked_training(
         (it has no O(1/√n) term: :func:`fieldnn.experiments.eft.finite_width_training`).
     C_b, C_W : float
         Initialisation.
+    hidden_layers : int
+        Hidden layers of width n (1: [1, n, 1]; 2: [1, n, n, 1], …).
     widths : tuple of int, optional
-        At least two increasing hidden widths (default 16, 64, 256, 1024; quick 16, 64, 256);
-        the 1/√n coefficient is extrapolated from the two widest.
+        At least two increasing hidden widths (default 16, 64, 256, 1024; quick, or more than one
+        hidden layer, 16, 64, 256); the 1/√n coefficient is extrapolated from the two widest.
     n_replicas : int
         Networks per width.
     steps : int
         Full-batch gradient-descent steps.
     learning_rate : float
         η (t = η · steps).
-    chunk_size : int
-        Networks trained at once (memory grows like chunk_size · n).
+    chunk_size : int, optional
+        Networks trained at once (memory grows like chunk_size · n for one hidden layer and
+        chunk_size · n² for deeper nets; default 5000 and 1000).
     rng : int
         Seed; width i, chunk j train with ``SeedSequence(rng).spawn`` child i·J + j.
     quick : bool
@@ -158,23 +168,30 @@ def kinked_training(
     ``docs/finite_width_training.md``, "Kinked activations in training" and "Several training
     inputs"; D. A. Roberts, S. Yaida, B. Hanin, arXiv:2106.10165, ch. ∞ (the smooth case).
     """
+    hidden_layers = positive_int(hidden_layers, "hidden_layers")
+    deep = hidden_layers > 1
     if widths is None:
-        widths = (16, 64, 256) if quick else (16, 64, 256, 1024)
+        widths = (16, 64, 256) if quick or deep else (16, 64, 256, 1024)
     widths = tuple(positive_int(n, "widths") for n in widths)
     if len(widths) < 2 or any(a >= b for a, b in pairwise(widths)):
         raise ArgumentError("widths", f"must be at least two increasing widths, got {widths}")
     n_replicas = positive_int(n_replicas, "n_replicas", minimum=2)
     steps = positive_int(steps, "steps")
     eta = nonnegative_float(learning_rate, "learning_rate", strictly_positive=True)
-    chunk_size = positive_int(chunk_size, "chunk_size", minimum=2)
+    chunk_size = positive_int(
+        chunk_size if chunk_size is not None else (1000 if deep else 5000), "chunk_size", minimum=2
+    )
     rng = positive_int(rng, "rng", minimum=0)
     C_b, C_W = float(C_b), float(C_W)
-    X, y = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
-    X_test = np.array([[0.25], [2.0], [-1.5]])
+    if deep:
+        X, y, X_test = np.array([[1.0]]), np.array([2.0]), np.array([[-1.5], [-1.0], [0.0]])
+    else:
+        X, y = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
+        X_test = np.array([[0.25], [2.0], [-1.5]])
     P = len(X)
 
     def mlp(n: int) -> MLP:
-        return MLP(activation, [1, n, 1], C_W=C_W, C_b=C_b)
+        return MLP(activation, [1, *([n] * hidden_layers), 1], C_W=C_W, C_b=C_b)
 
     # the prediction first: it refuses a smooth activation or a diverging learning rate
     n0 = widths[0]
@@ -211,6 +228,7 @@ def kinked_training(
         activation=str(activation),
         C_b=C_b,
         C_W=C_W,
+        hidden_layers=hidden_layers,
         X_train=X,
         y_train=y,
         X_test=X_test,
@@ -221,9 +239,9 @@ def kinked_training(
         n_replicas=n_replicas,
         infinite_mean=np.asarray(pred.mean_infinite, dtype=float).reshape(-1)[P:],
         coefficient=root0 * np.asarray(pred.mean_shift)[P:],
-        coefficient_stderr=root0 * np.asarray(pred.mean_shift_stderr)[P:],
+        coefficient_stderr=root0 * np.abs(pred.mean_shift_stderr)[P:],
         ntk_coefficient=root0 * np.asarray(pred.ntk_change)[:P],
-        ntk_coefficient_stderr=root0 * np.asarray(pred.ntk_change_stderr)[:P],
+        ntk_coefficient_stderr=root0 * np.abs(pred.ntk_change_stderr)[:P],
         measured_mean=m,
         mean_stderr=m_err,
         paired_shift=s,

@@ -1,5 +1,6 @@
-"""Section 7.1 of ``fieldnn reproduce eft``: trained relu nets against the O(1/√n) kink term of
-:func:`fieldnn.kinked_training_shift` (private; see :mod:`fieldnn.report.eft_report`)."""
+"""Sections 7.1 and 7.2 of ``fieldnn reproduce eft``: trained relu nets, with one hidden layer
+and with two, against the O(1/√n) kink term of :func:`fieldnn.kinked_training_shift` (private;
+see :mod:`fieldnn.report.eft_report`)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,24 @@ from ._eft_common import _TINY, _fig, _Sizes
 from ._writer import ReportWriter, format_number
 
 _DOCS = "docs/finite_width_training.md"
+_MECHANISM = (
+    "A relu unit whose preactivation crosses zero during training changes its slope by 1, and "
+    "the units within O(1/√n) of the kink do: the mean NTK and the mean output move at "
+    "O(1/√n), a term the O(1/n) expansion of section 7 does not have "
+    "(fieldnn.finite_width_prediction refuses relu for this reason)."
+)
+_DEEP_MECHANISM = (
+    "In a deeper net the units of every hidden layer reach their kinks, those above the first "
+    "through the change of their inputs as well as of their weights; a unit whose velocity "
+    "points into the kink from both sides slides along it, holds σ(0) and moves no output, and "
+    "under gradient descent units overshoot the kink within a step. "
+    "fieldnn.kinked_training_shift sums these terms over the layers (one training input); as "
+    "in section 7.1 they are O(1/√n) and the O(1/n) expansion of section 7 does not have them."
+)
 
 
 def _kinked_sizes(sz: _Sizes) -> dict:
-    """Widths and networks of the section in each run mode (the full run: ~1 min on 2 cores)."""
+    """Widths and networks of section 7.1 in each run mode (the full run: ~1 min on 2 cores)."""
     if sz == _TINY:
         return {"widths": (16, 64), "n_replicas": 2000}
     if sz.quick:
@@ -22,9 +37,28 @@ def _kinked_sizes(sz: _Sizes) -> dict:
     return {"widths": (16, 64, 256, 1024), "n_replicas": 20_000}
 
 
+def _deep_sizes(sz: _Sizes) -> dict:
+    """Widths and networks of section 7.2 (a [1, n, n, 1] net costs ~n times a [1, n, 1] one:
+    the quick run ~2 min, the full run ~8 min on 2 cores)."""
+    if sz == _TINY:
+        return {"widths": (16, 64), "n_replicas": 1000}
+    return {"widths": (16, 64, 256), "n_replicas": 4000 if sz.quick else 16_000}
+
+
 def _kinked_training(w: ReportWriter, sz: _Sizes) -> None:
     w.heading("7.1 ReLU in training: the O(1/√n) kink term", level=3)
-    r = eft.kinked_training(**_kinked_sizes(sz), rng=0)
+    _kinked_section(w, eft.kinked_training(**_kinked_sizes(sz), rng=0), "kinked_training")
+
+
+def _deep_kinked_training(w: ReportWriter, sz: _Sizes) -> None:
+    w.heading("7.2 Deeper relu nets in training: the kink term of every layer", level=3)
+    r = eft.kinked_training(hidden_layers=2, **_deep_sizes(sz), rng=0)
+    _kinked_section(w, r, "deep_kinked_training")
+
+
+def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
+    """Tables, figure and text of one trained relu ensemble, stored as ``key`` (the tables
+    ``key``_shift, _ntk, _raw and the figure ``key``_shift)."""
     root = np.sqrt(r.widths.astype(float))[:, None]
     P = len(r.X_train)
     pairs = [(a, b) for a in range(P) for b in range(a, P)]
@@ -32,7 +66,7 @@ def _kinked_training(w: ReportWriter, sz: _Sizes) -> None:
     ntk_pull = ntk(r.z_ntk_extrapolated)
     z_inf, z_kink = r.z_infinite, r.z_kinked
     res = w.store(
-        "kinked_training",
+        key,
         {
             "activation": r.activation,
             "C_b": r.C_b,
@@ -93,19 +127,20 @@ def _kinked_training(w: ReportWriter, sz: _Sizes) -> None:
         ntk(r.ntk_coefficient_stderr),
         ntk_pull,
     )
+    arch = ", ".join(["1", *["n"] * r.hidden_layers, "1"])
     w.table(
-        "kinked_training_shift",
+        f"{key}_shift",
         ["", *[h for x in xs for h in (f"x′ = {x}", "±")]],
         rows(*output_columns),
         f"√n times the mean output shift of {r.n_replicas} trained {r.activation} networks "
-        "[1, n, 1] per width, measured as z(x′, T) minus each network's own frozen-kernel "
+        f"[{arch}] per width, measured as z(x′, T) minus each network's own frozen-kernel "
         "solution (standard errors ±); the 1/√n coefficient a extrapolated from the two widest "
         "widths (d = a/√n + b/n) against fieldnn.kinked_training_shift (± its Monte Carlo "
         "error), and the pull of the difference.",
         digits=3,
     )
     w.table(
-        "kinked_training_ntk",
+        f"{key}_ntk",
         ["", *[h for e in entries for h in (f"Θ{e}", "±")]],
         rows(*ntk_columns),
         "√n times the mean change of the empirical NTK during training, Θ̂(T) − Θ̂(0), at the "
@@ -114,7 +149,7 @@ def _kinked_training(w: ReportWriter, sz: _Sizes) -> None:
         digits=3,
     )
     w.table(
-        "kinked_training_raw",
+        f"{key}_raw",
         ["n", "rms z vs n → ∞", "rms z vs n → ∞ + a/√n", "max abs. z vs n → ∞ + a/√n"],
         [
             [k, res["z_rms_infinite"][i], res["z_rms_kinked"][i], float(np.abs(z_kink[i]).max())]
@@ -128,20 +163,20 @@ def _kinked_training(w: ReportWriter, sz: _Sizes) -> None:
     fig, ax = _fig()
     plots_training.plot_kinked_shift(r, ax=ax)
     w.figure(
-        "kinked_training_shift",
+        f"{key}_shift",
         fig,
         "√n·(mean of z(T) − z_lin) of trained relu nets against 1/√n (points, √n·stderr error "
         "bars), the predicted coefficient a (dashed, Monte Carlo error band) and the straight "
         "line a + b/√n through the two widest widths (dotted), whose intercept is the measured a.",
     )
-    for paragraph in _findings(w, r, widths, xs):
+    for paragraph in _findings(w, r, key, arch, widths, xs):
         w.text(paragraph)
 
 
-def _findings(w: ReportWriter, r: eft.KinkedTraining, widths: list[int],
+def _findings(w: ReportWriter, r: eft.KinkedTraining, key: str, arch: str, widths: list[int],
               xs: list[str]) -> list[str]:  # fmt: skip
     """The text of the section: what the stored numbers show, nothing more."""
-    res = w.results["kinked_training"]
+    res = w.results[key]
     n1, n2 = widths[-2:]
     za = np.asarray(res["z_extrapolated"])
     zn = np.asarray(res["z_ntk_extrapolated"])
@@ -150,18 +185,22 @@ def _findings(w: ReportWriter, r: eft.KinkedTraining, widths: list[int],
     a = np.asarray(res["coefficient"])
     remainder = np.asarray(res["scaled_paired_shift"][0]) - a
     rest, kink = (float(np.sqrt(np.mean(v**2))) for v in (remainder, a))
+    plural = "s" if len(r.X_train) > 1 else ""
     return [
-        f"Setting: {r.activation} [1, n, 1], C_b = {format_number(r.C_b)}, C_W = "
-        f"{format_number(r.C_W)}, λ_b = λ_W = 1; training inputs x = "
-        f"{', '.join(format_number(float(x)) for x in r.X_train[:, 0])} with targets "
+        f"Setting: {r.activation} [{arch}], C_b = {format_number(r.C_b)}, C_W = "
+        f"{format_number(r.C_W)}, λ_b = λ_W = 1; training input{plural} x = "
+        f"{', '.join(format_number(float(x)) for x in r.X_train[:, 0])} with target{plural} "
         f"{', '.join(format_number(float(y)) for y in r.y_train)}, test inputs x′ = "
         f"{', '.join(xs)}; {r.steps} steps of gradient descent at η = "
-        f"{format_number(r.learning_rate)}, {r.n_replicas} networks per width. A relu unit whose "
-        "preactivation crosses zero during training changes its slope by 1, and the units within "
-        "O(1/√n) of the kink do: the mean NTK and the mean output move at O(1/√n), a term the "
-        "O(1/n) expansion of section 7 does not have (fieldnn.finite_width_prediction refuses "
-        f"relu for this reason). Derivation: {w.docs_link(_DOCS)}, “Kinked activations in "
-        "training” and “Several training inputs”.",
+        f"{format_number(r.learning_rate)}, {r.n_replicas} networks per width. "
+        + (_DEEP_MECHANISM if r.hidden_layers > 1 else _MECHANISM)
+        + f" Derivation: {w.docs_link(_DOCS)}, "
+        + (
+            "“Deeper relu nets: the NTK drift at one training input” and “Deeper relu nets: the "
+            "trained outputs”."
+            if r.hidden_layers > 1
+            else "“Kinked activations in training” and “Several training inputs”."
+        ),
         f"The 1/√n coefficient measured from n = {n1}, {n2} differs from the prediction by at "
         f"most {format_number(float(np.abs(za).max()), 3)} standard errors for the output "
         f"(pulls {', '.join(format_number(float(z), 3) for z in za)} at x′ = {', '.join(xs)}) "

@@ -28,7 +28,7 @@ from ._eft_common import _DOCS, _FULL, _QUICK, _TINY, _Sizes
 from ._eft_hidden_layers_section import _hidden_layers
 from ._eft_inference_sections import _inference, _matching, _ntk
 from ._eft_kernel_sections import _criticality, _nlo, _vertex
-from ._eft_kinked_section import _kinked_training
+from ._eft_kinked_section import _deep_kinked_training, _kinked_training
 from ._eft_next_order_section import _next_order
 from ._eft_training_section import _training
 
@@ -139,6 +139,14 @@ def _summary(w: ReportWriter) -> None:
             f"max abs. pull of the coefficient, n = "
             f"{', '.join(str(k) for k in r['kinked_training']['widths'][-2:])}",
             worst(r["kinked_training"]["z_extrapolated"]),
+        ],
+        [
+            "relu nets [1, n, n, 1] in training",
+            "kinked_training_shift, every layer, O(1/√n)",
+            "trained ensemble (paired, 1/√n extrapolated)",
+            f"max abs. pull of the coefficient, n = "
+            f"{', '.join(str(k) for k in r['deep_kinked_training']['widths'][-2:])}",
+            worst(r["deep_kinked_training"]["z_extrapolated"]),
         ],
         [
             "hidden kernels, every layer",
@@ -335,6 +343,7 @@ def _write(
         ("hidden_layers", lambda: _hidden_layers(w, sz)),
         ("training", lambda: _training(w, sz)),
         ("kinked_training", lambda: _kinked_training(w, sz)),
+        ("deep_kinked_training", lambda: _deep_kinked_training(w, sz)),
         ("next_order", lambda: _next_order(w, sz)),
         ("summary", lambda: _summary(w)),
         ("corrections", lambda: _corrections(w)),

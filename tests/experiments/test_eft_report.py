@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fieldnn.errors import ArgumentError
@@ -30,6 +31,7 @@ FIGURES = (
     "finite_width_mean",
     "finite_width_split",
     "kinked_training_shift",
+    "deep_kinked_training_shift",
     "next_order",
 )
 TABLES = (
@@ -49,6 +51,9 @@ TABLES = (
     "kinked_training_shift",
     "kinked_training_ntk",
     "kinked_training_raw",
+    "deep_kinked_training_shift",
+    "deep_kinked_training_ntk",
+    "deep_kinked_training_raw",
     "next_order",
     "three_inputs",
     "summary",
@@ -129,20 +134,22 @@ def _check_output(out: Path) -> None:
         [str(n), *(format_number(three[k][i], 3) for k in keys)]
         for i, n in enumerate(three["widths"])
     ]
-    # the relu training tables are results.json
-    kink = results["kinked_training"]
-    rows = table_rows(report, "| n | rms z vs n → ∞ | rms z vs n → ∞ + a/√n |")
-    assert [r[:3] for r in rows] == [
-        [
-            str(n),
-            format_number(kink["z_rms_infinite"][i], 3),
-            format_number(kink["z_rms_kinked"][i], 3),
+    # the relu training tables (one hidden layer, then two) are results.json
+    for key, heading in (("kinked_training", "### 7.1"), ("deep_kinked_training", "### 7.2")):
+        kink, section = results[key], report[report.index(heading) :]
+        rows = table_rows(section, "| n | rms z vs n → ∞ | rms z vs n → ∞ + a/√n |")
+        assert [r[:3] for r in rows] == [
+            [
+                str(n),
+                format_number(kink["z_rms_infinite"][i], 3),
+                format_number(kink["z_rms_kinked"][i], 3),
+            ]
+            for i, n in enumerate(kink["widths"])
         ]
-        for i, n in enumerate(kink["widths"])
-    ]
-    rows = table_rows(report, "|  | x′ = ")
-    assert rows[-2][1::2] == [format_number(a, 3) for a in kink["coefficient"]]
-    assert rows[-3][1::2] == [format_number(a, 3) for a in kink["extrapolated"]]
+        rows = table_rows(section, "|  | x′ = ")
+        assert rows[-2][1::2] == [format_number(a, 3) for a in kink["coefficient"]]
+        assert rows[-3][1::2] == [format_number(a, 3) for a in kink["extrapolated"]]
+    assert "[1, n, n, 1]" in report[report.index("### 7.2") :]
     # the summary table repeats stored values
     summary = {row[0]: row[4] for row in table_rows(report, "| quantity | method 1 |")}
     for entry in results["summary"]:
@@ -178,3 +185,7 @@ def test_quick_run(tmp_path: Path) -> None:
     assert max(hidden["max_abs_pull"][-1]) < 4.5
     kink = results["kinked_training"]  # the relu kink term, extrapolated from n = 64, 256
     assert max(abs(z) for z in kink["z_extrapolated"] + kink["z_ntk_extrapolated"]) < 4.5
+    deep = results["deep_kinked_training"]  # [1, n, n, 1]: the pulls the docs quote
+    np.testing.assert_allclose(deep["z_extrapolated"], [3.62, 3.58, 1.84], atol=0.02)
+    np.testing.assert_allclose(deep["z_ntk_extrapolated"], [-2.73], atol=0.02)
+    assert deep["scaled_paired_shift"][-1][0] == pytest.approx(0.268, abs=6e-4)

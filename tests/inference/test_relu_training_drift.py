@@ -78,7 +78,8 @@ Y_OUT, T_OUT, X_TEST = 2.0, 0.6, np.array([-1.0, 0.5, 1.0, 2.0])
 def _output_shift(n: int, R: int, seed: int, act: object, eta: float, chunks: int = 1) -> tuple:
     """At X_TEST: the mean (and standard error) of z(x', T) minus each network's own
     frozen-kernel solution (``frozen_shift``: a control variate whose mean is the infinite-width
-    one up to O(1/n)), and Cov z(T) − Cov z_lin (``frozen_cov_shift``) with its error."""
+    one up to O(1/n)), and the cross part 2 sym Cov(z_lin, δz) of Cov z(T) − Cov z_lin
+    (``frozen_cov_shift``; the O(1/√n) covariance shift) with its error."""
     mlp, rng = fnn.MLP(act, [1, n, 1], C_W=C_W, C_b=C_B), np.random.default_rng(seed)
     xs, steps, r, z = np.concatenate([[[X]], X_TEST[:, None]]), round(T_OUT / eta), [], []
     for _ in range(chunks):
@@ -87,7 +88,7 @@ def _output_shift(n: int, R: int, seed: int, act: object, eta: float, chunks: in
         z.append(z1[:, 1:])
     r = np.concatenate(r)
     mean = (r.mean(0), r.std(0) / np.sqrt(r.shape[0]))
-    return mean, frozen_cov_shift(np.concatenate(z), r, 10 * chunks)
+    return mean, frozen_cov_shift(np.concatenate(z), r, 10 * chunks, "cross")
 
 
 def _output_leading(act: object, eta: float | None) -> fnn.KinkedTrainingShift:
@@ -114,11 +115,16 @@ def test_relu_trained_outputs_shift_like_one_over_root_n(eta: float) -> None:
     and the training input (allowance 0.025 for the c/n^{3/2} term: largest at x' = 0.5, 0.022
     here and 0.004 at n = 256, 1024). At η = 0.1 the in-step curvature (units crossing the
     kink within a step) is resolved: the flow's coefficient misses the measurement at x' = 2.
-    The covariance's 1/√n coefficient agrees too (allowance 0.025)."""
+    The covariance's 1/√n coefficient agrees too, without an allowance: its cross part
+    2 sym Cov(z_lin, δz) is compared, not Cov(δz), whose O(n^{−3/2}) scatter at a fixed initial
+    residual would move the two-width fit by −c/√(n₁n₂) (``frozen_cov_shift``); the entries at
+    x' = 0.5, whose u(x') is nearly proportional to u(x) (pulls up to 3.9 here), are left to the
+    wider pair (``test_trained_outputs_at_larger_width``)."""
     (a, se), (c, sc) = _output_coefficient("relu", eta, (64, 256), 10_000)
     r = _output_leading("relu", eta)
     assert np.all(np.abs(a - 8 * r.mean_shift) < 4 * se + 0.025)
-    assert np.all(np.abs(c - 8 * r.cov_shift) < 4 * sc + 0.025)
+    far = X_TEST != 0.5
+    assert np.all((np.abs(c - 8 * r.cov_shift) < 4 * sc)[np.ix_(far, far)])
     assert abs(a[2]) > 10 * se[2]  # at the training input the shift is resolved
     if eta == 0.1:
         assert abs(a[3] - 8 * _output_leading("relu", None).mean_shift[3]) > 6 * se[3]
@@ -132,12 +138,12 @@ def test_relu_trained_outputs_shift_like_one_over_root_n(eta: float) -> None:
 )
 def test_trained_outputs_at_larger_width(act: object, eta: float) -> None:
     """n = 256, 1024 (2·10⁴ networks each): every pull of the mean within 4σ with an allowance
-    of 0.006, of the covariance with 0.005, relu (two steps) and leaky relu (slope 0.2: units
-    cross the kink and keep moving)."""
+    of 0.006, of the covariance's cross part without one, relu (two steps) and leaky relu
+    (slope 0.2: units cross the kink and keep moving)."""
     (a, se), (c, sc) = _output_coefficient(act, eta, (256, 1024), 5000, chunks=4)
     r = _output_leading(act, eta)
     assert np.all(np.abs(a - 8 * r.mean_shift) < 4 * se + 0.006)
-    assert np.all(np.abs(c - 8 * r.cov_shift) < 4 * sc + 0.005)
+    assert np.all(np.abs(c - 8 * r.cov_shift) < 4 * sc)
 
 
 def test_kinked_training_shift_limits_and_refusals() -> None:

@@ -205,3 +205,90 @@ def test_ntk_drift_at_test_inputs_including_proportional_ones() -> None:
     assert a_th[1] == 0.0 and a_th[0] < -10 * se_th[0]
     assert np.all(np.abs(a - a_th) < 4 * np.hypot(se, se_th) + 0.05)
     assert abs(a[0]) > 10 * se[0]
+
+
+def _scatter_coefficients(x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n^{3/2} Var(δz(x') | ε₀)/|ε₀|³ of relu [1, n, 1] under gradient flow on one input, as
+    the Poisson noise of independent units (docs/finite_width_training.md, "The scatter of the
+    kink term"), at x = X and at ``x_test``: (a) the units that reach the kink at x and
+    stop there (relu), each removing v²σ'(u(x'))h(x', x) from Θ̂(x', x) and v²H from Θ̂(x, x)
+    from its stopping time τ on, δz_j(x') = v²ε₀[h s G(τ) − Θ(x', x)H I(τ)],
+    G(τ) = g(T) − g(τ), I(τ) = ∫_τ^T (t − τ)e^{−Θt}dt, s = σ'(u(x')) (E s = E s² = ½ away
+    from x); (b) the units that cross the kink at x' while active at x (either way: the mean
+    cancels, the variance adds), δz_j(x') = ±v²h ε₀ G(τ'). With u ~ N(0, K₁), v ~ N(0, C_W/n)
+    and du = |v|H|ε₀|e^{−Θτ}dτ: (a) p_x(0) H E[|v|⁵]/2 ∫e^{−Θτ}E_s f², (b)
+    p_{x'}(0) ½ E|v|⁵ |h|³ ∫e^{−Θτ}G²; E|v|⁵ = 8√(2/π)(C_W/n)^{5/2}. Third: the same units'
+    mean, √n E[δz | ε₀]/(|ε₀|ε₀) = p_x(0) H E|v|³/2 ∫e^{−Θτ}E_s f (the crossing units cancel)."""
+    from scipy import integrate
+
+    mlp = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=C_B)
+    xs = np.concatenate([[X], x_test])
+    theta = np.asarray(mlp.ntk(xs[:, None]))[:, 0]
+    big_h, h = 1.0 + X**2, 1.0 + xs * X  # λ_b + λ_W x x'
+    p0 = 1.0 / np.sqrt(2.0 * np.pi * (C_B + C_W * xs**2))  # density of u(x') at the kink
+    rate, s = theta[0], np.where(np.arange(xs.size) == 0, 1.0, 0.5)  # E s = E s²
+    v3, v5 = (c * np.sqrt(2.0 / np.pi) * C_W ** (k / 2) for c, k in ((2.0, 3), (8.0, 5)))
+
+    def g(t: float) -> float:
+        return (1.0 - np.exp(-rate * t)) / rate
+
+    def over_time(f: object) -> float:  # ∫₀^T e^{−Θτ} f(τ) dτ
+        return integrate.quad(lambda tau: np.exp(-rate * tau) * f(tau), 0.0, T_OUT)[0]
+
+    def parts(tau: float) -> tuple[float, float]:  # G(τ), I(τ)
+        lag = integrate.quad(lambda t: (t - tau) * np.exp(-rate * t), tau, T_OUT)[0]
+        return g(T_OUT) - g(tau), lag
+
+    def f1(tau: float, q: int) -> float:
+        G, I = parts(tau)
+        return s[q] * h[q] * G - theta[q] * big_h * I
+
+    def f2(tau: float, q: int) -> float:
+        G, I = parts(tau)
+        return s[q] * (h[q] * G) ** 2 - 2 * s[q] * h[q] * G * theta[q] * big_h * I + (
+            theta[q] * big_h * I) ** 2  # fmt: skip
+
+    q_all = range(xs.size)
+    stopping = [p0[0] * big_h * v5 / 2 * over_time(lambda t, q=q: f2(t, q)) for q in q_all]
+    mean = [p0[0] * big_h * v3 / 2 * over_time(lambda t, q=q: f1(t, q)) for q in q_all]
+    g2 = over_time(lambda t: parts(t)[0] ** 2)
+    crossing = [0.0 if q == 0 else p0[q] * v5 / 2 * abs(h[q]) ** 3 * g2 for q in q_all]
+    return np.array(stopping), np.array(crossing), np.array(mean)
+
+
+@pytest.mark.slow
+def test_scatter_of_the_kink_term_is_the_noise_of_the_units_that_reach_a_kink() -> None:
+    """Var(δz | ε₀), δz a trained relu [1, n, 1] net's shift from its frozen-kernel solution, is
+    O(n^{−3/2}) (docs, "The scatter of the kink term"): 2·10⁴ networks at n = 256 and 1024,
+    descent at η = 0.005 to t = 0.6, x = 1, y = 2; the residual variance of δz after regressing
+    it on (1, |ε₀|ε₀, ε₀, ε₀²) per network, times n^{3/2}/E|ε₀|³, against _scatter_coefficients.
+    At x and at x' = −1 (h(x', x) = 0: only the stopping units) within 4σ at n = 1024 (and the
+    per-unit model's mean is the closed form of kinked_training_shift); at x' = 0.5, 2, whose
+    u(x') is nearly proportional to u(x), the crossing units at x' are needed — the measurement
+    lies above the stopping units alone by > 10σ and rises with n towards the sum."""
+    from fieldnn.inference._kink_common import folded_moments
+
+    x_test, eta = np.array([-1.0, 0.5, 2.0]), 0.005
+    stopping, crossing, mean = _scatter_coefficients(x_test)
+    xs, steps = np.concatenate([[X], x_test])[:, None], round(T_OUT / eta)
+    mlp64 = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=C_B)
+    K = float(mlp64.kernel(xs[:1])[0, 0])
+    _, e_abs_e, e3 = folded_moments(-Y_OUT, K)
+    closed = fnn.kinked_training_shift(mlp64, xs[:1], [Y_OUT], xs, t=T_OUT).mean_shift
+    np.testing.assert_allclose(mean * e_abs_e, 8 * closed, rtol=1e-6, atol=1e-9)
+    measured = []
+    for n in (256, 1024):
+        mlp = fnn.MLP("relu", [1, n, 1], C_W=C_W, C_b=C_B)
+        (k0, z0), (_, z1) = paired(mlp, xs, Y_OUT, steps, 20_000, np.random.default_rng(7 + n),
+                                   "both", eta=eta)  # fmt: skip
+        at_x = z1[:, 0] - (Y_OUT + (z0[:, 0] - Y_OUT) * (1 - eta * k0[:, 0, 0]) ** steps)
+        d = np.column_stack([at_x, frozen_shift(k0, z0, z1, np.array([Y_OUT]), eta, steps)])
+        e0 = z0[:, 0] - Y_OUT
+        A = np.column_stack([np.ones_like(e0), np.abs(e0) * e0, e0, e0**2])
+        res = d - A @ np.linalg.lstsq(A, d, rcond=None)[0]
+        scale = n**1.5 / e3
+        measured.append((scale * res.var(0), scale * (res**2).std(0) / np.sqrt(e0.size)))
+    (v1, _), (v2, s2) = measured
+    assert np.all(np.abs(v2[:2] - stopping[:2]) < 4 * s2[:2])
+    assert np.all(v2[2:] > stopping[2:] + 10 * s2[2:]) and np.all(v2[2:] > v1[2:])
+    assert np.all(v2[2:] < stopping[2:] + crossing[2:])

@@ -79,6 +79,11 @@ class KinkedTraining(_TrainedEnsembles):
     hidden_layers: int = 1
 
     @property
+    def architecture(self) -> str:
+        """The widths as text, "[1, n, 1]" or "[1, n, n, 1]", …"""
+        return "[" + ", ".join(["1", *["n"] * self.hidden_layers, "1"]) + "]"
+
+    @property
     def z_kinked(self) -> np.ndarray:
         """(w, Q) pulls of the measured mean against the n → ∞ mean plus the kink term."""
         root = np.sqrt(self.widths.astype(float))[:, None]
@@ -239,9 +244,9 @@ def kinked_training(
         n_replicas=n_replicas,
         infinite_mean=np.asarray(pred.mean_infinite, dtype=float).reshape(-1)[P:],
         coefficient=root0 * np.asarray(pred.mean_shift)[P:],
-        coefficient_stderr=root0 * np.abs(pred.mean_shift_stderr)[P:],
+        coefficient_stderr=root0 * np.asarray(pred.mean_shift_stderr)[P:],
         ntk_coefficient=root0 * np.asarray(pred.ntk_change)[:P],
-        ntk_coefficient_stderr=root0 * np.abs(pred.ntk_change_stderr)[:P],
+        ntk_coefficient_stderr=root0 * np.asarray(pred.ntk_change_stderr)[:P],
         measured_mean=m,
         mean_stderr=m_err,
         paired_shift=s,

@@ -262,7 +262,8 @@ def _closed_form(
     """The flux result of a closed form (zero standard errors), with the covariance shift
     L Cov(ε₀, δz) + transpose."""
     cov_shift = L @ cross + (L @ cross).T
-    return KinkFlux(change, 0.0 * change, shift, 0.0 * shift, cov_shift, 0.0 * cov_shift)
+    zero = np.zeros_like
+    return KinkFlux(change, zero(change), shift, zero(shift), cov_shift, zero(cov_shift))
 
 
 def _one_input(

@@ -39,7 +39,7 @@ def _kinked_sizes(sz: _Sizes) -> dict:
 
 def _deep_sizes(sz: _Sizes) -> dict:
     """Widths and networks of section 7.2 (a [1, n, n, 1] net costs ~n times a [1, n, 1] one:
-    the quick run ~2 min, the full run ~8 min on 2 cores)."""
+    the quick run 1.5 min, the full run 6 min on 2 cores, measured 2026-12-07)."""
     if sz == _TINY:
         return {"widths": (16, 64), "n_replicas": 1000}
     return {"widths": (16, 64, 256), "n_replicas": 4000 if sz.quick else 16_000}
@@ -127,13 +127,12 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
         ntk(r.ntk_coefficient_stderr),
         ntk_pull,
     )
-    arch = ", ".join(["1", *["n"] * r.hidden_layers, "1"])
     w.table(
         f"{key}_shift",
         ["", *[h for x in xs for h in (f"x′ = {x}", "±")]],
         rows(*output_columns),
         f"√n times the mean output shift of {r.n_replicas} trained {r.activation} networks "
-        f"[{arch}] per width, measured as z(x′, T) minus each network's own frozen-kernel "
+        f"{r.architecture} per width, measured as z(x′, T) minus each network's own frozen-kernel "
         "solution (standard errors ±); the 1/√n coefficient a extrapolated from the two widest "
         "widths (d = a/√n + b/n) against fieldnn.kinked_training_shift (± its Monte Carlo "
         "error), and the pull of the difference.",
@@ -169,11 +168,11 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
         "bars), the predicted coefficient a (dashed, Monte Carlo error band) and the straight "
         "line a + b/√n through the two widest widths (dotted), whose intercept is the measured a.",
     )
-    for paragraph in _findings(w, r, key, arch, widths, xs):
+    for paragraph in _findings(w, r, key, widths, xs):
         w.text(paragraph)
 
 
-def _findings(w: ReportWriter, r: eft.KinkedTraining, key: str, arch: str, widths: list[int],
+def _findings(w: ReportWriter, r: eft.KinkedTraining, key: str, widths: list[int],
               xs: list[str]) -> list[str]:  # fmt: skip
     """The text of the section: what the stored numbers show, nothing more."""
     res = w.results[key]
@@ -187,7 +186,7 @@ def _findings(w: ReportWriter, r: eft.KinkedTraining, key: str, arch: str, width
     rest, kink = (float(np.sqrt(np.mean(v**2))) for v in (remainder, a))
     plural = "s" if len(r.X_train) > 1 else ""
     return [
-        f"Setting: {r.activation} [{arch}], C_b = {format_number(r.C_b)}, C_W = "
+        f"Setting: {r.activation} {r.architecture}, C_b = {format_number(r.C_b)}, C_W = "
         f"{format_number(r.C_W)}, λ_b = λ_W = 1; training input{plural} x = "
         f"{', '.join(format_number(float(x)) for x in r.X_train[:, 0])} with target{plural} "
         f"{', '.join(format_number(float(y)) for y in r.y_train)}, test inputs x′ = "

@@ -132,22 +132,24 @@ def _summary(w: ReportWriter) -> None:
             f"{format_number(r['training']['z_rms_infinite'][-1], 3)}",
             r["training"]["z_rms_finite"][-1],
         ],
-        [
-            "relu nets in training",
-            "kinked_training_shift, O(1/√n)",
-            "trained ensemble (paired, 1/√n extrapolated)",
-            f"max abs. pull of the coefficient, n = "
-            f"{', '.join(str(k) for k in r['kinked_training']['widths'][-2:])}",
-            worst(r["kinked_training"]["z_extrapolated"]),
-        ],
-        [
-            "relu nets [1, n, n, 1] in training",
-            "kinked_training_shift, every layer, O(1/√n)",
-            "trained ensemble (paired, 1/√n extrapolated)",
-            f"max abs. pull of the coefficient, n = "
-            f"{', '.join(str(k) for k in r['deep_kinked_training']['widths'][-2:])}",
-            worst(r["deep_kinked_training"]["z_extrapolated"]),
-        ],
+        *(
+            [
+                label,
+                method,
+                "trained ensemble (paired, 1/√n extrapolated)",
+                f"max abs. pull of the coefficient, n = "
+                f"{', '.join(str(k) for k in r[key]['widths'][-2:])}",
+                worst(r[key]["z_extrapolated"]),
+            ]
+            for key, label, method in (
+                ("kinked_training", "relu nets in training", "kinked_training_shift, O(1/√n)"),
+                (
+                    "deep_kinked_training",
+                    "relu nets [1, n, n, 1] in training",
+                    "kinked_training_shift, every layer, O(1/√n)",
+                ),
+            )
+        ),
         [
             "hidden kernels, every layer",
             "hidden_kernel_shift(layer=ℓ), O(1/n)",

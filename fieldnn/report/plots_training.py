@@ -145,9 +145,8 @@ def plot_kinked_shift(res: Any, ax: Any = None) -> Any:
     ax.set_xlim(-0.01, 1.1 / root.min())
     ax.set_xlabel("1/√n (dimensionless)")
     ax.set_ylabel(r"$\sqrt{n}\,\langle z(T) - z_{\rm frozen}\rangle$ (output units)")
-    arch = ", ".join(["1", *["n"] * res.hidden_layers, "1"])
     ax.set_title(
-        f"trained {res.activation} nets [{arch}]: the kink term (t = {res.t:g}, "
+        f"trained {res.activation} nets {res.architecture}: the kink term (t = {res.t:g}, "
         f"{res.n_replicas} networks)",
         fontsize=9,
     )

@@ -69,10 +69,15 @@ def test_small_run_stores_the_prediction_and_the_measurement(monkeypatch) -> Non
 def test_deep_run_stores_the_prediction_of_every_layer() -> None:
     """[1, n, n, 1] (one training input, the deep theory's case): the coefficient is √n times
     kinked_training_shift's shift of the [1, 16, 16, 1] net, the NTK coefficient its change at
-    x, the default chunk for deep nets is 1000 (the same networks as chunk_size=1000) and the
-    trained NTK moves by more than 5 standard errors at n = 16."""
-    r = eft.kinked_training(hidden_layers=2, widths=(16, 32), n_replicas=300, rng=5)
-    assert r.hidden_layers == 2 and r.X_train.shape == (1, 1) and r.X_test.shape == (3, 1)
+    x, the default chunk for deep nets is 1000 (1200 networks: the same networks as
+    chunk_size=1000, two chunks, not as 5000, one) and the trained NTK moves by more than 5
+    standard errors at n = 16."""
+    run = lambda **kw: eft.kinked_training(  # noqa: E731
+        hidden_layers=2, widths=(16, 32), n_replicas=1200, rng=5, **kw
+    )
+    r = run()
+    assert r.architecture == "[1, n, n, 1]" and r.X_train.shape == (1, 1)
+    assert r.X_test.shape == (3, 1)
     mlp = fnn.MLP("relu", [1, 16, 16, 1], C_W=r.C_W, C_b=r.C_b)
     xs = np.concatenate([r.X_train, r.X_test])
     pred = fnn.kinked_training_shift(mlp, r.X_train, r.y_train, xs, t=r.t,
@@ -81,9 +86,8 @@ def test_deep_run_stores_the_prediction_of_every_layer() -> None:
     np.testing.assert_allclose(r.ntk_coefficient, 4 * pred.ntk_change[:1], rtol=1e-12)
     assert r.ntk_change.shape == (2, 1, 1)
     assert r.ntk_change[0, 0, 0] < -5 * r.ntk_change_stderr[0, 0, 0]
-    same = eft.kinked_training(hidden_layers=2, widths=(16, 32), n_replicas=300, rng=5,
-                               chunk_size=1000)  # fmt: skip
-    np.testing.assert_array_equal(same.measured_mean, r.measured_mean)
+    np.testing.assert_array_equal(run(chunk_size=1000).measured_mean, r.measured_mean)
+    assert np.all(run(chunk_size=5000).measured_mean != r.measured_mean)
 
 
 @pytest.mark.slow
@@ -115,7 +119,13 @@ def test_deep_full_run_extrapolates_to_the_kink_term() -> None:
     root = np.sqrt(r.widths)[:, None]
     quoted = [[0.241, 0.218, 0.096], [0.260, 0.230, 0.118], [0.244, 0.211, 0.133]]
     np.testing.assert_allclose(root * r.paired_shift, quoted, atol=6e-4)
+    assert np.all((root * r.paired_stderr > 0.0025) & (root * r.paired_stderr < 0.0055))
+    ntk_err = root[:, 0] * r.ntk_change_stderr[:, 0, 0]
+    assert np.all((ntk_err > 0.035) & (ntk_err < 0.065))
     np.testing.assert_allclose(r.extrapolated, [0.227, 0.193, 0.147], atol=6e-4)
+    np.testing.assert_allclose(r.extrapolated_stderr, [0.008, 0.007, 0.009], atol=6e-4)
+    np.testing.assert_allclose(r.ntk_extrapolated[0, 0], -4.01, atol=6e-3)
+    np.testing.assert_allclose(r.ntk_extrapolated_stderr[0, 0], 0.09, atol=6e-3)
     np.testing.assert_allclose(r.coefficient, [0.236, 0.201, 0.165], atol=6e-4)
     np.testing.assert_allclose(root[:, 0] * r.ntk_change[:, 0, 0], [-3.43, -3.99, -4.00],
                                atol=6e-3)  # fmt: skip

@@ -288,7 +288,15 @@ def test_scatter_of_the_kink_term_is_the_noise_of_the_units_that_reach_a_kink() 
         res = d - A @ np.linalg.lstsq(A, d, rcond=None)[0]
         scale = n**1.5 / e3
         measured.append((scale * res.var(0), scale * (res**2).std(0) / np.sqrt(e0.size)))
-    (v1, _), (v2, s2) = measured
+    (v1, s1), (v2, s2) = measured
+    # the values quoted in the docs
+    digits = np.array([6e-5, 6e-5, 6e-4, 6e-4])
+    assert np.all(np.abs(v1 - [0.0153, 0.0048, 0.105, 0.220]) < digits)
+    assert np.all(np.abs(v2 - [0.0138, 0.0047, 0.115, 0.264]) < digits)
+    np.testing.assert_allclose(s1[:2], [0.0004, 0.0001], atol=6e-5)
+    np.testing.assert_allclose(s2[:2], [0.0003, 0.0001], atol=6e-5)
+    assert np.all(np.abs(stopping - [0.0133, 0.0048, 0.0247, 0.099]) < [6e-5, 6e-5, 6e-5, 6e-4])
+    np.testing.assert_allclose(crossing[2:], [0.119, 0.260], atol=6e-4)
     assert np.all(np.abs(v2[:2] - stopping[:2]) < 4 * s2[:2])
     assert np.all(v2[2:] > stopping[2:] + 10 * s2[2:]) and np.all(v2[2:] > v1[2:])
     assert np.all(v2[2:] < stopping[2:] + crossing[2:])

@@ -94,6 +94,9 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
     )
     widths = [int(k) for k in r.widths]
     n1, n2 = widths[-2:]
+    exact = not np.any(r.coefficient_stderr) and not np.any(r.ntk_coefficient_stderr)
+    theory = "closed form" if exact else "± its Monte Carlo error"
+    band = "a closed form" if exact else "its Monte Carlo error as a band"
     xs = [format_number(float(x)) for x in r.X_test[:, 0]]
     tr = [format_number(float(x)) for x in r.X_train[:, 0]]
     entries = [f"({tr[a]}, {tr[b]})" for a, b in pairs]
@@ -134,8 +137,8 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
         f"√n times the mean output shift of {r.n_replicas} trained {r.activation} networks "
         f"{r.architecture} per width, measured as z(x′, T) minus each network's own frozen-kernel "
         "solution (standard errors ±); the 1/√n coefficient a extrapolated from the two widest "
-        "widths (d = a/√n + b/n) against fieldnn.kinked_training_shift (± its Monte Carlo "
-        "error), and the pull of the difference.",
+        f"widths (d = a/√n + b/n) against fieldnn.kinked_training_shift ({theory}), and the "
+        "pull of the difference.",
         digits=3,
     )
     w.table(
@@ -165,7 +168,7 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
         f"{key}_shift",
         fig,
         "√n·(mean of z(T) − z_lin) of trained relu nets against 1/√n (points, √n·stderr error "
-        "bars), the predicted coefficient a (dashed, Monte Carlo error band) and the straight "
+        f"bars), the predicted coefficient a (dashed; {band}) and the straight "
         "line a + b/√n through the two widest widths (dotted), whose intercept is the measured a.",
     )
     for paragraph in _findings(w, r, key, widths, xs):

@@ -110,9 +110,9 @@ def plot_kinked_shift(res: Any, ax: Any = None) -> Any:
     One colour per test input: points with error bars √n·stderr are the trained ensembles'
     mean of z(T) − z_lin (each network's own frozen-kernel solution subtracted); the dashed
     line at the same colour is the O(1/√n) coefficient a of :func:`fieldnn.kinked_training_shift`
-    (its Monte Carlo error as a band); the dotted line is a + b/√n through the two widest
-    widths, whose intercept at 1/√n = 0 (open marker, with its error) is the measured a. O(1/n)
-    remainders make the points approach the intercept linearly in 1/√n.
+    (its Monte Carlo error as a band; none for a closed form); the dotted line is a + b/√n
+    through the two widest widths, whose intercept at 1/√n = 0 (open marker, with its error) is
+    the measured a. O(1/n) remainders make the points approach the intercept linearly in 1/√n.
 
     Parameters
     ----------

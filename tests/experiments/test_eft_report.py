@@ -149,6 +149,11 @@ def _check_output(out: Path) -> None:
         rows = table_rows(section, "|  | x′ = ")
         assert rows[-2][1::2] == [format_number(a, 3) for a in kink["coefficient"]]
         assert rows[-3][1::2] == [format_number(a, 3) for a in kink["extrapolated"]]
+        # a closed-form theory is not captioned with a Monte Carlo error
+        exact = not np.any(kink["coefficient_stderr"])
+        caption = section[: section.index("| n | rms z vs n → ∞ |")]
+        assert ("kinked_training_shift (closed form)" in caption) == exact
+        assert ("Monte Carlo error" in caption) != exact
     assert "[1, n, n, 1]" in report[report.index("### 7.2") :]
     # the summary table repeats stored values
     summary = {row[0]: row[4] for row in table_rows(report, "| quantity | method 1 |")}

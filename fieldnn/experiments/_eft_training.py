@@ -85,12 +85,15 @@ class FiniteWidthTraining(_TrainedEnsembles):
     mean_terms : dict of str to ndarray (w, Q)
         The O(1/n) mean correction split by origin (``.mean_terms``): ``"ntk_mean"``,
         ``"ntk_variance"``, ``"dntk"``, ``"ddntk"``.
-    hidden_change, hidden_change_stderr : ndarray (w, Q, Q)
-        Mean over the networks of the paired change Ĝ′(t) − Ĝ′(0) of the last hidden kernel
-        :math:`\hat G'_{\delta_1\delta_2} = n^{-1}\sum_j\sigma_{j\delta_1}\sigma_{j\delta_2}`
-        at the test inputs, and its standard error.
-    hidden_predicted : ndarray (w, Q, Q)
-        ``.change`` of :func:`fieldnn.hidden_kernel_change` (O(1/n)).
+    layer_change, layer_change_stderr : ndarray (w, L − 1, Q, Q)
+        Mean over the networks of the paired change Ĝ^(ℓ)(t) − Ĝ^(ℓ)(0) of every hidden
+        layer's kernel :math:`\hat G^{(\ell)}_{\delta_1\delta_2} = n^{-1}\sum_j
+        \sigma(z^{(\ell)}_{j\delta_1})\sigma(z^{(\ell)}_{j\delta_2})` at the test inputs
+        (axis 1: ℓ = 1 … L − 1), and its standard error.
+    layer_predicted : ndarray (w, L − 1, Q, Q)
+        ``.change`` of :func:`fieldnn.hidden_kernel_change` with ``layer=ℓ`` (O(1/n)).
+    hidden_change, hidden_change_stderr, hidden_predicted : ndarray (w, Q, Q)
+        The same of the last hidden layer, Ĝ′ = Ĝ^(L−1) (properties).
     hidden_var, hidden_var_stderr : ndarray (w, Q)
         Variance s² (ddof = 1) over the trained networks of the diagonal
         :math:`\hat G'_{\delta\delta}(t)` and its standard error.
@@ -140,9 +143,9 @@ class FiniteWidthTraining(_TrainedEnsembles):
     predicted_var: np.ndarray
     infinite_var: np.ndarray
     mean_terms: dict[str, np.ndarray]
-    hidden_change: np.ndarray
-    hidden_change_stderr: np.ndarray
-    hidden_predicted: np.ndarray
+    layer_change: np.ndarray
+    layer_change_stderr: np.ndarray
+    layer_predicted: np.ndarray
     hidden_var: np.ndarray
     hidden_var_stderr: np.ndarray
     hidden_var_predicted: np.ndarray
@@ -157,6 +160,21 @@ class FiniteWidthTraining(_TrainedEnsembles):
     frozen_var_stderr: np.ndarray
     training_var_shift: np.ndarray
     training_var_stderr: np.ndarray
+
+    @property
+    def hidden_change(self) -> np.ndarray:
+        """(w, Q, Q) the paired change of the last hidden kernel Ĝ′."""
+        return self.layer_change[:, -1]
+
+    @property
+    def hidden_change_stderr(self) -> np.ndarray:
+        """(w, Q, Q) its standard error."""
+        return self.layer_change_stderr[:, -1]
+
+    @property
+    def hidden_predicted(self) -> np.ndarray:
+        """(w, Q, Q) its O(1/n) prediction."""
+        return self.layer_predicted[:, -1]
 
     @property
     def z_finite(self) -> np.ndarray:
@@ -258,7 +276,7 @@ def finite_width_training(
 
     The toy problem y = sin(2x) at 4 points of [−1.5, 1.5], tested at x = −1, 0.25, 1; every
     network is trained on the same targets (no replica noise) with learning rates λ_b = λ_W = 1.
-    The same networks also give the paired change of their last hidden kernel, held against
+    The same networks also give the paired change of every hidden layer's kernel, held against
     :func:`fieldnn.hidden_kernel_change`.
 
     Parameters
@@ -328,8 +346,13 @@ def finite_width_training(
         finite_width_prediction(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta)
         for n in widths
     ]
+    layers = tuple(range(1, depth))
     hidden = [
-        hidden_kernel_change(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta) for n in widths
+        [
+            hidden_kernel_change(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta, layer=k)
+            for k in layers
+        ]
+        for n in widths
     ]
     # M_0 = Θ_{BA} g(Θ_AA) (n-independent): the n → ∞ trained output is B z_0 + M_0 y
     theta = mlp(widths[0]).ntk(np.concatenate([X, X_test]))
@@ -363,6 +386,7 @@ def finite_width_training(
                     rng=np.random.default_rng(seeds[i * len(sizes) + j]),
                     X_test=X_test,
                     hidden_kernel=True,
+                    hidden_layer=layers,
                     linearised=True,
                 )
                 for j, size in enumerate(sizes)
@@ -374,7 +398,9 @@ def finite_width_training(
             err = delta.std(axis=0, ddof=1) / np.sqrt(delta.shape[0])
             changes.append((delta.mean(axis=0), err))
             g_t, g_0 = (
-                np.concatenate([np.diagonal(getattr(e, k), axis1=1, axis2=2) for e in ensembles])
+                np.concatenate(
+                    [np.diagonal(getattr(e, k)[:, -1], axis1=1, axis2=2) for e in ensembles]
+                )
                 for k in ("posterior_hidden_kernel", "prior_hidden_kernel")
             )
             hidden_vars.append((*_moments(g_t)[2:], *_paired_var(g_t, g_0)))
@@ -413,12 +439,12 @@ def finite_width_training(
             k: np.array([np.asarray(p.mean_terms[k]).reshape(-1) for p in preds])
             for k in _MEAN_TERMS
         },
-        hidden_change=np.array([c[0] for c in changes]),
-        hidden_change_stderr=np.array([c[1] for c in changes]),
-        hidden_predicted=np.array([h.change for h in hidden]),
+        layer_change=np.array([c[0] for c in changes]),
+        layer_change_stderr=np.array([c[1] for c in changes]),
+        layer_predicted=np.array([[h.change for h in per_layer] for per_layer in hidden]),
         hidden_var=np.array([h[0] for h in hidden_vars]),
         hidden_var_stderr=np.array([h[1] for h in hidden_vars]),
-        hidden_var_predicted=np.array([np.einsum("aaaa->a", h.cov) for h in hidden]),
+        hidden_var_predicted=np.array([np.einsum("aaaa->a", h[-1].cov) for h in hidden]),
         hidden_var_shift=np.array([h[2] for h in hidden_vars]),
         hidden_var_shift_stderr=np.array([h[3] for h in hidden_vars]),
         training_shift=np.array([s[0] for s in shifts]),

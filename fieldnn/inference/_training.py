@@ -4,6 +4,7 @@ analysis", "training and NTK", "EFT again")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,8 @@ class ReplicaEnsemble:
         With ``train_replicas(..., hidden_kernel=True)``: the last hidden kernel
         :math:`\hat G'_{\delta_1\delta_2} = n^{-1}\sum_j\sigma(z^{(L-1)}_{j\delta_1})
         \sigma(z^{(L-1)}_{j\delta_2})` (n = n_{L−1}; layer ℓ's with ``hidden_layer=ℓ``) of
-        each network at X_test, before and after training; None otherwise.
+        each network at X_test, before and after training; None otherwise. With a sequence
+        ``hidden_layer=(ℓ_1, …, ℓ_k)``: (R, k, Q, Q), the layers in that order.
     linearised_posterior : ndarray (R, Q, d_out) or None
         With ``train_replicas(..., linearised=True)``: each network's linearisation around its
         initialisation (initial empirical NTK frozen), trained by the same descent on the same
@@ -202,7 +204,7 @@ def train_replicas(
     X_test: Any = None,
     hidden_kernel: bool = False,
     linearised: bool = False,
-    hidden_layer: int | None = None,
+    hidden_layer: int | Sequence[int] | None = None,
 ) -> ReplicaEnsemble:
     r"""Train one network per Monte Carlo data replicum by full-batch gradient descent.
 
@@ -238,10 +240,11 @@ def train_replicas(
     linearised : bool, default False
         Also train each network's linearisation around its initialisation (frozen empirical
         NTK, closed form) and record it at X_test (``linearised_posterior``).
-    hidden_layer : int, optional
+    hidden_layer : int or sequence of int, optional
         With ``hidden_kernel=True``: record the kernel :math:`n_\ell^{-1}\sigma(z^{(\ell)})
         \sigma(z^{(\ell)})^T` of hidden layer ℓ = ``hidden_layer`` (1 <= ℓ <= L − 1) instead
-        of the last one.
+        of the last one; a sequence of layers records each of them, from the same networks
+        (an axis of length k after the network axis).
 
     Returns
     -------
@@ -275,7 +278,7 @@ def train_replicas(
     if hidden_layer is not None:
         if not hidden_kernel:
             raise ArgumentError("hidden_layer", "is used only with hidden_kernel=True")
-        hidden_layer = positive_int(hidden_layer, "hidden_layer", maximum=spec.depth - 1)
+        hidden_layer = _hidden_layers(hidden_layer, spec.depth)
     gen = as_generator(rng)
     replicas = _replica_draws(y, C, n_replicas, gen)
     params = init_parameters(spec, n_replicas, gen)
@@ -331,14 +334,28 @@ def train_replicas(
     )
 
 
+def _hidden_layers(layer: Any, depth: int) -> int | tuple[int, ...]:
+    """``hidden_layer`` checked: one layer 1 … depth − 1, or a non-empty sequence of them."""
+    if isinstance(layer, Sequence) and not isinstance(layer, str):
+        if not layer:
+            raise ArgumentError("hidden_layer", "must name at least one layer, got ()")
+        return tuple(positive_int(k, "hidden_layer", maximum=depth - 1) for k in layer)
+    return positive_int(layer, "hidden_layer", maximum=depth - 1)
+
+
 def _hidden_kernel(
-    spec: MLPSpec, params: Any, X: np.ndarray, layer: int | None = None
+    spec: MLPSpec, params: Any, X: np.ndarray, layer: int | tuple[int, ...] | None = None
 ) -> np.ndarray:
     r""":math:`n_\ell^{-1}\sigma(z^{(\ell)})\sigma(z^{(\ell)})^T` per network, (R, Q, Q);
-    ℓ = ``layer``, by default the last hidden layer L − 1."""
-    layer = spec.depth - 1 if layer is None else layer
-    h = forward(spec, params, X)[1][layer]
-    return np.matmul(h, np.swapaxes(h, 1, 2)) / spec.widths[layer]
+    ℓ = ``layer``, by default the last hidden layer L − 1; a tuple of layers: (R, k, Q, Q)."""
+    h = forward(spec, params, X)[1]
+
+    def gram(k: int) -> np.ndarray:
+        return np.matmul(h[k], np.swapaxes(h[k], 1, 2)) / spec.widths[k]
+
+    if isinstance(layer, tuple):
+        return np.stack([gram(k) for k in layer], axis=1)
+    return gram(spec.depth - 1 if layer is None else layer)
 
 
 @dataclass(frozen=True)

@@ -77,9 +77,9 @@ def _training(w: ReportWriter, sz: _Sizes) -> None:
             "var_pull_infinite": v_pull_inf,
             "mean_coefficient": n[0, 0] * (r.predicted_mean[0] - r.infinite_mean),
             "mean_terms_coefficient": {k: n[0, 0] * v[0] for k, v in r.mean_terms.items()},
-            "hidden_change": r.hidden_change,
-            "hidden_change_stderr": r.hidden_change_stderr,
-            "hidden_predicted": r.hidden_predicted,
+            "layer_change": r.layer_change,
+            "layer_change_stderr": r.layer_change_stderr,
+            "layer_predicted": r.layer_predicted,
             "training_shift": r.training_shift,
             "training_shift_stderr": r.training_shift_stderr,
             "training_predicted": r.training_predicted,
@@ -295,38 +295,47 @@ def _linearised_tables(w: ReportWriter, r: eft.FiniteWidthTraining, widths: list
 
 def _hidden_table(w: ReportWriter, r: eft.FiniteWidthTraining, widths: list[int],
                   xs: list[float]) -> None:  # fmt: skip
-    """The paired change of the last hidden kernel against fieldnn.hidden_kernel_change."""
-    Q = len(xs)
+    """The paired change of every hidden layer's kernel against fieldnn.hidden_kernel_change."""
+    Q, layers = len(xs), range(1, r.depth)
     pairs = [(a, b) for a in range(Q) for b in range(a, Q)]
-    rows, rms, noise = [], [], []
+    rows = []
+    rms = np.zeros((len(widths), len(layers)))
+    noise = np.zeros_like(rms)
     for i, k in enumerate(widths):
-        meas, err, pred = r.hidden_change[i], r.hidden_change_stderr[i], r.hidden_predicted[i]
-        diff = np.array([k * (meas[a, b] - pred[a, b]) for a, b in pairs])
-        rms.append(float(np.sqrt(np.mean(diff**2))))
-        noise.append(float(np.sqrt(np.mean([(k * err[a, b]) ** 2 for a, b in pairs]))))
-        for a, b in pairs:
-            entry = f"({format_number(xs[a])}, {format_number(xs[b])})"
-            pull = (meas[a, b] - pred[a, b]) / err[a, b]
-            rows.append([k, entry, k * meas[a, b], k * err[a, b], k * pred[a, b], pull])
+        for j, layer in enumerate(layers):
+            meas, err = r.layer_change[i, j], r.layer_change_stderr[i, j]
+            pred = r.layer_predicted[i, j]
+            rms[i, j] = np.sqrt(np.mean([(k * (meas[a, b] - pred[a, b])) ** 2 for a, b in pairs]))
+            noise[i, j] = np.sqrt(np.mean([(k * err[a, b]) ** 2 for a, b in pairs]))
+            for a, b in pairs:
+                entry = f"({format_number(xs[a])}, {format_number(xs[b])})"
+                pull = (meas[a, b] - pred[a, b]) / err[a, b]
+                rows.append([k, layer, entry, k * meas[a, b], k * err[a, b], k * pred[a, b], pull])
     res = w.store("training.hidden", {"rms_scaled_residual": rms, "rms_scaled_stderr": noise})
     w.table(
         "finite_training_hidden",
-        ["n", "(x, x′)", "n·ΔĜ′ measured", "n·stderr", "n·ΔĜ′ O(1/n)", "pull"],
+        ["n", "ℓ", "(x, x′)", "n·ΔĜ measured", "n·stderr", "n·ΔĜ O(1/n)", "pull"],
         rows,
-        "Change of the last hidden kernel Ĝ′(x, x′) = (1/n)Σ_j σ(z_j(x))σ(z_j(x′)) during "
-        "training, times n: mean over the same trained networks of the paired change (after − "
-        "before, per network) against fieldnn.hidden_kernel_change (the same at every width).",
+        "Change of the kernel Ĝ^(ℓ)(x, x′) = (1/n)Σ_j σ(z^(ℓ)_j(x))σ(z^(ℓ)_j(x′)) of hidden "
+        "layer ℓ during training, times n: mean over the same trained networks of the paired "
+        "change (after − before, per network) against fieldnn.hidden_kernel_change(layer=ℓ) "
+        "(the same at every width).",
         digits=3,
     )
     per_width = "; ".join(
-        f"n = {k}: {format_number(res['rms_scaled_residual'][i], 3)} (noise "
-        f"{format_number(res['rms_scaled_stderr'][i], 3)})"
+        f"n = {k}: "
+        + ", ".join(
+            f"ℓ = {layer} {format_number(res['rms_scaled_residual'][i][j], 3)} (noise "
+            f"{format_number(res['rms_scaled_stderr'][i][j], 3)})"
+            for j, layer in enumerate(layers)
+        )
         for i, k in enumerate(widths)
     )
     w.text(
-        "The same networks carry the representation learning of their last hidden layer: the "
-        f"O(1/n) prediction of its kernel's change ({w.docs_link(_HIDDEN_DOCS)}, section “The "
-        "hidden kernel during training”) against the measured paired change. Root-mean-square of "
+        "The same networks carry the representation learning of every hidden layer: the O(1/n) "
+        f"prediction of each layer's kernel change ({w.docs_link(_HIDDEN_DOCS)}, section “The "
+        "hidden kernel during training”; an earlier layer's through the kernel maps of the "
+        "layers above it) against the measured paired change. Root-mean-square of "
         f"n·(measured − predicted) over the {len(pairs)} entries, with the same of n·stderr: "
         f"{per_width}. Where it exceeds the noise, the remainder is the O(1/n²) part, which "
         "shrinks with the width."

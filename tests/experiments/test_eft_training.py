@@ -21,6 +21,8 @@ from fieldnn.report._eft_common import _TINY
 from fieldnn.report._eft_training_section import _training
 from fieldnn.report._writer import ReportWriter
 
+from ._report_tables import table_rows
+
 K_SIGMA = 4.5  # several pulls per run
 
 
@@ -112,26 +114,32 @@ def test_paired_variance_and_its_error():
 
 @pytest.fixture(scope="module")
 def hidden_predictions(small) -> list:
-    """hidden_kernel_change on the fixture's problem, one per width."""
-    kw = {"t": small.t, "learning_rate": small.learning_rate}
-    data = (small.X_train, small.y_train, small.X_test)
-    return [
-        fnn.hidden_kernel_change(
-            fnn.MLP("erf", [1, int(n), int(n), 1], C_W=1.0, C_b=0.1), *data, **kw
-        )
-        for n in small.widths
-    ]
+    """hidden_kernel_change of the last hidden layer on the fixture's problem, one per width."""
+    return [_hidden_change(small, int(n)) for n in small.widths]
+
+
+def _hidden_change(r: eft.FiniteWidthTraining, n: int, layer: int | None = None):
+    kw = {"t": r.t, "learning_rate": r.learning_rate, "layer": layer}
+    mlp = fnn.MLP("erf", [1, n, n, 1], C_W=1.0, C_b=0.1)
+    return fnn.hidden_kernel_change(mlp, r.X_train, r.y_train, r.X_test, **kw)
 
 
 def test_hidden_kernel_change_of_the_same_networks(small, hidden_predictions):
-    """The paired change of the last hidden kernel: the prediction is hidden_kernel_change at
-    every width, the measurement is symmetric, seen (> 3σ), and within k·σ at these short times."""
+    """The paired change of each hidden layer's kernel: the prediction is hidden_kernel_change
+    (layer=ℓ) at every width, the last layer's is ``hidden_*``, the measurement is symmetric,
+    seen (> 3σ) in each layer, and within k·σ at these short times."""
+    assert small.layer_change.shape == (2, 2, 3, 3)
     for i, pred in enumerate(hidden_predictions):
         np.testing.assert_allclose(small.hidden_predicted[i], pred.change, rtol=1e-12)
-    np.testing.assert_allclose(small.hidden_change, np.swapaxes(small.hidden_change, 1, 2))
-    pulls = (small.hidden_change - small.hidden_predicted) / small.hidden_change_stderr
+        first = _hidden_change(small, int(small.widths[i]), layer=1).change
+        np.testing.assert_allclose(small.layer_predicted[i, 0], first, rtol=1e-12)
+    np.testing.assert_array_equal(small.hidden_change, small.layer_change[:, -1])
+    np.testing.assert_array_equal(small.hidden_change_stderr, small.layer_change_stderr[:, -1])
+    np.testing.assert_allclose(small.layer_change, np.swapaxes(small.layer_change, 2, 3))
+    pulls = (small.layer_change - small.layer_predicted) / small.layer_change_stderr
     assert np.all(np.abs(pulls) < K_SIGMA), pulls
-    assert np.max(np.abs(small.hidden_change) / small.hidden_change_stderr) > 3  # seen
+    seen = np.abs(small.layer_change) / small.layer_change_stderr
+    assert np.all(seen.max(axis=(0, 2, 3)) > 3), seen  # in each layer
 
 
 def test_hidden_kernel_variance_of_the_same_networks(small, hidden_predictions):
@@ -224,6 +232,18 @@ def test_section_renders_stored_numbers(tmp_path):
     r = json.loads((out / "results.json").read_text())["training"]
     report = (out / "report.md").read_text()
     assert "7. Training at finite width" in report
+    # every hidden layer's change, its pulls recomputed from the stored arrays
+    change, err, pred = (np.array(r[k]) for k in ("layer_change", "layer_change_stderr",
+                                                   "layer_predicted"))  # fmt: skip
+    rows = table_rows(report, "| n | ℓ | (x, x′) |")
+    iu = np.triu_indices(3)
+    expected = [
+        [str(n), str(layer), format_number(v, 3)]
+        for i, n in enumerate(r["widths"])
+        for layer in (1, 2)
+        for v in ((change - pred) / err)[i, layer - 1][iu]
+    ]
+    assert [[row[0], row[1], row[-1]] for row in rows] == expected
     rel = r["hidden_variance"]["max_relative_shift"]
     trend = "falls with the width here" if np.all(np.diff(rel) < 0) else "does not fall steadily"
     assert f"relative to the variance it {trend}" in report

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fieldnn as fnn
-from fieldnn.errors import ArgumentError, ShapeError, UnsupportedError
+from fieldnn.errors import ArgumentError, FieldnnError, ShapeError, UnsupportedError
 from fieldnn.inference import train_replicas
 from fieldnn.inference._hidden_training import _split_statistics
 from fieldnn.inference._network import MLPSpec, Parameters, forward, gradients, init_parameters
@@ -430,6 +430,16 @@ def test_arguments_are_checked():
     p = init_parameters(MLPSpec.of(mlp), 2, gen)
     h1 = fnn.MLP("erf", [1, 1]).activation(XB[None] @ np.swapaxes(p.W[0], 1, 2) + p.b[0][:, None])
     np.testing.assert_allclose(ens.prior_hidden_kernel, h1 @ np.swapaxes(h1, 1, 2) / 16)
+    # several layers of the same networks: stacked on axis 1, in the order asked
+    for bad in ((), (1, 3), (1, 1.0)):
+        with pytest.raises(FieldnnError, match="hidden_layer"):
+            train_replicas(mlp, XA, Y, None, 2, hidden_kernel=True, hidden_layer=bad, **kw)
+    both = train_replicas(mlp, XA, Y, None, 2, hidden_kernel=True, hidden_layer=(2, 1), X_test=XB,
+                          **kw)  # fmt: skip
+    last = train_replicas(mlp, XA, Y, None, 2, hidden_kernel=True, X_test=XB, **kw)
+    for k, one in ((0, last), (1, ens)):
+        for key in ("prior_hidden_kernel", "posterior_hidden_kernel"):
+            np.testing.assert_array_equal(getattr(both, key)[:, k], getattr(one, key))
 
 
 # --------------------------------------------------------------------------------------------

@@ -87,11 +87,18 @@ def checked_eigh(A: np.ndarray, argument: str, rcond: float) -> tuple[np.ndarray
     A = 0.5 * (A + A.T)
     w, U = np.linalg.eigh(A)
     if not np.all(np.isfinite(w)) or w[-1] <= 0 or w[0] <= rcond * w[-1]:
-        cond = np.inf if w[0] <= 0 else w[-1] / w[0]
+        # below n·ε·λ_max the smallest eigenvalue is rounding (its value and sign depend on
+        # the LAPACK build): say so rather than print it
+        floor = A.shape[0] * np.finfo(np.float64).eps
+        cond = (
+            f"{w[-1] / w[0]:.3g}"
+            if np.isfinite(w[0]) and w[0] > floor * max(w[-1], 0.0)
+            else f"above {1 / floor:.3g}: singular to rounding"
+        )
         raise ArgumentError(
             argument,
             f"the matrix on the training inputs is numerically singular (condition number "
-            f"{cond:.3g} > 1/rcond = {1 / rcond if rcond else math.inf:.3g}): remove duplicate "
+            f"{cond}; 1/rcond = {1 / rcond if rcond else math.inf:.3g}): remove duplicate "
             "or nearly collinear training inputs, or add noise/jitter",
         )
     return w, U

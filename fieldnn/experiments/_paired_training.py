@@ -88,3 +88,22 @@ def frozen_cov_shift(
         parts.append({"all": cross + scatter, "cross": cross, "scatter": scatter}[part])
     parts = np.array(parts)
     return parts.mean(0), parts.std(0) / np.sqrt(batches)
+
+
+def residual_scatter(
+    shift: np.ndarray, eps0: np.ndarray, covariates: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Var(shift | ε₀) (Q,) and its standard error: the mean square residual of ``shift``
+    (R, Q) after least squares on (1, |ε₀|ε₀, ε₀, ε₀²) per network — the kink term's mean and
+    its O(1/n) spread over the initial residuals ε₀ (R,) — and, with ``covariates`` c (R,) or
+    (R, k), on each c·(1, |ε₀|ε₀, ε₀, ε₀²) too (per-network globals such as Θ̂₀, whose
+    O(n^{−1/2}) fluctuation moves the whole kink term and adds O(1/n²)). What is left is the
+    noise at a fixed ε₀, O(n^{−3/2}) for a kinked σ (``KinkedNTKChange.scatter``)."""
+    basis = np.column_stack([np.ones_like(eps0), np.abs(eps0) * eps0, eps0, eps0**2])
+    if covariates is not None:
+        c = np.reshape(covariates, (eps0.size, -1))
+        c = c - c.mean(axis=0)
+        basis = np.column_stack([basis, *(c[:, [k]] * basis for k in range(c.shape[1]))])
+    residual = shift - basis @ np.linalg.lstsq(basis, shift, rcond=None)[0]
+    squares = residual**2
+    return squares.mean(0), squares.std(0) / np.sqrt(eps0.size)

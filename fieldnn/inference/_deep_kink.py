@@ -69,6 +69,25 @@ entering the kink within a step overshoot it, which injects Σ_ℓ o_ℓ η²ε_
 step, o_ℓ = p_ℓ(0)(s₊ − s₋)E[A(V₊²1{V₊ < 0} + V₋²1{V₋ > 0})]/Θ_ℓ (``overshoot``). Refused for
 η·Θ ≥ 1 with two or more hidden layers (the residual changes sign every step).
 
+The same units make the output at x scatter from network to network at a fixed ε₀: each
+changes the driving kernel by d = c/(Θ_ℓn_ℓ) from the time t* it reaches the kink, and so moves
+z(x, t) by −ε₀ d (t − t*)e^{−Θt} (to first order; Θ = Θ(x, x) of the output). Counted
+independently (a Poisson sum; units arrive at the rate n_ℓp_ℓ(0)|V||ε₀|e^{−Θt*}/√n_ℓ), with
+c = ∓Δ, Δ = (s₊² − s₋²)A² + 2(s₊ − s₋)AB, for a unit crossing down (weight |V₊|) or up (V₋),
+and for a sliding one c = B V₋ + s₋AB − s_±(s_±A² + 2AB) arriving from above (+, weight |V₊|)
+or below (−, V₋) (its own term stops; the others see the chatter average of σ'),
+
+.. math::
+
+    \mathrm{Var}(z(x, t)\,|\,\varepsilon_0) = \sum_\ell
+        \frac{p_\ell(0)\,|\varepsilon_0|^3}{\Theta_\ell^2\, n_\ell^{3/2}}\,
+        \mathbb E\Big[\sum_{\rm cases}|V|\,c^2\Big]\, e^{-2\Theta t}\int_0^t
+        e^{-\Theta s}(t - s)^2\,ds,
+
+a degree-5 angular quadrature (``scatter``; Σ|V|c, the same sum with c to the first power, is the
+mean drift of the driving kernel above, which checks the cases). Under descent the flow's value at
+t = ηT (O(η) not included).
+
 At a test input x' (u(x') not ∝ u(x)) σ'_i(x') stays fixed, with mean (s₊ + s₋)/2 given
 u_i(x) = 0; g_i(x') regresses on g_i(x) with G_ℓ(x', x)/G_ℓ (the same chain with
 ⟨σ'(x')σ'(x)⟩) and ξ'_i = Σ_{m≠i} σ'_m(x')g_m(x')Ĥ_{mi}(x', x) on ξ_i with
@@ -127,6 +146,12 @@ class KinkedNTKChange:
         enter a kink within a step move the output at x by Σ_ℓ o_ℓ η²ε_k|ε_k|/(2√n_ℓ) in step k
         beyond what the empirical NTK accounts for (nothing under gradient flow). Independent of
         t and η.
+    scatter : ndarray (L − 1,)
+        n_ℓ^{3/2} times layer ℓ's share of E_ε₀ Var(z(x, t) | ε₀) at the training input: the
+        network-to-network noise, at a fixed initial residual, of the units that reach a kink
+        (a Poisson sum over ~√n_ℓ units, each moving z(x, t) by O(1/n_ℓ)), O(n^{−3/2}) against
+        the O(1/√n) covariance shift. Conditional on ε₀ it is ∝ |ε₀|³ (divide by E|ε₀|³).
+        Gradient flow; under descent the flow's value at t = η·steps.
     widths : tuple of int
         ``[d_in, n_1, …, n_{L−1}, 1]``.
     """
@@ -137,6 +162,7 @@ class KinkedNTKChange:
     ungated: np.ndarray
     sliding: np.ndarray
     overshoot: np.ndarray
+    scatter: np.ndarray
     widths: tuple[int, ...]
 
 
@@ -216,10 +242,11 @@ def kinked_ntk_change(
     G[-1] = C_W[-1]
     for ell in range(depth - 2, 0, -1):
         G[ell - 1] = C_W[ell] * slope_pairs[ell] * G[ell]
-    e_abs = folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))[0]
+    e_abs, _, e_abs3 = folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
-    ungated, sliding, overshoot = np.zeros(depth - 1), np.zeros(depth - 1), np.zeros(depth - 1)
+    ungated, sliding, overshoot, scatter = (np.zeros(depth - 1) for _ in range(4))
+    lag_squares = _lag_squares(theta, t)
     # descent: the sliding units' lag (units slide only from the second hidden layer on)
     lag = 0.0 if eta is None or depth == 2 else 0.5 * eta * theta / (1.0 - eta * theta)
     for ell in range(1, depth):
@@ -239,6 +266,9 @@ def kinked_ntk_change(
         own = scale * ((s_plus**2 - s_minus**2) * AA + 2.0 * (s_plus - s_minus) * AB)
         sliding[ell - 1] = scale * (s_plus - s_minus) * (m.slide + lag * m.slide_square)
         overshoot[ell - 1] = density * (s_plus - s_minus) * m.overshoot
+        if lag_squares:
+            S = _scatter_moment(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
+            scatter[ell - 1] = density / th * S * e_abs3 * lag_squares
         rho = cov_xi[1:] / Xi if Xi else 0.0
         # σ'(x') is fixed while σ'(x) flips, active with mean slope (s₋ + s₊)/2 given u(x) = 0
         other = (s_plus - s_minus) * scale * (
@@ -253,6 +283,7 @@ def kinked_ntk_change(
         ungated=ungated,
         sliding=sliding,
         overshoot=overshoot,
+        scatter=scatter,
         widths=widths,
     )
 
@@ -310,18 +341,34 @@ class FluxMoments(NamedTuple):
     overshoot: float
 
 
+def _angular_pieces(
+    sd_A: float, sd_B: float, s_minus: float, s_plus: float
+) -> list[tuple[float, float]]:
+    """The arcs of φ ∈ [0, 2π) (A = sd_A cos φ, B = sd_B sin φ) between the angles where
+    s±A + B = 0: on each, every unit keeps its case (crossing, sliding) and the integrands below
+    are trigonometric polynomials."""
+    kinks = sorted(
+        math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
+        for s in (s_minus, s_plus)
+        for sign in (1.0, -1.0)
+    )
+    edges = [0.0, *kinks, 2 * math.pi]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _angular_mean(integrand: Any, pieces: list[tuple[float, float]]) -> Any:
+    """(1/2π)∫ integrand dφ by 32-node Gauss–Legendre on each arc (exact to rounding for the
+    trigonometric polynomials of degree ≤ 5 here: tested against adaptive quadrature)."""
+    total = sum(integrate.fixed_quad(integrand, a, b, n=32)[0] for a, b in pieces)
+    return total / (2.0 * math.pi)
+
+
 def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> FluxMoments:
     """The :class:`FluxMoments` of a layer: each is homogeneous of degree 3 in (A, B), so
     E[r³] = 3√(π/2) times the mean over the angle φ, A = sd_A cos φ, B = sd_B sin φ. Between the
     angles where V₊ or V₋ vanish every integrand is a trigonometric polynomial of degree 3, which
     Gauss–Legendre quadrature with 32 nodes integrates to 1e-10 or better (tested against adaptive
     quadrature)."""
-    kinks = sorted(
-        math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
-        for s in (s_minus, s_plus)
-        for sign in (1.0, -1.0)
-    )  # the angles where s·A + B = 0
-    edges = [0.0, *kinks, 2 * math.pi]
 
     def angular(phi: np.ndarray) -> np.ndarray:
         A, B = sd_A * np.cos(phi), sd_B * np.sin(phi)
@@ -340,8 +387,45 @@ def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> Fl
             A * (v_plus**2 * down + v_minus**2 * up),
         ])  # fmt: skip
 
-    total = sum(
-        integrate.fixed_quad(angular, a, b, n=32)[0] for a, b in itertools.pairwise(edges) if b > a
-    )
-    moments = 3.0 * math.sqrt(math.pi / 2.0) * total / (2.0 * math.pi)
+    mean = _angular_mean(angular, _angular_pieces(sd_A, sd_B, s_minus, s_plus))
+    moments = 3.0 * math.sqrt(math.pi / 2.0) * mean
     return FluxMoments(*(float(m) for m in moments))
+
+
+def arrival_changes(A: Any, B: Any, s_minus: float, s_plus: float) -> tuple[Any, Any, Any, Any]:
+    """(|V| c) per case for the units of a layer that reach the kink, as two arrival channels
+    (from above, weight |V₊|; from below, weight V₋) with their change c of the driving kernel
+    at x (units of 1/(Θ_ℓn_ℓ)): crossing, c = ∓Δ, Δ = (s₊² − s₋²)A² + 2(s₊ − s₋)AB; sliding,
+    c = BV₋ + s₋AB − s_±(s_±A² + 2AB) (its own term stops, the others see the chatter average
+    s₋ + V₋/A of σ'). Returns (weight above, c above, weight below, c below)."""
+    v_plus, v_minus = -(s_plus * A + B), -(s_minus * A + B)
+    delta = (s_plus**2 - s_minus**2) * A * A + 2.0 * (s_plus - s_minus) * A * B
+    slide = (v_plus < 0.0) & (v_minus > 0.0)
+    held = B * v_minus + s_minus * A * B  # A·B·σ̄ of a sliding unit
+    above = np.where(slide, held - s_plus * (s_plus * A * A + 2.0 * A * B), -delta)
+    below = np.where(slide, held - s_minus * (s_minus * A * A + 2.0 * A * B), delta)
+    return np.maximum(-v_plus, 0.0), above, np.maximum(v_minus, 0.0), below
+
+
+def _scatter_moment(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> float:
+    """E[Σ_cases |V| c²] over A ~ N(0, sd_A²), B ~ N(0, sd_B²) (:func:`arrival_changes`):
+    homogeneous of degree 5, so E[r⁵] = 15√(π/2) times the angular mean."""
+
+    def angular(phi: np.ndarray) -> np.ndarray:
+        A, B = sd_A * np.cos(phi), sd_B * np.sin(phi)
+        w_above, c_above, w_below, c_below = arrival_changes(A, B, s_minus, s_plus)
+        return w_above * c_above**2 + w_below * c_below**2
+
+    mean = _angular_mean(angular, _angular_pieces(sd_A, sd_B, s_minus, s_plus))
+    return float(15.0 * math.sqrt(math.pi / 2.0) * mean)
+
+
+def _lag_squares(theta: float, t: float) -> float:
+    """e^{−2Θt}∫₀ᵗ e^{−Θs}(t − s)² ds: the weight of the squared output change of the units that
+    arrive at s, each moving z(x, t) by ∝ (t − s)e^{−Θt} (0 at t = ∞, where z(x) = y in every
+    network); by quadrature (the closed form t²/Θ − 2t/Θ² + 2(1 − e^{−Θt})/Θ³ cancels at small
+    Θt)."""
+    if math.isinf(t):
+        return 0.0
+    value = integrate.quad(lambda s: math.exp(-theta * s) * (t - s) ** 2, 0.0, t)[0]
+    return math.exp(-2.0 * theta * t) * value

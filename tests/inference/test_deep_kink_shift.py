@@ -346,6 +346,7 @@ def test_deep_relu_outputs_against_sampled_networks() -> None:
     assert r1 - r2 > 3 * math.hypot(e1, e2) and r2 - 1 > 3 * e2  # from above, falling
     assert abs(2 * r2 - r1 - 1) < 4 * math.hypot(2 * e2, e1)
     assert abs(r1 - 1.628) < 6e-4 and abs(r2 - 1.273) < 6e-4  # quoted in the docs
+    assert abs(e1 - 0.037) < 6e-4 and abs(e2 - 0.045) < 6e-4
 
 
 def _scatter_ratios(mlp: fnn.MLP, runs: list) -> list[tuple[float, float]]:

@@ -150,7 +150,8 @@ class KinkedNTKChange:
         n_ℓ^{3/2} times layer ℓ's share of E_ε₀ Var(z(x, t) | ε₀) at the training input: the
         network-to-network noise, at a fixed initial residual, of the units that reach a kink
         (a Poisson sum over ~√n_ℓ units, each moving z(x, t) by O(1/n_ℓ)), O(n^{−3/2}) against
-        the O(1/√n) covariance shift. Conditional on ε₀ it is ∝ |ε₀|³ (divide by E|ε₀|³).
+        the O(1/√n) covariance shift. Conditional on ε₀ it is
+        :math:`\propto|\varepsilon_0|^3` (divide by :math:`E|\varepsilon_0|^3`).
         Gradient flow; under descent the flow's value at t = η·steps.
     widths : tuple of int
         ``[d_in, n_1, …, n_{L−1}, 1]``.

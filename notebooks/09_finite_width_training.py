@@ -306,7 +306,7 @@ for eta in (0.01, 0.005):
 # reach a kink are a Poisson sum, so the output at the training input varies by O(n^{−3/2}),
 # formally beyond the O(1/√n) covariance shift. `KinkedNTKChange.scatter` gives n_ℓ^{3/2} times
 # each layer's share of that variance; at n = 64 it is a third of the covariance shift, and
-# sampled networks there show about twice it, approaching it from above as n grows (docs: "The
+# sampled networks there show 1.6 times it, approaching it from above as n grows (docs: "The
 # scatter at the training input, predicted").
 
 # %%
@@ -314,7 +314,7 @@ scatter = fnn.kinked_ntk_change(deep, [[1.0]], [2.0], t=0.5).scatter
 print("n^{3/2} * Var(z(x) | eps_0), per layer:", np.round(scatter, 4))
 at_64, shift = float(scatter.sum()) / 64**1.5, float(trained.cov_shift[0, 0])
 print(f"at n = 64: {at_64:.5f}, against the O(1/sqrt(n)) variance shift {shift:.5f}")
-assert 0 < at_64 < shift
+assert 0.3 < at_64 / shift < 0.4
 
 # %% [markdown]
 # `eft.kinked_training(hidden_layers=2)` trains such nets and holds the measured shift against

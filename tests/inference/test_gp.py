@@ -113,6 +113,14 @@ def test_rcond_zero_never_divides_by_zero() -> None:
 
     with pytest.raises(ArgumentError, match=r"X_train.*1/rcond = inf"):
         checked_eigh(np.ones((2, 2)), "X_train", 0.0)
+    # an exactly singular matrix: its smallest eigenvalue is rounding, whose value (and so a
+    # printed condition number) depends on the LAPACK build; a merely ill-conditioned one
+    # prints its condition number
+    with pytest.raises(ArgumentError, match=r"above 2\.25e\+15: singular to rounding;"):
+        checked_eigh(np.ones((2, 2)), "X_train", 1e-12)
+    near = np.array([[1.0, 1.0 - 1e-13], [1.0 - 1e-13, 1.0]])
+    with pytest.raises(ArgumentError, match=r"condition number 2e\+13; 1/rcond = 1e\+12"):
+        checked_eigh(near, "X_train", 1e-12)
     mlp = MLP("tanh", [2, 4, 1])
     XD = np.vstack([XA, XA[:1]])
     try:

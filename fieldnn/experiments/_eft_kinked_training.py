@@ -12,10 +12,10 @@ import numpy as np
 from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
 from ..errors import ArgumentError
-from ..inference import kinked_training_shift
+from ..inference import kinked_ntk_change, kinked_training_shift
 from ._eft_training import _moments, _TrainedEnsembles
 from ._nnqft_common import _partial_on_failure
-from ._paired_training import frozen_shift, paired, richardson
+from ._paired_training import frozen_shift, paired, residual_scatter, richardson
 
 __all__ = ["KinkedTraining", "kinked_training"]
 
@@ -62,6 +62,18 @@ class KinkedTraining(_TrainedEnsembles):
         a of paired_shift = a/√n + b/n fitted exactly at the two widest widths, and its error.
     ntk_extrapolated, ntk_extrapolated_stderr : ndarray (P, P)
         The same for ``ntk_change``.
+    scatter, scatter_stderr : ndarray (w, Q) or None
+        n^{3/2} times the variance of ``paired_shift``'s per-network values at a fixed initial
+        residual ε₀ (:func:`~fieldnn.experiments._paired_training.residual_scatter`: the mean
+        square residual after least squares on (1, |ε₀|ε₀, ε₀, ε₀²) and on the same times the
+        network's Θ̂₀(x, x)) and its standard error; None with two training inputs (one hidden
+        layer), for which no prediction is derived.
+    scatter_predicted : ndarray (Q,) or None
+        Σ_ℓ ``KinkedNTKChange.scatter``: n^{3/2} E Var(z(x′, t) | ε₀) of the units that reach or
+        cross a kink (gradient flow at t = η·steps).
+    scatter_extrapolated, scatter_extrapolated_stderr : ndarray (Q,) or None
+        s of ``scatter`` = s + c/√n at the two widest widths (the O(n^{−1/2}) relative
+        correction removed) and its standard error.
     """
 
     coefficient: np.ndarray
@@ -76,6 +88,11 @@ class KinkedTraining(_TrainedEnsembles):
     extrapolated_stderr: np.ndarray
     ntk_extrapolated: np.ndarray
     ntk_extrapolated_stderr: np.ndarray
+    scatter: np.ndarray | None = None
+    scatter_stderr: np.ndarray | None = None
+    scatter_predicted: np.ndarray | None = None
+    scatter_extrapolated: np.ndarray | None = None
+    scatter_extrapolated_stderr: np.ndarray | None = None
     hidden_layers: int = 1
 
     @property
@@ -97,6 +114,15 @@ class KinkedTraining(_TrainedEnsembles):
         errors)."""
         err = np.hypot(self.extrapolated_stderr, self.coefficient_stderr)
         return (self.extrapolated - self.coefficient) / err
+
+    @property
+    def z_scatter(self) -> np.ndarray | None:
+        """(Q,) pulls of the extrapolated scatter against the prediction, or None."""
+        if self.scatter_extrapolated is None:
+            return None
+        return (self.scatter_extrapolated - self.scatter_predicted) / (
+            self.scatter_extrapolated_stderr
+        )
 
     @property
     def z_ntk_extrapolated(self) -> np.ndarray:
@@ -204,17 +230,23 @@ def kinked_training(
         mlp(n0), X, y, np.concatenate([X, X_test]), t=eta * steps, learning_rate=eta
     )
     root0 = np.sqrt(n0)
+    scatter_predicted = None
+    if P == 1:
+        drift = kinked_ntk_change(mlp(n0), X, y, X_test, t=eta * steps, learning_rate=eta)
+        scatter_predicted = drift.scatter.sum(axis=0)
     sizes = [len(c) for c in np.array_split(np.arange(n_replicas), -(-n_replicas // chunk_size))]
     seeds = np.random.SeedSequence(rng).spawn(len(widths) * len(sizes))
     rows: list[tuple[np.ndarray, ...]] = []
 
+    scatters: list[tuple[np.ndarray, np.ndarray]] = []
+
     def done() -> dict:
-        return {"widths": widths[: len(rows)], "measurements": list(rows)}
+        return {"widths": widths[: len(rows)], "measurements": list(rows), "scatter": scatters}
 
     xs = np.concatenate([X, X_test])
     with _partial_on_failure("kinked_training", done):
         for i, n in enumerate(widths):
-            outputs, shifts, changes = [], [], []
+            outputs, shifts, changes, residuals, kernels = [], [], [], [], []
             for j, size in enumerate(sizes):
                 gen = np.random.default_rng(seeds[i * len(sizes) + j])
                 (k0, z0), (k1, z1) = paired(mlp(n), xs, y, steps, size, gen, "both", eta=eta,
@@ -222,13 +254,27 @@ def kinked_training(
                 outputs.append(z1[:, P:])
                 shifts.append(frozen_shift(k0, z0, z1, y, eta, steps))
                 changes.append((k1 - k0)[:, :P])
+                residuals.append(z0[:, 0] - y[0])
+                kernels.append(k0[:, 0, 0])
             measured = (outputs, shifts, changes)
             rows.append(tuple(_moments(np.concatenate(v))[:2] for v in measured))
+            if P == 1:
+                var, err = residual_scatter(*map(np.concatenate, (shifts, residuals, kernels)))
+                scatters.append((n**1.5 * var, n**1.5 * err))
     (m, m_err), (s, s_err), (c, c_err) = (
         tuple(np.array([row[k][e] for row in rows]) for e in range(2)) for k in range(3)
     )
     a, a_err = richardson([(s[k], s_err[k]) for k in (-2, -1)], widths[-2:])
     b, b_err = richardson([(c[k], c_err[k]) for k in (-2, -1)], widths[-2:])
+    scatter = dict.fromkeys(("scatter", "scatter_stderr", "scatter_extrapolated",
+                             "scatter_extrapolated_stderr"))  # fmt: skip
+    if scatters:
+        scatter["scatter"], scatter["scatter_stderr"] = map(np.array, zip(*scatters, strict=True))
+        scatter["scatter_extrapolated"], scatter["scatter_extrapolated_stderr"] = richardson(
+            [(v / np.sqrt(k), e / np.sqrt(k)) for (v, e), k in zip(scatters[-2:], widths[-2:],
+                                                                    strict=True)],
+            widths[-2:],
+        )  # fmt: skip
     return KinkedTraining(
         activation=str(activation),
         C_b=C_b,
@@ -257,4 +303,6 @@ def kinked_training(
         extrapolated_stderr=a_err,
         ntk_extrapolated=b,
         ntk_extrapolated_stderr=b_err,
+        scatter_predicted=scatter_predicted,
+        **scatter,
     )

@@ -85,8 +85,10 @@ or below (−, V₋) (its own term stops; the others see the chatter average of 
         e^{-\Theta s}(t - s)^2\,ds,
 
 a degree-5 angular quadrature (``scatter``; Σ|V|c, the same sum with c to the first power, is the
-mean drift of the driving kernel above, which checks the cases). Under descent the flow's value at
-t = ηT (O(η) not included).
+mean drift of the driving kernel above, which checks the cases). At a test input x′ the same units,
+and those whose u_i(x′) crosses its kink, scatter z(x′, t) too, with Θ̂(x′, x) and the residual
+(:mod:`fieldnn.inference._deep_kink_scatter`). Under descent the flow's value at t = ηT (O(η)
+not included).
 
 At a test input x' (u(x') not ∝ u(x)) σ'_i(x') stays fixed, with mean (s₊ + s₋)/2 given
 u_i(x) = 0; g_i(x') regresses on g_i(x) with G_ℓ(x', x)/G_ℓ (the same chain with
@@ -98,20 +100,25 @@ u_i(x) = 0; g_i(x') regresses on g_i(x) with G_ℓ(x', x)/G_ℓ (the same chain 
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import integrate
 
 from ..errors import UnsupportedError
 from ..kernels import ntk_fluctuations
 from ..kernels.gaussian import pair_values
+from ._deep_kink_scatter import (
+    ProbeCovariances,
+    arrival_moments,
+    lag_moments,
+    lag_squares,
+    probe_scatter,
+)
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
-from ._kink_common import folded_moments, kink_slopes, replica_noise
+from ._kink_common import angular_mean, angular_pieces, folded_moments, kink_slopes, replica_noise
 from ._kink_flux import clusters
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
@@ -146,11 +153,13 @@ class KinkedNTKChange:
         enter a kink within a step move the output at x by Σ_ℓ o_ℓ η²ε_k|ε_k|/(2√n_ℓ) in step k
         beyond what the empirical NTK accounts for (nothing under gradient flow). Independent of
         t and η.
-    scatter : ndarray (L − 1,)
-        n_ℓ^{3/2} times layer ℓ's share of E_ε₀ Var(z(x, t) | ε₀) at the training input: the
+    scatter : ndarray (L − 1, Q)
+        n_ℓ^{3/2} times layer ℓ's share of E_ε₀ Var(z(x', t) | ε₀) at each test input: the
         network-to-network noise, at a fixed initial residual, of the units that reach a kink
-        (a Poisson sum over ~√n_ℓ units, each moving z(x, t) by O(1/n_ℓ)), O(n^{−3/2}) against
-        the O(1/√n) covariance shift. Conditional on ε₀ it is
+        (a Poisson sum over ~√n_ℓ units, each moving z(x', t) by O(1/n_ℓ)), O(n^{−3/2}) against
+        the O(1/√n) covariance shift: at the training input the units that reach its kink
+        (0 at t = ∞, where z(x) = y in every network); at x' ≠ x these and the units whose
+        u(x') crosses its kink (finite at t = ∞). Conditional on ε₀ it is
         :math:`\propto|\varepsilon_0|^3` (divide by :math:`E|\varepsilon_0|^3`).
         Gradient flow; under descent the flow's value at t = η·steps.
     widths : tuple of int
@@ -238,16 +247,23 @@ def kinked_ntk_change(
     slope_pairs = np.array(
         [pair_values(net.activation, K[0, 0], np.diag(K), K[0], (1, 1)) for K in stats.K[:-1]]
     )
-    # backward-signal covariances G_ℓ(x', x), same layout
-    G = np.empty((depth - 1, X.shape[0]))
-    G[-1] = C_W[-1]
+    # ⟨σ'(u(x'))²⟩, same layout
+    slope_squares = np.array([
+        pair_values(net.activation, np.diag(K), np.diag(K), np.diag(K), (1, 1))
+        for K in stats.K[:-1]
+    ])  # fmt: skip
+    # backward-signal covariances G_ℓ(x', x) and variances G_ℓ(x', x'), same layout
+    G, G_diag = np.empty((2, depth - 1, X.shape[0]))
+    G[-1] = G_diag[-1] = C_W[-1]
     for ell in range(depth - 2, 0, -1):
         G[ell - 1] = C_W[ell] * slope_pairs[ell] * G[ell]
+        G_diag[ell - 1] = C_W[ell] * slope_squares[ell] * G_diag[ell]
     e_abs, _, e_abs3 = folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
-    ungated, sliding, overshoot, scatter = (np.zeros(depth - 1) for _ in range(4))
-    lag_squares = _lag_squares(theta, t)
+    ungated, sliding, overshoot = (np.zeros(depth - 1) for _ in range(3))
+    scatter = np.zeros((depth - 1, XB.shape[0]))
+    at_x, lags = lag_squares(theta, t), lag_moments(theta, t)
     # descent: the sliding units' lag (units slide only from the second hidden layer on)
     lag = 0.0 if eta is None or depth == 2 else 0.5 * eta * theta / (1.0 - eta * theta)
     for ell in range(1, depth):
@@ -267,10 +283,25 @@ def kinked_ntk_change(
         own = scale * ((s_plus**2 - s_minus**2) * AA + 2.0 * (s_plus - s_minus) * AB)
         sliding[ell - 1] = scale * (s_plus - s_minus) * (m.slide + lag * m.slide_square)
         overshoot[ell - 1] = density * (s_plus - s_minus) * m.overshoot
-        if lag_squares:
-            S = _scatter_moment(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
-            scatter[ell - 1] = density / th * S * e_abs3 * lag_squares
-        rho = cov_xi[1:] / Xi if Xi else 0.0
+        rho = cov_xi[1:] / Xi if Xi else np.zeros(XB.shape[0])
+        arrivals = arrival_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
+        # Var ξ'_i and Var η_i: B_{x'x'xx} with ⟨σ'(x')²⟩G_ℓ(x', x') and ⟨σ'(x)²⟩G_ℓ(x, x)
+        q = np.arange(1, X.shape[0])
+        off = widths[ell] / widths[ell - 1] * B[q, q, 0, 0]
+        probe = ProbeCovariances(
+            theta=H[1:, 0],
+            regression=G[ell - 1, 1:] / Gx,
+            signal_residual=G_diag[ell - 1, 1:] - G[ell - 1, 1:] ** 2 / Gx,
+            rho=rho,
+            ungated_residual=off * slope_squares[ell - 1, 1:] * G_diag[ell - 1, 1:] - rho**2 * Xi,
+            crossing_velocity=off * slope_squares[ell - 1, 0] * Gx,
+            density=1.0 / np.sqrt(2.0 * math.pi * np.diag(stats.K[ell - 1])[1:]),
+        )
+        elsewhere = probe_scatter(
+            arrivals, probe, theta_layer=th, signal=Gx, density=density * th,
+            slopes=(s_minus, s_plus), theta_out=stats.Theta[-1][1:, 0], lags=lags,
+        )  # fmt: skip
+        scatter[ell - 1] = e_abs3 * np.where(same, density / th * arrivals.cc * at_x, elsewhere)
         # σ'(x') is fixed while σ'(x) flips, active with mean slope (s₋ + s₊)/2 given u(x) = 0
         other = (s_plus - s_minus) * scale * (
             0.5 * (s_plus + s_minus) * H[1:, 0] * G[ell - 1, 1:] / (th * Gx) * AA + rho * AB
@@ -342,28 +373,6 @@ class FluxMoments(NamedTuple):
     overshoot: float
 
 
-def _angular_pieces(
-    sd_A: float, sd_B: float, s_minus: float, s_plus: float
-) -> list[tuple[float, float]]:
-    """The arcs of φ ∈ [0, 2π) (A = sd_A cos φ, B = sd_B sin φ) between the angles where
-    s±A + B = 0: on each, every unit keeps its case (crossing, sliding) and the integrands below
-    are trigonometric polynomials."""
-    kinks = sorted(
-        math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
-        for s in (s_minus, s_plus)
-        for sign in (1.0, -1.0)
-    )
-    edges = [0.0, *kinks, 2 * math.pi]
-    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
-
-
-def _angular_mean(integrand: Any, pieces: list[tuple[float, float]]) -> Any:
-    """(1/2π)∫ integrand dφ by 32-node Gauss–Legendre on each arc (exact to rounding for the
-    trigonometric polynomials of degree ≤ 5 here: tested against adaptive quadrature)."""
-    total = sum(integrate.fixed_quad(integrand, a, b, n=32)[0] for a, b in pieces)
-    return total / (2.0 * math.pi)
-
-
 def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> FluxMoments:
     """The :class:`FluxMoments` of a layer: each is homogeneous of degree 3 in (A, B), so
     E[r³] = 3√(π/2) times the mean over the angle φ, A = sd_A cos φ, B = sd_B sin φ. Between the
@@ -388,45 +397,6 @@ def _flux_moments(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> Fl
             A * (v_plus**2 * down + v_minus**2 * up),
         ])  # fmt: skip
 
-    mean = _angular_mean(angular, _angular_pieces(sd_A, sd_B, s_minus, s_plus))
+    mean = angular_mean(angular, angular_pieces(sd_A, sd_B, s_minus, s_plus))
     moments = 3.0 * math.sqrt(math.pi / 2.0) * mean
     return FluxMoments(*(float(m) for m in moments))
-
-
-def arrival_changes(A: Any, B: Any, s_minus: float, s_plus: float) -> tuple[Any, Any, Any, Any]:
-    """(|V| c) per case for the units of a layer that reach the kink, as two arrival channels
-    (from above, weight |V₊|; from below, weight V₋) with their change c of the driving kernel
-    at x (units of 1/(Θ_ℓn_ℓ)): crossing, c = ∓Δ, Δ = (s₊² − s₋²)A² + 2(s₊ − s₋)AB; sliding,
-    c = BV₋ + s₋AB − s_±(s_±A² + 2AB) (its own term stops, the others see the chatter average
-    s₋ + V₋/A of σ'). Returns (weight above, c above, weight below, c below)."""
-    v_plus, v_minus = -(s_plus * A + B), -(s_minus * A + B)
-    delta = (s_plus**2 - s_minus**2) * A * A + 2.0 * (s_plus - s_minus) * A * B
-    slide = (v_plus < 0.0) & (v_minus > 0.0)
-    held = B * v_minus + s_minus * A * B  # A·B·σ̄ of a sliding unit
-    above = np.where(slide, held - s_plus * (s_plus * A * A + 2.0 * A * B), -delta)
-    below = np.where(slide, held - s_minus * (s_minus * A * A + 2.0 * A * B), delta)
-    return np.maximum(-v_plus, 0.0), above, np.maximum(v_minus, 0.0), below
-
-
-def _scatter_moment(sd_A: float, sd_B: float, s_minus: float, s_plus: float) -> float:
-    """E[Σ_cases |V| c²] over A ~ N(0, sd_A²), B ~ N(0, sd_B²) (:func:`arrival_changes`):
-    homogeneous of degree 5, so E[r⁵] = 15√(π/2) times the angular mean."""
-
-    def angular(phi: np.ndarray) -> np.ndarray:
-        A, B = sd_A * np.cos(phi), sd_B * np.sin(phi)
-        w_above, c_above, w_below, c_below = arrival_changes(A, B, s_minus, s_plus)
-        return w_above * c_above**2 + w_below * c_below**2
-
-    mean = _angular_mean(angular, _angular_pieces(sd_A, sd_B, s_minus, s_plus))
-    return float(15.0 * math.sqrt(math.pi / 2.0) * mean)
-
-
-def _lag_squares(theta: float, t: float) -> float:
-    """e^{−2Θt}∫₀ᵗ e^{−Θs}(t − s)² ds: the weight of the squared output change of the units that
-    arrive at s, each moving z(x, t) by ∝ (t − s)e^{−Θt} (0 at t = ∞, where z(x) = y in every
-    network); by quadrature (the closed form t²/Θ − 2t/Θ² + 2(1 − e^{−Θt})/Θ³ cancels at small
-    Θt)."""
-    if math.isinf(t):
-        return 0.0
-    value = integrate.quad(lambda s: math.exp(-theta * s) * (t - s) ** 2, 0.0, t)[0]
-    return math.exp(-2.0 * theta * t) * value

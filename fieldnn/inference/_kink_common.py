@@ -1,13 +1,15 @@
 """Helpers shared by the O(1/√n) theories of kinked-σ training (private): the slopes at the
 kink, the replica noise, the folded-normal moments of the initial residual and the time integrals
-of the one-training-input shift."""
+of the one-training-input shift, and the angular quadrature of the deep theories' moments."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 import numpy as np
+from scipy import integrate
 from scipy.special import erf
 
 from .._validate import symmetric_psd
@@ -100,3 +102,26 @@ def shift_coefficient(
     first, second, third, fourth = time_factors(theta, t, eta)
     curvature = 0.5 * overshoot * (eta or 0.0) ** 2 * (direct * third - theta_t * fourth)
     return kappa_t * first - theta_t * kappa * second + curvature
+
+
+def angular_pieces(
+    sd_A: float, sd_B: float, s_minus: float, s_plus: float
+) -> list[tuple[float, float]]:
+    """The arcs of φ ∈ [0, 2π) (A = sd_A cos φ, B = sd_B sin φ) between the angles where
+    s±A + B = 0: on each, every unit of a deep layer keeps its case (crossing, sliding) and the
+    integrands of its moments (:mod:`fieldnn.inference._deep_kink`) are trigonometric
+    polynomials."""
+    kinks = sorted(
+        math.atan2(-s * sd_A * sign, sd_B * sign) % (2 * math.pi)
+        for s in (s_minus, s_plus)
+        for sign in (1.0, -1.0)
+    )
+    edges = [0.0, *kinks, 2 * math.pi]
+    return [(a, b) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def angular_mean(integrand: Any, pieces: list[tuple[float, float]]) -> Any:
+    """(1/2π)∫ integrand dφ by 32-node Gauss–Legendre on each arc (exact to rounding for the
+    trigonometric polynomials of degree ≤ 5 here: tested against adaptive quadrature)."""
+    total = sum(integrate.fixed_quad(integrand, a, b, n=32)[0] for a, b in pieces)
+    return total / (2.0 * math.pi)

@@ -54,6 +54,7 @@ TABLES = (
     "deep_kinked_training_shift",
     "deep_kinked_training_ntk",
     "deep_kinked_training_raw",
+    "deep_kinked_training_scatter",
     "next_order",
     "three_inputs",
     "summary",
@@ -155,6 +156,14 @@ def _check_output(out: Path) -> None:
         assert ("kinked_training_shift (closed form)" in caption) == exact
         assert ("Monte Carlo error" in caption) != exact
     assert "[1, n, n, 1]" in report[report.index("### 7.2") :]
+    # the scatter at the test inputs (one training input: the deeper net only) is results.json
+    deep = results["deep_kinked_training"]
+    rows = table_rows(report[report.index("### 7.2") :], "| scatter | x′ = ")
+    assert [r[1::2] for r in rows[:-3]] == [[format_number(v, 3) for v in row] for row in
+                                            deep["scatter"]]  # fmt: skip
+    assert rows[-3][1::2] == [format_number(v, 3) for v in deep["scatter_extrapolated"]]
+    assert rows[-2][1::2] == [format_number(v, 3) for v in deep["scatter_predicted"]]
+    assert "scatter" not in results["kinked_training"]
     # the summary table repeats stored values
     summary = {row[0]: row[4] for row in table_rows(report, "| quantity | method 1 |")}
     for entry in results["summary"]:

@@ -4,6 +4,8 @@ the measurement's, and (slow) at the report's full sizes the extrapolated coeffi
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,8 @@ def test_small_run_stores_the_prediction_and_the_measurement(monkeypatch) -> Non
     kinked = r.infinite_mean + r.coefficient / np.sqrt(r.widths)[:, None]
     np.testing.assert_allclose(r.z_kinked, (r.measured_mean - kinked) / r.mean_stderr)
     assert r.ntk_change.shape == (2, 2, 2) and np.all(r.paired_stderr > 0)
+    # two training inputs: no scatter theory, none measured
+    assert r.scatter is None and r.scatter_predicted is None and r.z_scatter is None
     # the NTK of a trained relu net moves: resolved at n = 16 even with 300 networks
     assert abs(r.ntk_change[0, 0, 0]) > 5 * r.ntk_change_stderr[0, 0, 0]
     # reruns measure only (the prediction's own Monte Carlo is seeded and checked elsewhere)
@@ -86,6 +90,16 @@ def test_deep_run_stores_the_prediction_of_every_layer() -> None:
     np.testing.assert_allclose(r.ntk_coefficient, 4 * pred.ntk_change[:1], rtol=1e-12)
     assert r.ntk_change.shape == (2, 1, 1)
     assert r.ntk_change[0, 0, 0] < -5 * r.ntk_change_stderr[0, 0, 0]
+    # the scatter: Σ_ℓ KinkedNTKChange.scatter, measured per width, s of s + c/√n
+    drift = fnn.kinked_ntk_change(mlp, r.X_train, r.y_train, r.X_test, t=r.t,
+                                  learning_rate=r.learning_rate)  # fmt: skip
+    np.testing.assert_allclose(r.scatter_predicted, drift.scatter.sum(axis=0), rtol=1e-12)
+    assert r.scatter.shape == r.scatter_stderr.shape == (2, 3) and np.all(r.scatter_stderr > 0)
+    s, ds = richardson([(r.scatter[k] / math.sqrt(n), r.scatter_stderr[k] / math.sqrt(n))
+                        for k, n in enumerate((16, 32))], (16, 32))  # fmt: skip
+    np.testing.assert_allclose(r.scatter_extrapolated, s, rtol=1e-12)
+    np.testing.assert_allclose(r.scatter_extrapolated_stderr, ds, rtol=1e-12)
+    np.testing.assert_allclose(r.z_scatter, (s - r.scatter_predicted) / ds, rtol=1e-12)
     np.testing.assert_array_equal(run(chunk_size=1000).measured_mean, r.measured_mean)
     assert np.all(run(chunk_size=5000).measured_mean != r.measured_mean)
 
@@ -114,7 +128,8 @@ def test_deep_full_run_extrapolates_to_the_kink_term() -> None:
     coefficient from n = 64, 256 agrees with kinked_training_shift within 3σ at the three test
     inputs and for the NTK at x (the values quoted in docs/finite_width_training.md, "In the
     report" under "Deeper relu nets: the trained outputs"); the raw mean is ≥ 10σ (rms) from
-    n → ∞ at n = 16 and the kink term brings it to ≤ 3.5σ, ≤ 0.5σ at n = 256."""
+    n → ∞ at n = 16 and the kink term brings it to ≤ 3.5σ, ≤ 0.5σ at n = 256; the scatter at
+    the test inputs, extrapolated as s + c/√n, within 3σ of KinkedNTKChange.scatter."""
     r = eft.kinked_training(hidden_layers=2, n_replicas=16_000)
     root = np.sqrt(r.widths)[:, None]
     quoted = [[0.241, 0.218, 0.096], [0.260, 0.230, 0.118], [0.244, 0.211, 0.133]]
@@ -132,6 +147,17 @@ def test_deep_full_run_extrapolates_to_the_kink_term() -> None:
     np.testing.assert_allclose(r.z_extrapolated, [-1.21, -1.27, -2.08], atol=0.02)
     np.testing.assert_allclose(r.z_ntk_extrapolated[0, 0], 2.25, atol=0.02)
     assert np.all(np.abs(r.z_extrapolated) < 3) and abs(r.z_ntk_extrapolated[0, 0]) < 3
+    # the scatter at the test inputs (docs: "In the report", the same subsection)
+    np.testing.assert_allclose(r.scatter_predicted, [1.144, 0.974, 3.934], atol=6e-4)
+    np.testing.assert_allclose(r.scatter / r.scatter_predicted,
+                               [[0.68, 0.67, 0.40], [0.95, 0.96, 0.70], [1.01, 0.99, 0.87]],
+                               atol=6e-3)  # fmt: skip
+    np.testing.assert_allclose(r.scatter_extrapolated, [1.22, 0.99, 4.08], atol=6e-3)
+    np.testing.assert_allclose(r.scatter_extrapolated_stderr, [0.08, 0.07, 0.19], atol=6e-3)
+    np.testing.assert_allclose(r.z_scatter, [1.02, 0.31, 0.77], atol=0.006)
+    assert np.all(np.abs(r.z_scatter) < 3)
+    relative = r.scatter_stderr / r.scatter_predicted
+    assert np.all((relative > 0.008) & (relative < 0.034))
     rms_inf = np.sqrt(np.mean(r.z_infinite**2, axis=1))
     rms_kink = np.sqrt(np.mean(r.z_kinked**2, axis=1))
     np.testing.assert_allclose(rms_inf, [10.1, 4.6, 1.5], atol=0.06)

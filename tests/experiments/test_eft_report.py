@@ -202,4 +202,5 @@ def test_quick_run(tmp_path: Path) -> None:
     deep = results["deep_kinked_training"]  # [1, n, n, 1]: the pulls the docs quote
     np.testing.assert_allclose(deep["z_extrapolated"], [3.62, 3.58, 1.84], atol=0.02)
     np.testing.assert_allclose(deep["z_ntk_extrapolated"], [-2.73], atol=0.02)
+    np.testing.assert_allclose(deep["z_scatter"], [1.75, 1.38, 2.08], atol=0.02)
     assert deep["scaled_paired_shift"][-1][0] == pytest.approx(0.268, abs=6e-4)

@@ -196,6 +196,16 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
     for paragraph in _findings(w, r, key, widths, xs):
         w.text(paragraph)
     if r.scatter is not None:
+        fig, ax = _fig()
+        plots_training.plot_kinked_scatter(r, ax=ax)
+        w.figure(
+            f"{key}_scatter",
+            fig,
+            "n^{3/2}·Var of the per-network shifts at a fixed initial residual over the "
+            "prediction Σ_ℓ KinkedNTKChange.scatter, against 1/√n (points, standard errors), the "
+            "line s + c/√n through the two widest widths (dotted) and its intercept s (open "
+            "marker); the leading-order prediction is 1 (dashed).",
+        )
         w.text(_scatter_findings(res, widths, xs))
 
 

@@ -1,7 +1,7 @@
 """Plots of training at finite width (``fieldnn reproduce eft``, section 7).
 
 Each function takes the dataclass of :func:`fieldnn.experiments.eft.finite_width_training` (or
-:func:`~fieldnn.experiments.eft.kinked_training` for the relu plot), draws
+:func:`~fieldnn.experiments.eft.kinked_training` for the relu plots), draws
 on ``ax`` (a new figure when ``ax`` is None) and returns the axes. No ``plt.show()``, no global
 style changes.
 """
@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_finite_width_mean", "plot_finite_width_variance", "plot_kinked_shift"]
+from ..errors import ArgumentError
+
+__all__ = [
+    "plot_finite_width_mean",
+    "plot_finite_width_variance",
+    "plot_kinked_scatter",
+    "plot_kinked_shift",
+]
 
 
 _PARTS = {  # (moment, part): title, y label, label of the dashed prediction
@@ -152,4 +159,53 @@ def plot_kinked_shift(res: Any, ax: Any = None) -> Any:
     )
     ax.margins(y=0.3)
     ax.legend(fontsize=7, loc="best", ncol=2)
+    return ax
+
+
+def plot_kinked_scatter(res: Any, ax: Any = None) -> Any:
+    r"""The scatter of the kink term over the networks, measured over predicted, against 1/√n.
+
+    One colour per test input: points with error bars are n^{3/2}·Var of the per-network shifts
+    at a fixed initial residual (``res.scatter``) divided by Σ_ℓ ``KinkedNTKChange.scatter``
+    (``res.scatter_predicted``); the dotted line is s + c/√n through the two widest widths, its
+    intercept (open marker, with its error) the extrapolated s; the prediction is 1 (dashed).
+
+    Parameters
+    ----------
+    res : fieldnn.experiments.eft.KinkedTraining
+        A run with one training input (``res.scatter`` not None).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if res.scatter is None:
+        raise ArgumentError("res", "has no scatter (two training inputs: no prediction)")
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    root = np.sqrt(np.asarray(res.widths, dtype=float))
+    ratio = res.scatter / res.scatter_predicted
+    errors = res.scatter_stderr / res.scatter_predicted
+    s = res.scatter_extrapolated / res.scatter_predicted
+    ds = res.scatter_extrapolated_stderr / res.scatter_predicted
+    for q, x in enumerate(np.asarray(res.X_test)[:, 0]):
+        colour = f"C{q}"
+        ax.errorbar(1 / root, ratio[:, q], yerr=errors[:, q], fmt="o", ms=4, capsize=2,
+                    color=colour, label=f"trained, x′ = {x:g}")  # fmt: skip
+        ax.plot([0.0, 1 / root[-2]], [s[q], ratio[-2, q]], color=colour, ls=":", lw=1)
+        ax.errorbar([0.0], [s[q]], yerr=[ds[q]], fmt="o", mfc="white", ms=4, capsize=2,
+                    color=colour)  # fmt: skip
+    ax.axhline(1.0, color="0.3", ls="--", lw=1, label="predicted (leading order)")
+    ax.set_xlim(-0.01, 1.1 / root.min())
+    ax.set_xlabel("1/√n (dimensionless)")
+    ax.set_ylabel(r"$n^{3/2}\,\mathrm{Var}(\delta z\,|\,\varepsilon_0)$ / prediction")
+    ax.set_title(
+        f"trained {res.activation} nets {res.architecture}: the scatter of the kink term "
+        f"({res.n_replicas} networks per width)",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, loc="best")
     return ax

@@ -104,6 +104,25 @@ def test_deep_run_stores_the_prediction_of_every_layer() -> None:
     assert np.all(run(chunk_size=5000).measured_mean != r.measured_mean)
 
 
+def test_the_scatter_plot_draws_the_ratios() -> None:
+    """plot_kinked_scatter: per test input the measured scatter over the prediction at each
+    width and the extrapolated s at 1/√n = 0; a run with two training inputs (no scatter) is
+    refused naming the argument."""
+    from fieldnn.report import plots_training
+
+    deep = eft.kinked_training(hidden_layers=2, widths=(16, 32), n_replicas=200, rng=1)
+    ax = plots_training.plot_kinked_scatter(deep)
+    ratio = deep.scatter / deep.scatter_predicted
+    s = deep.scatter_extrapolated / deep.scatter_predicted
+    drawn = [np.asarray(b.lines[0].get_ydata(), dtype=float) for b in ax.containers]  # points
+    for q in range(3):
+        np.testing.assert_allclose(drawn[2 * q], ratio[:, q], rtol=1e-12)
+        np.testing.assert_allclose(drawn[2 * q + 1], [s[q]], rtol=1e-12)
+    one = eft.kinked_training(widths=(16, 32), n_replicas=20, rng=1)
+    with pytest.raises(ArgumentError, match="res"):
+        plots_training.plot_kinked_scatter(one)
+
+
 @pytest.mark.slow
 def test_full_run_extrapolates_to_the_kink_term() -> None:
     """The report's full sizes (2·10⁴ relu networks at n = 16, 64, 256, 1024): the 1/√n

@@ -32,6 +32,7 @@ FIGURES = (
     "finite_width_split",
     "kinked_training_shift",
     "deep_kinked_training_shift",
+    "deep_kinked_training_scatter",
     "next_order",
 )
 TABLES = (

@@ -4,6 +4,8 @@ see :mod:`fieldnn.report.eft_report`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..experiments import eft
@@ -184,11 +186,11 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
             "widths against Σ_ℓ KinkedNTKChange.scatter (gradient flow at t = η·steps).",
             digits=3,
         )
-    fig, ax = _fig()
-    plots_training.plot_kinked_shift(r, ax=ax)
-    w.figure(
+    _draw(
+        w,
         f"{key}_shift",
-        fig,
+        plots_training.plot_kinked_shift,
+        r,
         "√n·(mean of z(T) − z_lin) of trained relu nets against 1/√n (points, √n·stderr error "
         f"bars), the predicted coefficient a (dashed; {band}) and the straight "
         "line a + b/√n through the two widest widths (dotted), whose intercept is the measured a.",
@@ -196,17 +198,24 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
     for paragraph in _findings(w, r, key, widths, xs):
         w.text(paragraph)
     if r.scatter is not None:
-        fig, ax = _fig()
-        plots_training.plot_kinked_scatter(r, ax=ax)
-        w.figure(
+        _draw(
+            w,
             f"{key}_scatter",
-            fig,
+            plots_training.plot_kinked_scatter,
+            r,
             "n^{3/2}·Var of the per-network shifts at a fixed initial residual over the "
             "prediction Σ_ℓ KinkedNTKChange.scatter, against 1/√n (points, standard errors), the "
             "line s + c/√n through the two widest widths (dotted) and its intercept s (open "
             "marker); the leading-order prediction is 1 (dashed).",
         )
         w.text(_scatter_findings(res, widths, xs))
+
+
+def _draw(w: ReportWriter, name: str, plot: Callable, r: eft.KinkedTraining, caption: str) -> None:
+    """One figure of the section: ``plot(r, ax=…)`` stored as ``name`` with its caption."""
+    fig, ax = _fig()
+    plot(r, ax=ax)
+    w.figure(name, fig, caption)
 
 
 def _scatter_results(r: eft.KinkedTraining) -> dict:

@@ -153,6 +153,14 @@ def _summary(w: ReportWriter) -> None:
             )
         ),
         [
+            "scatter of the kink term, relu [1, n, n, 1]",
+            "KinkedNTKChange.scatter, O(n^{−3/2})",
+            "trained ensemble (variance at fixed ε₀, s + c/√n)",
+            f"max abs. pull of s, n = "
+            f"{', '.join(str(k) for k in r['deep_kinked_training']['widths'][-2:])}",
+            worst(r["deep_kinked_training"]["z_scatter"]),
+        ],
+        [
             "hidden kernels, every layer",
             "hidden_kernel_shift(layer=ℓ), O(1/n)",
             "importance weighting",

@@ -65,9 +65,9 @@ class KinkedTraining(_TrainedEnsembles):
     scatter, scatter_stderr : ndarray (w, Q) or None
         n^{3/2} times the variance of ``paired_shift``'s per-network values at a fixed initial
         residual ε₀ (:func:`~fieldnn.experiments._paired_training.residual_scatter`: the mean
-        square residual after least squares on (1, |ε₀|ε₀, ε₀, ε₀²) and on the same times the
-        network's Θ̂₀(x, x)) and its standard error; None with two training inputs (one hidden
-        layer), for which no prediction is derived.
+        square residual after least squares on 1, ε₀, ε₀², :math:`|\varepsilon_0|\varepsilon_0`
+        and on the same times the network's Θ̂₀(x, x)) and its standard error; None with two
+        training inputs (one hidden layer), for which no prediction is derived.
     scatter_predicted : ndarray (Q,) or None
         Σ_ℓ ``KinkedNTKChange.scatter``: n^{3/2} E Var(z(x′, t) | ε₀) of the units that reach or
         cross a kink (gradient flow at t = η·steps).

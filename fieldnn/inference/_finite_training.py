@@ -111,8 +111,10 @@ def _lift(T: np.ndarray, inp: np.ndarray, delta: np.ndarray, terms: list) -> np.
 
 
 def _statistics(stats: Any, inp: np.ndarray, ch: np.ndarray) -> dict[str, np.ndarray]:
-    """Last-layer statistics as multi-index tensors (already divided by n)."""
-    ntk = stats.ntk
+    """Last-layer statistics as multi-index tensors (already divided by n): those of the NTK
+    from :class:`~fieldnn.kernels.NTKFluctuations` or :class:`~fieldnn.kernels.DNTKStatistics`,
+    the dNTK and ddNTK ones ("PQ", "ddI", "ddII") from the latter only."""
+    ntk = getattr(stats, "ntk", stats)
     n = ntk.widths[-2]
     dl = (ch[:, None] == ch[None, :]).astype(np.float64)
     two = np.ix_(inp, inp)
@@ -129,10 +131,14 @@ def _statistics(stats: Any, inp: np.ndarray, ch: np.ndarray) -> dict[str, np.nda
         "Theta1": dl * ntk.Theta1[-1][two] / n,
         "covH": _lift(ntk.A[-1], inp, dl, pair) / n + _lift(ntk.B[-1], inp, dl, pairs3[1:]) / n,
         "DF": _lift(ntk.D[-1], inp, dl, pair) / n + _lift(ntk.F[-1], inp, dl, pairs3[1:]) / n,
-        "PQ": _lift(stats.P[-1], inp, dl, [(plain, "ad,bc->abcd")]) / n
-        + _lift(stats.Q[-1], inp, dl, [(plain, "ab,cd->abcd"), ("acbd->abcd", "ac,bd->abcd")]) / n,
-        "ddI": _lift(stats.R[-1], inp, dl, pairs3) / n,
     }
+    if stats is ntk:
+        return s
+    s["PQ"] = (
+        _lift(stats.P[-1], inp, dl, [(plain, "ad,bc->abcd")])
+        + _lift(stats.Q[-1], inp, dl, [(plain, "ab,cd->abcd"), ("acbd->abcd", "ac,bd->abcd")])
+    ) / n
+    s["ddI"] = _lift(stats.R[-1], inp, dl, pairs3) / n
     s["ddII"] = (
         _lift(stats.S[-1], inp, dl, [(plain, "ab,cd->abcd")])
         + _lift(stats.T[-1], inp, dl, [(plain, "ac,bd->abcd")])
@@ -250,13 +256,14 @@ def training_setup(
     C_Y: Any,
     lambda_W: Any,
     lambda_b: Any,
+    kinked: bool = False,
 ) -> tuple[Any, float, float | None, np.ndarray, np.ndarray | None, np.ndarray, TrainingFilter]:
     """The checks and ingredients every O(1/n) training prediction starts from.
 
     Returns (net with an NTK, t, η or None, Y (d_out·P_A,) channel-major, the replica
     covariance on that index or None, Θ_AA, the training filter); raises, naming the argument,
     for a bad t / learning_rate, a net without a hidden layer, a C_Y of the wrong shape, a
-    singular Θ_AA and η·λmax(Θ_AA) ≥ 2.
+    singular Θ_AA and η·λmax(Θ_AA) ≥ 2, and, unless ``kinked``, a σ with a kink.
     """
     t, eta = _check_time(t, learning_rate)
     net = _with_ntk(mlp)
@@ -264,7 +271,8 @@ def training_setup(
         raise UnsupportedError(
             "mlp", "needs at least one hidden layer (widths [d_in, n, …, d_out])"
         )
-    _refuse_kink(net.activation)
+    if not kinked:
+        _refuse_kink(net.activation)
     d_out, PA = int(net.widths[-1]), XA.shape[0]
     Y = np.broadcast_to(y, (PA, d_out)).T.reshape(-1)
     CY = None
@@ -289,7 +297,8 @@ def _refuse_kink(act: Any) -> None:
             "at a training input reaches the kink cross it one way only, and the ensemble-mean "
             "NTK moves at O(1/√n), outside the O(1/n) expansion this prediction is "
             "(docs/finite_width_training.md, 'Kinked activations in training'); for one "
-            "hidden layer, kinked_training_shift gives the O(1/√n) terms",
+            "hidden layer, kinked_training_shift gives the O(1/√n) terms; the linearised "
+            "networks (their NTK frozen) are linearised=True",
         )
 
 
@@ -304,6 +313,7 @@ def finite_width_prediction(
     lambda_W: Any = 1.0,
     C_Y: Any = None,
     learning_rate: float | None = None,
+    linearised: bool = False,
 ) -> FiniteWidthPrediction:
     r"""Mean and covariance at ``X_test`` of the finite-width ensemble trained on the MSE to O(1/n).
 
@@ -314,7 +324,7 @@ def finite_width_prediction(
         must be smooth: the ddNTK means need σ'''. Kinked σ (relu, leaky relu) are refused: their
         trained ensemble departs from the infinite-width one at O(1/√n) (the mean NTK falls as
         units cross the kink one way), not O(1/n) (``docs/finite_width_training.md``, "Kinked
-        activations in training").
+        activations in training"); with ``linearised=True`` they are allowed.
     X_train : array_like (P, d_in)
     y_train : array_like (P,) or (P, d_out)
         Targets Y (the mean of the data replicas when ``C_Y`` is given).
@@ -330,6 +340,14 @@ def finite_width_prediction(
         η of full-batch gradient descent; None is gradient flow. Must satisfy
         :math:`\eta\lambda_{max}(\Theta_{AA}) < 2` (else the infinite-width dynamics the
         expansion is built on diverges: refused, naming ``learning_rate``).
+    linearised : bool, default False
+        The ensemble of linearised networks instead, each trained with its initial empirical
+        NTK frozen (:func:`train_replicas` with ``linearised=True``):
+        :math:`z_{lin}(t) = z_0 - M(\hat H)\varepsilon_0`, whose O(1/n) terms are the
+        frozen-kernel ones (Θ^{1}, A, B, D, F of :func:`fieldnn.kernels.ntk_fluctuations`).
+        The ``"dntk"`` and ``"ddntk"`` terms and ``ntk_change`` are zero (the NTK does not
+        move), and every σ the NTK statistics take is allowed, relu-type included (the gates
+        are frozen with the kernel).
 
     Returns
     -------
@@ -350,17 +368,20 @@ def finite_width_prediction(
     D. A. Roberts, S. Yaida, B. Hanin, arXiv:2106.10165, ch. 8 (NTK fluctuations), ch. 11
     (dNTK, ddNTKs), ch. ∞ (training at finite width); seed 000, last slides.
     """
+    if not isinstance(linearised, (bool, np.bool_)):
+        raise ArgumentError("linearised", f"must be True or False, got {linearised!r}")
     XA, XB, y, squeeze = conditioning_data(mlp, X_train, y_train, X_test)
     net, t, eta, Y, CY, _, filt = training_setup(
         mlp, XA, XB, y, t=t, learning_rate=learning_rate, C_Y=C_Y, lambda_W=lambda_W,
-        lambda_b=lambda_b,
+        lambda_b=lambda_b, kinked=bool(linearised),
     )  # fmt: skip
     d_out = int(net.widths[-1])
     PA, PB = XA.shape[0], XB.shape[0]
 
-    from ..kernels import dntk_statistics
+    from ..kernels import dntk_statistics, ntk_fluctuations
 
-    stats = dntk_statistics(net, np.concatenate([XA, XB]), lambda_W=lambda_W, lambda_b=lambda_b)
+    statistics = ntk_fluctuations if linearised else dntk_statistics
+    stats = statistics(net, np.concatenate([XA, XB]), lambda_W=lambda_W, lambda_b=lambda_b)
     inp, ch = _multi_index(PA, PB, d_out)
     s = _statistics(stats, inp, ch)
     NA, N = PA * d_out, (PA + PB) * d_out
@@ -373,25 +394,11 @@ def finite_width_prediction(
 
     # dNTK / ddNTK-driven change at the Gaussian points
     z0, xi, w, zeta, pinv = _gaussian_points(s["K"], CY)
-    u = z0[:, :NA] - Y - (0.0 if xi is None else xi)
-    PQz = np.einsum("abcm,mk->abck", s["PQ"], pinv)  # E[dH_0 ζ_k]
-    DD = s["ddI"] + s["ddII"] + s["ddII"].transpose(0, 2, 1, 3)
-    E2 = s["ddI"] + s["ddI"].transpose(1, 0, 2, 3) + 2.0 * s["ddII"]
-    args = tuple(
-        np.einsum("abck,qk->qabc", block, zeta) for block in (PQz[:, :NA, :NA], PQz[:NA, :, :NA])
-    )
-    dd = (DD[:, :NA, :NA, :NA], DD[:NA, :, :NA, :NA])
-    if eta is None:
-        z_dntk, z_ddntk = flow_correction(theta, u, *args, *dd, t)
-        h = flow_ntk_change(theta, u, *args, *dd, t)
+    if linearised:  # the NTK is frozen: no motion
+        z_dntk = z_ddntk = np.zeros((w.size, N))
+        h = np.zeros((w.size, N, NA))
     else:
-        steps = filt.steps
-        if steps is None:
-            steps = descent_steps_to_converge(theta[:NA, :NA], eta)
-        extra = (E2[:, :NA, :NA, :NA], s["ddI"][:, :NA, :NA, :NA])
-        z_dntk, h_d = descent_trajectory(theta, u, *args, None, None, None, None, eta, steps)
-        z_ddntk, h_dd = descent_trajectory(theta, u, None, None, *dd, *extra, eta, steps)
-        h = h_d + h_dd
+        z_dntk, z_ddntk, h = _motion(s, z0, xi, zeta, pinv, Y, NA, eta, filt)
     change = np.zeros((PA + PB, d_out, PA, d_out))
     change[inp[:, None], ch[:, None], inp[None, :NA], ch[None, :NA]] = np.einsum("q,qma->ma", w, h)
     a0c = z0 @ B.T + (0.0 if xi is None else xi @ M0.T)
@@ -441,7 +448,44 @@ def finite_width_prediction(
         mean_terms={k: out_mean(v) for k, v in terms.items()},
         cov_terms={k: out_cov(v) for k, v in cov_terms.items()},
         ntk_change=change[:, 0, :, 0] if d_out == 1 else change,
-        width=int(stats.ntk.widths[-2]),
+        width=int(getattr(stats, "ntk", stats).widths[-2]),
         t=t,
         learning_rate=eta,
     )
+
+
+def _motion(
+    s: dict[str, np.ndarray],
+    z0: np.ndarray,
+    xi: np.ndarray | None,
+    zeta: np.ndarray,
+    pinv: np.ndarray,
+    Y: np.ndarray,
+    NA: int,
+    eta: float | None,
+    filt: TrainingFilter,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """z^{(1)} at the Gaussian points of :func:`_gaussian_points`, its dNTK- and ddNTK-driven
+    parts, and the accumulated NTK change h (module docstring;
+    :mod:`fieldnn.inference._training_dynamics`)."""
+    theta, t = s["Theta"], filt.t
+    u = z0[:, :NA] - Y - (0.0 if xi is None else xi)
+    PQz = np.einsum("abcm,mk->abck", s["PQ"], pinv)  # E[dH_0 ζ_k]
+    DD = s["ddI"] + s["ddII"] + s["ddII"].transpose(0, 2, 1, 3)
+    E2 = s["ddI"] + s["ddI"].transpose(1, 0, 2, 3) + 2.0 * s["ddII"]
+    args = tuple(
+        np.einsum("abck,qk->qabc", block, zeta) for block in (PQz[:, :NA, :NA], PQz[:NA, :, :NA])
+    )
+    dd = (DD[:, :NA, :NA, :NA], DD[:NA, :, :NA, :NA])
+    if eta is None:
+        z_dntk, z_ddntk = flow_correction(theta, u, *args, *dd, t)
+        h = flow_ntk_change(theta, u, *args, *dd, t)
+    else:
+        steps = filt.steps
+        if steps is None:
+            steps = descent_steps_to_converge(theta[:NA, :NA], eta)
+        extra = (E2[:, :NA, :NA, :NA], s["ddI"][:, :NA, :NA, :NA])
+        z_dntk, h_d = descent_trajectory(theta, u, *args, None, None, None, None, eta, steps)
+        z_ddntk, h_dd = descent_trajectory(theta, u, None, None, *dd, *extra, eta, steps)
+        h = h_d + h_dd
+    return z_dntk, z_ddntk, h

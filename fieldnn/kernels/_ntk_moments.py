@@ -28,8 +28,11 @@ a trigonometric polynomial), :math:`\mathbb E\rho^k = 2^{k/2}\Gamma(1 + k/2)` (r
 probabilities of :mod:`fieldnn.kernels._ntk_relu` (exact; Plackett's integral for four
 variables).
 
-Tangent response: central finite differences of the vectorised pair function
-:func:`~fieldnn.kernels.gaussian.pair_values` (closed forms for erf, relu-type, linear, sin;
+Tangent response: for σ with a kink (relu, leaky relu) the exact gradient and Hessian of
+the arc-cosine pair functions (:mod:`fieldnn.kernels._kinked_pairs`; their O(1/n) sources
+cancel a divergence near |ρ| = 1 that differences cannot resolve); otherwise central finite
+differences of the vectorised pair function
+:func:`~fieldnn.kernels.gaussian.pair_values` (closed forms for erf, linear, sin;
 the 2-d lattice rule to 1e-11 otherwise) in each coordinate, steps 1e-4 (gradient) and 1e-3
 (second derivatives) of the natural scale (smaller near |K_ab| = √(K_aa K_bb)), i.e. a
 relative accuracy ~1e-7 and ~1e-5 of these O(1/n) sources. On the diagonal (and for duplicated
@@ -51,6 +54,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ._deep_gaussian import check_on_line, connected_four
+from ._kinked_pairs import kinked_pair_derivatives
 from ._moment_lattice import lattice_moments, parity, symmetric
 from ._ntk_relu import relu_mixed_moments
 from ._quadrature import rank_factor
@@ -238,7 +242,14 @@ def pair_response(
         )
 
     hessian_step = _GRADIENT_STEP if _has_closed_form(act, derivative) else _HESSIAN_STEP
-    return _response(pair, single, K, V, K1, hessian_step)
+    slopes = act.piecewise_linear_slopes
+    exact = None
+    if slopes is not None:
+
+        def exact(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> tuple:
+            return kinked_pair_derivatives(slopes, derivative, k11, k22, k12)
+
+    return _response(pair, single, K, V, K1, hessian_step, exact)
 
 
 def tangent_response(
@@ -268,8 +279,12 @@ def _response(
     V: np.ndarray | None,
     K1: np.ndarray | None,
     hessian_step: float,
+    exact: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Finite differences of a vectorised pair function h(k11, k22, k12) and of t = h(k, k, k)."""
+    """Finite differences of a vectorised pair function h(k11, k22, k12) and of t = h(k, k, k);
+    for the pairs not on a line, ``exact(k11, k22, k12)`` (gradient list, Hessian dict, as
+    :func:`~fieldnn.kernels._kinked_pairs.kinked_pair_derivatives`) replaces the differences
+    when given."""
     P = K.shape[0]
     d = np.diag(K).copy()
     k11 = np.broadcast_to(d[:, None], (P, P)).copy()
@@ -300,10 +315,15 @@ def _response(
         args = [base[i] + steps.get(i, 0.0) for i in range(3)]
         return pair(*[np.where(off, a, b) for a, b in zip(args, base, strict=True)])
 
+    if exact is not None:  # evaluated off the lines only (|ρ| < 1 there)
+        closed_grad, closed_hess = exact(k11, k22, np.where(off, k12, 0.0))
     grad = []
     for i in range(3):
         s = hg * scale[i]
-        grad.append(np.where(off, (shifted({i: s}) - shifted({i: -s})) / (2 * s), 0.0))
+        if exact is not None:
+            grad.append(np.where(off, closed_grad[i], 0.0))
+        else:
+            grad.append(np.where(off, (shifted({i: s}) - shifted({i: -s})) / (2 * s), 0.0))
     # diagonal / duplicated inputs: the one-variable t(k)
     t0 = one_variable(d)
     hd = hessian_step * d
@@ -330,19 +350,7 @@ def _response(
         diag = np.diag(K1)
         source += T1 * diag[:, None] + T1.T * diag[None, :] + T3 * K1
     if V is not None and np.any(V != 0):
-        center = pair(k11, k22, np.where(off, k12, np.sqrt(k11 * k22)))
-        hess = {}
-        for i in range(3):
-            s = hh * scale[i]
-            hess[i, i] = (shifted({i: s}) - 2 * center + shifted({i: -s})) / (s * s)
-            for j in range(i + 1, 3):
-                t = hh * scale[j]
-                hess[i, j] = (
-                    shifted({i: s, j: t})
-                    - shifted({i: s, j: -t})
-                    - shifted({i: -s, j: t})
-                    + shifted({i: -s, j: -t})
-                ) / (4 * s * t)
+        hess = closed_hess if exact is not None else _difference_hessian(shifted, hh, scale)
         v11 = np.broadcast_to(np.einsum("aaaa->a", V)[:, None], (P, P))
         v22 = v11.T
         v12 = np.einsum("aabb->ab", V)
@@ -361,6 +369,25 @@ def _response(
         curv = np.where(line, 0.5 * line_curv * v11, curv)
         source += np.where(single | line, curv, np.where(off, second, 0.0))
     return T1, T3, source
+
+
+def _difference_hessian(shifted: Any, hh: np.ndarray, scale: tuple) -> dict:
+    """Central second differences {(i, j): ∂²h/∂k_i∂k_j, i ≤ j} of ``shifted`` (steps hh of each
+    coordinate's scale; ``shifted({})`` is the centre)."""
+    center = shifted({})
+    hess = {}
+    for i in range(3):
+        s = hh * scale[i]
+        hess[i, i] = (shifted({i: s}) - 2 * center + shifted({i: -s})) / (s * s)
+        for j in range(i + 1, 3):
+            t = hh * scale[j]
+            hess[i, j] = (
+                shifted({i: s, j: t})
+                - shifted({i: s, j: -t})
+                - shifted({i: -s, j: t})
+                + shifted({i: -s, j: -t})
+            ) / (4 * s * t)
+    return hess
 
 
 def line_values(

@@ -12,7 +12,7 @@ import numpy as np
 from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
 from ..errors import ArgumentError
-from ..inference import kinked_ntk_change, kinked_training_shift
+from ..inference import finite_width_prediction, kinked_ntk_change, kinked_training_shift
 from ._eft_training import _moments, _TrainedEnsembles
 from ._nnqft_common import _partial_on_failure
 from ._paired_training import frozen_shift, paired, residual_scatter, richardson
@@ -74,6 +74,13 @@ class KinkedTraining(_TrainedEnsembles):
     scatter_extrapolated, scatter_extrapolated_stderr : ndarray (Q,) or None
         s of ``scatter`` = s + c/√n at the two widest widths (the O(n^{−1/2}) relative
         correction removed) and its standard error.
+    frozen_mean, frozen_stderr : ndarray (w, Q) or None
+        Mean over the same networks of their frozen-kernel solution z_lin (each network's
+        linearisation trained by the same descent) and its standard error.
+    frozen_predicted : ndarray (w, Q) or None
+        ``.mean`` of :func:`fieldnn.finite_width_prediction` with ``linearised=True`` at each
+        width: E z_lin to O(1/n) (the NTK's O(1/n) mean shift and its fluctuations; no kink
+        term, the gates being frozen).
     """
 
     coefficient: np.ndarray
@@ -93,6 +100,9 @@ class KinkedTraining(_TrainedEnsembles):
     scatter_predicted: np.ndarray | None = None
     scatter_extrapolated: np.ndarray | None = None
     scatter_extrapolated_stderr: np.ndarray | None = None
+    frozen_mean: np.ndarray | None = None
+    frozen_stderr: np.ndarray | None = None
+    frozen_predicted: np.ndarray | None = None
     hidden_layers: int = 1
 
     @property
@@ -105,6 +115,25 @@ class KinkedTraining(_TrainedEnsembles):
         """(w, Q) pulls of the measured mean against the n → ∞ mean plus the kink term."""
         root = np.sqrt(self.widths.astype(float))[:, None]
         return (self.measured_mean - self.infinite_mean - self.coefficient / root) / (
+            self.mean_stderr
+        )
+
+    @property
+    def z_frozen(self) -> np.ndarray | None:
+        """(w, Q) pulls of the measured frozen-kernel mean against its O(1/n) prediction."""
+        if self.frozen_mean is None:
+            return None
+        return (self.frozen_mean - self.frozen_predicted) / self.frozen_stderr
+
+    @property
+    def z_complete(self) -> np.ndarray | None:
+        """(w, Q) pulls of the measured mean against every term fieldnn computes: the
+        linearised networks' mean to O(1/n) plus the kink term a/√n (missing: the O(1/n) part
+        of the NTK's motion)."""
+        if self.frozen_predicted is None:
+            return None
+        root = np.sqrt(self.widths.astype(float))[:, None]
+        return (self.measured_mean - self.frozen_predicted - self.coefficient / root) / (
             self.mean_stderr
         )
 
@@ -230,6 +259,11 @@ def kinked_training(
         mlp(n0), X, y, np.concatenate([X, X_test]), t=eta * steps, learning_rate=eta
     )
     root0 = np.sqrt(n0)
+    frozen_predicted = np.array([
+        finite_width_prediction(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta,
+                                linearised=True).mean
+        for n in widths
+    ])  # fmt: skip
     scatter_predicted = None
     if P == 1:
         drift = kinked_ntk_change(mlp(n0), X, y, X_test, t=eta * steps, learning_rate=eta)
@@ -246,23 +280,24 @@ def kinked_training(
     xs = np.concatenate([X, X_test])
     with _partial_on_failure("kinked_training", done):
         for i, n in enumerate(widths):
-            outputs, shifts, changes, residuals, kernels = [], [], [], [], []
+            outputs, shifts, changes, residuals, kernels, frozen = [], [], [], [], [], []
             for j, size in enumerate(sizes):
                 gen = np.random.default_rng(seeds[i * len(sizes) + j])
                 (k0, z0), (k1, z1) = paired(mlp(n), xs, y, steps, size, gen, "both", eta=eta,
                                             n_train=P)  # fmt: skip
                 outputs.append(z1[:, P:])
                 shifts.append(frozen_shift(k0, z0, z1, y, eta, steps))
+                frozen.append(z1[:, P:] - shifts[-1])
                 changes.append((k1 - k0)[:, :P])
                 residuals.append(z0[:, 0] - y[0])
                 kernels.append(k0[:, 0, 0])
-            measured = (outputs, shifts, changes)
+            measured = (outputs, shifts, changes, frozen)
             rows.append(tuple(_moments(np.concatenate(v))[:2] for v in measured))
             if P == 1:
                 var, err = residual_scatter(*map(np.concatenate, (shifts, residuals, kernels)))
                 scatters.append((n**1.5 * var, n**1.5 * err))
-    (m, m_err), (s, s_err), (c, c_err) = (
-        tuple(np.array([row[k][e] for row in rows]) for e in range(2)) for k in range(3)
+    (m, m_err), (s, s_err), (c, c_err), (f, f_err) = (
+        tuple(np.array([row[k][e] for row in rows]) for e in range(2)) for k in range(4)
     )
     a, a_err = richardson([(s[k], s_err[k]) for k in (-2, -1)], widths[-2:])
     b, b_err = richardson([(c[k], c_err[k]) for k in (-2, -1)], widths[-2:])
@@ -305,4 +340,7 @@ def kinked_training(
         ntk_extrapolated_stderr=b_err,
         scatter_predicted=scatter_predicted,
         **scatter,
+        frozen_mean=f,
+        frozen_stderr=f_err,
+        frozen_predicted=frozen_predicted,
     )

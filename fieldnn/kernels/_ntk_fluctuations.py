@@ -222,9 +222,11 @@ def ntk_fluctuations(
     exact Stein recursion to orthant probabilities for relu-type σ at any rank, the lattice
     trapezoid rule of ``fieldnn.kernels._moment_lattice`` for other σ, with a measured error
     also at rank 4); responses of ⟨σσ⟩ and ⟨σ'σ'⟩ to K by finite differences of
-    the pair functions. Only σ and σ' are evaluated, so a user callable works with the σ'
-    fieldnn derives for it. A RuntimeWarning states L/n when the smallest hidden width is
-    below twice the depth.
+    the pair functions, except ⟨σ'σ'⟩ of relu-type σ, differentiated exactly (near collinear
+    inputs its O(1/n) source is a cancellation differences cannot resolve;
+    :mod:`fieldnn.kernels._kinked_pairs`). Only σ and σ' are evaluated, so a user callable
+    works with the σ' fieldnn derives for it. A RuntimeWarning states L/n when the smallest
+    hidden width is below twice the depth.
 
     References
     ----------

@@ -13,6 +13,7 @@ import pytest
 
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
+from fieldnn.experiments._paired_training import frozen_cov_shift
 from fieldnn.inference._flow import flow_operator
 from fieldnn.inference._linearised import linearised_outputs
 from fieldnn.inference._network import MLPSpec, forward, init_parameters
@@ -108,3 +109,37 @@ def test_relu_linearised_mean_against_sampled_networks():
     shift, err = d.mean(0) - M0 @ Y, d.std(0) / np.sqrt(R)
     assert np.max(np.abs(shift / err)) > 10
     assert np.all(np.abs(shift - (r.mean - r.mean_infinite)) < 4 * err)
+
+
+@pytest.mark.slow
+def test_relu_linearised_covariance_against_sampled_networks():
+    # relu [2, 128, 128, 1], C_W = 2, C_b = 0.1, inputs on the circle |x|² = 2 (training at
+    # angles 0.3 + kπ/2, sin 2φ targets; test at 1, 2.6, 4; first-layer correlations ≤ 0.86),
+    # 100 steps of η = 0.02, 32 000 networks: Cov z_lin − Cov(B z_0), paired over the same
+    # networks, against "ntk_mean" + "ntk_preactivation" + "ntk_variance": largest pull 2.78,
+    # the terms resolved at up to 16.8σ (at n = 32 the O(1/n²) remainder shows: 4.18)
+    n, R, eta, steps = 128, 32000, 0.02, 100
+    ang_a, ang_b = np.arange(4) * np.pi / 2 + 0.3, np.array([1.0, 2.6, 4.0])
+    XA2 = np.sqrt(2) * np.stack([np.cos(ang_a), np.sin(ang_a)], 1)
+    XB2 = np.sqrt(2) * np.stack([np.cos(ang_b), np.sin(ang_b)], 1)
+    Y2 = np.sin(2 * ang_a)
+    mlp = fnn.MLP("relu", [2, n, n, 1], C_W=2.0, C_b=0.1)
+    X = np.concatenate([XA2, XB2])
+    r = fnn.finite_width_prediction(
+        mlp, XA2, Y2, XB2, t=eta * steps, learning_rate=eta, linearised=True
+    )
+    pred = sum(r.cov_terms[k] for k in ("ntk_mean", "ntk_preactivation", "ntk_variance"))
+    th = mlp.ntk(X)
+    M0 = th[4:, :4] @ flow_operator(th[:4, :4], eta * steps, eta)
+    spec, rng, z_lin, z_inf = MLPSpec.of(mlp), np.random.default_rng(2), [], []
+    for _ in range(8):
+        params = init_parameters(spec, R // 8, rng)
+        z0 = forward(spec, params, X)[0][-1]
+        H = empirical_ntk_of(spec, params, X, *spec.learning_rates(1.0, 1.0))
+        z_lin.append(linearised_outputs(H[..., :4], z0, Y2[:, None], eta, steps)[..., 0])
+        z_inf.append(z0[:, 4:, 0] - z0[:, :4, 0] @ M0.T)
+    z_lin, z_inf = np.concatenate(z_lin), np.concatenate(z_inf)
+    shift, err = frozen_cov_shift(z_lin, z_lin - z_inf, 20)
+    iu = np.triu_indices(3)
+    assert np.max(np.abs(pred / err)[iu]) > 10
+    assert np.max(np.abs((shift - pred) / err)[iu]) < 4

@@ -16,12 +16,11 @@ from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.experiments._paired_training import frozen_cov_shift
 from fieldnn.inference import empirical_ntk, gradient_flow_prediction, train_replicas
 from fieldnn.inference._finite_training import _kernel_terms, _multi_index, _statistics
-from fieldnn.inference._flow import flow_operator
-from fieldnn.inference._linearised import linearised_outputs
-from fieldnn.inference._network import MLPSpec, forward, init_parameters
-from fieldnn.inference._network import empirical_ntk as empirical_ntk_of
+from fieldnn.inference._network import MLPSpec, init_parameters
 from fieldnn.inference._spectral import TrainingFilter
 from fieldnn.kernels import dntk_statistics
+
+from ._linearised_sample import linearised_sample
 
 XA = np.linspace(-1.5, 1.5, 4)[:, None]
 Y = np.sin(2 * XA[:, 0])
@@ -151,21 +150,10 @@ def _frozen_covariance_sample(n: int, R: int = 40000, steps: int = 100, eta: flo
     frozen, ``steps`` steps of η; B z_0 the n → ∞ map of the same outputs), its batch-means
     error, the ratio of that error to the influence-function one, and the "ntk_mean" +
     "ntk_preactivation" + "ntk_variance" covariance terms it estimates (+ O(1/n²))."""
-    X, mlp = np.concatenate([XA, XB]), _mlp(n)
+    mlp = _mlp(n)
     r = fnn.finite_width_prediction(mlp, XA, Y, XB, t=eta * steps, learning_rate=eta)
     pred = sum(r.cov_terms[k] for k in ("ntk_mean", "ntk_preactivation", "ntk_variance"))
-    th = mlp.ntk(X)
-    M0 = th[4:, :4] @ flow_operator(th[:4, :4], eta * steps, eta)
-    spec = MLPSpec.of(mlp)
-    rng = np.random.default_rng(1)
-    z_lin, z_inf = [], []
-    for _ in range(8):
-        params = init_parameters(spec, R // 8, rng)
-        z0 = forward(spec, params, X)[0][-1]
-        H = empirical_ntk_of(spec, params, X, *spec.learning_rates(1.0, 1.0))
-        z_lin.append(linearised_outputs(H[..., :4], z0, Y[:, None], eta, steps)[..., 0])
-        z_inf.append(z0[:, 4:, 0] - z0[:, :4, 0] @ M0.T)
-    z_lin, z_inf = np.concatenate(z_lin), np.concatenate(z_inf)
+    z_lin, z_inf, _ = linearised_sample(mlp, XA, XB, Y, eta, steps, R, 1)
     shift, err = frozen_cov_shift(z_lin, z_lin - z_inf, 20)
     a, b = z_lin - z_lin.mean(0), z_inf - z_inf.mean(0)
     phi = np.einsum("ri,rj->rij", a, a) - np.einsum("ri,rj->rij", b, b)
@@ -225,8 +213,8 @@ def test_long_training_outside_the_expansion():
 def test_ntk_change_during_training_against_trained_networks():
     # the same networks' empirical NTK before and after 100 steps (paired): E[Ĥ(t) − Ĥ(0)] is
     # zero at infinite width and O(1/n) here; n = 256 resolves it at ≥ 6σ
-    from fieldnn.inference._network import MLPSpec, gradient_descent, init_parameters
     from fieldnn.inference._network import empirical_ntk as network_ntk
+    from fieldnn.inference._network import gradient_descent
 
     n, R, steps, eta = 256, 1000, 100, 0.05
     mlp = _mlp(n)

@@ -14,11 +14,9 @@ import pytest
 import fieldnn as fnn
 from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.experiments._paired_training import frozen_cov_shift
-from fieldnn.inference._flow import flow_operator
-from fieldnn.inference._linearised import linearised_outputs
-from fieldnn.inference._network import MLPSpec, forward, init_parameters
-from fieldnn.inference._network import empirical_ntk as empirical_ntk_of
 from fieldnn.kernels import ntk_fluctuations
+
+from ._linearised_sample import linearised_sample
 
 XA = np.linspace(-1.5, 1.5, 4)[:, None]
 Y = np.sin(2 * XA[:, 0])
@@ -90,23 +88,14 @@ def test_relu_linearised_mean_against_sampled_networks():
     # regime of the exact pair derivatives); pulls 1.14, 1.21, 0.85, shift resolved at 20σ
     n, R, eta, steps = 64, 32000, 0.02, 100
     mlp = fnn.MLP("relu", [1, n, n, 1], C_W=2.0, C_b=0.1)
-    X = np.concatenate([XA, XB])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         r = fnn.finite_width_prediction(
             mlp, XA, Y, XB, t=eta * steps, learning_rate=eta, linearised=True
         )
-    th = mlp.ntk(X)
-    M0 = th[4:, :4] @ flow_operator(th[:4, :4], eta * steps, eta)
-    spec, rng, paired = MLPSpec.of(mlp), np.random.default_rng(1), []
-    for _ in range(8):
-        params = init_parameters(spec, R // 8, rng)
-        z0 = forward(spec, params, X)[0][-1]
-        H = empirical_ntk_of(spec, params, X, *spec.learning_rates(1.0, 1.0))
-        z_lin = linearised_outputs(H[..., :4], z0, Y[:, None], eta, steps)[..., 0]
-        paired.append(z_lin - (z0[:, 4:, 0] - z0[:, :4, 0] @ M0.T))  # minus the n → ∞ map
-    d = np.concatenate(paired)
-    shift, err = d.mean(0) - M0 @ Y, d.std(0) / np.sqrt(R)
+    z_lin, z_inf, mean0 = linearised_sample(mlp, XA, XB, Y, eta, steps, R, 1)
+    d = z_lin - z_inf  # paired with the n → ∞ map of the same outputs
+    shift, err = d.mean(0) - mean0, d.std(0) / np.sqrt(R)
     assert np.max(np.abs(shift / err)) > 10
     assert np.all(np.abs(shift - (r.mean - r.mean_infinite)) < 4 * err)
 
@@ -124,21 +113,11 @@ def test_relu_linearised_covariance_against_sampled_networks():
     XB2 = np.sqrt(2) * np.stack([np.cos(ang_b), np.sin(ang_b)], 1)
     Y2 = np.sin(2 * ang_a)
     mlp = fnn.MLP("relu", [2, n, n, 1], C_W=2.0, C_b=0.1)
-    X = np.concatenate([XA2, XB2])
     r = fnn.finite_width_prediction(
         mlp, XA2, Y2, XB2, t=eta * steps, learning_rate=eta, linearised=True
     )
     pred = sum(r.cov_terms[k] for k in ("ntk_mean", "ntk_preactivation", "ntk_variance"))
-    th = mlp.ntk(X)
-    M0 = th[4:, :4] @ flow_operator(th[:4, :4], eta * steps, eta)
-    spec, rng, z_lin, z_inf = MLPSpec.of(mlp), np.random.default_rng(2), [], []
-    for _ in range(8):
-        params = init_parameters(spec, R // 8, rng)
-        z0 = forward(spec, params, X)[0][-1]
-        H = empirical_ntk_of(spec, params, X, *spec.learning_rates(1.0, 1.0))
-        z_lin.append(linearised_outputs(H[..., :4], z0, Y2[:, None], eta, steps)[..., 0])
-        z_inf.append(z0[:, 4:, 0] - z0[:, :4, 0] @ M0.T)
-    z_lin, z_inf = np.concatenate(z_lin), np.concatenate(z_inf)
+    z_lin, z_inf, _ = linearised_sample(mlp, XA2, XB2, Y2, eta, steps, R, 2)
     shift, err = frozen_cov_shift(z_lin, z_lin - z_inf, 20)
     iu = np.triu_indices(3)
     assert np.max(np.abs(pred / err)[iu]) > 10

@@ -74,10 +74,10 @@ class KinkedTraining(_TrainedEnsembles):
     scatter_extrapolated, scatter_extrapolated_stderr : ndarray (Q,) or None
         s of ``scatter`` = s + c/√n at the two widest widths (the O(n^{−1/2}) relative
         correction removed) and its standard error.
-    frozen_mean, frozen_stderr : ndarray (w, Q) or None
+    frozen_mean, frozen_stderr : ndarray (w, Q)
         Mean over the same networks of their frozen-kernel solution z_lin (each network's
         linearisation trained by the same descent) and its standard error.
-    frozen_predicted : ndarray (w, Q) or None
+    frozen_predicted : ndarray (w, Q)
         ``.mean`` of :func:`fieldnn.finite_width_prediction` with ``linearised=True`` at each
         width: E z_lin to O(1/n) (the NTK's O(1/n) mean shift and its fluctuations; no kink
         term, the gates being frozen).
@@ -95,14 +95,14 @@ class KinkedTraining(_TrainedEnsembles):
     extrapolated_stderr: np.ndarray
     ntk_extrapolated: np.ndarray
     ntk_extrapolated_stderr: np.ndarray
+    frozen_mean: np.ndarray
+    frozen_stderr: np.ndarray
+    frozen_predicted: np.ndarray
     scatter: np.ndarray | None = None
     scatter_stderr: np.ndarray | None = None
     scatter_predicted: np.ndarray | None = None
     scatter_extrapolated: np.ndarray | None = None
     scatter_extrapolated_stderr: np.ndarray | None = None
-    frozen_mean: np.ndarray | None = None
-    frozen_stderr: np.ndarray | None = None
-    frozen_predicted: np.ndarray | None = None
     hidden_layers: int = 1
 
     @property
@@ -119,19 +119,15 @@ class KinkedTraining(_TrainedEnsembles):
         )
 
     @property
-    def z_frozen(self) -> np.ndarray | None:
+    def z_frozen(self) -> np.ndarray:
         """(w, Q) pulls of the measured frozen-kernel mean against its O(1/n) prediction."""
-        if self.frozen_mean is None:
-            return None
         return (self.frozen_mean - self.frozen_predicted) / self.frozen_stderr
 
     @property
-    def z_complete(self) -> np.ndarray | None:
+    def z_complete(self) -> np.ndarray:
         """(w, Q) pulls of the measured mean against every term fieldnn computes: the
         linearised networks' mean to O(1/n) plus the kink term a/√n (missing: the O(1/n) part
         of the NTK's motion)."""
-        if self.frozen_predicted is None:
-            return None
         root = np.sqrt(self.widths.astype(float))[:, None]
         return (self.measured_mean - self.frozen_predicted - self.coefficient / root) / (
             self.mean_stderr
@@ -259,11 +255,11 @@ def kinked_training(
         mlp(n0), X, y, np.concatenate([X, X_test]), t=eta * steps, learning_rate=eta
     )
     root0 = np.sqrt(n0)
-    frozen_predicted = np.array([
-        finite_width_prediction(mlp(n), X, y, X_test, t=eta * steps, learning_rate=eta,
-                                linearised=True).mean
-        for n in widths
-    ])  # fmt: skip
+    # the linearised mean: every hidden width is n, so its O(1/n) terms scale exactly as n0/n
+    lin = finite_width_prediction(mlp(n0), X, y, X_test, t=eta * steps, learning_rate=eta,
+                                  linearised=True)  # fmt: skip
+    lin_shift = n0 * (np.asarray(lin.mean) - np.asarray(lin.mean_infinite))
+    frozen_predicted = lin.mean_infinite + lin_shift / np.asarray(widths, dtype=float)[:, None]
     scatter_predicted = None
     if P == 1:
         drift = kinked_ntk_change(mlp(n0), X, y, X_test, t=eta * steps, learning_rate=eta)

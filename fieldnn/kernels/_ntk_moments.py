@@ -29,10 +29,10 @@ probabilities of :mod:`fieldnn.kernels._ntk_relu` (exact; Plackett's integral fo
 variables).
 
 Tangent response: for σ with a kink (relu, leaky relu) the exact gradient and Hessian of
-the arc-cosine pair functions (:mod:`fieldnn.kernels._kinked_pairs`; their O(1/n) sources
-cancel a divergence near |ρ| = 1 that differences cannot resolve); otherwise central finite
+the arc-cosine form of ⟨σ'_aσ'_b⟩ (:mod:`fieldnn.kernels._kinked_pairs`; its O(1/n) source
+cancels a divergence near |ρ| = 1 that differences cannot resolve); otherwise central finite
 differences of the vectorised pair function
-:func:`~fieldnn.kernels.gaussian.pair_values` (closed forms for erf, linear, sin;
+:func:`~fieldnn.kernels.gaussian.pair_values` (closed forms for erf, relu-type, linear, sin;
 the 2-d lattice rule to 1e-11 otherwise) in each coordinate, steps 1e-4 (gradient) and 1e-3
 (second derivatives) of the natural scale (smaller near |K_ab| = √(K_aa K_bb)), i.e. a
 relative accuracy ~1e-7 and ~1e-5 of these O(1/n) sources. On the diagonal (and for duplicated
@@ -244,10 +244,10 @@ def pair_response(
     hessian_step = _GRADIENT_STEP if _has_closed_form(act, derivative) else _HESSIAN_STEP
     slopes = act.piecewise_linear_slopes
     exact = None
-    if slopes is not None:
+    if slopes is not None and derivative == 1:
 
         def exact(k11: np.ndarray, k22: np.ndarray, k12: np.ndarray) -> tuple:
-            return kinked_pair_derivatives(slopes, derivative, k11, k22, k12)
+            return kinked_pair_derivatives(slopes, k11, k22, k12)
 
     return _response(pair, single, K, V, K1, hessian_step, exact)
 
@@ -317,13 +317,13 @@ def _response(
 
     if exact is not None:  # evaluated off the lines only (|ρ| < 1 there)
         closed_grad, closed_hess = exact(k11, k22, np.where(off, k12, 0.0))
-    grad = []
-    for i in range(3):
-        s = hg * scale[i]
-        if exact is not None:
-            grad.append(np.where(off, closed_grad[i], 0.0))
-        else:
-            grad.append(np.where(off, (shifted({i: s}) - shifted({i: -s})) / (2 * s), 0.0))
+        grad = [np.where(off, g, 0.0) for g in closed_grad]
+    else:
+        h_grad = [hg * c for c in scale]
+        grad = [
+            np.where(off, (shifted({i: h}) - shifted({i: -h})) / (2 * h), 0.0)
+            for i, h in enumerate(h_grad)
+        ]
     # diagonal / duplicated inputs: the one-variable t(k)
     t0 = one_variable(d)
     hd = hessian_step * d

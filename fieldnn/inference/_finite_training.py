@@ -35,6 +35,7 @@ evaluated by the degree-5 rule of :func:`~fieldnn.inference._spectral.gauss_rule
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,8 @@ from ._training_dynamics import (
 __all__ = ["FiniteWidthPrediction", "finite_width_prediction"]
 
 _MAX_STEPS = 200_000
+# kinked σ: fewest units of a hidden layer whose σ' differs between two inputs before a warning
+_SEPARATING_UNITS = 10.0
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,43 @@ def _refuse_kink(act: Any) -> None:
         )
 
 
+def _warn_separating_units(net: Any, kernels: list[np.ndarray], PA: int) -> None:
+    r"""Warns when a kinked σ meets two nearly collinear inputs a, b (b a training input): of the
+    n_ℓ units of hidden layer ℓ, N = n_ℓθ_ℓ/π have σ' differing between them (θ_ℓ = arccos ρ_ℓ,
+    ρ_ℓ the correlation of their preactivations). The NTK's Gram matrix then has an eigenvalue
+    O(θ) carried by those few units, whose count fluctuates like a Poisson number: the 1/n
+    expansion of the linearised ensemble is one in 1/N, and its O(1/n) terms leave a remainder
+    of relative size ≈ 0.4/N in the covariance where measured (``docs/finite_width_training.md``,
+    "Linearised networks"). Exactly collinear pairs (ρ = 1: the same or proportional inputs in
+    every network) do not fluctuate and are skipped."""
+    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
+    if slopes is None or slopes[0] == slopes[1]:
+        return
+    fewest, where = math.inf, (0, 0, 0)
+    for ell, K in enumerate(kernels[:-1], start=1):
+        d = np.sqrt(np.diag(K))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rho = K[:, :PA] / np.outer(d, d[:PA])
+        near = (rho > 0.0) & (rho < 1.0 - 1e-12)
+        angle = np.arccos(np.where(near, rho, 0.0))
+        units = np.where(near, net.widths[ell] * angle / np.pi, np.inf)
+        a, b = np.unravel_index(np.argmin(units), units.shape)
+        if units[a, b] < fewest:
+            fewest, where = float(units[a, b]), (ell, int(a), int(b))
+    if fewest < _SEPARATING_UNITS:
+        ell, a, b = where
+        first = f"X_train[{a}]" if a < PA else f"X_test[{a - PA}]"
+        warnings.warn(
+            f"{getattr(net.activation, 'name', 'σ')} with nearly collinear inputs: {first} and "
+            f"X_train[{b}] are told apart by N = n·θ/π = {fewest:.2g} units of hidden layer "
+            f"{ell} (those whose σ' differs between them), below {_SEPARATING_UNITS:g}: the "
+            "O(1/n) terms are then an expansion in 1/N and leave a remainder of relative size "
+            "≈ 0.4/N in the covariance (docs/finite_width_training.md, 'Linearised networks')",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 def finite_width_prediction(
     mlp: Any,
     X_train: Any,
@@ -347,7 +387,9 @@ def finite_width_prediction(
         frozen-kernel ones (Θ^{1}, A, B, D, F of :func:`fieldnn.kernels.ntk_fluctuations`).
         The ``"dntk"`` and ``"ddntk"`` terms and ``ntk_change`` are zero (the NTK does not
         move), and every σ the NTK statistics take is allowed, relu-type included (the gates
-        are frozen with the kernel).
+        are frozen with the kernel). For relu-type σ a RuntimeWarning names a test or training
+        input and a training input that fewer than 10 units of a hidden layer tell apart
+        (N = n_ℓθ_ℓ/π, θ_ℓ their angle there): the expansion is then one in 1/N.
 
     Returns
     -------
@@ -382,6 +424,8 @@ def finite_width_prediction(
 
     statistics = ntk_fluctuations if linearised else dntk_statistics
     stats = statistics(net, np.concatenate([XA, XB]), lambda_W=lambda_W, lambda_b=lambda_b)
+    if linearised:
+        _warn_separating_units(net, stats.K, PA)
     inp, ch = _multi_index(PA, PB, d_out)
     s = _statistics(stats, inp, ch)
     NA, N = PA * d_out, (PA + PB) * d_out

@@ -60,10 +60,11 @@ def test_small_run_stores_the_prediction_and_the_measurement(monkeypatch) -> Non
     assert r.ntk_change.shape == (2, 2, 2) and np.all(r.paired_stderr > 0)
     # the linearised networks: their O(1/n) mean per width, and the pulls' definitions
     for i, n in enumerate(r.widths):
-        lin = fnn.finite_width_prediction(
-            fnn.MLP("relu", [1, int(n), 1], C_W=r.C_W, C_b=r.C_b), r.X_train, r.y_train,
-            r.X_test, t=r.t, learning_rate=r.learning_rate, linearised=True,
-        )  # fmt: skip
+        with pytest.warns(RuntimeWarning, match="nearly collinear"):  # x′ = 2 near x = 1
+            lin = fnn.finite_width_prediction(
+                fnn.MLP("relu", [1, int(n), 1], C_W=r.C_W, C_b=r.C_b), r.X_train, r.y_train,
+                r.X_test, t=r.t, learning_rate=r.learning_rate, linearised=True,
+            )  # fmt: skip
         np.testing.assert_allclose(r.frozen_predicted[i], lin.mean, rtol=1e-12)
     np.testing.assert_allclose(r.measured_mean - r.frozen_mean, r.paired_shift, atol=1e-12)
     np.testing.assert_allclose(r.z_frozen, (r.frozen_mean - r.frozen_predicted) / r.frozen_stderr)

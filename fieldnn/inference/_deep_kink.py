@@ -324,13 +324,9 @@ def _check_inputs(net: Any, X: np.ndarray) -> np.ndarray:
     """Which test inputs (rows 1..) are the training input (row 0); refuses a training input
     with u = 0 in every network and a test input with u(x') = c u(x), c ≠ 1, in every network
     (x' = c x at C_b = 0, or x' = 0; the ``clusters`` of the kink flux): σ'(u(x')) then flips
-    with σ'(u(x)) or never, a case derived only for one hidden layer."""
-    K1 = float(net.C_b[0]) + float(net.C_W[0]) * (X @ X.T) / X.shape[1]
-    if K1[0, 0] <= 0.0:
-        raise UnsupportedError(
-            "X_train", "u = 0 in every network (x = 0 with C_b = 0): every unit sits on the kink"
-        )
-    _, members, ratios = clusters(K1, 1)[0]
+    with σ'(u(x)) or never, which the closed form does not follow (the Monte Carlo of
+    :func:`fieldnn.kinked_training_shift` does)."""
+    members, ratios = _first_layer_cluster(net, X)
     same = np.zeros(X.shape[0], dtype=bool)
     same[members] = np.isclose(ratios, 1.0, rtol=0.0, atol=1e-12)
     if not np.all(same[members]):
@@ -338,10 +334,29 @@ def _check_inputs(net: Any, X: np.ndarray) -> np.ndarray:
         raise UnsupportedError(
             "X_test",
             f"input {q} has u(x') = c u(x) in every network (x' = c x at C_b = 0, or x' = 0): "
-            "its σ' flips with the training input's or never; derived for one hidden layer only "
-            "(kinked_training_shift)",
+            "its σ' flips with the training input's or never; kinked_training_shift follows it "
+            "(by its Monte Carlo), kinked_ntk_change does not",
         )
     return same[1:]
+
+
+def proportional_inputs(net: Any, X: np.ndarray) -> bool:
+    """Whether a test input (rows 1..) has first-layer preactivations u(x') = c u(x), c ≠ 1, in
+    every network, x the training input (row 0)."""
+    _, ratios = _first_layer_cluster(net, X)
+    return bool(np.any(~np.isclose(ratios, 1.0, rtol=0.0, atol=1e-12)))
+
+
+def _first_layer_cluster(net: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs with u(x') = c u(x) in every network (rows of X, row 0 the training input x,
+    itself included) and their ratios c; refuses u(x) = 0 in every network."""
+    K1 = float(net.C_b[0]) + float(net.C_W[0]) * (X @ X.T) / X.shape[1]
+    if K1[0, 0] <= 0.0:
+        raise UnsupportedError(
+            "X_train", "u = 0 in every network (x = 0 with C_b = 0): every unit sits on the kink"
+        )
+    _, members, ratios = clusters(K1, 1)[0]
+    return members, ratios
 
 
 def net_crossings(A: Any, B: Any, s_minus: float, s_plus: float) -> Any:

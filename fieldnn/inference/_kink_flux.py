@@ -1,52 +1,112 @@
-r"""The kink flux of a one-hidden-layer kinked-σ net trained on several inputs, at O(1/√n).
+r"""The kink flux of a relu-type net trained on several inputs, at O(1/√n): a Monte Carlo over
+the units of every hidden layer that reach a kink (private; :func:`fieldnn.kinked_training_shift`
+with several training inputs, or with test inputs whose preactivations are proportional to a
+training input's).
 
-Scaled variables: a unit with first-layer preactivation u_γ = u(x_γ) within O(1/√n) of the kink
-has w = √n u_γ, output weight W2 = ω/√n, ω ~ N(0, C_W). At leading order every other input's
-σ'(u(x_β)) is fixed (u(x_β) = O(1) given u_γ = 0) unless u(x_β) = c u(x_γ) in every network (a
-*cluster* of proportional inputs, tracked at w_β = c w₀). Each tracked coordinate moves per step by
+A unit i of hidden layer ℓ (width n_ℓ) near the kink of training input x_γ has
+w = √n_ℓ u_i(x_γ) = O(1). At leading order every other input's σ'(u_i(x_β)) is fixed
+(u_i(x_β) = O(1) given u_i(x_γ) = 0: Gaussian with the conditional covariance of K_ℓ) unless
+u_i(x_β) = c u_i(x_γ) in every network (a *cluster* of proportional inputs under K_ℓ, tracked at
+w_β = c w₀). Each tracked coordinate moves per step by
 
-    Δw_m = −η ω Σ_β h(x_m, x_β) σ'(u(x_β)) ε_β,k,
+.. math::
 
-with ε_k the infinite-width residuals (1 − ηΘ_AA)^k ε₀ and h the first-layer learning-rate kernel
-λ_b + λ_W x·x'/n₀; the velocity jumps where a tracked training input crosses its kink, so units
-pile up on the kink (a relu unit dies) or slide along it (Filippov; under gradient descent they
-chatter across it). With p_γ(0) = (2πK₁(x_γ, x_γ))^{−1/2} the density of u_γ at 0,
+    \Delta w_m = -\eta\sum_\beta\big[\Theta_\ell(x_m, x_\beta)\,\sigma'(u_i(x_\beta))\,g(x_\beta)
+        + \Xi(x_m, x_\beta)\big]\,\varepsilon_{\beta,k},
 
-    E[Θ̂(x, x_α; k) − Θ̂(x, x_α; 0)] = Σ_γ h(x, x_α) p_γ(0) E[ω² ∫dw₀ Δ_k(σ'(u(x))σ'(u(x_α)))]/√n,
+with ε_k the infinite-width residuals (1 − ηΘ_AA)^k ε₀, Θ_ℓ the layer NTK, g(x) = √n_ℓ ∂f(x)/∂σ_i
+the unit's backward signal, Gaussian with covariance G_ℓ (G_{L−1} = C_W^{(L)},
+G_ℓ = C_W^{(ℓ+1)}⟨σ'σ'⟩_{ℓ+1}∘G_{ℓ+1}), and Ξ(a, b) = Σ_{k≠i}Ĥ^{(ℓ)}_{ik}(a, b)σ'_k(b)g_k(b) the
+push of the other units through the off-diagonal layer NTK, Gaussian with
 
-summed over the clusters γ of the training inputs (a cluster without a training input moves
-rigidly: its flux is odd in ω and cancels). The w₀ integral is a stratified sum over particles
-with a random offset (unbiased), and the expectation over ε₀ ~ N(−Y, K_AA + C_Y), ω and the fixed
-σ' (Gaussian given u_γ = 0) is a Monte Carlo average, returned with its standard error. The
-mean output shift is the linear response δz_{k+1} = δz_k − η[Θ_{·A} δz_{A,k} + δΘ_k ε_k] + c_k per
-sample (the drift of one network is deterministic given ε₀ at this order), where c_k at a tracked
-input is the in-step curvature p_γ(0) E[ω ∫dw₀ (σ(w + Δw) − σ(w) − σ'(w)Δw)]/√n of the units
-that cross its kink within step k (the NTK update overshoots them). Derivation in
-``docs/finite_width_training.md``, "Several training inputs".
+.. math::
+
+    \mathrm{Cov}(\Xi(a, b), \Xi(a', b')) = \frac{n_\ell}{n_{\ell-1}}\,B^{(\ell)}_{aa'bb'}\,
+        \langle\sigma'_b\sigma'_{b'}\rangle_\ell\,G_\ell(b, b')
+
+(B the NTK variance of :func:`fieldnn.kernels.ntk_fluctuations`, zero at ℓ = 1), all independent
+of each other, of the fixed σ' and of ε₀ at leading order (``docs/finite_width_training.md``,
+"Deeper relu nets"). The velocity jumps where a tracked training input crosses its kink, so
+units pile up on the kink (a relu unit dies) or slide along it (under gradient descent they
+chatter across it). The unit's share T of the output NTK (the terms of
+Σ_{ik}σ'_ig_iĤ^{(ℓ)}_{ik}σ'_kg_k/n_ℓ that carry its σ') is
+
+.. math::
+
+    n_\ell T(x, x_\alpha) = \sigma'_x\sigma'_\alpha\,g(x)g(x_\alpha)\,\Theta_\ell(x, x_\alpha)
+        + \sigma'_x g(x)\,\Xi(x, x_\alpha) + \sigma'_\alpha g(x_\alpha)\,\Xi(x_\alpha, x),
+
+so with p_γ(0) = (2πK_ℓ(x_γ, x_γ))^{−1/2} the density of u(x_γ) at 0,
+
+.. math::
+
+    \mathbb E[\hat\Theta(x, x_\alpha; k) - \hat\Theta(x, x_\alpha; 0)]
+        = \sum_{\ell,\gamma}\frac{p_\gamma(0)}{\sqrt{n_\ell}}\,
+        \mathbb E\Big[\int dw_0\,\Delta_k\,(n_\ell T)\Big],
+
+summed over the clusters γ of the training inputs in every hidden layer (a cluster without a
+training input moves rigidly: its flux is odd in g, Ξ and cancels). The w₀ integral is a
+stratified sum over particles with a random offset (unbiased). The integrand is homogeneous of
+degree 3 in (g, Ξ), so they are drawn as a direction on the unit sphere of their whitened
+coordinates times E|ζ|³ (ζ standard normal of that dimension; one hidden layer: g = ±√C_W);
+the expectation over ε₀ ~ N(−Y, K_AA + C_Y), the direction and the fixed σ' is a Monte Carlo
+average, returned with its standard error. The mean output shift is the linear response
+δz_{k+1} = δz_k − η[Θ_{·A} δz_{A,k} + δΘ_k ε_k] + c_k per sample (the drift of one network is
+deterministic given ε₀ at this order), where c_k at a tracked input x_m is the output the
+empirical NTK does not account for, p_γ(0) E[g(x_m) ∫dw₀ (σ(w + Δw) − σ(w) − σ'(w)Δw)]/√n_ℓ: the
+units that cross its kink within step k (they overshoot it) and those chattering along it
+(they hold σ(0): ``KinkedNTKChange.sliding``). Derivation in ``docs/finite_width_training.md``,
+"Several training inputs" and "Deeper relu nets: several training inputs".
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from scipy.special import gammaln
+
+from ..kernels import ntk_fluctuations
+from ..kernels.gaussian import pair_values
 
 _PARTICLES = 16
 _MEMBER_TOL = 1e-12
 
 
 @dataclass(frozen=True)
-class KinkProblem:
-    """The n-independent data of the flux: all inputs M = training (first N) then test."""
+class KinkLayer:
+    """One hidden layer's leading-order data on all M inputs (training inputs first)."""
 
-    K1: np.ndarray  # (M, M) first-layer kernel
-    H: np.ndarray  # (M, M) first-layer learning-rate kernel h(x, x')
-    theta: np.ndarray  # (M, N) infinite-width NTK Θ(x, x_α)
-    eps_mean: np.ndarray  # (N,) E ε₀ = −Y
-    eps_cov: np.ndarray  # (N, N) K_AA + C_Y
-    slopes: tuple[float, float]  # (s₋, s₊)
-    C_W: float  # output layer
+    K: np.ndarray  # (M, M) preactivation kernel K_ℓ
+    theta: np.ndarray  # (M, M) layer NTK Θ_ℓ (first layer: h(x, x') = λ_b + λ_W x·x'/n₀)
+    signal: np.ndarray  # (M, M) backward-signal covariance G_ℓ
+    push: np.ndarray  # (M, M, M, M) Cov(Ξ(a, b), Ξ(a', b')) as [a, b, a', b']
+    width: float  # n_ℓ; 1 gives √n times the values of a net of one hidden width n
+
+
+@dataclass(frozen=True)
+class KinkProblem:
+    """The data of the flux: the hidden layers, the output NTK Θ(x, x_α) (M, N), ε₀'s mean
+    −Y (N,) and covariance K_AA + C_Y (N, N), and the slopes (s₋, s₊) at the kink."""
+
+    layers: tuple[KinkLayer, ...]
+    theta: np.ndarray
+    eps_mean: np.ndarray
+    eps_cov: np.ndarray
+    slopes: tuple[float, float]
+
+    @classmethod
+    def one_layer(
+        cls, K1: np.ndarray, H: np.ndarray, theta: np.ndarray, eps_mean: np.ndarray,
+        eps_cov: np.ndarray, slopes: tuple[float, float], C_W: float,
+    ) -> KinkProblem:  # fmt: skip
+        """A net [d, n, 1] (values × √n): first-layer kernel K1 and learning-rate kernel H, the
+        output layer's C_W (g = √n W⁽²⁾_i at every input, Ξ = 0)."""
+        M = K1.shape[0]
+        layer = KinkLayer(K1, H, np.full((M, M), float(C_W)), np.zeros((M,) * 4), 1.0)
+        return cls((layer,), theta, eps_mean, eps_cov, slopes)
 
 
 @dataclass(frozen=True)
@@ -77,6 +137,32 @@ class KinkFlux:
         )  # fmt: skip
 
 
+def deep_layers(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> tuple[KinkLayer, ...]:
+    """The :class:`KinkLayer` of every hidden layer of ``net`` on the inputs X (at the net's
+    widths), from :func:`fieldnn.kernels.ntk_fluctuations` (module docstring)."""
+    stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
+    widths, C_W = [int(w) for w in net.widths], [float(c) for c in net.C_W]
+    depth = len(widths) - 1
+    d = [np.diag(K) for K in stats.K]
+    # ⟨σ'_aσ'_b⟩ of hidden layer ℓ (index ℓ − 1)
+    slopes = [
+        pair_values(net.activation, *np.broadcast_arrays(di[:, None], di[None, :]), K, (1, 1))
+        for di, K in zip(d[:-1], stats.K[:-1], strict=True)
+    ]
+    signal = [np.full(stats.K[0].shape, C_W[-1])]
+    for ell in range(depth - 2, 0, -1):  # G_ℓ = C_W^{(ℓ+1)}⟨σ'σ'⟩_{ℓ+1} G_{ℓ+1}
+        signal.insert(0, C_W[ell] * slopes[ell] * signal[0])
+    layers = []
+    for ell in range(1, depth):
+        r = widths[ell] / widths[ell - 1]
+        sg = slopes[ell - 1] * signal[ell - 1]  # ⟨σ'_bσ'_b'⟩ G(b, b')
+        push = r * np.einsum("acbd,bd->abcd", stats.B[ell - 1], sg)
+        layers.append(
+            KinkLayer(stats.K[ell - 1], stats.Theta[ell - 1], signal[ell - 1], push, widths[ell])
+        )
+    return tuple(layers)
+
+
 def clusters(K1: np.ndarray, n_train: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """(representative γ, member indices, ratios c) for each class of inputs with
     u(x) = c u(x_γ) in every network that contains a training input."""
@@ -95,115 +181,132 @@ def clusters(K1: np.ndarray, n_train: int) -> list[tuple[int, np.ndarray, np.nda
 def kink_flux(
     prob: KinkProblem, steps: int, eta: float, samples: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per sample, √n × the NTK change (S, M, N) and the output shift (S, M) after ``steps``
-    steps of size ``eta`` (gradient descent; a fine step approximates the flow), and ε₀ (S, N),
-    by ``samples`` Monte Carlo samples (module docstring); :meth:`KinkFlux.of` averages them."""
+    """Per sample, the NTK change (S, M, N) and the output shift (S, M) after ``steps`` steps
+    of size ``eta`` (gradient descent; a fine step approximates the flow), and ε₀ (S, N), by
+    ``samples`` Monte Carlo samples (module docstring); :meth:`KinkFlux.of` averages them."""
     rng = np.random.default_rng(seed)
     M, N = prob.theta.shape
-    s_lo, s_hi = prob.slopes
     eps = prob.eps_mean + _gaussian(rng, prob.eps_cov, samples)
     decay = np.eye(N) - eta * prob.theta[:N]
     eps_k = np.empty((steps + 1, samples, N))
     eps_k[0] = eps
     for k in range(steps):
         eps_k[k + 1] = eps_k[k] @ decay.T
-    e_abs_w3 = 2.0 * math.sqrt(2.0 / math.pi) * prob.C_W**1.5  # E|ω|³
     states = [
-        _ClusterState(prob, g, mem, c, eps_k, eta, rng, s_lo, s_hi)
-        for g, mem, c in clusters(prob.K1, N)
+        _ClusterState(layer, g, mem, c, eps_k, eta, rng, prob.slopes)
+        for layer in prob.layers
+        for g, mem, c in clusters(layer.K, N)
     ]
     dz = np.zeros((samples, M))
     for k in range(steps):
-        dtheta = e_abs_w3 * sum(st.change() for st in states)
+        dtheta = sum(st.change() for st in states)
         dz -= eta * (dz[:, :N] @ prob.theta.T + np.einsum("sma,sa->sm", dtheta, eps_k[k]))
         for st in states:
-            dz[:, st.mem] += e_abs_w3 * st.step(eps_k[k])
-    return e_abs_w3 * sum(st.change() for st in states), dz, eps
+            dz[:, st.mem] += st.step(eps_k[k])
+    return sum(st.change() for st in states), dz, eps
 
 
 def _gaussian(rng: np.random.Generator, cov: np.ndarray, size: int) -> np.ndarray:
     """``size`` draws of N(0, cov) (size, m); cov positive semidefinite, possibly singular."""
+    return rng.standard_normal((size, cov.shape[0])) @ _root(cov, 0.0).T
+
+
+def _root(cov: np.ndarray, tol: float = 1e-12) -> np.ndarray:
+    """R (m, r) with R Rᵀ = cov: the r eigenvalues above tol·max (tol = 0: all, clipped at 0)."""
     lam, vec = np.linalg.eigh(cov)
-    return rng.standard_normal((size, cov.shape[0])) @ (vec * np.sqrt(np.clip(lam, 0, None))).T
+    keep = lam > tol * lam.max(initial=0.0) if tol > 0 else np.full(lam.size, True)
+    return vec[:, keep] * np.sqrt(np.clip(lam[keep], 0.0, None))
+
+
+def _abs_cube(r: int) -> float:
+    """E|ζ|³ for ζ standard normal in r dimensions (the χ_r distribution)."""
+    return math.exp(1.5 * math.log(2.0) + gammaln((r + 3) / 2) - gammaln(r / 2))
 
 
 class _ClusterState:
-    """Particles of one cluster: members' coordinates (S, m, P), fixed σ' of the others."""
+    """Particles of one cluster of one layer: members' coordinates (S, m, P), fixed σ' of the
+    other inputs, and each sample's backward signals g (S, M) and pushes Ξ (S, M, M)."""
 
     def __init__(
-        self, prob: KinkProblem, g: int, mem: np.ndarray, c: np.ndarray, eps_k: np.ndarray,
-        eta: float, rng: np.random.Generator, s_lo: float, s_hi: float,
+        self, layer: KinkLayer, g: int, mem: np.ndarray, c: np.ndarray, eps_k: np.ndarray,
+        eta: float, rng: np.random.Generator, slopes: tuple[float, float],
     ) -> None:  # fmt: skip
-        M, N = prob.theta.shape
-        S = eps_k.shape[1]
-        self.mem, self.s_lo, self.s_hi, self.eta = mem, s_lo, s_hi, eta
-        self.omega = rng.choice([-1.0, 1.0], size=S)
+        M, (S, N) = layer.K.shape[0], eps_k.shape[1:]
+        self.mem, self.N, self.eta = mem, N, eta
+        self.s_lo, self.s_hi = slopes
+        # g and Ξ: a direction of their whitened coordinates, the |ζ|³ of the homogeneity apart
+        roots = _root(layer.signal), _root(layer.push.reshape(M * M, M * M))
+        r_g, r = roots[0].shape[1], roots[0].shape[1] + roots[1].shape[1]
+        zeta = rng.standard_normal((S, r))
+        zeta /= np.linalg.norm(zeta, axis=1, keepdims=True)
+        self.g = zeta[:, :r_g] @ roots[0].T
+        self.xi = (zeta[:, r_g:] @ roots[1].T).reshape(S, M, M)
+        density = (2.0 * math.pi * layer.K[g, g]) ** -0.5  # p_γ(0)
+        self.scale = _abs_cube(r) * density / math.sqrt(layer.width)
         # σ' of the non-members, Gaussian given u_γ = 0
         rest = np.setdiff1d(np.arange(M), mem)
-        K1 = prob.K1
-        cond = K1[np.ix_(rest, rest)] - np.outer(K1[rest, g], K1[g, rest]) / K1[g, g]
-        u = _gaussian(rng, cond, S)
-        self.fixed = np.empty((S, M))
-        self.fixed[:, rest] = np.where(u > 0, s_hi, s_lo)
-        self.fixed[:, mem] = np.nan  # tracked
-        # velocity coefficients: members × training, split into tracked and fixed σ'
-        self.Hm = prob.H[np.ix_(mem, np.arange(N))]  # (m, N)
+        K = layer.K
+        cond = K[np.ix_(rest, rest)] - np.outer(K[rest, g], K[g, rest]) / K[g, g]
+        self.fixed = np.zeros((S, M))
+        self.fixed[:, rest] = np.where(_gaussian(rng, cond, S) > 0, self.s_hi, self.s_lo)
+        self.theta = layer.theta
+        # velocities of the members: fixed part (S, m, N), and the tracked training members'
+        # coefficients of their own σ' (S, m, t)
         self.train_mem = np.flatnonzero(mem < N)  # positions in mem that are training inputs
         self.train_idx = mem[self.train_mem]
-        self.fixed_train = np.nan_to_num(self.fixed[:, :N])  # tracked ones enter separately
+        gate = self.g[:, :N] * self.fixed[:, :N]  # zero at the tracked training members
+        self.vel_fixed = layer.theta[mem, :N] * gate[:, None, :] + self.xi[:, mem, :N]
+        self.vel_tracked = (
+            layer.theta[np.ix_(mem, self.train_idx)] * self.g[:, None, self.train_idx]
+        )
         # window: no particle beyond it changes side within the run
-        s_max = max(abs(s_lo), abs(s_hi))
-        reach = eta * s_max * np.einsum("mb,ksb->sm", np.abs(self.Hm), np.abs(eps_k[:-1]))
+        s_max = max(abs(self.s_lo), abs(self.s_hi))
+        bound = s_max * np.abs(layer.theta[mem, :N] * self.g[:, None, :N]) + np.abs(
+            self.xi[:, mem, :N]
+        )
+        reach = eta * np.einsum("smb,sb->sm", bound, np.abs(eps_k[:-1]).sum(0))
         width = np.max(reach / np.abs(c), axis=1) + 1e-300
         self.delta = 2.0 * width / _PARTICLES
         offs = rng.random(S)
         w0 = -width[:, None] + (np.arange(_PARTICLES) + offs[:, None]) * self.delta[:, None]
         self.w = c[None, :, None] * w0[:, None, :]  # (S, m, P)
-        self.density = (2.0 * math.pi * prob.K1[g, g]) ** -0.5  # p_γ(0)
-        self.weight = prob.H * self.density  # h(x, x_α) p_γ(0)
-        self.N = N
-        self.base = self._pairs()
+        self.base = self._shares()
 
     def _sig(self) -> np.ndarray:
         return np.where(self.w > 0, self.s_hi, self.s_lo)
 
-    def _pairs(self) -> np.ndarray:
-        """Σ over particles of σ'(u(x))σ'(u(x_α)) (S, M, N), Δ-weighted, for all pairs that
-        involve a member (the others are constant and dropped)."""
-        sig = self._sig()
-        S, M = self.fixed.shape
-        out = np.zeros((S, M, self.N))
-        sums = sig.sum(2)  # (S, m)
-        tm = self.train_mem
-        # member x, non-member α: s_α Σ_p σ'_x
-        out[:, self.mem, :] = sums[:, :, None] * np.nan_to_num(self.fixed[:, None, : self.N])
-        # non-member x, member α (training members only)
-        out[:, :, self.train_idx] += np.nan_to_num(self.fixed)[:, :, None] * sums[:, None, tm]
-        # both members
-        both = np.einsum("smp,snp->smn", sig, sig[:, tm])
-        out[np.ix_(np.arange(S), self.mem, self.train_idx)] = both
-        return out * self.delta[:, None, None]
+    def _shares(self) -> np.ndarray:
+        """Σ over particles of n_ℓT(x, x_α) (S, M, N), Δ-weighted (module docstring)."""
+        N, g, xi = self.N, self.g, self.xi
+        sig = np.repeat(self.fixed[:, :, None], _PARTICLES, axis=2)
+        sig[:, self.mem] = self._sig()
+        counts = sig.sum(2) * g  # Σ_p σ'(x) g(x)
+        pairs = np.einsum("smp,sap->sma", sig, sig[:, :N])
+        shares = (
+            pairs * g[:, :, None] * g[:, None, :N] * self.theta[None, :, :N]
+            + counts[:, :, None] * xi[:, :, :N]
+            + counts[:, None, :N] * xi[:, :N, :].transpose(0, 2, 1)
+        )
+        return shares * self.delta[:, None, None]
 
     def change(self) -> np.ndarray:
-        """Θ̂(x, x_α) change × √n / E|ω|³ for every sample (S, M, N)."""
-        return (self._pairs() - self.base) * self.weight[None, :, : self.N]
+        """This cluster's share of E[Θ̂(x, x_α) change] for every sample (S, M, N)."""
+        return (self._shares() - self.base) * self.scale
 
     def step(self, eps: np.ndarray) -> np.ndarray:
         """One step of every particle under residuals ``eps`` (S, N); returns the members'
-        output change beyond the NTK update, (S, m) × √n / E|ω|³ (module docstring)."""
-        fixed_part = np.einsum("mb,sb->sm", self.Hm, self.fixed_train * eps)
+        output change beyond the NTK update (S, m) (module docstring)."""
         sig = self._sig()
+        fixed = np.einsum("smb,sb->sm", self.vel_fixed, eps)
         tracked = np.einsum(
-            "mt,stp->smp",
-            self.Hm[:, self.train_idx],
-            sig[:, self.train_mem] * eps[:, self.train_idx, None],
+            "smt,stp->smp", self.vel_tracked, sig[:, self.train_mem] * eps[:, self.train_idx, None]
         )
-        move = -self.eta * self.omega[:, None, None] * (fixed_part[:, :, None] + tracked)
+        move = -self.eta * (fixed[:, :, None] + tracked)
         old = self.w
         self.w = old + move
-        # σ(w + Δw) − σ(w) − σ'(w)Δw, nonzero only for particles that crossed in this step
+        # σ(w + Δw) − σ(w) − σ'(w)Δw: particles that crossed in this step
         curv = self._act(self.w) - self._act(old) - sig * move
-        return self.omega[:, None] * curv.sum(2) * self.delta[:, None] * self.density
+        return self.g[:, self.mem] * curv.sum(2) * self.delta[:, None] * self.scale
 
     def _act(self, w: np.ndarray) -> np.ndarray:
         return np.where(w > 0, self.s_hi, self.s_lo) * w

@@ -38,8 +38,10 @@ so the covariance of the trained outputs moves by L Cov(ε₀, δz) + transpose,
 the infinite-width trained outputs on ε₀ (``KinkedTrainingShift.cov_shift``). All + O(1/n).
 With several training inputs a unit stopped at one input's kink is still moved by the others:
 it slides along the kink, and the flux is computed by the Monte Carlo of
-:mod:`fieldnn.inference._kink_flux` (its docstring has the formula). The O(1/n) terms are not
-computed.
+:mod:`fieldnn.inference._kink_flux` (its docstring has the formula), for one hidden layer and for
+deeper nets (every hidden layer's units, pushed also by the others through the off-diagonal
+layer NTK); the same Monte Carlo takes test inputs proportional to the training input in a deep
+net. The O(1/n) terms are not computed.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import numpy as np
 from .._validate import positive_int
 from ..ensembles.architectures import _per_layer
 from ..errors import ArgumentError, UnsupportedError
+from ._deep_kink import proportional_inputs
 from ._deep_kink_shift import deep_one_input
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk, gradient_flow_prediction
@@ -63,7 +66,7 @@ from ._kink_common import (
     residual_shift,
     shift_coefficient,
 )
-from ._kink_flux import KinkFlux, KinkProblem, clusters, kink_flux
+from ._kink_flux import KinkFlux, KinkProblem, clusters, deep_layers, kink_flux
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -137,9 +140,9 @@ def kinked_training_shift(
     Parameters
     ----------
     mlp : MLP
-        One output, σ with a kink (relu, leaky relu); one hidden layer, or deeper with one
-        training input, under gradient flow or descent with η·Θ(x, x) < 1
-        (:mod:`fieldnn.inference._deep_kink_shift`). Smooth σ have no O(1/√n) term: use
+        One output, σ with a kink (relu, leaky relu); any depth (deeper nets at one training
+        input, in closed form, under gradient flow or descent with η·Θ(x, x) < 1:
+        :mod:`fieldnn.inference._deep_kink_shift`). Smooth σ have no O(1/√n) term: use
         :func:`finite_width_prediction`.
     X_train : array_like (P, d_in)
         Training inputs (none with u = 0 in every network, i.e. x = 0 at C_b = 0).
@@ -151,7 +154,8 @@ def kinked_training_shift(
         when ``learning_rate`` is None, else t/η steps of descent; C_Y (P, P)).
     samples : int
         Monte Carlo samples of the kink flux (several training inputs, or test inputs with
-        u(x') ∝ u(x) in every network); one training input otherwise is in closed form.
+        u(x') ∝ u(x) in every network, at any depth); one training input otherwise is in closed
+        form.
     seed : int
         Seed of that Monte Carlo.
 
@@ -164,13 +168,15 @@ def kinked_training_shift(
     One training input: closed form (module docstring); deeper nets through the drift of
     :func:`kinked_ntk_change` and the units that slide along a kink (their own NTK terms move no
     output; under descent they lag and units overshoot the kink within a step), values at the
-    net's widths (``width`` is then the narrowest). Several training
-    inputs (one hidden layer): units sliding along a kink hyperplane, by the Monte Carlo of
+    net's widths (``width`` is then the narrowest). Several training inputs (any depth):
+    units sliding along a kink hyperplane, by the Monte Carlo of
     :mod:`fieldnn.inference._kink_flux`; gradient flow by two Euler step sizes extrapolated.
-    Derivation in ``docs/finite_width_training.md``, "Kinked activations in training" and
-    "Deeper relu nets: the trained outputs". Checked against fieldnn's gradient descent on
-    sampled networks (``tests/inference/test_relu_training_drift.py``,
-    ``test_relu_training_several_inputs.py``, ``test_deep_kink_shift.py``).
+    Derivation in ``docs/finite_width_training.md``, "Kinked activations in training",
+    "Deeper relu nets: the trained outputs" and "Deeper relu nets: several training inputs".
+    Checked against fieldnn's gradient descent on sampled networks
+    (``tests/inference/test_relu_training_drift.py``, ``test_relu_training_several_inputs.py``,
+    ``test_deep_kink_shift.py``, ``test_deep_kink_flux.py``), and the deep Monte Carlo against
+    the deep closed form at one training input.
     """
     XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_test)
     t, eta = _check_time(t, learning_rate)
@@ -182,12 +188,14 @@ def kinked_training_shift(
     if len(widths) < 3 or widths[-1] != 1:
         raise UnsupportedError("mlp", f"needs a hidden layer and one output, got {widths}")
     N, deep = XA.shape[0], len(widths) > 3
-    if deep and N != 1:
-        raise UnsupportedError(
-            "X_train", f"deeper nets: one training input only, got {N} (several: one hidden layer)"
-        )
     C_Y = replica_noise(C_Y, N)
     X = np.concatenate([XA, XB])
+    # deeper nets: the closed form at one training input, the Monte Carlo at several or with
+    # test inputs proportional to the training input (u(x') = c u(x), c ≠ 1, in every network)
+    monte_carlo = deep and (N > 1 or proportional_inputs(net, X))
+    layers = deep_layers(net, X, lambda_W, lambda_b) if monte_carlo else ()
+    for layer in layers:
+        _check_positive(np.diag(layer.K), N)
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
     _check_learning_rate(theta_all[:N, :N], eta, t)
     K = np.asarray(net.kernel(X), dtype=float)
@@ -199,7 +207,10 @@ def kinked_training_shift(
         net, XA, y[:, 0], XB, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y,
         learning_rate=eta,
     )  # fmt: skip
-    if deep:  # at the network's own widths
+    if monte_carlo:  # at the network's own widths
+        prob = KinkProblem(layers, theta_all[:, :N], -y[:, 0], sigma, slopes)
+        root, flux = 1.0, _flux(prob, t, eta, samples, seed, L)
+    elif deep:  # at the network's own widths
         root, deep_terms = (
             1.0,
             deep_one_input(
@@ -208,13 +219,13 @@ def kinked_training_shift(
         )
         flux = _closed_form(*deep_terms, L)
     else:
-        prob = KinkProblem(
+        prob = KinkProblem.one_layer(
             K1=_first_layer_kernel(net, X, N), H=_first_layer_h(lambda_b, lambda_W, X),
             theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=slopes,
             C_W=_per_layer(tuple(net.C_W), "C_W", 2)[1],
         )  # fmt: skip
-        one = clusters(prob.K1, 1)[0] if N == 1 else None
-        if one is not None and _rigid(one, prob.H):
+        one = clusters(prob.layers[0].K, 1)[0] if N == 1 else None
+        if one is not None and _rigid(one, prob.layers[0].theta):
             flux = _closed_form(*_one_input(prob, one, t, eta), L)
         else:
             flux = _flux(prob, t, eta, samples, seed, L)
@@ -239,15 +250,21 @@ def _first_layer_kernel(net: Any, X: np.ndarray, N: int) -> np.ndarray:
     network (x = 0 at C_b = 0)."""
     C_W, C_b = _per_layer(tuple(net.C_W), "C_W", 2), _per_layer(tuple(net.C_b), "C_b", 2)
     K1 = C_b[0] + C_W[0] * (X @ X.T) / X.shape[1]
-    for argument, rows in (("X_train", range(N)), ("X_test", range(N, X.shape[0]))):
-        bad = [r for r in rows if K1[r, r] <= 0.0]
+    _check_positive(np.diag(K1), N)
+    return K1
+
+
+def _check_positive(variances: np.ndarray, N: int) -> None:
+    """Refuses an input (training ones first, N of them) whose preactivations in a hidden layer
+    have zero variance: u = 0 in every network (x = 0 with C_b = 0), on the kink."""
+    for argument, rows in (("X_train", range(N)), ("X_test", range(N, variances.size))):
+        bad = [r for r in rows if variances[r] <= 0.0]
         if bad:
             raise UnsupportedError(
                 argument,
                 f"input {bad[0] - (0 if argument == 'X_train' else N)} has u = 0 in every "
                 "network (x = 0 with C_b = 0): every unit sits on the kink there",
             )
-    return K1
 
 
 def _first_layer_h(lambda_b: Any, lambda_W: Any, X: np.ndarray) -> np.ndarray:
@@ -273,10 +290,11 @@ def _one_input(
     docstring): one training input x; a test input with u(x') = c u(x) keeps it throughout
     (``_rigid``). The shift of one network is |ε₀|ε₀ times a coefficient of x'."""
     s_minus, s_plus = prob.slopes
-    K1, h = prob.K1, prob.H[:, 0]
+    layer = prob.layers[0]
+    K1, h, C_W = layer.K, layer.theta[:, 0], float(layer.signal[0, 0])
     theta, theta_t = float(prob.theta[0, 0]), prob.theta[1:, 0]
     kappa = (
-        (s_plus**2 - s_minus**2) * (s_plus - s_minus) * h[0] ** 2 * prob.C_W**1.5
+        (s_plus**2 - s_minus**2) * (s_plus - s_minus) * h[0] ** 2 * C_W**1.5
         / (math.pi * math.sqrt(K1[0, 0]))
     )  # fmt: skip
     _, mem, c = cluster  # the inputs with u(x') = c u(x)

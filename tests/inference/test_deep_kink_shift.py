@@ -209,9 +209,10 @@ def test_deep_path_on_one_hidden_layer_is_the_closed_form(
 def test_deep_shift_scaling_and_refusals() -> None:
     """Every term is O(1/√n): fourfold widths halve the mean and covariance shifts (``width`` is
     the narrowest layer); the sliding term is zero in the first layer (no ungated velocity) and
-    negative above. Descent with η·Θ(x, x) ≥ 1, several training inputs and proportional test
-    inputs are refused for deeper nets, naming the argument; one hidden layer (nothing slides)
-    takes η·Θ = 1 and 1.2, its drift equal to the closed form."""
+    negative above. Descent with η·Θ(x, x) ≥ 1 is refused for deeper nets, and by the drift
+    also several training inputs and proportional test inputs (kinked_training_shift takes
+    those to its Monte Carlo), naming the argument; one hidden layer (nothing slides) takes
+    η·Θ = 1 and 1.2, its drift equal to the closed form."""
     xs = [[X], [-1.0], [0.0]]
     narrow, wide = (
         fnn.kinked_training_shift(
@@ -243,11 +244,11 @@ def test_deep_shift_scaling_and_refusals() -> None:
         closed = fnn.kinked_training_shift(one, [[X]], [2.0], [[X]], t=4 * eta, learning_rate=eta)
         np.testing.assert_allclose(drift.ntk_change, closed.ntk_change[:, 0], rtol=1e-9)
     assert fnn.kinked_training_shift(one, [[X]], [2.0], xs, t=6 / theta, learning_rate=1.2 / theta)
-    with pytest.raises(UnsupportedError, match="X_train"):
-        fnn.kinked_training_shift(mlp, [[X], [-1.0]], [2.0, 0.0], xs, t=1.0)
+    with pytest.raises(UnsupportedError, match="X_train"):  # the Monte Carlo's, not the drift's
+        fnn.kinked_ntk_change(mlp, [[X], [-1.0]], [2.0, 0.0], xs, t=1.0)
     bare = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=0.0)
     with pytest.raises(UnsupportedError, match="X_test"):
-        fnn.kinked_training_shift(bare, [[X]], [2.0], [[2.0]], t=1.0)
+        fnn.kinked_ntk_change(bare, [[X]], [2.0], [[2.0]], t=1.0)
     with pytest.raises(UnsupportedError, match="mlp"):
         fnn.kinked_training_shift(fnn.MLP("tanh", [1, 64, 64, 1]), [[X]], [2.0], xs, t=1.0)
 

@@ -29,7 +29,7 @@ def _one_input_problem(act: object) -> KinkProblem:
     mlp = fnn.MLP(act, [1, 64, 1], C_W=C_W, C_b=C_B)
     X = np.array([[1.0], [-1.0], [0.5], [2.0]])
     theta = np.asarray(mlp.ntk(X), dtype=float)
-    return KinkProblem(
+    return KinkProblem.one_layer(
         K1=C_B + C_W * X @ X.T, H=1.0 + X @ X.T, theta=theta[:, :1], eps_mean=np.array([-2.0]),
         eps_cov=np.asarray(mlp.kernel(X[:1]), dtype=float),
         slopes=tuple(float(s) for s in mlp.activation.piecewise_linear_slopes), C_W=C_W,
@@ -55,7 +55,7 @@ def test_monte_carlo_reproduces_the_one_input_closed_form(act: object, t: float,
     what is checked), within 4 standard errors (2·10⁴ samples), and the Monte Carlo's own error
     is small enough to matter (6 %, 6 % and 12 % of the largest value)."""
     prob = _one_input_problem(act)
-    shift, change, cross = _one_input(prob, clusters(prob.K1, 1)[0], t, eta)
+    shift, change, cross = _one_input(prob, clusters(prob.layers[0].K, 1)[0], t, eta)
     L = np.array([[0.3], [-1.2], [0.7]])
     mc = _flux(prob, t, eta, 20_000, 1, L)
     for got, err, want, resolution in (

@@ -176,11 +176,11 @@ def kinked_training(
 
     One hidden layer: training inputs x = 1, −0.5 with targets 2, −1; test inputs
     x′ = 0.25, 2, −1.5 (the first two have preactivations nearly proportional to those at x = 1:
-    correlation 0.87 and 0.995, where the 1/n remainder is largest). Deeper nets (the theory
-    takes one training input there): x = 1 with target 2; test inputs x′ = −1.5, −1, 0, away
-    from proportionality to x, where the 1/n remainder at the widths a deep ensemble affords
-    (n ≤ 256) is small. Every network is measured before and after training: its output, and its
-    empirical NTK at the training inputs.
+    correlation 0.87 and 0.995, where the 1/n remainder is largest). Deeper nets (one training
+    input, where the theory is in closed form and predicts the scatter too): x = 1 with target
+    2; test inputs x′ = −1.5, −1, 0, away from proportionality to x, where the 1/n remainder at
+    the widths a deep ensemble affords (n ≤ 256) is small. Every network is measured before and
+    after training: its output, and its empirical NTK at the training inputs.
 
     Parameters
     ----------

@@ -225,8 +225,8 @@ def kinked_ntk_change(
         raise UnsupportedError("mlp", f"one output only, got widths {widths}")
     if XA.shape[0] != 1:
         raise UnsupportedError(
-            "X_train", f"one training input only, got {XA.shape[0]} (several: with one hidden "
-            "layer, kinked_training_shift)",
+            "X_train", f"one training input only, got {XA.shape[0]} (several: "
+            "kinked_training_shift, by its Monte Carlo)",
         )  # fmt: skip
     C_Y = replica_noise(C_Y, 1)
     X = np.concatenate([XA, XB])

@@ -249,7 +249,8 @@ class _ClusterState:
         cond = K[np.ix_(rest, rest)] - np.outer(K[rest, g], K[g, rest]) / K[g, g]
         self.fixed = np.zeros((S, M))
         self.fixed[:, rest] = np.where(_gaussian(rng, cond, S) > 0, self.s_hi, self.s_lo)
-        self.theta = layer.theta
+        self.gg_theta = self.g[:, :, None] * self.g[:, None, :N] * layer.theta[None, :, :N]
+        self.pushed = roots[1].shape[1] > 0  # Ξ ≠ 0 (not in the first hidden layer)
         # velocities of the members: fixed part (S, m, N), and the tracked training members'
         # coefficients of their own σ' (S, m, t)
         self.train_mem = np.flatnonzero(mem < N)  # positions in mem that are training inputs
@@ -270,23 +271,29 @@ class _ClusterState:
         offs = rng.random(S)
         w0 = -width[:, None] + (np.arange(_PARTICLES) + offs[:, None]) * self.delta[:, None]
         self.w = c[None, :, None] * w0[:, None, :]  # (S, m, P)
+        self.sig = self._slopes(self.w)
         self.base = self._shares()
 
-    def _sig(self) -> np.ndarray:
-        return np.where(self.w > 0, self.s_hi, self.s_lo)
+    def _slopes(self, w: np.ndarray) -> np.ndarray:
+        return np.where(w > 0, self.s_hi, self.s_lo)
 
     def _shares(self) -> np.ndarray:
-        """Σ over particles of n_ℓT(x, x_α) (S, M, N), Δ-weighted (module docstring)."""
-        N, g, xi = self.N, self.g, self.xi
-        sig = np.repeat(self.fixed[:, :, None], _PARTICLES, axis=2)
-        sig[:, self.mem] = self._sig()
-        counts = sig.sum(2) * g  # Σ_p σ'(x) g(x)
-        pairs = np.einsum("smp,sap->sma", sig, sig[:, :N])
-        shares = (
-            pairs * g[:, :, None] * g[:, None, :N] * self.theta[None, :, :N]
-            + counts[:, :, None] * xi[:, :, :N]
-            + counts[:, None, :N] * xi[:, :N, :].transpose(0, 2, 1)
-        )
+        """Σ over particles of n_ℓT(x, x_α) (S, M, N), Δ-weighted (module docstring); entries
+        with neither x nor x_α a member are left at a constant (they do not change)."""
+        N, P, tm, sig = self.N, _PARTICLES, self.train_mem, self.sig
+        sums = sig.sum(2)  # (S, m)
+        pairs = P * self.fixed[:, :, None] * self.fixed[:, None, :N]
+        pairs[:, self.mem] = sums[:, :, None] * self.fixed[:, None, :N]
+        pairs[:, :, self.train_idx] = self.fixed[:, :, None] * sums[:, None, tm]
+        both = np.einsum("smp,stp->smt", sig, sig[:, tm])
+        pairs[np.ix_(np.arange(sig.shape[0]), self.mem, self.train_idx)] = both
+        shares = pairs * self.gg_theta
+        if self.pushed:
+            counts = P * self.fixed
+            counts[:, self.mem] = sums
+            counts *= self.g
+            shares += counts[:, :, None] * self.xi[:, :, :N]
+            shares += counts[:, None, :N] * self.xi[:, :N, :].transpose(0, 2, 1)
         return shares * self.delta[:, None, None]
 
     def change(self) -> np.ndarray:
@@ -296,17 +303,14 @@ class _ClusterState:
     def step(self, eps: np.ndarray) -> np.ndarray:
         """One step of every particle under residuals ``eps`` (S, N); returns the members'
         output change beyond the NTK update (S, m) (module docstring)."""
-        sig = self._sig()
+        sig = self.sig
         fixed = np.einsum("smb,sb->sm", self.vel_fixed, eps)
         tracked = np.einsum(
             "smt,stp->smp", self.vel_tracked, sig[:, self.train_mem] * eps[:, self.train_idx, None]
         )
-        move = -self.eta * (fixed[:, :, None] + tracked)
-        old = self.w
-        self.w = old + move
-        # σ(w + Δw) − σ(w) − σ'(w)Δw: particles that crossed in this step
-        curv = self._act(self.w) - self._act(old) - sig * move
-        return self.g[:, self.mem] * curv.sum(2) * self.delta[:, None] * self.scale
-
-    def _act(self, w: np.ndarray) -> np.ndarray:
-        return np.where(w > 0, self.s_hi, self.s_lo) * w
+        self.w = self.w - self.eta * (fixed[:, :, None] + tracked)
+        self.sig = self._slopes(self.w)
+        # σ(w + Δw) − σ(w) − σ'(w)Δw = (σ'(w + Δw) − σ'(w))(w + Δw) for σ(w) = σ'(w)w: the
+        # particles that crossed in this step
+        curv = ((self.sig - sig) * self.w).sum(2)
+        return self.g[:, self.mem] * curv * self.delta[:, None] * self.scale

@@ -193,9 +193,9 @@ def kinked_training_shift(
     # deeper nets: the closed form at one training input, the Monte Carlo at several or with
     # test inputs proportional to the training input (u(x') = c u(x), c ≠ 1, in every network)
     monte_carlo = deep and (N > 1 or proportional_inputs(net, X))
+    if monte_carlo:  # u = 0 in every network at an input of the first layer: refused
+        _check_positive(float(net.C_b[0]) + float(net.C_W[0]) * np.mean(X * X, axis=1), N)
     layers = deep_layers(net, X, lambda_W, lambda_b) if monte_carlo else ()
-    for layer in layers:
-        _check_positive(np.diag(layer.K), N)
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
     _check_learning_rate(theta_all[:N, :N], eta, t)
     K = np.asarray(net.kernel(X), dtype=float)

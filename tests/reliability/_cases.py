@@ -480,8 +480,9 @@ CASES: list[tuple[str, str, type[Exception], tuple[str, ...]]] = [
      "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 1], C_W=2.0), X[:1], [1.0], [[0.0]])",
      UE, ("X_test", "kink")),
     ("kinked_training_shift",
-     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], X)",
-     UE, ("X_train", "one training input")),
+     "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0), X, [1.0, 2.0, 3.0], "
+     "[[0.0]])",
+     UE, ("X_test", "kink")),
     ("kinked_training_shift",
      "fnn.kinked_training_shift(fnn.MLP('relu', [1, 8, 8, 1], C_W=2.0, C_b=0.1), X[:1], [1.0], X, "
      "t=2.0, learning_rate=0.4)",

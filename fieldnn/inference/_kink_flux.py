@@ -218,6 +218,14 @@ def _root(cov: np.ndarray, tol: float = 1e-12) -> np.ndarray:
     return vec[:, keep] * np.sqrt(np.clip(lam[keep], 0.0, None))
 
 
+def _directions(rng: np.random.Generator, size: int, r: int) -> np.ndarray:
+    """``size`` uniform directions in r dimensions (size, r): signs for r = 1."""
+    if r == 1:
+        return rng.choice([-1.0, 1.0], size=size)[:, None]
+    zeta = rng.standard_normal((size, r))
+    return zeta / np.linalg.norm(zeta, axis=1, keepdims=True)
+
+
 def _abs_cube(r: int) -> float:
     """E|ζ|³ for ζ standard normal in r dimensions (the χ_r distribution)."""
     return math.exp(1.5 * math.log(2.0) + gammaln((r + 3) / 2) - gammaln(r / 2))
@@ -237,8 +245,7 @@ class _ClusterState:
         # g and Ξ: a direction of their whitened coordinates, the |ζ|³ of the homogeneity apart
         roots = _root(layer.signal), _root(layer.push.reshape(M * M, M * M))
         r_g, r = roots[0].shape[1], roots[0].shape[1] + roots[1].shape[1]
-        zeta = rng.standard_normal((S, r))
-        zeta /= np.linalg.norm(zeta, axis=1, keepdims=True)
+        zeta = _directions(rng, S, r)
         self.g = zeta[:, :r_g] @ roots[0].T
         self.xi = (zeta[:, r_g:] @ roots[1].T).reshape(S, M, M)
         density = (2.0 * math.pi * layer.K[g, g]) ** -0.5  # p_γ(0)

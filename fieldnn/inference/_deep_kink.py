@@ -108,7 +108,6 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..kernels import ntk_fluctuations
-from ..kernels.gaussian import pair_values
 from ._deep_kink_scatter import (
     ProbeCovariances,
     arrival_moments,
@@ -119,7 +118,7 @@ from ._deep_kink_scatter import (
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
 from ._kink_common import angular_mean, angular_pieces, folded_moments, kink_slopes, replica_noise
-from ._kink_flux import clusters
+from ._kink_flux import backward_signals, clusters, first_layer_kernel
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -234,7 +233,6 @@ def kinked_ntk_change(
     stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
     theta = float(stats.Theta[-1][0, 0])
     _check_learning_rate(np.array([[theta]]), eta, t)
-    C_W = [float(c) for c in net.C_W]
     depth = len(widths) - 1
     if eta is not None and depth > 2 and eta * theta >= 1.0:
         raise UnsupportedError(
@@ -243,21 +241,14 @@ def kinked_ntk_change(
             "residual changes sign every step and units sliding along a kink are pushed back and "
             "forth across it, which the O(1/√n) theory does not follow",
         )
-    # ⟨σ'(u(x))σ'(u(x'))⟩ of hidden layer ℓ (row ℓ − 1; column 0: x' = x, i.e. ⟨σ'²⟩)
-    slope_pairs = np.array(
-        [pair_values(net.activation, K[0, 0], np.diag(K), K[0], (1, 1)) for K in stats.K[:-1]]
+    # per hidden layer ℓ (row ℓ − 1): ⟨σ'(u(x))σ'(u(x'))⟩ and ⟨σ'(u(x'))²⟩, the backward-signal
+    # covariances G_ℓ(x', x) and variances G_ℓ(x', x') (column 0: x' = x)
+    slopes, signal = backward_signals(net, stats.K)
+    slope_pairs, slope_squares = (
+        np.array([S[0] for S in slopes]),
+        np.array([np.diag(S) for S in slopes]),
     )
-    # ⟨σ'(u(x'))²⟩, same layout
-    slope_squares = np.array([
-        pair_values(net.activation, np.diag(K), np.diag(K), np.diag(K), (1, 1))
-        for K in stats.K[:-1]
-    ])  # fmt: skip
-    # backward-signal covariances G_ℓ(x', x) and variances G_ℓ(x', x'), same layout
-    G, G_diag = np.empty((2, depth - 1, X.shape[0]))
-    G[-1] = G_diag[-1] = C_W[-1]
-    for ell in range(depth - 2, 0, -1):
-        G[ell - 1] = C_W[ell] * slope_pairs[ell] * G[ell]
-        G_diag[ell - 1] = C_W[ell] * slope_squares[ell] * G_diag[ell]
+    G, G_diag = np.array([S[0] for S in signal]), np.array([np.diag(S) for S in signal])
     e_abs, _, e_abs3 = folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
@@ -350,7 +341,7 @@ def proportional_inputs(net: Any, X: np.ndarray) -> bool:
 def _first_layer_cluster(net: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The inputs with u(x') = c u(x) in every network (rows of X, row 0 the training input x,
     itself included) and their ratios c; refuses u(x) = 0 in every network."""
-    K1 = float(net.C_b[0]) + float(net.C_W[0]) * (X @ X.T) / X.shape[1]
+    K1 = first_layer_kernel(net, X)
     if K1[0, 0] <= 0.0:
         raise UnsupportedError(
             "X_train", "u = 0 in every network (x = 0 with C_b = 0): every unit sits on the kink"

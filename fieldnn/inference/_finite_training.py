@@ -44,6 +44,7 @@ import numpy as np
 from .._validate import nonnegative_float, symmetric_psd
 from ..errors import ArgumentError, UnsupportedError
 from ._flow import _with_ntk
+from ._kink_common import has_kink
 from ._linalg import checked_eigh, conditioning_data, joint
 from ._spectral import TrainingFilter, gauss_rule5
 from ._training_dynamics import (
@@ -292,8 +293,7 @@ def training_setup(
 
 def _refuse_kink(act: Any) -> None:
     """A kinked σ is outside the O(1/n) expansion of training (before any statistics)."""
-    slopes = getattr(act, "piecewise_linear_slopes", None)
-    if slopes is not None and slopes[0] != slopes[1]:
+    if has_kink(act):
         raise UnsupportedError(
             "mlp",
             f"{getattr(act, 'name', act)!r} has a kink: in training, units whose preactivation "
@@ -314,8 +314,7 @@ def _warn_separating_units(net: Any, kernels: list[np.ndarray], PA: int) -> None
     of relative size ≈ 0.4/N in the covariance where measured (``docs/finite_width_training.md``,
     "Linearised networks"). Exactly collinear pairs (ρ = 1: the same or proportional inputs in
     every network) do not fluctuate and are skipped."""
-    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
-    if slopes is None or slopes[0] == slopes[1]:
+    if not has_kink(net.activation):
         return
     fewest, where = math.inf, (0, 0, 0)
     for ell, K in enumerate(kernels[:-1], start=1):

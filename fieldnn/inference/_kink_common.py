@@ -16,16 +16,22 @@ from .._validate import symmetric_psd
 from ..errors import ShapeError, UnsupportedError
 
 
+def has_kink(act: Any) -> bool:
+    """Whether σ is piecewise linear with different slopes on the two sides of 0."""
+    slopes = getattr(act, "piecewise_linear_slopes", None)
+    return slopes is not None and slopes[0] != slopes[1]
+
+
 def kink_slopes(net: Any) -> tuple[float, float]:
     """The slopes (s₋, s₊) of the net's σ below and above its kink; refuses a smooth σ."""
-    slopes = getattr(net.activation, "piecewise_linear_slopes", None)
-    if slopes is None or slopes[0] == slopes[1]:
+    if not has_kink(net.activation):
         raise UnsupportedError(
             "mlp",
             "needs σ with a kink (relu, leaky relu); a smooth σ has no O(1/√n) term: use "
             "finite_width_prediction",
         )
-    return float(slopes[0]), float(slopes[1])
+    s_minus, s_plus = net.activation.piecewise_linear_slopes
+    return float(s_minus), float(s_plus)
 
 
 def replica_noise(C_Y: Any, N: int) -> np.ndarray:

@@ -141,19 +141,10 @@ def deep_layers(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> tuple[
     """The :class:`KinkLayer` of every hidden layer of ``net`` on the inputs X (at the net's
     widths), from :func:`fieldnn.kernels.ntk_fluctuations` (module docstring)."""
     stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
-    widths, C_W = [int(w) for w in net.widths], [float(c) for c in net.C_W]
-    depth = len(widths) - 1
-    d = [np.diag(K) for K in stats.K]
-    # ⟨σ'_aσ'_b⟩ of hidden layer ℓ (index ℓ − 1)
-    slopes = [
-        pair_values(net.activation, *np.broadcast_arrays(di[:, None], di[None, :]), K, (1, 1))
-        for di, K in zip(d[:-1], stats.K[:-1], strict=True)
-    ]
-    signal = [np.full(stats.K[0].shape, C_W[-1])]
-    for ell in range(depth - 2, 0, -1):  # G_ℓ = C_W^{(ℓ+1)}⟨σ'σ'⟩_{ℓ+1} G_{ℓ+1}
-        signal.insert(0, C_W[ell] * slopes[ell] * signal[0])
+    widths = [int(w) for w in net.widths]
+    slopes, signal = backward_signals(net, stats.K)
     layers = []
-    for ell in range(1, depth):
+    for ell in range(1, len(widths) - 1):
         r = widths[ell] / widths[ell - 1]
         sg = slopes[ell - 1] * signal[ell - 1]  # ⟨σ'_bσ'_b'⟩ G(b, b')
         push = r * np.einsum("acbd,bd->abcd", stats.B[ell - 1], sg)
@@ -161,6 +152,30 @@ def deep_layers(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> tuple[
             KinkLayer(stats.K[ell - 1], stats.Theta[ell - 1], signal[ell - 1], push, widths[ell])
         )
     return tuple(layers)
+
+
+def backward_signals(
+    net: Any, kernels: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per hidden layer ℓ = 1..L−1 (list index ℓ − 1), on the inputs of the kernels K_ℓ: the
+    slope pairs ⟨σ'_aσ'_b⟩_ℓ (M, M) and the covariance G_ℓ(a, b) of a unit's backward signal
+    g(x) = √n_ℓ ∂f(x)/∂σ_i: G_{L−1} = C_W^{(L)}, G_ℓ = C_W^{(ℓ+1)}⟨σ'σ'⟩_{ℓ+1}G_{ℓ+1}."""
+    C_W = [float(c) for c in net.C_W]
+    slopes = []
+    for K in kernels[:-1]:
+        d = np.diag(K)
+        slopes.append(
+            pair_values(net.activation, *np.broadcast_arrays(d[:, None], d[None, :]), K, (1, 1))
+        )
+    signal = [np.full(kernels[0].shape, C_W[-1])]
+    for ell in range(len(slopes) - 1, 0, -1):
+        signal.insert(0, C_W[ell] * slopes[ell] * signal[0])
+    return slopes, signal
+
+
+def first_layer_kernel(net: Any, X: np.ndarray) -> np.ndarray:
+    """K₁(x, x') = C_b + C_W x·x'/d_in of the first layer on the rows of X."""
+    return float(net.C_b[0]) + float(net.C_W[0]) * (X @ X.T) / X.shape[1]
 
 
 def clusters(K1: np.ndarray, n_train: int) -> list[tuple[int, np.ndarray, np.ndarray]]:

@@ -66,7 +66,14 @@ from ._kink_common import (
     residual_shift,
     shift_coefficient,
 )
-from ._kink_flux import KinkFlux, KinkProblem, clusters, deep_layers, kink_flux
+from ._kink_flux import (
+    KinkFlux,
+    KinkProblem,
+    clusters,
+    deep_layers,
+    first_layer_kernel,
+    kink_flux,
+)
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -194,7 +201,7 @@ def kinked_training_shift(
     # test inputs proportional to the training input (u(x') = c u(x), c ≠ 1, in every network)
     monte_carlo = deep and (N > 1 or proportional_inputs(net, X))
     if monte_carlo:  # u = 0 in every network at an input of the first layer: refused
-        _check_positive(float(net.C_b[0]) + float(net.C_W[0]) * np.mean(X * X, axis=1), N)
+        _check_positive(np.diag(first_layer_kernel(net, X)), N)
     layers = deep_layers(net, X, lambda_W, lambda_b) if monte_carlo else ()
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
     _check_learning_rate(theta_all[:N, :N], eta, t)
@@ -248,8 +255,7 @@ def kinked_training_shift(
 def _first_layer_kernel(net: Any, X: np.ndarray, N: int) -> np.ndarray:
     """K₁ on [X_train; X_test] of a one-hidden-layer net; refuses an input with u = 0 in every
     network (x = 0 at C_b = 0)."""
-    C_W, C_b = _per_layer(tuple(net.C_W), "C_W", 2), _per_layer(tuple(net.C_b), "C_b", 2)
-    K1 = C_b[0] + C_W[0] * (X @ X.T) / X.shape[1]
+    K1 = first_layer_kernel(net, X)
     _check_positive(np.diag(K1), N)
     return K1
 

@@ -225,3 +225,9 @@ def test_deep_two_training_inputs_against_sampled_training() -> None:
     assert np.all(cov[np.ix_(far, far)] < 4)
     assert abs(a[0, 0]) > 20 * se[0, 0] and abs(a[1, 1]) > 20 * se[1, 1]
     assert abs(b[0]) > 20 * sb[0] and abs(b[1]) > 20 * sb[1]
+    # quoted in the docs ("Deeper relu nets: several training inputs")
+    np.testing.assert_allclose(a[:, 0], [-4.355, -0.436, -1.203, -4.253, -0.158], atol=6e-4)
+    np.testing.assert_allclose(a[:, 1], [-0.436, -2.781, -0.382, -0.228, -1.915], atol=6e-4)
+    np.testing.assert_allclose(b, [-0.327, 0.419, 0.110, 0.449, 0.065], atol=6e-4)
+    np.testing.assert_allclose(th[:, 0], [-4.421, -0.473, -1.041, -3.409, -0.164], atol=6e-4)
+    np.testing.assert_allclose(8 * r.mean_shift, [-0.338, 0.419, 0.137, 0.621, 0.038], atol=6e-4)

@@ -14,6 +14,8 @@ from .._validate import nonnegative_float, positive_int
 from ..ensembles import MLP
 from ..errors import ArgumentError
 from ..inference import finite_width_prediction, kinked_ntk_change, kinked_training_shift
+from ..inference._kink_window import window_ratios
+from ..kernels import ntk_fluctuations
 from ._eft_training import _moments, _TrainedEnsembles
 from ._nnqft_common import _partial_on_failure
 from ._paired_training import frozen_shift, paired, residual_scatter, richardson
@@ -82,6 +84,11 @@ class KinkedTraining(_TrainedEnsembles):
         ``.mean`` of :func:`fieldnn.finite_width_prediction` with ``linearised=True`` at each
         width: E z_lin to O(1/n) (the NTK's O(1/n) mean shift and its fluctuations; no kink
         term, the gates being frozen).
+    window : ndarray (w, Q)
+        The window ratio q of each test input at each width, largest over hidden layers and
+        training inputs: the fraction of the units crossing a training input's kink that also
+        cross the kink at x′, which the O(1/√n) theory leaves out
+        (:mod:`fieldnn.inference._kink_window`; ∝ 1/√n; kinked_training_shift warns above 0.1).
     """
 
     coefficient: np.ndarray
@@ -104,6 +111,7 @@ class KinkedTraining(_TrainedEnsembles):
     scatter_predicted: np.ndarray | None = None
     scatter_extrapolated: np.ndarray | None = None
     scatter_extrapolated_stderr: np.ndarray | None = None
+    window: np.ndarray | None = None
     hidden_layers: int = 1
 
     @property
@@ -250,10 +258,18 @@ def kinked_training(
     def mlp(n: int) -> MLP:
         return MLP(activation, [1, *([n] * hidden_layers), 1], C_W=C_W, C_b=C_b)
 
-    # the prediction first: it refuses a smooth activation or a diverging learning rate
+    # the prediction first: it refuses a smooth activation or a diverging learning rate; its
+    # warning at test inputs nearly proportional to a training input is the window table of
+    # the report (``window``, every width)
     n0 = widths[0]
-    pred = kinked_training_shift(
-        mlp(n0), X, y, np.concatenate([X, X_test]), t=eta * steps, learning_rate=eta
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".* nearly proportional preactivations", RuntimeWarning)
+        pred = kinked_training_shift(
+            mlp(n0), X, y, np.concatenate([X, X_test]), t=eta * steps, learning_rate=eta
+        )
+    window = (
+        _window(mlp(n0), X, y, X_test, eta * steps, eta)[None, :]
+        * np.sqrt(n0 / np.asarray(widths, dtype=float))[:, None]
     )
     root0 = np.sqrt(n0)
     # the linearised mean: every hidden width is n, so its O(1/n) terms scale exactly as n0/n
@@ -267,7 +283,11 @@ def kinked_training(
     frozen_predicted = lin.mean_infinite + lin_shift / np.asarray(widths, dtype=float)[:, None]
     scatter_predicted = None
     if P == 1:
-        drift = kinked_ntk_change(mlp(n0), X, y, X_test, t=eta * steps, learning_rate=eta)
+        with warnings.catch_warnings():  # as above: the window table
+            warnings.filterwarnings(
+                "ignore", ".* nearly proportional preactivations", RuntimeWarning
+            )
+            drift = kinked_ntk_change(mlp(n0), X, y, X_test, t=eta * steps, learning_rate=eta)
         scatter_predicted = drift.scatter.sum(axis=0)
     sizes = [len(c) for c in np.array_split(np.arange(n_replicas), -(-n_replicas // chunk_size))]
     seeds = np.random.SeedSequence(rng).spawn(len(widths) * len(sizes))
@@ -344,4 +364,17 @@ def kinked_training(
         frozen_mean=f,
         frozen_stderr=f_err,
         frozen_predicted=frozen_predicted,
+        window=window,
     )
+
+
+def _window(
+    mlp: MLP, X: np.ndarray, y: np.ndarray, X_test: np.ndarray, t: float, eta: float
+) -> np.ndarray:
+    """The largest window ratio q of each test input (Q,) over the hidden layers and training
+    inputs (:func:`fieldnn.inference._kink_window.window_ratios`; λ_b = λ_W = 1)."""
+    P = len(X)
+    stats = ntk_fluctuations(mlp, np.concatenate([X, X_test]))
+    cov = np.asarray(mlp.kernel(X), dtype=float)
+    q = window_ratios(mlp, stats, P, -np.asarray(y, dtype=float), cov, t, eta)
+    return q[:, P:, :].max(axis=(0, 2))

@@ -119,6 +119,7 @@ from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
 from ._kink_common import angular_mean, angular_pieces, folded_moments, kink_slopes, replica_noise
 from ._kink_flux import backward_signals, clusters, first_layer_kernel
+from ._kink_window import warn_nearby_kinks
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -208,6 +209,16 @@ def kinked_ntk_change(
     -------
     KinkedNTKChange
 
+    Warns
+    -----
+    RuntimeWarning
+        When an input's preactivations are nearly proportional to a training input's in some
+        hidden layer, so that the window ratio q (the fraction of the units crossing that
+        input's kink which also cross the other's, left out at this order) exceeds 0.1; the
+        output shift there then has a remainder of about 2q times that at the training input
+        (:mod:`fieldnn.inference._kink_window`; ``docs/finite_width_training.md``, "The window
+        ratio, and the warning").
+
     Notes
     -----
     Formula and derivation in the module docstring and ``docs/finite_width_training.md``,
@@ -233,6 +244,7 @@ def kinked_ntk_change(
     stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
     theta = float(stats.Theta[-1][0, 0])
     _check_learning_rate(np.array([[theta]]), eta, t)
+    sigma = float(stats.K[-1][0, 0] + C_Y[0, 0])  # Var ε₀
     depth = len(widths) - 1
     if eta is not None and depth > 2 and eta * theta >= 1.0:
         raise UnsupportedError(
@@ -241,6 +253,7 @@ def kinked_ntk_change(
             "residual changes sign every step and units sliding along a kink are pushed back and "
             "forth across it, which the O(1/√n) theory does not follow",
         )
+    warn_nearby_kinks(net, stats, 1, -y[0], np.array([[sigma]]), t, eta)
     # per hidden layer ℓ (row ℓ − 1): ⟨σ'(u(x))σ'(u(x'))⟩ and ⟨σ'(u(x'))²⟩, the backward-signal
     # covariances G_ℓ(x', x) and variances G_ℓ(x', x') (column 0: x' = x)
     slopes, signal = backward_signals(net, stats.K)
@@ -249,7 +262,7 @@ def kinked_ntk_change(
         np.array([np.diag(S) for S in slopes]),
     )
     G, G_diag = np.array([S[0] for S in signal]), np.array([np.diag(S) for S in signal])
-    e_abs, _, e_abs3 = folded_moments(-float(y[0, 0]), float(stats.K[-1][0, 0] + C_Y[0, 0]))
+    e_abs, _, e_abs3 = folded_moments(-float(y[0, 0]), sigma)
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
     coefficients = np.zeros((depth - 1, XB.shape[0]))
     ungated, sliding, overshoot = (np.zeros(depth - 1) for _ in range(3))

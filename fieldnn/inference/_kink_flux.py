@@ -68,7 +68,6 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
-from ..kernels import ntk_fluctuations
 from ..kernels.gaussian import pair_values
 
 _PARTICLES = 16
@@ -137,10 +136,9 @@ class KinkFlux:
         )  # fmt: skip
 
 
-def deep_layers(net: Any, X: np.ndarray, lambda_W: Any, lambda_b: Any) -> tuple[KinkLayer, ...]:
-    """The :class:`KinkLayer` of every hidden layer of ``net`` on the inputs X (at the net's
-    widths), from :func:`fieldnn.kernels.ntk_fluctuations` (module docstring)."""
-    stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
+def deep_layers(net: Any, stats: Any) -> tuple[KinkLayer, ...]:
+    """The :class:`KinkLayer` of every hidden layer of ``net`` (at its widths) from
+    ``stats``, :func:`fieldnn.kernels.ntk_fluctuations` on the inputs (module docstring)."""
     widths = [int(w) for w in net.widths]
     slopes, signal = backward_signals(net, stats.K)
     layers = []

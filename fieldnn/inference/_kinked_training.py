@@ -55,6 +55,7 @@ import numpy as np
 from .._validate import positive_int
 from ..ensembles.architectures import _per_layer
 from ..errors import ArgumentError, UnsupportedError
+from ..kernels import ntk_fluctuations
 from ._deep_kink import proportional_inputs
 from ._deep_kink_shift import deep_one_input
 from ._finite_training import _check_learning_rate, _check_time
@@ -74,6 +75,7 @@ from ._kink_flux import (
     first_layer_kernel,
     kink_flux,
 )
+from ._kink_window import warn_nearby_kinks
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -170,6 +172,16 @@ def kinked_training_shift(
     -------
     KinkedTrainingShift
 
+    Warns
+    -----
+    RuntimeWarning
+        When an input's preactivations are nearly proportional to a training input's in some
+        hidden layer, so that the window ratio q (the fraction of the units crossing that
+        input's kink which also cross the other's, left out at this order) exceeds 0.1; the
+        output shift there then has a remainder of about 2q times that at the training input
+        (:mod:`fieldnn.inference._kink_window`; ``docs/finite_width_training.md``, "The window
+        ratio, and the warning").
+
     Notes
     -----
     One training input: closed form (module docstring); deeper nets through the drift of
@@ -200,13 +212,16 @@ def kinked_training_shift(
     # deeper nets: the closed form at one training input, the Monte Carlo at several or with
     # test inputs proportional to the training input (u(x') = c u(x), c ≠ 1, in every network)
     monte_carlo = deep and (N > 1 or proportional_inputs(net, X))
-    if monte_carlo:  # u = 0 in every network at an input of the first layer: refused
+    closed_deep = deep and not monte_carlo  # kinked_ntk_change checks its inputs and warns
+    if not closed_deep:  # u = 0 in every network at an input of the first layer: refused
         _check_positive(np.diag(first_layer_kernel(net, X)), N)
-    layers = deep_layers(net, X, lambda_W, lambda_b) if monte_carlo else ()
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
     _check_learning_rate(theta_all[:N, :N], eta, t)
     K = np.asarray(net.kernel(X), dtype=float)
     sigma = K[:N, :N] + C_Y  # Cov ε₀
+    if not closed_deep:
+        stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
+        warn_nearby_kinks(net, stats, N, -y[:, 0], sigma, t, eta)
     # E[w | ε₀] = L (ε₀ − E ε₀) for the infinite-width trained outputs w at the test inputs
     g_AA = TrainingFilter(t, eta).matrix(theta_all[:N, :N])
     L = K[N:, :N] @ np.linalg.pinv(sigma, rcond=1e-12) - theta_all[N:, :N] @ g_AA
@@ -215,7 +230,7 @@ def kinked_training_shift(
         learning_rate=eta,
     )  # fmt: skip
     if monte_carlo:  # at the network's own widths
-        prob = KinkProblem(layers, theta_all[:, :N], -y[:, 0], sigma, slopes)
+        prob = KinkProblem(deep_layers(net, stats), theta_all[:, :N], -y[:, 0], sigma, slopes)
         root, flux = 1.0, _flux(prob, t, eta, samples, seed, L)
     elif deep:  # at the network's own widths
         root, deep_terms = (
@@ -227,7 +242,7 @@ def kinked_training_shift(
         flux = _closed_form(*deep_terms, L)
     else:
         prob = KinkProblem.one_layer(
-            K1=_first_layer_kernel(net, X, N), H=_first_layer_h(lambda_b, lambda_W, X),
+            K1=first_layer_kernel(net, X), H=_first_layer_h(lambda_b, lambda_W, X),
             theta=theta_all[:, :N], eps_mean=-y[:, 0], eps_cov=sigma, slopes=slopes,
             C_W=_per_layer(tuple(net.C_W), "C_W", 2)[1],
         )  # fmt: skip
@@ -250,14 +265,6 @@ def kinked_training_shift(
         ntk_change_stderr=flux.ntk_change_stderr / root,
         width=min(widths[1:-1]),
     )
-
-
-def _first_layer_kernel(net: Any, X: np.ndarray, N: int) -> np.ndarray:
-    """K₁ on [X_train; X_test] of a one-hidden-layer net; refuses an input with u = 0 in every
-    network (x = 0 at C_b = 0)."""
-    K1 = first_layer_kernel(net, X)
-    _check_positive(np.diag(K1), N)
-    return K1
 
 
 def _check_positive(variances: np.ndarray, N: int) -> None:

@@ -97,6 +97,7 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
             "frozen_mean": r.frozen_mean,
             "frozen_stderr": r.frozen_stderr,
             "frozen_predicted": r.frozen_predicted,
+            "window": r.window,
             **_scatter_results(r),
         },
     )
@@ -147,6 +148,19 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
         "solution (standard errors ±); the 1/√n coefficient a extrapolated from the two widest "
         f"widths (d = a/√n + b/n) against fieldnn.kinked_training_shift ({theory}), and the "
         "pull of the difference.",
+        digits=3,
+    )
+    w.table(
+        f"{key}_window",
+        ["n", *[f"x′ = {x}" for x in xs]],
+        [[k, *r.window[i]] for i, k in enumerate(widths)],
+        "Window ratio q at each test input: the distance a unit's preactivation there moves "
+        "during training over its spread given a training input's preactivation at the kink, "
+        "the largest over the training inputs and hidden layers. It is the fraction of the units "
+        "crossing that kink which also cross the kink at x′, left out of the O(1/√n) term: there "
+        "the output shift has a remainder of about 2q times the shift at that training input "
+        "(docs, 'The window ratio, and the warning'); fieldnn.kinked_training_shift warns where "
+        "q > 0.1. It falls like 1/√n.",
         digits=3,
     )
     w.table(

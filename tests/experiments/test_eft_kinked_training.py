@@ -14,6 +14,10 @@ from fieldnn.errors import ArgumentError, UnsupportedError
 from fieldnn.experiments import _eft_kinked_training, eft
 from fieldnn.experiments._paired_training import richardson
 
+# the theory at the report's inputs, nearly proportional to a training input: its warning is
+# the report's window table (checked below) and is tested in tests/inference/test_kink_window.py
+pytestmark = pytest.mark.filterwarnings("ignore:.*nearly proportional preactivations")
+
 
 def _no_training(*args: object, **kwargs: object) -> None:
     raise AssertionError("a network was trained before the arguments were checked")
@@ -96,8 +100,12 @@ def test_deep_run_stores_the_prediction_of_every_layer() -> None:
     assert r.X_test.shape == (3, 1)
     mlp = fnn.MLP("relu", [1, 16, 16, 1], C_W=r.C_W, C_b=r.C_b)
     xs = np.concatenate([r.X_train, r.X_test])
-    pred = fnn.kinked_training_shift(mlp, r.X_train, r.y_train, xs, t=r.t,
-                                     learning_rate=r.learning_rate)  # fmt: skip
+    with pytest.warns(RuntimeWarning, match="nearly proportional") as record:
+        pred = fnn.kinked_training_shift(mlp, r.X_train, r.y_train, xs, t=r.t,
+                                         learning_rate=r.learning_rate)  # fmt: skip
+    # the window table: the warning's q at n = 16, falling like 1/√n
+    assert f"q = {r.window[0].max():.2g} " in str(record[0].message)
+    np.testing.assert_allclose(r.window[1], r.window[0] / np.sqrt(2), rtol=1e-12)
     np.testing.assert_allclose(r.coefficient, 4 * pred.mean_shift[1:], rtol=1e-12)
     np.testing.assert_allclose(r.ntk_coefficient, 4 * pred.ntk_change[:1], rtol=1e-12)
     assert r.ntk_change.shape == (2, 1, 1)

@@ -212,12 +212,8 @@ def kinked_ntk_change(
     Warns
     -----
     RuntimeWarning
-        When an input's preactivations are nearly proportional to a training input's in some
-        hidden layer, so that the window ratio q (the fraction of the units crossing that
-        input's kink which also cross the other's, left out at this order) exceeds 0.1; the
-        output shift there then has a remainder of about 2q times that at the training input
-        (:mod:`fieldnn.inference._kink_window`; ``docs/finite_width_training.md``, "The window
-        ratio, and the warning").
+        At a test input nearly proportional to the training input, as
+        :func:`kinked_training_shift` (window ratio q > 0.1).
 
     Notes
     -----

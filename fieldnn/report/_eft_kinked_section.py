@@ -158,9 +158,9 @@ def _kinked_section(w: ReportWriter, r: eft.KinkedTraining, key: str) -> None:
         "during training over its spread given a training input's preactivation at the kink, "
         "the largest over the training inputs and hidden layers. Up to a factor of order one it "
         "is the fraction of the units crossing that kink which also cross the kink at x′, left "
-        "out of the O(1/√n) term: there the output shift has a remainder of about 2q times the shift at that training input "
-        "(docs, 'The window ratio, and the warning'); fieldnn.kinked_training_shift warns where "
-        "q > 0.1. It falls like 1/√n.",
+        "out of the O(1/√n) term: there the output shift has a remainder of about 2q times the "
+        "shift at that training input (docs, 'The window ratio, and the warning'); "
+        "fieldnn.kinked_training_shift warns where q > 0.1. It falls like 1/√n.",
         digits=3,
     )
     w.table(

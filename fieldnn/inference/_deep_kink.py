@@ -119,7 +119,7 @@ from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk
 from ._kink_common import angular_mean, angular_pieces, folded_moments, kink_slopes, replica_noise
 from ._kink_flux import backward_signals, clusters, first_layer_kernel
-from ._kink_window import warn_nearby_kinks
+from ._kink_window import warn_nearby_kinks, window_ratios
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -249,7 +249,7 @@ def kinked_ntk_change(
             "residual changes sign every step and units sliding along a kink are pushed back and "
             "forth across it, which the O(1/√n) theory does not follow",
         )
-    warn_nearby_kinks(net, stats, 1, -y[0], np.array([[sigma]]), t, eta)
+    warn_nearby_kinks(window_ratios(net, stats, 1, -y[0], np.array([[sigma]]), t, eta), 1)
     # per hidden layer ℓ (row ℓ − 1): ⟨σ'(u(x))σ'(u(x'))⟩ and ⟨σ'(u(x'))²⟩, the backward-signal
     # covariances G_ℓ(x', x) and variances G_ℓ(x', x') (column 0: x' = x)
     slopes, signal = backward_signals(net, stats.K)

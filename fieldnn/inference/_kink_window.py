@@ -89,13 +89,15 @@ def window_ratios(
     return np.array(out)
 
 
-def warn_nearby_kinks(
-    net: Any, stats: Any, N: int, eps_mean: np.ndarray, eps_cov: np.ndarray, t: float,
-    eta: float | None,
-) -> None:  # fmt: skip
-    """Warns (RuntimeWarning) when the largest :func:`window_ratios` exceeds ``WINDOW``, naming
-    the pair of inputs, the layer and q."""
-    q = window_ratios(net, stats, N, eps_mean, eps_cov, t, eta)
+def largest_ratio(q: np.ndarray, N: int) -> np.ndarray:
+    """The window ratio of each test input (rows N.. of :func:`window_ratios`), the largest over
+    the hidden layers and training inputs."""
+    return q[:, N:, :].max(axis=(0, 2), initial=0.0)
+
+
+def warn_nearby_kinks(q: np.ndarray, N: int) -> None:
+    """Warns (RuntimeWarning) when the largest of the :func:`window_ratios` ``q`` (N training
+    inputs) exceeds ``WINDOW``, naming the pair of inputs, the layer and q."""
     if q.size == 0 or q.max() <= WINDOW:
         return
     ell, a, g = np.unravel_index(np.argmax(q), q.shape)

@@ -56,7 +56,7 @@ from .._validate import positive_int
 from ..ensembles.architectures import _per_layer
 from ..errors import ArgumentError, UnsupportedError
 from ..kernels import ntk_fluctuations
-from ._deep_kink import proportional_inputs
+from ._deep_kink import _check_inputs, proportional_inputs
 from ._deep_kink_shift import deep_one_input
 from ._finite_training import _check_learning_rate, _check_time
 from ._flow import _with_ntk, gradient_flow_prediction
@@ -75,7 +75,7 @@ from ._kink_flux import (
     first_layer_kernel,
     kink_flux,
 )
-from ._kink_window import warn_nearby_kinks
+from ._kink_window import largest_ratio, warn_nearby_kinks, window_ratios
 from ._linalg import conditioning_data
 from ._spectral import TrainingFilter
 
@@ -115,6 +115,12 @@ class KinkedTrainingShift:
     width : int
         n, the hidden width the values are evaluated at (each scales as 1/√n; deeper nets: the
         narrowest hidden layer, each layer's share scaling with its own width).
+    window : ndarray (Q,)
+        The window ratio q of each test input, the largest over the hidden layers and training
+        inputs: up to a factor of order one the fraction of the units crossing a training
+        input's kink that also cross the kink at x′, which this order leaves out (0 at an input
+        exactly proportional to a training input, or equal to one; ∝ 1/√n). Above 0.1 the
+        prediction warns (:mod:`fieldnn.inference._kink_window`).
     """
 
     mean: np.ndarray
@@ -128,6 +134,7 @@ class KinkedTrainingShift:
     ntk_change: np.ndarray
     ntk_change_stderr: np.ndarray
     width: int
+    window: np.ndarray
 
 
 def kinked_training_shift(
@@ -212,16 +219,19 @@ def kinked_training_shift(
     # deeper nets: the closed form at one training input, the Monte Carlo at several or with
     # test inputs proportional to the training input (u(x') = c u(x), c ≠ 1, in every network)
     monte_carlo = deep and (N > 1 or proportional_inputs(net, X))
-    closed_deep = deep and not monte_carlo  # kinked_ntk_change checks its inputs and warns
-    if not closed_deep:  # u = 0 in every network at an input of the first layer: refused
+    closed_deep = deep and not monte_carlo  # kinked_ntk_change warns there itself
+    if closed_deep:  # refuses a test input kinked_ntk_change does not follow
+        _check_inputs(net, X)
+    else:  # u = 0 in every network at an input of the first layer: refused
         _check_positive(np.diag(first_layer_kernel(net, X)), N)
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
     _check_learning_rate(theta_all[:N, :N], eta, t)
     K = np.asarray(net.kernel(X), dtype=float)
     sigma = K[:N, :N] + C_Y  # Cov ε₀
+    stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
+    window = window_ratios(net, stats, N, -y[:, 0], sigma, t, eta)
     if not closed_deep:
-        stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
-        warn_nearby_kinks(net, stats, N, -y[:, 0], sigma, t, eta)
+        warn_nearby_kinks(window, N)
     # E[w | ε₀] = L (ε₀ − E ε₀) for the infinite-width trained outputs w at the test inputs
     g_AA = TrainingFilter(t, eta).matrix(theta_all[:N, :N])
     L = K[N:, :N] @ np.linalg.pinv(sigma, rcond=1e-12) - theta_all[N:, :N] @ g_AA
@@ -264,6 +274,7 @@ def kinked_training_shift(
         ntk_change=flux.ntk_change / root,
         ntk_change_stderr=flux.ntk_change_stderr / root,
         width=min(widths[1:-1]),
+        window=largest_ratio(window, N),
     )
 
 

@@ -72,14 +72,15 @@ def test_window_ratio_falls_like_one_over_root_width() -> None:
 
 def test_kinked_training_shift_warns_at_nearly_proportional_inputs() -> None:
     """relu [1, 64, 1]: x' = 2 and x = 1 (first-layer correlation 0.995) give q = 0.78, named
-    in the warning with the layer; at n = 4096 (q = 0.097) nothing is said. The warning points
-    at the caller's line."""
+    in the warning with the layer and returned as ``.window`` for each test input; at n = 4096
+    (q = 0.097) nothing is said. The warning points at the caller's line."""
     mlp = fnn.MLP("relu", [1, 64, 1], C_W=C_W, C_b=C_B)
     q = _ratios(mlp)
     assert np.unravel_index(np.argmax(q), q.shape) == (0, 3, 0)
     assert q.max() == pytest.approx(0.78, abs=0.005)
     with pytest.warns(RuntimeWarning, match=NEAR) as record:
-        fnn.kinked_training_shift(mlp, XA, YA, X[2:], t=ETA * STEPS, learning_rate=ETA)
+        r = fnn.kinked_training_shift(mlp, XA, YA, X[2:], t=ETA * STEPS, learning_rate=ETA)
+    np.testing.assert_allclose(r.window, q[:, 2:, :].max(axis=(0, 2)), rtol=1e-12)
     assert len(record) == 1
     message = str(record[0].message)
     assert "X_test[1] and X_train[0]" in message and "hidden layer 1" in message
@@ -94,13 +95,15 @@ def test_kinked_training_shift_warns_at_nearly_proportional_inputs() -> None:
 
 def test_deep_closed_form_warns_once_and_proportional_inputs_not_at_all() -> None:
     """relu [1, 64, 64, 1] at one training input: kinked_ntk_change and kinked_training_shift
-    (which goes through it) each warn once for x' = 2 against x = 1; at C_b = 0 every input is
+    (which goes through it) each warn once for x' = 2 against x = 1, with the q of
+    ``.window``; at C_b = 0 every input is
     proportional to x in every network, tracked exactly by the theory, and nothing is said."""
     mlp = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=C_B)
     for call in (fnn.kinked_ntk_change, fnn.kinked_training_shift):
         with pytest.warns(RuntimeWarning, match=NEAR) as record:
-            call(mlp, XA[:1], YA[:1], np.array([[2.0]]), t=0.5, learning_rate=0.01)
+            r = call(mlp, XA[:1], YA[:1], np.array([[2.0]]), t=0.5, learning_rate=0.01)
         assert len(record) == 1 and record[0].filename == __file__
+    assert f"q = {r.window[0]:.2g} " in str(record[0].message)
     ray = fnn.MLP("relu", [1, 64, 64, 1], C_W=C_W, C_b=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

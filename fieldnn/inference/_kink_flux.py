@@ -55,8 +55,11 @@ average, returned with its standard error. The mean output shift is the linear r
 deterministic given ε₀ at this order), where c_k at a tracked input x_m is the output the
 empirical NTK does not account for, p_γ(0) E[g(x_m) ∫dw₀ (σ(w + Δw) − σ(w) − σ'(w)Δw)]/√n_ℓ: the
 units that cross its kink within step k (they overshoot it) and those chattering along it
-(they hold σ(0): ``KinkedNTKChange.sliding``). Derivation in ``docs/finite_width_training.md``,
-"Several training inputs" and "Deeper relu nets: several training inputs".
+(they hold σ(0): ``KinkedNTKChange.sliding``). Σ_p n_ℓT is linear in the members' particle
+sums Σ_p σ'_j and pair sums Σ_p σ'_jσ'_α, so a step updates only those; the particles move in
+one numba-compiled loop when numba is installed (:mod:`fieldnn.inference._kink_step`).
+Derivation in ``docs/finite_width_training.md``, "Several training inputs" and "Deeper relu
+nets: several training inputs".
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from ..kernels.gaussian import pair_values
+from ._kink_step import step
 
 _PARTICLES = 16
 _MEMBER_TOL = 1e-12
@@ -212,8 +216,8 @@ def kink_flux(
     ]
     dz = np.zeros((samples, M))
     for k in range(steps):
-        dtheta = sum(st.change() for st in states)
-        dz -= eta * (dz[:, :N] @ prob.theta.T + np.einsum("sma,sa->sm", dtheta, eps_k[k]))
+        pulled = sum(st.pull(eps_k[k]) for st in states)  # δΘ_k ε_k
+        dz -= eta * (dz[:, :N] @ prob.theta.T + pulled)
         for st in states:
             dz[:, st.mem] += st.step(eps_k[k])
     return sum(st.change() for st in states), dz, eps
@@ -269,7 +273,6 @@ class _ClusterState:
         cond = K[np.ix_(rest, rest)] - np.outer(K[rest, g], K[g, rest]) / K[g, g]
         self.fixed = np.zeros((S, M))
         self.fixed[:, rest] = np.where(_gaussian(rng, cond, S) > 0, self.s_hi, self.s_lo)
-        self.gg_theta = self.g[:, :, None] * self.g[:, None, :N] * layer.theta[None, :, :N]
         self.pushed = roots[1].shape[1] > 0  # Ξ ≠ 0 (not in the first hidden layer)
         # velocities of the members: fixed part (S, m, N), and the tracked training members'
         # coefficients of their own σ' (S, m, t)
@@ -291,46 +294,59 @@ class _ClusterState:
         offs = rng.random(S)
         w0 = -width[:, None] + (np.arange(_PARTICLES) + offs[:, None]) * self.delta[:, None]
         self.w = c[None, :, None] * w0[:, None, :]  # (S, m, P)
-        self.sig = self._slopes(self.w)
-        self.base = self._shares()
+        self.sig = np.where(self.w > 0, self.s_hi, self.s_lo)
+        self._coefficients(layer.theta[:, :N])
 
-    def _slopes(self, w: np.ndarray) -> np.ndarray:
-        return np.where(w > 0, self.s_hi, self.s_lo)
-
-    def _shares(self) -> np.ndarray:
-        """Σ over particles of n_ℓT(x, x_α) (S, M, N), Δ-weighted (module docstring); entries
-        with neither x nor x_α a member are left at a constant (they do not change)."""
-        N, P, tm, sig = self.N, _PARTICLES, self.train_mem, self.sig
-        sums = sig.sum(2)  # (S, m)
-        pairs = P * self.fixed[:, :, None] * self.fixed[:, None, :N]
-        pairs[:, self.mem] = sums[:, :, None] * self.fixed[:, None, :N]
-        pairs[:, :, self.train_idx] = self.fixed[:, :, None] * sums[:, None, tm]
-        both = np.einsum("smp,stp->smt", sig, sig[:, tm])
-        pairs[np.ix_(np.arange(sig.shape[0]), self.mem, self.train_idx)] = both
-        shares = pairs * self.gg_theta
+    def _coefficients(self, theta: np.ndarray) -> None:
+        """Σ over particles of n_ℓT(x, x_α) (module docstring) is linear in the members'
+        particle sums Σ_p σ'_j (S, m) and, where x and x_α are both members, in the pair sums
+        Σ_p σ'_jσ'_α (S, m, t); every other entry does not change. Its coefficients: rows of
+        the members (S, m, N), columns of the tracked training members (S, M, t), and their
+        intersection (S, m, t); σ' of the members is 0 in ``fixed``, so the three are disjoint
+        in the pair terms and add."""
+        mem, tidx, g, xi, f = self.mem, self.train_idx, self.g, self.xi, self.fixed
+        N = self.N
+        self.row = f[:, None, :N] * g[:, mem, None] * g[:, None, :N] * theta[None, mem]
+        self.col = f[:, :, None] * g[:, :, None] * g[:, None, tidx] * theta[None, :, tidx]
+        self.inter = g[:, mem, None] * g[:, None, tidx] * theta[None][:, mem][:, :, tidx]
         if self.pushed:
-            counts = P * self.fixed
-            counts[:, self.mem] = sums
-            counts *= self.g
-            shares += counts[:, :, None] * self.xi[:, :, :N]
-            shares += counts[:, None, :N] * self.xi[:, :N, :].transpose(0, 2, 1)
-        return shares * self.delta[:, None, None]
+            self.row += g[:, mem, None] * xi[:, mem, :N]
+            self.col += g[:, None, tidx] * xi[:, tidx, :].transpose(0, 2, 1)
+        self.weight = self.delta * self.scale  # (S,)
+        self.sums0 = self.sig.sum(2)  # Σ_p σ'_j (S, m)
+        self.both0 = np.einsum("smp,stp->smt", self.sig, self.sig[:, self.train_mem])
+        self.sums, self.both = self.sums0, self.both0
+
+    def _deltas(self) -> tuple[np.ndarray, np.ndarray]:
+        w = self.weight
+        return (self.sums - self.sums0) * w[:, None], (self.both - self.both0) * w[:, None, None]
 
     def change(self) -> np.ndarray:
         """This cluster's share of E[Θ̂(x, x_α) change] for every sample (S, M, N)."""
-        return (self._shares() - self.base) * self.scale
+        d_sums, d_both = self._deltas()
+        out = np.einsum("sip,sp->sip", self.col, d_sums[:, self.train_mem])
+        full = np.zeros((out.shape[0], out.shape[1], self.N))
+        full[:, :, self.train_idx] = out
+        full[:, self.mem] += d_sums[:, :, None] * self.row
+        full[np.ix_(np.arange(out.shape[0]), self.mem, self.train_idx)] += d_both * self.inter
+        return full
+
+    def pull(self, eps: np.ndarray) -> np.ndarray:
+        """:meth:`change` contracted with the residuals ``eps`` (S, N) over x_α: (S, M)."""
+        d_sums, d_both = self._deltas()
+        e_t = eps[:, self.train_idx]
+        out = np.einsum("sip,sp->si", self.col, d_sums[:, self.train_mem] * e_t)
+        out[:, self.mem] += d_sums * np.einsum("sja,sa->sj", self.row, eps)
+        out[:, self.mem] += np.einsum("sjp,sjp,sp->sj", d_both, self.inter, e_t)
+        return out
 
     def step(self, eps: np.ndarray) -> np.ndarray:
         """One step of every particle under residuals ``eps`` (S, N); returns the members'
         output change beyond the NTK update (S, m) (module docstring)."""
-        sig = self.sig
-        fixed = np.einsum("smb,sb->sm", self.vel_fixed, eps)
-        tracked = np.einsum(
-            "smt,stp->smp", self.vel_tracked, sig[:, self.train_mem] * eps[:, self.train_idx, None]
-        )
-        self.w = self.w - self.eta * (fixed[:, :, None] + tracked)
-        self.sig = self._slopes(self.w)
+        curv, self.sums, self.both = step(
+            self.w, self.sig, self.vel_fixed, self.vel_tracked, self.train_mem,
+            self.train_idx, eps, self.eta, (self.s_lo, self.s_hi),
+        )  # fmt: skip
         # σ(w + Δw) − σ(w) − σ'(w)Δw = (σ'(w + Δw) − σ'(w))(w + Δw) for σ(w) = σ'(w)w: the
         # particles that crossed in this step
-        curv = ((self.sig - sig) * self.w).sum(2)
         return self.g[:, self.mem] * curv * self.delta[:, None] * self.scale

@@ -45,12 +45,18 @@ def paired(
 
 
 def richardson(
-    drifts: list[tuple[np.ndarray, np.ndarray]], widths: tuple[int, int]
+    drifts: list[tuple[np.ndarray, np.ndarray]], widths: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """a and its standard error from d(n) = a/√n + b/n at two widths (means, stderrs)."""
-    (n1, n2), ((d1, e1), (d2, e2)) = widths, drifts
-    root = np.sqrt(n2) - np.sqrt(n1)
-    return (n2 * d2 - n1 * d1) / root, np.hypot(n2 * e2, n1 * e1) / root
+    """a and its standard error from d(n) = a/√n + b/n + c/n^{3/2} + … (as many terms as
+    widths) at two or more widths (means, stderrs): √n d extrapolated to 1/√n = 0 by the
+    Lagrange weights w_i = Π_{j≠i} u_j/(u_j − u_i), u = 1/√n, independent errors."""
+    u = 1.0 / np.sqrt(np.asarray(widths, dtype=float))
+    weights = [
+        np.prod([u[j] / (u[j] - u[i]) for j in range(u.size) if j != i]) for i in range(u.size)
+    ]
+    a = sum(w * d / ui for w, (d, _), ui in zip(weights, drifts, u, strict=True))
+    var = sum((w * e / ui) ** 2 for w, (_, e), ui in zip(weights, drifts, u, strict=True))
+    return a, np.sqrt(var)
 
 
 def frozen_shift(

@@ -246,7 +246,9 @@ def test_descent_with_steps_above_one_over_theta_against_sampled_training() -> N
     # quoted in the docs
     np.testing.assert_allclose(th[[0, 1], [0, 1]], [-1.535, -1.079], atol=6e-4)
     np.testing.assert_allclose(a[[0, 1], [0, 1]], [-1.558, -1.069], atol=6e-4)
+    np.testing.assert_allclose(se[[0, 1], [0, 1]], [0.043, 0.025], atol=6e-4)
     np.testing.assert_allclose([b[0], 8 * r.mean_shift[0]], [-0.120, -0.118], atol=6e-4)
+    assert sb[0] == pytest.approx(0.006, abs=6e-4)
     pull = (b2[0] - 8 * r.mean_shift[0]) / np.hypot(sb2[0], 8 * r.mean_shift_stderr[0])
     assert pull == pytest.approx(5.2, abs=0.05)
 

@@ -324,11 +324,11 @@ class _ClusterState:
     def change(self) -> np.ndarray:
         """This cluster's share of E[Θ̂(x, x_α) change] for every sample (S, M, N)."""
         d_sums, d_both = self._deltas()
-        out = np.einsum("sip,sp->sip", self.col, d_sums[:, self.train_mem])
-        full = np.zeros((out.shape[0], out.shape[1], self.N))
-        full[:, :, self.train_idx] = out
+        S, M = self.col.shape[:2]
+        full = np.zeros((S, M, self.N))
+        full[:, :, self.train_idx] = self.col * d_sums[:, None, self.train_mem]
         full[:, self.mem] += d_sums[:, :, None] * self.row
-        full[np.ix_(np.arange(out.shape[0]), self.mem, self.train_idx)] += d_both * self.inter
+        full[np.ix_(np.arange(S), self.mem, self.train_idx)] += d_both * self.inter
         return full
 
     def pull(self, eps: np.ndarray) -> np.ndarray:
@@ -349,4 +349,4 @@ class _ClusterState:
         )  # fmt: skip
         # σ(w + Δw) − σ(w) − σ'(w)Δw = (σ'(w + Δw) − σ'(w))(w + Δw) for σ(w) = σ'(w)w: the
         # particles that crossed in this step
-        return self.g[:, self.mem] * curv * self.delta[:, None] * self.scale
+        return self.g[:, self.mem] * curv * self.weight[:, None]

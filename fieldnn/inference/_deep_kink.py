@@ -225,7 +225,7 @@ def kinked_ntk_change(
     XA, XB, y, _ = conditioning_data(mlp, X_train, y_train, X_train if X_test is None else X_test)
     t, eta = _check_time(t, learning_rate)
     net = _with_ntk(mlp)
-    s_minus, s_plus = kink_slopes(net)
+    kink_slopes(net)  # refuses an activation without a kink
     widths = tuple(int(w) for w in net.widths)
     if widths[-1] != 1:
         raise UnsupportedError("mlp", f"one output only, got widths {widths}")
@@ -238,9 +238,23 @@ def kinked_ntk_change(
     X = np.concatenate([XA, XB])
     same = _check_inputs(net, X)
     stats = ntk_fluctuations(net, X, lambda_W=lambda_W, lambda_b=lambda_b)
+    return ntk_drift(net, stats, same, float(y[0, 0]), float(C_Y[0, 0]), t, eta)[0]
+
+
+def ntk_drift(
+    net: Any, stats: Any, same: np.ndarray, target: float, noise: float, t: float,
+    eta: float | None,
+) -> tuple[KinkedNTKChange, float]:  # fmt: skip
+    """:func:`kinked_ntk_change` from the checked pieces: the net (with its NTK), its
+    ``ntk_fluctuations`` on [x; x'₁ … x'_Q], which test inputs are x (``_check_inputs``), the
+    target y, the replica noise C_Y, the time and the step (None: gradient flow); and the
+    change E[Θ̂(x, x; t) − Θ̂(x, x; 0)] at the training input itself."""
+    s_minus, s_plus = kink_slopes(net)
+    widths = tuple(int(w) for w in net.widths)
+    Q = same.size
     theta = float(stats.Theta[-1][0, 0])
     _check_learning_rate(np.array([[theta]]), eta, t)
-    sigma = float(stats.K[-1][0, 0] + C_Y[0, 0])  # Var ε₀
+    sigma = float(stats.K[-1][0, 0]) + noise  # Var ε₀
     depth = len(widths) - 1
     if eta is not None and depth > 2 and eta * theta >= 1.0:
         raise UnsupportedError(
@@ -249,7 +263,8 @@ def kinked_ntk_change(
             "residual changes sign every step and units sliding along a kink are pushed back and "
             "forth across it, which the O(1/√n) theory does not follow",
         )
-    warn_nearby_kinks(window_ratios(net, stats, 1, -y[0], np.array([[sigma]]), t, eta), 1)
+    window = window_ratios(net, stats, 1, np.array([-target]), np.array([[sigma]]), t, eta)
+    warn_nearby_kinks(window, 1)
     # per hidden layer ℓ (row ℓ − 1): ⟨σ'(u(x))σ'(u(x'))⟩ and ⟨σ'(u(x'))²⟩, the backward-signal
     # covariances G_ℓ(x', x) and variances G_ℓ(x', x') (column 0: x' = x)
     slopes, signal = backward_signals(net, stats.K)
@@ -258,11 +273,11 @@ def kinked_ntk_change(
         np.array([np.diag(S) for S in slopes]),
     )
     G, G_diag = np.array([S[0] for S in signal]), np.array([np.diag(S) for S in signal])
-    e_abs, _, e_abs3 = folded_moments(-float(y[0, 0]), sigma)
+    e_abs, _, e_abs3 = folded_moments(-target, sigma)
     g = float(TrainingFilter(t, eta).values(np.array(theta)))
-    coefficients = np.zeros((depth - 1, XB.shape[0]))
+    coefficients, at_train = np.zeros((depth - 1, Q)), np.zeros(depth - 1)
     ungated, sliding, overshoot = (np.zeros(depth - 1) for _ in range(3))
-    scatter = np.zeros((depth - 1, XB.shape[0]))
+    scatter = np.zeros((depth - 1, Q))
     at_x, lags = lag_squares(theta, t), lag_moments(theta, t)
     # descent: the sliding units' lag (units slide only from the second hidden layer on)
     lag = 0.0 if eta is None or depth == 2 else 0.5 * eta * theta / (1.0 - eta * theta)
@@ -283,10 +298,10 @@ def kinked_ntk_change(
         own = scale * ((s_plus**2 - s_minus**2) * AA + 2.0 * (s_plus - s_minus) * AB)
         sliding[ell - 1] = scale * (s_plus - s_minus) * (m.slide + lag * m.slide_square)
         overshoot[ell - 1] = density * (s_plus - s_minus) * m.overshoot
-        rho = cov_xi[1:] / Xi if Xi else np.zeros(XB.shape[0])
+        rho = cov_xi[1:] / Xi if Xi else np.zeros(Q)
         arrivals = arrival_moments(th * math.sqrt(Gx), math.sqrt(Xi), s_minus, s_plus)
         # Var ξ'_i and Var η_i: B_{x'x'xx} with ⟨σ'(x')²⟩G_ℓ(x', x') and ⟨σ'(x)²⟩G_ℓ(x, x)
-        q = np.arange(1, X.shape[0])
+        q = np.arange(1, Q + 1)
         off = widths[ell] / widths[ell - 1] * B[q, q, 0, 0]
         probe = ProbeCovariances(
             theta=H[1:, 0],
@@ -306,9 +321,10 @@ def kinked_ntk_change(
         other = (s_plus - s_minus) * scale * (
             0.5 * (s_plus + s_minus) * H[1:, 0] * G[ell - 1, 1:] / (th * Gx) * AA + rho * AB
         )  # fmt: skip
-        coefficients[ell - 1] = np.where(same, own, other)
-    layers = coefficients / np.sqrt(np.asarray(widths[1:-1], dtype=float))[:, None]
-    return KinkedNTKChange(
+        coefficients[ell - 1], at_train[ell - 1] = np.where(same, own, other), own
+    root = np.sqrt(np.asarray(widths[1:-1], dtype=float))
+    layers = coefficients / root[:, None]
+    change = KinkedNTKChange(
         ntk_change=layers.sum(axis=0),
         layers=layers,
         coefficients=coefficients,
@@ -318,6 +334,7 @@ def kinked_ntk_change(
         scatter=scatter,
         widths=widths,
     )
+    return change, float(np.sum(at_train / root))
 
 
 def _check_inputs(net: Any, X: np.ndarray) -> np.ndarray:

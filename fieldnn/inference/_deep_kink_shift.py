@@ -31,42 +31,30 @@ from typing import Any
 
 import numpy as np
 
-from ._deep_kink import _check_inputs, kinked_ntk_change
+from ._deep_kink import ntk_drift
 from ._kink_common import folded_moments, residual_shift, shift_coefficient
 from ._spectral import TrainingFilter
 
 
 def deep_one_input(
-    net: Any,
-    XA: np.ndarray,
-    XB: np.ndarray,
-    y: np.ndarray,
-    C_Y: np.ndarray,
-    t: float,
+    net: Any, stats: Any, same: np.ndarray, target: float, noise: float, t: float,
     eta: float | None,
-    lambda_b: Any,
-    lambda_W: Any,
-    theta: np.ndarray,
-    var: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Mean shift (Q,), NTK change (Q, 1) and Cov(ε₀, δz(x')) (1, Q) at the net's widths, for
-    the training input XA (1, d_in), targets y (1, 1), replica noise C_Y (1, 1) and the test
-    inputs XB (Q, d_in), under gradient flow for a time t (``eta`` None) or t/η steps of descent
-    (module docstring). ``theta`` is Θ(·, x) on [XA; XB] and ``var`` = K(x, x) + C_Y the
-    variance of ε₀."""
-    X = np.concatenate([XA, XB])
-    r = kinked_ntk_change(
-        net, XA, y[:, 0], X, t=t, lambda_b=lambda_b, lambda_W=lambda_W, C_Y=C_Y, learning_rate=eta
-    )
-    mu, Q = -float(y[0, 0]), XB.shape[0]
+    the training input x with target y and replica noise C_Y, and Q test inputs, under gradient
+    flow for a time t (``eta`` None) or t/η steps of descent (module docstring), from the net's
+    ``ntk_fluctuations`` on [x; x'₁ … x'_Q] and which test inputs are x (``_check_inputs``)."""
+    r, at_x = ntk_drift(net, stats, same, target, noise, t, eta)
+    theta = np.asarray(stats.Theta[-1][:, 0], dtype=float)
+    var = float(stats.K[-1][0, 0]) + noise  # Var ε₀
+    mu, Q = -target, same.size
     unit = folded_moments(mu, var)[0] * float(TrainingFilter(t, eta).values(theta[:1])[0])
     if unit == 0.0:  # t = 0: nothing has moved (E|ε₀| g(t) = 0)
         return np.zeros(Q), np.zeros((Q, 1)), np.zeros((1, Q))
     root = np.sqrt(np.asarray(r.widths[1:-1], dtype=float))
-    kappa = -(r.ntk_change[0] + float(np.sum(r.sliding / root))) / unit
-    same = _check_inputs(net, X)
-    kappa_t = np.where(same, kappa, -r.ntk_change[1:] / unit)
+    kappa = -(at_x + float(np.sum(r.sliding / root))) / unit
+    kappa_t = np.where(same, kappa, -r.ntk_change / unit)
     overshoot = float(np.sum(r.overshoot / root))  # injected at x only
     coef = shift_coefficient(kappa_t, kappa, overshoot, same, float(theta[0]), theta[1:], t, eta)
     shift, cross = residual_shift(coef, mu, var)
-    return shift, r.ntk_change[1:, None], cross
+    return shift, r.ntk_change[:, None], cross

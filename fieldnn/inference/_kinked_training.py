@@ -221,7 +221,7 @@ def kinked_training_shift(
     monte_carlo = deep and (N > 1 or proportional_inputs(net, X))
     closed_deep = deep and not monte_carlo  # kinked_ntk_change warns there itself
     if closed_deep:  # refuses a test input kinked_ntk_change does not follow
-        _check_inputs(net, X)
+        same = _check_inputs(net, X)
     else:  # u = 0 in every network at an input of the first layer: refused
         _check_positive(np.diag(first_layer_kernel(net, X)), N)
     theta_all = np.asarray(net.ntk(X, lambda_W=lambda_W, lambda_b=lambda_b), dtype=float)
@@ -243,13 +243,8 @@ def kinked_training_shift(
         prob = KinkProblem(deep_layers(net, stats), theta_all[:, :N], -y[:, 0], sigma, slopes)
         root, flux = 1.0, _flux(prob, t, eta, samples, seed, L)
     elif deep:  # at the network's own widths
-        root, deep_terms = (
-            1.0,
-            deep_one_input(
-                net, XA, XB, y, C_Y, t, eta, lambda_b, lambda_W, theta_all[:, 0], float(sigma[0, 0])
-            ),
-        )
-        flux = _closed_form(*deep_terms, L)
+        deep_terms = deep_one_input(net, stats, same, float(y[0, 0]), float(C_Y[0, 0]), t, eta)
+        root, flux = 1.0, _closed_form(*deep_terms, L)
     else:
         prob = KinkProblem.one_layer(
             K1=first_layer_kernel(net, X), H=_first_layer_h(lambda_b, lambda_W, X),

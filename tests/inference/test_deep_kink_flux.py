@@ -12,6 +12,7 @@ import pytest
 
 import fieldnn as fnn
 from fieldnn.errors import UnsupportedError
+from fieldnn.inference._deep_kink import _check_inputs
 from fieldnn.inference._deep_kink_shift import deep_one_input
 from fieldnn.inference._flow import _with_ntk
 from fieldnn.inference._kink_flux import KinkProblem, deep_layers
@@ -51,7 +52,7 @@ def test_monte_carlo_reproduces_the_deep_closed_form(act: object, hidden: int, e
     L = np.array([[0.3], [-1.2], [0.7], [0.5]])
     mc = _flux(prob, 0.5, eta, 20_000, 1, L)
     shift, change, cross = deep_one_input(
-        net, XA, XB, y, np.zeros((1, 1)), 0.5, eta, 1.0, 1.0, theta[:, 0], float(K[0, 0])
+        net, ntk_fluctuations(net, X), _check_inputs(net, X), 2.0, 0.0, 0.5, eta
     )
     for got, err, want in (
         (mc.ntk_change[:, 0], mc.ntk_change_stderr[:, 0], change[:, 0]),

@@ -22,7 +22,7 @@ from fieldnn.experiments._paired_training import (
     residual_scatter,
     richardson,
 )
-from fieldnn.inference._deep_kink import _flux_moments, sliding_product
+from fieldnn.inference._deep_kink import _check_inputs, _flux_moments, sliding_product
 from fieldnn.inference._deep_kink_shift import deep_one_input
 from fieldnn.inference._kink_common import folded_moments, time_factors
 from fieldnn.inference._network import (
@@ -34,6 +34,7 @@ from fieldnn.inference._network import (
     init_parameters,
 )
 from fieldnn.inference._spectral import TrainingFilter
+from fieldnn.kernels import ntk_fluctuations
 from fieldnn.kernels.activations import leaky_relu
 
 # the theory against itself, its closed forms and sampled networks at the inputs its docs
@@ -200,10 +201,10 @@ def test_deep_path_on_one_hidden_layer_is_the_closed_form(
         )
         noise = np.zeros((1, 1)) if C_Y is None else np.array(C_Y)
         var = K[0, 0] + noise[0, 0]
+        X_net = np.array(X_all, dtype=float)
         shift, change, cross = deep_one_input(
-            mlp, np.array([[X]]), np.array(X_TEST), np.array([[2.0]]), noise, t, eta, 1.0, 1.0,
-            theta[:, 0], var,
-        )  # fmt: skip
+            mlp, ntk_fluctuations(mlp, X_net), _check_inputs(mlp, X_net), 2.0, noise[0, 0], t, eta
+        )
         np.testing.assert_allclose(shift, closed.mean_shift, rtol=1e-9, atol=1e-14)
         np.testing.assert_allclose(change, closed.ntk_change, rtol=1e-9, atol=1e-14)
         # L regresses the infinite-width trained outputs on ε₀ (kinked_training_shift.cov_shift)

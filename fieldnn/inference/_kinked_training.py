@@ -219,8 +219,8 @@ def kinked_training_shift(
     # deeper nets: the closed form at one training input, the Monte Carlo at several or with
     # test inputs proportional to the training input (u(x') = c u(x), c ≠ 1, in every network)
     monte_carlo = deep and (N > 1 or proportional_inputs(net, X))
-    closed_deep = deep and not monte_carlo  # kinked_ntk_change warns there itself
-    if closed_deep:  # refuses a test input kinked_ntk_change does not follow
+    closed_deep = deep and not monte_carlo  # the closed form (ntk_drift) warns there itself
+    if closed_deep:  # refuses a test input the closed form does not follow
         same = _check_inputs(net, X)
     else:  # u = 0 in every network at an input of the first layer: refused
         _check_positive(np.diag(first_layer_kernel(net, X)), N)

@@ -120,18 +120,16 @@ def training_case(act: str) -> Row:
     )
 
 
-def kink_case(hidden: int = 1) -> Row:
-    """``kinked_training_shift`` with two training inputs (relu with ``hidden`` hidden layers of
-    width n, C_W = 2, C_b = 0.1, x = (1, −0.5), y = (2, −1), 5 test inputs, 2·10⁴ Monte Carlo
-    samples): 30 descent steps of η = 0.02 and the flow to t = 0.6, best of three after a warm-up
-    call (numba compilation of the particle step). Baseline: what measuring the
-    same O(1/√n) coefficients takes without the theory — 10⁴ networks trained by fieldnn's
-    gradient descent at n = 64 and 256 with their outputs and NTKs before and after (``paired``,
-    the sampled tests' measurement, whose errors on the coefficients are 2–5 times the Monte
-    Carlo's with one hidden layer, 0.8–1.6 times with two)."""
+def _kink_runs(
+    XA: np.ndarray, y: np.ndarray, hidden: int
+) -> tuple[fnn.MLP, np.ndarray, tuple[float, float], tuple[float, float], tuple[float, float]]:
+    """relu [1, n × ``hidden``, 1] at n = 64 (C_W = 2, C_b = 0.1) trained on XA, y with 5 test
+    inputs: the net, the inputs [XA; X_test], and the best (wall, CPU) seconds of the sampled
+    baseline (10⁴ networks trained by fieldnn's gradient descent at n = 64 and 256, 30 steps of
+    η = 0.02, outputs and NTKs before and after: ``paired``), of ``kinked_training_shift`` for
+    the 30 descent steps and for the flow to t = 0.6 (best of three after a warm-up call)."""
     from fieldnn.experiments._paired_training import paired
 
-    XA, y = np.array([[1.0], [-0.5]]), np.array([2.0, -1.0])
     XT = np.array([[1.0], [-0.5], [0.25], [2.0], [-1.5]])
     xs = np.concatenate([XA, XT])
 
@@ -140,12 +138,24 @@ def kink_case(hidden: int = 1) -> Row:
 
     def sampled() -> None:
         for n in (64, 256):
-            paired(net(n), xs, y, 30, 10_000, np.random.default_rng(n), "both", n_train=2)
+            rng = np.random.default_rng(n)
+            paired(net(n), xs, y, 30, 10_000, rng, "both", n_train=XA.shape[0])
 
     mlp = net(64)
     base = best(sampled, 1)
     gd = best(lambda: fnn.kinked_training_shift(mlp, XA, y, XT, t=0.6, learning_rate=0.02), 3)
     gf = best(lambda: fnn.kinked_training_shift(mlp, XA, y, XT, t=0.6), 3)
+    return mlp, xs, base, gd, gf
+
+
+def kink_case(hidden: int = 1) -> Row:
+    """``kinked_training_shift`` with two training inputs (relu with ``hidden`` hidden layers of
+    width n, x = (1, −0.5), y = (2, −1), 5 test inputs, 2·10⁴ Monte Carlo samples): 30 descent
+    steps and the flow (``_kink_runs``; the warm-up call compiles the particle step). Baseline:
+    what measuring the same O(1/√n) coefficients takes without the theory, the sampled tests'
+    measurement, whose errors on the coefficients are 2–5 times the Monte Carlo's with one
+    hidden layer, 0.8–1.6 times with two."""
+    _, _, base, gd, gf = _kink_runs(np.array([[1.0], [-0.5]]), np.array([2.0, -1.0]), hidden)
     return Row(
         f"13 kinked_training_shift relu [1, {', '.join(['n'] * hidden)}, 1], 2 + 5 inputs",
         base[0],
@@ -159,37 +169,20 @@ def kink_case(hidden: int = 1) -> Row:
 
 def kink_one_input_case(hidden: int = 2) -> Row:
     """``kinked_training_shift`` at one training input (relu with ``hidden`` ≥ 2 hidden layers
-    of width n, C_W = 2, C_b = 0.1, x = 1, y = 2, 5 test inputs): the deep closed form, 30
-    descent steps of η = 0.02 and the flow to t = 0.6, best of three after a warm-up call.
-    Baseline: the measurement without the theory, as in :func:`kink_case` (10⁴ networks trained
-    by fieldnn's gradient descent at n = 64 and 256, outputs and NTKs before and after). Also
-    stated: the package's kink-flux Monte Carlo of the same descent (2·10⁴ samples), which the
-    closed form's tests check it against."""
-    from fieldnn.experiments._paired_training import paired
+    of width n, x = 1, y = 2, 5 test inputs): the deep closed form, 30 descent steps and the flow
+    (``_kink_runs``), against the same sampled baseline. Also stated: the package's kink-flux
+    Monte Carlo of the same descent (2·10⁴ samples), which the closed form's tests check it
+    against."""
     from fieldnn.inference._kink_flux import KinkProblem, deep_layers
     from fieldnn.inference._kinked_training import _flux
 
-    XA, y = np.array([[1.0]]), np.array([2.0])
-    XT = np.array([[1.0], [-0.5], [0.25], [2.0], [-1.5]])
-    xs = np.concatenate([XA, XT])
-
-    def net(n: int) -> fnn.MLP:
-        return fnn.MLP("relu", [1, *[n] * hidden, 1], C_W=2.0, C_b=0.1)
-
-    def sampled() -> None:
-        for n in (64, 256):
-            paired(net(n), xs, y, 30, 10_000, np.random.default_rng(n), "both", n_train=1)
-
-    mlp = net(64)
+    y = np.array([2.0])
+    mlp, xs, base, gd, gf = _kink_runs(np.array([[1.0]]), y, hidden)
     theta, K = np.asarray(mlp.ntk(xs)), np.asarray(mlp.kernel(xs))
     prob = KinkProblem(
         deep_layers(mlp, fnn.ntk_fluctuations(mlp, xs)), theta[:, :1], -y, K[:1, :1], (0.0, 1.0)
     )
-    regression = np.ones((XT.shape[0], 1))
-    base = best(sampled, 1)
-    gd = best(lambda: fnn.kinked_training_shift(mlp, XA, y, XT, t=0.6, learning_rate=0.02), 3)
-    gf = best(lambda: fnn.kinked_training_shift(mlp, XA, y, XT, t=0.6), 3)
-    mc = best(lambda: _flux(prob, 0.6, 0.02, 20_000, 1, regression), 1)
+    mc = best(lambda: _flux(prob, 0.6, 0.02, 20_000, 1, np.ones((xs.shape[0] - 1, 1))), 1)
     return Row(
         f"13 kinked_training_shift relu [1, {', '.join(['n'] * hidden)}, 1], 1 + 5 inputs",
         base[0],

@@ -223,10 +223,10 @@ def test_sin_fit_approaches_the_leading_order_slowly() -> None:
 def test_descent_with_steps_above_one_over_theta_against_sampled_training() -> None:
     """Descent with η·Θ(x, x) > 1 (the residual's top mode, ηλ_max > 1, changes sign every
     step; the one-input closed form of deeper nets refuses it, the Monte Carlo takes it): relu
-    [1, n, 1], η = 0.3
-    (η·Θ(1, 1) = 1.22, ηλ_max(Θ_AA) = 1.39), 5 steps, 10⁴ networks at each of n = 256, 1024,
-    4096 and d = a/√n + b/n + c/n^{3/2} through them: the NTK change, the output shift and the
-    covariance's cross part within 4σ at every entry, the training inputs' resolved at > 15σ.
+    [1, n, 1], η = 0.3 (η·Θ(1, 1) = 1.22, ηλ_max(Θ_AA) = 1.39), 5 steps, 10⁴ networks at each
+    of n = 256, 1024, 4096 and d = a/√n + b/n + c/n^{3/2} through them: the NTK change, the
+    output shift and the covariance's cross part within 4σ at every entry, the training inputs'
+    resolved at > 15σ.
     The n^{−3/2} term is needed at the output (two widths, 256 and 1024: pull 5.2 at x = 1); the
     widths start at 256 because at n = 64 some networks' own NTK has ηλ̂ near 2, outside the
     expansion (docs, "Several training inputs")."""
